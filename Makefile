@@ -1,0 +1,44 @@
+# Every set-up step lives here so that a fresh machine (and CI) needs nothing installed by hand.
+VENV        ?= .venv
+PYTHON      ?= python3
+BIN         := $(VENV)/bin
+STAMP       := $(VENV)/.installed
+DEB_PACKAGES := prometheus prometheus-alertmanager prometheus-pushgateway
+CONFIG      ?= examples/lookout.yaml
+
+.PHONY: run test setup debs lint typecheck unit golden bench clean
+
+run: setup ## create .venv, install Lookout and Debian's Prometheus + Alertmanager, then `lookout up`
+	$(BIN)/lookout up --config $(CONFIG)
+
+test: setup lint typecheck ## the same set-up, then lint, type check and the full test suite
+	$(BIN)/pytest
+
+setup: $(STAMP) debs
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -c "import lookout" && touch $@
+
+debs:
+	@scripts/ensure-debs.sh $(DEB_PACKAGES)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+golden: $(STAMP) ## regenerate the golden files after an intended change to the generators
+	$(BIN)/python -m tests.golden.regenerate
+
+bench: setup ## Lookout's own benchmarks; results go to docs/performance.md
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .lookout .pytest_cache .mypy_cache .ruff_cache

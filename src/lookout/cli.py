@@ -1,0 +1,194 @@
+"""The ``lookout`` command line. Each command is a thin call into a layer below."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import NoReturn
+
+import anyio
+import httpx
+import typer
+
+from lookout import __version__
+from lookout.config import Config, ConfigError, load_config
+
+app = typer.Typer(
+    help="Lookout: monitoring for MCP server fleets. Instrument Python servers, probe any server, "
+    "and generate + run a Prometheus/Alertmanager stack from one lookout.yaml.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Check lookout.yaml and print its JSON Schema.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+demo_app = typer.Typer(help="Control a running demo server (fault injection).", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+CONFIG_OPTION = typer.Option(Path("lookout.yaml"), "--config", "-c", help="Path to lookout.yaml.")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One line on stderr, no traceback, exit ``code`` (2: bad input or set-up)."""
+    typer.echo(f"lookout: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _load(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lookout {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Lookout: monitoring for MCP server fleets."""
+
+
+# ------------------------------------------------------------------ config
+@config_app.command("validate")
+def config_validate(file: Path = typer.Argument(..., help="The lookout.yaml to check.")) -> None:
+    """Validate FILE: exit 0 when valid; otherwise one line naming the field and line, exit 2."""
+    config = _load(file)
+    typer.echo(f"{file}: ok ({len(config.tenants)} tenants, {len(config.targets())} targets)")
+
+
+@config_app.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of lookout.yaml (for editors and CI)."""
+    typer.echo(json.dumps(Config.model_json_schema(by_alias=True), indent=2, sort_keys=True))
+
+
+# ------------------------------------------------------------------ generate
+@app.command()
+def generate(
+    config: Path = CONFIG_OPTION,
+    out: Path = typer.Option(..., "--out", "-o", help="Directory to write the stack into."),
+) -> None:
+    """Write the monitoring stack for lookout.yaml into --out (same input, byte-identical files)."""
+    from lookout.stack import render_stack, write_stack
+
+    cfg = _load(config)
+    try:
+        written = write_stack(render_stack(cfg), out)
+    except OSError as exc:
+        fail(f"{out}: cannot write: {exc.strerror}")
+    typer.echo(f"wrote {len(written)} files to {out}")
+
+
+# ------------------------------------------------------------------ up
+@app.command()
+def up(
+    config: Path = CONFIG_OPTION,
+    data_dir: Path = typer.Option(Path(".lookout"), help="Generated files, TSDB and notifications live here."),
+    no_demo: bool = typer.Option(False, "--no-demo", help="Do not start the demo MCP server."),
+    prometheus_bin: str = typer.Option("prometheus", help="Prometheus binary (name on PATH or path)."),
+    alertmanager_bin: str = typer.Option("prometheus-alertmanager", help="Alertmanager binary."),
+) -> None:
+    """Run the local stack: demo server, Prometheus, Alertmanager and a notification sink. Ctrl-C stops all."""
+    from lookout.runtime import RuntimeError_, StackOptions, run_stack
+
+    cfg = _load(config)
+    options = StackOptions(
+        config_path=config,
+        data_dir=data_dir,
+        demo=not no_demo,
+        prometheus_bin=prometheus_bin,
+        alertmanager_bin=alertmanager_bin,
+    )
+    try:
+        code = anyio.run(run_stack, cfg, options)
+    except RuntimeError_ as exc:
+        fail(str(exc))
+    raise typer.Exit(code)
+
+
+# ------------------------------------------------------------------ demo server
+@app.command("demo-server")
+def demo_server(
+    host: str = typer.Option("127.0.0.1", help="Address of the MCP endpoint."),
+    port: int = typer.Option(8000, help="Port of the MCP endpoint (streamable HTTP at /mcp)."),
+    management_host: str = typer.Option("127.0.0.1", help="Address of the management port."),
+    management_port: int = typer.Option(8080, help="Port of /metrics, /health and /faults."),
+) -> None:
+    """Run the demo MCP server (SDK MCPServer, streamable HTTP) with fault injection."""
+    from lookout.demo.app import serve_demo
+    from lookout.serving import PortInUse
+
+    try:
+        anyio.run(serve_demo, host, port, management_host, management_port)
+    except PortInUse as exc:
+        fail(str(exc))
+
+
+MANAGEMENT_URL = typer.Option("http://127.0.0.1:8080", "--url", help="The demo server's management URL.")
+
+
+def _faults_request(method: str, url: str, body: Mapping[str, object] | None = None) -> None:
+    try:
+        response = httpx.request(method, url, json=body, timeout=5)
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach the demo server at {url}: {exc}; is `lookout demo-server` running?", code=1)
+    if response.status_code >= 400:
+        fail(f"{url}: {response.json().get('error', response.text)}")
+    typer.echo(json.dumps(response.json(), indent=2))
+
+
+@demo_app.command("fault")
+def demo_fault(
+    tool: str = typer.Argument("*", help="Tool name, or * for every tool."),
+    error_ratio: float = typer.Option(0.0, help="Share of calls that fail, 0..1."),
+    latency_ms: float = typer.Option(0.0, help="Milliseconds added to every call."),
+    hang: bool = typer.Option(False, help="Calls never return."),
+    url: str = MANAGEMENT_URL,
+) -> None:
+    """Inject a fault into a running demo server's tool (or all tools)."""
+    body = {"error_ratio": error_ratio, "latency_ms": latency_ms, "hang": hang}
+    _faults_request("PUT", f"{url.rstrip('/')}/faults/{tool}", body)
+
+
+@demo_app.command("clear")
+def demo_clear(url: str = MANAGEMENT_URL) -> None:
+    """Remove every injected fault."""
+    _faults_request("DELETE", f"{url.rstrip('/')}/faults")
+
+
+@demo_app.command("faults")
+def demo_faults(url: str = MANAGEMENT_URL) -> None:
+    """Show the injected faults."""
+    _faults_request("GET", f"{url.rstrip('/')}/faults")
+
+
+# ------------------------------------------------------------------ sink
+@app.command()
+def sink(
+    listen: str = typer.Option("127.0.0.1:9095", help="host:port to receive Alertmanager webhooks on."),
+    file: Path = typer.Option(Path("notifications.jsonl"), help="Append each notification here."),
+) -> None:
+    """Run the local notification sink: prints each Alertmanager notification and appends it to a JSONL file."""
+    from lookout.runtime.sink import serve_sink
+    from lookout.serving import PortInUse
+
+    host, _, port = listen.rpartition(":")
+    try:
+        anyio.run(serve_sink, host, int(port), file)
+    except PortInUse as exc:
+        fail(str(exc))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,260 @@
+"""The ``lookout.yaml`` model: one file describes the fleet, the alerting and the local stack.
+
+Pure data and validation; nothing here touches the network or the disk.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    field_validator,
+    model_validator,
+)
+
+_DURATION_RE = re.compile(r"^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$")
+_UNIT_SECONDS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
+
+
+def _check_duration(value: str) -> str:
+    if not value or value == "0" or not _DURATION_RE.match(value):
+        if value == "0s":
+            return value
+        raise ValueError(f"{value!r} is not a Prometheus duration: write e.g. 30s, 5m, 1h30m, 15d")
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+"""A Prometheus duration string (``30s``, ``5m``, ``1h30m``, ``15d``)."""
+
+
+def duration_seconds(value: str) -> float:
+    """Seconds in a Prometheus duration string."""
+    total = 0.0
+    for amount, unit in re.findall(r"(\d+)(ms|y|w|d|h|m|s)", value):
+        total += int(amount) * _UNIT_SECONDS[unit]
+    return total
+
+
+_NAME_RE = r"^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$"
+Name = Annotated[str, Field(pattern=_NAME_RE)]
+"""Lower-case name usable as a label value, file name and Kubernetes object name."""
+_LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_RESERVED_LABELS = {"tenant", "service", "instance", "job", "priority", "severity", "replica"}
+
+
+def _check_labels(labels: dict[str, str]) -> dict[str, str]:
+    for key in labels:
+        if not _LABEL_NAME_RE.match(key) or key.startswith("__"):
+            raise ValueError(f"{key!r} is not a valid Prometheus label name")
+        if key in _RESERVED_LABELS:
+            raise ValueError(f"label {key!r} is set by Lookout; choose another name")
+    return labels
+
+
+Labels = Annotated[dict[str, str], AfterValidator(_check_labels)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Priority(StrEnum):
+    """Alert priorities: P0 production down ... P3 maintenance."""
+
+    P0 = "P0"
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+
+
+class Transport(StrEnum):
+    STREAMABLE_HTTP = "streamable-http"
+    SSE = "sse"
+    STDIO = "stdio"
+
+
+class Target(_Model):
+    """One MCP server to watch."""
+
+    name: Name = Field(description="Unique across all tenants; becomes the `service` label.")
+    url: str = Field(description="MCP endpoint: http(s)://host:port/mcp, or for stdio the command line.")
+    transport: Transport = Transport.STREAMABLE_HTTP
+    metrics_url: HttpUrl | None = Field(
+        default=None, description="Where the server's in-process Lookout metrics are scraped (…/metrics)."
+    )
+    labels: Labels = Field(default_factory=dict, description="Extra labels on every series of this target.")
+    probe: bool = Field(default=True, description="Watch this target with the blackbox prober too.")
+
+    @model_validator(mode="after")
+    def _url_matches_transport(self) -> Self:
+        if self.transport is not Transport.STDIO and not re.match(r"^https?://[^\s/]+", self.url):
+            raise ValueError(f"url {self.url!r} must be http(s)://host[:port]/path for transport {self.transport}")
+        return self
+
+
+class Tenant(_Model):
+    name: Name
+    labels: Labels = Field(default_factory=dict)
+    targets: list[Target] = Field(default_factory=list)
+    routes: dict[Priority, list[str]] | None = Field(
+        default=None, description="Per-priority receivers for this tenant; defaults to alerting.routes."
+    )
+
+
+class WebhookReceiver(_Model):
+    url: HttpUrl | None = Field(
+        default=None, description="Endpoint without credentials (e.g. the local sink). Use url_file for a secret URL."
+    )
+    url_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_url(self) -> Self:
+        if (self.url is None) == (self.url_file is None):
+            raise ValueError("give exactly one of url or url_file")
+        if self.url is not None and (self.url.username or self.url.password or self.url.query):
+            raise ValueError("the webhook url carries credentials: put it in a file and use url_file")
+        return self
+
+
+class SlackReceiver(_Model):
+    api_url_file: str = Field(description="File holding the Slack incoming-webhook URL (a secret).")
+    channel: str
+
+
+class PagerDutyReceiver(_Model):
+    routing_key_file: str = Field(description="File holding the Events API v2 routing key (a secret).")
+    urgency: Literal["high", "low"] | None = Field(
+        default=None, description="Defaults by priority: P0 high, others low."
+    )
+
+
+class EmailReceiver(_Model):
+    to: str
+    from_: str = Field(alias="from")
+    smarthost: str = Field(pattern=r"^[^\s:]+:\d+$", description="host:port of the SMTP relay")
+    auth_username: str | None = None
+    auth_password_file: str | None = None
+    require_tls: bool = True
+
+
+class Receiver(_Model):
+    """A notification destination. Secrets are only ever read from files (``*_file`` fields)."""
+
+    name: Name
+    webhook: WebhookReceiver | None = None
+    slack: SlackReceiver | None = None
+    pagerduty: PagerDutyReceiver | None = None
+    email: EmailReceiver | None = None
+
+    @model_validator(mode="after")
+    def _has_destination(self) -> Self:
+        if not any((self.webhook, self.slack, self.pagerduty, self.email)):
+            raise ValueError(f"receiver {self.name!r} needs at least one of webhook, slack, pagerduty, email")
+        return self
+
+
+class AlertOverride(_Model):
+    for_: Duration | None = Field(default=None, alias="for", description="How long the condition must hold.")
+    enabled: bool = True
+
+
+class Alerting(_Model):
+    receivers: list[Receiver] = Field(min_length=1)
+    routes: dict[Priority, list[str]] = Field(description="Receivers per priority (default for every tenant).")
+    heartbeat_receiver: str | None = Field(
+        default=None, description="Receiver of the always-firing Watchdog (a dead-man's switch)."
+    )
+    alerts: dict[str, AlertOverride] = Field(
+        default_factory=dict, description="Per-alert overrides, keyed by alert name."
+    )
+
+    @field_validator("routes")
+    @classmethod
+    def _routes_cover_p0(cls, routes: dict[Priority, list[str]]) -> dict[Priority, list[str]]:
+        if Priority.P0 not in routes or not routes[Priority.P0]:
+            raise ValueError("routes.P0 needs at least one receiver: production-down alerts must reach someone")
+        return routes
+
+
+class Listen(_Model):
+    """Loopback addresses of the local stack started by ``lookout up``."""
+
+    prometheus: str = "127.0.0.1:9090"
+    alertmanager: str = "127.0.0.1:9093"
+    sink: str = "127.0.0.1:9095"
+    exporter: str = "127.0.0.1:9115"
+    pushgateway: str = "127.0.0.1:9091"
+    grafana: str = "127.0.0.1:3000"
+
+    @field_validator("*")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        if not re.match(r"^[^\s:]+:\d{1,5}$", value) or not 0 < int(value.rsplit(":", 1)[1]) < 65536:
+            raise ValueError(f"{value!r} is not host:port")
+        return value
+
+
+class Retention(_Model):
+    metrics: Duration = "15d"
+    logs: Duration = "7d"
+
+
+class Timing(_Model):
+    scrape_interval: Duration = "15s"
+    evaluation_interval: Duration = "15s"
+
+
+class Config(_Model):
+    """Root of ``lookout.yaml``."""
+
+    version: Literal[1] = 1
+    tenants: list[Tenant] = Field(min_length=1)
+    alerting: Alerting
+    listen: Listen = Field(default_factory=Listen)
+    retention: Retention = Field(default_factory=Retention)
+    timing: Timing = Field(default_factory=Timing)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Self:
+        seen_tenants: set[str] = set()
+        seen_targets: set[str] = set()
+        for tenant in self.tenants:
+            if tenant.name in seen_tenants:
+                raise ValueError(f"duplicate tenant name {tenant.name!r}")
+            seen_tenants.add(tenant.name)
+            for target in tenant.targets:
+                if target.name in seen_targets:
+                    raise ValueError(f"duplicate target name {target.name!r}: target names must be unique")
+                seen_targets.add(target.name)
+        receivers = {r.name for r in self.alerting.receivers}
+        if len(receivers) != len(self.alerting.receivers):
+            raise ValueError("duplicate receiver name in alerting.receivers")
+        route_sets = [("alerting.routes", self.alerting.routes)] + [
+            (f"tenants[{t.name}].routes", t.routes) for t in self.tenants if t.routes
+        ]
+        for where, routes in route_sets:
+            for priority, names in routes.items():
+                for name in names:
+                    if name not in receivers:
+                        raise ValueError(
+                            f"{where}.{priority}: unknown receiver {name!r}; define it in alerting.receivers"
+                        )
+        hb = self.alerting.heartbeat_receiver
+        if hb is not None and hb not in receivers:
+            raise ValueError(f"alerting.heartbeat_receiver: unknown receiver {hb!r}")
+        return self
+
+    def targets(self) -> list[tuple[Tenant, Target]]:
+        """Every target with its tenant, in file order."""
+        return [(tenant, target) for tenant in self.tenants for target in tenant.targets]
+
+    def routes_for(self, tenant: Tenant) -> dict[Priority, list[str]]:
+        return dict(tenant.routes) if tenant.routes else dict(self.alerting.routes)

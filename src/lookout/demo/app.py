@@ -1,0 +1,27 @@
+"""Run the demo server: MCP over streamable HTTP plus the management port, in one process."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+
+from lookout.demo.faults import FaultInjector
+from lookout.demo.management import fault_routes
+from lookout.demo.server import build_server
+from lookout.health import management_app
+from lookout.instrument import instrument
+from lookout.serving import Listener, serve
+
+
+async def serve_demo(host: str, port: int, management_host: str, management_port: int, path: str = "/mcp") -> None:
+    """Serve until SIGINT/SIGTERM."""
+    injector = FaultInjector()
+    server = build_server(injector)
+    handle = instrument(server, CollectorRegistry())
+    mcp_app = server.streamable_http_app(streamable_http_path=path, host=host)
+    mgmt_app = management_app(handle.registry, extra_routes=fault_routes(injector))
+    await serve(
+        [
+            Listener(mcp_app, host, port, "MCP endpoint, --port", lifespan="on"),
+            Listener(mgmt_app, management_host, management_port, "management, --management-port"),
+        ]
+    )

@@ -1,0 +1,333 @@
+"""The metric contract: every metric and label name Lookout emits or queries.
+
+Emitters (in-process instrumentation, the prober/exporter, the benchmark exporter) create their
+collectors from these specs; generators (recording rules, alerts, dashboards) build their queries
+from the same names. ``lookout check`` proves that no rule or panel queries a name that nothing
+emits. Names follow the OpenTelemetry -> Prometheus conversion of the MCP semantic conventions
+(dots become underscores, the unit becomes a suffix); Lookout's own extensions carry the
+``lookout_`` prefix so they can never collide with a future convention name.
+
+This module imports nothing from the rest of Lookout: it is the bottom layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+
+class Kind(StrEnum):
+    COUNTER = "counter"
+    GAUGE = "gauge"
+    HISTOGRAM = "histogram"
+    INFO = "info"
+
+
+class Source(StrEnum):
+    """Who emits a metric; the metric-contract check accepts a name only if a source emits it."""
+
+    INSTRUMENTATION = "instrumentation"  # lookout.instrument, in the MCP server process
+    PROBER = "prober"  # lookout exporter (/probe)
+    EXPORTER_SELF = "exporter-self"  # lookout exporter (/metrics)
+    BENCH = "bench"  # lookout bench, pushed to the Pushgateway
+    HEALTH = "health"  # lookout.health management app
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric family as exposed to Prometheus.
+
+    ``name`` is the family name without type suffixes (``_total``, ``_bucket`` ...), exactly as
+    ``prometheus_client`` expects it; ``series_names`` lists what appears in the exposition.
+    """
+
+    name: str
+    kind: Kind
+    help: str
+    labels: tuple[str, ...] = ()
+    unit: str = ""
+    buckets: tuple[float, ...] = ()
+    source: Source = Source.INSTRUMENTATION
+    why: str = ""
+
+    @property
+    def series_names(self) -> tuple[str, ...]:
+        if self.kind is Kind.COUNTER:
+            return (f"{self.name}_total", f"{self.name}_created")
+        if self.kind is Kind.HISTOGRAM:
+            return tuple(f"{self.name}_{s}" for s in ("bucket", "sum", "count", "created"))
+        if self.kind is Kind.INFO:
+            return (f"{self.name}_info",)
+        return (self.name,)
+
+
+# ---------------------------------------------------------------- label names
+# OpenTelemetry MCP semantic-convention attributes, converted to Prometheus label names.
+MCP_METHOD: Final = "mcp_method_name"
+TOOL_NAME: Final = "gen_ai_tool_name"
+PROMPT_NAME: Final = "gen_ai_prompt_name"
+ERROR_TYPE: Final = "error_type"
+PROTOCOL_VERSION: Final = "mcp_protocol_version"
+NETWORK_TRANSPORT: Final = "network_transport"
+HTTP_STATUS: Final = "http_response_status_code"
+# Labels attached by Prometheus from lookout.yaml (target labels), never by emitters.
+TENANT: Final = "tenant"
+SERVICE: Final = "service"
+INSTANCE: Final = "instance"
+JOB: Final = "job"
+# Alert labels.
+PRIORITY: Final = "priority"
+SEVERITY: Final = "severity"
+
+OTHER: Final = "_OTHER"
+"""Label value for names that are not registered on the server (the cardinality guard)."""
+
+# ---------------------------------------------------------------- buckets
+# The convention's boundaries (0.01 ... 300 s) plus finer ones below 100 ms, because the
+# p99 < 100 ms policy needs resolution there.
+CONVENTION_BUCKETS: Final = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+OPERATION_BUCKETS: Final = tuple(sorted({0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.025, 0.075, *CONVENTION_BUCKETS}))
+SESSION_BUCKETS: Final = (*CONVENTION_BUCKETS, 600.0, 1800.0, 3600.0)
+PROBE_PHASE_BUCKETS: Final = OPERATION_BUCKETS
+
+# ---------------------------------------------------------------- instrumentation (in-process)
+OPERATION_DURATION: Final = MetricSpec(
+    "mcp_server_operation_duration_seconds",
+    Kind.HISTOGRAM,
+    "Duration of MCP requests handled by the server (OTel MCP semantic conventions).",
+    (MCP_METHOD, TOOL_NAME, PROMPT_NAME, ERROR_TYPE, PROTOCOL_VERSION, NETWORK_TRANSPORT),
+    unit="s",
+    buckets=OPERATION_BUCKETS,
+    why="Request rate, error ratio and latency per method/tool: the basis of every SLI.",
+)
+SESSION_DURATION: Final = MetricSpec(
+    "mcp_server_session_duration_seconds",
+    Kind.HISTOGRAM,
+    "Duration of MCP sessions (sessionful protocol revisions and transports).",
+    (PROTOCOL_VERSION, NETWORK_TRANSPORT, ERROR_TYPE),
+    unit="s",
+    buckets=SESSION_BUCKETS,
+    why="How long clients stay connected; sessions that end with an error.",
+)
+SESSIONS_ACTIVE: Final = MetricSpec(
+    "lookout_mcp_sessions_active",
+    Kind.GAUGE,
+    "MCP sessions currently open.",
+    (NETWORK_TRANSPORT,),
+    why="Session leaks (rising while traffic is flat) and per-replica load.",
+)
+REQUESTS_IN_FLIGHT: Final = MetricSpec(
+    "lookout_mcp_requests_in_flight",
+    Kind.GAUGE,
+    "MCP requests being handled right now (the queue depth).",
+    (MCP_METHOD,),
+    why="Saturation: in-flight requests approaching the configured concurrency limit.",
+)
+REQUESTS_IN_FLIGHT_LIMIT: Final = MetricSpec(
+    "lookout_mcp_requests_in_flight_limit",
+    Kind.GAUGE,
+    "Configured limit of concurrent MCP requests (0 when unlimited).",
+    why="Denominator of the in-flight saturation ratio.",
+)
+REGISTRY_ITEMS: Final = MetricSpec(
+    "lookout_mcp_registry_items",
+    Kind.GAUGE,
+    "Tools, resources, resource templates and prompts registered on the server.",
+    ("kind",),
+    why="The registry metrics: what the server offers right now.",
+)
+REGISTRY_CHANGES: Final = MetricSpec(
+    "lookout_mcp_registry_changes",
+    Kind.COUNTER,
+    "Changes to the server's registry (items added or removed).",
+    ("kind",),
+    why="Registry churn; tool-definition changes at runtime are a security signal.",
+)
+TRANSPORT_MESSAGES: Final = MetricSpec(
+    "lookout_mcp_transport_messages",
+    Kind.COUNTER,
+    "JSON-RPC messages through the transport.",
+    (NETWORK_TRANSPORT, "direction"),
+    why="Transport throughput, including notifications that never become operations.",
+)
+TRANSPORT_BYTES: Final = MetricSpec(
+    "lookout_mcp_transport_bytes",
+    Kind.COUNTER,
+    "Bytes through the transport.",
+    (NETWORK_TRANSPORT, "direction"),
+    unit="By",
+    why="Payload volume per transport; large responses explain latency.",
+)
+TRANSPORT_ERRORS: Final = MetricSpec(
+    "lookout_mcp_transport_errors",
+    Kind.COUNTER,
+    "Transport-level failures (malformed messages, broken streams).",
+    (NETWORK_TRANSPORT, ERROR_TYPE),
+    why="Failures that never reach a handler and so never appear as operations.",
+)
+HTTP_RESPONSES: Final = MetricSpec(
+    "lookout_mcp_http_responses",
+    Kind.COUNTER,
+    "HTTP responses of the MCP endpoint by status code (streamable HTTP and SSE).",
+    (NETWORK_TRANSPORT, HTTP_STATUS),
+    why="4xx/5xx at the HTTP layer (bad session ids, oversized bodies, auth).",
+)
+REQUESTS_REJECTED: Final = MetricSpec(
+    "lookout_mcp_requests_rejected",
+    Kind.COUNTER,
+    "Requests the server refused before handling them (rate limit, concurrency limit, draining).",
+    ("reason",),
+    why="Load shedding is an error the client sees; it must be visible.",
+)
+SERVER_INFO: Final = MetricSpec(
+    "lookout_mcp_server",
+    Kind.INFO,
+    "Static facts about the instrumented server.",
+    ("lookout_version", "sdk", "sdk_version", "server_name", "server_version"),
+    why="Joins versions onto any series; shows rollouts.",
+)
+
+# ---------------------------------------------------------------- health (management app)
+HEALTH_CHECK_STATUS: Final = MetricSpec(
+    "lookout_health_check_status",
+    Kind.GAUGE,
+    "Result of the last run of a health check (1 healthy, 0.5 degraded, 0 unhealthy).",
+    ("check",),
+    source=Source.HEALTH,
+    why="Health is visible in Prometheus, not only to the kubelet.",
+)
+
+# ---------------------------------------------------------------- prober (/probe of the exporter)
+PROBE_SUCCESS: Final = MetricSpec(
+    "probe_success", Kind.GAUGE, "Whether the probe succeeded (1) or failed (0).", source=Source.PROBER
+)
+PROBE_DURATION: Final = MetricSpec(
+    "probe_duration_seconds", Kind.GAUGE, "Duration of the whole probe.", unit="s", source=Source.PROBER
+)
+PROBE_PHASE_DURATION: Final = MetricSpec(
+    "probe_mcp_phase_duration_seconds",
+    Kind.GAUGE,
+    "Duration of each probe phase (connect, tls, handshake, list_tools, call, ...).",
+    ("phase",),
+    unit="s",
+    source=Source.PROBER,
+)
+PROBE_PROTOCOL_VERSION: Final = MetricSpec(
+    "probe_mcp_protocol_version_info",
+    Kind.GAUGE,
+    "Negotiated MCP protocol revision (value 1).",
+    ("version",),
+    source=Source.PROBER,
+)
+PROBE_SERVER_INFO: Final = MetricSpec(
+    "probe_mcp_server_info",
+    Kind.GAUGE,
+    "Server name and version reported by the handshake (value 1).",
+    ("name", "version"),
+    source=Source.PROBER,
+)
+PROBE_TOOLS: Final = MetricSpec("probe_mcp_tools", Kind.GAUGE, "Number of tools listed.", source=Source.PROBER)
+PROBE_TOOLS_HASH: Final = MetricSpec(
+    "probe_mcp_tools_hash",
+    Kind.GAUGE,
+    "48-bit hash of the sorted tool names, descriptions and schemas; changes() detects drift.",
+    source=Source.PROBER,
+)
+PROBE_JSONRPC_ERROR: Final = MetricSpec(
+    "probe_mcp_jsonrpc_error_code",
+    Kind.GAUGE,
+    "JSON-RPC error code of the failing response, when the server answered with an error.",
+    source=Source.PROBER,
+)
+PROBE_HTTP_STATUS: Final = MetricSpec(
+    "probe_http_status_code", Kind.GAUGE, "HTTP status of the last response.", source=Source.PROBER
+)
+PROBE_SSL_EXPIRY: Final = MetricSpec(
+    "probe_ssl_earliest_cert_expiry",
+    Kind.GAUGE,
+    "Earliest expiry of the server's certificate chain, as a Unix timestamp.",
+    unit="s",
+    source=Source.PROBER,
+)
+
+# ---------------------------------------------------------------- exporter self-metrics
+EXPORTER_PROBES: Final = MetricSpec(
+    "lookout_exporter_probes",
+    Kind.COUNTER,
+    "Probes run by the exporter.",
+    ("module", "result"),
+    source=Source.EXPORTER_SELF,
+)
+EXPORTER_CONFIG_RELOADS: Final = MetricSpec(
+    "lookout_exporter_config_reloads",
+    Kind.COUNTER,
+    "Configuration reloads of the exporter.",
+    ("result",),
+    source=Source.EXPORTER_SELF,
+)
+
+# ---------------------------------------------------------------- benchmarks (pushed to the Pushgateway)
+BENCH_THROUGHPUT: Final = MetricSpec(
+    "lookout_bench_throughput_rps",
+    Kind.GAUGE,
+    "Throughput of the last benchmark run (successful requests per second).",
+    ("target", "scenario"),
+    source=Source.BENCH,
+)
+BENCH_LATENCY: Final = MetricSpec(
+    "lookout_bench_latency_seconds",
+    Kind.GAUGE,
+    "Latency quantiles of the last benchmark run.",
+    ("target", "scenario", "quantile"),
+    unit="s",
+    source=Source.BENCH,
+)
+BENCH_ERROR_RATIO: Final = MetricSpec(
+    "lookout_bench_error_ratio",
+    Kind.GAUGE,
+    "Share of failed requests in the last benchmark run.",
+    ("target", "scenario"),
+    source=Source.BENCH,
+)
+BENCH_CAPACITY: Final = MetricSpec(
+    "lookout_bench_capacity_rps",
+    Kind.GAUGE,
+    "Measured capacity of one replica (requests per second at the latency policy).",
+    ("target",),
+    source=Source.BENCH,
+)
+
+ALL: Final[tuple[MetricSpec, ...]] = tuple(v for v in list(globals().values()) if isinstance(v, MetricSpec))
+
+
+@dataclass(frozen=True)
+class ThirdParty:
+    """Metric families emitted by software the stack deploys (so rules may query them)."""
+
+    emitter: str
+    prefixes: tuple[str, ...] = ()
+    names: tuple[str, ...] = field(default=())
+
+
+THIRD_PARTY: Final = (
+    ThirdParty("prometheus (scrape)", names=("up", "scrape_duration_seconds", "scrape_samples_scraped")),
+    ThirdParty("prometheus (rules)", names=("ALERTS", "ALERTS_FOR_STATE")),
+    ThirdParty("prometheus", prefixes=("prometheus_",)),
+    ThirdParty("alertmanager", prefixes=("alertmanager_",)),
+    ThirdParty("prometheus_client process/platform collectors", prefixes=("process_", "python_")),
+    ThirdParty("node-exporter", prefixes=("node_",)),
+    ThirdParty("pushgateway", names=("push_time_seconds", "push_failure_time_seconds")),
+)
+
+
+def emitted_series_names() -> frozenset[str]:
+    """Every series name a Lookout component exposes."""
+    return frozenset(n for spec in ALL for n in spec.series_names)
+
+
+def is_known(series_name: str) -> bool:
+    """True if Lookout or a deployed third-party component emits ``series_name``."""
+    if series_name in emitted_series_names():
+        return True
+    return any(series_name in tp.names or any(series_name.startswith(p) for p in tp.prefixes) for tp in THIRD_PARTY)
