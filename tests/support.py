@@ -1,0 +1,202 @@
+"""Helpers shared by the tests: free loopback ports, polling with deadlines, child processes that are
+always reaped (by PID) and real Prometheus/Alertmanager instances on temp dirs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+
+T = TypeVar("T")
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.1, what: str = "") -> T:
+    """Poll ``predicate`` until it returns something truthy; fail the test at the deadline."""
+    deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # the condition may raise until the thing is up
+            last_error = exc
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}; last error: {last_error!r}")
+
+
+def http_ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@dataclass
+class Proc:
+    """A child process started by a test; :meth:`stop` terminates and reaps it by PID."""
+
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.popen.pid, sig)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+        return self.popen.returncode
+
+
+def start(argv: Sequence[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> Proc:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        popen = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+    return Proc(popen, log)
+
+
+def lookout_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "lookout", *args]
+
+
+def require_binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} not found: `make test` installs it (scripts/ensure-debs.sh)")
+    return path
+
+
+@contextlib.contextmanager
+def running(proc: Proc) -> Iterator[Proc]:
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@dataclass
+class DemoServer:
+    proc: Proc
+    port: int
+    management_port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}/mcp"
+
+    @property
+    def management_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.management_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"{self.management_url}/metrics"
+
+
+def start_demo_server(tmp: Path) -> DemoServer:
+    port, mport = free_port(), free_port()
+    argv = lookout_argv("demo-server", "--port", str(port), "--management-port", str(mport))
+    proc = start(argv, tmp / f"demo-{port}.log")
+    demo = DemoServer(proc, port, mport)
+    try:
+        wait_until(lambda: http_ok(f"{demo.management_url}/health"), 30, what="demo server /health")
+    except BaseException:
+        proc.stop()
+        raise
+    return demo
+
+
+@dataclass
+class Prometheus:
+    proc: Proc
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def query(self, expr: str) -> list[dict[str, object]]:
+        body = httpx.get(f"{self.url}/api/v1/query", params={"query": expr}, timeout=10).json()
+        assert body["status"] == "success", body
+        result: list[dict[str, object]] = body["data"]["result"]
+        return result
+
+
+def start_prometheus(config: Path, tmp: Path, port: int | None = None) -> Prometheus:
+    port = port or free_port()
+    argv = [
+        require_binary("prometheus"),
+        f"--config.file={config}",
+        f"--storage.tsdb.path={tmp / 'tsdb'}",
+        f"--web.listen-address={LOOPBACK}:{port}",
+        "--web.enable-lifecycle",
+    ]
+    proc = start(argv, tmp / "prometheus.log")
+    prom = Prometheus(proc, port)
+    try:
+        wait_until(lambda: proc.alive() and http_ok(f"{prom.url}/-/ready"), 30, what="prometheus /-/ready")
+    except BaseException:
+        proc.stop()
+        raise
+    return prom
+
+
+@dataclass
+class Alertmanager:
+    proc: Proc
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+
+def start_alertmanager(config: Path, tmp: Path, port: int | None = None) -> Alertmanager:
+    port = port or free_port()
+    argv = [
+        require_binary("prometheus-alertmanager"),
+        f"--config.file={config}",
+        f"--storage.path={tmp / 'am'}",
+        f"--web.listen-address={LOOPBACK}:{port}",
+        "--cluster.listen-address=",
+    ]
+    proc = start(argv, tmp / "alertmanager.log")
+    am = Alertmanager(proc, port)
+    try:
+        wait_until(lambda: proc.alive() and http_ok(f"{am.url}/-/ready"), 30, what="alertmanager /-/ready")
+    except BaseException:
+        proc.stop()
+        raise
+    return am
