@@ -110,18 +110,17 @@ class Tenant(_Model):
 
 
 class WebhookReceiver(_Model):
-    url: HttpUrl | None = Field(
-        default=None, description="Endpoint without credentials (e.g. the local sink). Use url_file for a secret URL."
+    url: HttpUrl = Field(description="Endpoint without credentials (e.g. the local sink).")
+    bearer_token_file: str | None = Field(
+        default=None, description="File holding a bearer token sent as Authorization header (a secret)."
     )
-    url_file: str | None = None
 
-    @model_validator(mode="after")
-    def _one_url(self) -> Self:
-        if (self.url is None) == (self.url_file is None):
-            raise ValueError("give exactly one of url or url_file")
-        if self.url is not None and (self.url.username or self.url.password or self.url.query):
-            raise ValueError("the webhook url carries credentials: put it in a file and use url_file")
-        return self
+    @field_validator("url")
+    @classmethod
+    def _no_credentials_in_url(cls, url: HttpUrl) -> HttpUrl:
+        if url.username or url.password or url.query:
+            raise ValueError("the webhook url carries credentials: use a plain url and bearer_token_file")
+        return url
 
 
 class SlackReceiver(_Model):
@@ -166,6 +165,12 @@ class AlertOverride(_Model):
     enabled: bool = True
 
 
+class RouteTiming(_Model):
+    group_wait: Duration
+    group_interval: Duration
+    repeat_interval: Duration
+
+
 class Alerting(_Model):
     receivers: list[Receiver] = Field(min_length=1)
     routes: dict[Priority, list[str]] = Field(description="Receivers per priority (default for every tenant).")
@@ -174,6 +179,12 @@ class Alerting(_Model):
     )
     alerts: dict[str, AlertOverride] = Field(
         default_factory=dict, description="Per-alert overrides, keyed by alert name."
+    )
+    runbook_base_url: str = Field(
+        default="docs/runbooks", description="Where runbooks live; alerts link to <base>/<AlertName>.md."
+    )
+    timings: dict[Priority, RouteTiming] = Field(
+        default_factory=dict, description="Per-priority Alertmanager grouping timings (defaults per priority)."
     )
 
     @field_validator("routes")

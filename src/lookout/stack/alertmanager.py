@@ -1,0 +1,136 @@
+"""``alertmanager.yml``: a routing tree by tenant, then priority, to the configured receivers.
+
+Secrets are referenced by file (``*_file`` fields), never inlined. Everything here must pass
+``amtool check-config`` 0.25 (so no inhibit-rule ``name`` or route ``labels`` fields).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lookout import metrics as m
+from lookout.config.model import Config, Priority, Receiver, RouteTiming
+from lookout.stack import naming
+from lookout.stack.yamlio import dump_yaml
+
+NULL_RECEIVER = "lookout-null"
+"""Catches what no route matches; an alert without tenant and priority is a generator bug."""
+
+DEFAULT_TIMINGS = {
+    Priority.P0: RouteTiming(group_wait="10s", group_interval="1m", repeat_interval="1h"),
+    Priority.P1: RouteTiming(group_wait="30s", group_interval="5m", repeat_interval="4h"),
+    Priority.P2: RouteTiming(group_wait="1m", group_interval="10m", repeat_interval="12h"),
+    Priority.P3: RouteTiming(group_wait="5m", group_interval="30m", repeat_interval="24h"),
+}
+
+
+def _receiver(receiver: Receiver, priority: Priority | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": receiver.name if priority is None else f"{receiver.name}-{priority.value}"}
+    if receiver.webhook:
+        hook: dict[str, Any] = {"url": str(receiver.webhook.url), "send_resolved": True}
+        if receiver.webhook.bearer_token_file:
+            hook["http_config"] = {"authorization": {"credentials_file": receiver.webhook.bearer_token_file}}
+        out["webhook_configs"] = [hook]
+    if receiver.slack:
+        out["slack_configs"] = [
+            {
+                "api_url_file": receiver.slack.api_url_file,
+                "channel": receiver.slack.channel,
+                "send_resolved": True,
+                "title": '{{ template "lookout.title" . }}',
+                "text": '{{ template "lookout.text" . }}',
+            }
+        ]
+    if receiver.pagerduty:
+        urgency = receiver.pagerduty.urgency or ("high" if priority is Priority.P0 else "low")
+        out["pagerduty_configs"] = [
+            {
+                "routing_key_file": receiver.pagerduty.routing_key_file,
+                "severity": "critical" if urgency == "high" else "warning",
+                "description": '{{ template "lookout.title" . }}',
+            }
+        ]
+    if receiver.email:
+        email: dict[str, Any] = {
+            "to": receiver.email.to,
+            "from": receiver.email.from_,
+            "smarthost": receiver.email.smarthost,
+            "require_tls": receiver.email.require_tls,
+            "send_resolved": True,
+        }
+        if receiver.email.auth_username:
+            email["auth_username"] = receiver.email.auth_username
+        if receiver.email.auth_password_file:
+            email["auth_password_file"] = receiver.email.auth_password_file
+        out["email_configs"] = [email]
+    return out
+
+
+def _needs_per_priority(receiver: Receiver) -> bool:
+    # PagerDuty urgency depends on the priority, so that receiver is emitted once per priority.
+    return receiver.pagerduty is not None and receiver.pagerduty.urgency is None
+
+
+def _receiver_name(receiver: Receiver, priority: Priority) -> str:
+    return f"{receiver.name}-{priority.value}" if _needs_per_priority(receiver) else receiver.name
+
+
+def alertmanager_config(config: Config) -> dict[str, Any]:
+    by_name = {r.name: r for r in config.alerting.receivers}
+    timings = {**DEFAULT_TIMINGS, **config.alerting.timings}
+    tenant_routes = []
+    for tenant in config.tenants:
+        priority_routes = []
+        for priority in Priority:
+            names = config.routes_for(tenant).get(priority, [])
+            if not names:
+                continue
+            timing = timings[priority]
+            receivers = [_receiver_name(by_name[n], priority) for n in names]
+            # One route per receiver; `continue` lets an alert reach every receiver of its priority.
+            for i, receiver in enumerate(receivers):
+                route: dict[str, Any] = {
+                    "receiver": receiver,
+                    "matchers": [f'{m.PRIORITY}="{priority.value}"'],
+                    "group_wait": timing.group_wait,
+                    "group_interval": timing.group_interval,
+                    "repeat_interval": timing.repeat_interval,
+                }
+                if i < len(receivers) - 1:
+                    route["continue"] = True
+                priority_routes.append(route)
+        tenant_routes.append(
+            {"receiver": NULL_RECEIVER, "matchers": [f'{m.TENANT}="{tenant.name}"'], "routes": priority_routes}
+        )
+
+    receivers: list[dict[str, Any]] = [{"name": NULL_RECEIVER}]
+    for receiver in config.alerting.receivers:
+        if _needs_per_priority(receiver):
+            receivers.extend(_receiver(receiver, p) for p in Priority)
+        else:
+            receivers.append(_receiver(receiver, None))
+    return {
+        "global": {"resolve_timeout": "5m"},
+        "templates": ["templates/*.tmpl"],
+        "route": {
+            "receiver": NULL_RECEIVER,
+            "group_by": ["alertname", m.TENANT, m.SERVICE],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "4h",
+            "routes": tenant_routes,
+        },
+        "receivers": receivers,
+    }
+
+
+TEMPLATES = """{{ define "lookout.title" }}[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.priority }} {{ .CommonLabels.alertname }} ({{ .CommonLabels.tenant }}/{{ .CommonLabels.service }}){{ end }}
+{{ define "lookout.text" }}{{ range .Alerts }}*{{ .Annotations.summary }}*
+{{ .Annotations.description }}
+Runbook: {{ .Annotations.runbook_url }}
+{{ end }}{{ end }}
+"""
+
+
+def render_alertmanager(config: Config) -> str:
+    return dump_yaml(alertmanager_config(config), naming.GENERATED_HEADER)
