@@ -86,17 +86,17 @@ def alertmanager_config(config: Config) -> dict[str, Any]:
             if not names:
                 continue
             timing = timings[priority]
-            receivers = [_receiver_name(by_name[n], priority) for n in names]
+            targets = [_receiver_name(by_name[n], priority) for n in names]
             # One route per receiver; `continue` lets an alert reach every receiver of its priority.
-            for i, receiver in enumerate(receivers):
+            for i, receiver_name in enumerate(targets):
                 route: dict[str, Any] = {
-                    "receiver": receiver,
+                    "receiver": receiver_name,
                     "matchers": [f'{m.PRIORITY}="{priority.value}"'],
                     "group_wait": timing.group_wait,
                     "group_interval": timing.group_interval,
                     "repeat_interval": timing.repeat_interval,
                 }
-                if i < len(receivers) - 1:
+                if i < len(targets) - 1:
                     route["continue"] = True
                 priority_routes.append(route)
         tenant_routes.append(
@@ -124,12 +124,16 @@ def alertmanager_config(config: Config) -> dict[str, Any]:
     }
 
 
-TEMPLATES = """{{ define "lookout.title" }}[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.priority }} {{ .CommonLabels.alertname }} ({{ .CommonLabels.tenant }}/{{ .CommonLabels.service }}){{ end }}
-{{ define "lookout.text" }}{{ range .Alerts }}*{{ .Annotations.summary }}*
-{{ .Annotations.description }}
-Runbook: {{ .Annotations.runbook_url }}
-{{ end }}{{ end }}
-"""
+TEMPLATES = (
+    '{{ define "lookout.title" }}[{{ .Status | toUpper }}'
+    '{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] '
+    "{{ .CommonLabels.priority }} {{ .CommonLabels.alertname }} "
+    "({{ .CommonLabels.tenant }}/{{ .CommonLabels.service }}){{ end }}\n"
+    '{{ define "lookout.text" }}{{ range .Alerts }}*{{ .Annotations.summary }}*\n'
+    "{{ .Annotations.description }}\n"
+    "Runbook: {{ .Annotations.runbook_url }}\n"
+    "{{ end }}{{ end }}\n"
+)
 
 
 def render_alertmanager(config: Config) -> str:
