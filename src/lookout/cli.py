@@ -75,13 +75,18 @@ def config_schema() -> None:
 def generate(
     config: Path = CONFIG_OPTION,
     out: Path = typer.Option(..., "--out", "-o", help="Directory to write the stack into."),
+    target: str = typer.Option("native", "--target", help="native (lookout up), compose, k8s or all."),
 ) -> None:
     """Write the monitoring stack for lookout.yaml into --out (same input, byte-identical files)."""
-    from lookout.stack import render_stack, write_stack
+    from lookout.stack import DeployTarget, render_stack, write_stack
 
     cfg = _load(config)
     try:
-        written = write_stack(render_stack(cfg), out)
+        deploy = DeployTarget(target)
+    except ValueError:
+        fail(f"--target {target!r}: choose one of {', '.join(t.value for t in DeployTarget)}")
+    try:
+        written = write_stack(render_stack(cfg, deploy), out)
     except OSError as exc:
         fail(f"{out}: cannot write: {exc.strerror}")
     typer.echo(f"wrote {len(written)} files to {out}")

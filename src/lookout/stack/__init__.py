@@ -1,11 +1,14 @@
 """Generators: pure functions from the config model to the files of the monitoring stack.
 
-``render_stack(config)`` returns ``{relative path: content}``; ``write_stack`` puts it on disk.
-Same config in, byte-identical files out.
+``render_stack(config, target)`` returns ``{relative path: content}``; ``write_stack`` puts it on
+disk. Same config in, byte-identical files out. Each part of the stack is one function
+``(Config) -> Files`` listed in :data:`PARTS` under the deployment targets it belongs to.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 
 from lookout.config.model import Config
@@ -17,13 +20,39 @@ from lookout.stack.rules import render_alert_rules
 Files = dict[str, str]
 
 
-def render_stack(config: Config) -> Files:
-    files: Files = {
+class DeployTarget(StrEnum):
+    NATIVE = "native"  # files for `lookout up` (Debian's Prometheus + Alertmanager as child processes)
+    COMPOSE = "compose"  # docker-compose.monitoring.yml and what it mounts
+    K8S = "k8s"  # kustomize base for the prometheus-operator
+    ALL = "all"
+
+
+def _prometheus(config: Config) -> Files:
+    return {
         naming.PROMETHEUS_FILE: render_prometheus(config),
         f"{naming.RULES_DIR}/alerts.yml": render_alert_rules(config),
+    }
+
+
+def _alertmanager(config: Config) -> Files:
+    return {
         naming.ALERTMANAGER_FILE: render_alertmanager(config),
         "alertmanager/templates/lookout.tmpl": TEMPLATES,
     }
+
+
+_EVERYWHERE = frozenset(DeployTarget)
+PARTS: list[tuple[Callable[[Config], Files], frozenset[DeployTarget]]] = [
+    (_prometheus, _EVERYWHERE),
+    (_alertmanager, _EVERYWHERE),
+]
+
+
+def render_stack(config: Config, target: DeployTarget = DeployTarget.NATIVE) -> Files:
+    files: Files = {}
+    for part, targets in PARTS:
+        if target is DeployTarget.ALL or target in targets:
+            files.update(part(config))
     return dict(sorted(files.items()))
 
 
@@ -39,4 +68,4 @@ def write_stack(files: Files, out: Path) -> list[Path]:
     return written
 
 
-__all__ = ["Files", "render_stack", "write_stack"]
+__all__ = ["PARTS", "DeployTarget", "Files", "render_stack", "write_stack"]
