@@ -171,6 +171,48 @@ class RouteTiming(_Model):
     repeat_interval: Duration
 
 
+class SloSettings(_Model):
+    """Service level objectives and the alert thresholds of the brief's policies."""
+
+    availability: float = Field(
+        default=99.99, gt=0, lt=100, description="Percent of requests without a server failure, over 30 days."
+    )
+    latency: float = Field(default=99.0, gt=0, lt=100, description="Percent of requests faster than latency_threshold.")
+    latency_threshold: Literal["0.025", "0.05", "0.075", "0.1", "0.2", "0.5", "1.0"] = Field(
+        default="0.1", description="Seconds; a bucket boundary of mcp_server_operation_duration_seconds."
+    )
+    error_ratio_threshold: float = Field(default=0.001, gt=0, lt=1, description="P1 when the error ratio exceeds it.")
+    latency_p99_threshold: float = Field(default=0.1, gt=0, description="P1 when p99 latency exceeds it (seconds).")
+    min_request_rate: float = Field(
+        default=0.1, ge=0, description="Requests/s below which ratio alerts stay silent (no page at low traffic)."
+    )
+    budget_low: float = Field(default=0.25, gt=0, lt=1, description="P3 when less than this share of budget is left.")
+
+
+class Resources(_Model):
+    """What one replica may use; utilization alerts compare against it."""
+
+    cpu_cores: float = Field(default=1.0, gt=0, description="CPU cores available to one server process.")
+    memory_limit_bytes: int = Field(default=1 << 30, gt=0, description="Memory available to one server process.")
+    utilization_threshold: float = Field(default=0.7, gt=0, le=1, description="P2 above this averaged utilization.")
+    capacity_fallback_rps: float = Field(
+        default=50.0, gt=0, description="Requests/s one replica handles when no `lookout bench` result was pushed."
+    )
+
+
+class TimeRange(_Model):
+    start_time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    end_time: str = Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")
+
+
+class BusinessHours(_Model):
+    """When P3 notifications are sent (Alertmanager time_intervals)."""
+
+    weekdays: list[str] = Field(default_factory=lambda: ["monday:friday"])
+    times: list[TimeRange] = Field(default_factory=lambda: [TimeRange(start_time="09:00", end_time="17:00")])
+    location: str = "UTC"
+
+
 class Alerting(_Model):
     receivers: list[Receiver] = Field(min_length=1)
     routes: dict[Priority, list[str]] = Field(description="Receivers per priority (default for every tenant).")
@@ -186,6 +228,14 @@ class Alerting(_Model):
     timings: dict[Priority, RouteTiming] = Field(
         default_factory=dict, description="Per-priority Alertmanager grouping timings (defaults per priority)."
     )
+    slo: SloSettings = Field(default_factory=SloSettings)
+    resources: Resources = Field(default_factory=Resources)
+    business_hours: BusinessHours | None = Field(
+        default_factory=BusinessHours, description="P3 notifications only in these hours; null: any time."
+    )
+    deprecated_protocol_versions: list[str] = Field(
+        default_factory=lambda: ["2024-11-05", "2025-03-26"], description="P3 while any of these is in use."
+    )
 
     @field_validator("routes")
     @classmethod
@@ -193,6 +243,26 @@ class Alerting(_Model):
         if Priority.P0 not in routes or not routes[Priority.P0]:
             raise ValueError("routes.P0 needs at least one receiver: production-down alerts must reach someone")
         return routes
+
+
+class RemoteWrite(_Model):
+    """A scale-out backend (Mimir, Thanos Receive, VictoriaMetrics)."""
+
+    url: HttpUrl
+    per_tenant: bool = Field(
+        default=True, description="One queue per tenant: only its series, with tenant_header set to its name."
+    )
+    tenant_header: str = Field(default="X-Scope-OrgID")
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra headers (no secrets).")
+    bearer_token_file: str | None = None
+    basic_auth_username: str | None = None
+    basic_auth_password_file: str | None = None
+
+
+class PrometheusSettings(_Model):
+    replica: str = Field(default="local", description="External label `replica` (dropped before alerting).")
+    external_labels: Labels = Field(default_factory=dict)
+    remote_write: list[RemoteWrite] = Field(default_factory=list)
 
 
 class Listen(_Model):
@@ -223,6 +293,9 @@ class Timing(_Model):
     evaluation_interval: Duration = "15s"
 
 
+from lookout.config.probe import ProbeSettings  # noqa: E402  (probe.py builds on the types above)
+
+
 class Config(_Model):
     """Root of ``lookout.yaml``."""
 
@@ -232,6 +305,8 @@ class Config(_Model):
     listen: Listen = Field(default_factory=Listen)
     retention: Retention = Field(default_factory=Retention)
     timing: Timing = Field(default_factory=Timing)
+    probe: ProbeSettings = Field(default_factory=ProbeSettings)
+    prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:

@@ -1,0 +1,143 @@
+"""What the two HTTP transports share: the httpx client, TLS contexts, timing hooks and error mapping."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import ssl
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from lookout.probe.errors import HttpStatusFailure, JsonRpcFailure, ProbeFailure, TransportFailure
+from lookout.probe.transports.base import WireStats, limited
+
+MAX_REDIRECTS = 5
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    """HTTP settings of one probe (built from a module by :mod:`lookout.probe.modules`)."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    auth: tuple[str, str] | str | None = None  # (user, password) for basic, str for a bearer token
+    ca_file: str | None = None
+    insecure_skip_verify: bool = False
+    follow_redirects: bool = False
+    timeout: float = 10.0
+    max_response_bytes: int = 4 * 1024 * 1024
+
+
+@functools.lru_cache(maxsize=32)
+def tls_context(ca_file: str | None, insecure: bool) -> ssl.SSLContext:
+    """One SSL context per trust setting: building one costs milliseconds of CPU, so probes share them."""
+    context = ssl.create_default_context(cafile=ca_file)
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def build_client(options: HttpOptions) -> httpx.AsyncClient:
+    """A fresh client per probe (fresh connections: connect and TLS are measured), sharing the TLS context."""
+    headers = {"User-Agent": "lookout-probe", **options.headers}
+    if isinstance(options.auth, str):
+        headers["Authorization"] = f"Bearer {options.auth}"
+    return httpx.AsyncClient(
+        verify=tls_context(options.ca_file, options.insecure_skip_verify),
+        timeout=httpx.Timeout(options.timeout),
+        follow_redirects=options.follow_redirects,
+        max_redirects=MAX_REDIRECTS,
+        trust_env=False,  # never route probes through a proxy from the environment
+        headers=headers,
+        auth=httpx.BasicAuth(*options.auth) if isinstance(options.auth, tuple) else None,
+    )
+
+
+def _cert_not_after(stream: Any) -> float | None:
+    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    if not der:
+        return None
+    from cryptography import x509  # imported lazily: only TLS probes pay for it
+
+    return x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()
+
+
+def tracer(stats: WireStats) -> Any:
+    """An httpcore trace hook recording connect and TLS durations and the peer certificate's expiry."""
+    started: dict[str, float] = {}
+
+    async def trace(event: str, info: Mapping[str, Any]) -> None:
+        for step, phase in (("connection.connect_tcp", "connect"), ("connection.start_tls", "tls")):
+            if event == f"{step}.started":
+                started[phase] = time.perf_counter()
+            elif event.startswith(step) and phase in started:
+                stats.add_phase(phase, time.perf_counter() - started.pop(phase))
+                if event == "connection.start_tls.complete":
+                    expiry = _cert_not_after(info.get("return_value"))
+                    if expiry is not None:
+                        stats.cert_not_after = min(expiry, stats.cert_not_after or expiry)
+
+    return trace
+
+
+def describe_http_error(exc: httpx.HTTPError, url: str) -> ProbeFailure:
+    if isinstance(exc, httpx.TooManyRedirects):
+        return ProbeFailure(f"redirect loop: more than {MAX_REDIRECTS} redirects from {url}")
+    if isinstance(exc, httpx.TimeoutException):
+        return TransportFailure(f"{url}: timed out ({type(exc).__name__})")
+    reason = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectError):
+        return TransportFailure(f"cannot connect to {url}: {reason}")
+    return TransportFailure(f"{url}: {type(exc).__name__}: {reason}")
+
+
+@contextlib.asynccontextmanager
+async def http_errors(url: str) -> AsyncIterator[None]:
+    """Turn httpx exceptions into :class:`ProbeFailure` with a readable reason."""
+    try:
+        yield
+    except httpx.HTTPError as exc:
+        raise describe_http_error(exc, url) from None
+
+
+async def read_body(response: httpx.Response, limit: int) -> bytes:
+    total = [0]
+    return b"".join([chunk async for chunk in limited(response.aiter_bytes(), limit, total)])
+
+
+async def raise_for_status(response: httpx.Response, method: str, limit: int, stats: WireStats) -> None:
+    """Fail on 3xx (redirects off) and on 4xx/5xx, preferring the JSON-RPC error in the body when there is one."""
+    status = response.status_code
+    stats.http_status = status
+    if status < 300:
+        return
+    if status < 400:
+        where = response.headers.get("location", "?")
+        raise HttpStatusFailure(
+            f"{method}: HTTP {status} redirect to {where}; set follow_redirects: true in the module to follow it",
+            status,
+        )
+    body = await read_body(response, min(limit, 64 * 1024))
+    error = _jsonrpc_error(body)
+    if error is not None:
+        raise JsonRpcFailure(method, *error)
+    text = body[:200].decode("utf-8", "replace").strip()
+    raise HttpStatusFailure(f"{method}: HTTP {status} {response.reason_phrase}: {text}".rstrip(": "), status)
+
+
+def _jsonrpc_error(body: bytes) -> tuple[int, str] | None:
+    import json
+
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    error = value.get("error") if isinstance(value, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("code"), int):
+        return int(error["code"]), str(error.get("message", ""))
+    return None

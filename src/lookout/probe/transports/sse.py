@@ -1,0 +1,132 @@
+"""Legacy HTTP+SSE (2024-11-05): a long-lived GET event stream carries the answers; messages are POSTed
+to the endpoint the stream names first. The endpoint must be on the same origin as the stream: a server
+cannot send the prober's POSTs elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import anyio
+import httpx
+
+from lookout.probe.errors import ProtocolViolation
+from lookout.probe.transports.base import (
+    SseEvent,
+    WireStats,
+    decode_message,
+    encode,
+    limited,
+    match_response,
+    sse_events,
+)
+from lookout.probe.transports.http import http_errors, raise_for_status, tracer
+
+
+class SseTransport:
+    network_transport = "sse"
+
+    def __init__(
+        self,
+        url: str,
+        client: httpx.AsyncClient,
+        stream: httpx.Response,
+        events: AsyncIterator[SseEvent],
+        endpoint: str,
+        *,
+        stats: WireStats,
+        max_response_bytes: int,
+        owns_client: bool,
+    ) -> None:
+        self.url = url
+        self.endpoint = endpoint
+        self._client = client
+        self._stream = stream
+        self._events = events
+        self._stats = stats
+        self._limit = max_response_bytes
+        self._owns_client = owns_client
+        self._closed = False
+
+    @classmethod
+    async def connect(
+        cls,
+        url: str,
+        client: httpx.AsyncClient,
+        *,
+        stats: WireStats | None = None,
+        max_response_bytes: int = 4 * 1024 * 1024,
+        owns_client: bool = True,
+    ) -> SseTransport:
+        stats = stats or WireStats()
+        request = client.build_request(
+            "GET", url, headers={"Accept": "text/event-stream"}, extensions={"trace": tracer(stats)}
+        )
+        async with http_errors(url):
+            stream = await client.send(request, stream=True)
+        try:
+            async with http_errors(url):
+                await raise_for_status(stream, "GET (SSE stream)", max_response_bytes, stats)
+            total = [0]
+            # The stream lives as long as the session, so the limit covers everything it carries.
+            events = sse_events(limited(stream.aiter_bytes(), max_response_bytes, total)).__aiter__()
+            async with http_errors(url):
+                endpoint = await _first_endpoint(events, url)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await stream.aclose()
+            raise
+        stats.log(f"sse: endpoint {endpoint}")
+        return cls(
+            url,
+            client,
+            stream,
+            events,
+            endpoint,
+            stats=stats,
+            max_response_bytes=max_response_bytes,
+            owns_client=owns_client,
+        )
+
+    async def _post(self, message: Mapping[str, Any], method: str) -> None:
+        async with http_errors(self.endpoint):
+            response = await self._client.post(
+                self.endpoint, content=encode(message), headers={"Content-Type": "application/json"}
+            )
+            await raise_for_status(response, method, self._limit, self._stats)
+
+    async def request(self, message: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
+        method = str(message.get("method"))
+        await self._post(message, method)
+        async with http_errors(self.url):
+            async for event in self._events:
+                if event.event != "message":
+                    continue
+                reply = match_response(decode_message(event.data, method), message["id"], method)
+                if reply is not None:
+                    return reply
+                self._stats.log(f"<- {method}: skipped a server notification/request in the SSE stream")
+        raise ProtocolViolation(f"{method}: the SSE stream ended without a response")
+
+    async def notify(self, message: Mapping[str, Any], headers: Mapping[str, str]) -> None:
+        await self._post(message, str(message.get("method")))
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with anyio.CancelScope(shield=True):
+            await self._stream.aclose()
+            if self._owns_client:
+                await self._client.aclose()
+
+
+async def _first_endpoint(events: AsyncIterator[SseEvent], url: str) -> str:
+    async for event in events:
+        if event.event == "endpoint":
+            endpoint = urljoin(url, event.data.strip())
+            if urlsplit(endpoint)[:2] != urlsplit(url)[:2]:
+                raise ProtocolViolation(f"sse: endpoint {endpoint!r} is not on the origin of {url!r}")
+            return endpoint
+    raise ProtocolViolation("sse: the stream ended before the endpoint event")

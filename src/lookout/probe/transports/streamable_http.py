@@ -1,0 +1,120 @@
+"""Streamable HTTP: one POST per message; the answer is JSON or an SSE stream carrying it.
+
+Tracks ``Mcp-Session-Id`` (handshake revisions) and ends the session with DELETE on close. Reads an SSE
+answer only until the matching response arrives, so a stream that never closes cannot hold a probe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+import httpx
+
+from lookout.probe.errors import ProtocolViolation
+from lookout.probe.transports.base import WireStats, decode_message, encode, limited, match_response, sse_events
+from lookout.probe.transports.http import http_errors, raise_for_status, read_body, tracer
+
+ACCEPT = "application/json, text/event-stream"
+SESSION_HEADER = "mcp-session-id"
+DELETE_GRACE_SECONDS = 1.0
+
+
+class StreamableHttpTransport:
+    network_transport = "streamable-http"
+
+    def __init__(
+        self,
+        url: str,
+        client: httpx.AsyncClient,
+        *,
+        stats: WireStats | None = None,
+        max_response_bytes: int = 4 * 1024 * 1024,
+        owns_client: bool = True,
+    ) -> None:
+        self.url = url
+        self.session_id: str | None = None
+        self._client = client
+        self._owns_client = owns_client
+        self._stats = stats or WireStats()
+        self._limit = max_response_bytes
+        self._extensions = {"trace": tracer(self._stats)}
+        self._closed = False
+
+    def _headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        out = {"Accept": ACCEPT, "Content-Type": "application/json", **headers}
+        if self.session_id is not None:
+            out["Mcp-Session-Id"] = self.session_id
+        return out
+
+    async def _send(self, message: Mapping[str, Any], headers: Mapping[str, str]) -> httpx.Response:
+        request = self._client.build_request(
+            "POST", self.url, content=encode(message), headers=self._headers(headers), extensions=self._extensions
+        )
+        async with http_errors(self.url):
+            response = await self._client.send(request, stream=True)
+        session = response.headers.get(SESSION_HEADER)
+        if session:
+            self.session_id = session
+        return response
+
+    async def request(self, message: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
+        method = str(message.get("method"))
+        response = await self._send(message, headers)
+        try:
+            async with http_errors(self.url):
+                await raise_for_status(response, method, self._limit, self._stats)
+                content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                if content_type == "application/json":
+                    body = await read_body(response, self._limit)
+                    self._stats.log(f"<- {method}: {len(body)} bytes JSON")
+                    reply = match_response(decode_message(body, method), message["id"], method)
+                    if reply is None:
+                        raise ProtocolViolation(f"{method}: the JSON body is not a response")
+                    return reply
+                if content_type == "text/event-stream":
+                    return await self._read_sse(response, method, message["id"])
+                raise ProtocolViolation(f"{method}: unexpected content type {content_type or '(none)'!r}")
+        finally:
+            await response.aclose()
+
+    async def _read_sse(self, response: httpx.Response, method: str, request_id: int | str) -> dict[str, Any]:
+        total = [0]
+        async for event in sse_events(limited(response.aiter_bytes(), self._limit, total)):
+            if event.event != "message" or not event.data.strip():
+                continue
+            reply = match_response(decode_message(event.data, method), request_id, method)
+            if reply is not None:
+                self._stats.log(f"<- {method}: response in SSE stream after {total[0]} bytes")
+                return reply
+            self._stats.log(f"<- {method}: skipped a server notification/request in the SSE stream")
+        raise ProtocolViolation(f"{method}: the SSE stream ended without a response")
+
+    async def notify(self, message: Mapping[str, Any], headers: Mapping[str, str]) -> None:
+        method = str(message.get("method"))
+        response = await self._send(message, headers)
+        try:
+            async with http_errors(self.url):
+                await raise_for_status(response, method, self._limit, self._stats)
+        finally:
+            await response.aclose()
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with anyio.CancelScope(shield=True):
+            if self.session_id is not None:
+                await self._end_session()
+            if self._owns_client:
+                await self._client.aclose()
+
+    async def _end_session(self) -> None:
+        """DELETE the session (spec: clients SHOULD); bounded, and its failure never fails the probe."""
+        with anyio.move_on_after(DELETE_GRACE_SECONDS):
+            try:
+                response = await self._client.delete(self.url, headers=self._headers({}))
+                self._stats.log(f"-> DELETE session: HTTP {response.status_code}")
+            except httpx.HTTPError as exc:
+                self._stats.log(f"-> DELETE session failed: {exc!r}")
