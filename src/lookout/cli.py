@@ -98,23 +98,27 @@ def up(
     config: Path = CONFIG_OPTION,
     data_dir: Path = typer.Option(Path(".lookout"), help="Generated files, TSDB and notifications live here."),
     no_demo: bool = typer.Option(False, "--no-demo", help="Do not start the demo MCP server."),
+    demo_port: int = typer.Option(8000, help="Port of the demo MCP endpoint."),
+    demo_management_port: int = typer.Option(8080, help="Port of the demo's /metrics, /health and /faults."),
     prometheus_bin: str = typer.Option("prometheus", help="Prometheus binary (name on PATH or path)."),
     alertmanager_bin: str = typer.Option("prometheus-alertmanager", help="Alertmanager binary."),
 ) -> None:
     """Run the local stack: demo server, Prometheus, Alertmanager and a notification sink. Ctrl-C stops all."""
-    from lookout.runtime import RuntimeError_, StackOptions, run_stack
+    from lookout.runtime import StackError, StackOptions, run_stack
 
     cfg = _load(config)
     options = StackOptions(
         config_path=config,
         data_dir=data_dir,
         demo=not no_demo,
+        demo_port=demo_port,
+        demo_management_port=demo_management_port,
         prometheus_bin=prometheus_bin,
         alertmanager_bin=alertmanager_bin,
     )
     try:
-        code = anyio.run(run_stack, cfg, options)
-    except RuntimeError_ as exc:
+        code = run_stack(cfg, options)
+    except StackError as exc:
         fail(str(exc))
     raise typer.Exit(code)
 

@@ -71,7 +71,9 @@ def parse_config(text: str, source: str = "lookout.yaml") -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        errors = exc.errors()
+        # An inline secret also makes its *_file twin "missing": name the secret, the real mistake.
+        first = next((e for e in errors if e["type"] == "extra_forbidden" and e["loc"][-1] in SECRET_FIELDS), errors[0])
         loc = tuple(first["loc"])
         line = _line_of(data, loc)
         where = f"{source}:{line}" if line else source

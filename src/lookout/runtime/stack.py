@@ -1,0 +1,196 @@
+"""``lookout up``: generate the stack into the data dir and run it as child processes."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+from rich.table import Table
+
+from lookout.config.model import Config
+from lookout.runtime.children import Child, ChildSpec, StackError, resolve_binary, start_child, wait_ready
+from lookout.serving import PortInUse, bind
+from lookout.stack import DeployTarget, naming, render_stack, write_stack
+
+READY_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    config_path: Path
+    data_dir: Path
+    demo: bool = True
+    demo_port: int = 8000
+    demo_management_port: int = 8080
+    prometheus_bin: str = "prometheus"
+    alertmanager_bin: str = "prometheus-alertmanager"
+
+
+def _split(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host, int(port)
+
+
+def _check_ports(addresses: list[tuple[str, str]]) -> None:
+    for what, address in addresses:
+        host, port = _split(address)
+        try:
+            bind(host, port, what).close()
+        except PortInUse as exc:
+            hint = {
+                "listen.prometheus": " (Debian's prometheus.service? sudo systemctl disable --now prometheus)",
+                "listen.alertmanager": " (sudo systemctl disable --now prometheus-alertmanager)",
+            }.get(what, "")
+            raise StackError(f"{exc}{hint}") from None
+
+
+def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[ChildSpec]:
+    data, logs = options.data_dir.resolve(), options.data_dir.resolve() / "logs"
+    prometheus = resolve_binary(options.prometheus_bin, "--prometheus-bin", "prometheus")
+    alertmanager = resolve_binary(options.alertmanager_bin, "--alertmanager-bin", "prometheus-alertmanager")
+    lookout = [sys.executable, "-m", "lookout"]
+    specs = [
+        ChildSpec(
+            "sink",
+            [*lookout, "sink", "--listen", config.listen.sink, "--file", str(data / "notifications.jsonl")],
+            f"http://{config.listen.sink}/-/ready",
+            log=None,
+        ),
+        ChildSpec(
+            "alertmanager",
+            [
+                alertmanager,
+                f"--config.file={stack_dir / naming.ALERTMANAGER_FILE}",
+                f"--storage.path={data / 'alertmanager'}",
+                f"--web.listen-address={config.listen.alertmanager}",
+                "--cluster.listen-address=",  # no gossip: a single local instance
+            ],
+            f"http://{config.listen.alertmanager}/-/ready",
+            log=logs / "alertmanager.log",
+        ),
+        ChildSpec(
+            "prometheus",
+            [
+                prometheus,
+                f"--config.file={stack_dir / naming.PROMETHEUS_FILE}",
+                f"--storage.tsdb.path={data / 'prometheus'}",
+                f"--storage.tsdb.retention.time={config.retention.metrics}",
+                f"--web.listen-address={config.listen.prometheus}",
+                "--web.enable-lifecycle",
+            ],
+            f"http://{config.listen.prometheus}/-/ready",
+            log=logs / "prometheus.log",
+        ),
+    ]
+    if options.demo:
+        specs.insert(
+            0,
+            ChildSpec(
+                "demo-server",
+                [
+                    *lookout,
+                    "demo-server",
+                    "--port",
+                    str(options.demo_port),
+                    "--management-port",
+                    str(options.demo_management_port),
+                ],
+                f"http://127.0.0.1:{options.demo_management_port}/health",
+                log=logs / "demo-server.log",
+                essential=False,
+            ),
+        )
+    return specs
+
+
+def _url_table(config: Config, options: StackOptions) -> Table:
+    table = Table(title="Lookout is up", title_justify="left")
+    table.add_column("component")
+    table.add_column("URL")
+    if options.demo:
+        table.add_row("demo MCP server", f"http://127.0.0.1:{options.demo_port}/mcp")
+        table.add_row("demo health / metrics", f"http://127.0.0.1:{options.demo_management_port}/health  …/metrics")
+    table.add_row("Prometheus", f"http://{config.listen.prometheus}")
+    table.add_row("Alertmanager", f"http://{config.listen.alertmanager}")
+    table.add_row("notification sink", f"http://{config.listen.sink}/notify")
+    table.add_row("notifications file", str(options.data_dir / "notifications.jsonl"))
+    table.add_row("logs", str(options.data_dir / "logs"))
+    return table
+
+
+def run_stack(config: Config, options: StackOptions) -> int:
+    """Run until SIGINT/SIGTERM or until an essential child dies; return the exit code."""
+    console = Console(stderr=True)
+    stack_dir = options.data_dir / "stack"
+    ports = [
+        ("listen.prometheus", config.listen.prometheus),
+        ("listen.alertmanager", config.listen.alertmanager),
+        ("listen.sink", config.listen.sink),
+    ]
+    if options.demo:
+        ports += [
+            ("demo server, --demo-port", f"127.0.0.1:{options.demo_port}"),
+            ("demo management, --demo-management-port", f"127.0.0.1:{options.demo_management_port}"),
+        ]
+    specs = child_specs(config, options, stack_dir)  # resolves binaries first: a missing one stops us here
+    _check_ports(ports)
+    try:
+        write_stack(render_stack(config, DeployTarget.NATIVE), stack_dir)
+    except OSError as exc:
+        raise StackError(f"{stack_dir}: cannot write the generated stack: {exc.strerror}") from None
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    children: list[Child] = []
+    try:
+        with console.status("starting …") as status:
+            for spec in specs:
+                status.update(f"starting {spec.name} …")
+                children.append(start_child(spec, options.data_dir / "run"))
+            status.update("waiting for " + ", ".join(c.name for c in children) + " to be ready …")
+            not_ready = wait_ready(children, READY_TIMEOUT, lambda c: console.log(f"[green]✓[/] {c.name} ready"))
+        if not_ready:
+            child = not_ready[0]
+            code = child.exit_code()
+            state = f"exited with code {code}" if code is not None else f"not ready after {READY_TIMEOUT:.0f}s"
+            console.print(f"[red]lookout: {child.name} {state}[/]")
+            tail = child.log_tail()
+            if tail:
+                console.print(tail, markup=False, highlight=False)
+            return 1
+        console.print(_url_table(config, options))
+        console.print("Ctrl-C stops everything.")
+        return _supervise(children, stop, console)
+    finally:
+        for child in reversed(children):
+            child.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if children:
+            console.print("stopped: " + ", ".join(c.name for c in children))
+
+
+def _supervise(children: list[Child], stop: threading.Event, console: Console) -> int:
+    while not stop.wait(0.5):
+        for child in children:
+            code = child.exit_code()
+            if code is None or child.reported_exit:
+                continue
+            child.reported_exit = True
+            if child.spec.essential:
+                console.print(f"[red]lookout: {child.name} exited with code {code}; stopping the stack[/]")
+                tail = child.log_tail()
+                if tail:
+                    console.print(tail, markup=False, highlight=False)
+                return 1
+            console.print(f"[yellow]{child.name} exited with code {code}: its alerts will fire[/]")
+    return 0

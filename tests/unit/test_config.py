@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lookout.cli import app
+from lookout.config import ConfigError, load_config, parse_config
+
+runner = CliRunner()
+EXAMPLE = Path(__file__).parents[2] / "examples" / "lookout.yaml"
+
+VALID = """\
+version: 1
+tenants:
+  - name: acme
+    targets:
+      - name: api
+        url: http://127.0.0.1:8000/mcp
+alerting:
+  receivers:
+    - name: hook
+      webhook: {url: "http://127.0.0.1:9095/notify"}
+  routes: {P0: [hook]}
+"""
+
+
+def test_example_config_is_valid() -> None:
+    config = load_config(EXAMPLE)
+    assert [t.name for _, t in config.targets()] == ["demo-server"]
+
+
+def test_validate_command_accepts_the_example() -> None:
+    result = runner.invoke(app, ["config", "validate", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert "ok" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (VALID.replace("routes: {P0: [hook]}", "routes: {P0: [nobody]}"), "unknown receiver 'nobody'"),
+        (VALID.replace("name: api", "name: Bad Name"), ":5: tenants[0].targets[0].name: 'Bad Name' is not a name"),
+        (VALID + "retention: {metrics: 15 days}\n", "not a Prometheus duration"),
+        (VALID.replace("routes: {P0: [hook]}", "routes: {P1: [hook]}"), "routes.P0 needs at least one receiver"),
+        (
+            VALID.replace('webhook: {url: "http://127.0.0.1:9095/notify"}', "slack: {api_url: https://x, channel: c}"),
+            "secret given inline: remove api_url and set api_url_file",
+        ),
+        (VALID.replace("    targets:", "    targetz:"), "tenants[0].targetz: unknown field"),
+        (VALID + "tenants: [oops\n", "invalid YAML"),
+        ("- just\n- a list\n", "expected a mapping"),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_field(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "bad.yaml")
+    message = str(info.value)
+    assert expected in message
+    assert message.startswith("bad.yaml")
+    assert "\n" not in message
+
+
+def test_duplicate_target_names_are_refused_with_the_line(tmp_path: Path) -> None:
+    text = VALID.replace(
+        "        url: http://127.0.0.1:8000/mcp\n",
+        "        url: http://127.0.0.1:8000/mcp\n      - name: api\n        url: http://127.0.0.1:8001/mcp\n",
+    )
+    path = tmp_path / "dup.yaml"
+    path.write_text(text)
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert "duplicate target name 'api'" in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_missing_file_is_exit_2_with_the_fix(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["config", "validate", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert "no such file" in result.output
+
+
+def test_schema_is_json_schema_with_every_top_level_section() -> None:
+    result = runner.invoke(app, ["config", "schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert {"tenants", "alerting", "listen", "retention"} <= set(schema["properties"])
+    assert "tenants" in schema["required"]

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from lookout.cli import app
+from lookout.config import load_config
+from lookout.stack import render_stack
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "lookout.yaml"
+runner = CliRunner()
+
+
+def test_generate_is_a_pure_function_of_the_config(tmp_path: Path) -> None:
+    for out in ("a", "b"):
+        result = runner.invoke(app, ["generate", "--config", str(EXAMPLE), "--out", str(tmp_path / out)])
+        assert result.exit_code == 0, result.output
+    files_a = {p.relative_to(tmp_path / "a"): p.read_bytes() for p in (tmp_path / "a").rglob("*") if p.is_file()}
+    files_b = {p.relative_to(tmp_path / "b"): p.read_bytes() for p in (tmp_path / "b").rglob("*") if p.is_file()}
+    assert files_a == files_b
+    assert Path("prometheus/prometheus.yml") in files_a
+
+
+def test_no_generated_file_inlines_a_secret(tmp_path: Path) -> None:
+    config_text = EXAMPLE.read_text().replace(
+        "    - name: local-sink\n",
+        "    - name: pager\n      pagerduty: {routing_key_file: /run/secrets/pd}\n"
+        "    - name: chat\n      slack: {api_url_file: /run/secrets/slack, channel: '#incidents'}\n"
+        "    - name: local-sink\n",
+    )
+    path = tmp_path / "lookout.yaml"
+    path.write_text(config_text)
+    files = render_stack(load_config(path))
+    am = files["alertmanager/alertmanager.yml"]
+    assert "routing_key_file: /run/secrets/pd" in am
+    assert "api_url_file: /run/secrets/slack" in am
+    assert "routing_key:" not in am and "api_url:" not in am
+
+
+def test_unknown_deploy_target_is_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["generate", "-c", str(EXAMPLE), "-o", str(tmp_path), "--target", "mars"])
+    assert result.exit_code == 2
+    assert "--target 'mars'" in result.output
