@@ -43,8 +43,18 @@ def duration_seconds(value: str) -> float:
     return total
 
 
-_NAME_RE = r"^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$"
-Name = Annotated[str, Field(pattern=_NAME_RE)]
+_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$")
+
+
+def _check_name(value: str) -> str:
+    if not _NAME_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a name: use lower-case letters, digits, - and _ (at most 63), e.g. api-gateway"
+        )
+    return value
+
+
+Name = Annotated[str, AfterValidator(_check_name)]
 """Lower-case name usable as a label value, file name and Kubernetes object name."""
 _LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _RESERVED_LABELS = {"tenant", "service", "instance", "job", "priority", "severity", "replica"}
