@@ -123,7 +123,7 @@ def test_server_down_fires_routes_and_reaches_the_sink_as_p0(stack: Stack) -> No
         for notification in stack.notifications():
             for alert in notification["alerts"]:
                 if alert["labels"].get("alertname") == "MCPServerDown" and alert["status"] == "firing":
-                    return alert
+                    return dict(alert)
         return None
 
     alert = wait_until(down_notification, 60, interval=0.5, what="MCPServerDown at the sink")
