@@ -3,7 +3,7 @@ VENV        ?= .venv
 PYTHON      ?= python3
 BIN         := $(VENV)/bin
 STAMP       := $(VENV)/.installed
-DEB_PACKAGES := prometheus prometheus-alertmanager prometheus-pushgateway
+DEB_PACKAGES := prometheus prometheus-alertmanager prometheus-pushgateway docker-compose
 CONFIG      ?= examples/lookout.yaml
 
 .PHONY: run test setup debs lint typecheck unit golden bench clean
