@@ -196,6 +196,50 @@ def sink(
         fail(str(exc))
 
 
+# ------------------------------------------------------------------ prober
+@app.command()
+def probe(
+    target: str = typer.Argument(..., help="Target name from lookout.yaml, a URL, or (--transport stdio) a command."),
+    module: str = typer.Option("discover", "--module", "-m", help="Module from probe.modules."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="lookout.yaml (default: ./lookout.yaml if any)."),
+    transport: str | None = typer.Option(None, help="For a URL or command: streamable-http, sse or stdio."),
+    timeout: float | None = typer.Option(None, help="Seconds (default and upper bound: the module's timeout)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    debug: bool = typer.Option(False, "--debug", help="Also print the probe's log."),
+) -> None:
+    """Probe one MCP server once: exit 0 on success, 1 on probe failure, 2 on bad usage (a HEALTHCHECK)."""
+    from lookout.probe.cli import UsageError, format_human, format_json, probe_once
+
+    default = Path("lookout.yaml")
+    cfg = _load(config) if config is not None else (_load(default) if default.exists() else None)
+    try:
+        result = probe_once(cfg, target, module, transport, timeout)
+    except UsageError as exc:
+        fail(str(exc))
+    typer.echo(format_json(result, debug) if as_json else format_human(result, debug))
+    raise typer.Exit(0 if result.success else 1)
+
+
+@app.command()
+def exporter(
+    config: Path = CONFIG_OPTION,
+    listen: str | None = typer.Option(None, help="host:port (default: listen.exporter in the config)."),
+) -> None:
+    """Run the MCP prober exporter: /probe?target=NAME&module=M, /metrics, /-/healthy, /-/reload (and SIGHUP)."""
+    from lookout.probe.exporter import ExporterState, serve_exporter
+    from lookout.serving import PortInUse
+
+    cfg = _load(config)
+    address = listen or cfg.listen.exporter
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        fail(f"--listen {address!r} is not host:port, e.g. 127.0.0.1:9115")
+    try:
+        anyio.run(serve_exporter, ExporterState(config, cfg), host, int(port))
+    except PortInUse as exc:
+        fail(str(exc))
+
+
 def main() -> None:
     try:
         app()

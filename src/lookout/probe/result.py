@@ -45,6 +45,7 @@ class ProbeResult:
     ssl_earliest_expiry: float | None = None
     error: str | None = None
     log: ProbeLog = field(default_factory=ProbeLog)
+    current_phase: str | None = None
 
     def add_phase(self, phase: str, seconds: float) -> None:
         self.phases[phase] = self.phases.get(phase, 0.0) + seconds
@@ -53,6 +54,7 @@ class ProbeResult:
     def phase(self, name: str) -> Iterator[None]:
         """Time the block as phase ``name`` (also when it fails: a slow failing phase is worth seeing)."""
         start = time.perf_counter()
+        self.current_phase = name
         self.log(f"phase {name}: start")
         try:
             yield

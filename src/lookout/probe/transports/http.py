@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -16,6 +17,9 @@ from lookout.probe.errors import HttpStatusFailure, JsonRpcFailure, ProbeFailure
 from lookout.probe.transports.base import WireStats, limited
 
 MAX_REDIRECTS = 5
+NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+"""httpcore writes headers and body separately; without TCP_NODELAY, Nagle plus delayed ACK add 40 ms
+to every request on a reused connection."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +50,11 @@ def build_client(options: HttpOptions) -> httpx.AsyncClient:
     headers = {"User-Agent": "lookout-probe", **options.headers}
     if isinstance(options.auth, str):
         headers["Authorization"] = f"Bearer {options.auth}"
+    transport = httpx.AsyncHTTPTransport(
+        verify=tls_context(options.ca_file, options.insecure_skip_verify), socket_options=NODELAY
+    )
     return httpx.AsyncClient(
-        verify=tls_context(options.ca_file, options.insecure_skip_verify),
+        transport=transport,
         timeout=httpx.Timeout(options.timeout),
         follow_redirects=options.follow_redirects,
         max_redirects=MAX_REDIRECTS,

@@ -1,0 +1,179 @@
+"""The exporter: ``/probe`` runs one probe per scrape (blackbox_exporter's convention), ``/metrics`` its own.
+
+Targets are names from ``lookout.yaml``, or URLs fully matching ``probe.allowed_urls``; anything else is a
+400, so the exporter can never be used to make requests to arbitrary URLs. ``/-/reload`` (POST) and SIGHUP
+re-read the config; a bad config keeps the old one and says why.
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from lookout import metrics
+from lookout.config import Config, ConfigError, load_config
+from lookout.config.probe import DEFAULT_MODULE
+from lookout.probe.exposition import render
+from lookout.probe.modules import ProbeTarget, run_probe
+from lookout.serving import Listener, serve
+
+SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
+
+
+class TargetRefused(Exception):
+    """The target is neither a configured name nor an allowed URL (the message says so)."""
+
+
+def resolve_target(config: Config, target: str) -> ProbeTarget:
+    """A configured target by name, or an allowed URL (streamable HTTP); otherwise :class:`TargetRefused`."""
+    for _, configured in config.targets():
+        if configured.name == target:
+            return ProbeTarget(configured.name, configured.url, configured.transport.value)
+    if target.startswith(("http://", "https://")) and config.probe.url_allowed(target):
+        return ProbeTarget(target, target, "streamable-http")
+    if target.startswith(("http://", "https://")):
+        raise TargetRefused(
+            f"target {target!r} is not allowed: the exporter only probes target names from lookout.yaml "
+            "and URLs that fully match a regex in probe.allowed_urls"
+        )
+    raise TargetRefused(f"unknown target {target!r}: use a target name from lookout.yaml (or an allowed URL)")
+
+
+def probe_timeout(header: str | None, offset: float) -> float | None:
+    """Prometheus' scrape timeout minus ``offset`` (so the answer arrives in time); None without the header."""
+    if not header:
+        return None
+    try:
+        seconds = float(header)
+    except ValueError:
+        return None
+    return max(0.1, seconds - offset)
+
+
+@dataclass
+class ExporterState:
+    config_path: Path | None
+    config: Config
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.probes = Counter(
+            metrics.EXPORTER_PROBES.name,
+            metrics.EXPORTER_PROBES.help,
+            metrics.EXPORTER_PROBES.labels,
+            registry=self.registry,
+        )
+        self.reloads = Counter(
+            metrics.EXPORTER_CONFIG_RELOADS.name,
+            metrics.EXPORTER_CONFIG_RELOADS.help,
+            metrics.EXPORTER_CONFIG_RELOADS.labels,
+            registry=self.registry,
+        )
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        self.limiter = anyio.CapacityLimiter(self.config.probe.max_concurrent_probes)
+
+    def reload(self) -> str | None:
+        """Re-read the config file; return the error (old config kept) or None."""
+        if self.config_path is None:
+            return "no config file to reload"
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as exc:
+            self.reloads.labels("failure").inc()
+            return str(exc)
+        self.config = config
+        self.limiter.total_tokens = config.probe.max_concurrent_probes
+        self.reloads.labels("success").inc()
+        return None
+
+
+def build_app(state: ExporterState) -> Starlette:
+    async def probe(request: Request) -> Response:
+        config = state.config
+        target_param = request.query_params.get("target", "")
+        module_name = request.query_params.get("module", DEFAULT_MODULE)
+        if not target_param:
+            return PlainTextResponse("target parameter is missing: /probe?target=NAME&module=MODULE\n", 400)
+        module = config.probe.modules.get(module_name)
+        if module is None:
+            known = ", ".join(sorted(config.probe.modules))
+            return PlainTextResponse(f"unknown module {module_name!r}; configured modules: {known}\n", 400)
+        try:
+            target = resolve_target(config, target_param)
+        except TargetRefused as exc:
+            return PlainTextResponse(f"{exc}\n", 400)
+        timeout = probe_timeout(request.headers.get(SCRAPE_TIMEOUT_HEADER), config.probe.timeout_offset)
+        async with state.limiter:
+            result = await run_probe(target, module_name, module, timeout)
+        state.probes.labels(module_name, "success" if result.success else "failure").inc()
+        body = render(result)
+        if request.query_params.get("debug", "").lower() in ("1", "true", "yes"):
+            text = f"Logs for the probe:\n{result.log.text()}\nMetrics that would have been returned:\n{body.decode()}"
+            return PlainTextResponse(text)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    async def own_metrics(request: Request) -> Response:
+        return Response(generate_latest(state.registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def healthy(request: Request) -> Response:
+        return PlainTextResponse("Healthy\n")
+
+    async def reload(request: Request) -> Response:
+        error = state.reload()
+        if error is not None:
+            return PlainTextResponse(f"reload failed, previous config kept: {error}\n", 500)
+        return PlainTextResponse("config reloaded\n")
+
+    async def index(request: Request) -> Response:
+        return PlainTextResponse(
+            "lookout exporter: /probe?target=NAME&module=MODULE, /metrics, /-/healthy, /-/reload\n"
+        )
+
+    return Starlette(
+        routes=[
+            Route("/", index),
+            Route("/probe", probe),
+            Route("/metrics", own_metrics),
+            Route("/-/healthy", healthy),
+            Route("/-/reload", reload, methods=["POST", "PUT"]),
+        ]
+    )
+
+
+async def serve_exporter(state: ExporterState, host: str, port: int) -> None:
+    """Serve until SIGINT/SIGTERM; SIGHUP reloads the config."""
+
+    async def reload_on_sighup(scope: anyio.CancelScope) -> None:
+        with scope, anyio.open_signal_receiver(signal.SIGHUP) as signals:
+            async for _ in signals:
+                error = state.reload()
+                print(
+                    f"lookout exporter: reload failed, previous config kept: {error}"
+                    if error
+                    else "lookout exporter: config reloaded",
+                    flush=True,
+                )
+
+    async with anyio.create_task_group() as group:
+        watcher = anyio.CancelScope()
+        group.start_soon(reload_on_sighup, watcher)
+        try:
+            await serve([Listener(build_app(state), host, port, "exporter, --listen")])
+        finally:
+            watcher.cancel()

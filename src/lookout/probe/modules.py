@@ -1,0 +1,207 @@
+"""Probe modules: what one probe does (discover, tool_call, resource_read) and what counts as success.
+
+:func:`run_probe` never raises for a misbehaving server: every failure ends in a :class:`ProbeResult` with
+``success=False`` and a reason, within the timeout, with sockets and child processes released.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from lookout.config.probe import Module, ModuleKind, ResourceRead, ToolCall
+from lookout.probe.errors import AssertionFailure, JsonRpcFailure, ProbeFailure
+from lookout.probe.protocol import McpSession, version_at_least
+from lookout.probe.result import ProbeResult
+from lookout.probe.transports.base import WireStats
+from lookout.probe.transports.http import HttpOptions
+
+
+@dataclass(frozen=True)
+class ProbeTarget:
+    """What to probe: ``address`` is a URL, or for stdio the command line."""
+
+    name: str
+    address: str
+    transport: str = "streamable-http"
+
+
+def tools_hash(tools: Sequence[Mapping[str, Any]]) -> int:
+    """A stable 48-bit hash of the tools' names, descriptions and schemas (exact in a float64 gauge)."""
+    canonical = sorted(
+        (
+            {
+                "name": tool.get("name"),
+                "description": tool.get("description"),
+                "inputSchema": tool.get("inputSchema"),
+                "outputSchema": tool.get("outputSchema"),
+            }
+            for tool in tools
+        ),
+        key=lambda t: str(t["name"]),
+    )
+    blob = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return int.from_bytes(hashlib.sha256(blob).digest()[:6], "big")
+
+
+def _read_secret(path: str, what: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ProbeFailure(f"credentials: cannot read {what} {path}: {exc.strerror}") from None
+
+
+def http_options(module: Module, timeout: float) -> HttpOptions:
+    """The module's HTTP settings, with credentials read from their files now (rotation needs no reload)."""
+    auth: tuple[str, str] | str | None = None
+    credentials = module.credentials
+    if credentials.bearer_token_file:
+        auth = _read_secret(credentials.bearer_token_file, "bearer_token_file")
+    elif credentials.basic_auth is not None:
+        auth = (credentials.basic_auth.username, _read_secret(credentials.basic_auth.password_file, "password_file"))
+    return HttpOptions(
+        headers=dict(module.headers),
+        auth=auth,
+        ca_file=module.tls.ca_file,
+        insecure_skip_verify=module.tls.insecure_skip_verify,
+        follow_redirects=module.follow_redirects,
+        timeout=timeout,
+        max_response_bytes=module.max_response_bytes,
+    )
+
+
+async def run_probe(
+    target: ProbeTarget, module_name: str, module: Module, deadline: float | None = None
+) -> ProbeResult:
+    """Probe ``target`` with ``module`` for at most ``deadline`` seconds (the scrape's), capped by the module."""
+    limit = module.timeout_seconds if deadline is None else max(0.0, min(deadline, module.timeout_seconds))
+    result = ProbeResult(target=target.name, module=module_name)
+    stats = WireStats(log=result.log)
+    result.log(f"probe {target.name} ({target.transport} {target.address}) module {module_name}, timeout {limit:.2f}s")
+    started = time.perf_counter()
+    try:
+        with anyio.fail_after(limit):
+            await _probe(target, module, limit, result, stats)
+        result.success = True
+    except TimeoutError:
+        result.error = f"timed out after {limit:.2f}s in phase {result.current_phase or 'connect'}"
+    except JsonRpcFailure as exc:
+        result.jsonrpc_error_code = exc.code
+        result.error = str(exc)
+    except ProbeFailure as exc:
+        result.error = str(exc)
+    except Exception as exc:  # a probe must report, never crash the exporter
+        result.error = f"unexpected {type(exc).__name__}: {exc}"
+    finally:
+        result.duration_seconds = time.perf_counter() - started
+        for phase, seconds in stats.phases.items():
+            result.add_phase(phase, seconds)
+        result.http_status = stats.http_status
+        result.ssl_earliest_expiry = stats.cert_not_after
+    result.log(f"probe {'succeeded' if result.success else 'failed: ' + str(result.error)}")
+    return result
+
+
+async def _probe(target: ProbeTarget, module: Module, seconds: float, result: ProbeResult, stats: WireStats) -> None:
+    options = http_options(module, seconds)
+    async with contextlib.AsyncExitStack() as stack:
+        with result.phase("handshake"):
+            session = await stack.enter_async_context(
+                McpSession.open(
+                    target.address, transport=target.transport, protocol=module.protocol, http=options, stats=stats
+                )
+            )
+        result.protocol_version = session.protocol_version
+        result.server_name, result.server_version = session.server_name, session.server_version
+        result.capabilities = session.capabilities
+        minimum = module.min_protocol_version
+        if minimum is not None and not version_at_least(session.protocol_version, minimum):
+            raise AssertionFailure(f"protocol version {session.protocol_version} is older than the minimum {minimum}")
+        with result.phase("list_tools"):
+            tools = await session.list_tools()
+        result.tools = sorted(str(t.get("name")) for t in tools)
+        result.tools_hash = tools_hash(tools)
+        missing = sorted(set(module.expected_tools) - set(result.tools))
+        if missing:
+            raise AssertionFailure(f"expected tools missing: {', '.join(missing)}")
+        if module.kind is ModuleKind.DISCOVER:
+            await _discover_rest(session, module, result)
+        elif module.kind is ModuleKind.TOOL_CALL and module.tool_call is not None:
+            with result.phase("call"):
+                check_tool_result(
+                    module.tool_call, await session.call_tool(module.tool_call.name, module.tool_call.arguments)
+                )
+        elif module.kind is ModuleKind.RESOURCE_READ and module.resource_read is not None:
+            with result.phase("read"):
+                check_resource(module.resource_read, await session.read_resource(module.resource_read.uri))
+        with result.phase("close"):
+            await stack.aclose()
+
+
+async def _discover_rest(session: McpSession, module: Module, result: ProbeResult) -> None:
+    if module.list_resources and "resources" in session.capabilities:
+        with result.phase("list_resources"):
+            result.resources = len(await session.list_resources())
+    if module.list_prompts and "prompts" in session.capabilities:
+        with result.phase("list_prompts"):
+            result.prompts = len(await session.list_prompts())
+    if not session.is_modern:  # ping is a handshake-era method
+        with result.phase("ping"):
+            await session.ping()
+
+
+def _text_of(items: Any, key: str = "text") -> str:
+    if not isinstance(items, list):
+        return ""
+    return "\n".join(str(item[key]) for item in items if isinstance(item, dict) and isinstance(item.get(key), str))
+
+
+_MISSING = object()
+
+
+def json_path(value: Any, path: str) -> Any:
+    """Follow a dotted path (``structuredContent.result``, ``content.0.text``); missing → a sentinel."""
+    for part in path.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return _MISSING
+    return value
+
+
+def check_tool_result(spec: ToolCall, result: Mapping[str, Any]) -> None:
+    text = _text_of(result.get("content"))
+    if spec.expect_not_error and result.get("isError") is True:
+        raise AssertionFailure(f"tools/call {spec.name}: the result is an error (isError): {text[:200]}")
+    if spec.expect_text_regex is not None and not re.search(spec.expect_text_regex, text):
+        raise AssertionFailure(f"tools/call {spec.name}: text {text[:120]!r} does not match /{spec.expect_text_regex}/")
+    for expectation in spec.expect_json:
+        found = json_path(result, expectation.path)
+        if found is _MISSING:
+            raise AssertionFailure(f"tools/call {spec.name}: the result has no {expectation.path}")
+        if found != expectation.equals:
+            raise AssertionFailure(
+                f"tools/call {spec.name}: {expectation.path} is {found!r}, expected {expectation.equals!r}"
+            )
+
+
+def check_resource(spec: ResourceRead, result: Mapping[str, Any]) -> None:
+    contents = result.get("contents")
+    if not isinstance(contents, list) or not contents:
+        raise AssertionFailure(f"resources/read {spec.uri}: no contents")
+    text = _text_of(contents)
+    if spec.expect_text_regex is not None and not re.search(spec.expect_text_regex, text):
+        raise AssertionFailure(
+            f"resources/read {spec.uri}: text {text[:120]!r} does not match /{spec.expect_text_regex}/"
+        )
