@@ -71,6 +71,9 @@ ERROR_TYPE: Final = "error_type"
 PROTOCOL_VERSION: Final = "mcp_protocol_version"
 NETWORK_TRANSPORT: Final = "network_transport"
 HTTP_STATUS: Final = "http_response_status_code"
+# Lookout extension: which MCP transport carried a message (stdio, streamable-http, sse, inproc). The
+# convention's network_transport only says pipe/tcp, which cannot tell streamable HTTP from SSE.
+MCP_TRANSPORT: Final = "mcp_transport"
 # Labels attached by Prometheus from lookout.yaml (target labels), never by emitters.
 TENANT: Final = "tenant"
 SERVICE: Final = "service"
@@ -82,6 +85,20 @@ SEVERITY: Final = "severity"
 
 OTHER: Final = "_OTHER"
 """Label value for names that are not registered on the server (the cardinality guard)."""
+
+# ---------------------------------------------------------------- error classification
+# ``error_type`` of mcp_server_operation_duration_seconds: a JSON-RPC error code ("-32602"), "tool_error"
+# (a tool result with isError) or an exception class name; "" on success. These codes are the client's
+# fault and do not count against the availability SLI (every other non-empty error_type does).
+CLIENT_ERROR_TYPES: Final = (
+    "-32700",  # parse error
+    "-32600",  # invalid request
+    "-32601",  # method not found
+    "-32602",  # invalid params
+    "-32002",  # resource not found
+    "CancelledError",  # the client cancelled the request or went away
+)
+TOOL_ERROR: Final = "tool_error"
 
 # ---------------------------------------------------------------- buckets
 # The convention's boundaries (0.01 ... 300 s) plus finer ones below 100 ms, because the
@@ -148,14 +165,14 @@ TRANSPORT_MESSAGES: Final = MetricSpec(
     "lookout_mcp_transport_messages",
     Kind.COUNTER,
     "JSON-RPC messages through the transport.",
-    (NETWORK_TRANSPORT, "direction"),
+    (MCP_TRANSPORT, "direction"),
     why="Transport throughput, including notifications that never become operations.",
 )
 TRANSPORT_BYTES: Final = MetricSpec(
     "lookout_mcp_transport_bytes",
     Kind.COUNTER,
     "Bytes through the transport.",
-    (NETWORK_TRANSPORT, "direction"),
+    (MCP_TRANSPORT, "direction"),
     unit="By",
     why="Payload volume per transport; large responses explain latency.",
 )
@@ -163,14 +180,14 @@ TRANSPORT_ERRORS: Final = MetricSpec(
     "lookout_mcp_transport_errors",
     Kind.COUNTER,
     "Transport-level failures (malformed messages, broken streams).",
-    (NETWORK_TRANSPORT, ERROR_TYPE),
+    (MCP_TRANSPORT, ERROR_TYPE),
     why="Failures that never reach a handler and so never appear as operations.",
 )
 HTTP_RESPONSES: Final = MetricSpec(
     "lookout_mcp_http_responses",
     Kind.COUNTER,
     "HTTP responses of the MCP endpoint by status code (streamable HTTP and SSE).",
-    (NETWORK_TRANSPORT, HTTP_STATUS),
+    (MCP_TRANSPORT, HTTP_STATUS),
     why="4xx/5xx at the HTTP layer (bad session ids, oversized bodies, auth).",
 )
 REQUESTS_REJECTED: Final = MetricSpec(

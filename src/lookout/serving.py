@@ -12,7 +12,7 @@ import contextlib
 import errno
 import signal
 import socket
-from collections.abc import Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -59,8 +59,12 @@ def bind(host: str, port: int, name: str) -> socket.socket:
     return sock
 
 
-async def serve(listeners: Sequence[Listener]) -> None:
-    """Serve every listener until SIGINT/SIGTERM or until one of them stops."""
+async def serve(listeners: Sequence[Listener], on_signal: Callable[[], Awaitable[object]] | None = None) -> None:
+    """Serve every listener until SIGINT/SIGTERM or until one of them stops.
+
+    ``on_signal`` runs when a signal arrives, before the servers stop (e.g. Lookout's drain: not ready
+    at once, then wait for in-flight requests); a second signal stops at once.
+    """
     sockets = []
     try:
         for lst in listeners:
@@ -87,6 +91,20 @@ async def serve(listeners: Sequence[Listener]) -> None:
     async def watch_signals(group: anyio.abc.TaskGroup) -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for _ in signals:
+                if on_signal is not None:
+                    async with anyio.create_task_group() as drain_group:
+
+                        async def run_hook() -> None:
+                            await on_signal()
+                            drain_group.cancel_scope.cancel()
+
+                        async def second_signal() -> None:
+                            async for _ in signals:
+                                drain_group.cancel_scope.cancel()
+                                return
+
+                        drain_group.start_soon(run_hook)
+                        drain_group.start_soon(second_signal)
                 stop_all()
                 return
 

@@ -7,21 +7,27 @@ from prometheus_client import CollectorRegistry
 from lookout.demo.faults import FaultInjector
 from lookout.demo.management import fault_routes
 from lookout.demo.server import build_server
-from lookout.health import management_app
 from lookout.instrument import instrument
 from lookout.serving import Listener, serve
 
+DRAIN_TIMEOUT = 10.0
+
 
 async def serve_demo(host: str, port: int, management_host: str, management_port: int, path: str = "/mcp") -> None:
-    """Serve until SIGINT/SIGTERM."""
+    """Serve until SIGINT/SIGTERM; on the signal, stop being ready, drain in-flight requests, exit."""
     injector = FaultInjector()
     server = build_server(injector)
-    handle = instrument(server, CollectorRegistry())
-    mcp_app = server.streamable_http_app(streamable_http_path=path, host=host)
-    mgmt_app = management_app(handle.registry, extra_routes=fault_routes(injector))
+    handle = instrument(server, CollectorRegistry(), service="lookout-demo")
+    mcp_app = handle.wrap_asgi(server.streamable_http_app(streamable_http_path=path, host=host))
+    mgmt_app = handle.management_app(extra_routes=fault_routes(injector))
+
+    async def drain() -> None:
+        await handle.drain(DRAIN_TIMEOUT)
+
     await serve(
         [
             Listener(mcp_app, host, port, "MCP endpoint, --port", lifespan="on"),
             Listener(mgmt_app, management_host, management_port, "management, --management-port"),
-        ]
+        ],
+        on_signal=drain,
     )

@@ -1,8 +1,12 @@
-"""The management ASGI app: ``/metrics`` (Prometheus exposition) and ``/health``."""
+"""The management ASGI app: ``/metrics`` (Prometheus exposition, OpenMetrics on request so exemplars
+show) and the health endpoints with Kubernetes semantics (see :mod:`lookout.health.checks`).
+
+Serve it on its own port (default ``127.0.0.1:8080``) or mount its routes into the server's Starlette
+app with :func:`management_routes`.
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry
@@ -12,27 +16,57 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from lookout import __version__
+from lookout.health.checks import Health, Status
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
 
 
-def management_app(registry: CollectorRegistry, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
-    started = time.monotonic()
+def _probe(ok: bool, body: dict[str, object]) -> Response:
+    return JSONResponse(body, status_code=200 if ok else 503, headers={"Cache-Control": "no-store"})
+
+
+def management_routes(registry: CollectorRegistry, health: Health | None = None) -> list[BaseRoute]:
+    """The ``/metrics`` and ``/health*`` routes, to serve alone or mount into another Starlette app."""
+    if health is None:  # a process with no instrumented server: ready as soon as it serves
+        health = Health()
+        health.mark_ready()
+    h = health
 
     async def metrics(request: Request) -> Response:
         encoder, content_type = choose_encoder(request.headers.get("accept", ""))
         return Response(encoder(registry), media_type=content_type)
 
-    async def health(request: Request) -> Response:
-        return JSONResponse(
-            {"status": "healthy", "version": __version__, "uptime_seconds": round(time.monotonic() - started, 3)}
-        )
+    async def aggregate(request: Request) -> Response:
+        await h.evaluate_all()
+        report = h.report()
+        return _probe(report["status"] != Status.UNHEALTHY.value, report)
 
-    routes: list[BaseRoute] = [
+    async def live(request: Request) -> Response:
+        # Never evaluates a check: liveness must not depend on anything downstream.
+        return _probe(h.live(), {"status": "alive" if h.live() else "stopped", "phase": h.phase.value})
+
+    async def ready(request: Request) -> Response:
+        await h.evaluate_all()
+        ok = h.ready()
+        failing = sorted(c.name for c in h.checks.values() if c.critical and c.status is Status.UNHEALTHY)
+        return _probe(ok, {"ready": ok, "phase": h.phase.value, "failing_critical_checks": failing})
+
+    async def startup(request: Request) -> Response:
+        return _probe(h.started(), {"started": h.started(), "phase": h.phase.value})
+
+    return [
         Route("/metrics", metrics),
-        Route("/health", health),
-        Route("/health/live", health),
-        Route("/health/ready", health),
-        Route("/health/startup", health),
-        *extra_routes,
+        Route("/health", aggregate),
+        Route("/health/live", live),
+        Route("/health/ready", ready),
+        Route("/health/startup", startup),
     ]
-    return Starlette(routes=routes)
+
+
+def management_app(
+    registry: CollectorRegistry, extra_routes: Sequence[BaseRoute] = (), health: Health | None = None
+) -> Starlette:
+    """The management app. ``health`` comes from ``instrument(...).health``; without it the health
+    endpoints answer ready as soon as the app serves."""
+    return Starlette(routes=[*management_routes(registry, health), *extra_routes])

@@ -1,21 +1,43 @@
-"""In-process instrumentation of Python MCP servers.
+"""In-process instrumentation of Python MCP servers: one call, :func:`instrument`.
 
-``instrument(server)`` adds a middleware that records every MCP request under the metric
-contract of :mod:`lookout.metrics`.
+It recognises the official SDK 2.x (``MCPServer`` and the lowlevel ``Server``, via their
+``middleware`` hook) and FastMCP 4.x (via its own middleware API), installs metrics (the names of
+:mod:`lookout.metrics`), span enrichment, the access log and the health lifecycle, and returns an
+:class:`Instrumentation` handle: the Prometheus registry, the health checks, the ASGI wrapper for
+transport metrics, the management app, drain and uninstrument.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _dist_version
 from typing import Any
 
-from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.server.mcpserver import MCPServer
-from mcp.shared.exceptions import MCPError
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
 
-from lookout import metrics as m
+from lookout.health.checks import Health, default_health
+from lookout.instrument.logs import AccessLog, JsonLogging, configure_json_logging
+from lookout.instrument.recorder import Recorder
+from lookout.instrument.registry import LearnedRegistry, MCPServerRegistry, ServerRegistry
+from lookout.instrument.tracing import DEFAULT_SLOW_SECONDS, Tracing, configure_tracing
+from lookout.instrument.transport import TransportMetricsMiddleware
+
+__all__ = ["Instrumentation", "instrument"]
+
+logger = logging.getLogger(__name__)
+
+
+def _version_of(dist: str) -> str:
+    try:
+        return _dist_version(dist)
+    except PackageNotFoundError:
+        return ""
 
 
 @dataclass
@@ -23,39 +45,167 @@ class Instrumentation:
     """Handle returned by :func:`instrument`."""
 
     registry: CollectorRegistry
+    recorder: Recorder
+    health: Health
     middleware: Any
+    framework: str
+    server_registry: ServerRegistry | None = None
+    tracing: Tracing | None = None
+    logging: JsonLogging | None = None
+    _undo: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    def wrap_asgi(self, app: ASGIApp, transport: str | None = None) -> ASGIApp:
+        """Wrap the server's HTTP app to count bytes, status codes and transport-level rejections."""
+        return TransportMetricsMiddleware(app, self.recorder, transport)
+
+    def management_routes(self) -> list[BaseRoute]:
+        """``/metrics`` and ``/health*``, to mount into the server's own Starlette app."""
+        from lookout.health.app import management_routes
+
+        return management_routes(self.registry, self.health)
+
+    def management_app(self, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+        """The management app to serve on its own port (default ``127.0.0.1:8080``)."""
+        from lookout.health.app import management_app
+
+        return management_app(self.registry, extra_routes, health=self.health)
+
+    async def drain(self, grace: float = 30.0) -> bool:
+        """Not ready at once, then wait for in-flight requests (True if they finished in time)."""
+        return await self.health.drain(grace)
+
+    def uninstrument(self) -> None:
+        """Remove the middleware and hooks (collectors stay in the registry)."""
+        while self._undo:
+            self._undo.pop()()
+        if self.tracing is not None:
+            self.tracing.shutdown()
+        if self.logging is not None:
+            self.logging.stop()
 
 
-def instrument(server: MCPServer, registry: CollectorRegistry | None = None) -> Instrumentation:
-    """Record every request ``server`` handles into ``registry`` (a new one by default)."""
-    registry = registry or CollectorRegistry()
-    spec = m.OPERATION_DURATION
-    histogram = Histogram(spec.name, spec.help, spec.labels, registry=registry, buckets=spec.buckets)
+def _framework_of(server: Any) -> str:
+    module = type(server).__module__
+    if module.startswith("fastmcp"):
+        return "fastmcp"
+    from mcp.server.lowlevel.server import Server
+    from mcp.server.mcpserver import MCPServer
 
-    async def record(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if ctx.request_id is None:  # notifications are not operations
-            return await call_next(ctx)
-        start = time.perf_counter()
-        error = ""
-        try:
-            result = await call_next(ctx)
-        except MCPError as exc:
-            error = str(exc.error.code)
-            raise
-        except Exception as exc:
-            error = type(exc).__qualname__
-            raise
-        finally:
-            name = ctx.params.get("name") if ctx.params else None
-            histogram.labels(
-                ctx.method,
-                name if ctx.method == "tools/call" and isinstance(name, str) else "",
-                name if ctx.method == "prompts/get" and isinstance(name, str) else "",
-                error,
-                ctx.protocol_version or "",
-                "",
-            ).observe(time.perf_counter() - start)
-        return result
+    if isinstance(server, MCPServer):
+        return "mcpserver"
+    if isinstance(server, Server):
+        return "lowlevel"
+    raise TypeError(
+        f"lookout.instrument: {type(server).__qualname__} is not an MCP SDK 2.x MCPServer/Server "
+        "or a FastMCP 4.x server"
+    )
 
-    server.middleware.append(record)
-    return Instrumentation(registry=registry, middleware=record)
+
+def instrument(
+    server: Any,
+    registry: CollectorRegistry | None = None,
+    *,
+    service: str | None = None,
+    tenant: str = "",
+    max_in_flight: int = 0,
+    tools: Collection[str] = (),
+    prompts: Collection[str] = (),
+    health: Health | None = None,
+    memory_limit_bytes: int | None = None,
+    enrich_spans: bool = True,
+    tracing: bool = False,
+    otlp_endpoint: str | None = None,
+    traces_per_second: float = 10.0,
+    slow_request_seconds: float = DEFAULT_SLOW_SECONDS,
+    json_logs: bool = False,
+    access_log: bool | None = None,
+    log_arguments_for: Collection[str] = (),
+    pipe_transport: str = "stdio",
+) -> Instrumentation:
+    """Instrument ``server`` (SDK ``MCPServer``/``Server`` or FastMCP 4) and return the handle.
+
+    - ``registry``: where the collectors go (a new ``CollectorRegistry`` by default).
+    - ``max_in_flight``: concurrency limit; requests beyond it are rejected (JSON-RPC -32000) and
+      counted. 0 means unlimited.
+    - ``tools``/``prompts``: names to accept as label values up front (lowlevel servers; names the
+      server lists are learned).
+    - ``tracing``/``otlp_endpoint``: set up the OpenTelemetry SDK with the adaptive sampler
+      (``traces_per_second``) and OTLP/HTTP export; without them Lookout only enriches the spans of
+      whatever provider the application installed.
+    - ``json_logs``: JSON lines on stderr (root logger) plus the access log; ``log_arguments_for``
+      names the tools whose arguments and results the access log may contain. ``access_log``
+      (default: on with ``json_logs``) writes one ``lookout.access`` record per request through
+      whatever logging the application configured.
+    - ``pipe_transport``: ``mcp_transport`` label for non-HTTP connections (``stdio``; the in-memory
+      streams of tests cannot be told apart from stdio).
+    """
+    framework = _framework_of(server)
+    registry = registry if registry is not None else CollectorRegistry()
+    name = str(getattr(server, "name", "") or "")
+    server_version = str(getattr(server, "version", "") or "")
+    sdk, sdk_version = ("fastmcp", _version_of("fastmcp")) if framework == "fastmcp" else ("mcp", _version_of("mcp"))
+    recorder = Recorder(
+        registry,
+        max_in_flight=max_in_flight,
+        sdk=sdk,
+        sdk_version=sdk_version,
+        server_name=name,
+        server_version=server_version,
+    )
+    if health is None:
+        health = default_health(
+            in_flight=lambda: recorder.in_flight_total,
+            max_in_flight=max_in_flight,
+            memory_limit_bytes=memory_limit_bytes,
+        )
+    else:
+        health._in_flight = lambda: recorder.in_flight_total
+    health.bind_registry(registry)
+
+    tracing_handle = None
+    if tracing or otlp_endpoint:
+        tracing_handle = configure_tracing(
+            service=service or name or "mcp-server",
+            endpoint=otlp_endpoint,
+            target_per_second=traces_per_second,
+            slow_seconds=slow_request_seconds,
+        )
+    logging_handle = None
+    if json_logs:
+        logging_handle = configure_json_logging(service=service or name, tenant=tenant)
+    access = AccessLog(log_arguments_for) if (json_logs if access_log is None else access_log) else None
+
+    handle = Instrumentation(
+        registry=registry,
+        recorder=recorder,
+        health=health,
+        middleware=None,
+        framework=framework,
+        tracing=tracing_handle,
+        logging=logging_handle,
+    )
+    if framework == "fastmcp":
+        from lookout.instrument import fastmcp as _fastmcp
+
+        _fastmcp.install(server, handle, access_log=access, enrich_spans=enrich_spans)
+        return handle
+
+    from lookout.instrument import sdk as _sdk
+
+    low = _sdk.lowlevel_server(server)
+    if framework == "mcpserver":
+        server_registry: ServerRegistry = MCPServerRegistry(server)
+        handle._undo.append(server_registry.restore)  # type: ignore[attr-defined]
+    else:
+        server_registry = LearnedRegistry(tools, prompts)
+    recorder.attach_registry(server_registry)
+    handle.server_registry = server_registry
+
+    middleware = _sdk.LookoutMiddleware(
+        recorder, access_log=access, enrich_spans=enrich_spans, pipe_transport=pipe_transport
+    )
+    _sdk.insert_middleware(low, middleware)
+    handle.middleware = middleware
+    handle._undo.append(lambda: low.middleware.remove(middleware))
+    handle._undo.append(_sdk.wrap_lifespan(low, health.lifespan_started, health.lifespan_stopped))
+    return handle

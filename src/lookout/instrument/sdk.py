@@ -1,0 +1,208 @@
+"""The MCP SDK 2.x integration: one context-tier middleware on ``Server.middleware`` (``MCPServer``
+shares the lowlevel server's list).
+
+The middleware is inserted right after the SDK's ``OpenTelemetryMiddleware``, so it runs inside the
+SDK's SERVER span (enriching it, and taking the exemplar's trace id from it) and outside everything
+else - initialize, lookup, params validation and the handler all happen within ``call_next``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.shared.exceptions import MCPError
+from mcp_types import CallToolResult
+from opentelemetry import trace
+from pydantic import ValidationError
+
+from lookout import metrics as m
+from lookout.instrument.logs import CURRENT_REQUEST, AccessLog
+from lookout.instrument.recorder import Recorder, guard_method, guard_version
+from lookout.instrument.tracing import enrich_span, sampled_trace_id
+
+OVERLOADED = -32000
+INVALID_PARAMS = str(-32602)
+
+# network_transport values (OpenTelemetry network.transport) and mcp_transport values.
+PIPE, TCP, INPROC = "pipe", "tcp", "inproc"
+STDIO, STREAMABLE_HTTP, SSE = "stdio", "streamable-http", "sse"
+
+
+def classify_exception(exc: BaseException) -> str:
+    """``error_type`` of a failed request: the JSON-RPC code, else the exception class name."""
+    if isinstance(exc, MCPError):
+        return str(exc.error.code)
+    if isinstance(exc, ValidationError):  # the SDK answers malformed params with INVALID_PARAMS
+        return INVALID_PARAMS
+    return type(exc).__qualname__
+
+
+def is_tool_error(result: Any) -> bool:
+    """A ``tools/call`` result that reaches the wire with ``isError: true``."""
+    if isinstance(result, Mapping):
+        return result.get("isError") is True
+    return isinstance(result, CallToolResult) and result.is_error is True
+
+
+def _connection(ctx: ServerRequestContext[Any, Any]) -> Any:
+    # The SDK keeps the per-client Connection on the per-request session (private in 2.3); Lookout's
+    # tests pin this so an SDK change is caught.
+    return getattr(ctx.session, "_connection", None)
+
+
+def transport_of(ctx: ServerRequestContext[Any, Any]) -> tuple[str, str, Mapping[str, Any] | None]:
+    """(network_transport, mcp_transport, ASGI scope or None) of the message ``ctx`` carries."""
+    request = ctx.request
+    scope = getattr(request, "scope", None)
+    if scope is not None:
+        # The SSE transport posts messages with ?session_id=...; streamable HTTP uses a header.
+        query = scope.get("query_string", b"")
+        return TCP, (SSE if b"session_id=" in query else STREAMABLE_HTTP), scope
+    outbound = getattr(ctx.session, "_request_outbound", None)
+    kind = getattr(getattr(outbound, "transport", None), "kind", "")
+    if kind == "direct":
+        return INPROC, INPROC, None
+    return PIPE, STDIO, None
+
+
+class LookoutMiddleware:
+    """Records each inbound message; see the module docstring for where it sits."""
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        *,
+        access_log: AccessLog | None = None,
+        enrich_spans: bool = True,
+        pipe_transport: str = STDIO,
+    ) -> None:
+        self.recorder = recorder
+        self.access_log = access_log
+        self.enrich_spans = enrich_spans
+        self.pipe_transport = pipe_transport
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        rec = self.recorder
+        network, mcp_transport, scope = transport_of(ctx)
+        if mcp_transport == STDIO:
+            mcp_transport = self.pipe_transport
+        if ctx.request_id is None:  # a notification: counted as a message, not an operation
+            rec.message(mcp_transport, "in")
+            return await call_next(ctx)
+
+        raw_method = ctx.method
+        method = guard_method(raw_method)
+        params = ctx.params
+        target = ""
+        tool = prompt = ""
+        if params is not None and raw_method in ("tools/call", "prompts/get"):
+            name = params.get("name")
+            if isinstance(name, str):
+                target = name
+                if raw_method == "tools/call":
+                    tool = rec.guard_tool(name)
+                else:
+                    prompt = rec.guard_prompt(name)
+            else:
+                tool = m.OTHER if raw_method == "tools/call" else ""
+                prompt = m.OTHER if raw_method == "prompts/get" else ""
+
+        span = trace.get_current_span()
+        connection = _connection(ctx)
+        session_id = getattr(connection, "session_id", None)
+        if self.enrich_spans and span.is_recording():
+            enrich_span(span, network, session_id, scope)
+
+        rec.message(mcp_transport, "in")
+        if rec.saturated():
+            rec.reject("concurrency_limit")
+            rec.message(mcp_transport, "out")
+            rec.observe_operation(
+                method, tool, prompt, str(OVERLOADED), guard_version(ctx.protocol_version), network, 0.0
+            )
+            raise MCPError(code=OVERLOADED, message="Server overloaded: concurrency limit reached")
+
+        token = CURRENT_REQUEST.set((raw_method, target))
+        rec.begin(method)
+        error = ""
+        result: HandlerResult = None
+        start = time.perf_counter()
+        try:
+            result = await call_next(ctx)
+            if raw_method == "tools/call" and is_tool_error(result):
+                error = m.TOOL_ERROR
+            return result
+        except BaseException as exc:
+            error = classify_exception(exc)
+            raise
+        finally:
+            elapsed = time.perf_counter() - start
+            rec.end(method)
+            rec.message(mcp_transport, "out")
+            version = ctx.protocol_version
+            if raw_method == "initialize" and not error and isinstance(result, Mapping):
+                negotiated = result.get("protocolVersion")
+                version = negotiated if isinstance(negotiated, str) else version
+                self._session_started(connection, network, guard_version(version), scope is not None)
+            elif not error and rec.server_registry is not None and raw_method.endswith("/list"):
+                rec.server_registry.observe_result(raw_method, result)
+            rec.observe_operation(
+                method, tool, prompt, error, guard_version(version), network, elapsed, sampled_trace_id(span)
+            )
+            if self.access_log is not None and self.access_log.enabled():
+                arguments = params.get("arguments") if params is not None else None
+                self.access_log.emit(raw_method, target, elapsed, error, arguments=arguments, result=result)
+            CURRENT_REQUEST.reset(token)
+
+    def _session_started(self, connection: Any, network: str, version: str, http: bool) -> None:
+        """``initialize`` succeeded: a session opens, and closes when the connection is torn down
+        (client close, DELETE, idle expiry, server shutdown all unwind the connection's exit stack)."""
+        if connection is None:
+            return
+        if http and connection.session_id is None:  # stateless HTTP: no session to speak of
+            return
+        rec = self.recorder
+        started = rec.session_opened(network)
+        connection.exit_stack.callback(rec.session_closed, network, version, started)
+
+
+def lowlevel_server(server: Any) -> Any:
+    """The lowlevel ``Server`` behind an ``MCPServer`` (or the server itself)."""
+    return getattr(server, "_lowlevel_server", server)
+
+
+def insert_middleware(low: Any, middleware: Any) -> None:
+    """Right after the SDK's OpenTelemetry middleware when it is there, else outermost."""
+    from mcp.server._otel import OpenTelemetryMiddleware
+
+    chain: list[Any] = low.middleware
+    for i, mw in enumerate(chain):
+        if isinstance(mw, OpenTelemetryMiddleware):
+            chain.insert(i + 1, middleware)
+            return
+    chain.insert(0, middleware)
+
+
+def wrap_lifespan(low: Any, on_start: Callable[[], None], on_stop: Callable[[], None]) -> Callable[[], None]:
+    """Report the server lifespan's start and end (the startup probe); returns the undo function."""
+    original = low.lifespan
+
+    @asynccontextmanager
+    async def lifespan(server: Any) -> Any:
+        async with original(server) as state:
+            on_start()
+            try:
+                yield state
+            finally:
+                on_stop()
+
+    low.lifespan = lifespan
+
+    def undo() -> None:
+        low.lifespan = original
+
+    return undo

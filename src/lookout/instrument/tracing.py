@@ -1,0 +1,141 @@
+"""Traces: enrich the SERVER span the framework already opens, and (optionally) set up the OpenTelemetry
+SDK with OTLP/HTTP export and the adaptive sampler.
+
+The MCP SDK 2.x opens a SERVER span per request (``OpenTelemetryMiddleware``) and extracts the trace
+context from ``params._meta``; FastMCP 4 does the same at its middleware seam. Lookout opens no span of
+its own: its middleware runs inside that span and adds what the framework does not know or does not
+set - ``mcp.session.id`` (when there is one), ``network.transport``, ``network.protocol.name``,
+``server.address``/``server.port`` and ``client.address``.
+
+Export never hurts the server: spans go through a bounded in-memory queue (dropped when full) to a
+background thread, and the exporter gives up after ``export_timeout`` seconds, so an OTLP endpoint
+that is down or slow costs neither latency nor unbounded memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.trace import StatusCode
+
+from lookout.instrument.sampler import DEFAULT_TARGET_PER_SECOND, AdaptiveSampler
+
+DEFAULT_SLOW_SECONDS = 1.0
+
+
+def enrich_span(
+    span: trace.Span,
+    network_transport: str,
+    session_id: str | None,
+    scope: Mapping[str, Any] | None,
+) -> None:
+    """Add the attributes the framework's SERVER span lacks (no-op on a non-recording span)."""
+    attributes: dict[str, Any] = {"network.transport": network_transport}
+    if session_id:
+        attributes["mcp.session.id"] = session_id
+    if scope is not None:
+        attributes["network.protocol.name"] = "http"
+        server = scope.get("server")
+        if server and server[0]:
+            attributes["server.address"] = server[0]
+            if server[1] is not None:
+                attributes["server.port"] = int(server[1])
+        client = scope.get("client")
+        if client and client[0]:
+            attributes["client.address"] = client[0]
+    span.set_attributes(attributes)
+
+
+def sampled_trace_id(span: trace.Span) -> str | None:
+    """The span's trace id as 32 hex digits when it is sampled (an exemplar), else None."""
+    ctx = span.get_span_context()
+    if ctx.trace_flags.sampled and ctx.is_valid:
+        return format(ctx.trace_id, "032x")
+    return None
+
+
+class KeepErrorsAndSlow(SpanProcessor):
+    """Exports sampled spans through ``inner``, plus unsampled-but-recorded spans that ended with an
+    error status or lasted at least ``slow_seconds`` (the adaptive sampler records every root).
+
+    The keep is span-level: the error or slow span itself is exported (with its attributes and
+    events); its unsampled children are not, unless they too errored or ran slow.
+    """
+
+    def __init__(self, inner: BatchSpanProcessor, slow_seconds: float = DEFAULT_SLOW_SECONDS) -> None:
+        self.inner = inner
+        self.slow_ns = int(slow_seconds * 1e9)
+        self.kept_errors = 0
+        self.kept_slow = 0
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        self.inner.on_start(span, parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if span.context is not None and span.context.trace_flags.sampled:
+            self.inner.on_end(span)
+            return
+        if span.status.status_code is StatusCode.ERROR:
+            self.kept_errors += 1
+        elif span.end_time and span.start_time and span.end_time - span.start_time >= self.slow_ns:
+            self.kept_slow += 1
+        else:
+            return
+        self.inner._batch_processor.emit(span)
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()  # type: ignore[no-untyped-call]
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+@dataclass
+class Tracing:
+    """What :func:`configure_tracing` set up."""
+
+    provider: TracerProvider
+    sampler: AdaptiveSampler
+    processor: KeepErrorsAndSlow
+
+    def shutdown(self) -> None:
+        self.provider.shutdown()
+
+
+def configure_tracing(
+    *,
+    service: str = "mcp-server",
+    endpoint: str | None = None,
+    exporter: SpanExporter | None = None,
+    target_per_second: float = DEFAULT_TARGET_PER_SECOND,
+    slow_seconds: float = DEFAULT_SLOW_SECONDS,
+    export_timeout: float = 5.0,
+    max_queue_size: int = 2048,
+    resource_attributes: Mapping[str, str] | None = None,
+    set_global: bool = True,
+) -> Tracing:
+    """An SDK ``TracerProvider`` with the adaptive sampler and OTLP/HTTP export to ``endpoint``
+    (``http://host:4318/v1/traces``; the ``OTEL_EXPORTER_OTLP_*`` variables apply when None), or to
+    ``exporter``. With ``set_global`` it becomes the global provider, which the SDK's span uses."""
+    if exporter is None:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter(endpoint=endpoint, timeout=export_timeout)
+    sampler = AdaptiveSampler(target_per_second)
+    resource = Resource.create({"service.name": service, **(resource_attributes or {})})
+    provider = TracerProvider(sampler=sampler, resource=resource)
+    batch = BatchSpanProcessor(
+        exporter, max_queue_size=max_queue_size, export_timeout_millis=int(export_timeout * 1000)
+    )
+    processor = KeepErrorsAndSlow(batch, slow_seconds)
+    provider.add_span_processor(processor)
+    if set_global:
+        trace.set_tracer_provider(provider)
+    return Tracing(provider, sampler, processor)
