@@ -10,8 +10,8 @@ from ruamel.yaml import YAML
 
 def dump_yaml(data: Any, header: str = "") -> str:
     yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False  # type: ignore[assignment]
-    yaml.sort_base_mapping_type_on_output = False  # keep the generators' key order
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]  # keep the generators' key order
     yaml.width = 4096  # long PromQL stays on one line
     yaml.indent(mapping=2, sequence=4, offset=2)
     buf = io.StringIO()
