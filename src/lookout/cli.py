@@ -13,6 +13,7 @@ import httpx
 import typer
 
 from lookout import __version__
+from lookout.bench.cli import bench_app
 from lookout.config import Config, ConfigError, load_config
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ config_app = typer.Typer(help="Check lookout.yaml and print its JSON Schema.", n
 app.add_typer(config_app, name="config")
 demo_app = typer.Typer(help="Control a running demo server (fault injection).", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
+app.add_typer(bench_app, name="bench")
 
 CONFIG_OPTION = typer.Option(Path("lookout.yaml"), "--config", "-c", help="Path to lookout.yaml.")
 

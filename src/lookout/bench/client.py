@@ -1,0 +1,74 @@
+"""The load engine's sessions over the prober's lean MCP client (streamable HTTP, HTTP+SSE, stdio)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from lookout.bench.load import SUCCESS, Outcome, Session, SessionFactory
+from lookout.bench.scenario import Operation
+from lookout.probe import McpSession
+from lookout.probe.errors import (
+    HttpStatusFailure,
+    JsonRpcFailure,
+    ProbeFailure,
+    ProtocolViolation,
+    ResponseTooLarge,
+    TransportFailure,
+)
+from lookout.probe.transports.http import HttpOptions
+
+TRANSPORTS = ("streamable-http", "sse", "stdio")
+TOOL_ERROR = "tool_error"
+
+
+def classify(exc: ProbeFailure) -> str:
+    """A short, stable error type for the results (``jsonrpc_-32602``, ``http_503``, ``transport`` ...)."""
+    if isinstance(exc, JsonRpcFailure):
+        return f"jsonrpc_{exc.code}"
+    if isinstance(exc, HttpStatusFailure):
+        return f"http_{exc.status}"
+    if isinstance(exc, TransportFailure):
+        return "transport"
+    if isinstance(exc, ResponseTooLarge):
+        return "response_too_large"
+    if isinstance(exc, ProtocolViolation):
+        return "protocol"
+    return "probe_failure"
+
+
+class McpLoadSession:
+    """Sends scenario operations on one negotiated MCP session."""
+
+    def __init__(self, session: McpSession) -> None:
+        self._session = session
+
+    async def send(self, operation: Operation) -> Outcome:
+        try:
+            if operation.tool is not None:
+                result = await self._session.call_tool(operation.tool, operation.arguments)
+                # A tool that reports failure in its result is an error to the user, as in the metrics.
+                return Outcome(TOOL_ERROR) if result.get("isError") is True else SUCCESS
+            assert operation.method is not None
+            await self._session.request(operation.method, operation.params)
+            return SUCCESS
+        except ProbeFailure as exc:
+            return Outcome(classify(exc))
+
+
+def mcp_sessions(
+    target: str, *, transport: str = "streamable-http", protocol: str = "auto", timeout: float = 10.0
+) -> SessionFactory:
+    """A factory of load sessions on ``target`` (a URL, or for stdio a command line)."""
+    options = HttpOptions(timeout=timeout, headers={"User-Agent": "lookout-bench"})
+
+    def connect() -> AbstractAsyncContextManager[Session]:
+        return _open(target, transport, protocol, options)
+
+    return connect
+
+
+@asynccontextmanager
+async def _open(target: str, transport: str, protocol: str, options: HttpOptions) -> AsyncIterator[Session]:
+    async with McpSession.open(target, transport=transport, protocol=protocol, http=options) as session:
+        yield McpLoadSession(session)

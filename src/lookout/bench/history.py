@@ -1,0 +1,203 @@
+"""Every run, saved in SQLite (WAL, one transaction per write), so that a crash mid-run leaves the database
+intact: the run's row stays ``running`` and is never used as a baseline."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sqlite3
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lookout import __version__
+from lookout.bench.results import RunResult
+from lookout.bench.scenario import Scenario
+
+HISTORY_FILE = "bench.sqlite"
+RUNNING, COMPLETE, FAILED = "running", "complete", "failed"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL,
+    target TEXT NOT NULL,
+    scenario TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    lookout_version TEXT NOT NULL,
+    target_revision TEXT,
+    host TEXT NOT NULL,
+    scenario_json TEXT NOT NULL,
+    results TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_series ON runs (target, fingerprint, status, id);
+"""
+
+
+class HistoryError(Exception):
+    """The history database cannot be used; one line for the user."""
+
+
+def host_facts() -> dict[str, Any]:
+    """What about the load-generating machine could explain a difference between two runs."""
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "hostname": platform.node(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu,
+        "load_average_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    started_at: str
+    finished_at: str | None
+    status: str
+    target: str
+    scenario: str
+    fingerprint: str
+    lookout_version: str
+    target_revision: str | None
+    host: dict[str, Any]
+    result: RunResult | None
+
+    @classmethod
+    def _of(cls, row: sqlite3.Row) -> RunRecord:
+        results = row["results"]
+        return cls(
+            id=row["id"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            status=row["status"],
+            target=row["target"],
+            scenario=row["scenario"],
+            fingerprint=row["fingerprint"],
+            lookout_version=row["lookout_version"],
+            target_revision=row["target_revision"],
+            host=json.loads(row["host"]),
+            result=RunResult.model_validate_json(results) if results else None,
+        )
+
+
+class History:
+    """The run history in ``data_dir/bench.sqlite``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=10, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise HistoryError(f"{path}: cannot open the benchmark history: {exc}") from None
+
+    @classmethod
+    def in_dir(cls, data_dir: Path) -> History:
+        return cls(data_dir / HISTORY_FILE)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write(self, sql: str, args: tuple[Any, ...]) -> int:
+        try:
+            with self._db:  # one transaction: either the whole row change lands or none of it
+                self._db.execute("BEGIN IMMEDIATE")
+                cursor = self._db.execute(sql, args)
+                return int(cursor.lastrowid or 0)
+        except sqlite3.Error as exc:
+            raise HistoryError(f"{self.path}: cannot write the benchmark history: {exc}") from None
+
+    def begin(self, scenario: Scenario, target: str, revision: str | None = None) -> int:
+        """Record that a run started; returns its id."""
+        return self._write(
+            "INSERT INTO runs (started_at, status, target, scenario, fingerprint, lookout_version, target_revision,"
+            " host, scenario_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                _now(),
+                RUNNING,
+                target,
+                scenario.name,
+                scenario.fingerprint(),
+                __version__,
+                revision,
+                json.dumps(host_facts(), sort_keys=True),
+                scenario.model_dump_json(),
+            ),
+        )
+
+    def finish(self, run_id: int, result: RunResult) -> None:
+        self._write(
+            "UPDATE runs SET status = ?, finished_at = ?, results = ? WHERE id = ?",
+            (COMPLETE, _now(), result.model_dump_json(), run_id),
+        )
+
+    def fail(self, run_id: int) -> None:
+        """The run ended without results (e.g. the target refused to connect)."""
+        self._write("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (FAILED, _now(), run_id))
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[RunRecord]:
+        try:
+            return [RunRecord._of(row) for row in self._db.execute(sql, args)]
+        except sqlite3.Error as exc:
+            raise HistoryError(f"{self.path}: cannot read the benchmark history: {exc}") from None
+
+    def runs(self, limit: int = 20, target: str | None = None) -> list[RunRecord]:
+        """The latest runs, newest first."""
+        if target is None:
+            return self._query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+        return self._query("SELECT * FROM runs WHERE target = ? ORDER BY id DESC LIMIT ?", (target, limit))
+
+    def get(self, run_id: int) -> RunRecord:
+        found = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
+        if not found:
+            raise HistoryError(f"no run {run_id} in {self.path}: `lookout bench history` lists the runs")
+        return found[0]
+
+    def latest_complete(self) -> RunRecord:
+        found = self._query("SELECT * FROM runs WHERE status = ? ORDER BY id DESC LIMIT 1", (COMPLETE,))
+        if not found:
+            raise HistoryError(f"no complete run in {self.path}: run `lookout bench TARGET` first")
+        return found[0]
+
+    def baseline(self, run: RunRecord, count: int) -> list[RunRecord]:
+        """The ``count`` complete runs before ``run`` of the same target and scenario fingerprint."""
+        return self._query(
+            "SELECT * FROM runs WHERE target = ? AND fingerprint = ? AND status = ? AND id < ? ORDER BY id DESC"
+            " LIMIT ?",
+            (run.target, run.fingerprint, COMPLETE, run.id, count),
+        )
+
+    def complete_runs(self, target: str) -> list[RunRecord]:
+        return self._query("SELECT * FROM runs WHERE target = ? AND status = ? ORDER BY id", (target, COMPLETE))
+
+    def integrity(self) -> str:
+        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])

@@ -1,0 +1,183 @@
+"""Benchmark scenarios: a weighted mix of MCP operations plus the load shape, from YAML or from flags.
+
+Every failure becomes a :class:`ScenarioError` phrased as one line naming the file, line and field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
+
+from lookout.config.loader import _line_of, _path
+from lookout.config.model import Duration, Name, duration_seconds
+
+DEFAULT_DURATION_S = 10.0
+
+
+class ScenarioError(Exception):
+    """A scenario problem, already phrased as one line for the user."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Operation(_Model):
+    """One entry of the mix: a tool call, or any other JSON-RPC method with its params."""
+
+    tool: str | None = Field(default=None, description="Tool to call (tools/call).")
+    arguments: dict[str, Any] = Field(default_factory=dict, description="Arguments of the tool call.")
+    method: str | None = Field(default=None, description="JSON-RPC method other than tools/call, e.g. tools/list.")
+    params: dict[str, Any] | None = Field(default=None, description="Params of the method.")
+    weight: float = Field(default=1.0, gt=0, description="Relative share of requests.")
+    name: str | None = Field(default=None, description="Label in the results (default: the tool or method).")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        if (self.tool is None) == (self.method is None):
+            raise ValueError("give exactly one of tool (with arguments) or method (with params)")
+        if self.method is not None and self.arguments:
+            raise ValueError("arguments belong to a tool; a method takes params")
+        if self.method == "tools/call":
+            raise ValueError("write tools/call as `tool: NAME` with `arguments:`")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.tool or self.method or ""
+
+
+class LoadModel(StrEnum):
+    CLOSED = "closed"  # N clients, each sends its next request when the previous one returns
+    OPEN = "open"  # requests start on a fixed schedule, whether or not earlier ones returned
+
+
+class Load(_Model):
+    """How hard to drive the server; ``lookout bench`` flags override each field."""
+
+    model: LoadModel = LoadModel.CLOSED
+    concurrency: int = Field(default=8, ge=1, le=10_000, description="Closed: clients. Open: max requests in flight.")
+    rate: float | None = Field(default=None, gt=0, le=1_000_000, description="Open loop: requests per second.")
+    duration: Duration | None = Field(
+        default=None, description="Measured time, after the warm-up (default 10s, or unbounded when requests is set)."
+    )
+    requests: int | None = Field(default=None, ge=1, description="Stop after this many measured requests.")
+    warmup: Duration = Field(default="1s", description="Excluded from the results.")
+    timeout: Duration = Field(default="10s", description="A request still open after this counts as a timeout.")
+    connections: int = Field(default=4, ge=1, le=1_000, description="Open loop: MCP sessions shared by requests.")
+
+    @model_validator(mode="after")
+    def _rate_for_open(self) -> Self:
+        if self.model is LoadModel.OPEN and self.rate is None:
+            raise ValueError("the open model needs rate (requests per second)")
+        return self
+
+    @property
+    def duration_s(self) -> float:
+        if self.duration is not None:
+            return duration_seconds(self.duration)
+        return math.inf if self.requests is not None else DEFAULT_DURATION_S
+
+    @property
+    def warmup_s(self) -> float:
+        return duration_seconds(self.warmup)
+
+    @property
+    def timeout_s(self) -> float:
+        return duration_seconds(self.timeout)
+
+
+class Scenario(_Model):
+    name: Name = Field(default="default", description="Name of the scenario (a label in history and Prometheus).")
+    operations: list[Operation] = Field(min_length=1, description="The weighted mix of requests.")
+    load: Load = Field(default_factory=Load)
+
+    def fingerprint(self) -> str:
+        """Hash of everything that shapes the results: runs compare only within one fingerprint."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def with_load(self, **overrides: Any) -> Scenario:
+        """A copy whose load fields are replaced by the given (non-None) values, validated again."""
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        if not changes:
+            return self
+        try:
+            load = Load.model_validate({**self.load.model_dump(), **changes})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "load"
+            raise ScenarioError(f"--{field}: {str(first['msg']).removeprefix('Value error, ')}") from None
+        return self.model_copy(update={"load": load})
+
+
+DEFAULT_OPERATION = Operation(tool="echo", arguments={"text": "hello"})
+
+
+def parse_scenario(text: str, source: str = "scenario.yaml") -> Scenario:
+    yaml = YAML(typ="rt")
+    try:
+        data = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        raise ScenarioError(f"{where}: invalid YAML: {exc.problem}") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}: expected a mapping with `operations:` at the top level")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        line = _line_of(data, loc)
+        where = f"{source}:{line}" if line else source
+        if first["type"] == "extra_forbid" or first["type"] == "extra_forbidden":
+            message = "unknown field: remove it or check its spelling"
+        else:
+            message = str(first["msg"]).removeprefix("Value error, ")
+        raise ScenarioError(f"{where}: {_path(loc)}: {message}") from None
+
+
+def load_scenario(path: Path) -> Scenario:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such scenario file: pass --scenario with the path to a YAML file") from None
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse_scenario(text, str(path))
+
+
+def operations_from_flags(tools: list[str], methods: list[str]) -> list[Operation]:
+    """``--tool NAME`` or ``--tool 'NAME={"json": "arguments"}'``, ``--method tools/list``; equal weights."""
+    operations: list[Operation] = []
+    for spec in tools:
+        name, sep, raw = spec.partition("=")
+        arguments: Any = {}
+        if sep:
+            try:
+                arguments = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ScenarioError(
+                    f"--tool {spec!r}: arguments are not JSON ({exc.msg}): write NAME='{{...}}'"
+                ) from None
+            if not isinstance(arguments, dict):
+                raise ScenarioError(f"--tool {spec!r}: arguments must be a JSON object: write NAME='{{...}}'")
+        if not name:
+            raise ScenarioError(f"--tool {spec!r}: missing the tool name: write NAME or NAME='{{...}}'")
+        operations.append(Operation(tool=name, arguments=arguments))
+    for method in methods:
+        try:
+            operations.append(Operation(method=method))
+        except ValidationError as exc:
+            message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+            raise ScenarioError(f"--method {method!r}: {message}") from None
+    return operations
