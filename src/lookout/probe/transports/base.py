@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -75,13 +75,18 @@ def match_response(message: dict[str, Any], request_id: int | str, where: str) -
     return message
 
 
-async def limited(chunks: AsyncIterator[bytes], limit: int, total: list[int]) -> AsyncIterator[bytes]:
-    """Pass chunks through, raising :class:`ResponseTooLarge` once ``total[0]`` exceeds ``limit``."""
-    async for chunk in chunks:
-        total[0] += len(chunk)
-        if total[0] > limit:
-            raise ResponseTooLarge(f"response larger than max_response_bytes ({limit} bytes)")
-        yield chunk
+class ByteBudget:
+    """Counts the bytes of one response (or one long-lived stream) against ``max_response_bytes``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def spend(self, chunk: bytes) -> bytes:
+        self.used += len(chunk)
+        if self.used > self.limit:
+            raise ResponseTooLarge(f"response larger than max_response_bytes ({self.limit} bytes)")
+        return chunk
 
 
 @dataclass(frozen=True)
@@ -93,29 +98,35 @@ class SseEvent:
 _EOL = re.compile(rb"\r\n|\r|\n")
 
 
-async def sse_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[SseEvent]:
-    """Parse a text/event-stream incrementally (WHATWG rules: any EOL, comments, multi-line data).
+class SseDecoder:
+    """A push parser for text/event-stream (WHATWG rules: any EOL, comments, multi-line data).
 
-    Hand-written rather than httpx-sse so that the byte limit wraps the raw chunks and a stream that
-    never ends is read only as far as needed.
+    Push-based rather than httpx-sse's async generators: the caller owns the chunk loop, so it can stop
+    at the answer of a stream that never ends and close everything deterministically.
     """
-    buffer = b""
-    event, data = "", list[str]()
-    async for chunk in chunks:
-        buffer += chunk
-        while (m := _EOL.search(buffer)) is not None:
-            if m.group() == b"\r" and m.end() == len(buffer):
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._event = ""
+        self._data: list[str] = []
+
+    def feed(self, chunk: bytes) -> list[SseEvent]:
+        events: list[SseEvent] = []
+        self._buffer += chunk
+        while (m := _EOL.search(self._buffer)) is not None:
+            if m.group() == b"\r" and m.end() == len(self._buffer):
                 break  # maybe the first half of \r\n: wait for the next chunk
-            line = buffer[: m.start()].decode("utf-8", "replace")
-            buffer = buffer[m.end() :]
+            line = self._buffer[: m.start()].decode("utf-8", "replace")
+            self._buffer = self._buffer[m.end() :]
             if not line:
-                if data:
-                    yield SseEvent(event or "message", "\n".join(data))
-                event, data = "", []
+                if self._data:
+                    events.append(SseEvent(self._event or "message", "\n".join(self._data)))
+                self._event, self._data = "", []
             elif not line.startswith(":"):
                 name, _, value = line.partition(":")
                 value = value.removeprefix(" ")
                 if name == "event":
-                    event = value
+                    self._event = value
                 elif name == "data":
-                    data.append(value)
+                    self._data.append(value)
+        return events

@@ -7,14 +7,14 @@ import functools
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
 from lookout.probe.errors import HttpStatusFailure, JsonRpcFailure, ProbeFailure, TransportFailure
-from lookout.probe.transports.base import WireStats, limited
+from lookout.probe.transports.base import ByteBudget, WireStats
 
 MAX_REDIRECTS = 5
 NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
@@ -112,9 +112,23 @@ async def http_errors(url: str) -> AsyncIterator[None]:
         raise describe_http_error(exc, url) from None
 
 
+@contextlib.asynccontextmanager
+async def body_chunks(response: httpx.Response) -> AsyncIterator[AsyncIterator[bytes]]:
+    """The response's chunks, with the iterator closed on exit (no async generator left for the GC)."""
+    chunks = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
+    try:
+        yield chunks
+    finally:
+        await chunks.aclose()
+
+
 async def read_body(response: httpx.Response, limit: int) -> bytes:
-    total = [0]
-    return b"".join([chunk async for chunk in limited(response.aiter_bytes(), limit, total)])
+    budget = ByteBudget(limit)
+    parts = []
+    async with body_chunks(response) as chunks:
+        async for chunk in chunks:
+            parts.append(budget.spend(chunk))
+    return b"".join(parts)
 
 
 async def raise_for_status(response: httpx.Response, method: str, limit: int, stats: WireStats) -> None:

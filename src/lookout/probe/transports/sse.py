@@ -4,8 +4,9 @@ cannot send the prober's POSTs elsewhere."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections import deque
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any, cast
 from urllib.parse import urljoin, urlsplit
 
 import anyio
@@ -13,13 +14,13 @@ import httpx
 
 from lookout.probe.errors import ProtocolViolation
 from lookout.probe.transports.base import (
+    ByteBudget,
+    SseDecoder,
     SseEvent,
     WireStats,
     decode_message,
     encode,
-    limited,
     match_response,
-    sse_events,
 )
 from lookout.probe.transports.http import http_errors, raise_for_status, tracer
 
@@ -32,18 +33,20 @@ class SseTransport:
         url: str,
         client: httpx.AsyncClient,
         stream: httpx.Response,
-        events: AsyncIterator[SseEvent],
-        endpoint: str,
         *,
         stats: WireStats,
         max_response_bytes: int,
         owns_client: bool,
     ) -> None:
         self.url = url
-        self.endpoint = endpoint
+        self.endpoint = url
         self._client = client
         self._stream = stream
-        self._events = events
+        self._chunks = cast(AsyncGenerator[bytes, None], stream.aiter_bytes())
+        self._decoder = SseDecoder()
+        self._pending: deque[SseEvent] = deque()
+        # The stream lives as long as the session, so the budget covers everything it carries.
+        self._budget = ByteBudget(max_response_bytes)
         self._stats = stats
         self._limit = max_response_bytes
         self._owns_client = owns_client
@@ -65,29 +68,36 @@ class SseTransport:
         )
         async with http_errors(url):
             stream = await client.send(request, stream=True)
+        transport = cls(
+            url, client, stream, stats=stats, max_response_bytes=max_response_bytes, owns_client=owns_client
+        )
         try:
             async with http_errors(url):
                 await raise_for_status(stream, "GET (SSE stream)", max_response_bytes, stats)
-            total = [0]
-            # The stream lives as long as the session, so the limit covers everything it carries.
-            events = sse_events(limited(stream.aiter_bytes(), max_response_bytes, total)).__aiter__()
-            async with http_errors(url):
-                endpoint = await _first_endpoint(events, url)
+                transport.endpoint = await transport._first_endpoint()
         except BaseException:
-            with anyio.CancelScope(shield=True):
-                await stream.aclose()
+            await transport.aclose()
             raise
-        stats.log(f"sse: endpoint {endpoint}")
-        return cls(
-            url,
-            client,
-            stream,
-            events,
-            endpoint,
-            stats=stats,
-            max_response_bytes=max_response_bytes,
-            owns_client=owns_client,
-        )
+        stats.log(f"sse: endpoint {transport.endpoint}")
+        return transport
+
+    async def _next_event(self, method: str) -> SseEvent:
+        while not self._pending:
+            try:
+                chunk = await anext(self._chunks)
+            except StopAsyncIteration:
+                raise ProtocolViolation(f"{method}: the SSE stream ended") from None
+            self._pending.extend(self._decoder.feed(self._budget.spend(chunk)))
+        return self._pending.popleft()
+
+    async def _first_endpoint(self) -> str:
+        while True:
+            event = await self._next_event("sse: waiting for the endpoint event")
+            if event.event == "endpoint":
+                endpoint = urljoin(self.url, event.data.strip())
+                if urlsplit(endpoint)[:2] != urlsplit(self.url)[:2]:
+                    raise ProtocolViolation(f"sse: endpoint {endpoint!r} is not on the origin of {self.url!r}")
+                return endpoint
 
     async def _post(self, message: Mapping[str, Any], method: str) -> None:
         async with http_errors(self.endpoint):
@@ -100,14 +110,14 @@ class SseTransport:
         method = str(message.get("method"))
         await self._post(message, method)
         async with http_errors(self.url):
-            async for event in self._events:
+            while True:
+                event = await self._next_event(method)
                 if event.event != "message":
                     continue
                 reply = match_response(decode_message(event.data, method), message["id"], method)
                 if reply is not None:
                     return reply
                 self._stats.log(f"<- {method}: skipped a server notification/request in the SSE stream")
-        raise ProtocolViolation(f"{method}: the SSE stream ended without a response")
 
     async def notify(self, message: Mapping[str, Any], headers: Mapping[str, str]) -> None:
         await self._post(message, str(message.get("method")))
@@ -117,16 +127,7 @@ class SseTransport:
             return
         self._closed = True
         with anyio.CancelScope(shield=True):
+            await self._chunks.aclose()
             await self._stream.aclose()
             if self._owns_client:
                 await self._client.aclose()
-
-
-async def _first_endpoint(events: AsyncIterator[SseEvent], url: str) -> str:
-    async for event in events:
-        if event.event == "endpoint":
-            endpoint = urljoin(url, event.data.strip())
-            if urlsplit(endpoint)[:2] != urlsplit(url)[:2]:
-                raise ProtocolViolation(f"sse: endpoint {endpoint!r} is not on the origin of {url!r}")
-            return endpoint
-    raise ProtocolViolation("sse: the stream ended before the endpoint event")

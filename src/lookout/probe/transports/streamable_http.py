@@ -13,8 +13,8 @@ import anyio
 import httpx
 
 from lookout.probe.errors import ProtocolViolation
-from lookout.probe.transports.base import WireStats, decode_message, encode, limited, match_response, sse_events
-from lookout.probe.transports.http import http_errors, raise_for_status, read_body, tracer
+from lookout.probe.transports.base import ByteBudget, SseDecoder, WireStats, decode_message, encode, match_response
+from lookout.probe.transports.http import body_chunks, http_errors, raise_for_status, read_body, tracer
 
 ACCEPT = "application/json, text/event-stream"
 SESSION_HEADER = "mcp-session-id"
@@ -80,15 +80,17 @@ class StreamableHttpTransport:
             await response.aclose()
 
     async def _read_sse(self, response: httpx.Response, method: str, request_id: int | str) -> dict[str, Any]:
-        total = [0]
-        async for event in sse_events(limited(response.aiter_bytes(), self._limit, total)):
-            if event.event != "message" or not event.data.strip():
-                continue
-            reply = match_response(decode_message(event.data, method), request_id, method)
-            if reply is not None:
-                self._stats.log(f"<- {method}: response in SSE stream after {total[0]} bytes")
-                return reply
-            self._stats.log(f"<- {method}: skipped a server notification/request in the SSE stream")
+        budget, decoder = ByteBudget(self._limit), SseDecoder()
+        async with body_chunks(response) as chunks:
+            async for chunk in chunks:
+                for event in decoder.feed(budget.spend(chunk)):
+                    if event.event != "message" or not event.data.strip():
+                        continue
+                    reply = match_response(decode_message(event.data, method), request_id, method)
+                    if reply is not None:
+                        self._stats.log(f"<- {method}: response in SSE stream after {budget.used} bytes")
+                        return reply
+                    self._stats.log(f"<- {method}: skipped a server notification/request in the SSE stream")
         raise ProtocolViolation(f"{method}: the SSE stream ended without a response")
 
     async def notify(self, message: Mapping[str, Any], headers: Mapping[str, str]) -> None:
