@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 import anyio
+import pytest
 import uvicorn
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -52,6 +53,22 @@ def operation_counts(registry: CollectorRegistry) -> dict[OpKey, float]:
     return out
 
 
+class _QuietServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:  # the test runner owns the signals
+        yield
+
+
+async def eventually(predicate: Callable[[], object], within: float = 10.0, what: str = "") -> None:
+    """Poll ``predicate`` in the event loop until it is truthy; fail at the deadline."""
+    with anyio.move_on_after(within):
+        while True:
+            if predicate():
+                return
+            await anyio.sleep(0.01)
+    pytest.fail(f"timed out after {within}s waiting for {what or predicate}")
+
+
 @contextlib.asynccontextmanager
 async def serve_http(app: ASGIApp, port: int | None = None) -> AsyncIterator[str]:
     """Serve ``app`` (lifespan on) on a loopback port inside this event loop; yields the base URL."""
@@ -59,13 +76,10 @@ async def serve_http(app: ASGIApp, port: int | None = None) -> AsyncIterator[str
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((LOOPBACK, port))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server = _QuietServer(uvicorn.Config(app, log_level="warning", lifespan="on"))
     async with anyio.create_task_group() as tg:
         tg.start_soon(lambda: server.serve(sockets=[sock]))
-        with anyio.fail_after(10):
-            while not server.started:
-                await anyio.sleep(0.01)
+        await eventually(lambda: server.started, 10, "uvicorn started")
         try:
             yield f"http://{LOOPBACK}:{port}"
         finally:
@@ -135,4 +149,14 @@ def otel() -> Otel:
     return _OTEL
 
 
-__all__ = ["ALWAYS_OFF", "ALWAYS_ON", "Otel", "operation_counts", "otel", "samples", "serve_http", "value"]
+__all__ = [
+    "ALWAYS_OFF",
+    "ALWAYS_ON",
+    "Otel",
+    "eventually",
+    "operation_counts",
+    "otel",
+    "samples",
+    "serve_http",
+    "value",
+]

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import mcp_types as types
 import pytest
@@ -16,11 +15,21 @@ from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.shared.exceptions import MCPError
 from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
 
 from lookout import metrics as m
 from lookout.demo.server import build_server
 from lookout.instrument import Instrumentation, instrument
-from tests.instrument_support import ALWAYS_OFF, ALWAYS_ON, Otel, operation_counts, otel, serve_http, value
+from tests.instrument_support import (
+    ALWAYS_OFF,
+    ALWAYS_ON,
+    Otel,
+    eventually,
+    operation_counts,
+    otel,
+    serve_http,
+    value,
+)
 
 LEGACY = "2025-11-25"
 MODERN = "2026-07-28"
@@ -79,9 +88,7 @@ async def test_streamable_http_handshake_revision_exact_series_and_transport_cou
         async with Client(f"{base}/mcp", mode="legacy") as client:
             await scripted(client)
             assert value(handle.registry, m.SESSIONS_ACTIVE.name, network_transport="tcp") == 1
-        with anyio.fail_after(10):
-            while value(handle.registry, m.SESSIONS_ACTIVE.name, network_transport="tcp") != 0:
-                await anyio.sleep(0.02)
+        await eventually(lambda: value(handle.registry, m.SESSIONS_ACTIVE.name, network_transport="tcp") == 0)
     assert operation_counts(handle.registry) == expected(LEGACY, "initialize")
     reg = handle.registry
     session = {"mcp_protocol_version": LEGACY, "network_transport": "tcp", "error_type": ""}
@@ -124,13 +131,9 @@ async def test_sessions_five_open_two_closed_and_idle_expired_sessions_leave_the
         for sid in ids[:2]:
             r = await http.delete("/mcp", headers={"mcp-session-id": sid, "mcp-protocol-version": "2025-06-18"})
             assert r.status_code == 200
-        with anyio.fail_after(5):
-            while value(handle.registry, gauge, network_transport="tcp") != 3:
-                await anyio.sleep(0.02)
+        await eventually(lambda: value(handle.registry, gauge, network_transport="tcp") == 3, 5)
         # Nobody touches the other three: the SDK expires them after the idle timeout.
-        with anyio.fail_after(15):
-            while value(handle.registry, gauge, network_transport="tcp") != 0:
-                await anyio.sleep(0.05)
+        await eventually(lambda: value(handle.registry, gauge, network_transport="tcp") == 0, 15)
         r = await http.post("/mcp", json=INIT_BODY | {"id": 2}, headers={"mcp-session-id": ids[4]})
         assert r.status_code == 404
     count = value(
@@ -153,7 +156,7 @@ async def test_sessions_five_open_two_closed_and_idle_expired_sessions_leave_the
 
 
 async def test_http_span_is_enriched_not_duplicated(tracing: Otel) -> None:
-    app, handle = http_app()
+    app, _ = http_app()
     async with serve_http(app) as base:
         port = int(base.rsplit(":", 1)[1])
         async with Client(f"{base}/mcp", mode="legacy") as client:
@@ -210,11 +213,7 @@ async def test_stdio_exact_series(tmp_path: Path) -> None:
     params = StdioServerParameters(command=sys.executable, args=[str(script), str(out)], cwd=str(Path.cwd()))
     async with Client(params, mode="legacy") as client:
         await scripted(client)
-    with anyio.fail_after(20):
-        while not out.exists() or not out.read_text():
-            await anyio.sleep(0.05)
-    registry = CollectorRegistry()
-    from prometheus_client.parser import text_string_to_metric_families
+    await eventually(lambda: out.exists() and out.read_text(), 20, "the stdio server's metrics dump")
 
     text = out.read_text()
     counts: dict[tuple[str, ...], float] = {}
@@ -222,7 +221,6 @@ async def test_stdio_exact_series(tmp_path: Path) -> None:
         for s in family.samples:
             if s.name == f"{m.OPERATION_DURATION.name}_count":
                 counts[tuple(s.labels[label] for label in m.OPERATION_DURATION.labels)] = s.value
-    want = {k[:5] + ("pipe",): v for k, v in expected(LEGACY, "initialize").items()}
+    want = {(*k[:5], "pipe"): v for k, v in expected(LEGACY, "initialize").items()}
     assert counts == want
     assert 'lookout_mcp_sessions_active{network_transport="pipe"} 0.0' in text
-    assert registry is not None

@@ -23,7 +23,16 @@ from lookout import metrics as m
 from lookout.demo.faults import Fault, FaultInjector
 from lookout.demo.server import build_server
 from lookout.instrument import instrument
-from tests.instrument_support import ALWAYS_OFF, ALWAYS_ON, Otel, operation_counts, otel, samples, value
+from tests.instrument_support import (
+    ALWAYS_OFF,
+    ALWAYS_ON,
+    Otel,
+    eventually,
+    operation_counts,
+    otel,
+    samples,
+    value,
+)
 
 LEGACY = "2025-11-25"  # what the SDK client negotiates on the handshake path
 MODERN = "2026-07-28"
@@ -160,9 +169,7 @@ async def test_sessions_open_five_close_two_leaves_three() -> None:
         assert value(handle.registry, gauge, network_transport="pipe") == 5
         closers[0].set()
         closers[1].set()
-        with anyio.fail_after(10):
-            while value(handle.registry, gauge, network_transport="pipe") != 3:
-                await anyio.sleep(0.01)
+        await eventually(lambda: value(handle.registry, gauge, network_transport="pipe") == 3)
         assert value(handle.registry, f"{m.SESSION_DURATION.name}_count", **_session_labels()) == 2
         for c in closers[2:]:
             c.set()
@@ -183,18 +190,14 @@ async def test_in_flight_gauge_and_the_concurrency_limit() -> None:
     async with Client(server, mode=MODERN) as client, anyio.create_task_group() as tg:
         for _ in range(2):
             tg.start_soon(client.call_tool, "echo", {"text": "x"})
-        with anyio.fail_after(10):
-            while value(handle.registry, m.REQUESTS_IN_FLIGHT.name, mcp_method_name="tools/call") != 2:
-                await anyio.sleep(0.01)
+        await eventually(lambda: value(handle.registry, m.REQUESTS_IN_FLIGHT.name, mcp_method_name="tools/call") == 2)
         with pytest.raises(MCPError) as err:
             await client.call_tool("calculate", {"expression": "1"})
         assert err.value.error.code == -32000
         assert value(handle.registry, f"{m.REQUESTS_REJECTED.name}_total", reason="concurrency_limit") == 1
         assert ("tools/call", "calculate", "", "-32000", MODERN, "inproc") in operation_counts(handle.registry)
         tg.cancel_scope.cancel()
-    with anyio.fail_after(10):
-        while handle.recorder.in_flight_total:
-            await anyio.sleep(0.01)
+    await eventually(lambda: handle.recorder.in_flight_total == 0)
     assert value(handle.registry, m.REQUESTS_IN_FLIGHT.name, mcp_method_name="tools/call") == 0
 
 
