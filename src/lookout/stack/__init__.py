@@ -14,6 +14,7 @@ from pathlib import Path
 from lookout.config.model import Config
 from lookout.stack import naming
 from lookout.stack.alertmanager import TEMPLATES, render_alertmanager
+from lookout.stack.grafana import render_grafana
 from lookout.stack.prometheus import render_prometheus
 from lookout.stack.rules import render_alert_rules
 
@@ -45,6 +46,7 @@ _EVERYWHERE = frozenset(DeployTarget)
 PARTS: list[tuple[Callable[[Config], Files], frozenset[DeployTarget]]] = [
     (_prometheus, _EVERYWHERE),
     (_alertmanager, _EVERYWHERE),
+    (render_grafana, _EVERYWHERE),
 ]
 
 

@@ -1,0 +1,63 @@
+"""Grafana as code: provisioning (datasources, dashboard provider) and one folder of dashboards per tenant.
+
+Files (relative to the stack dir):
+``grafana/provisioning/datasources/lookout.yaml`` (native endpoints: the ``listen`` addresses),
+``grafana/provisioning/dashboards/lookout.yaml``, ``grafana/dashboards/<tenant>/<slug>.json`` and
+``grafana/dashboards/Lookout/benchmarks.json`` (fleet-wide). Container targets render their own
+datasources file with service names (:func:`render_datasources` with other :class:`Endpoints`).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from lookout.config.model import Config
+from lookout.stack.grafana import catalog
+from lookout.stack.grafana.provisioning import (
+    Endpoints,
+    render_dashboard_provider,
+    render_datasources,
+)
+from lookout.stack.grafana.render import render_dashboard
+
+GRAFANA_DIR: Final = "grafana"
+DASHBOARDS_DIR: Final = f"{GRAFANA_DIR}/dashboards"
+DATASOURCES_FILE: Final = f"{GRAFANA_DIR}/provisioning/datasources/lookout.yaml"
+PROVIDER_FILE: Final = f"{GRAFANA_DIR}/provisioning/dashboards/lookout.yaml"
+SHARED_FOLDER: Final = "Lookout"
+"""Folder of fleet-wide dashboards; capitalised so it can never collide with a (lower-case) tenant name."""
+NATIVE_LOKI: Final = "http://127.0.0.1:3100"
+NATIVE_JAEGER: Final = "http://127.0.0.1:16686"
+
+
+def native_endpoints(config: Config) -> Endpoints:
+    return Endpoints(
+        prometheus=f"http://{config.listen.prometheus}",
+        alertmanager=f"http://{config.listen.alertmanager}",
+        loki=NATIVE_LOKI,
+        jaeger=NATIVE_JAEGER,
+    )
+
+
+def render_dashboards(config: Config) -> dict[str, str]:
+    """``{relative path: JSON}`` of every dashboard: one folder per tenant plus the shared folder."""
+    files = {}
+    for tenant in config.tenants:
+        for make in catalog.TENANT_DASHBOARDS:
+            spec = make()
+            files[f"{DASHBOARDS_DIR}/{tenant.name}/{spec.slug}.json"] = render_dashboard(spec, tenant.name, tenant.name)
+    for make in catalog.SHARED_DASHBOARDS:
+        spec = make()
+        files[f"{DASHBOARDS_DIR}/{SHARED_FOLDER}/{spec.slug}.json"] = render_dashboard(spec, SHARED_FOLDER, None)
+    return files
+
+
+def render_grafana(config: Config) -> dict[str, str]:
+    return {
+        DATASOURCES_FILE: render_datasources(native_endpoints(config), config.timing.scrape_interval),
+        PROVIDER_FILE: render_dashboard_provider(),
+        **render_dashboards(config),
+    }
+
+
+__all__ = ["DASHBOARDS_DIR", "Endpoints", "render_dashboards", "render_datasources", "render_grafana"]

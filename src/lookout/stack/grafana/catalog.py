@@ -1,0 +1,698 @@
+"""The dashboards: what each one shows, as specs (rendered to Grafana JSON by :mod:`.render`)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from lookout import metrics as m
+from lookout.stack.grafana import promql as q
+from lookout.stack.grafana.model import Dashboard, Panel, PanelKind, Query, QueryLanguage, Row
+
+TS, STAT, HEATMAP, TABLE, LOGS = (
+    PanelKind.TIMESERIES,
+    PanelKind.STAT,
+    PanelKind.HEATMAP,
+    PanelKind.TABLE,
+    PanelKind.LOGS,
+)
+SVC: Final = (m.SERVICE,)
+SVC_INST: Final = (m.SERVICE, m.INSTANCE)
+SLO_BUDGET: Final = 1 - q.AVAILABILITY_SLO
+
+
+def _p(title: str, kind: PanelKind, unit: str, *queries: Query, **kw: object) -> Panel:
+    return Panel(title, kind, unit, queries, **kw)  # type: ignore[arg-type]
+
+
+def fleet() -> Dashboard:
+    up = f"{q.UP}{q.scope(q.MCP_JOB, instance=False)}"
+    alerts = f'{q.ALERTS}{{{m.TENANT}="{q.TENANT_VAR}", alertstate="firing"}}'
+    return Dashboard(
+        "fleet",
+        "Fleet overview",
+        "Every MCP server of the tenant: up, traffic, errors, latency against the policy, SLO and alerts.",
+        (
+            Row(
+                "Status",
+                (
+                    _p("Targets up", STAT, "none", Query(f"sum({up})", instant=True), width=4, height=5),
+                    _p(
+                        "Targets down",
+                        STAT,
+                        "none",
+                        Query(f"count({up} == 0) or vector(0)", instant=True),
+                        width=4,
+                        height=5,
+                        policy_line=1,
+                    ),
+                    _p(
+                        "Error ratio (server)",
+                        STAT,
+                        "percentunit",
+                        Query(q.error_ratio(), instant=True),
+                        width=4,
+                        height=5,
+                        policy_line=q.ERROR_RATIO_POLICY,
+                    ),
+                    _p(
+                        "p99 latency",
+                        STAT,
+                        "s",
+                        Query(q.latency(0.99), instant=True),
+                        width=4,
+                        height=5,
+                        policy_line=q.LATENCY_POLICY_SECONDS,
+                    ),
+                    _p(
+                        f"Availability ({q.SLO_WINDOW})",
+                        STAT,
+                        "percentunit",
+                        Query(f"1 - ({q.window_error_ratio(q.SLO_WINDOW)})", instant=True),
+                        width=4,
+                        height=5,
+                        policy_line=q.AVAILABILITY_SLO,
+                        good_above=True,
+                        description=f"SLO {q.AVAILABILITY_SLO:.2%}: green while above it.",
+                    ),
+                    _p(
+                        "Firing alerts",
+                        STAT,
+                        "none",
+                        Query(f"count({alerts}) or vector(0)", instant=True),
+                        width=4,
+                        height=5,
+                        policy_line=1,
+                    ),
+                ),
+            ),
+            Row(
+                "Per service",
+                (
+                    _p("Request rate", TS, "reqps", Query(q.request_rate(SVC), "{{service}}")),
+                    _p(
+                        "Error ratio (server errors)",
+                        TS,
+                        "percentunit",
+                        Query(q.error_ratio(SVC), "{{service}}"),
+                        policy_line=q.ERROR_RATIO_POLICY,
+                    ),
+                    _p(
+                        "p99 latency against the policy",
+                        TS,
+                        "s",
+                        Query(q.latency(0.99, SVC), "{{service}}"),
+                        policy_line=q.LATENCY_POLICY_SECONDS,
+                        description=f"The red line is the policy: p99 < {q.LATENCY_POLICY_SECONDS * 1000:g} ms.",
+                    ),
+                    _p(
+                        f"SLO status ({q.SLO_WINDOW} availability)",
+                        TABLE,
+                        "percentunit",
+                        Query(f"1 - ({q.window_error_ratio(q.SLO_WINDOW, SVC)})", "{{service}}", instant=True),
+                        policy_line=q.AVAILABILITY_SLO,
+                        good_above=True,
+                    ),
+                    _p("Targets up", TABLE, "none", Query(up, "{{service}} {{instance}}", instant=True)),
+                    _p("Firing alerts", TABLE, "none", Query(alerts, instant=True)),
+                ),
+            ),
+        ),
+    )
+
+
+def server() -> Dashboard:
+    inflight = q.series(m.REQUESTS_IN_FLIGHT)
+    return Dashboard(
+        "server",
+        "MCP server detail",
+        "One server in depth: methods, tools, errors by type, latency, sessions, in-flight, transports, registry.",
+        (
+            Row(
+                "Requests",
+                (
+                    _p(
+                        "Requests by method", TS, "reqps", Query(q.request_rate((m.MCP_METHOD,)), "{{mcp_method_name}}")
+                    ),
+                    _p(
+                        "Tool calls by tool",
+                        TS,
+                        "reqps",
+                        Query(q.request_rate((m.TOOL_NAME,), f'{m.TOOL_NAME}!=""'), "{{gen_ai_tool_name}}"),
+                    ),
+                    _p(
+                        "Errors by type",
+                        TS,
+                        "reqps",
+                        Query(q.request_rate((m.ERROR_TYPE,), q.ANY_ERROR), "{{error_type}}"),
+                        description="Client errors (JSON-RPC -32600 ...) included; the SLI excludes them.",
+                    ),
+                    _p(
+                        "Error ratio by method",
+                        TS,
+                        "percentunit",
+                        Query(q.error_ratio((m.MCP_METHOD,)), "{{mcp_method_name}}"),
+                        policy_line=q.ERROR_RATIO_POLICY,
+                    ),
+                ),
+            ),
+            Row(
+                "Latency",
+                (
+                    _p("Latency heatmap", HEATMAP, "s", Query(q.sum_rate(q.OPS_BUCKET, q.scope(), ("le",)), "{{le}}")),
+                    _p(
+                        "Latency quantiles",
+                        TS,
+                        "s",
+                        Query(q.latency(0.5), "p50"),
+                        Query(q.latency(0.9), "p90"),
+                        Query(q.latency(0.99), "p99"),
+                        policy_line=q.LATENCY_POLICY_SECONDS,
+                    ),
+                    _p(
+                        "p99 by method",
+                        TS,
+                        "s",
+                        Query(q.latency(0.99, (m.MCP_METHOD,)), "{{mcp_method_name}}"),
+                        policy_line=q.LATENCY_POLICY_SECONDS,
+                    ),
+                ),
+            ),
+            Row(
+                "Sessions and saturation",
+                (
+                    _p(
+                        "Active sessions",
+                        TS,
+                        "none",
+                        Query(
+                            f"sum by ({m.NETWORK_TRANSPORT}) ({q.series(m.SESSIONS_ACTIVE)}{q.scope()})",
+                            "{{network_transport}}",
+                        ),
+                    ),
+                    _p(
+                        "Session duration p90",
+                        TS,
+                        "s",
+                        Query(q.quantile(0.9, q.series(m.SESSION_DURATION, "bucket"), q.scope()), "p90"),
+                    ),
+                    _p(
+                        "Requests in flight",
+                        TS,
+                        "none",
+                        Query(f"sum by ({m.MCP_METHOD}) ({inflight}{q.scope()})", "{{mcp_method_name}}"),
+                        Query(f"max({q.series(m.REQUESTS_IN_FLIGHT_LIMIT)}{q.scope()})", "limit (0 = none)"),
+                    ),
+                    _p(
+                        "Rejected requests",
+                        TS,
+                        "reqps",
+                        Query(q.sum_rate(q.series(m.REQUESTS_REJECTED), q.scope(), ("reason",)), "{{reason}}"),
+                    ),
+                ),
+            ),
+            Row(
+                "Transports",
+                (
+                    _p(
+                        "Messages by transport",
+                        TS,
+                        "msgps",
+                        Query(
+                            q.sum_rate(q.series(m.TRANSPORT_MESSAGES), q.scope(), (m.MCP_TRANSPORT, "direction")),
+                            "{{mcp_transport}} {{direction}}",
+                        ),
+                    ),
+                    _p(
+                        "Bytes by transport",
+                        TS,
+                        "Bps",
+                        Query(
+                            q.sum_rate(q.series(m.TRANSPORT_BYTES), q.scope(), (m.MCP_TRANSPORT, "direction")),
+                            "{{mcp_transport}} {{direction}}",
+                        ),
+                    ),
+                    _p(
+                        "Transport errors",
+                        TS,
+                        "reqps",
+                        Query(
+                            q.sum_rate(q.series(m.TRANSPORT_ERRORS), q.scope(), (m.MCP_TRANSPORT, m.ERROR_TYPE)),
+                            "{{mcp_transport}} {{error_type}}",
+                        ),
+                    ),
+                    _p(
+                        "HTTP responses by status",
+                        TS,
+                        "reqps",
+                        Query(
+                            q.sum_rate(q.series(m.HTTP_RESPONSES), q.scope(), (m.HTTP_STATUS,)),
+                            "{{http_response_status_code}}",
+                        ),
+                    ),
+                ),
+            ),
+            Row(
+                "Registry",
+                (
+                    _p(
+                        "Registered items",
+                        TS,
+                        "none",
+                        Query(f"sum by (kind) ({q.series(m.REGISTRY_ITEMS)}{q.scope()})", "{{kind}}"),
+                    ),
+                    _p(
+                        "Registry changes",
+                        TS,
+                        "none",
+                        Query(
+                            q.sum_increase(q.series(m.REGISTRY_CHANGES), q.scope(), q.RATE_INTERVAL, ("kind",)),
+                            "{{kind}}",
+                        ),
+                    ),
+                    _p(
+                        "Server versions",
+                        TABLE,
+                        "none",
+                        Query(f"{q.series(m.SERVER_INFO)}{q.scope()}", instant=True),
+                        width=24,
+                    ),
+                ),
+            ),
+        ),
+    )
+
+
+def tools() -> Dashboard:
+    tool = (m.TOOL_NAME,)
+    is_tool = f'{m.TOOL_NAME}!=""'
+    return Dashboard(
+        "tools",
+        "Tools",
+        "Every tool of the selected servers: call rate, failures, latency.",
+        (
+            Row(
+                "Tools",
+                (
+                    _p("Calls by tool", TS, "reqps", Query(q.request_rate(tool, is_tool), "{{gen_ai_tool_name}}")),
+                    _p(
+                        "Error ratio by tool",
+                        TS,
+                        "percentunit",
+                        Query(q.error_ratio(tool, is_tool), "{{gen_ai_tool_name}}"),
+                        policy_line=q.ERROR_RATIO_POLICY,
+                    ),
+                    _p(
+                        "p99 by tool",
+                        TS,
+                        "s",
+                        Query(q.latency(0.99, tool, is_tool), "{{gen_ai_tool_name}}"),
+                        policy_line=q.LATENCY_POLICY_SECONDS,
+                    ),
+                    _p(
+                        "Tool errors by type",
+                        TS,
+                        "reqps",
+                        Query(
+                            q.request_rate((m.TOOL_NAME, m.ERROR_TYPE), is_tool, q.ANY_ERROR),
+                            "{{gen_ai_tool_name}} {{error_type}}",
+                        ),
+                    ),
+                    _p(
+                        "Calls over the range",
+                        TABLE,
+                        "none",
+                        Query(q.sum_increase(q.OPS_COUNT, q.scope(is_tool), "$__range", tool), instant=True),
+                        width=24,
+                    ),
+                ),
+            ),
+        ),
+    )
+
+
+def probes() -> Dashboard:
+    # No job matcher: probe_* names come only from the prober, whatever its jobs are called.
+    sc = q.scope(instance=False)
+    return Dashboard(
+        "probes",
+        "Synthetic probes",
+        "Blackbox MCP probes: success, phase timings, negotiated protocol, certificates, tool drift.",
+        (
+            Row(
+                "Probes",
+                (
+                    _p(
+                        "Probe success",
+                        TS,
+                        "percentunit",
+                        Query(f"avg by ({m.SERVICE}) ({q.series(m.PROBE_SUCCESS)}{sc})", "{{service}}"),
+                        min_value=0,
+                        max_value=1,
+                    ),
+                    _p(
+                        "Probe duration",
+                        TS,
+                        "s",
+                        Query(f"max by ({m.SERVICE}) ({q.series(m.PROBE_DURATION)}{sc})", "{{service}}"),
+                        policy_line=q.LATENCY_POLICY_SECONDS,
+                    ),
+                    _p(
+                        "Phase timings",
+                        TS,
+                        "s",
+                        Query(
+                            f"max by ({m.SERVICE}, phase) ({q.series(m.PROBE_PHASE_DURATION)}{sc})",
+                            "{{service}} {{phase}}",
+                        ),
+                    ),
+                    _p(
+                        "Tools listed",
+                        TS,
+                        "none",
+                        Query(f"max by ({m.SERVICE}) ({q.series(m.PROBE_TOOLS)}{sc})", "{{service}}"),
+                    ),
+                    _p(
+                        "Protocol versions",
+                        TABLE,
+                        "none",
+                        Query(
+                            f"max by ({m.SERVICE}, version) ({q.series(m.PROBE_PROTOCOL_VERSION)}{sc})", instant=True
+                        ),
+                    ),
+                    _p(
+                        "Certificate expiry",
+                        TABLE,
+                        "s",
+                        Query(f"min by ({m.SERVICE}) ({q.series(m.PROBE_SSL_EXPIRY)}{sc}) - time()", instant=True),
+                        policy_line=14 * 86400,
+                        description="Seconds until the earliest certificate expires.",
+                    ),
+                    _p(
+                        "Tool drift events",
+                        TS,
+                        "none",
+                        Query(
+                            f"sum by ({m.SERVICE}) (changes({q.series(m.PROBE_TOOLS_HASH)}{sc}[{q.RATE_INTERVAL}]))",
+                            "{{service}}",
+                        ),
+                        description="Changes of the tool-definition hash: a tool was added, removed or redefined.",
+                    ),
+                    _p(
+                        "JSON-RPC errors seen by probes",
+                        TS,
+                        "none",
+                        Query(f"max by ({m.SERVICE}) ({q.series(m.PROBE_JSONRPC_ERROR)}{sc})", "{{service}}"),
+                    ),
+                ),
+            ),
+        ),
+    )
+
+
+def slo() -> Dashboard:
+    avail = f"1 - ({q.window_error_ratio(q.SLO_WINDOW, SVC)})"
+    budget_left = f"1 - ({q.window_error_ratio(q.SLO_WINDOW, SVC)}) / {SLO_BUDGET:g}"
+    return Dashboard(
+        "slo",
+        "SLOs & error budgets",
+        f"Availability SLO {q.AVAILABILITY_SLO:.2%} over {q.SLO_WINDOW}, burn rates, and the latency SLI "
+        f"(share of requests under {q.LATENCY_POLICY_SECONDS * 1000:g} ms).",
+        (
+            Row(
+                "Availability",
+                (
+                    _p(
+                        f"Availability ({q.SLO_WINDOW})",
+                        STAT,
+                        "percentunit",
+                        Query(avail, "{{service}}", instant=True),
+                        policy_line=q.AVAILABILITY_SLO,
+                        good_above=True,
+                    ),
+                    _p(
+                        "Error budget remaining",
+                        STAT,
+                        "percentunit",
+                        Query(budget_left, "{{service}}", instant=True),
+                        policy_line=0,
+                        good_above=True,
+                    ),
+                    _p(
+                        "Burn rate (1h, 6h)",
+                        TS,
+                        "none",
+                        Query(f"({q.window_error_ratio('1h', SVC)}) / {SLO_BUDGET:g}", "1h {{service}}"),
+                        Query(f"({q.window_error_ratio('6h', SVC)}) / {SLO_BUDGET:g}", "6h {{service}}"),
+                        policy_line=14.4,
+                        description="14.4 pages (budget gone in about 2 days).",
+                    ),
+                    _p("Error budget remaining over time", TS, "percentunit", Query(budget_left, "{{service}}")),
+                ),
+            ),
+            Row(
+                "Latency",
+                (
+                    _p(
+                        f"Latency SLI ({q.SLO_WINDOW})",
+                        STAT,
+                        "percentunit",
+                        Query(q.window_latency_ratio(q.SLO_WINDOW, SVC), "{{service}}", instant=True),
+                    ),
+                    _p("Latency SLI (1h)", TS, "percentunit", Query(q.window_latency_ratio("1h", SVC), "{{service}}")),
+                ),
+            ),
+        ),
+    )
+
+
+def infrastructure() -> Dashboard:
+    sc = q.scope(q.MCP_JOB)
+    return Dashboard(
+        "infra",
+        "Infrastructure",
+        "The MCP server processes: CPU, memory, file descriptors, garbage collection.",
+        (
+            Row(
+                "Process",
+                (
+                    _p(
+                        "CPU",
+                        TS,
+                        "percentunit",
+                        Query(q.sum_rate(q.PROCESS_CPU, sc, SVC_INST), "{{instance}}"),
+                        description="1.0 = one core busy.",
+                    ),
+                    _p(
+                        "Resident memory",
+                        TS,
+                        "bytes",
+                        Query(f"sum by ({m.SERVICE}, {m.INSTANCE}) ({q.PROCESS_RESIDENT_MEMORY}{sc})", "{{instance}}"),
+                    ),
+                    _p(
+                        "Virtual memory",
+                        TS,
+                        "bytes",
+                        Query(f"sum by ({m.SERVICE}, {m.INSTANCE}) ({q.PROCESS_VIRTUAL_MEMORY}{sc})", "{{instance}}"),
+                    ),
+                    _p(
+                        "Open file descriptors (share of limit)",
+                        TS,
+                        "percentunit",
+                        Query(f"{q.PROCESS_OPEN_FDS}{sc} / {q.PROCESS_MAX_FDS}{sc}", "{{instance}}"),
+                        policy_line=0.8,
+                    ),
+                    _p(
+                        "GC collections by generation",
+                        TS,
+                        "ops",
+                        Query(
+                            q.sum_rate(q.PYTHON_GC_COLLECTIONS, sc, (m.INSTANCE, "generation")),
+                            "{{instance}} gen {{generation}}",
+                        ),
+                    ),
+                    _p(
+                        "GC objects collected",
+                        TS,
+                        "ops",
+                        Query(
+                            q.sum_rate(q.PYTHON_GC_COLLECTED, sc, (m.INSTANCE, "generation")),
+                            "{{instance}} gen {{generation}}",
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    )
+
+
+def capacity() -> Dashboard:
+    sc = q.scope(q.MCP_JOB)
+    week = 7 * 86400
+    capacity_rps = (
+        f'label_replace(max by (target) ({q.series(m.BENCH_CAPACITY)}), "{m.SERVICE}", "$1", "target", "(.*)")'
+    )
+    return Dashboard(
+        "capacity",
+        "Capacity",
+        "Utilization trends and linear forecasts (predict_linear) one week ahead.",
+        (
+            Row(
+                "Forecasts",
+                (
+                    _p(
+                        "Request rate and 7-day forecast",
+                        TS,
+                        "reqps",
+                        Query(q.request_rate(SVC), "{{service}}"),
+                        Query(f"predict_linear(({q.request_rate(SVC)})[6h:], {week})", "{{service}} in 7d"),
+                    ),
+                    _p(
+                        "Utilization of measured capacity",
+                        TS,
+                        "percentunit",
+                        Query(f"{q.request_rate(SVC)} / on ({m.SERVICE}) {capacity_rps}", "{{service}}"),
+                        policy_line=0.7,
+                        description="Request rate over the capacity `lookout bench` measured (bench target = service).",
+                    ),
+                    _p(
+                        "Resident memory and 7-day forecast",
+                        TS,
+                        "bytes",
+                        Query(f"sum by ({m.INSTANCE}) ({q.PROCESS_RESIDENT_MEMORY}{sc})", "{{instance}}"),
+                        Query(f"predict_linear({q.PROCESS_RESIDENT_MEMORY}{sc}[6h], {week})", "{{instance}} in 7d"),
+                    ),
+                    _p(
+                        "File descriptors: forecast share of limit",
+                        TS,
+                        "percentunit",
+                        Query(
+                            f"predict_linear({q.PROCESS_OPEN_FDS}{sc}[6h], {week}) / {q.PROCESS_MAX_FDS}{sc}",
+                            "{{instance}} in 7d",
+                        ),
+                        policy_line=1,
+                    ),
+                    _p(
+                        "Active sessions and 7-day forecast",
+                        TS,
+                        "none",
+                        Query(f"sum by ({m.SERVICE}) ({q.series(m.SESSIONS_ACTIVE)}{sc})", "{{service}}"),
+                        Query(
+                            f"predict_linear(sum by ({m.SERVICE}) ({q.series(m.SESSIONS_ACTIVE)}{sc})[6h:], {week})",
+                            "{{service}} in 7d",
+                        ),
+                    ),
+                    _p(
+                        "In-flight requests (peak)",
+                        TS,
+                        "none",
+                        Query(
+                            f"max by ({m.SERVICE}) (max_over_time({q.series(m.REQUESTS_IN_FLIGHT)}{sc}"
+                            f"[{q.RATE_INTERVAL}]))",
+                            "{{service}}",
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    )
+
+
+def logs() -> Dashboard:
+    stream = f'{{{m.TENANT}="{q.TENANT_VAR}", {m.SERVICE}=~"{q.SERVICE_VAR}"}}'
+    return Dashboard(
+        "logs",
+        "Logs",
+        "Lookout's JSON logs from Loki; trace ids link to the trace.",
+        (
+            Row(
+                "Logs",
+                (
+                    _p(
+                        "Log volume by level",
+                        TS,
+                        "short",
+                        Query(
+                            f"sum by (level) (count_over_time({stream} | json [$__auto]))",
+                            "{{level}}",
+                            language=QueryLanguage.LOGQL,
+                        ),
+                        width=24,
+                        height=6,
+                    ),
+                    _p(
+                        "Errors",
+                        LOGS,
+                        "none",
+                        Query(f'{stream} | json | level=~"error|critical"', language=QueryLanguage.LOGQL),
+                        width=24,
+                    ),
+                    _p(
+                        "All logs",
+                        LOGS,
+                        "none",
+                        Query(f"{stream} | json", language=QueryLanguage.LOGQL),
+                        width=24,
+                        height=14,
+                    ),
+                ),
+            ),
+        ),
+        logs=True,
+    )
+
+
+def benchmarks() -> Dashboard:
+    sc = '{target=~"$target", scenario=~"$scenario"}'
+    return Dashboard(
+        "benchmarks",
+        "Benchmarks",
+        "Trends of `lookout bench` results pushed to the Pushgateway.",
+        (
+            Row(
+                "Results",
+                (
+                    _p(
+                        "Throughput",
+                        TS,
+                        "reqps",
+                        Query(
+                            f"max by (target, scenario) ({q.series(m.BENCH_THROUGHPUT)}{sc})", "{{target}} {{scenario}}"
+                        ),
+                    ),
+                    _p(
+                        "Latency quantiles",
+                        TS,
+                        "s",
+                        Query(
+                            f"max by (target, scenario, quantile) ({q.series(m.BENCH_LATENCY)}{sc})",
+                            "{{target}} {{scenario}} q{{quantile}}",
+                        ),
+                        policy_line=q.LATENCY_POLICY_SECONDS,
+                    ),
+                    _p(
+                        "Error ratio",
+                        TS,
+                        "percentunit",
+                        Query(
+                            f"max by (target, scenario) ({q.series(m.BENCH_ERROR_RATIO)}{sc})",
+                            "{{target}} {{scenario}}",
+                        ),
+                        policy_line=q.ERROR_RATIO_POLICY,
+                    ),
+                    _p(
+                        "Capacity per replica",
+                        TS,
+                        "reqps",
+                        Query(f'max by (target) ({q.series(m.BENCH_CAPACITY)}{{target=~"$target"}})', "{{target}}"),
+                    ),
+                ),
+            ),
+        ),
+        variables=("target", "scenario"),
+    )
+
+
+TENANT_DASHBOARDS: Final = (fleet, server, tools, probes, slo, infrastructure, capacity, logs)
+"""Rendered once per tenant, into the tenant's folder."""
+SHARED_DASHBOARDS: Final = (benchmarks,)
+"""Rendered once, into the shared Lookout folder."""

@@ -1,0 +1,130 @@
+"""Grafana provisioning: the datasources (with trace <-> logs and exemplar links) and the dashboard provider."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from lookout.stack import naming
+from lookout.stack.yamlio import dump_yaml
+
+PROMETHEUS_UID: Final = "lookout-prometheus"
+ALERTMANAGER_UID: Final = "lookout-alertmanager"
+LOKI_UID: Final = "lookout-loki"
+JAEGER_UID: Final = "lookout-jaeger"
+DASHBOARDS_MOUNT: Final = "/var/lib/grafana/dashboards"
+"""Where Grafana reads the dashboard JSON; one sub-directory per folder (one folder per tenant)."""
+TRACE_ID_FIELD: Final = "trace_id"
+"""JSON key of the trace id in Lookout's logs, and the exemplar label of its histograms."""
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Base URLs Grafana uses to reach each backend (loopback for native, service names in containers)."""
+
+    prometheus: str
+    alertmanager: str
+    loki: str
+    jaeger: str
+
+
+def datasources(endpoints: Endpoints, scrape_interval: str) -> dict[str, Any]:
+    return {
+        "apiVersion": 1,
+        "datasources": [
+            {
+                "name": "Prometheus",
+                "uid": PROMETHEUS_UID,
+                "type": "prometheus",
+                "access": "proxy",
+                "url": endpoints.prometheus,
+                "isDefault": True,
+                "editable": False,
+                "jsonData": {
+                    "httpMethod": "POST",
+                    # $__rate_interval is at least four scrape intervals: Grafana must know the interval.
+                    "timeInterval": scrape_interval,
+                    "exemplarTraceIdDestinations": [{"name": TRACE_ID_FIELD, "datasourceUid": JAEGER_UID}],
+                },
+            },
+            {
+                "name": "Alertmanager",
+                "uid": ALERTMANAGER_UID,
+                "type": "alertmanager",
+                "access": "proxy",
+                "url": endpoints.alertmanager,
+                "editable": False,
+                "jsonData": {"implementation": "prometheus", "handleGrafanaManagedAlerts": False},
+            },
+            {
+                "name": "Loki",
+                "uid": LOKI_UID,
+                "type": "loki",
+                "access": "proxy",
+                "url": endpoints.loki,
+                "editable": False,
+                "jsonData": {
+                    "maxLines": 1000,
+                    "derivedFields": [
+                        {
+                            "name": "TraceID",
+                            "matcherType": "regex",
+                            "matcherRegex": f'"{TRACE_ID_FIELD}":\\s*"(\\w+)"',
+                            # `$$` escapes Grafana's environment-variable expansion in provisioning files.
+                            "url": "$${__value.raw}",
+                            "datasourceUid": JAEGER_UID,
+                        }
+                    ],
+                },
+            },
+            {
+                "name": "Jaeger",
+                "uid": JAEGER_UID,
+                "type": "jaeger",
+                "access": "proxy",
+                "url": endpoints.jaeger,
+                "editable": False,
+                "jsonData": {
+                    "tracesToLogsV2": {
+                        "datasourceUid": LOKI_UID,
+                        "spanStartTimeShift": "-5m",
+                        "spanEndTimeShift": "5m",
+                        "filterByTraceID": True,
+                        "filterBySpanID": False,
+                        "tags": [{"key": "service.name", "value": "service"}],
+                    },
+                    "tracesToMetrics": {
+                        "datasourceUid": PROMETHEUS_UID,
+                        "tags": [{"key": "service.name", "value": "service"}],
+                    },
+                    "nodeGraph": {"enabled": True},
+                },
+            },
+        ],
+    }
+
+
+def dashboard_provider() -> dict[str, Any]:
+    return {
+        "apiVersion": 1,
+        "providers": [
+            {
+                "name": "lookout",
+                "orgId": 1,
+                "type": "file",
+                "disableDeletion": True,
+                "allowUiUpdates": False,
+                "updateIntervalSeconds": 30,
+                # One directory per tenant becomes one Grafana folder per tenant.
+                "options": {"path": DASHBOARDS_MOUNT, "foldersFromFilesStructure": True},
+            }
+        ],
+    }
+
+
+def render_datasources(endpoints: Endpoints, scrape_interval: str) -> str:
+    return dump_yaml(datasources(endpoints, scrape_interval), naming.GENERATED_HEADER)
+
+
+def render_dashboard_provider() -> str:
+    return dump_yaml(dashboard_provider(), naming.GENERATED_HEADER)

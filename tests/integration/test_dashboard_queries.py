@@ -1,0 +1,132 @@
+"""Every dashboard query runs on a real Prometheus that scrapes the demo server after some traffic.
+
+Queries over metrics the demo server exposes must return data; queries over metrics nothing in this
+test emits (probe_*, lookout_bench_*, ALERTS, process_* of a registry without those collectors ...)
+are checked for parse-validity by the real Prometheus only (the query must succeed, empty is fine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from mcp.client.client import Client
+
+from lookout import metrics as m
+from lookout.check.dashboards import analyse, dashboard_queries, iter_targets
+from lookout.config.loader import parse_config
+from lookout.stack import DeployTarget, render_stack, write_stack
+from lookout.stack.grafana import promql
+from tests.support import DemoServer, Prometheus, free_port, start_demo_server, start_prometheus, wait_until
+
+pytestmark = pytest.mark.integration
+TENANT = "acme"
+SERVICE = "demo"
+
+
+def _config(demo: DemoServer, prometheus_port: int) -> str:
+    return f"""
+version: 1
+tenants:
+  - name: {TENANT}
+    targets:
+      - name: {SERVICE}
+        url: {demo.url}
+        metrics_url: {demo.metrics_url}
+        probe: false
+alerting:
+  receivers: [{{name: sink, webhook: {{url: "http://127.0.0.1:{free_port()}/notify"}}}}]
+  routes: {{P0: [sink]}}
+listen:
+  prometheus: 127.0.0.1:{prometheus_port}
+  alertmanager: 127.0.0.1:{free_port()}
+  exporter: 127.0.0.1:{free_port()}
+timing: {{scrape_interval: 1s, evaluation_interval: 1s}}
+"""
+
+
+async def _traffic(demo: DemoServer) -> None:
+    """Successes, a tool error (counts against the SLI) and a client error (does not)."""
+    async with Client(demo.url) as client:
+        await client.list_tools()
+        for i in range(5):
+            await client.call_tool("calculate", {"expression": f"{i} * 7"})
+            await client.call_tool("get_weather", {"city": "atlantis"})  # tool_error
+        with contextlib.suppress(Exception):
+            await client.call_tool("calculate", {"wrong": "params"})
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Prometheus, frozenset[str]]]:
+    tmp = tmp_path_factory.mktemp("dashboards")
+    demo = start_demo_server(tmp)
+    prom: Prometheus | None = None
+    try:
+        port = free_port()
+        config = parse_config(_config(demo, port))
+        write_stack(render_stack(config, DeployTarget.ALL), tmp / "stack")
+        prom = start_prometheus(tmp / "stack/prometheus/prometheus.yml", tmp, port)
+        asyncio.run(_traffic(demo))
+        exposition = httpx.get(demo.metrics_url, timeout=5).text
+        emitted = frozenset(re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]", exposition, re.MULTILINE)) | {promql.UP}
+        yield tmp / "stack", prom, emitted
+    finally:
+        if prom is not None:
+            prom.proc.stop()
+        demo.proc.stop()
+
+
+def _names_by_reference(stack_dir: Path) -> dict[str, list[str]]:
+    return {t.reference: analyse(t.expr, t.variables)[1] for t in iter_targets(stack_dir) if t.expr}
+
+
+def test_every_dashboard_query_runs_and_those_over_emitted_metrics_return_data(
+    stack: tuple[Path, Prometheus, frozenset[str]],
+) -> None:
+    stack_dir, prom, emitted = stack
+    queries = dashboard_queries(stack_dir, rate_interval="1m", range_="1h")
+    names = _names_by_reference(stack_dir)
+    required = [(ref, expr) for ref, expr in queries if set(names[ref]) <= emitted]
+    # The core of every dashboard (operations histogram) must be among the data-checked queries.
+    assert len(required) >= 30, f"only {len(required)} of {len(queries)} queries are checked for data"
+    assert any(m.OPERATION_DURATION.name in expr for _, expr in required)
+
+    errors = []  # parse and evaluation errors, with or without data
+    for ref, expr in queries:
+        body = httpx.get(f"{prom.url}/api/v1/query", params={"query": expr}, timeout=10).json()
+        if body["status"] != "success":
+            errors.append(f"{ref}: {body.get('error')}")
+    assert errors == []
+
+    missing: list[str] = []
+
+    def all_have_data() -> bool:
+        missing[:] = [f"{ref}: {expr}" for ref, expr in required if not prom.query(expr)]
+        return not missing
+
+    try:
+        wait_until(all_have_data, 60, interval=0.5, what="data for every query over emitted metrics")
+    except pytest.fail.Exception:
+        pytest.fail("queries without data:\n" + "\n".join(missing))
+
+
+def test_template_variables_select_the_tenant_and_service(stack: tuple[Path, Prometheus, frozenset[str]]) -> None:
+    stack_dir, prom, _ = stack
+    rate = next(
+        expr
+        for ref, expr in dashboard_queries(stack_dir, service=SERVICE)
+        if ref.endswith("fleet.json: Request rate [A]")
+    )
+    assert f'{m.TENANT}="{TENANT}"' in rate and f'{m.SERVICE}=~"{SERVICE}"' in rate
+    wait_until(lambda: prom.query(rate), 30, what="request rate of the demo service")
+    other = next(
+        expr
+        for ref, expr in dashboard_queries(stack_dir, service="no-such-service")
+        if ref.endswith("fleet.json: Request rate [A]")
+    )
+    assert prom.query(other) == []

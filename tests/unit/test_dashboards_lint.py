@@ -1,0 +1,125 @@
+"""The dashboard linter and the dashboards' metric contract: clean on what we generate, loud on bad panels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lookout.check.dashboards import check_dashboard_contract, check_dashboards, dashboard_queries
+from lookout.config.loader import parse_config
+from lookout.stack import write_stack
+from lookout.stack.grafana import render_grafana
+
+CONFIG = """
+version: 1
+tenants:
+  - name: acme
+    targets: [{name: search, url: "http://127.0.0.1:8000/mcp"}]
+alerting:
+  receivers: [{name: sink, webhook: {url: "http://127.0.0.1:9095/notify"}}]
+  routes: {P0: [sink]}
+"""
+FLEET = "grafana/dashboards/acme/fleet.json"
+
+
+@pytest.fixture
+def stack_dir(tmp_path: Path) -> Path:
+    write_stack(render_grafana(parse_config(CONFIG)), tmp_path)
+    return tmp_path
+
+
+def _plant(stack_dir: Path, **overrides: Any) -> None:
+    """Append one panel, good except for ``overrides``, to the fleet dashboard."""
+    path = stack_dir / FLEET
+    dashboard = json.loads(path.read_text())
+    panel: dict[str, Any] = {
+        "type": "timeseries",
+        "title": "Planted",
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "fieldConfig": {"defaults": {"unit": "reqps"}, "overrides": []},
+        "targets": [
+            {
+                "refId": "A",
+                "expr": 'sum(rate(mcp_server_operation_duration_seconds_count{tenant="$tenant"}[$__rate_interval]))',
+            }
+        ],
+    }
+    panel.update(overrides)
+    dashboard["panels"].append(panel)
+    path.write_text(json.dumps(dashboard))
+
+
+def _messages(stack_dir: Path) -> list[str]:
+    return [f.message for f in check_dashboards(stack_dir)]
+
+
+def test_generated_dashboards_pass_lint_and_contract(stack_dir: Path) -> None:
+    assert check_dashboards(stack_dir) == []
+    assert check_dashboard_contract(stack_dir) == []
+
+
+def test_a_good_planted_panel_passes(stack_dir: Path) -> None:
+    _plant(stack_dir)
+    assert check_dashboards(stack_dir) == []
+
+
+def test_counter_without_rate_is_rejected(stack_dir: Path) -> None:
+    _plant(stack_dir, targets=[{"refId": "A", "expr": 'sum(lookout_mcp_transport_messages_total{tenant="$tenant"})'}])
+    assert _messages(stack_dir) == [
+        "Planted [A]: counter lookout_mcp_transport_messages_total outside rate()/increase()"
+    ]
+
+
+def test_missing_unit_is_rejected(stack_dir: Path) -> None:
+    _plant(stack_dir, fieldConfig={"defaults": {}, "overrides": []})
+    assert _messages(stack_dir) == ["Planted: no unit (fieldConfig.defaults.unit)"]
+
+
+def test_panel_without_datasource_variable_is_rejected(stack_dir: Path) -> None:
+    _plant(stack_dir, datasource={"type": "prometheus", "uid": "lookout-prometheus"})
+    assert _messages(stack_dir) == [
+        "Planted: datasource 'lookout-prometheus' is not a datasource variable of the dashboard"
+    ]
+
+
+def test_fixed_rate_range_untitled_and_targetless_panels_are_rejected(stack_dir: Path) -> None:
+    _plant(stack_dir, targets=[{"refId": "A", "expr": "sum(rate(up_total[5m]))"}])
+    _plant(stack_dir, title="", targets=[])
+    messages = _messages(stack_dir)
+    assert "Planted [A]: rate() over a fixed range: use [$__rate_interval]" in messages
+    assert "panel without a title" in " ".join(messages)
+    assert any(m.endswith("no targets (or a target without an expression)") for m in messages)
+
+
+def test_unparsable_promql_is_rejected(stack_dir: Path) -> None:
+    _plant(stack_dir, targets=[{"refId": "A", "expr": "sum(rate(up[$__rate_interval])"}])
+    assert any("PromQL does not parse" in m for m in _messages(stack_dir))
+
+
+def test_contract_rejects_a_metric_nothing_emits(stack_dir: Path) -> None:
+    _plant(stack_dir, targets=[{"refId": "A", "expr": 'made_up_gauge{tenant="$tenant"}'}])
+    [finding] = check_dashboard_contract(stack_dir)
+    assert "made_up_gauge is emitted by nothing" in finding.message and finding.file == FLEET
+
+
+def test_contract_accepts_recording_rules_defined_in_the_stack(stack_dir: Path) -> None:
+    rules = stack_dir / "prometheus/rules"
+    rules.mkdir(parents=True)
+    (rules / "recording.yml").write_text(
+        "groups:\n- name: x\n  rules:\n  - record: tenant:made_up:ratio\n    expr: up\n"
+    )
+    _plant(stack_dir, targets=[{"refId": "A", "expr": "tenant:made_up:ratio"}])
+    assert check_dashboard_contract(stack_dir) == []
+
+
+def test_queries_substitute_every_variable(stack_dir: Path) -> None:
+    queries = dashboard_queries(stack_dir, service="search", rate_interval="2m")
+    assert queries and all("$" not in expr.replace('"$1"', "") for _, expr in queries)
+    rate = dict(queries)[f"{FLEET}: Request rate [A]"]
+    assert rate == (
+        'sum by (service) (rate(mcp_server_operation_duration_seconds_count{tenant="acme", service=~"search", '
+        'instance=~".*"}[2m]))'
+    )
