@@ -22,7 +22,7 @@ async def _settle() -> None:
     """Return once no task can run: only then may virtual time move on (asyncio-only, hence the private peek)."""
     loop = asyncio.get_running_loop()
     await asyncio.sleep(0)
-    while loop._ready:  # type: ignore[attr-defined]
+    while loop._ready:  # type: ignore[attr-defined]  # noqa: ASYNC110 (yielding until it drains is the point)
         await asyncio.sleep(0)
 
 

@@ -114,7 +114,7 @@ class Scenario(_Model):
             load = Load.model_validate({**self.load.model_dump(), **changes})
         except ValidationError as exc:
             first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"]) or "load"
+            field = ".".join(str(p) for p in first["loc"]) or "model"  # the one cross-field rule: open needs rate
             raise ScenarioError(f"--{field}: {str(first['msg']).removeprefix('Value error, ')}") from None
         return self.model_copy(update={"load": load})
 

@@ -1,0 +1,140 @@
+"""The regression test: a planted slowdown is flagged, the same distribution is not; history and capacity."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lookout.bench.capacity import capacity_of, write_capacity
+from lookout.bench.compare import compare_runs
+from lookout.bench.history import History, HistoryError
+from lookout.bench.results import Recorder, RunResult
+from lookout.bench.scenario import Operation, Scenario
+from lookout.cli import app
+
+SCENARIO = Scenario(operations=[Operation(tool="echo")])
+
+
+def synthetic(
+    seed: int, median_s: float = 0.005, seconds: int = 10, rps: int = 200, error_every: int = 0, target: str = "t"
+) -> RunResult:
+    """A run whose latencies are lognormal around ``median_s`` at ``rps`` for ``seconds``."""
+    rng = random.Random(seed)
+    recorder = Recorder(measure_start=0.0)
+    for i in range(seconds * rps):
+        end = (i + 1) / rps
+        latency = rng.lognormvariate(0, 0.3) * median_s
+        error = "jsonrpc_-32603" if error_every and i % error_every == 0 else ""
+        recorder.record("echo", end - latency, end - latency, end, error)
+    return recorder.result(target=target, scenario="default", fingerprint="f", model="closed", concurrency=4, rate=None)
+
+
+def verdicts(baseline: list[RunResult], candidate: RunResult, **kw: float) -> dict[str, bool]:
+    return {check.name: check.regression for check in compare_runs(baseline, candidate, **kw).checks}
+
+
+def test_same_distribution_passes() -> None:
+    comparison = compare_runs([synthetic(1)], synthetic(2))
+    assert not comparison.regression, comparison
+
+
+def test_planted_latency_regression_is_flagged() -> None:
+    found = verdicts([synthetic(1)], synthetic(2, median_s=0.0075))  # +50 %
+    assert found["latency p50"] and found["latency p99"]
+    assert not found["throughput"]
+
+
+def test_a_significant_but_tiny_shift_passes_the_threshold() -> None:
+    found = verdicts([synthetic(1, seconds=60)], synthetic(2, seconds=60, median_s=0.00515))  # +3 %
+    assert not any(found.values()), found
+
+
+def test_a_big_but_insignificant_difference_does_not_fail() -> None:
+    # Two requests each: p50 moves a lot, but two samples cannot show it is not chance.
+    found = verdicts([synthetic(1, seconds=1, rps=2)], synthetic(2, seconds=1, rps=2, median_s=0.01))
+    assert not found["latency p50"]
+
+
+def test_throughput_drop_is_flagged() -> None:
+    found = verdicts([synthetic(1, rps=200)], synthetic(2, rps=100))
+    assert found["throughput"]
+
+
+def test_error_ratio_rise_is_flagged() -> None:
+    found = verdicts([synthetic(1)], synthetic(2, error_every=100))
+    assert found["error ratio"]
+
+
+def test_baseline_of_several_runs_is_pooled() -> None:
+    comparison = compare_runs([synthetic(1), synthetic(3), synthetic(4)], synthetic(2, median_s=0.01))
+    assert comparison.baseline_runs == 3 and comparison.regression
+
+
+def test_history_keeps_runs_and_finds_the_baseline(tmp_path: Path) -> None:
+    with History.in_dir(tmp_path) as history:
+        ids = [history.begin(SCENARIO, "t", revision=f"rev{i}") for i in range(4)]
+        for run_id in ids[:3]:
+            history.finish(run_id, synthetic(run_id))
+        other = history.begin(SCENARIO.with_load(concurrency=99), "t")
+        history.finish(other, synthetic(9))
+        history.fail(history.begin(SCENARIO, "t"))
+        records = history.runs()
+        assert [r.id for r in records] == [6, 5, 4, 3, 2, 1]
+        assert [r.status for r in records] == ["failed", "complete", "running", "complete", "complete", "complete"]
+        assert records[-1].target_revision == "rev0" and records[-1].host["cpus"]
+        assert records[-1].result == synthetic(1)
+        # The baseline of run 3: the complete runs before it with the same fingerprint, newest first.
+        assert [r.id for r in history.baseline(history.get(3), 5)] == [2, 1]
+        assert history.integrity() == "ok"
+        with pytest.raises(HistoryError, match="no run 42"):
+            history.get(42)
+
+
+def test_unusable_history_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "bench.sqlite").mkdir()
+    with pytest.raises(HistoryError, match="cannot open the benchmark history"):
+        History.in_dir(tmp_path)
+
+
+def test_capacity_is_the_best_run_within_the_policy(tmp_path: Path) -> None:
+    with History.in_dir(tmp_path) as history:
+        for median, rps in ((0.005, 100), (0.005, 300), (0.2, 900)):  # the 900/s run breaks p99 < 100 ms
+            history.finish(history.begin(SCENARIO, "t"), synthetic(1, median_s=median, rps=rps))
+        history.finish(history.begin(SCENARIO, "t"), synthetic(1, rps=800, error_every=10))  # 10 % errors
+        capacity = capacity_of(history.complete_runs("t"))
+    assert capacity is not None and capacity.run_id == 2
+    assert capacity.capacity_rps == pytest.approx(300, rel=1e-2)
+    path = write_capacity(tmp_path, capacity)
+    document = json.loads(path.read_text())
+    assert document["policy"] == {"p99_seconds": 0.1, "max_error_ratio": 0.001}
+    assert document["targets"]["t"]["capacity_rps"] == pytest.approx(300, rel=1e-2)
+    assert document["targets"]["t"]["run_id"] == 2
+
+
+def test_compare_cli_exit_codes(tmp_path: Path) -> None:
+    with History.in_dir(tmp_path) as history:
+        for seed, median in ((1, 0.005), (2, 0.005), (3, 0.005), (4, 0.02)):
+            history.finish(history.begin(SCENARIO, "t"), synthetic(seed, median_s=median))
+        history.begin(SCENARIO, "t")  # a run that never finished
+    runner = CliRunner()
+    base = ["bench", "compare", "--data-dir", str(tmp_path)]
+    assert runner.invoke(app, [*base, "1", "2"]).exit_code == 0
+    result = runner.invoke(app, [*base, "1", "4", "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.output)["regression"] is True
+    assert runner.invoke(app, [*base, "--baseline", "2", "3"]).exit_code == 0
+    assert runner.invoke(app, [*base, "--baseline", "3"]).exit_code == 1  # latest complete run: 4
+    for args, message in (
+        (["1", "5"], "run 5 did not complete"),
+        (["1", "9"], "no run 9"),
+        (["1"], "give two run ids"),
+        (["--baseline", "3", "1"], "run 1 has no earlier complete run"),
+        (["1", "2", "--threshold", "0"], "--threshold must be a positive ratio"),
+    ):
+        result = runner.invoke(app, [*base, *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and len(result.output.strip().splitlines()) == 1, result.output
