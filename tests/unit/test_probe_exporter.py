@@ -1,0 +1,103 @@
+"""Exporter pieces that need no network: target resolution (the SSRF guard), timeouts, exposition, scrape jobs."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from lookout import metrics
+from lookout.config import parse_config
+from lookout.probe.exporter import TargetRefused, probe_timeout, resolve_target
+from lookout.probe.exposition import render
+from lookout.probe.modules import ProbeTarget
+from lookout.probe.result import ProbeResult
+from lookout.probe.scrape import prober_scrape_configs
+
+CONFIG = parse_config(
+    """\
+version: 1
+tenants:
+  - name: acme
+    labels: {team: core}
+    targets:
+      - {name: demo, url: "http://127.0.0.1:8000/mcp", labels: {env: prod}}
+      - {name: local, url: "python server.py", transport: stdio}
+      - {name: quiet, url: "http://127.0.0.1:8001/mcp", probe: false}
+alerting:
+  receivers: [{name: sink, webhook: {url: "http://127.0.0.1:9095/"}}]
+  routes: {P0: [sink]}
+listen: {exporter: "127.0.0.1:9999"}
+probe:
+  allowed_urls: ['https://mcp\\.example\\.com/[a-z]+']
+  target_modules: {demo: [discover, echo]}
+  modules:
+    discover: {}
+    echo: {kind: tool_call, tool_call: {name: echo}}
+    unused: {}
+"""
+)
+
+
+def test_configured_names_resolve_to_their_transport() -> None:
+    assert resolve_target(CONFIG, "demo") == ProbeTarget("demo", "http://127.0.0.1:8000/mcp", "streamable-http")
+    assert resolve_target(CONFIG, "local") == ProbeTarget("local", "python server.py", "stdio")
+
+
+def test_allowed_urls_resolve_and_everything_else_is_refused() -> None:
+    assert resolve_target(CONFIG, "https://mcp.example.com/api").transport == "streamable-http"
+    for target in (
+        "https://mcp.example.com/api/../../x",
+        "https://mcp.example.com.evil.org/api",
+        "http://169.254.169.254/",
+        "python server.py",
+        "file:///etc/passwd",
+    ):
+        with pytest.raises(TargetRefused):
+            resolve_target(CONFIG, target)
+
+
+def test_probe_timeout_from_the_scrape_header() -> None:
+    assert probe_timeout("10", 0.5) == 9.5
+    assert probe_timeout("0.2", 0.5) == 0.1  # never zero or negative
+    assert probe_timeout(None, 0.5) is None
+    assert probe_timeout("soon", 0.5) is None
+
+
+def test_exposition_has_only_contract_names_and_skips_unmeasured_series() -> None:
+    result = ProbeResult(target="t", module="m", success=False, duration_seconds=1.5, error="boom")
+    result.phases["handshake"] = 0.25
+    result.jsonrpc_error_code = -32601
+    families = {f.name: f for f in text_string_to_metric_families(render(result).decode())}
+    assert set(families) == {
+        metrics.PROBE_SUCCESS.name,
+        metrics.PROBE_DURATION.name,
+        metrics.PROBE_PHASE_DURATION.name,
+        metrics.PROBE_JSONRPC_ERROR.name,
+    }
+    assert families[metrics.PROBE_SUCCESS.name].samples[0].value == 0
+    assert families[metrics.PROBE_PHASE_DURATION.name].samples[0].labels == {"phase": "handshake"}
+    assert all(f.name in {s.name for s in metrics.ALL if s.source is metrics.Source.PROBER} for f in families.values())
+
+
+def test_scrape_configs_one_job_per_module_in_use_with_blackbox_relabelling() -> None:
+    jobs = prober_scrape_configs(CONFIG)
+    by_name = {job["job_name"]: job for job in jobs}
+    assert list(by_name) == ["lookout-probe-discover", "lookout-probe-echo", "lookout-exporter"]
+    discover = by_name["lookout-probe-discover"]
+    assert discover["metrics_path"] == "/probe" and discover["params"] == {"module": ["discover"]}
+    assert [sc["targets"] for sc in discover["static_configs"]] == [["demo"], ["local"]]  # quiet: probe: false
+    assert discover["static_configs"][0]["labels"] == {
+        "team": "core",
+        "env": "prod",
+        "tenant": "acme",
+        "service": "demo",
+    }
+    assert discover["relabel_configs"] == [
+        {"source_labels": ["__address__"], "target_label": "__param_target"},
+        {"source_labels": ["__param_target"], "target_label": "instance"},
+        {"target_label": "__address__", "replacement": "127.0.0.1:9999"},
+    ]
+    assert [sc["targets"] for sc in by_name["lookout-probe-echo"]["static_configs"]] == [["demo"]]
+    assert by_name["lookout-exporter"]["static_configs"] == [{"targets": ["127.0.0.1:9999"]}]
+    assert prober_scrape_configs(CONFIG) == jobs  # deterministic
+    assert [j["job_name"] for j in prober_scrape_configs(CONFIG, include_exporter=False)][-1] == "lookout-probe-echo"
