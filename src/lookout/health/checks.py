@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import os
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -259,23 +260,33 @@ class Health:
 
 # ---------------------------------------------------------------------- built-in checks
 class EventLoopLag:
-    """Measures how late the event loop wakes a sleeper; the check reads the latest measurement.
+    """Measures how late the event loop wakes a sleeper; the check reads the worst lag of the last
+    ``window`` seconds (a single late wake-up is not lost to the next, punctual one).
 
-    The sampler task (``start``) costs one wake-up per ``interval``. A lag above ``degraded`` seconds
-    is degraded, above ``unhealthy`` unhealthy: a blocked loop answers nobody.
+    The sampler task (started by the first check) costs one wake-up per ``interval``. A lag above
+    ``degraded`` seconds is degraded, above ``unhealthy`` unhealthy: a blocked loop answers nobody.
     """
 
-    def __init__(self, interval: float = 0.5, degraded: float = 0.1, unhealthy: float = 1.0) -> None:
-        self.interval, self.degraded, self.unhealthy = interval, degraded, unhealthy
-        self.lag = 0.0
+    def __init__(
+        self, interval: float = 0.5, degraded: float = 0.1, unhealthy: float = 1.0, window: float = 10.0
+    ) -> None:
+        self.interval, self.degraded, self.unhealthy, self.window = interval, degraded, unhealthy, window
+        self._samples: deque[tuple[float, float]] = deque()
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def lag(self) -> float:
+        return max((lag for _, lag in self._samples), default=0.0)
 
     async def _sample(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             before = loop.time()
             await asyncio.sleep(self.interval)
-            self.lag = max(0.0, loop.time() - before - self.interval)
+            now = loop.time()
+            self._samples.append((now, max(0.0, now - before - self.interval)))
+            while self._samples and self._samples[0][0] < now - self.window:
+                self._samples.popleft()
 
     def start(self) -> None:
         if self._task is None or self._task.done():
@@ -290,10 +301,11 @@ class EventLoopLag:
 
     async def __call__(self) -> CheckResult:
         self.start()
-        detail = f"lag {self.lag * 1000:.1f} ms"
-        if self.lag >= self.unhealthy:
+        lag = self.lag
+        detail = f"lag {lag * 1000:.1f} ms"
+        if lag >= self.unhealthy:
             return CheckResult.unhealthy(detail)
-        if self.lag >= self.degraded:
+        if lag >= self.degraded:
             return CheckResult.degraded(detail)
         return CheckResult.healthy(detail)
 
