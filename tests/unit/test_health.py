@@ -57,7 +57,7 @@ async def test_lifecycle_starting_ready_draining_stopped() -> None:
         in_flight[0] = 0
         assert await asyncio.wait_for(drained, 5) is True
         health.lifespan_stopped()
-        assert health.phase is Phase.STOPPED
+        assert health.phase.value == "stopped"
         assert (await c.get("/health/live")).status_code == 503
         body = (await c.get("/health")).json()
         assert body["status"] == "unhealthy" and body["phase"] == "stopped"
