@@ -1,14 +1,21 @@
-"""``prometheus.yml``: scrape jobs for instrumented servers and the stack itself, rules, alerting."""
+"""``prometheus.yml``: scrape jobs for instrumented servers, the prober and the stack itself; external
+labels; optional remote_write per tenant; rules; alerting."""
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from collections.abc import Callable
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from lookout import metrics as m
 from lookout.config.model import Config
 from lookout.stack import naming
 from lookout.stack.yamlio import dump_yaml
+
+REPLICA = "replica"
+"""External label telling HA replicas apart; dropped from alerts so that Alertmanager deduplicates them."""
+JOB_PUSHGATEWAY = "pushgateway"
 
 
 def _instrumented_targets(config: Config) -> list[dict[str, Any]]:
@@ -31,24 +38,81 @@ def _instrumented_targets(config: Config) -> list[dict[str, Any]]:
     return groups
 
 
+def _prober_jobs(config: Config) -> list[dict[str, Any]]:
+    """The prober's scrape jobs (``mcp-probe-<module>``), from the prober's own pure function once it exists."""
+    try:
+        module = importlib.import_module("lookout.probe.scrape")
+    except ImportError:
+        return []
+    jobs = cast(Callable[[Config], list[dict[str, Any]]], module.prober_scrape_configs)
+    return jobs(config)
+
+
+def _external_labels(config: Config) -> dict[str, str]:
+    labels = {**config.prometheus.external_labels, REPLICA: config.prometheus.replica}
+    if len(config.tenants) == 1:  # a per-tenant Prometheus: every series it ships belongs to that tenant
+        labels[m.TENANT] = config.tenants[0].name
+    return dict(sorted(labels.items()))
+
+
+def _remote_write(config: Config) -> list[dict[str, Any]]:
+    out = []
+    for rw in config.prometheus.remote_write:
+        base: dict[str, Any] = {"url": str(rw.url)}
+        if rw.bearer_token_file:
+            base["authorization"] = {"credentials_file": rw.bearer_token_file}
+        if rw.basic_auth_username:
+            base["basic_auth"] = {"username": rw.basic_auth_username, "password_file": rw.basic_auth_password_file}
+        if not rw.per_tenant:
+            out.append({**base, **({"headers": dict(rw.headers)} if rw.headers else {})})
+            continue
+        for tenant in config.tenants:
+            # One queue per tenant: only its series, tagged with the backend's tenant header (X-Scope-OrgID).
+            out.append(
+                {
+                    **base,
+                    "name": f"{tenant.name}",
+                    "headers": {**rw.headers, rw.tenant_header: tenant.name},
+                    "write_relabel_configs": [
+                        {"source_labels": [m.TENANT], "regex": tenant.name, "action": "keep"},
+                    ],
+                }
+            )
+    return out
+
+
 def prometheus_config(config: Config, alertmanager: str | None = None) -> dict[str, Any]:
     """The Prometheus configuration as data. ``alertmanager`` overrides ``listen.alertmanager``."""
     scrape_configs: list[dict[str, Any]] = [
         {"job_name": naming.JOB_MCP, "static_configs": _instrumented_targets(config)},
+        *_prober_jobs(config),
         {"job_name": naming.JOB_PROMETHEUS, "static_configs": [{"targets": [config.listen.prometheus]}]},
         {"job_name": naming.JOB_ALERTMANAGER, "static_configs": [{"targets": [config.listen.alertmanager]}]},
+        # `lookout bench` pushes its capacity result here; honor_labels keeps the pushed `target` label.
+        {
+            "job_name": JOB_PUSHGATEWAY,
+            "honor_labels": True,
+            "static_configs": [{"targets": [config.listen.pushgateway]}],
+        },
     ]
-    return {
+    data: dict[str, Any] = {
         "global": {
             "scrape_interval": config.timing.scrape_interval,
             "evaluation_interval": config.timing.evaluation_interval,
+            "external_labels": _external_labels(config),
         },
         "rule_files": ["rules/*.yml"],
         "alerting": {
-            "alertmanagers": [{"static_configs": [{"targets": [alertmanager or config.listen.alertmanager]}]}]
+            # HA replicas send identical alerts; without the replica label Alertmanager deduplicates them.
+            "alert_relabel_configs": [{"action": "labeldrop", "regex": REPLICA}],
+            "alertmanagers": [{"static_configs": [{"targets": [alertmanager or config.listen.alertmanager]}]}],
         },
         "scrape_configs": scrape_configs,
     }
+    remote_write = _remote_write(config)
+    if remote_write:
+        data["remote_write"] = remote_write
+    return data
 
 
 def render_prometheus(config: Config) -> str:
