@@ -130,8 +130,10 @@ class JsonLogging:
         self.listener.stop()
 
 
-class _JoinableQueue(queue.Queue[Any]):
-    """QueueListener calls task_done() after each record, so join() means 'all written'."""
+class _Listener(logging.handlers.QueueListener):
+    def enqueue_sentinel(self) -> None:
+        # The queue may be full of records (that is when the handler drops): wait for room.
+        self.queue.put(self._sentinel, timeout=10)  # type: ignore[attr-defined]
 
 
 def configure_json_logging(
@@ -146,10 +148,10 @@ def configure_json_logging(
 ) -> JsonLogging:
     """Send ``logger``'s records (the root logger by default) as JSON lines to ``stream`` (stderr)."""
     target = logger if logger is not None else logging.getLogger()
-    q: _JoinableQueue = _JoinableQueue(maxsize=queue_size)
+    q: queue.Queue[Any] = queue.Queue(maxsize=queue_size)  # the listener calls task_done(): join() works
     out = logging.StreamHandler(stream if stream is not None else sys.stderr)
     out.setFormatter(JsonFormatter(service, tenant))
-    listener = logging.handlers.QueueListener(q, out, respect_handler_level=False)
+    listener = _Listener(q, out, respect_handler_level=False)
     handler = NonBlockingHandler(q)
     target.addHandler(handler)
     if target.level == logging.NOTSET or target.level > level:

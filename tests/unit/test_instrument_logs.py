@@ -1,0 +1,123 @@
+"""JSON logs and the access log, through a real in-memory client."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from mcp.client.client import Client
+from prometheus_client import CollectorRegistry
+
+from lookout.demo.server import build_server
+from lookout.instrument import instrument
+from lookout.instrument.logs import JsonLogging, configure_json_logging
+from tests.instrument_support import ALWAYS_OFF, ALWAYS_ON, otel
+
+RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+@pytest.fixture
+def json_logs() -> Iterator[tuple[JsonLogging, io.StringIO]]:
+    buf = io.StringIO()
+    logger = logging.getLogger("lookout.test.app")
+    handle = configure_json_logging(service="search", tenant="acme", stream=buf)
+    o = otel()
+    o.reset(ALWAYS_ON)
+    yield handle, buf
+    o.reset(ALWAYS_OFF)
+    handle.stop()
+    logger.handlers.clear()
+
+
+def lines(handle: JsonLogging, buf: io.StringIO) -> list[dict[str, Any]]:
+    handle.flush()
+    return [json.loads(line) for line in buf.getvalue().splitlines() if line.strip()]
+
+
+async def test_access_line_per_request_with_trace_context(json_logs: tuple[JsonLogging, io.StringIO]) -> None:
+    handle, buf = json_logs
+    server = build_server()
+
+    @server.tool()
+    async def noisy(secret: str) -> str:
+        logging.getLogger("lookout.test.app").warning("inside the tool")
+        return "ok"
+
+    instrument(server, CollectorRegistry(), access_log=True)
+    async with Client(server, mode="2026-07-28") as client:
+        await client.call_tool("noisy", {"secret": "hunter2"})
+        await client.call_tool("get_weather", {"city": "atlantis"})
+    records = lines(handle, buf)
+    access = [r for r in records if r["logger"] == "lookout.access" and r["mcp_method"] == "tools/call"]
+    assert [(r["mcp_method"], r.get("target"), r["outcome"]) for r in access] == [
+        ("tools/call", "noisy", "ok"),
+        ("tools/call", "get_weather", "error"),
+    ]
+    first = access[0]
+    assert RFC3339_UTC.match(first["timestamp"])
+    assert first["level"] == "info" and first["message"] == "mcp request"
+    assert first["service"] == "search" and first["tenant"] == "acme"
+    assert first["mcp_tool"] == "noisy" and isinstance(first["duration_ms"], float)
+    assert re.fullmatch(r"[0-9a-f]{32}", first["trace_id"]) and re.fullmatch(r"[0-9a-f]{16}", first["span_id"])
+    assert access[1]["error_type"] == "tool_error"
+    # Application logs written while handling the request carry the same context.
+    app_line = next(r for r in records if r["logger"] == "lookout.test.app")
+    assert app_line["mcp_method"] == "tools/call" and app_line["mcp_tool"] == "noisy"
+    assert app_line["trace_id"] == first["trace_id"] and app_line["level"] == "warning"
+    # Arguments and results are never logged by default.
+    assert "hunter2" not in buf.getvalue()
+
+
+async def test_arguments_are_logged_only_for_opted_in_tools(json_logs: tuple[JsonLogging, io.StringIO]) -> None:
+    handle, buf = json_logs
+    server = build_server()
+    instrument(server, CollectorRegistry(), access_log=True, log_arguments_for=["echo"])
+    async with Client(server, mode="2026-07-28") as client:
+        await client.call_tool("echo", {"text": "visible"})
+        await client.call_tool("search_docs", {"query": "invisible-query"})
+    records = [r for r in lines(handle, buf) if r.get("target") in ("echo", "search_docs")]
+    echo = next(r for r in records if r["target"] == "echo")
+    assert echo["arguments"] == {"text": "visible"} and "visible" in json.dumps(echo["result"])
+    assert "invisible-query" not in buf.getvalue()
+
+
+def test_logging_never_blocks_when_the_writer_is_stuck() -> None:
+    gate = threading.Event()
+
+    class StuckStream(io.StringIO):
+        def write(self, s: str) -> int:
+            gate.wait(30)
+            return super().write(s)
+
+    logger = logging.getLogger("lookout.test.stuck")
+    logger.propagate = False
+    handle = configure_json_logging(stream=StuckStream(), logger=logger, queue_size=10)
+    try:
+        for i in range(200):  # would hang here if emitting waited for the writer
+            logger.warning("line %d", i)
+        assert handle.dropped >= 200 - 10 - 1
+    finally:
+        gate.set()
+        handle.stop()
+        logger.propagate = True
+
+
+def test_only_low_cardinality_fields_are_label_candidates() -> None:
+    buf = io.StringIO()
+    logger = logging.getLogger("lookout.test.fields")
+    logger.propagate = False
+    handle = configure_json_logging(stream=buf, logger=logger, service="svc", tenant="t")
+    try:
+        logger.error("boom", exc_info=ValueError("bad"))
+        record = lines(handle, buf)[0]
+    finally:
+        handle.stop()
+        logger.propagate = True
+    assert {"timestamp", "level", "logger", "message", "service", "tenant"} <= set(record)
+    assert "ValueError: bad" in record["exception"]
