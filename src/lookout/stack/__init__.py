@@ -16,10 +16,10 @@ from lookout.stack import naming
 from lookout.stack.alertmanager import TEMPLATES, render_alertmanager
 from lookout.stack.compose import render_compose
 from lookout.stack.grafana import render_grafana
-from lookout.stack.logs import ALLOY_FILE, LOKI_FILE, render_alloy, render_loki
-from lookout.stack.otelcol import OTELCOL_FILE, render_otelcol
+from lookout.stack.logs import render_logs
+from lookout.stack.otelcol import render_tracing
 from lookout.stack.prometheus import render_prometheus
-from lookout.stack.rules import render_alert_rules, render_recording_rules
+from lookout.stack.rules import render_alert_rules
 
 Files = dict[str, str]
 
@@ -35,7 +35,6 @@ def _prometheus(config: Config) -> Files:
     return {
         naming.PROMETHEUS_FILE: render_prometheus(config),
         f"{naming.RULES_DIR}/alerts.yml": render_alert_rules(config),
-        f"{naming.RULES_DIR}/recording.yml": render_recording_rules(config),
     }
 
 
@@ -46,16 +45,13 @@ def _alertmanager(config: Config) -> Files:
     }
 
 
-def _logs_and_traces(config: Config) -> Files:
-    return {LOKI_FILE: render_loki(config), ALLOY_FILE: render_alloy(config), OTELCOL_FILE: render_otelcol(config)}
-
-
 _EVERYWHERE = frozenset(DeployTarget)
 PARTS: list[tuple[Callable[[Config], Files], frozenset[DeployTarget]]] = [
     (_prometheus, _EVERYWHERE),
     (_alertmanager, _EVERYWHERE),
     (render_grafana, _EVERYWHERE),
-    (_logs_and_traces, _EVERYWHERE),
+    (render_logs, _EVERYWHERE),
+    (render_tracing, _EVERYWHERE),
     (render_compose, frozenset({DeployTarget.COMPOSE})),
 ]
 

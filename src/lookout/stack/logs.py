@@ -1,0 +1,146 @@
+"""Logs plumbing: Loki (per-tenant retention) and Grafana Alloy (collects and parses Lookout's JSON logs).
+
+Promtail is end-of-life, so collection is Alloy. Every address is a loopback one: natively and in the
+compose quick-start (where the collectors use the host network) the same files work unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from lookout import metrics as m
+from lookout.config.model import Config
+from lookout.stack import naming
+from lookout.stack.yamlio import dump_yaml
+
+LOKI_FILE: Final = "loki/loki.yaml"
+ALLOY_FILE: Final = "alloy/config.alloy"
+LOKI_HTTP_PORT: Final = 3100
+LOKI_PUSH_URL: Final = f"http://127.0.0.1:{LOKI_HTTP_PORT}/loki/api/v1/push"
+LOOKOUT_LOG_GLOB: Final = "/var/log/lookout/*.log"
+"""Where Alloy tails Lookout's JSON log files (``lookout up`` writes them; mounted in containers)."""
+LOG_LABELS: Final = ("level", m.TENANT, m.SERVICE)
+"""Bounded values only: everything else in a log line stays content, queried with ``| json``."""
+TRACE_ID: Final = "trace_id"
+
+
+def loki_config(config: Config) -> dict[str, Any]:
+    retention = config.retention.logs
+    return {
+        # One Loki tenant; Lookout tenants are the `tenant` stream label, and retention is per stream.
+        "auth_enabled": False,
+        "server": {"http_listen_address": "0.0.0.0", "http_listen_port": LOKI_HTTP_PORT, "log_level": "info"},
+        "common": {
+            "instance_addr": "127.0.0.1",
+            "path_prefix": "/loki",
+            "replication_factor": 1,
+            "ring": {"kvstore": {"store": "inmemory"}},
+            "storage": {"filesystem": {"chunks_directory": "/loki/chunks", "rules_directory": "/loki/rules"}},
+        },
+        "schema_config": {
+            "configs": [
+                {
+                    "from": "2024-04-01",
+                    "store": "tsdb",
+                    "object_store": "filesystem",
+                    "schema": "v13",
+                    "index": {"prefix": "index_", "period": "24h"},
+                }
+            ]
+        },
+        "limits_config": {
+            "retention_period": retention,
+            "allow_structured_metadata": True,  # trace ids ride as structured metadata, not labels
+            "retention_stream": [
+                {"selector": f'{{{m.TENANT}="{tenant.name}"}}', "priority": 1, "period": retention}
+                for tenant in config.tenants
+            ],
+        },
+        "compactor": {
+            "working_directory": "/loki/compactor",
+            "compaction_interval": "10m",
+            "retention_enabled": True,  # without it retention_period is ignored
+            "retention_delete_delay": "2h",
+            "delete_request_store": "filesystem",
+        },
+        "analytics": {"reporting_enabled": False},
+    }
+
+
+def render_loki(config: Config) -> str:
+    return dump_yaml(loki_config(config), naming.GENERATED_HEADER)
+
+
+def _map(values: dict[str, str]) -> str:
+    return "{" + ", ".join(f'{key} = "{value}"' for key, value in values.items()) + "}"
+
+
+def render_alloy(config: Config) -> str:
+    """Alloy: tail Lookout's log files and containers' stdout, parse the JSON, push to Loki."""
+    label_values = {label: "" for label in LOG_LABELS}
+    extracted = {**{label: label for label in LOG_LABELS}, TRACE_ID: TRACE_ID, "ts": "timestamp"}
+    header = "".join(f"// {line}\n" for line in naming.GENERATED_HEADER.splitlines())
+    return f"""{header}
+// Lookout's own log files.
+local.file_match "lookout" {{
+  path_targets = [{{"__path__" = "{LOOKOUT_LOG_GLOB}"}}]
+}}
+
+loki.source.file "lookout" {{
+  targets    = local.file_match.lookout.targets
+  forward_to = [loki.process.lookout.receiver]
+}}
+
+// Containers of the compose stack (their stdout), labelled by compose service.
+discovery.docker "containers" {{
+  host = "unix:///var/run/docker.sock"
+}}
+
+discovery.relabel "containers" {{
+  targets = discovery.docker.containers.targets
+
+  rule {{
+    source_labels = ["__meta_docker_container_label_com_docker_compose_service"]
+    target_label  = "container"
+  }}
+}}
+
+loki.source.docker "containers" {{
+  host       = "unix:///var/run/docker.sock"
+  targets    = discovery.relabel.containers.output
+  forward_to = [loki.process.lookout.receiver]
+}}
+
+// Lookout's JSON lines: bounded fields become labels, the trace id structured metadata
+// (Grafana links it to the trace); lines that are not JSON pass through unchanged.
+loki.process "lookout" {{
+  stage.json {{
+    expressions = {_map(extracted)}
+  }}
+
+  stage.timestamp {{
+    source = "ts"
+    format = "RFC3339Nano"
+  }}
+
+  stage.labels {{
+    values = {_map(label_values)}
+  }}
+
+  stage.structured_metadata {{
+    values = {_map({TRACE_ID: ""})}
+  }}
+
+  forward_to = [loki.write.default.receiver]
+}}
+
+loki.write "default" {{
+  endpoint {{
+    url = "{LOKI_PUSH_URL}"
+  }}
+}}
+"""
+
+
+def render_logs(config: Config) -> dict[str, str]:
+    return {LOKI_FILE: render_loki(config), ALLOY_FILE: render_alloy(config)}
