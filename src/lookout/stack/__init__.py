@@ -19,7 +19,7 @@ from lookout.stack.grafana import render_grafana
 from lookout.stack.logs import render_logs
 from lookout.stack.otelcol import render_tracing
 from lookout.stack.prometheus import render_prometheus
-from lookout.stack.rules import render_alert_rules
+from lookout.stack.rules import render_alert_rules, render_recording_rules
 
 Files = dict[str, str]
 
@@ -35,6 +35,7 @@ def _prometheus(config: Config) -> Files:
     return {
         naming.PROMETHEUS_FILE: render_prometheus(config),
         f"{naming.RULES_DIR}/alerts.yml": render_alert_rules(config),
+        f"{naming.RULES_DIR}/recording.yml": render_recording_rules(config),
     }
 
 
