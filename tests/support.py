@@ -200,3 +200,34 @@ def start_alertmanager(config: Path, tmp: Path, port: int | None = None) -> Aler
         proc.stop()
         raise
     return am
+
+
+@dataclass
+class Pushgateway:
+    proc: Proc
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def metrics_text(self) -> str:
+        return httpx.get(f"{self.url}/metrics", timeout=10).text
+
+
+def start_pushgateway(tmp: Path, port: int | None = None) -> Pushgateway:
+    """Debian's prometheus-pushgateway on a free loopback port, persisting into ``tmp``."""
+    port = port or free_port()
+    argv = [
+        require_binary("prometheus-pushgateway"),
+        f"--web.listen-address={LOOPBACK}:{port}",
+        f"--persistence.file={tmp / 'pushgateway.data'}",
+    ]
+    proc = start(argv, tmp / "pushgateway.log")
+    gateway = Pushgateway(proc, port)
+    try:
+        wait_until(lambda: proc.alive() and http_ok(f"{gateway.url}/-/ready"), 30, what="pushgateway /-/ready")
+    except BaseException:
+        proc.stop()
+        raise
+    return gateway

@@ -1,0 +1,130 @@
+"""`lookout bench` against the real demo server: results, a planted regression caught by compare, a crash
+mid-run that leaves the history intact, and the export to a real Pushgateway."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from lookout import metrics
+from tests.support import DemoServer, lookout_argv, start, start_pushgateway, wait_until
+
+pytestmark = pytest.mark.integration
+
+# Short, bounded runs at a modest fixed rate: results reflect the server, not this shared machine's load.
+SHORT_RUN = ["--rate", "40", "--duration", "2s", "--warmup", "500ms", "--tool", 'echo={"text": "hi"}']
+
+
+def bench(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(lookout_argv("bench", *args), capture_output=True, text=True, timeout=120)
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def run_json(demo: DemoServer, data_dir: Path, *extra: str) -> dict[str, object]:
+    done = bench(demo.url, "--data-dir", str(data_dir), "--json", *extra)
+    document: dict[str, object] = json.loads(done.stdout)
+    return document
+
+
+def test_a_run_reports_every_operation_and_is_saved(demo_server: DemoServer, tmp_path: Path) -> None:
+    mix = ["--tool", 'echo={"text": "hi"}', "--tool", 'get_weather={"city": "mars"}', "--method", "tools/list"]
+    result = run_json(demo_server, tmp_path, "-c", "4", "--duration", "2s", "--warmup", "500ms", *mix)
+    operations = result["operations"]
+    assert isinstance(operations, dict) and set(operations) == {"echo", "get_weather", "tools/list"}
+    assert operations["echo"]["ok"] == operations["echo"]["requests"] > 0
+    assert operations["get_weather"]["errors"] == {"tool_error": operations["get_weather"]["requests"]}  # mars
+    overall = result["overall"]
+    assert isinstance(overall, dict)
+    assert overall["requests"] == sum(op["requests"] for op in operations.values())
+    latency = overall["response_time"]
+    assert 0 < latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["p99.9"] <= latency["max"]
+    history = json.loads(bench("history", "--data-dir", str(tmp_path), "--json").stdout)
+    assert [(run["id"], run["status"]) for run in history] == [(result["run_id"], "complete")]
+
+
+def test_compare_passes_the_same_server_and_flags_a_planted_regression(demo_server: DemoServer, tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path)]
+    first = run_json(demo_server, tmp_path, *SHORT_RUN)["run_id"]
+    second = run_json(demo_server, tmp_path, *SHORT_RUN)["run_id"]
+    gate = ["--threshold", "0.5", *data]  # CI-style gate; the planted +50 ms is far beyond it
+    same = bench("compare", str(first), str(second), *gate, check=False)
+    assert same.returncode == 0, same.stdout + same.stderr
+
+    fault = httpx.put(f"{demo_server.management_url}/faults/echo", json={"latency_ms": 50}, timeout=5)
+    assert fault.status_code == 200
+    slow = run_json(demo_server, tmp_path, *SHORT_RUN)["run_id"]
+    flagged = bench("compare", str(second), str(slow), *gate, "--json", check=False)
+    assert flagged.returncode == 1, flagged.stdout + flagged.stderr
+    checks = {c["name"]: c for c in json.loads(flagged.stdout)["checks"]}
+    assert checks["latency p50"]["regression"] and checks["latency p50"]["change"] > 0.5
+    # Against the baseline of the two earlier runs, too.
+    assert bench("compare", "--baseline", "2", *gate, check=False).returncode == 1
+
+
+def served_echo(demo: DemoServer) -> bool:
+    count = f"{metrics.OPERATION_DURATION.name}_count"
+    text = httpx.get(demo.metrics_url, timeout=5).text
+    return any(line.startswith(count) and '"echo"' in line for line in text.splitlines())
+
+
+def test_history_survives_a_crash_mid_run(demo_server: DemoServer, tmp_path: Path) -> None:
+    database = tmp_path / "bench.sqlite"
+    argv = lookout_argv("bench", demo_server.url, "--data-dir", str(tmp_path), "--duration", "60s", "-c", "2")
+    proc = start(argv, tmp_path / "bench.log")
+    try:
+
+        def running_row() -> bool:
+            with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+                return bool(db.execute("SELECT count(*) FROM runs WHERE status = 'running'").fetchone()[0])
+
+        wait_until(running_row, 30, what="the run's row in the history")
+        # Let it send requests for a moment before the crash (bounded poll on the demo server's counter).
+        wait_until(lambda: served_echo(demo_server), 30, what="echo requests served")
+    finally:
+        proc.stop(signal.SIGKILL)
+    with sqlite3.connect(database) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    runs = json.loads(bench("history", "--data-dir", str(tmp_path), "--json").stdout)
+    assert [run["status"] for run in runs] == ["running"]
+    # The next run works and is not compared against the crashed one.
+    run_json(demo_server, tmp_path, *SHORT_RUN)
+    alone = bench("compare", "--baseline", "5", "--data-dir", str(tmp_path), check=False)
+    assert alone.returncode == 2 and "no earlier complete run" in alone.stderr
+
+
+def test_results_and_capacity_are_pushed_to_the_pushgateway(demo_server: DemoServer, tmp_path: Path) -> None:
+    gateway = start_pushgateway(tmp_path)
+    try:
+        extra = ["--pushgateway", gateway.url, "--name", "demo"]
+        result = run_json(demo_server, tmp_path, *SHORT_RUN, *extra)
+        families = {f.name: f for f in text_string_to_metric_families(gateway.metrics_text())}
+        throughput = families[metrics.BENCH_THROUGHPUT.name].samples
+        assert [(s.labels["target"], s.labels["scenario"]) for s in throughput] == [("demo", "default")]
+        assert throughput[0].value == pytest.approx(result["overall"]["throughput_rps"])  # type: ignore[index]
+        quantiles = {s.labels["quantile"] for s in families[metrics.BENCH_LATENCY.name].samples}
+        assert quantiles == {"0.5", "0.9", "0.99", "0.999", "1"}
+        assert families[metrics.BENCH_ERROR_RATIO.name].samples[0].value == 0
+        capacity = families[metrics.BENCH_CAPACITY.name].samples
+        assert [s.labels["target"] for s in capacity] == ["demo"]
+        written = json.loads((tmp_path / "capacity.json").read_text())
+        assert written["targets"]["demo"]["capacity_rps"] == pytest.approx(capacity[0].value, rel=1e-3)
+    finally:
+        gateway.proc.stop()
+
+
+def test_an_unreachable_pushgateway_is_one_line(demo_server: DemoServer, tmp_path: Path) -> None:
+    done = bench(
+        demo_server.url, "--data-dir", str(tmp_path), *SHORT_RUN, "--pushgateway", "http://127.0.0.1:9", check=False
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("lookout: cannot push to the Pushgateway at http://127.0.0.1:9")
+    assert len(done.stderr.strip().splitlines()) == 1
