@@ -132,7 +132,10 @@ def configure_tracing(
     resource = Resource.create({"service.name": service, **(resource_attributes or {})})
     provider = TracerProvider(sampler=sampler, resource=resource)
     batch = BatchSpanProcessor(
-        exporter, max_queue_size=max_queue_size, export_timeout_millis=int(export_timeout * 1000)
+        exporter,
+        max_queue_size=max_queue_size,
+        max_export_batch_size=min(512, max_queue_size),
+        export_timeout_millis=int(export_timeout * 1000),
     )
     processor = KeepErrorsAndSlow(batch, slow_seconds)
     provider.add_span_processor(processor)

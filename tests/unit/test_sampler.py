@@ -1,0 +1,78 @@
+"""The adaptive sampler: converges to the target rate after a load step (simulated clock)."""
+
+from __future__ import annotations
+
+import random
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace.sampling import Decision
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+from lookout.instrument.sampler import AdaptiveSampler
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run_load(sampler: AdaptiveSampler, clock: Clock, rate: int, seconds: int) -> list[int]:
+    """Offer ``rate`` evenly spaced root spans per second; return the kept count of each second."""
+    kept_per_second = []
+    for _ in range(seconds):
+        kept = 0
+        for i in range(rate):
+            clock.now += 1.0 / rate
+            result = sampler.should_sample(None, random.getrandbits(128), "tools/call echo")
+            kept += result.decision is Decision.RECORD_AND_SAMPLE
+            assert result.decision in (Decision.RECORD_AND_SAMPLE, Decision.RECORD_ONLY), i
+        kept_per_second.append(kept)
+    return kept_per_second
+
+
+def test_kept_rate_converges_to_the_target_within_one_window_after_a_load_step() -> None:
+    clock = Clock()
+    target, window = 10.0, 10.0
+    sampler = AdaptiveSampler(target, window=window, buckets=10, clock=clock, rng=random.Random(42).random)
+    steady = run_load(sampler, clock, rate=50, seconds=30)
+    assert 9.0 <= sum(steady[-10:]) / 10 <= 11.0  # 50/s: keeps ~10/s
+    after_step = run_load(sampler, clock, rate=2000, seconds=30)
+    # The stated window: from one window (+ one bucket) after the step on, the kept rate is on target.
+    settled = after_step[int(window) + 1 :]
+    mean = sum(settled) / len(settled)
+    assert 9.0 <= mean <= 11.0, after_step
+    assert all(3 <= k <= 20 for k in settled), settled  # no second far off (seeded, deterministic)
+    assert abs(sampler.current_ratio() - target / 2000) < 0.002
+    # The transition overshoots but stays bounded: never more than the old ratio would have kept.
+    assert max(after_step) <= 2000 * (target / 50)
+
+
+def test_below_the_target_everything_is_kept() -> None:
+    clock = Clock()
+    sampler = AdaptiveSampler(10, clock=clock, rng=random.Random(1).random)
+    assert run_load(sampler, clock, rate=5, seconds=20) == [5] * 20
+
+
+def test_a_sampled_parent_is_always_honoured_and_an_unsampled_one_is_recorded_only() -> None:
+    clock = Clock()
+    sampler = AdaptiveSampler(1, clock=clock, rng=lambda: 0.999999)  # would drop every root
+    sampled = SpanContext(trace_id=1, span_id=2, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    unsampled = SpanContext(trace_id=1, span_id=2, is_remote=True, trace_flags=TraceFlags(0))
+    for _ in range(1000):
+        clock.now += 0.001
+        ctx = trace.set_span_in_context(NonRecordingSpan(sampled))
+        assert sampler.should_sample(ctx, 1, "x").decision is Decision.RECORD_AND_SAMPLE
+    ctx = trace.set_span_in_context(NonRecordingSpan(unsampled))
+    assert sampler.should_sample(ctx, 1, "x").decision is Decision.RECORD_ONLY
+    # Spans with parents did not use up the budget: the first root is kept although rng says drop.
+    assert sampler.should_sample(None, 5, "root").decision is Decision.RECORD_AND_SAMPLE
+    assert sampler.current_ratio() == 1.0
+
+
+def test_drop_instead_of_record_when_error_keeping_is_off() -> None:
+    sampler = AdaptiveSampler(1, clock=Clock(), rng=lambda: 0.999999, record_unsampled=False)
+    sampler.should_sample(None, 1, "first")
+    assert sampler.should_sample(None, 2, "second").decision is Decision.DROP
