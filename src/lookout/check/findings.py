@@ -18,3 +18,7 @@ class Finding:
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
+
+
+class CheckSkipped(Exception):
+    """A validator could not run here (a tool is missing); the message says why and how to fix it."""

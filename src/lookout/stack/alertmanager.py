@@ -1,4 +1,5 @@
-"""``alertmanager.yml``: a routing tree by tenant, then priority, to the configured receivers.
+"""``alertmanager.yml``: a routing tree by tenant, then priority, to the configured receivers; the
+Watchdog to the heartbeat receiver; P3 only in business hours; inhibitions.
 
 Secrets are referenced by file (``*_file`` fields), never inlined. Everything here must pass
 ``amtool check-config`` 0.25 (so no inhibit-rule ``name`` or route ``labels`` fields).
@@ -11,8 +12,12 @@ from typing import Any
 from lookout import metrics as m
 from lookout.config.model import Config, Priority, Receiver, RouteTiming
 from lookout.stack import naming
+from lookout.stack.rules.alerts import FAMILY, STACK_TENANT, WATCHDOG
 from lookout.stack.yamlio import dump_yaml
 
+BUSINESS_HOURS = "business-hours"
+HEARTBEAT_TIMING = RouteTiming(group_wait="0s", group_interval="1m", repeat_interval="5m")
+"""The Watchdog is re-sent every 5 minutes so that a dead-man's switch notices silence quickly."""
 NULL_RECEIVER = "lookout-null"
 """Catches what no route matches; an alert without tenant and priority is a generator bug."""
 
@@ -75,33 +80,109 @@ def _receiver_name(receiver: Receiver, priority: Priority) -> str:
     return f"{receiver.name}-{priority.value}" if _needs_per_priority(receiver) else receiver.name
 
 
-def alertmanager_config(config: Config) -> dict[str, Any]:
+def receiver_names(config: Config, names: list[str], priority: Priority) -> list[str]:
+    """The generated receiver names that lookout.yaml receivers ``names`` become for ``priority``."""
+    by_name = {r.name: r for r in config.alerting.receivers}
+    return [_receiver_name(by_name[n], priority) for n in names]
+
+
+def _priority_routes(config: Config, routes: dict[Priority, list[str]]) -> list[dict[str, Any]]:
     by_name = {r.name: r for r in config.alerting.receivers}
     timings = {**DEFAULT_TIMINGS, **config.alerting.timings}
-    tenant_routes = []
-    for tenant in config.tenants:
-        priority_routes = []
-        for priority in Priority:
-            names = config.routes_for(tenant).get(priority, [])
-            if not names:
-                continue
-            timing = timings[priority]
-            targets = [_receiver_name(by_name[n], priority) for n in names]
-            # One route per receiver; `continue` lets an alert reach every receiver of its priority.
-            for i, receiver_name in enumerate(targets):
-                route: dict[str, Any] = {
-                    "receiver": receiver_name,
-                    "matchers": [f'{m.PRIORITY}="{priority.value}"'],
-                    "group_wait": timing.group_wait,
-                    "group_interval": timing.group_interval,
-                    "repeat_interval": timing.repeat_interval,
-                }
-                if i < len(targets) - 1:
-                    route["continue"] = True
-                priority_routes.append(route)
-        tenant_routes.append(
-            {"receiver": NULL_RECEIVER, "matchers": [f'{m.TENANT}="{tenant.name}"'], "routes": priority_routes}
+    out: list[dict[str, Any]] = []
+    for priority in Priority:
+        names = routes.get(priority, [])
+        timing = timings[priority]
+        targets = [_receiver_name(by_name[n], priority) for n in names]
+        # One route per receiver; `continue` lets an alert reach every receiver of its priority.
+        for i, receiver_name in enumerate(targets):
+            route: dict[str, Any] = {
+                "receiver": receiver_name,
+                "matchers": [f'{m.PRIORITY}="{priority.value}"'],
+                "group_wait": timing.group_wait,
+                "group_interval": timing.group_interval,
+                "repeat_interval": timing.repeat_interval,
+            }
+            if priority is Priority.P3 and config.alerting.business_hours is not None:
+                route["active_time_intervals"] = [BUSINESS_HOURS]
+            if i < len(targets) - 1:
+                route["continue"] = True
+            out.append(route)
+    return out
+
+
+def _heartbeat_route(config: Config) -> dict[str, Any]:
+    by_name = {r.name: r for r in config.alerting.receivers}
+    heartbeat = config.alerting.heartbeat_receiver
+    # Without a heartbeat receiver the Watchdog still must not reach the P3 receivers.
+    receiver = _receiver_name(by_name[heartbeat], Priority.P3) if heartbeat else NULL_RECEIVER
+    return {
+        "receiver": receiver,
+        "matchers": [f'alertname="{WATCHDOG}"'],
+        "group_wait": HEARTBEAT_TIMING.group_wait,
+        "group_interval": HEARTBEAT_TIMING.group_interval,
+        "repeat_interval": HEARTBEAT_TIMING.repeat_interval,
+    }
+
+
+def _lower(priority: Priority) -> str:
+    lower = [p.value for p in Priority if p > priority]
+    return f'{m.PRIORITY}=~"{"|".join(lower)}"'
+
+
+def inhibit_rules() -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = [
+        # A server that is down explains every lesser symptom of that server.
+        {
+            "source_matchers": ['alertname="MCPServerDown"'],
+            "target_matchers": [_lower(Priority.P0)],
+            "equal": [m.TENANT, m.SERVICE],
+        },
+        # A whole tenant down explains each of its servers being down.
+        {
+            "source_matchers": ['alertname="MCPTenantDown"'],
+            "target_matchers": ['alertname="MCPServerDown"'],
+            "equal": [m.TENANT],
+        },
+    ]
+    # Within one family (errors, latency, ...), the higher priority silences the lower ones.
+    for priority in (Priority.P0, Priority.P1, Priority.P2):
+        rules.append(
+            {
+                "source_matchers": [f'{m.PRIORITY}="{priority.value}"'],
+                "target_matchers": [_lower(priority), f'{FAMILY}!=""'],
+                "equal": [m.TENANT, m.SERVICE, FAMILY],
+            }
         )
+    return rules
+
+
+def _time_intervals(config: Config) -> list[dict[str, Any]]:
+    hours = config.alerting.business_hours
+    if hours is None:
+        return []
+    interval = {
+        "weekdays": list(hours.weekdays),
+        "times": [{"start_time": t.start_time, "end_time": t.end_time} for t in hours.times],
+        "location": hours.location,
+    }
+    return [{"name": BUSINESS_HOURS, "time_intervals": [interval]}]
+
+
+def alertmanager_config(config: Config) -> dict[str, Any]:
+    tenant_routes = [
+        {
+            "receiver": NULL_RECEIVER,
+            "matchers": [f'{m.TENANT}="{tenant.name}"'],
+            "routes": _priority_routes(config, config.routes_for(tenant)),
+        }
+        for tenant in config.tenants
+    ]
+    stack_route = {
+        "receiver": NULL_RECEIVER,
+        "matchers": [f'{m.TENANT}="{STACK_TENANT}"'],
+        "routes": _priority_routes(config, dict(config.alerting.routes)),
+    }
 
     receivers: list[dict[str, Any]] = [{"name": NULL_RECEIVER}]
     for receiver in config.alerting.receivers:
@@ -109,7 +190,7 @@ def alertmanager_config(config: Config) -> dict[str, Any]:
             receivers.extend(_receiver(receiver, p) for p in Priority)
         else:
             receivers.append(_receiver(receiver, None))
-    return {
+    data: dict[str, Any] = {
         "global": {"resolve_timeout": "5m"},
         "templates": ["templates/*.tmpl"],
         "route": {
@@ -118,10 +199,15 @@ def alertmanager_config(config: Config) -> dict[str, Any]:
             "group_wait": "30s",
             "group_interval": "5m",
             "repeat_interval": "4h",
-            "routes": tenant_routes,
+            "routes": [_heartbeat_route(config), *tenant_routes, stack_route],
         },
+        "inhibit_rules": inhibit_rules(),
         "receivers": receivers,
     }
+    intervals = _time_intervals(config)
+    if intervals:
+        data["time_intervals"] = intervals
+    return data
 
 
 TEMPLATES = (
@@ -132,6 +218,7 @@ TEMPLATES = (
     '{{ define "lookout.text" }}{{ range .Alerts }}*{{ .Annotations.summary }}*\n'
     "{{ .Annotations.description }}\n"
     "Runbook: {{ .Annotations.runbook_url }}\n"
+    "Dashboard: {{ .Annotations.dashboard_url }}\n"
     "{{ end }}{{ end }}\n"
 )
 

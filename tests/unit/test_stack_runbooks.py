@@ -1,0 +1,39 @@
+"""Every alert links to a real runbook that says what it means, how to confirm and how to mitigate, and the
+catalog in docs/alerts.md lists it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lookout.config import load_config
+from lookout.stack.rules import ALERTS
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = load_config(ROOT / "examples" / "lookout.yaml")
+
+
+@pytest.mark.parametrize("alert", [a.name for a in ALERTS])
+def test_runbook_exists_with_the_three_sections(alert: str) -> None:
+    rule = next(a for a in ALERTS if a.name == alert).to_rule(CONFIG)
+    assert rule is not None
+    runbook = ROOT / rule["annotations"]["runbook_url"]
+    assert runbook == ROOT / "docs" / "runbooks" / f"{alert}.md"
+    text = runbook.read_text(encoding="utf-8")
+    assert text.startswith(f"# {alert}\n")
+    for section in ("## What it means", "## How to confirm", "## How to mitigate"):
+        body = text.split(section, 1)[1].split("\n## ", 1)[0] if section in text else ""
+        assert body.strip(), f"{runbook.name}: section {section!r} missing or empty"
+
+
+def test_alert_catalog_doc_lists_every_alert() -> None:
+    doc = (ROOT / "docs" / "alerts.md").read_text(encoding="utf-8")
+    missing = [a.name for a in ALERTS if f"[{a.name}](runbooks/{a.name}.md)" not in doc]
+    assert not missing, f"docs/alerts.md does not list {missing}"
+
+
+def test_no_runbook_without_an_alert() -> None:
+    names = {a.name for a in ALERTS}
+    orphans = sorted(p.stem for p in (ROOT / "docs" / "runbooks").glob("*.md") if p.stem not in names)
+    assert not orphans
