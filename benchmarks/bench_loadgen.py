@@ -1,0 +1,186 @@
+"""Load-generator benchmark: `lookout bench`'s engine against the demo server over streamable HTTP, from one
+core (one event loop in this process), next to a minimal independent loop (bare httpx posting the same
+JSON-RPC request) against the same server, side by side in one run.
+
+    python -m benchmarks.bench_loadgen [--seconds 3] [--write]
+
+Shows (1) the server saturates before the tool does: throughput plateaus as clients grow while the demo
+server's process uses a full core and this process does not; (2) the tool's own cost per request relative to
+the minimal loop (CPU per request and throughput at the same concurrency).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import time
+from dataclasses import dataclass
+
+import anyio
+import httpx
+
+from benchmarks.support import cpu_seconds, demo_server, machine, write_section
+from lookout.bench.client import mcp_sessions
+from lookout.bench.load import run_load
+from lookout.bench.scenario import Load, Operation, Scenario
+
+ECHO = Operation(tool="echo", arguments={"text": "hello"})
+NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+VERSION = "2026-07-28"
+META = {
+    "io.modelcontextprotocol/protocolVersion": VERSION,
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": {"name": "minimal-loop", "version": "0"},
+}
+HEADERS = {
+    "Accept": "application/json, text/event-stream",
+    "Content-Type": "application/json",
+    "MCP-Protocol-Version": VERSION,
+    "Mcp-Method": "tools/call",
+    "Mcp-Name": "echo",
+}
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    clients: int
+    requests: int
+    wall_s: float
+    client_cpu_s: float
+    server_cpu_s: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.wall_s
+
+    @property
+    def client_cpu_per_request_ms(self) -> float:
+        return 1000 * self.client_cpu_s / max(self.requests, 1)
+
+    @property
+    def client_core(self) -> float:
+        return self.client_cpu_s / self.wall_s
+
+    @property
+    def server_core(self) -> float:
+        return self.server_cpu_s / self.wall_s
+
+
+async def _lookout(url: str, clients: int, seconds: float) -> int:
+    load = Load(concurrency=clients, duration=f"{int(seconds * 1000)}ms", warmup="0s")
+    recorder = await run_load(Scenario(operations=[ECHO], load=load), mcp_sessions(url))
+    if recorder.overall.errors:
+        raise RuntimeError(f"errors during the benchmark: {dict(recorder.overall.errors)}")
+    return recorder.overall.response.count
+
+
+async def _minimal(url: str, clients: int, seconds: float) -> int:
+    """The independent baseline: no scenario, no histogram, no sessions; one pre-encoded request body."""
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "echo", "arguments": {"text": "hello"}, "_meta": META},
+        }
+    ).encode()
+    done = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    transport = httpx.AsyncHTTPTransport(socket_options=NODELAY, limits=limits)
+    async with httpx.AsyncClient(transport=transport, timeout=10, trust_env=False) as client:
+        end = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal done
+            while time.perf_counter() < end:
+                response = await client.post(url, content=body, headers=HEADERS)
+                if response.status_code != 200 or "result" not in response.json():
+                    raise RuntimeError(f"minimal loop: unexpected answer {response.status_code}: {response.text[:80]}")
+                done += 1
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(clients):
+                tg.start_soon(worker)
+    return done
+
+
+def measure(name: str, url: str, server_pid: int, clients: int, seconds: float) -> Measure:
+    run = _lookout if name == "lookout bench" else _minimal
+    cpu, server, wall = time.process_time(), cpu_seconds(server_pid), time.perf_counter()
+    requests = anyio.run(run, url, clients, seconds)
+    return Measure(
+        name,
+        clients,
+        requests,
+        time.perf_counter() - wall,
+        time.process_time() - cpu,
+        cpu_seconds(server_pid) - server,
+    )
+
+
+def report(ladder: list[Measure], pairs: list[tuple[Measure, Measure]]) -> str:
+    lines = [
+        "## Load generator (`lookout bench`)",
+        "",
+        f"Measured by `benchmarks/bench_loadgen.py` on {machine()}: the demo server (its own process) over",
+        "streamable HTTP on loopback, `tools/call echo`, closed loop. The load generator is one event loop in",
+        "one process, so it uses at most one core.",
+        "",
+        "**Saturation**: throughput levels off as clients grow once the demo server's process is at a full core",
+        "while the generator still has headroom (core = CPU seconds per wall second):",
+        "",
+        "| clients | requests/s | demo server core | generator core | generator CPU per request |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for m in ladder:
+        lines.append(
+            f"| {m.clients} | {m.rps:.0f} | {m.server_core:.2f} | {m.client_core:.2f} "
+            f"| {m.client_cpu_per_request_ms:.2f} ms |"
+        )
+    lines += [
+        "",
+        "**Overhead** next to a minimal independent loop (bare httpx posting one pre-encoded request, no",
+        "histogram, no scenario), alternating in one run at the same concurrency:",
+        "",
+        "| round | clients | lookout bench req/s | minimal loop req/s | throughput ratio | CPU/request ratio |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for i, (tool, bare) in enumerate(pairs, 1):
+        lines.append(
+            f"| {i} | {tool.clients} | {tool.rps:.0f} | {bare.rps:.0f} | {tool.rps / bare.rps:.2f} "
+            f"| {tool.client_cpu_per_request_ms / bare.client_cpu_per_request_ms:.2f} |"
+        )
+    lines += [
+        "",
+        "A throughput ratio near 1 means the server, not the tool, sets the pace; the CPU ratio is what the",
+        "tool's MCP client, timing and HDR recording cost per request over the bare loop.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each measurement")
+    parser.add_argument("--write", nargs="?", const="docs/performance.md", help="update docs/performance.md")
+    args = parser.parse_args(argv)
+    with demo_server() as demo:
+        pid = demo.proc.pid
+        measure("minimal loop", demo.url, pid, 4, 1.0)  # warm the server up
+        ladder = [measure("lookout bench", demo.url, pid, c, args.seconds) for c in (1, 4, 16, 64)]
+        pairs = [
+            (
+                measure("lookout bench", demo.url, pid, 16, args.seconds),
+                measure("minimal loop", demo.url, pid, 16, args.seconds),
+            )
+            for _ in range(2)
+        ]
+    section = report(ladder, pairs)
+    print(section)
+    if args.write:
+        write_section("loadgen", section)
+
+
+if __name__ == "__main__":
+    main()
