@@ -94,6 +94,37 @@ def generate(
     typer.echo(f"wrote {len(written)} files to {out}")
 
 
+# ------------------------------------------------------------------ check
+@app.command()
+def check(
+    config: Path = CONFIG_OPTION,
+    out: Path | None = typer.Option(None, "--out", "-o", help="Check the stack generated in DIR instead."),
+    live: str | None = typer.Option(None, "--live", help="Prometheus URL: every recording rule and query has data."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Prove the generated stack with promtool, amtool, the metric contract (and --live): exit 1 on findings."""
+    from lookout.check.live import LiveUnreachable
+    from lookout.check.runner import SetupError, check_config
+
+    cfg = _load(config)
+    if out is not None and not out.is_dir():
+        fail(f"--out {out}: no such directory: run `lookout generate --out {out}` first")
+    try:
+        report = check_config(cfg, out, live)
+    except (SetupError, LiveUnreachable) as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        for note in report.skipped:
+            typer.echo(f"skipped {note}", err=True)
+        for finding in report.findings:
+            typer.echo(finding.line())
+        verdict = f"{len(report.findings)} findings" if report.findings else "ok"
+        typer.echo(f"{verdict} ({', '.join(report.ran)})", err=True)
+    raise typer.Exit(1 if report.findings else 0)
+
+
 # ------------------------------------------------------------------ up
 @app.command()
 def up(

@@ -1,0 +1,103 @@
+"""``lookout check``: generate the stack (or take a generated one), run every validator, collect findings.
+
+Core validators (promtool, amtool, routes, the rules' metric contract) always run; a missing promtool or
+amtool is a set-up error. The validators of the other parts (dashboards, compose, Kubernetes) run when
+their module and their files exist; a missing optional tool skips that validator with a note.
+"""
+
+from __future__ import annotations
+
+import importlib
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lookout.check.contract import check_rule_contract
+from lookout.check.findings import CheckSkipped, Finding
+from lookout.check.live import check_live
+from lookout.check.tools import check_amtool_config, check_promtool, check_routes
+from lookout.config.model import Config
+from lookout.stack import DeployTarget, render_stack, write_stack
+
+Validator = Callable[[Path], list[Finding]]
+
+# (name, module, function, file or directory the validator needs in the stack dir)
+OPTIONAL: tuple[tuple[str, str, str, str], ...] = (
+    ("dashboards", "lookout.check.dashboards", "check_dashboards", "grafana"),
+    ("dashboard-contract", "lookout.check.dashboards", "check_dashboard_contract", "grafana"),
+    ("compose", "lookout.check.compose", "check_compose", "docker-compose.monitoring.yml"),
+    ("k8s", "lookout.check.k8s", "check_k8s", "k8s"),
+)
+
+
+class SetupError(Exception):
+    """A core validator cannot run (promtool/amtool missing): a set-up problem, exit 2."""
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    ran: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"findings": [f.as_dict() for f in self.findings], "ran": self.ran, "skipped": self.skipped}
+
+
+def _optional_validators(stack_dir: Path) -> tuple[list[tuple[str, Validator]], list[str]]:
+    validators, skipped = [], []
+    for name, module_name, function, needs in OPTIONAL:
+        if not (stack_dir / needs).exists():
+            skipped.append(f"{name}: {needs} not in the stack (generate with --target all)")
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            skipped.append(f"{name}: {module_name} is not available")
+            continue
+        validators.append((name, getattr(module, function)))
+    return validators, skipped
+
+
+def check_stack(stack_dir: Path, config: Config, live_url: str | None = None) -> Report:
+    """Run every validator on the files in ``stack_dir``."""
+    report = Report()
+    core: list[tuple[str, Validator]] = [
+        ("promtool", check_promtool),
+        ("amtool", check_amtool_config),
+        ("routes", lambda d: check_routes(d, config)),
+        ("contract", check_rule_contract),
+    ]
+    optional, report.skipped = _optional_validators(stack_dir)
+    for name, validator in core:
+        try:
+            report.findings += validator(stack_dir)
+        except CheckSkipped as exc:
+            raise SetupError(str(exc)) from None
+        report.ran.append(name)
+    for name, validator in optional:
+        try:
+            report.findings += validator(stack_dir)
+        except Exception as exc:
+            # PART B's modules raise their own CheckSkipped when a tool is missing; anything else is a finding.
+            if type(exc).__name__ != "CheckSkipped":
+                raise
+            report.skipped.append(f"{name}: {exc}")
+            continue
+        report.ran.append(name)
+    if live_url is not None:
+        report.findings += check_live(stack_dir, live_url)
+        report.ran.append("live")
+    return report
+
+
+def check_config(config: Config, out: Path | None = None, live_url: str | None = None) -> Report:
+    """Check the stack in ``out`` as it is on disk, or generate every part into a temp dir and check that."""
+    if out is not None:
+        return check_stack(out, config, live_url)
+    with tempfile.TemporaryDirectory(prefix="lookout-check-") as tmp:
+        stack_dir = Path(tmp)
+        write_stack(render_stack(config, DeployTarget.ALL), stack_dir)
+        return check_stack(stack_dir, config, live_url)
