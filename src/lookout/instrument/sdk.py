@@ -133,23 +133,22 @@ class LookoutMiddleware:
         start = time.perf_counter()
         try:
             result = await call_next(ctx)
-            if raw_method == "tools/call" and is_tool_error(result):
+            if raw_method == "tools/call" and self.tool_error(result):
                 error = m.TOOL_ERROR
             return result
         except BaseException as exc:
-            error = classify_exception(exc)
+            error = self.classify(raw_method, exc)
             raise
         finally:
             elapsed = time.perf_counter() - start
             rec.end(method)
             rec.message(mcp_transport, "out")
             version = ctx.protocol_version
-            if raw_method == "initialize" and not error and isinstance(result, Mapping):
-                negotiated = result.get("protocolVersion")
-                version = negotiated if isinstance(negotiated, str) else version
+            if raw_method == "initialize" and not error:
+                version = self.negotiated_version(result) or version
                 self._session_started(connection, network, guard_version(version), scope is not None)
             elif not error and rec.server_registry is not None and raw_method.endswith("/list"):
-                rec.server_registry.observe_result(raw_method, result)
+                self.observe_listing(raw_method, result)
             rec.observe_operation(
                 method, tool, prompt, error, guard_version(version), network, elapsed, sampled_trace_id(span)
             )
@@ -157,6 +156,21 @@ class LookoutMiddleware:
                 arguments = params.get("arguments") if params is not None else None
                 self.access_log.emit(raw_method, target, elapsed, error, arguments=arguments, result=result)
             CURRENT_REQUEST.reset(token)
+
+    # Framework hooks: how results and exceptions look at this middleware's seam.
+    def classify(self, method: str, exc: BaseException) -> str:
+        return classify_exception(exc)
+
+    def tool_error(self, result: Any) -> bool:
+        return is_tool_error(result)
+
+    def negotiated_version(self, result: Any) -> str | None:
+        version = result.get("protocolVersion") if isinstance(result, Mapping) else None
+        return version if isinstance(version, str) else None
+
+    def observe_listing(self, method: str, result: Any) -> None:
+        if self.recorder.server_registry is not None:
+            self.recorder.server_registry.observe_result(method, result)
 
     def _session_started(self, connection: Any, network: str, version: str, http: bool) -> None:
         """``initialize`` succeeded: a session opens, and closes when the connection is torn down
