@@ -1,8 +1,9 @@
 """Every dashboard query runs on a real Prometheus that scrapes the demo server after some traffic.
 
-Queries over metrics the demo server exposes must return data; queries over metrics nothing in this
-test emits (probe_*, lookout_bench_*, ALERTS, process_* of a registry without those collectors ...)
-are checked for parse-validity by the real Prometheus only (the query must succeed, empty is fine).
+Queries over metrics the demo server exposes (and the recording rules over them) must return data;
+queries over metrics nothing in this test emits (probe_*, lookout_bench_*, ALERTS, and process_*/python_gc_*,
+which the demo server's registry does not collect) are checked for parse-validity by the real Prometheus only
+(the query must succeed; empty is fine).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from mcp.client.client import Client
 
 from lookout import metrics as m
-from lookout.check.dashboards import analyse, dashboard_queries, iter_targets
+from lookout.check.dashboards import analyse, dashboard_queries, iter_targets, recording_rule_names
 from lookout.config.loader import parse_config
 from lookout.stack import DeployTarget, render_stack, write_stack
 from lookout.stack.grafana import promql
@@ -71,10 +72,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Prom
         config = parse_config(_config(demo, port))
         write_stack(render_stack(config, DeployTarget.ALL), tmp / "stack")
         prom = start_prometheus(tmp / "stack/prometheus/prometheus.yml", tmp, port)
+        # Two rounds around a scrape: a counter series is first seen at its running total, and only
+        # increments after that show up in rate() (and in the recording rules' `requests > 0` guards).
+        asyncio.run(_traffic(demo))
+        ops = f'{promql.OPS_COUNT}{{{m.TENANT}="{TENANT}", {m.ERROR_TYPE}="tool_error"}}'
+        wait_until(lambda: prom.query(ops), 30, what="first scrape of the demo server's operations")
         asyncio.run(_traffic(demo))
         exposition = httpx.get(demo.metrics_url, timeout=5).text
-        emitted = frozenset(re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]", exposition, re.MULTILINE)) | {promql.UP}
-        yield tmp / "stack", prom, emitted
+        exposed = frozenset(re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]", exposition, re.MULTILINE))
+        # PART A's recording rules run on this Prometheus too (evaluated every second), over the same traffic.
+        yield tmp / "stack", prom, exposed | {promql.UP} | recording_rule_names(tmp / "stack")
     finally:
         if prom is not None:
             prom.proc.stop()

@@ -10,8 +10,7 @@ import pytest
 
 from lookout.check.dashboards import check_dashboard_contract, check_dashboards, dashboard_queries
 from lookout.config.loader import parse_config
-from lookout.stack import write_stack
-from lookout.stack.grafana import render_grafana
+from lookout.stack import DeployTarget, render_stack, write_stack
 
 CONFIG = """
 version: 1
@@ -27,7 +26,7 @@ FLEET = "grafana/dashboards/acme/fleet.json"
 
 @pytest.fixture
 def stack_dir(tmp_path: Path) -> Path:
-    write_stack(render_grafana(parse_config(CONFIG)), tmp_path)
+    write_stack(render_stack(parse_config(CONFIG), DeployTarget.NATIVE), tmp_path)  # rules included
     return tmp_path
 
 
@@ -106,9 +105,7 @@ def test_contract_rejects_a_metric_nothing_emits(stack_dir: Path) -> None:
 
 
 def test_contract_accepts_recording_rules_defined_in_the_stack(stack_dir: Path) -> None:
-    rules = stack_dir / "prometheus/rules"
-    rules.mkdir(parents=True)
-    (rules / "recording.yml").write_text(
+    (stack_dir / "prometheus/rules/extra.yml").write_text(
         "groups:\n- name: x\n  rules:\n  - record: tenant:made_up:ratio\n    expr: up\n"
     )
     _plant(stack_dir, targets=[{"refId": "A", "expr": "tenant:made_up:ratio"}])

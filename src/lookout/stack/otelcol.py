@@ -10,7 +10,6 @@ from typing import Any, Final
 
 from lookout.config.model import Config
 from lookout.stack import naming
-from lookout.stack.grafana.promql import LATENCY_POLICY_SECONDS
 from lookout.stack.yamlio import dump_yaml
 
 OTELCOL_FILE: Final = "otelcol/config.yaml"
@@ -23,7 +22,7 @@ BASELINE_SAMPLING_PERCENT: Final = 10
 
 
 def otelcol_config(config: Config) -> dict[str, Any]:
-    slow_ms = int(LATENCY_POLICY_SECONDS * 1000)
+    slow_ms = round(config.alerting.slo.latency_p99_threshold * 1000)  # slow = over the p99 policy
     return {
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": OTLP_GRPC}, "http": {"endpoint": OTLP_HTTP}}}},
         "processors": {

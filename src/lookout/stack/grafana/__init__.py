@@ -13,6 +13,7 @@ from typing import Final
 
 from lookout.config.model import Config
 from lookout.stack.grafana import catalog
+from lookout.stack.grafana.promql import Policy
 from lookout.stack.grafana.provisioning import (
     Endpoints,
     render_dashboard_provider,
@@ -42,12 +43,13 @@ def native_endpoints(config: Config) -> Endpoints:
 def render_dashboards(config: Config) -> dict[str, str]:
     """``{relative path: JSON}`` of every dashboard: one folder per tenant plus the shared folder."""
     files = {}
+    policy = Policy.from_config(config)
     for tenant in config.tenants:
         for make in catalog.TENANT_DASHBOARDS:
-            spec = make()
+            spec = make(policy)
             files[f"{DASHBOARDS_DIR}/{tenant.name}/{spec.slug}.json"] = render_dashboard(spec, tenant.name, tenant.name)
     for make in catalog.SHARED_DASHBOARDS:
-        spec = make()
+        spec = make(policy)
         files[f"{DASHBOARDS_DIR}/{SHARED_FOLDER}/{spec.slug}.json"] = render_dashboard(spec, SHARED_FOLDER, None)
     return files
 

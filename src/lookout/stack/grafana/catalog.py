@@ -7,6 +7,7 @@ from typing import Final
 from lookout import metrics as m
 from lookout.stack.grafana import promql as q
 from lookout.stack.grafana.model import Dashboard, Panel, PanelKind, Query, QueryLanguage, Row
+from lookout.stack.rules import recording as rec
 
 TS, STAT, HEATMAP, TABLE, LOGS = (
     PanelKind.TIMESERIES,
@@ -17,14 +18,13 @@ TS, STAT, HEATMAP, TABLE, LOGS = (
 )
 SVC: Final = (m.SERVICE,)
 SVC_INST: Final = (m.SERVICE, m.INSTANCE)
-SLO_BUDGET: Final = 1 - q.AVAILABILITY_SLO
 
 
 def _p(title: str, kind: PanelKind, unit: str, *queries: Query, **kw: object) -> Panel:
     return Panel(title, kind, unit, queries, **kw)  # type: ignore[arg-type]
 
 
-def fleet() -> Dashboard:
+def fleet(p: q.Policy) -> Dashboard:
     up = f"{q.UP}{q.scope(q.MCP_JOB, instance=False)}"
     alerts = f'{q.ALERTS}{{{m.TENANT}="{q.TENANT_VAR}", alertstate="firing"}}'
     return Dashboard(
@@ -52,7 +52,7 @@ def fleet() -> Dashboard:
                         Query(q.error_ratio(), instant=True),
                         width=4,
                         height=5,
-                        policy_line=q.ERROR_RATIO_POLICY,
+                        policy_line=p.error_ratio,
                     ),
                     _p(
                         "p99 latency",
@@ -61,18 +61,18 @@ def fleet() -> Dashboard:
                         Query(q.latency(0.99), instant=True),
                         width=4,
                         height=5,
-                        policy_line=q.LATENCY_POLICY_SECONDS,
+                        policy_line=p.latency_p99,
                     ),
                     _p(
                         f"Availability ({q.SLO_WINDOW})",
                         STAT,
                         "percentunit",
-                        Query(f"1 - ({q.window_error_ratio(q.SLO_WINDOW)})", instant=True),
+                        Query(f"1 - max({q.recorded(rec.availability_error_ratio(q.SLO_WINDOW))})", instant=True),
                         width=4,
                         height=5,
-                        policy_line=q.AVAILABILITY_SLO,
+                        policy_line=p.availability,
                         good_above=True,
-                        description=f"SLO {q.AVAILABILITY_SLO:.2%}: green while above it.",
+                        description=f"SLO {p.availability:.2%}: the worst service; green while above it.",
                     ),
                     _p(
                         "Firing alerts",
@@ -94,22 +94,24 @@ def fleet() -> Dashboard:
                         TS,
                         "percentunit",
                         Query(q.error_ratio(SVC), "{{service}}"),
-                        policy_line=q.ERROR_RATIO_POLICY,
+                        policy_line=p.error_ratio,
                     ),
                     _p(
                         "p99 latency against the policy",
                         TS,
                         "s",
                         Query(q.latency(0.99, SVC), "{{service}}"),
-                        policy_line=q.LATENCY_POLICY_SECONDS,
-                        description=f"The red line is the policy: p99 < {q.LATENCY_POLICY_SECONDS * 1000:g} ms.",
+                        policy_line=p.latency_p99,
+                        description=f"The red line is the policy: p99 < {p.latency_p99 * 1000:g} ms.",
                     ),
                     _p(
                         f"SLO status ({q.SLO_WINDOW} availability)",
                         TABLE,
                         "percentunit",
-                        Query(f"1 - ({q.window_error_ratio(q.SLO_WINDOW, SVC)})", "{{service}}", instant=True),
-                        policy_line=q.AVAILABILITY_SLO,
+                        Query(
+                            f"1 - {q.recorded(rec.availability_error_ratio(q.SLO_WINDOW))}", "{{service}}", instant=True
+                        ),
+                        policy_line=p.availability,
                         good_above=True,
                     ),
                     _p("Targets up", TABLE, "none", Query(up, "{{service}} {{instance}}", instant=True)),
@@ -120,7 +122,7 @@ def fleet() -> Dashboard:
     )
 
 
-def server() -> Dashboard:
+def server(p: q.Policy) -> Dashboard:
     inflight = q.series(m.REQUESTS_IN_FLIGHT)
     return Dashboard(
         "server",
@@ -151,7 +153,7 @@ def server() -> Dashboard:
                         TS,
                         "percentunit",
                         Query(q.error_ratio((m.MCP_METHOD,)), "{{mcp_method_name}}"),
-                        policy_line=q.ERROR_RATIO_POLICY,
+                        policy_line=p.error_ratio,
                     ),
                 ),
             ),
@@ -166,14 +168,14 @@ def server() -> Dashboard:
                         Query(q.latency(0.5), "p50"),
                         Query(q.latency(0.9), "p90"),
                         Query(q.latency(0.99), "p99"),
-                        policy_line=q.LATENCY_POLICY_SECONDS,
+                        policy_line=p.latency_p99,
                     ),
                     _p(
                         "p99 by method",
                         TS,
                         "s",
                         Query(q.latency(0.99, (m.MCP_METHOD,)), "{{mcp_method_name}}"),
-                        policy_line=q.LATENCY_POLICY_SECONDS,
+                        policy_line=p.latency_p99,
                     ),
                 ),
             ),
@@ -282,7 +284,7 @@ def server() -> Dashboard:
     )
 
 
-def tools() -> Dashboard:
+def tools(p: q.Policy) -> Dashboard:
     tool = (m.TOOL_NAME,)
     is_tool = f'{m.TOOL_NAME}!=""'
     return Dashboard(
@@ -299,14 +301,14 @@ def tools() -> Dashboard:
                         TS,
                         "percentunit",
                         Query(q.error_ratio(tool, is_tool), "{{gen_ai_tool_name}}"),
-                        policy_line=q.ERROR_RATIO_POLICY,
+                        policy_line=p.error_ratio,
                     ),
                     _p(
                         "p99 by tool",
                         TS,
                         "s",
                         Query(q.latency(0.99, tool, is_tool), "{{gen_ai_tool_name}}"),
-                        policy_line=q.LATENCY_POLICY_SECONDS,
+                        policy_line=p.latency_p99,
                     ),
                     _p(
                         "Tool errors by type",
@@ -330,7 +332,7 @@ def tools() -> Dashboard:
     )
 
 
-def probes() -> Dashboard:
+def probes(p: q.Policy) -> Dashboard:
     # No job matcher: probe_* names come only from the prober, whatever its jobs are called.
     sc = q.scope(instance=False)
     return Dashboard(
@@ -354,7 +356,7 @@ def probes() -> Dashboard:
                         TS,
                         "s",
                         Query(f"max by ({m.SERVICE}) ({q.series(m.PROBE_DURATION)}{sc})", "{{service}}"),
-                        policy_line=q.LATENCY_POLICY_SECONDS,
+                        policy_line=p.latency_p99,
                     ),
                     _p(
                         "Phase timings",
@@ -409,14 +411,15 @@ def probes() -> Dashboard:
     )
 
 
-def slo() -> Dashboard:
-    avail = f"1 - ({q.window_error_ratio(q.SLO_WINDOW, SVC)})"
-    budget_left = f"1 - ({q.window_error_ratio(q.SLO_WINDOW, SVC)}) / {SLO_BUDGET:g}"
+def slo(p: q.Policy) -> Dashboard:
+    """From PART A's recording rules, so the panels and the burn-rate alerts agree to the digit."""
+    budget = p.availability_budget
+    avail = f"1 - {q.recorded(rec.availability_error_ratio(q.SLO_WINDOW))}"
     return Dashboard(
         "slo",
         "SLOs & error budgets",
-        f"Availability SLO {q.AVAILABILITY_SLO:.2%} over {q.SLO_WINDOW}, burn rates, and the latency SLI "
-        f"(share of requests under {q.LATENCY_POLICY_SECONDS * 1000:g} ms).",
+        f"Availability SLO {p.availability:.2%} over {q.SLO_WINDOW}, burn rates, and the latency SLO "
+        f"({p.latency_objective:.0%} of requests under {float(p.latency_threshold) * 1000:g} ms).",
         (
             Row(
                 "Availability",
@@ -426,27 +429,36 @@ def slo() -> Dashboard:
                         STAT,
                         "percentunit",
                         Query(avail, "{{service}}", instant=True),
-                        policy_line=q.AVAILABILITY_SLO,
+                        policy_line=p.availability,
                         good_above=True,
                     ),
                     _p(
                         "Error budget remaining",
                         STAT,
                         "percentunit",
-                        Query(budget_left, "{{service}}", instant=True),
+                        Query(q.recorded(rec.AVAILABILITY_BUDGET_REMAINING), "{{service}}", instant=True),
                         policy_line=0,
                         good_above=True,
                     ),
                     _p(
-                        "Burn rate (1h, 6h)",
+                        "Burn rate",
                         TS,
                         "none",
-                        Query(f"({q.window_error_ratio('1h', SVC)}) / {SLO_BUDGET:g}", "1h {{service}}"),
-                        Query(f"({q.window_error_ratio('6h', SVC)}) / {SLO_BUDGET:g}", "6h {{service}}"),
+                        *(
+                            Query(f"{q.recorded(rec.availability_error_ratio(w))} / {budget:g}", f"{w} {{{{service}}}}")
+                            for w in ("1h", "6h", "3d")
+                        ),
                         policy_line=14.4,
-                        description="14.4 pages (budget gone in about 2 days).",
+                        description="1 spends the budget in exactly 30 days; 14.4 pages.",
                     ),
-                    _p("Error budget remaining over time", TS, "percentunit", Query(budget_left, "{{service}}")),
+                    _p(
+                        "Error budget remaining over time",
+                        TS,
+                        "percentunit",
+                        Query(q.recorded(rec.AVAILABILITY_BUDGET_REMAINING), "{{service}}"),
+                        policy_line=0,
+                        good_above=True,
+                    ),
                 ),
             ),
             Row(
@@ -456,16 +468,33 @@ def slo() -> Dashboard:
                         f"Latency SLI ({q.SLO_WINDOW})",
                         STAT,
                         "percentunit",
-                        Query(q.window_latency_ratio(q.SLO_WINDOW, SVC), "{{service}}", instant=True),
+                        Query(f"1 - {q.recorded(rec.latency_slow_ratio(q.SLO_WINDOW))}", "{{service}}", instant=True),
+                        policy_line=p.latency_objective,
+                        good_above=True,
                     ),
-                    _p("Latency SLI (1h)", TS, "percentunit", Query(q.window_latency_ratio("1h", SVC), "{{service}}")),
+                    _p(
+                        "Latency budget remaining",
+                        STAT,
+                        "percentunit",
+                        Query(q.recorded(rec.LATENCY_BUDGET_REMAINING), "{{service}}", instant=True),
+                        policy_line=0,
+                        good_above=True,
+                    ),
+                    _p(
+                        "Latency SLI (1h)",
+                        TS,
+                        "percentunit",
+                        Query(f"1 - {q.recorded(rec.latency_slow_ratio('1h'))}", "{{service}}"),
+                        policy_line=p.latency_objective,
+                        good_above=True,
+                    ),
                 ),
             ),
         ),
     )
 
 
-def infrastructure() -> Dashboard:
+def infrastructure(p: q.Policy) -> Dashboard:
     sc = q.scope(q.MCP_JOB)
     return Dashboard(
         "infra",
@@ -525,12 +554,9 @@ def infrastructure() -> Dashboard:
     )
 
 
-def capacity() -> Dashboard:
+def capacity(p: q.Policy) -> Dashboard:
     sc = q.scope(q.MCP_JOB)
     week = 7 * 86400
-    capacity_rps = (
-        f'label_replace(max by (target) ({q.series(m.BENCH_CAPACITY)}), "{m.SERVICE}", "$1", "target", "(.*)")'
-    )
     return Dashboard(
         "capacity",
         "Capacity",
@@ -550,9 +576,12 @@ def capacity() -> Dashboard:
                         "Utilization of measured capacity",
                         TS,
                         "percentunit",
-                        Query(f"{q.request_rate(SVC)} / on ({m.SERVICE}) {capacity_rps}", "{{service}}"),
-                        policy_line=0.7,
-                        description="Request rate over the capacity `lookout bench` measured (bench target = service).",
+                        Query(
+                            f"{q.request_rate(SVC)} / on ({m.SERVICE}) {q.recorded(rec.CAPACITY)}",
+                            "{{service}}",
+                        ),
+                        policy_line=p.utilization,
+                        description="Request rate over one replica's capacity (`lookout bench`, else the fallback).",
                     ),
                     _p(
                         "Resident memory and 7-day forecast",
@@ -597,7 +626,7 @@ def capacity() -> Dashboard:
     )
 
 
-def logs() -> Dashboard:
+def logs(p: q.Policy) -> Dashboard:
     stream = f'{{{m.TENANT}="{q.TENANT_VAR}", {m.SERVICE}=~"{q.SERVICE_VAR}"}}'
     return Dashboard(
         "logs",
@@ -641,7 +670,7 @@ def logs() -> Dashboard:
     )
 
 
-def benchmarks() -> Dashboard:
+def benchmarks(p: q.Policy) -> Dashboard:
     sc = '{target=~"$target", scenario=~"$scenario"}'
     return Dashboard(
         "benchmarks",
@@ -667,7 +696,7 @@ def benchmarks() -> Dashboard:
                             f"max by (target, scenario, quantile) ({q.series(m.BENCH_LATENCY)}{sc})",
                             "{{target}} {{scenario}} q{{quantile}}",
                         ),
-                        policy_line=q.LATENCY_POLICY_SECONDS,
+                        policy_line=p.latency_p99,
                     ),
                     _p(
                         "Error ratio",
@@ -677,7 +706,7 @@ def benchmarks() -> Dashboard:
                             f"max by (target, scenario) ({q.series(m.BENCH_ERROR_RATIO)}{sc})",
                             "{{target}} {{scenario}}",
                         ),
-                        policy_line=q.ERROR_RATIO_POLICY,
+                        policy_line=p.error_ratio,
                     ),
                     _p(
                         "Capacity per replica",

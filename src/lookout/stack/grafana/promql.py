@@ -8,10 +8,13 @@ and scrape interval. Fixed windows appear only where the window *is* the meaning
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from lookout import metrics as m
+from lookout.config.model import Config
 from lookout.stack import naming
+from lookout.stack.rules import recording as rec
 
 RATE_INTERVAL: Final = "$__rate_interval"
 TENANT_VAR: Final = "$tenant"
@@ -29,13 +32,37 @@ PROCESS_MAX_FDS: Final = "process_max_fds"
 PYTHON_GC_COLLECTIONS: Final = "python_gc_collections_total"
 PYTHON_GC_COLLECTED: Final = "python_gc_objects_collected_total"
 
-# The brief's policies (the same numbers as PART A's alert rules; see docs/dashboards.md).
-LATENCY_POLICY_SECONDS: Final = 0.1
-ERROR_RATIO_POLICY: Final = 0.001
-AVAILABILITY_SLO: Final = 0.9999
 SLO_WINDOW: Final = "30d"
-
 MCP_JOB: Final = f'{m.JOB}="{naming.JOB_MCP}"'
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The thresholds panels are judged by, from ``alerting.slo`` / ``alerting.resources`` (as the alerts)."""
+
+    latency_p99: float
+    error_ratio: float
+    availability: float
+    """Fraction, e.g. 0.9999."""
+    latency_objective: float
+    latency_threshold: str
+    utilization: float
+
+    @property
+    def availability_budget(self) -> float:
+        return round(1 - self.availability, 10)
+
+    @classmethod
+    def from_config(cls, config: Config) -> Policy:
+        slo, resources = config.alerting.slo, config.alerting.resources
+        return cls(
+            latency_p99=slo.latency_p99_threshold,
+            error_ratio=slo.error_ratio_threshold,
+            availability=slo.availability / 100,
+            latency_objective=slo.latency / 100,
+            latency_threshold=slo.latency_threshold,
+            utilization=resources.utilization_threshold,
+        )
 
 
 def series(spec: m.MetricSpec, suffix: str = "") -> str:
@@ -79,8 +106,8 @@ def _regex_alternatives(values: Sequence[str]) -> str:
 # ---------------------------------------------------------------- operations (the SLIs)
 OPS_COUNT: Final = series(m.OPERATION_DURATION, "count")
 OPS_BUCKET: Final = series(m.OPERATION_DURATION, "bucket")
-SERVER_ERROR: Final = f'{m.ERROR_TYPE}!~"{_regex_alternatives(("", *m.CLIENT_ERROR_TYPES))}"'
-"""Errors that count against availability: non-empty ``error_type`` that is not the client's fault."""
+SERVER_ERROR: Final = f'{m.ERROR_TYPE}!~"{_regex_alternatives(rec.NOT_ERRORS)}"'
+"""Errors of the error-ratio policy (tool errors included; client errors not), as in the alert rules."""
 ANY_ERROR: Final = f'{m.ERROR_TYPE}!=""'
 
 
@@ -97,15 +124,6 @@ def latency(q: float, labels: Sequence[str] = (), *extra: str) -> str:
     return quantile(q, OPS_BUCKET, scope(*extra), labels)
 
 
-def window_error_ratio(window: str, labels: Sequence[str] = ()) -> str:
-    """Server-error ratio over a fixed window (SLO windows: ``increase``, not ``rate``)."""
-    errors = sum_increase(OPS_COUNT, scope(SERVER_ERROR), window, labels)
-    total = sum_increase(OPS_COUNT, scope(), window, labels)
-    return f"{errors} / {total}"
-
-
-def window_latency_ratio(window: str, labels: Sequence[str] = ()) -> str:
-    """Share of requests at or under the latency policy over ``window`` (the latency SLI)."""
-    fast = sum_increase(OPS_BUCKET, scope(f'le="{LATENCY_POLICY_SECONDS}"'), window, labels)
-    total = sum_increase(OPS_COUNT, scope(), window, labels)
-    return f"{fast} / {total}"
+def recorded(name: str) -> str:
+    """A recording rule of PART A's rule files, scoped to the dashboard's tenant and services."""
+    return f"{name}{scope(instance=False)}"
