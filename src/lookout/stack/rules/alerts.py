@@ -15,6 +15,7 @@ from typing import Any, Final
 from lookout import metrics as m
 from lookout.config.model import Config, Priority
 from lookout.stack import naming
+from lookout.stack.grafana.render import dashboard_uid
 from lookout.stack.rules import recording as r
 from lookout.stack.yamlio import dump_yaml
 
@@ -24,8 +25,8 @@ ESCALATED_FROM: Final = "escalated_from"
 STACK_TENANT: Final = "_lookout"
 """Tenant label of alerts about Lookout's own stack (Prometheus, Alertmanager, the heartbeat)."""
 WATCHDOG: Final = "Watchdog"
-SERVICE_DASHBOARD_UID: Final = "lookout-mcp-server"
-"""Grafana uid of the MCP server detail dashboard that notifications link to."""
+SERVICE_DASHBOARD: Final = "server"
+"""Slug of the MCP server detail dashboard that notifications link to (one per tenant folder)."""
 
 _PROBE_JOBS = f'{m.JOB}=~"{naming.JOB_PROBE_PREFIX}-.+"'
 _SVC = f"{{{{ $labels.{m.SERVICE} }}}} of tenant {{{{ $labels.{m.TENANT} }}}}"
@@ -33,6 +34,16 @@ _TOOL = f"tool {{{{ $labels.{m.TOOL_NAME} }}}} of {_SVC}"
 _BY_SERVICE = ", ".join(r.SERVICE_LABELS)
 
 Expr = Callable[[Config], str]
+
+
+def _dashboard_url(config: Config) -> str:
+    """Link to the tenant's MCP server detail dashboard, the service preselected. Dashboard uids are per
+    tenant, so the template picks the uid by the alert's tenant label."""
+    uids = "".join(
+        f'{{{{ if eq $labels.{m.TENANT} "{t.name}" }}}}{dashboard_uid(t.name, SERVICE_DASHBOARD)}{{{{ end }}}}'
+        for t in config.tenants
+    )
+    return f"http://{config.listen.grafana}/d/{uids}?var-{m.SERVICE}={{{{ $labels.{m.SERVICE} }}}}"
 
 
 def _const(expr: str) -> Expr:
@@ -63,10 +74,7 @@ class AlertRule:
         labels = {m.PRIORITY: self.priority.value, m.SEVERITY: SEVERITY[self.priority], **dict(self.static_labels)}
         if self.family is not None:  # escalations keep the family of the alert they escalate
             labels[FAMILY] = self.family
-        dashboard = (
-            f"http://{config.listen.grafana}/d/{SERVICE_DASHBOARD_UID}"
-            f"?var-tenant={{{{ $labels.{m.TENANT} }}}}&var-service={{{{ $labels.{m.SERVICE} }}}}"
-        )
+        dashboard = _dashboard_url(config)
         return {
             "alert": self.name,
             "expr": expr,

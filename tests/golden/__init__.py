@@ -1,0 +1,1 @@
+"""Golden files: the stack generated from examples/lookout.yaml, byte for byte (`make golden` regenerates)."""
