@@ -60,6 +60,10 @@ class Measure:
         return 1000 * self.client_cpu_s / max(self.requests, 1)
 
     @property
+    def server_cpu_per_request_ms(self) -> float:
+        return 1000 * self.server_cpu_s / max(self.requests, 1)
+
+    @property
     def client_core(self) -> float:
         return self.client_cpu_s / self.wall_s
 
@@ -87,22 +91,22 @@ async def _minimal(url: str, clients: int, seconds: float) -> int:
         }
     ).encode()
     done = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    transport = httpx.AsyncHTTPTransport(socket_options=NODELAY, limits=limits)
-    async with httpx.AsyncClient(transport=transport, timeout=10, trust_env=False) as client:
-        end = time.perf_counter() + seconds
+    end = time.perf_counter() + seconds
 
-        async def worker() -> None:
-            nonlocal done
+    async def worker() -> None:
+        nonlocal done
+        # One client (one connection) per worker, like the tool's one session per client.
+        transport = httpx.AsyncHTTPTransport(socket_options=NODELAY)
+        async with httpx.AsyncClient(transport=transport, timeout=10, trust_env=False) as client:
             while time.perf_counter() < end:
                 response = await client.post(url, content=body, headers=HEADERS)
                 if response.status_code != 200 or "result" not in response.json():
                     raise RuntimeError(f"minimal loop: unexpected answer {response.status_code}: {response.text[:80]}")
                 done += 1
 
-        async with anyio.create_task_group() as tg:
-            for _ in range(clients):
-                tg.start_soon(worker)
+    async with anyio.create_task_group() as tg:
+        for _ in range(clients):
+            tg.start_soon(worker)
     return done
 
 
@@ -121,28 +125,35 @@ def measure(name: str, url: str, server_pid: int, clients: int, seconds: float) 
 
 
 def report(ladder: list[Measure], pairs: list[tuple[Measure, Measure]]) -> str:
+    tool_cost = sum(m.client_cpu_s for m in ladder) / sum(m.requests for m in ladder)
+    server_cost = sum(m.server_cpu_s for m in ladder) / sum(m.requests for m in ladder)
+    top, below = ladder[-1], ladder[-2]
     lines = [
         "## Load generator (`lookout bench`)",
         "",
-        f"Measured by `benchmarks/bench_loadgen.py` on {machine()}: the demo server (its own process) over",
-        "streamable HTTP on loopback, `tools/call echo`, closed loop. The load generator is one event loop in",
-        "one process, so it uses at most one core.",
+        f"Measured by `benchmarks/bench_loadgen.py` on {machine()}: the demo server (its own process, one",
+        "event loop) over streamable HTTP on loopback, `tools/call echo`, closed loop. The load generator is one",
+        "event loop in this process, so it uses at most one core. Core = CPU seconds per wall second.",
         "",
-        "**Saturation**: throughput levels off as clients grow once the demo server's process is at a full core",
-        "while the generator still has headroom (core = CPU seconds per wall second):",
-        "",
-        "| clients | requests/s | demo server core | generator core | generator CPU per request |",
-        "|---:|---:|---:|---:|---:|",
+        "| clients | requests/s | demo server core | generator core | server CPU/request | generator CPU/request |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     for m in ladder:
         lines.append(
             f"| {m.clients} | {m.rps:.0f} | {m.server_core:.2f} | {m.client_core:.2f} "
-            f"| {m.client_cpu_per_request_ms:.2f} ms |"
+            f"| {m.server_cpu_per_request_ms:.2f} ms | {m.client_cpu_per_request_ms:.2f} ms |"
         )
     lines += [
         "",
-        "**Overhead** next to a minimal independent loop (bare httpx posting one pre-encoded request, no",
-        "histogram, no scenario), alternating in one run at the same concurrency:",
+        f"**Who saturates first**: per request the generator spends **{tool_cost / server_cost:.2f}x** the CPU the",
+        f"demo server spends ({1000 * tool_cost:.2f} ms vs {1000 * server_cost:.2f} ms), so one generator core",
+        f"{'out-runs' if tool_cost < server_cost else 'does NOT out-run'} one server core. From {below.clients} to "
+        f"{top.clients} clients throughput went {below.rps:.0f} -> {top.rps:.0f} requests/s "
+        f"({top.rps / below.rps - 1:+.0%}). On a shared machine neither process may reach a full core; the",
+        "per-request ratio is the number that carries over.",
+        "",
+        "**Overhead** next to a minimal independent loop (bare httpx posting one pre-encoded request per",
+        "connection: no MCP client, histogram or scenario), alternating in one run at the same concurrency:",
         "",
         "| round | clients | lookout bench req/s | minimal loop req/s | throughput ratio | CPU/request ratio |",
         "|---:|---:|---:|---:|---:|---:|",
@@ -154,8 +165,8 @@ def report(ladder: list[Measure], pairs: list[tuple[Measure, Measure]]) -> str:
         )
     lines += [
         "",
-        "A throughput ratio near 1 means the server, not the tool, sets the pace; the CPU ratio is what the",
-        "tool's MCP client, timing and HDR recording cost per request over the bare loop.",
+        "Throughput ratio near 1: the server, not the tool, sets the pace. CPU/request ratio: what the tool's",
+        "MCP client, timing and HDR recording cost over the bare loop.",
     ]
     return "\n".join(lines)
 

@@ -137,3 +137,10 @@ def test_cli_reports_an_unreachable_target_in_one_line_with_exit_1(tmp_path: Pat
     assert result.exit_code == 1, result.output
     assert result.output.strip().startswith("lookout: http://127.0.0.1:9/mcp: cannot open an MCP session")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_the_example_scenario_loads() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "bench" / "demo-mix.yaml"
+    scenario = load_scenario(example)
+    assert scenario.name == "demo-mix"
+    assert {op.label for op in scenario.operations} >= {"search_docs", "tools/list"}
