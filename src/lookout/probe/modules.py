@@ -60,7 +60,7 @@ def _read_secret(path: str, what: str) -> str:
         raise ProbeFailure(f"credentials: cannot read {what} {path}: {exc.strerror}") from None
 
 
-def http_options(module: Module, timeout: float) -> HttpOptions:
+def http_options(module: Module, timeout: float | None) -> HttpOptions:
     """The module's HTTP settings, with credentials read from their files now (rotation needs no reload)."""
     auth: tuple[str, str] | str | None = None
     credentials = module.credentials
@@ -90,7 +90,7 @@ async def run_probe(
     started = time.perf_counter()
     try:
         with anyio.fail_after(limit):
-            await _probe(target, module, limit, result, stats)
+            await _probe(target, module, result, stats)
         result.success = True
     except TimeoutError:
         result.error = f"timed out after {limit:.2f}s in phase {result.current_phase or 'connect'}"
@@ -111,8 +111,8 @@ async def run_probe(
     return result
 
 
-async def _probe(target: ProbeTarget, module: Module, seconds: float, result: ProbeResult, stats: WireStats) -> None:
-    options = http_options(module, seconds)
+async def _probe(target: ProbeTarget, module: Module, result: ProbeResult, stats: WireStats) -> None:
+    options = http_options(module, None)  # run_probe's fail_after bounds everything
     async with contextlib.AsyncExitStack() as stack:
         with result.phase("handshake"):
             session = await stack.enter_async_context(

@@ -31,7 +31,9 @@ class HttpOptions:
     ca_file: str | None = None
     insecure_skip_verify: bool = False
     follow_redirects: bool = False
-    timeout: float = 10.0
+    timeout: float | None = 10.0
+    """Per-operation httpx timeout; None when the caller bounds the whole exchange (run_probe's fail_after),
+    which spares httpcore a cancel scope per read and write."""
     max_response_bytes: int = 4 * 1024 * 1024
 
 
@@ -55,7 +57,7 @@ def build_client(options: HttpOptions) -> httpx.AsyncClient:
     )
     return httpx.AsyncClient(
         transport=transport,
-        timeout=httpx.Timeout(options.timeout),
+        timeout=httpx.Timeout(options.timeout),  # Timeout(None): no per-operation limits
         follow_redirects=options.follow_redirects,
         max_redirects=MAX_REDIRECTS,
         trust_env=False,  # never route probes through a proxy from the environment

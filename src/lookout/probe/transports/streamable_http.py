@@ -39,7 +39,7 @@ class StreamableHttpTransport:
         self._owns_client = owns_client
         self._stats = stats or WireStats()
         self._limit = max_response_bytes
-        self._extensions = {"trace": tracer(self._stats)}
+        self._extensions: dict[str, Any] = {"trace": tracer(self._stats)}
         self._closed = False
 
     def _headers(self, headers: Mapping[str, str]) -> dict[str, str]:
@@ -54,6 +54,9 @@ class StreamableHttpTransport:
         )
         async with http_errors(self.url):
             response = await self._client.send(request, stream=True)
+        # Connect and TLS are timed on the first connection only (as blackbox_exporter does): the trace
+        # hook costs a coroutine call per httpcore event, on every later request too.
+        self._extensions = {}
         session = response.headers.get(SESSION_HEADER)
         if session:
             self.session_id = session
