@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from lookout.check import compose as compose_check
 from lookout.check.compose import CheckSkipped, check_compose
 from lookout.config.loader import parse_config
 from lookout.config.model import Config
@@ -75,7 +74,7 @@ def test_invalid_compose_is_reported(stack_dir: Path) -> None:
 
 
 def test_missing_binary_skips_with_the_install_hint(stack_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(compose_check.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(CheckSkipped, match="apt-get install -y --no-install-recommends docker-compose"):
         check_compose(stack_dir)
 
