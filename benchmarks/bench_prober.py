@@ -1,8 +1,7 @@
 """Prober benchmark: probes/second and memory for many targets, and the cost of one probe next to the raw
 SDK client and a bare httpx JSON-RPC loop doing the same sequence (connect, discover/initialize, tools/list).
 
-    python -m benchmarks.bench_prober [--targets 1000] [--concurrency 64] [--servers 1] [--iterations 200]
-                                      [--write docs/performance.md]
+    python -m benchmarks.bench_prober [--targets 1000] [--concurrency 64] [--servers 1] [--iterations 200] [--write]
 
 Everything runs on loopback against demo servers started here (separate processes). The prober runs on one
 event loop in this process, so "per CPU-second" figures are one core's worth.
@@ -12,58 +11,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
+import contextlib
 import re
 import resource
-import socket
-import subprocess
-import sys
+import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
 import httpx
 
+from benchmarks.support import DOC, demo_server, machine, write_section
 from lookout.config.probe import Module
 from lookout.probe import McpSession
 from lookout.probe.exposition import render
 from lookout.probe.modules import ProbeTarget, run_probe
 from lookout.probe.transports.http import NODELAY, tls_context
 
-SECTION_START = "<!-- bench_prober:start -->"
-SECTION_END = "<!-- bench_prober:end -->"
 DISCOVER_LIST = Module(list_resources=False, list_prompts=False)  # discover + tools/list: the compared sequence
 META = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_demo_servers(count: int) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
-    procs, urls = [], []
-    for _ in range(count):
-        port, mport = free_port(), free_port()
-        argv = [sys.executable, "-m", "lookout", "demo-server", "--port", str(port), "--management-port", str(mport)]
-        procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        urls.append(f"http://127.0.0.1:{port}/mcp")
-    deadline = time.monotonic() + 60
-    for url in urls:
-        health = url.replace("/mcp", "")
-        while True:
-            try:
-                httpx.post(url, json={}, timeout=2)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"demo server at {health} did not start") from None
-                time.sleep(0.1)
-    return procs, urls
 
 
 @dataclass
@@ -73,17 +41,28 @@ class Cost:
     wall_ms: float
 
 
-async def measure(name: str, iterations: int, once: Callable[[], Awaitable[None]]) -> Cost:
-    for _ in range(min(10, iterations)):  # warm-up: imports, first connections, caches
-        await once()
-    cpu, wall = time.process_time(), time.perf_counter()
-    for _ in range(iterations):
-        await once()
-    return Cost(
-        name,
-        (time.process_time() - cpu) * 1000 / iterations,
-        (time.perf_counter() - wall) * 1000 / iterations,
-    )
+ROUNDS = 5
+
+
+async def measure_interleaved(iterations: int, clients: Mapping[str, Callable[[], Awaitable[None]]]) -> list[Cost]:
+    """Alternate the clients in rounds and keep each one's median round: a noisy neighbour hits all alike."""
+    for once in clients.values():  # warm-up: imports, first connections, caches
+        for _ in range(5):
+            await once()
+    per_round = max(1, iterations // ROUNDS)
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in clients}
+    for _ in range(ROUNDS):
+        for name, once in clients.items():
+            cpu, wall = time.process_time(), time.perf_counter()
+            for _ in range(per_round):
+                await once()
+            samples[name].append(
+                ((time.process_time() - cpu) * 1000 / per_round, (time.perf_counter() - wall) * 1000 / per_round)
+            )
+    return [
+        Cost(name, statistics.median(c for c, _ in rounds), statistics.median(w for _, w in rounds))
+        for name, rounds in samples.items()
+    ]
 
 
 async def compare_costs(url: str, iterations: int) -> list[Cost]:
@@ -120,12 +99,13 @@ async def compare_costs(url: str, iterations: int) -> list[Cost]:
             raise SystemExit(f"probe failed: {result.error}")
         render(result)
 
-    return [
-        await measure("SDK `Client` (mcp 2.3, mode=auto)", iterations, sdk_client),
-        await measure("bare httpx JSON-RPC loop", iterations, raw_httpx),
-        await measure("Lookout `McpSession`", iterations, lookout_session),
-        await measure("Lookout probe (`run_probe` + exposition)", iterations, lookout_probe),
-    ]
+    clients = {
+        "SDK `Client` (mcp 2.3, mode=auto)": sdk_client,
+        "bare httpx JSON-RPC loop": raw_httpx,
+        "Lookout `McpSession`": lookout_session,
+        "Lookout probe (`run_probe` + exposition)": lookout_probe,
+    }
+    return await measure_interleaved(iterations, clients)
 
 
 def rss_mib() -> float:
@@ -136,6 +116,7 @@ def rss_mib() -> float:
 
 @dataclass
 class Throughput:
+    module: str
     targets: int
     concurrency: int
     failures: int
@@ -146,8 +127,14 @@ class Throughput:
     peak_rss: float
 
 
-async def throughput(urls: list[str], targets: int, concurrency: int) -> Throughput:
-    module = Module()  # the full discover module: discover, tools/list, resources/list, prompts/list
+MODULES = {
+    "discover (tools, resources, prompts)": Module(),
+    "discover, tools only": DISCOVER_LIST,
+}
+
+
+async def throughput(urls: list[str], label: str, targets: int, concurrency: int) -> Throughput:
+    module = MODULES[label]
     names = [ProbeTarget(f"t{i:04d}", urls[i % len(urls)]) for i in range(targets)]
     limiter = anyio.CapacityLimiter(concurrency)
     failures = 0
@@ -165,6 +152,7 @@ async def throughput(urls: list[str], targets: int, concurrency: int) -> Through
         for target in names:
             group.start_soon(one, target)
     return Throughput(
+        label,
         targets,
         concurrency,
         failures,
@@ -180,13 +168,13 @@ def report(costs: list[Cost], runs: list[Throughput], servers: int, iterations: 
     raw = next(c for c in costs if c.name.startswith("bare"))
     sdk = costs[0]
     lines = [
-        SECTION_START,
-        "## Prober (`python -m benchmarks.bench_prober`)",
+        "## Prober (`lookout probe`, `lookout exporter`)",
         "",
-        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, {servers} demo server process(es) on loopback.",
+        f"Measured by `benchmarks/bench_prober.py` on {machine()}, {time.strftime('%Y-%m-%d %H:%M UTC')}:",
+        f"{servers} demo server process(es) on loopback, sharing the CPUs with the prober.",
         "",
-        f"### Cost of one connect + discover + tools/list ({iterations} sequential runs each, client CPU only)",
+        f"### Cost of one connect + discover + tools/list ({iterations} sequential runs each in {ROUNDS} interleaved "
+        "rounds, median round; client CPU only)",
         "",
         "| client | CPU ms / run | wall ms / run | CPU vs bare httpx | CPU vs SDK Client |",
         "|---|---:|---:|---:|---:|",
@@ -198,36 +186,24 @@ def report(costs: list[Cost], runs: list[Throughput], servers: int, iterations: 
         )
     lines += [
         "",
-        "### Throughput: full discover module (discover, tools/list, resources/list, prompts/list + exposition)",
+        "### Throughput: distinct targets probed with `run_probe` + exposition, as the exporter does per scrape",
         "",
-        "| targets | concurrency | failed | wall s | probes/s (wall) | prober CPU s | probes per CPU-second "
+        "| module | targets | concurrency | failed | wall s | probes/s (wall) | prober CPU s | probes per CPU-second "
         "| RSS before → after (peak) MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for run in runs:
         lines.append(
-            f"| {run.targets} | {run.concurrency} | {run.failures} | {run.wall_s:.2f} | {run.targets / run.wall_s:.0f} "
-            f"| {run.cpu_s:.2f} | {run.targets / run.cpu_s:.0f} | {run.rss_before:.0f} → {run.rss_after:.0f} "
-            f"({run.peak_rss:.0f}) |"
+            f"| {run.module} | {run.targets} | {run.concurrency} | {run.failures} | {run.wall_s:.2f} "
+            f"| {run.targets / run.wall_s:.0f} | {run.cpu_s:.2f} | {run.targets / run.cpu_s:.0f} "
+            f"| {run.rss_before:.0f} → {run.rss_after:.0f} ({run.peak_rss:.0f}) |"
         )
     lines += [
         "",
         "Probes per CPU-second is the prober's own cost (one event loop = one core); probes/s (wall) also "
         "includes waiting for the demo servers, which share this machine's CPUs with the prober.",
-        SECTION_END,
     ]
     return "\n".join(lines)
-
-
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else "# Performance\n"
-    if SECTION_START in text and SECTION_END in text:
-        before, rest = text.split(SECTION_START, 1)
-        after = rest.split(SECTION_END, 1)[1]
-        text = before + section + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -236,20 +212,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, action="append", help="repeatable (default: 16 and 64)")
     parser.add_argument("--servers", type=int, default=1, help="demo server processes")
     parser.add_argument("--iterations", type=int, default=200, help="sequential runs per client in the comparison")
-    parser.add_argument("--write", type=Path, help="update this markdown file's prober section")
+    parser.add_argument("--write", nargs="?", const=str(DOC), help="update the prober section of docs/performance.md")
     args = parser.parse_args(argv)
-    procs, urls = start_demo_servers(args.servers)
-    try:
+    with contextlib.ExitStack() as stack:
+        urls = [stack.enter_context(demo_server()).url for _ in range(args.servers)]
         costs = asyncio.run(compare_costs(urls[0], args.iterations))
-        runs = [asyncio.run(throughput(urls, args.targets, c)) for c in (args.concurrency or [16, 64])]
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(10)
+        runs = [
+            asyncio.run(throughput(urls, label, args.targets, c))
+            for label in MODULES
+            for c in (args.concurrency or [16, 64])
+        ]
     section = report(costs, runs, args.servers, args.iterations)
     print(section)
     if args.write:
-        write_section(args.write, section)
+        write_section("prober", section, Path(args.write))
 
 
 if __name__ == "__main__":
