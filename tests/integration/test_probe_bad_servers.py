@@ -76,6 +76,14 @@ async def test_bad_http_server_fails_the_probe_with_a_reason(
     assert_failed(result, reason)
 
 
+@pytest.mark.parametrize(
+    ("path", "reason"), [("/hang", "timed out"), ("/redirect", "HTTP 302"), ("/sse-forever", "timed out")]
+)
+async def test_bad_legacy_sse_server_fails_the_probe(bad: BadServers, path: str, reason: str) -> None:
+    result = await probe_without_leaks(ProbeTarget("bad", bad.url(path), "sse"))
+    assert_failed(result, reason)
+
+
 async def test_jsonrpc_error_is_reported_with_its_code(bad: BadServers) -> None:
     result = await probe_without_leaks(ProbeTarget("bad", bad.url("/jsonrpc-error")))
     assert_failed(result, "JSON-RPC error -32603")

@@ -28,6 +28,7 @@ import shlex
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
+import anyio
 import httpx
 
 from lookout import __version__
@@ -272,7 +273,8 @@ async def open_transport(
             )
         except BaseException:
             if owns:
-                await client.aclose()
+                with anyio.CancelScope(shield=True):  # also on timeout: the sockets must not outlive the probe
+                    await client.aclose()
             raise
     if kind != "streamable-http":
         raise ValueError(f"unknown transport {kind!r}: use streamable-http, sse or stdio")
