@@ -16,6 +16,7 @@ from lookout.stack import naming
 from lookout.stack.alertmanager import TEMPLATES, render_alertmanager
 from lookout.stack.compose import render_compose
 from lookout.stack.grafana import render_grafana
+from lookout.stack.k8s import render_k8s
 from lookout.stack.logs import render_logs
 from lookout.stack.otelcol import render_tracing
 from lookout.stack.prometheus import render_prometheus
@@ -54,6 +55,7 @@ PARTS: list[tuple[Callable[[Config], Files], frozenset[DeployTarget]]] = [
     (render_logs, _EVERYWHERE),
     (render_tracing, _EVERYWHERE),
     (render_compose, frozenset({DeployTarget.COMPOSE})),
+    (render_k8s, frozenset({DeployTarget.K8S})),
 ]
 
 

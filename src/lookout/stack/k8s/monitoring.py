@@ -1,0 +1,172 @@
+"""prometheus-operator objects: ServiceMonitor, PodMonitor, Probe, PrometheusRule, AlertmanagerConfig.
+
+In-cluster MCP servers opt in with the label ``lookout.dev/scrape: "true"`` on their Service (or Pod),
+name their tenant with ``lookout.dev/tenant`` and their service with ``app.kubernetes.io/name``; the
+relabelings turn those into the same ``job``/``tenant``/``service`` labels the native stack uses, so the
+rules and dashboards work unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ruamel.yaml import YAML
+
+from lookout import metrics as m
+from lookout.config.model import Config, Priority, Receiver
+from lookout.stack import naming
+from lookout.stack.rules import render_alert_rules, render_recording_rules
+
+API: Final = "monitoring.coreos.com/v1"
+API_ALPHA: Final = "monitoring.coreos.com/v1alpha1"
+SCRAPE_LABEL: Final = "lookout.dev/scrape"
+TENANT_LABEL: Final = "lookout.dev/tenant"
+NAME_LABEL: Final = "app.kubernetes.io/name"
+PART_OF: Final = {"app.kubernetes.io/part-of": "mcp-lookout"}
+MANAGEMENT_PORT_NAME: Final = "management"
+EXPORTER_SERVICE: Final = "lookout-exporter"
+EXPORTER_PORT: Final = 9115
+ALERTING_SECRET: Final = "lookout-alerting"
+"""Secret holding the receivers' credentials (created by the operator of the cluster, never generated)."""
+
+
+def _meta(name: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "labels": dict(PART_OF), **extra}
+
+
+def _meta_label(prefix: str, label: str) -> str:
+    """Prometheus' discovery label for a Kubernetes label (non-alphanumerics become underscores)."""
+    return f"__meta_kubernetes_{prefix}_label_" + "".join(c if c.isalnum() else "_" for c in label)
+
+
+def _relabelings(kind: str) -> list[dict[str, Any]]:
+    return [
+        {"targetLabel": m.JOB, "replacement": naming.JOB_MCP, "action": "replace"},
+        {"sourceLabels": [_meta_label(kind, TENANT_LABEL)], "targetLabel": m.TENANT, "action": "replace"},
+        {"sourceLabels": [_meta_label(kind, NAME_LABEL)], "targetLabel": m.SERVICE, "action": "replace"},
+    ]
+
+
+def _endpoint(kind: str, interval: str) -> dict[str, Any]:
+    return {"port": MANAGEMENT_PORT_NAME, "path": "/metrics", "interval": interval, "relabelings": _relabelings(kind)}
+
+
+def service_monitor(config: Config) -> dict[str, Any]:
+    return {
+        "apiVersion": API,
+        "kind": "ServiceMonitor",
+        "metadata": _meta("lookout-mcp-servers"),
+        "spec": {
+            "selector": {"matchLabels": {SCRAPE_LABEL: "true"}},
+            "namespaceSelector": {"any": True},
+            "endpoints": [_endpoint("service", config.timing.scrape_interval)],
+        },
+    }
+
+
+def pod_monitor(config: Config) -> dict[str, Any]:
+    """For servers without a Service (e.g. stdio servers behind a sidecar): the pod's management port."""
+    return {
+        "apiVersion": API,
+        "kind": "PodMonitor",
+        "metadata": _meta("lookout-mcp-pods"),
+        "spec": {
+            "selector": {"matchLabels": {SCRAPE_LABEL: "pod"}},
+            "namespaceSelector": {"any": True},
+            "podMetricsEndpoints": [_endpoint("pod", config.timing.scrape_interval)],
+        },
+    }
+
+
+def probes(config: Config) -> list[dict[str, Any]]:
+    """One Probe per target and module: the Lookout exporter probes the target by its lookout.yaml name."""
+    objects = []
+    for tenant, target in config.targets():
+        if not target.probe:
+            continue
+        for module in config.probe.modules_for(target.name):
+            labels = {**tenant.labels, **target.labels, m.TENANT: tenant.name, m.SERVICE: target.name}
+            objects.append(
+                {
+                    "apiVersion": API,
+                    "kind": "Probe",
+                    "metadata": _meta(f"lookout-{target.name}-{module}"[:253]),
+                    "spec": {
+                        "jobName": f"{naming.JOB_PROBE_PREFIX}-{module}",
+                        "module": module,
+                        "interval": config.timing.scrape_interval,
+                        "prober": {"url": f"{EXPORTER_SERVICE}:{EXPORTER_PORT}", "path": "/probe"},
+                        "targets": {"staticConfig": {"static": [target.name], "labels": dict(sorted(labels.items()))}},
+                    },
+                }
+            )
+    return objects
+
+
+def prometheus_rule(config: Config) -> dict[str, Any]:
+    """PART A's alert and recording rules, as the operator wants them."""
+    yaml = YAML(typ="safe", pure=True)
+    groups = [
+        *yaml.load(render_recording_rules(config)).get("groups", []),
+        *yaml.load(render_alert_rules(config)).get("groups", []),
+    ]
+    return {"apiVersion": API, "kind": "PrometheusRule", "metadata": _meta("lookout-rules"), "spec": {"groups": groups}}
+
+
+def _secret(receiver: Receiver, key: str) -> dict[str, str]:
+    return {"name": ALERTING_SECRET, "key": f"{receiver.name}-{key}"}
+
+
+def _receiver(receiver: Receiver) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": receiver.name}
+    if receiver.webhook:
+        webhook: dict[str, Any] = {"url": str(receiver.webhook.url), "sendResolved": True}
+        if receiver.webhook.bearer_token_file:
+            webhook["httpConfig"] = {"authorization": {"credentials": _secret(receiver, "bearer-token")}}
+        out["webhookConfigs"] = [webhook]
+    if receiver.slack:
+        out["slackConfigs"] = [
+            {"apiURL": _secret(receiver, "slack-api-url"), "channel": receiver.slack.channel, "sendResolved": True}
+        ]
+    if receiver.pagerduty:
+        out["pagerdutyConfigs"] = [{"routingKey": _secret(receiver, "pagerduty-routing-key"), "sendResolved": True}]
+    if receiver.email:
+        email: dict[str, Any] = {
+            "to": receiver.email.to,
+            "from": receiver.email.from_,
+            "smarthost": receiver.email.smarthost,
+            "requireTLS": receiver.email.require_tls,
+        }
+        if receiver.email.auth_username:
+            email["authUsername"] = receiver.email.auth_username
+        if receiver.email.auth_password_file:
+            email["authPassword"] = _secret(receiver, "smtp-password")
+        out["emailConfigs"] = [email]
+    return out
+
+
+def alertmanager_config(config: Config) -> dict[str, Any]:
+    """Routes by priority to the default receivers (per-tenant routes stay in the native alertmanager.yml)."""
+    routes = config.alerting.routes
+    default = routes[Priority.P0][0]
+    return {
+        "apiVersion": API_ALPHA,
+        "kind": "AlertmanagerConfig",
+        "metadata": _meta("lookout-routing"),
+        "spec": {
+            "route": {
+                "receiver": default,
+                "groupBy": ["alertname", m.TENANT, m.SERVICE],
+                "routes": [
+                    {
+                        "receiver": name,
+                        "matchers": [{"name": m.PRIORITY, "value": priority.value, "matchType": "="}],
+                        "continue": True,
+                    }
+                    for priority, names in sorted(routes.items())
+                    for name in names
+                ],
+            },
+            "receivers": [_receiver(r) for r in config.alerting.receivers],
+        },
+    }
