@@ -7,16 +7,14 @@ import subprocess
 from pathlib import Path
 from typing import Final
 
-from lookout.check.findings import Finding
+from lookout.check.findings import CheckSkipped, Finding
 
 CHECK: Final = "compose"
 COMPOSE_FILE: Final = "docker-compose.monitoring.yml"
 BINARY: Final = "docker-compose"
 INSTALL_HINT: Final = "apt-get install -y --no-install-recommends docker-compose"
 
-
-class CheckSkipped(Exception):
-    """A validator could not run here (a tool is missing); the message says why and how to fix it."""
+__all__ = ["CheckSkipped", "check_compose"]
 
 
 def check_compose(stack_dir: Path) -> list[Finding]:
