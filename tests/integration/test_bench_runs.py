@@ -20,6 +20,9 @@ pytestmark = pytest.mark.integration
 
 # Short, bounded runs at a modest fixed rate: results reflect the server, not this shared machine's load.
 SHORT_RUN = ["--rate", "40", "--duration", "2s", "--warmup", "500ms", "--tool", 'echo={"text": "hi"}']
+# One client, back to back: every request meets the same conditions, so two runs of one server have the
+# same latency distribution (concurrent requests make it multi-modal on a busy machine).
+SEQUENTIAL_RUN = ["-c", "1", "--duration", "2s", "--warmup", "500ms", "--tool", 'echo={"text": "hi"}']
 
 
 def bench(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -53,15 +56,15 @@ def test_a_run_reports_every_operation_and_is_saved(demo_server: DemoServer, tmp
 
 def test_compare_passes_the_same_server_and_flags_a_planted_regression(demo_server: DemoServer, tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path)]
-    first = run_json(demo_server, tmp_path, *SHORT_RUN)["run_id"]
-    second = run_json(demo_server, tmp_path, *SHORT_RUN)["run_id"]
+    first = run_json(demo_server, tmp_path, *SEQUENTIAL_RUN)["run_id"]
+    second = run_json(demo_server, tmp_path, *SEQUENTIAL_RUN)["run_id"]
     gate = ["--threshold", "0.5", *data]  # CI-style gate; the planted +50 ms is far beyond it
     same = bench("compare", str(first), str(second), *gate, check=False)
     assert same.returncode == 0, same.stdout + same.stderr
 
     fault = httpx.put(f"{demo_server.management_url}/faults/echo", json={"latency_ms": 50}, timeout=5)
     assert fault.status_code == 200
-    slow = run_json(demo_server, tmp_path, *SHORT_RUN)["run_id"]
+    slow = run_json(demo_server, tmp_path, *SEQUENTIAL_RUN)["run_id"]
     flagged = bench("compare", str(second), str(slow), *gate, "--json", check=False)
     assert flagged.returncode == 1, flagged.stdout + flagged.stderr
     checks = {c["name"]: c for c in json.loads(flagged.stdout)["checks"]}
