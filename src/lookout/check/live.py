@@ -1,5 +1,10 @@
 """``lookout check --live URL``: every recording rule and every dashboard query returns data from the
-running stack, and no recorded value is NaN or Inf."""
+running stack, and no recorded value is NaN or Inf.
+
+A dashboard query whose metric families have no series at all in this Prometheus (no prober, no
+`lookout bench` run yet) cannot return data here; it is reported as not checkable rather than as a
+finding. Any other empty query is a finding: the panel would show "No data" where it should show 0.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from typing import Any, Final
 
 import httpx
 
-from lookout.check.contract import iter_rules
+from lookout.check.contract import iter_rules, metric_names
 from lookout.check.findings import Finding
 
 CHECK: Final = "live"
@@ -46,8 +51,17 @@ def _dashboard_queries(stack_dir: Path) -> list[tuple[str, str]]:
     return queries(stack_dir)
 
 
-def check_live(stack_dir: Path, url: str) -> list[Finding]:
+def check_live(stack_dir: Path, url: str, not_checkable: list[str] | None = None) -> list[Finding]:
+    """Findings of the live check; queries that cannot be checked here are appended to ``not_checkable``."""
     findings = []
+    present: dict[str, bool] = {}
+
+    def missing_families(expr: str) -> list[str]:
+        names = [n for n in metric_names(expr) if n not in present]
+        for name in names:
+            present[name] = bool(query(url, f'count({{__name__="{name}"}})'))
+        return [n for n in metric_names(expr) if not present[n]]
+
     for rule in iter_rules(stack_dir):
         if not rule.recording:
             continue
@@ -61,12 +75,18 @@ def check_live(stack_dir: Path, url: str) -> list[Finding]:
         elif bad := _not_finite(result):
             findings.append(Finding(CHECK, rule.file, f"{rule.name}: {bad} series are NaN or Inf"))
     for reference, expr in _dashboard_queries(stack_dir):
-        file = reference.split(": ", 1)[0]
+        file, _, panel = reference.partition(": ")
         try:
             result = query(url, expr)
+            absent = [] if result else missing_families(expr)
         except ValueError as exc:
-            findings.append(Finding(CHECK, file, f"{reference}: query failed: {exc}"))
+            findings.append(Finding(CHECK, file, f"{panel}: query failed: {exc}"))
             continue
-        if not result:
-            findings.append(Finding(CHECK, file, f"{reference}: returns no data from {url}"))
+        if result:
+            continue
+        if absent:
+            if not_checkable is not None:
+                not_checkable.append(f"{reference}: nothing here emits {', '.join(absent)}")
+            continue
+        findings.append(Finding(CHECK, file, f"{panel}: returns no data from {url}"))
     return findings

@@ -41,9 +41,16 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     ran: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    not_checkable: list[str] = field(default_factory=list)
+    """--live: dashboard queries over metric families that nothing in the running stack emits."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"findings": [f.as_dict() for f in self.findings], "ran": self.ran, "skipped": self.skipped}
+        return {
+            "findings": [f.as_dict() for f in self.findings],
+            "ran": self.ran,
+            "skipped": self.skipped,
+            "not_checkable": self.not_checkable,
+        }
 
 
 def _optional_validators(stack_dir: Path) -> tuple[list[tuple[str, Validator]], list[str]]:
@@ -88,8 +95,12 @@ def check_stack(stack_dir: Path, config: Config, live_url: str | None = None) ->
             continue
         report.ran.append(name)
     if live_url is not None:
-        report.findings += check_live(stack_dir, live_url)
+        not_checkable: list[str] = []
+        report.findings += check_live(stack_dir, live_url, not_checkable)
         report.ran.append("live")
+        if not_checkable:
+            report.skipped.append(f"live: {len(not_checkable)} dashboard queries (e.g. {not_checkable[0]})")
+            report.not_checkable = not_checkable
     return report
 
 
