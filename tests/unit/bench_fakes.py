@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
@@ -13,6 +14,7 @@ import anyio
 import anyio.lowlevel
 
 from lookout.bench.load import SUCCESS, Outcome, Session
+from lookout.bench.results import Recorder, RunResult
 from lookout.bench.scenario import Operation
 
 T = TypeVar("T")
@@ -100,3 +102,17 @@ class _FakeSession:
 
     async def send(self, operation: Operation) -> Outcome:
         return await self._server.handle(operation)
+
+
+def synthetic(
+    seed: int, median_s: float = 0.005, seconds: int = 10, rps: int = 200, error_every: int = 0, target: str = "t"
+) -> RunResult:
+    """A run whose latencies are lognormal around ``median_s`` at ``rps`` for ``seconds``."""
+    rng = random.Random(seed)
+    recorder = Recorder(measure_start=0.0)
+    for i in range(seconds * rps):
+        end = (i + 1) / rps
+        latency = rng.lognormvariate(0, 0.3) * median_s
+        error = "jsonrpc_-32603" if error_every and i % error_every == 0 else ""
+        recorder.record("echo", end - latency, end - latency, end, error)
+    return recorder.result(target=target, scenario="default", fingerprint="f", model="closed", concurrency=4, rate=None)

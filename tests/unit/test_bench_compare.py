@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import pytest
@@ -12,25 +11,12 @@ from typer.testing import CliRunner
 from lookout.bench.capacity import capacity_of, write_capacity
 from lookout.bench.compare import compare_runs
 from lookout.bench.history import History, HistoryError
-from lookout.bench.results import Recorder, RunResult
+from lookout.bench.results import RunResult
 from lookout.bench.scenario import Operation, Scenario
 from lookout.cli import app
+from tests.unit.bench_fakes import synthetic
 
 SCENARIO = Scenario(operations=[Operation(tool="echo")])
-
-
-def synthetic(
-    seed: int, median_s: float = 0.005, seconds: int = 10, rps: int = 200, error_every: int = 0, target: str = "t"
-) -> RunResult:
-    """A run whose latencies are lognormal around ``median_s`` at ``rps`` for ``seconds``."""
-    rng = random.Random(seed)
-    recorder = Recorder(measure_start=0.0)
-    for i in range(seconds * rps):
-        end = (i + 1) / rps
-        latency = rng.lognormvariate(0, 0.3) * median_s
-        error = "jsonrpc_-32603" if error_every and i % error_every == 0 else ""
-        recorder.record("echo", end - latency, end - latency, end, error)
-    return recorder.result(target=target, scenario="default", fingerprint="f", model="closed", concurrency=4, rate=None)
 
 
 def verdicts(baseline: list[RunResult], candidate: RunResult, **kw: float) -> dict[str, bool]:
