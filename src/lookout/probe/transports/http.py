@@ -15,9 +15,10 @@ import httpx
 
 from lookout.probe.errors import HttpStatusFailure, JsonRpcFailure, ProbeFailure, TransportFailure
 from lookout.probe.transports.base import ByteBudget, WireStats
+from lookout.probe.transports.coalesce import SocketOption, coalescing_transport
 
 MAX_REDIRECTS = 5
-NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+NODELAY: list[SocketOption] = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 """httpcore writes headers and body separately; without TCP_NODELAY, Nagle plus delayed ACK add 40 ms
 to every request on a reused connection."""
 
@@ -52,9 +53,7 @@ def build_client(options: HttpOptions) -> httpx.AsyncClient:
     headers = {"User-Agent": "lookout-probe", **options.headers}
     if isinstance(options.auth, str):
         headers["Authorization"] = f"Bearer {options.auth}"
-    transport = httpx.AsyncHTTPTransport(
-        verify=tls_context(options.ca_file, options.insecure_skip_verify), socket_options=NODELAY
-    )
+    transport = coalescing_transport(tls_context(options.ca_file, options.insecure_skip_verify), NODELAY)
     return httpx.AsyncClient(
         transport=transport,
         timeout=httpx.Timeout(options.timeout),  # Timeout(None): no per-operation limits
