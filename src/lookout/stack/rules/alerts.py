@@ -28,7 +28,9 @@ WATCHDOG: Final = "Watchdog"
 SERVICE_DASHBOARD: Final = "server"
 """Slug of the MCP server detail dashboard that notifications link to (one per tenant folder)."""
 
-_PROBE_JOBS = f'{m.JOB}=~"{naming.JOB_PROBE_PREFIX}-.+"'
+_PROBED = f'{m.SERVICE}!=""'
+"""Probe series of configured targets. Probe metric names are the prober's alone, so no job matcher: the
+prober's job names (one per module) are its own business."""
 _SVC = f"{{{{ $labels.{m.SERVICE} }}}} of tenant {{{{ $labels.{m.TENANT} }}}}"
 _TOOL = f"tool {{{{ $labels.{m.TOOL_NAME} }}}} of {_SVC}"
 _BY_SERVICE = ", ".join(r.SERVICE_LABELS)
@@ -150,7 +152,7 @@ def _deprecated(c: Config) -> str:
     versions = "|".join(c.alerting.deprecated_protocol_versions)
     if not versions:
         return ""
-    probed = f'{m.PROBE_PROTOCOL_VERSION.name}{{{_PROBE_JOBS},version=~"{versions}"}} > 0'
+    probed = f'{m.PROBE_PROTOCOL_VERSION.name}{{{_PROBED},version=~"{versions}"}} > 0'
     served = f'rate({r.OPS_COUNT}{{{r.MCP_SELECTOR},{m.PROTOCOL_VERSION}=~"{versions}"}}[1h]) > 0'
     # Both sources as one `version` label: what the prober negotiated and what clients of the server speak.
     as_version = f'label_replace({served}, "version", "$1", "{m.PROTOCOL_VERSION}", "(.+)")'
@@ -203,7 +205,7 @@ ALERTS: tuple[AlertRule, ...] = (
     ),
     AlertRule(
         name="MCPProbeFailing",
-        expr=_const(f"min by ({_BY_SERVICE}, {m.JOB}) ({m.PROBE_SUCCESS.name}{{{_PROBE_JOBS}}}) == 0"),
+        expr=_const(f"min by ({_BY_SERVICE}, {m.JOB}) ({m.PROBE_SUCCESS.name}{{{_PROBED}}}) == 0"),
         for_="2m",
         priority=Priority.P0,
         summary="Synthetic MCP probe failing",
@@ -364,7 +366,7 @@ ALERTS: tuple[AlertRule, ...] = (
     ),
     AlertRule(
         name="MCPToolDefinitionsChanged",
-        expr=_const(f"max by ({_BY_SERVICE}) (changes({m.PROBE_TOOLS_HASH.name}{{{_PROBE_JOBS}}}[15m])) > 0"),
+        expr=_const(f"max by ({_BY_SERVICE}) (changes({m.PROBE_TOOLS_HASH.name}{{{_PROBED}}}[15m])) > 0"),
         for_="0s",
         priority=Priority.P2,
         summary="The tools an MCP server offers changed",
@@ -385,7 +387,7 @@ ALERTS: tuple[AlertRule, ...] = (
     # ------------------------------------------------------------ P3: maintenance
     AlertRule(
         name="MCPCertificateExpiringSoon",
-        expr=_const(f"min by ({_BY_SERVICE}) ({m.PROBE_SSL_EXPIRY.name}{{{_PROBE_JOBS}}} > 0) - time() < 14 * 86400"),
+        expr=_const(f"min by ({_BY_SERVICE}) ({m.PROBE_SSL_EXPIRY.name}{{{_PROBED}}} > 0) - time() < 14 * 86400"),
         for_="10m",
         priority=Priority.P3,
         summary="TLS certificate expires within 14 days",
