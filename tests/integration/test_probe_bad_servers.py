@@ -144,6 +144,15 @@ async def test_credentials_are_read_from_files(bad: BadServers, tmp_path: Path) 
     assert_failed(missing, "cannot read bearer_token_file")
 
 
+async def test_custom_headers_are_sent(bad: BadServers) -> None:
+    without = await probe_without_leaks(ProbeTarget("hdr", bad.url("/needs-header")), protocol="2026-07-28")
+    assert_failed(without, "X-Team header missing")
+    with_header = await probe_without_leaks(
+        ProbeTarget("hdr", bad.url("/needs-header")), protocol="2026-07-28", headers={"X-Team": "lookout"}
+    )
+    assert with_header.success, with_header.log.text()
+
+
 async def test_stdio_server_ignoring_sigterm_is_killed_and_reaped() -> None:
     command = " ".join(server_argv("bad_stdio.py", "ignore-sigterm"))
     result = await probe_without_leaks(ProbeTarget("stdio", command, "stdio"))

@@ -63,6 +63,8 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
             request = json.loads(body) if body else {}
             if path == "/auth" and headers.get("authorization") not in (BEARER, BASIC):
                 writer.write(_response("401 Unauthorized", "text/plain", b"who are you?"))
+            elif path == "/needs-header" and headers.get("x-team") != "lookout":
+                writer.write(_response("400 Bad Request", "text/plain", b"X-Team header missing"))
             elif path == "/hang":
                 await asyncio.sleep(3600)
             elif path == "/trickle":
