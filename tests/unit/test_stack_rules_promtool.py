@@ -98,3 +98,11 @@ def test_rule_tests_catch_a_broken_rule(tmp_path: Path) -> None:
     result = promtool_test(write_rule_dir(tmp_path, broken), "traffic.test.yml")
     assert result.returncode != 0
     assert "MCPErrorRatioHigh" in result.stdout + result.stderr
+
+
+def test_every_firing_alert_carries_priority_severity_tenant_and_service() -> None:
+    for file, group, case in _alert_cases():
+        for alert in case.get("exp_alerts") or []:
+            labels = alert.get("exp_labels", {})
+            missing = {"priority", "severity", "tenant", "service"} - set(labels)
+            assert not missing, f"{file}: {group}: {case['alertname']} lacks {sorted(missing)}"
