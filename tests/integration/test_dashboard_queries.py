@@ -1,8 +1,9 @@
 """Every dashboard query runs on a real Prometheus that scrapes the demo server after some traffic.
 
-The demo server is scraped (instrumentation) and probed by the real Lookout exporter (probe_*). Queries over
+The demo server is scraped (instrumentation) and probed by the real Lookout exporter (probe_*); benchmark
+results are pushed to a real Pushgateway as `lookout bench` pushes them. Queries over
 metric names that have series of the test's tenant (and over the recording rules) must return data; queries
-over names nothing in this test emits (lookout_bench_*, firing ALERTS, probe_ssl_* without TLS, and process_*/
+over names nothing in this test emits (firing ALERTS, probe_ssl_* without TLS, and process_*/
 python_gc_*, which the demo server's registry does not collect) are checked for parse-validity by the real
 Prometheus only (the query must succeed; empty is fine).
 """
@@ -17,8 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 from mcp.client.client import Client
+from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
 from lookout import metrics as m
+from lookout.bench import export as bench_export
+from lookout.bench.capacity import Capacity
 from lookout.check.dashboards import analyse, dashboard_queries, iter_targets, recording_rule_names
 from lookout.config.loader import parse_config
 from lookout.stack import DeployTarget, render_stack, write_stack
@@ -31,6 +35,7 @@ from tests.support import (
     free_port,
     http_ok,
     lookout_argv,
+    require_binary,
     start,
     start_demo_server,
     start_prometheus,
@@ -42,7 +47,7 @@ TENANT = "acme"
 SERVICE = "demo"
 
 
-def _config(demo: DemoServer, prometheus_port: int, exporter_port: int) -> str:
+def _config(demo: DemoServer, prometheus_port: int, exporter_port: int, pushgateway_port: int) -> str:
     return f"""
 version: 1
 tenants:
@@ -58,6 +63,7 @@ listen:
   prometheus: 127.0.0.1:{prometheus_port}
   alertmanager: 127.0.0.1:{free_port()}
   exporter: 127.0.0.1:{exporter_port}
+  pushgateway: 127.0.0.1:{pushgateway_port}
 timing: {{scrape_interval: 1s, evaluation_interval: 1s}}
 """
 
@@ -73,10 +79,25 @@ async def _traffic(demo: DemoServer) -> None:
             await client.call_tool("calculate", {"wrong": "params"})
 
 
-def _tenant_metric_names(prom: Prometheus) -> frozenset[str]:
-    """Metric names with at least one series of the test's tenant (what a tenant-scoped query can find)."""
-    body = httpx.get(f"{prom.url}/api/v1/series", params={"match[]": f'{{{m.TENANT}="{TENANT}"}}'}, timeout=10).json()
+def _metric_names(prom: Prometheus, selector: str) -> frozenset[str]:
+    body = httpx.get(f"{prom.url}/api/v1/series", params={"match[]": selector}, timeout=10).json()
     return frozenset(series["__name__"] for series in body["data"])
+
+
+def _push_bench_results(gateway: str) -> None:
+    """What `lookout bench --push` sends: a run's results and the target's capacity (lookout.bench.export)."""
+    results = CollectorRegistry()
+    labels = {"target": SERVICE, "scenario": "smoke"}
+    for spec, value in ((m.BENCH_THROUGHPUT, 120.0), (m.BENCH_ERROR_RATIO, 0.0)):
+        Gauge(spec.name, spec.help, spec.labels, registry=results).labels(**labels).set(value)
+    latency = Gauge(m.BENCH_LATENCY.name, m.BENCH_LATENCY.help, m.BENCH_LATENCY.labels, registry=results)
+    for quantile in bench_export.EXPORTED_QUANTILES:
+        latency.labels(quantile=quantile, **labels).set(0.01)
+    push_to_gateway(gateway, job=bench_export.JOB, registry=results, grouping_key=labels)
+    capacity = Capacity(
+        target=SERVICE, capacity_rps=150.0, run_id=1, measured_at="2026-01-01T00:00:00Z", scenario="smoke"
+    )
+    push_to_gateway(gateway, job=bench_export.CAPACITY_JOB, registry=bench_export.capacity_registry(capacity))
 
 
 @pytest.fixture(scope="module")
@@ -85,9 +106,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Prom
     demo = start_demo_server(tmp)
     procs: list[Proc] = [demo.proc]
     try:
-        port, exporter_port = free_port(), free_port()
+        port, exporter_port, pushgateway_port = free_port(), free_port(), free_port()
         config_file = tmp / "lookout.yaml"
-        config_file.write_text(_config(demo, port, exporter_port))
+        config_file.write_text(_config(demo, port, exporter_port, pushgateway_port))
         write_stack(render_stack(parse_config(config_file.read_text()), DeployTarget.ALL), tmp / "stack")
         exporter_argv = lookout_argv(
             "exporter", "--config", str(config_file), "--listen", f"{LOOPBACK}:{exporter_port}"
@@ -95,6 +116,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Prom
         exporter = start(exporter_argv, tmp / "exporter.log")
         procs.append(exporter)
         wait_until(lambda: http_ok(f"http://{LOOPBACK}:{exporter_port}/-/healthy"), 30, what="exporter")
+        gateway = f"{LOOPBACK}:{pushgateway_port}"
+        pushgateway = start(
+            [require_binary("prometheus-pushgateway"), f"--web.listen-address={gateway}"], tmp / "pushgateway.log"
+        )
+        procs.append(pushgateway)
+        wait_until(lambda: http_ok(f"http://{gateway}/-/ready"), 30, what="pushgateway")
+        _push_bench_results(gateway)
         prom = start_prometheus(tmp / "stack/prometheus/prometheus.yml", tmp, port)
         procs.append(prom.proc)
         # Two rounds around a scrape: a counter series is first seen at its running total, and only
@@ -105,9 +133,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Prom
         asyncio.run(_traffic(demo))
         probe = f'{m.PROBE_SUCCESS.name}{{{m.TENANT}="{TENANT}"}} == 1'
         wait_until(lambda: prom.query(probe), 30, what="a successful probe of the demo server, scraped")
+        wait_until(lambda: prom.query(m.BENCH_CAPACITY.name), 30, what="the pushed benchmark results, scraped")
         # PART A's recording rules run on this Prometheus too (evaluated every second), over the same traffic.
         # Whether an alert is firing yet (rather than pending) depends on `for:` timing: ALERTS is parse-only.
-        emitted = (_tenant_metric_names(prom) | recording_rule_names(tmp / "stack")) - {promql.ALERTS}
+        tenant_names = _metric_names(prom, f'{{{m.TENANT}="{TENANT}"}}')
+        bench_names = _metric_names(prom, '{__name__=~"lookout_bench_.*"}')
+        emitted = (tenant_names | bench_names | recording_rule_names(tmp / "stack")) - {promql.ALERTS}
         yield tmp / "stack", prom, emitted
     finally:
         for proc in reversed(procs):
@@ -126,8 +157,8 @@ def test_every_dashboard_query_runs_and_those_over_emitted_metrics_return_data(
     names = _names_by_reference(stack_dir)
     required = [(ref, expr) for ref, expr in queries if set(names[ref]) <= emitted]
     # The core of every dashboard (operations histogram) must be among the data-checked queries.
-    assert len(required) >= 45, f"only {len(required)} of {len(queries)} queries are checked for data"
-    for family in (m.OPERATION_DURATION.name, m.PROBE_SUCCESS.name, m.PROBE_PHASE_DURATION.name):
+    assert len(required) >= 50, f"only {len(required)} of {len(queries)} queries are checked for data"
+    for family in (m.OPERATION_DURATION.name, m.PROBE_SUCCESS.name, m.PROBE_PHASE_DURATION.name, m.BENCH_LATENCY.name):
         assert any(family in expr for _, expr in required), family
 
     errors = []  # parse and evaluation errors, with or without data
