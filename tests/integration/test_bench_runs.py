@@ -131,3 +131,20 @@ def test_an_unreachable_pushgateway_is_one_line(demo_server: DemoServer, tmp_pat
     assert done.returncode == 1
     assert done.stderr.startswith("lookout: cannot push to the Pushgateway at http://127.0.0.1:9")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_capacity_search_saves_its_steps_and_the_best_one(demo_server: DemoServer, tmp_path: Path) -> None:
+    argv = ["capacity", demo_server.url, "--step", "1s", "--warmup", "200ms", "--max-concurrency", "2"]
+    done = bench(*argv, "--name", "demo", "--data-dir", str(tmp_path), "--tool", 'echo={"text": "hi"}', check=False)
+    runs = json.loads(bench("history", "--data-dir", str(tmp_path), "--json").stdout)
+    assert [run["status"] for run in runs] == ["complete", "complete"] or "broke the policy" in done.stdout
+    within = [r for r in runs if r["p99_s"] <= 0.1 and r["error_ratio"] < 0.001]
+    if not within:  # a loaded machine can push even one client past 100 ms: then there is no capacity
+        assert done.returncode == 1 and "capacity unknown" in done.stderr
+        assert not (tmp_path / "capacity.json").exists()
+        return
+    assert done.returncode == 0, done.stderr
+    best = max(within, key=lambda r: r["throughput_rps"])
+    written = json.loads((tmp_path / "capacity.json").read_text())["targets"]["demo"]
+    assert written["run_id"] == best["id"]
+    assert written["capacity_rps"] == pytest.approx(best["throughput_rps"], rel=1e-3)

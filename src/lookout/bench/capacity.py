@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,3 +78,37 @@ def write_capacity(data_dir: Path, capacity: Capacity) -> Path:
     temporary.write_text(json.dumps(document, indent=2) + "\n")
     os.replace(temporary, path)
     return path
+
+
+GROWTH_TO_CONTINUE = 0.05
+STALLED_STEPS = 2
+"""Two steps in a row that do not beat the best throughput so far by 5 % mean the replica is saturated
+(one such step may be noise on a shared machine)."""
+
+
+@dataclass(frozen=True)
+class Step:
+    concurrency: int
+    result: RunResult
+    within_policy: bool
+
+
+def search_capacity(run_step: Callable[[int], RunResult], max_concurrency: int = 256) -> tuple[list[Step], str]:
+    """Closed-loop steps at doubling concurrency (1, 2, 4, ...) until the latency policy breaks, throughput
+    stops growing, or ``max_concurrency`` is passed. Returns the steps and why the search stopped."""
+    steps: list[Step] = []
+    concurrency, best, stalled = 1, 0.0, 0
+    while concurrency <= max_concurrency:
+        result = run_step(concurrency)
+        step = Step(concurrency, result, meets_policy(result))
+        steps.append(step)
+        if not step.within_policy:
+            policy = f"p99 <= {POLICY_P99_S * 1000:.0f} ms, errors < 0.1 %"
+            return steps, f"{concurrency} clients broke the policy ({policy})"
+        throughput = result.overall.throughput_rps
+        stalled = stalled + 1 if throughput < best * (1 + GROWTH_TO_CONTINUE) else 0
+        best = max(best, throughput)
+        if stalled >= STALLED_STEPS:
+            return steps, f"throughput stopped growing (2 steps without +5 %) at {concurrency} clients"
+        concurrency *= 2
+    return steps, f"reached --max-concurrency {max_concurrency}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -23,6 +24,7 @@ from lookout.bench.scenario import (
 if TYPE_CHECKING:  # the modules below are imported by the commands that need them: `lookout` starts fast
     from rich.console import Console
 
+    from lookout.bench.capacity import Capacity
     from lookout.bench.compare import Comparison
     from lookout.bench.history import History, RunRecord
     from lookout.bench.results import RunResult
@@ -94,16 +96,7 @@ def run(
     seed: int | None = typer.Option(None, help="Seed of the operation mix."),
 ) -> None:
     """Drive TARGET with the scenario and report throughput, errors and latency percentiles."""
-    import anyio
-    from rich.console import Console
-
-    from lookout.bench.capacity import capacity_of, write_capacity
-    from lookout.bench.client import TRANSPORTS, mcp_sessions
-    from lookout.bench.load import BenchError, run_load, summarize
-    from lookout.bench.progress import Progress, results_table
-
-    if transport not in TRANSPORTS:
-        _fail(f"--transport {transport!r}: use one of {', '.join(TRANSPORTS)}")
+    _check_transport(transport)
     overrides = {
         "model": model,
         "concurrency": concurrency,
@@ -115,40 +108,133 @@ def run(
         "timeout": timeout,
     }
     scenario = _scenario(scenario_file, tool, method, overrides)
-    target_name = name or target
-    console = Console(stderr=True)
-    history = _history(data_dir) if save else None
-    run_id = history.begin(scenario, target_name, revision) if history else None
-    progress = Progress(console)
-    connect = mcp_sessions(target, transport=transport, protocol=protocol, timeout=scenario.load.timeout_s)
-    try:
-        with progress.shown():
-            recorder = anyio.run(lambda: run_load(scenario, connect, seed=seed, on_tick=progress))
-    except BenchError as exc:
-        if history is not None and run_id is not None:
-            history.fail(run_id)
-        _fail(f"{target}: {exc}", code=1)
-    result = summarize(recorder, scenario, target_name)
-    capacity = None
-    if history is not None and run_id is not None:
-        history.finish(run_id, result)
-        capacity = capacity_of(history.complete_runs(target_name))
-        if capacity is not None:
-            write_capacity(data_dir, capacity)
-    if pushgateway:
-        from lookout.bench.export import ExportError, push
-
-        try:
-            push(pushgateway, result, capacity)
-        except ExportError as exc:
-            _fail(str(exc), code=1)
+    runner = _Runner(target, name or target, transport, protocol, _history(data_dir) if save else None, revision, seed)
+    run_id, result = runner.execute(scenario)
+    capacity = _record_capacity(runner, data_dir)
+    _push(pushgateway, result, capacity)
     if as_json:
         document = {"run_id": run_id, **result.model_dump(mode="json", by_alias=True)}
         typer.echo(json.dumps(document, indent=2))
     else:
+        from lookout.bench.progress import results_table
+
         _stdout().print(results_table(result))
         if run_id is not None:
             typer.echo(f"saved as run {run_id} in {data_dir}")
+
+
+@dataclass
+class _Runner:
+    """Runs scenarios against one target, saving each run in the history (when there is one)."""
+
+    target: str
+    target_name: str
+    transport: str
+    protocol: str
+    history: History | None
+    revision: str | None
+    seed: int | None
+
+    def execute(self, scenario: Scenario) -> tuple[int | None, RunResult]:
+        import anyio
+        from rich.console import Console
+
+        from lookout.bench.client import mcp_sessions
+        from lookout.bench.load import BenchError, run_load, summarize
+        from lookout.bench.progress import Progress
+
+        history = self.history
+        run_id = history.begin(scenario, self.target_name, self.revision) if history else None
+        progress = Progress(Console(stderr=True))
+        timeout = scenario.load.timeout_s
+        connect = mcp_sessions(self.target, transport=self.transport, protocol=self.protocol, timeout=timeout)
+        try:
+            with progress.shown():
+                recorder = anyio.run(lambda: run_load(scenario, connect, seed=self.seed, on_tick=progress))
+        except BenchError as exc:
+            if history is not None and run_id is not None:
+                history.fail(run_id)
+            _fail(f"{self.target}: {exc}", code=1)
+        result = summarize(recorder, scenario, self.target_name)
+        if history is not None and run_id is not None:
+            history.finish(run_id, result)
+        return run_id, result
+
+
+def _check_transport(transport: str) -> None:
+    from lookout.bench.client import TRANSPORTS
+
+    if transport not in TRANSPORTS:
+        _fail(f"--transport {transport!r}: use one of {', '.join(TRANSPORTS)}")
+
+
+def _record_capacity(runner: _Runner, data_dir: Path) -> Capacity | None:
+    """The target's capacity from its saved runs, also written to capacity.json."""
+    from lookout.bench.capacity import capacity_of, write_capacity
+
+    if runner.history is None:
+        return None
+    capacity = capacity_of(runner.history.complete_runs(runner.target_name))
+    if capacity is not None:
+        write_capacity(data_dir, capacity)
+    return capacity
+
+
+def _push(gateway: str | None, result: RunResult, capacity: Capacity | None) -> None:
+    if not gateway:
+        return
+    from lookout.bench.export import ExportError, push
+
+    try:
+        push(gateway, result, capacity)
+    except ExportError as exc:
+        _fail(str(exc), code=1)
+
+
+@bench_app.command("capacity")
+def capacity_command(
+    target: str = typer.Argument(..., help="MCP endpoint URL of ONE replica (or for stdio its command line)."),
+    transport: str = typer.Option("streamable-http", help="streamable-http, sse or stdio."),
+    protocol: str = typer.Option("auto", help="MCP revision to speak, or auto."),
+    scenario_file: Path | None = typer.Option(None, "--scenario", "-s", help="Scenario YAML (its mix is used)."),
+    tool: list[str] = typer.Option([], "--tool", help="Tool to call: NAME or NAME='{json arguments}'. Repeatable."),
+    method: list[str] = typer.Option([], "--method", help="Other JSON-RPC method, e.g. tools/list. Repeatable."),
+    step: str = typer.Option("5s", help="Measured time of each step."),
+    warmup: str = typer.Option("1s", help="Warm-up of each step."),
+    max_concurrency: int = typer.Option(256, min=1, help="Stop doubling the clients beyond this."),
+    name: str | None = typer.Option(None, help="Target name for history, metrics and capacity (default: TARGET)."),
+    revision: str | None = typer.Option(None, help="Git revision of the target, kept in the history."),
+    data_dir: Path = DATA_DIR,
+    pushgateway: str | None = typer.Option(None, help="Push the capacity (and the last step) to this Pushgateway."),
+) -> None:
+    """Measure the capacity of one replica: closed-loop steps at 1, 2, 4 ... clients until p99 passes 100 ms,
+    errors reach 0.1 % or throughput stops growing. Every step is saved; capacity.json is updated."""
+    from lookout.bench.capacity import search_capacity
+    from lookout.bench.progress import ms
+
+    _check_transport(transport)
+    base = _scenario(scenario_file, tool, method, {"model": LoadModel.CLOSED, "duration": step, "warmup": warmup})
+    runner = _Runner(target, name or target, transport, protocol, _history(data_dir), revision, None)
+
+    def run_step(concurrency: int) -> RunResult:
+        run_id, result = runner.execute(base.with_load(concurrency=concurrency))
+        overall = result.overall
+        typer.echo(
+            f"{concurrency:4d} clients: {overall.throughput_rps:8.1f} ok/s  p99 {ms(overall.response_time.p99):>10}"
+            f"  errors {overall.error_ratio:.2%}  (run {run_id})"
+        )
+        return result
+
+    steps, reason = search_capacity(run_step, max_concurrency)
+    typer.echo(f"stopped: {reason}")
+    capacity = _record_capacity(runner, data_dir)
+    _push(pushgateway, steps[-1].result, capacity)
+    if capacity is None:
+        _fail(f"{runner.target_name}: no run met the policy (p99 <= 100 ms, errors < 0.1 %): capacity unknown", 1)
+    typer.echo(
+        f"capacity of {capacity.target}: {capacity.capacity_rps:.1f} requests/s (run {capacity.run_id}); "
+        f"written to {data_dir / 'capacity.json'}"
+    )
 
 
 def _stdout() -> Console:
