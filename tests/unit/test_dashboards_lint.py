@@ -120,3 +120,27 @@ def test_queries_substitute_every_variable(stack_dir: Path) -> None:
         'sum by (service) (rate(mcp_server_operation_duration_seconds_count{tenant="acme", service=~"search", '
         'instance=~".*"}[2m]))'
     )
+
+
+def _edit_variables(stack_dir: Path, edit: Any) -> None:
+    path = stack_dir / FLEET
+    dashboard = json.loads(path.read_text())
+    dashboard["templating"]["list"] = edit(dashboard["templating"]["list"])
+    path.write_text(json.dumps(dashboard))
+
+
+def test_tenant_dashboard_without_instance_variable_is_rejected(stack_dir: Path) -> None:
+    _edit_variables(stack_dir, lambda variables: [v for v in variables if v["name"] != "instance"])
+    assert "tenant dashboard without variable(s) instance" in _messages(stack_dir)
+
+
+def test_contract_covers_variable_queries(stack_dir: Path) -> None:
+    def unknown_metric(variables: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for v in variables:
+            if v["name"] == "instance":
+                v["query"] = 'label_values(made_up_info{tenant="$tenant"}, instance)'
+        return variables
+
+    _edit_variables(stack_dir, unknown_metric)
+    [finding] = check_dashboard_contract(stack_dir)
+    assert finding.message == "variable instance [query]: made_up_info is emitted by nothing the stack deploys"

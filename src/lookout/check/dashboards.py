@@ -32,6 +32,10 @@ NO_UNIT_PANELS: Final = frozenset({"logs", "text", "row"})
 COUNTER_FUNCTIONS: Final = frozenset({"rate", "irate", "increase", "resets"})
 RATE_FUNCTIONS: Final = frozenset({"rate", "irate"})
 COUNTER_SUFFIXES: Final = ("_total", "_bucket", "_count", "_sum")
+TENANT_TAG: Final = "tenant:"
+"""Tag of the dashboards in a tenant's folder; they must offer these variables."""
+TENANT_VARIABLES: Final = (metrics.TENANT, metrics.SERVICE, metrics.INSTANCE)
+_LABEL_VALUES_RE: Final = re.compile(r"^label_values\((?P<expr>.+),\s*\w+\)$")
 # While linting, $__rate_interval becomes this unusual duration so a parsed range can be traced back to it.
 _RATE_INTERVAL_SENTINEL: Final = timedelta(seconds=4321)
 # Names only: `$1` in label_replace() is a regex group, not a variable.
@@ -228,6 +232,10 @@ def _lint_dashboard(rel: str, dashboard: Mapping[str, Any]) -> list[Finding]:
     datasource_vars = {v["name"] for v in variables if v.get("type") == "datasource"}
     if not datasource_vars:
         findings.append(Finding(CHECK_LINT, rel, "no datasource template variable"))
+    if any(str(tag).startswith(TENANT_TAG) for tag in dashboard.get("tags", [])):
+        missing = [v for v in TENANT_VARIABLES if v not in {var.get("name") for var in variables}]
+        if missing:
+            findings.append(Finding(CHECK_LINT, rel, f"tenant dashboard without variable(s) {', '.join(missing)}"))
     for panel in _panels(dashboard):
         title = panel.get("title") or f"panel {panel.get('id', '?')}"
         for problem in _lint_panel(panel, datasource_vars):
@@ -270,11 +278,23 @@ def recording_rule_names(stack_dir: Path) -> frozenset[str]:
     return frozenset(names)
 
 
+def _variable_selectors(stack_dir: Path) -> Iterator[PanelTarget]:
+    """The series selectors of ``label_values(<selector>, label)`` query variables, as targets."""
+    for path in _dashboard_files(stack_dir):
+        dashboard = json.loads(path.read_text(encoding="utf-8"))
+        defaults = _variable_defaults(dashboard)
+        for var in dashboard.get("templating", {}).get("list", []):
+            match = _LABEL_VALUES_RE.match(str(var.get("query", ""))) if var.get("type") == "query" else None
+            if match:
+                rel = str(path.relative_to(stack_dir))
+                yield PanelTarget(rel, f"variable {var['name']}", "query", "prometheus", match["expr"], defaults)
+
+
 def check_dashboard_contract(stack_dir: Path) -> list[Finding]:
-    """Every metric name a dashboard queries is emitted by something the stack deploys."""
+    """Every metric name a dashboard queries (panels and variables) is emitted by something the stack deploys."""
     recorded = recording_rule_names(stack_dir)
     findings = []
-    for target in iter_targets(stack_dir):
+    for target in [*iter_targets(stack_dir), *_variable_selectors(stack_dir)]:
         if target.datasource_type != "prometheus":
             continue
         _, names = analyse(target.expr, target.variables)
