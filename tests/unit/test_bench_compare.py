@@ -124,3 +124,11 @@ def test_compare_cli_exit_codes(tmp_path: Path) -> None:
         result = runner.invoke(app, [*base, *args])
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output and len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_reading_commands_do_not_create_a_history(tmp_path: Path) -> None:
+    for command in (["history"], ["compare", "1", "2"]):
+        result = CliRunner().invoke(app, ["bench", *command, "--data-dir", str(tmp_path / "none")])
+        assert result.exit_code == 2
+        assert result.output.startswith(f"lookout: no benchmark history in {tmp_path / 'none'}")
+    assert not (tmp_path / "none").exists()

@@ -245,9 +245,11 @@ def _stdout() -> Console:
     return console if console.is_terminal else Console(width=160)
 
 
-def _history(data_dir: Path) -> History:
-    from lookout.bench.history import History, HistoryError
+def _history(data_dir: Path, create: bool = True) -> History:
+    from lookout.bench.history import HISTORY_FILE, History, HistoryError
 
+    if not create and not (data_dir / HISTORY_FILE).exists():
+        _fail(f"no benchmark history in {data_dir}: run `lookout bench TARGET` first (or pass --data-dir)")
     try:
         return History.in_dir(data_dir)
     except HistoryError as exc:
@@ -267,7 +269,7 @@ def history_command(
     from lookout.bench.history import COMPLETE, FAILED
     from lookout.bench.progress import ms
 
-    runs = _history(data_dir).runs(limit, target)
+    runs = _history(data_dir, create=False).runs(limit, target)
     if as_json:
         typer.echo(json.dumps([_summary(r) for r in runs], indent=2))
         return
@@ -335,7 +337,7 @@ def compare_command(
         _fail("--threshold must be a positive ratio, e.g. 0.1 for 10 %")
     if not (0 < alpha < 1):
         _fail("--alpha must be between 0 and 1, e.g. 0.01")
-    history = _history(data_dir)
+    history = _history(data_dir, create=False)
     ids = list(runs or [])
     try:
         if baseline is not None:
