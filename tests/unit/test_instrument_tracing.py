@@ -10,12 +10,13 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 
 from lookout.demo.faults import Fault, FaultInjector
 from lookout.demo.server import build_server
 from lookout.instrument import instrument
 from lookout.instrument.sampler import AdaptiveSampler
-from lookout.instrument.tracing import KeepErrorsAndSlow
+from lookout.instrument.tracing import KeepErrorsAndSlow, configure_tracing
 from tests.instrument_support import ALWAYS_OFF, ALWAYS_ON, Otel, otel
 
 
@@ -52,10 +53,41 @@ async def test_without_a_provider_enrichment_is_a_no_op() -> None:
     assert handle.recorder.in_flight_total == 0
 
 
+async def test_errors_and_slow_requests_are_reconstructed_beyond_the_budget(tracing: Otel) -> None:
+    exporter = InMemorySpanExporter()
+    setup = configure_tracing(exporter=exporter, set_global=False, target_per_second=0.001, slow_seconds=0.05)
+    tracing.reset(setup.sampler, setup.processor)  # the SDK's span goes through Lookout's sampler
+    faults = FaultInjector()
+    server = build_server(faults)
+    handle = instrument(server, CollectorRegistry(), tracing=setup)
+    faults.set("generate_report", Fault(latency_ms=80))
+    async with Client(server, mode="2026-07-28") as client:
+        await client.call_tool("echo", {"text": "a root: the budget keeps ~0.1 %"})
+        for _ in range(20):
+            await client.call_tool("echo", {"text": "fast and fine: dropped, never recorded"})
+        await client.call_tool("get_weather", {"city": "atlantis"})  # tool error: kept
+        await client.call_tool("generate_report", {"topic": "t"})  # slow: kept
+    setup.processor.force_flush()
+    spans = {s.name: s for s in exporter.get_finished_spans() if s.kind is SpanKind.SERVER}
+    assert setup.keeper is not None and setup.keeper.kept == {"error": 1, "slow": 1}
+    error = dict(spans["tools/call get_weather"].attributes or {})
+    assert error["lookout.kept"] == "error" and error["error.type"] == "tool_error"
+    assert error["gen_ai.tool.name"] == "get_weather" and error["network.transport"] == "inproc"
+    slow = spans["tools/call generate_report"]
+    assert dict(slow.attributes or {})["lookout.kept"] == "slow"
+    assert slow.end_time is not None and slow.start_time is not None
+    assert slow.end_time - slow.start_time >= 50_000_000
+    # The exemplar of the kept request points at the kept trace.
+    trace_id = format(spans["tools/call get_weather"].context.trace_id, "032x")
+    assert f'trace_id="{trace_id}"' in openmetrics_latest(handle.registry).decode()
+    setup.shutdown()
+
+
 async def test_errors_and_slow_requests_are_kept_beyond_the_budget(tracing: Otel) -> None:
     exporter = InMemorySpanExporter()
     keep = KeepErrorsAndSlow(BatchSpanProcessor(exporter), slow_seconds=0.05)
-    sampler = AdaptiveSampler(0.001, rng=lambda: 0.999999)  # a budget that keeps no ordinary request
+    # record mode: every unsampled span is recorded, the processor exports the error/slow ones
+    sampler = AdaptiveSampler(0.001, rng=lambda: 0.999999, record_unsampled=True)
     tracing.reset(sampler, keep)
     faults = FaultInjector()
     server = build_server(faults)

@@ -28,7 +28,7 @@ def run_load(sampler: AdaptiveSampler, clock: Clock, rate: int, seconds: int) ->
             clock.now += 1.0 / rate
             result = sampler.should_sample(None, random.getrandbits(128), "tools/call echo")
             kept += result.decision is Decision.RECORD_AND_SAMPLE
-            assert result.decision in (Decision.RECORD_AND_SAMPLE, Decision.RECORD_ONLY), i
+            assert result.decision in (Decision.RECORD_AND_SAMPLE, Decision.DROP), i
         kept_per_second.append(kept)
     return kept_per_second
 
@@ -58,7 +58,7 @@ def test_below_the_target_everything_is_kept() -> None:
 
 def test_a_sampled_parent_is_always_honoured_and_an_unsampled_one_is_recorded_only() -> None:
     clock = Clock()
-    sampler = AdaptiveSampler(1, clock=clock, rng=lambda: 0.999999)  # would drop every root
+    sampler = AdaptiveSampler(1, clock=clock, rng=lambda: 0.999999, record_unsampled=True)  # drops roots
     sampled = SpanContext(trace_id=1, span_id=2, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
     unsampled = SpanContext(trace_id=1, span_id=2, is_remote=True, trace_flags=TraceFlags(0))
     for _ in range(1000):
@@ -72,7 +72,17 @@ def test_a_sampled_parent_is_always_honoured_and_an_unsampled_one_is_recorded_on
     assert sampler.current_ratio() == 1.0
 
 
-def test_drop_instead_of_record_when_error_keeping_is_off() -> None:
-    sampler = AdaptiveSampler(1, clock=Clock(), rng=lambda: 0.999999, record_unsampled=False)
+def test_unsampled_spans_are_dropped_by_default_and_kept_spans_bypass_the_budget() -> None:
+    clock = Clock()
+    sampler = AdaptiveSampler(1, clock=clock, rng=lambda: 0.999999)
     sampler.should_sample(None, 1, "first")
     assert sampler.should_sample(None, 2, "second").decision is Decision.DROP
+    for _ in range(100):
+        clock.now += 0.001
+        kept = sampler.should_sample(None, 3, "tools/call x", attributes={"lookout.kept": "error"})
+        assert kept.decision is Decision.RECORD_AND_SAMPLE
+    unsampled_parent = SpanContext(trace_id=1, span_id=2, is_remote=True, trace_flags=TraceFlags(0))
+    ctx = trace.set_span_in_context(NonRecordingSpan(unsampled_parent))
+    assert (
+        sampler.should_sample(ctx, 1, "x", attributes={"lookout.kept": "slow"}).decision is Decision.RECORD_AND_SAMPLE
+    )

@@ -113,7 +113,7 @@ def instrument(
     health: Health | None = None,
     memory_limit_bytes: int | None = None,
     enrich_spans: bool = True,
-    tracing: bool = False,
+    tracing: bool | Tracing = False,
     otlp_endpoint: str | None = None,
     traces_per_second: float = 10.0,
     slow_request_seconds: float = DEFAULT_SLOW_SECONDS,
@@ -130,8 +130,9 @@ def instrument(
     - ``tools``/``prompts``: names to accept as label values up front (lowlevel servers; names the
       server lists are learned).
     - ``tracing``/``otlp_endpoint``: set up the OpenTelemetry SDK with the adaptive sampler
-      (``traces_per_second``) and OTLP/HTTP export; without them Lookout only enriches the spans of
-      whatever provider the application installed.
+      (``traces_per_second``), error/slow keeping (``slow_request_seconds``) and OTLP/HTTP export, or
+      pass the :class:`~lookout.instrument.tracing.Tracing` of your own ``configure_tracing`` call;
+      without them Lookout only enriches the spans of whatever provider the application installed.
     - ``json_logs``: JSON lines on stderr (root logger) plus the access log; ``log_arguments_for``
       names the tools whose arguments and results the access log may contain. ``access_log``
       (default: on with ``json_logs``) writes one ``lookout.access`` record per request through
@@ -162,8 +163,8 @@ def instrument(
         health._in_flight = lambda: recorder.in_flight_total
     health.bind_registry(registry)
 
-    tracing_handle = None
-    if tracing or otlp_endpoint:
+    tracing_handle = tracing if isinstance(tracing, Tracing) else None
+    if tracing_handle is None and (tracing or otlp_endpoint):
         tracing_handle = configure_tracing(
             service=service or name or "mcp-server",
             endpoint=otlp_endpoint,
@@ -202,7 +203,11 @@ def instrument(
     handle.server_registry = server_registry
 
     middleware = _sdk.LookoutMiddleware(
-        recorder, access_log=access, enrich_spans=enrich_spans, pipe_transport=pipe_transport
+        recorder,
+        access_log=access,
+        enrich_spans=enrich_spans,
+        pipe_transport=pipe_transport,
+        keeper=tracing_handle.keeper if tracing_handle is not None else None,
     )
     _sdk.insert_middleware(low, middleware)
     handle.middleware = middleware

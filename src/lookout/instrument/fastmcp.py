@@ -127,7 +127,8 @@ def install(server: Any, handle: Any, *, access_log: AccessLog | None = None, en
     registry = FastMCPRegistry(server)
     handle.recorder.attach_registry(registry)
     handle.server_registry = registry
-    core = _Core(handle.recorder, access_log=access_log, enrich_spans=enrich_spans)
+    keeper = handle.tracing.keeper if handle.tracing is not None else None
+    core = _Core(handle.recorder, access_log=access_log, enrich_spans=enrich_spans, keeper=keeper)
     middleware = _middleware_class()(core)
     server.middleware.insert(0, middleware)
     handle.middleware = middleware

@@ -11,21 +11,21 @@ line content, queried with ``| json``. Tool arguments and results are never logg
 listed in ``log_arguments_for``.
 
 Non-blocking: the handler on the logger only copies the record (adding trace and MCP context, which
-live in context variables of the emitting task) onto a bounded queue; a listener thread formats and
-writes. When the queue is full the record is dropped and counted (:attr:`JsonLogging.dropped`)
-rather than blocking the loop.
+live in context variables of the emitting task) into a bounded buffer; a writer thread wakes a few
+times a second, formats and writes the batch. When the buffer is full the record is dropped and
+counted (:attr:`JsonLogging.dropped`) rather than blocking the loop.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import logging.handlers
-import queue
 import sys
+import threading
+from collections import deque
 from collections.abc import Collection
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -84,29 +84,94 @@ def _capture_context(record: logging.LogRecord) -> None:
                 record.mcp_tool = current[1]
 
 
-class NonBlockingHandler(logging.handlers.QueueHandler):
-    """Puts a context-enriched copy of each record on a bounded queue; drops (and counts) when full."""
+class NonBlockingHandler(logging.Handler):
+    """Appends a context-enriched copy of each record to a bounded buffer; a writer thread formats and
+    writes them in batches. Emitting never waits on a lock the writer holds and never wakes the writer
+    (no per-record thread hand-off, which under the GIL costs more than the record itself); when the
+    buffer is full the record is dropped and counted."""
 
-    def __init__(self, q: queue.Queue[Any]) -> None:
-        super().__init__(q)
+    def __init__(self, stream: IO[str], formatter: logging.Formatter, capacity: int, interval: float) -> None:
+        super().__init__()
+        self.stream = stream
+        self.setFormatter(formatter)
+        self.capacity = capacity
+        self.interval = interval
         self.dropped = 0
+        self._buffer: deque[logging.LogRecord] = deque()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread = threading.Thread(target=self._run, name="lookout-json-logs", daemon=True)
 
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        _capture_context(record)
-        # Render the message here (args may be mutable objects of the emitting task); leave the
-        # JSON formatting to the listener thread.
-        record = logging.makeLogRecord(record.__dict__)
-        record.msg, record.args = record.getMessage(), None
-        if record.exc_info:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-            record.exc_info = None
-        return record
+    def start(self) -> None:
+        self._thread.start()
 
-    def enqueue(self, record: logging.LogRecord) -> None:
-        try:
-            self.queue.put_nowait(record)
-        except queue.Full:
+    # ------------------------------------------------------------------ emitting side (any thread)
+    def handle(self, record: logging.LogRecord) -> bool:  # no handler lock: deque.append is atomic
+        if not self.filter(record):
+            return False
+        self.emit(record)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self._buffer) >= self.capacity:
             self.dropped += 1
+            return
+        _capture_context(record)
+        if record.args or record.exc_info:
+            # Render here (args may be mutable objects of the emitting task), on a copy so that other
+            # handlers see the record unchanged; the JSON formatting happens on the writer thread.
+            copy = logging.makeLogRecord(record.__dict__)
+            copy.msg, copy.args = record.getMessage(), None
+            if record.exc_info:
+                copy.exc_text = logging.Formatter().formatException(record.exc_info)
+                copy.exc_info = None
+            record = copy
+        self._idle.clear()
+        self._buffer.append(record)
+
+    # ------------------------------------------------------------------ writer thread
+    def _drain(self) -> None:
+        lines = []
+        while self._buffer:
+            record = self._buffer.popleft()
+            try:
+                lines.append(self.format(record))
+            except Exception:
+                self.dropped += 1
+        if lines:
+            try:
+                self.stream.write("\n".join(lines) + "\n")
+                self.stream.flush()
+            except Exception:
+                self.dropped += len(lines)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            self._drain()
+            if not self._buffer:
+                self._idle.set()
+            if self._stopping:
+                return
+
+    def flush(self) -> None:
+        """Write everything buffered so far and wait for it (tests, shutdown)."""
+        if not self._thread.is_alive():
+            self._drain()
+            return
+        self._wake.set()
+        self._idle.wait(10)
+
+    def close(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+        self._drain()
+        super().close()
 
 
 @dataclass
@@ -114,26 +179,22 @@ class JsonLogging:
     """Handle of :func:`configure_json_logging`; :meth:`stop` flushes and detaches."""
 
     handler: NonBlockingHandler
-    listener: logging.handlers.QueueListener
     logger: logging.Logger
+    replaced: list[logging.Handler] = field(default_factory=list)
 
     @property
     def dropped(self) -> int:
         return self.handler.dropped
 
     def flush(self) -> None:
-        """Wait until every queued record is written (tests, shutdown)."""
-        self.listener.queue.join()  # type: ignore[attr-defined]
+        """Wait until every buffered record is written (tests, shutdown)."""
+        self.handler.flush()
 
     def stop(self) -> None:
         self.logger.removeHandler(self.handler)
-        self.listener.stop()
-
-
-class _Listener(logging.handlers.QueueListener):
-    def enqueue_sentinel(self) -> None:
-        # The queue may be full of records (that is when the handler drops): wait for room.
-        self.queue.put(self._sentinel, timeout=10)  # type: ignore[attr-defined]
+        for handler in self.replaced:
+            self.logger.addHandler(handler)
+        self.handler.close()
 
 
 def configure_json_logging(
@@ -144,21 +205,29 @@ def configure_json_logging(
     stream: IO[str] | None = None,
     logger: logging.Logger | None = None,
     queue_size: int = 10_000,
+    flush_interval: float = 0.2,
     access_log: bool = True,
+    exclusive: bool = True,
 ) -> JsonLogging:
-    """Send ``logger``'s records (the root logger by default) as JSON lines to ``stream`` (stderr)."""
+    """Send ``logger``'s records (the root logger by default) as JSON lines to ``stream`` (stderr).
+
+    At most ``queue_size`` records wait for the writer, which wakes every ``flush_interval`` seconds.
+    With ``exclusive`` the logger's other handlers (e.g. the console handler ``MCPServer`` installs) are
+    detached until :meth:`JsonLogging.stop`, so the stream carries JSON lines only.
+    """
     target = logger if logger is not None else logging.getLogger()
-    q: queue.Queue[Any] = queue.Queue(maxsize=queue_size)  # the listener calls task_done(): join() works
-    out = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    out.setFormatter(JsonFormatter(service, tenant))
-    listener = _Listener(q, out, respect_handler_level=False)
-    handler = NonBlockingHandler(q)
+    replaced = list(target.handlers) if exclusive else []
+    for old in replaced:
+        target.removeHandler(old)
+    handler = NonBlockingHandler(
+        stream if stream is not None else sys.stderr, JsonFormatter(service, tenant), queue_size, flush_interval
+    )
+    handler.start()
     target.addHandler(handler)
     if target.level == logging.NOTSET or target.level > level:
         target.setLevel(level)
     logging.getLogger(ACCESS_LOGGER).setLevel(logging.INFO if access_log else logging.WARNING)
-    listener.start()
-    return JsonLogging(handler, listener, target)
+    return JsonLogging(handler, target, replaced)
 
 
 class AccessLog:
@@ -180,6 +249,7 @@ class AccessLog:
         *,
         arguments: Any = None,
         result: Any = None,
+        kept: trace.SpanContext | None = None,
     ) -> None:
         fields: dict[str, Any] = {
             "mcp_method": method,
@@ -192,6 +262,9 @@ class AccessLog:
                 fields["mcp_tool"] = target
         if error_type:
             fields["error_type"] = error_type
+        if kept is not None:  # the request's span was kept after the fact: point at that trace
+            fields["trace_id"] = format(kept.trace_id, "032x")
+            fields["span_id"] = format(kept.span_id, "016x")
         if target and target in self.log_arguments_for:
             fields["arguments"] = arguments
             fields["result"] = result

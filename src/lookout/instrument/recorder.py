@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -81,6 +82,54 @@ class _RegistryCollector(Collector):
         yield GaugeMetricFamily(spec.name, spec.help, labels=spec.labels)
 
 
+class _FastHistogram:
+    """One histogram child with a bisect observe straight into its values (the public ``observe``
+    scans the buckets linearly and re-checks observability on every call). Falls back to the public
+    API when prometheus_client's internals are not what this expects."""
+
+    __slots__ = ("bounds", "buckets", "child", "sum")
+
+    def __init__(self, child: Any) -> None:
+        self.child = child
+        try:
+            self.sum = child._sum
+            self.buckets = list(child._buckets)
+            self.bounds = [float(b) for b in child._upper_bounds]
+            ok = len(self.buckets) == len(self.bounds) and self.bounds[-1] == float("inf")
+        except (AttributeError, TypeError):
+            ok = False
+        if not ok:
+            self.sum = None
+
+    def observe(self, amount: float) -> None:
+        if self.sum is None:
+            self.child.observe(amount)
+            return
+        self.sum.inc(amount)
+        self.buckets[bisect_left(self.bounds, amount)].inc(1)
+
+
+class _FastValue:
+    """A counter or gauge child incremented straight on its value (same fallback rule)."""
+
+    __slots__ = ("child", "value")
+
+    def __init__(self, child: Any) -> None:
+        self.child = child
+        self.value = getattr(child, "_value", None)
+        if not callable(getattr(self.value, "inc", None)):
+            self.value = None
+
+    def inc(self, amount: float = 1) -> None:
+        if self.value is None:
+            if amount >= 0:
+                self.child.inc(amount)
+            else:
+                self.child.dec(-amount)
+            return
+        self.value.inc(amount)
+
+
 def _histogram(spec: m.MetricSpec, registry: CollectorRegistry) -> Histogram:
     return Histogram(spec.name, spec.help, spec.labels, registry=registry, buckets=spec.buckets)
 
@@ -138,9 +187,9 @@ class Recorder:
         for kind in REGISTRY_KINDS:  # the counter exists at 0 before the first change
             self.registry_changes.labels(kind)
 
-        self._op_children: dict[tuple[str, str, str, str, str, str], Any] = {}
-        self._flight_children: dict[str, Any] = {}
-        self._msg_children: dict[tuple[str, str], Any] = {}
+        self._op_children: dict[tuple[str, str, str, str, str, str], _FastHistogram] = {}
+        self._flight_children: dict[str, _FastValue] = {}
+        self._msg_children: dict[tuple[str, str], _FastValue] = {}
         self._sessions_children: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ registry
@@ -164,12 +213,12 @@ class Recorder:
         """A request (already guarded ``method``) starts being handled."""
         child = self._flight_children.get(method)
         if child is None:
-            child = self._flight_children.setdefault(method, self.in_flight.labels(method))
-        child.inc()
+            child = self._flight_children.setdefault(method, _FastValue(self.in_flight.labels(method)))
+        child.inc(1)
         self.in_flight_total += 1
 
     def end(self, method: str) -> None:
-        self._flight_children[method].dec()
+        self._flight_children[method].inc(-1)
         self.in_flight_total -= 1
 
     def saturated(self) -> bool:
@@ -189,17 +238,17 @@ class Recorder:
         key = (method, tool, prompt, error_type, protocol_version, network_transport)
         child = self._op_children.get(key)
         if child is None:
-            child = self._op_children.setdefault(key, self.operation.labels(*key))
+            child = self._op_children.setdefault(key, _FastHistogram(self.operation.labels(*key)))
         if trace_id is None:
             child.observe(seconds)
-        else:
-            child.observe(seconds, {"trace_id": trace_id})
+        else:  # the public path keeps the exemplar on the bucket
+            child.child.observe(seconds, {"trace_id": trace_id})
 
     def message(self, transport: str, direction: str, n: int = 1) -> None:
         key = (transport, direction)
         child = self._msg_children.get(key)
         if child is None:
-            child = self._msg_children.setdefault(key, self.transport_messages.labels(transport, direction))
+            child = self._msg_children.setdefault(key, _FastValue(self.transport_messages.labels(transport, direction)))
         child.inc(n)
 
     def reject(self, reason: str) -> None:

@@ -7,13 +7,14 @@ the observed rate catches up within one window, so the kept rate converges to th
 window (``tests/unit/test_sampler.py`` proves it for 50 -> 2,000 requests/s).
 
 A parent that is sampled is always honoured (the trace is kept whatever the budget); a parent that
-decided not to sample is honoured too (no orphan spans), except that the span is still *recorded*
-(``RECORD_ONLY``) so that :class:`lookout.instrument.tracing.KeepErrorsAndSlow` can export it if it
-ends with an error or runs slow.
+decided not to sample is honoured too (no orphan spans).
 
-Cost of keeping errors and slow requests: every unsampled root span is recorded instead of being a
-non-recording no-op (attributes and timing kept in memory until the span ends, roughly a few
-microseconds per request); spans of kept error/slow requests are exported in addition to the budget.
+Error and slow requests are kept beyond the budget (see :mod:`lookout.instrument.tracing`): by default
+by reconstruction - an unsampled span stays a cheap non-recording span and the middleware records the
+span of a request that ended in error or ran slow after the fact (a span carrying ``lookout.kept`` is
+always sampled, outside the budget), so only those requests pay; optionally (``record_unsampled``) by
+recording every unsampled span (``RECORD_ONLY``) so that ``KeepErrorsAndSlow`` can export the full span
+with its events, which costs a recorded span on every request.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from opentelemetry.trace import Link, SpanKind, get_current_span
 from opentelemetry.util.types import Attributes
 
 DEFAULT_TARGET_PER_SECOND = 10.0
+KEEP_ATTRIBUTE = "lookout.kept"  # also lookout.instrument.tracing.KEEP_ATTRIBUTE
 
 
 class AdaptiveSampler(Sampler):
@@ -41,7 +43,7 @@ class AdaptiveSampler(Sampler):
         min_ratio: float = 1e-4,
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] | None = None,
-        record_unsampled: bool = True,
+        record_unsampled: bool = False,
     ) -> None:
         if target_per_second <= 0:
             raise ValueError("target_per_second must be positive")
@@ -89,6 +91,8 @@ class AdaptiveSampler(Sampler):
         links: Sequence[Link] | None = None,
         trace_state: object = None,
     ) -> SamplingResult:
+        if attributes and attributes.get(KEEP_ATTRIBUTE):  # a kept error/slow request: outside the budget
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
         parent = get_current_span(parent_context).get_span_context()
         if parent.is_valid:
             # A child follows its parent, local or remote: a sampled parent is always honoured.

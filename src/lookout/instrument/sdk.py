@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.shared._otel import extract_trace_context
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult
 from opentelemetry import trace
@@ -22,7 +23,7 @@ from pydantic import ValidationError
 from lookout import metrics as m
 from lookout.instrument.logs import CURRENT_REQUEST, AccessLog
 from lookout.instrument.recorder import Recorder, guard_method, guard_version
-from lookout.instrument.tracing import enrich_span, sampled_trace_id
+from lookout.instrument.tracing import SpanKeeper, enrich_span, sampled_trace_id
 
 OVERLOADED = -32000
 INVALID_PARAMS = str(-32602)
@@ -79,11 +80,13 @@ class LookoutMiddleware:
         access_log: AccessLog | None = None,
         enrich_spans: bool = True,
         pipe_transport: str = STDIO,
+        keeper: SpanKeeper | None = None,
     ) -> None:
         self.recorder = recorder
         self.access_log = access_log
         self.enrich_spans = enrich_spans
         self.pipe_transport = pipe_transport
+        self.keeper = keeper
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         rec = self.recorder
@@ -130,6 +133,7 @@ class LookoutMiddleware:
         rec.begin(method)
         error = ""
         result: HandlerResult = None
+        start_ns = time.time_ns() if self.keeper is not None else 0
         start = time.perf_counter()
         try:
             result = await call_next(ctx)
@@ -149,13 +153,49 @@ class LookoutMiddleware:
                 self._session_started(connection, network, guard_version(version), scope is not None)
             elif not error and rec.server_registry is not None and raw_method.endswith("/list"):
                 self.observe_listing(raw_method, result)
-            rec.observe_operation(
-                method, tool, prompt, error, guard_version(version), network, elapsed, sampled_trace_id(span)
-            )
+            trace_id = sampled_trace_id(span)
+            kept: trace.SpanContext | None = None
+            keeper = self.keeper
+            if keeper is not None and trace_id is None and (error or elapsed >= keeper.slow_seconds):
+                kept = self._keep(ctx, keeper, raw_method, target, version, network, session_id, scope, start_ns, error)
+                trace_id = format(kept.trace_id, "032x")
+            rec.observe_operation(method, tool, prompt, error, guard_version(version), network, elapsed, trace_id)
             if self.access_log is not None and self.access_log.enabled():
                 arguments = params.get("arguments") if params is not None else None
-                self.access_log.emit(raw_method, target, elapsed, error, arguments=arguments, result=result)
+                self.access_log.emit(raw_method, target, elapsed, error, arguments=arguments, result=result, kept=kept)
             CURRENT_REQUEST.reset(token)
+
+    def _keep(
+        self,
+        ctx: ServerRequestContext[Any, Any],
+        keeper: SpanKeeper,
+        method: str,
+        target: str,
+        version: str,
+        network: str,
+        session_id: str | None,
+        scope: Mapping[str, Any] | None,
+        start_ns: int,
+        error: str,
+    ) -> trace.SpanContext:
+        """Record the SERVER span of an unsampled request that failed or ran slow (same attributes as
+        the SDK's span plus Lookout's enrichment)."""
+        attributes: dict[str, Any] = {"mcp.method.name": method, "mcp.protocol.version": version}
+        attributes["jsonrpc.request.id"] = str(ctx.request_id)
+        if method == "tools/call":
+            attributes["gen_ai.operation.name"] = "execute_tool"
+            if target:
+                attributes["gen_ai.tool.name"] = target
+        elif method == "prompts/get" and target:
+            attributes["gen_ai.prompt.name"] = target
+        if error.lstrip("-").isdigit():
+            attributes["rpc.response.status_code"] = error
+        holder = _AttributeHolder()
+        enrich_span(holder, network, session_id, scope)  # type: ignore[arg-type]
+        attributes.update(holder.attributes)
+        parent = extract_trace_context(ctx.meta) if ctx.meta else None
+        name = f"{method} {target}" if target else method
+        return keeper.keep(name, parent, attributes, start_ns, time.time_ns(), error)
 
     # Framework hooks: how results and exceptions look at this middleware's seam.
     def classify(self, method: str, exc: BaseException) -> str:
@@ -182,6 +222,14 @@ class LookoutMiddleware:
         rec = self.recorder
         started = rec.session_opened(network)
         connection.exit_stack.callback(rec.session_closed, network, version, started)
+
+
+class _AttributeHolder:
+    def __init__(self) -> None:
+        self.attributes: dict[str, Any] = {}
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        self.attributes.update(attributes)
 
 
 def lowlevel_server(server: Any) -> Any:

@@ -28,6 +28,9 @@ from opentelemetry.trace import StatusCode
 from lookout.instrument.sampler import DEFAULT_TARGET_PER_SECOND, AdaptiveSampler
 
 DEFAULT_SLOW_SECONDS = 1.0
+KEEP_ATTRIBUTE = "lookout.kept"
+"""Set (to ``error`` or ``slow``) on a span Lookout reconstructed for an unsampled request; the adaptive
+sampler always samples such a span and does not count it against the budget."""
 
 
 def enrich_span(
@@ -59,6 +62,44 @@ def sampled_trace_id(span: trace.Span) -> str | None:
     if ctx.trace_flags.sampled and ctx.is_valid:
         return format(ctx.trace_id, "032x")
     return None
+
+
+class SpanKeeper:
+    """Keeps error and slow requests that the head sampler dropped, at the cost of those requests only.
+
+    An unsampled request's SERVER span is a cheap non-recording span. When such a request ends with an
+    error or lasts at least ``slow_seconds``, the middleware calls :meth:`keep`, which records the span
+    after the fact with the request's real start and end times, its attributes and error status, under
+    the caller's trace context when there is one. What the reconstruction cannot have: child spans and
+    events made inside the request (they were not recorded). Fast, successful requests cost nothing.
+    """
+
+    def __init__(self, tracer: trace.Tracer, slow_seconds: float = DEFAULT_SLOW_SECONDS) -> None:
+        self.tracer = tracer
+        self.slow_seconds = slow_seconds
+        self.kept = {"error": 0, "slow": 0}
+
+    def keep(
+        self,
+        name: str,
+        parent: Context | None,
+        attributes: dict[str, Any],
+        start_ns: int,
+        end_ns: int,
+        error_type: str,
+    ) -> trace.SpanContext:
+        reason = "error" if error_type else "slow"
+        self.kept[reason] += 1
+        attributes[KEEP_ATTRIBUTE] = reason
+        if error_type:
+            attributes["error.type"] = error_type
+        span = self.tracer.start_span(
+            name, context=parent, kind=trace.SpanKind.SERVER, attributes=attributes, start_time=start_ns
+        )
+        if error_type:
+            span.set_status(trace.Status(StatusCode.ERROR))
+        span.end(end_time=end_ns)
+        return span.get_span_context()
 
 
 class KeepErrorsAndSlow(SpanProcessor):
@@ -104,6 +145,7 @@ class Tracing:
     provider: TracerProvider
     sampler: AdaptiveSampler
     processor: KeepErrorsAndSlow
+    keeper: SpanKeeper | None
 
     def shutdown(self) -> None:
         self.provider.shutdown()
@@ -120,15 +162,23 @@ def configure_tracing(
     max_queue_size: int = 2048,
     resource_attributes: Mapping[str, str] | None = None,
     set_global: bool = True,
+    keep_mode: str = "reconstruct",
 ) -> Tracing:
     """An SDK ``TracerProvider`` with the adaptive sampler and OTLP/HTTP export to ``endpoint``
     (``http://host:4318/v1/traces``; the ``OTEL_EXPORTER_OTLP_*`` variables apply when None), or to
-    ``exporter``. With ``set_global`` it becomes the global provider, which the SDK's span uses."""
+    ``exporter``. With ``set_global`` it becomes the global provider, which the SDK's span uses.
+
+    ``keep_mode`` decides how error and slow requests beyond the budget are kept: ``reconstruct`` (the
+    default: unsampled spans stay non-recording and :class:`SpanKeeper` records the span of an error or
+    slow request after the fact) or ``record`` (every unsampled span is recorded and
+    :class:`KeepErrorsAndSlow` exports the ones that end in error or slow: child spans and events kept
+    too, at the cost of recording every request)."""
     if exporter is None:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         exporter = OTLPSpanExporter(endpoint=endpoint, timeout=export_timeout)
-    sampler = AdaptiveSampler(target_per_second)
+    record = keep_mode == "record"
+    sampler = AdaptiveSampler(target_per_second, record_unsampled=record)
     resource = Resource.create({"service.name": service, **(resource_attributes or {})})
     provider = TracerProvider(sampler=sampler, resource=resource)
     batch = BatchSpanProcessor(
@@ -141,4 +191,5 @@ def configure_tracing(
     provider.add_span_processor(processor)
     if set_global:
         trace.set_tracer_provider(provider)
-    return Tracing(provider, sampler, processor)
+    keeper = None if record else SpanKeeper(provider.get_tracer("lookout"), slow_seconds)
+    return Tracing(provider, sampler, processor, keeper)

@@ -1,0 +1,227 @@
+"""Throughput of a no-op tool over the SDK's in-memory transport, four set-ups side by side in one run:
+
+- ``bare``: the SDK alone (its OpenTelemetry middleware is there, with no tracer provider);
+- ``bare-control``: a second, identical bare server: its ratio to ``bare`` is the noise floor of the run;
+- ``metrics``: ``lookout.instrument`` with metrics only (no provider, no logs);
+- ``full``: metrics + JSON logs with the access log + traces at the default adaptive rate (10/s), spans
+  exported by a batch processor to an exporter that discards them (the network is not what is measured);
+- ``sdk-always-on``: no Lookout, the SDK's own span with an always-on sampler and the same exporter.
+
+All four run in one process, each with its own server and in-memory client, in short alternating slices
+(so that load from anything else on the machine hits every set-up alike). The client shares the
+process, so its dispatcher's CLIENT spans are switched off in every set-up. The SDK creates its spans
+through one module-level tracer; before each slice the harness points it at that set-up's tracer (a
+no-op tracer for ``bare`` and ``metrics``, which is what the SDK has without a provider). The report
+gives the median per-slice throughput and the median of the per-round ratios to ``bare``.
+Targets: metrics-only >= 0.98x, full >= 0.95x.
+
+    python -m benchmarks.bench_instrumentation [--rounds 20] [--slice 0.5] [--write docs/performance.md]
+    python -m benchmarks.bench_instrumentation --profile full   # where the time goes
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import statistics
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+VARIANTS = ("bare", "bare-control", "metrics", "full", "sdk-always-on")
+TARGETS = {"metrics": 0.98, "full": 0.95}
+CONCURRENCY = 4
+
+
+class _DiscardExporter:
+    """A span exporter that drops everything (what a fast collector costs the process, minus the wire)."""
+
+    def export(self, spans: Sequence[Any]) -> Any:
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+@dataclass
+class SetUp:
+    name: str
+    server: Any
+    tracer: Any
+    rps: list[float] = field(default_factory=list)
+
+
+def build(variant: str) -> SetUp:
+    from mcp.server.mcpserver import MCPServer
+    from opentelemetry import trace
+    from prometheus_client import CollectorRegistry
+
+    server = MCPServer("bench", version="1")
+
+    @server.tool()
+    async def noop(text: str) -> str:
+        return text
+
+    tracer: Any = trace.NoOpTracer()
+    if variant == "metrics":
+        from lookout.instrument import instrument
+
+        instrument(server, CollectorRegistry())
+    elif variant == "full":
+        from lookout.instrument import instrument
+        from lookout.instrument.logs import configure_json_logging
+        from lookout.instrument.tracing import configure_tracing
+
+        setup = configure_tracing(service="bench", exporter=_DiscardExporter(), set_global=False)  # type: ignore[arg-type]
+        tracer = setup.provider.get_tracer("mcp-python-sdk")
+        configure_json_logging(service="bench", tenant="t", stream=open(os.devnull, "w"))  # noqa: SIM115
+        instrument(server, CollectorRegistry(), access_log=True, tracing=setup)
+    elif variant == "sdk-always-on":
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+
+        provider = TracerProvider(sampler=ALWAYS_ON)
+        provider.add_span_processor(BatchSpanProcessor(_DiscardExporter()))  # type: ignore[arg-type]
+        tracer = provider.get_tracer("mcp-python-sdk")
+    return SetUp(variant, server, tracer)
+
+
+async def run_slice(setup: SetUp, seconds: float) -> float:
+    """Completed calls per CPU second of this process (all its threads: the log writer and the span
+    exporter count) with ``CONCURRENCY`` callers on a fresh in-memory client (a fresh connection per
+    slice, so no set-up carries idle connections into another's slice). CPU time rather than wall time:
+    the machine may be shared, and other processes' load shows in wall time far more than in CPU time."""
+    import mcp.shared._otel as sdk_otel
+    from mcp.client.client import Client
+
+    sdk_otel._tracer = setup.tracer  # the SDK's spans come from this set-up's tracer
+    done = 0
+    async with Client(setup.server, mode="legacy") as client:
+        for _ in range(20):  # warm the connection (the client lists tools once, caches schemas)
+            await client.call_tool("noop", {"text": "x"})
+
+        async def caller(until: float) -> None:
+            nonlocal done
+            while time.perf_counter() < until:
+                await client.call_tool("noop", {"text": "x"})
+                done += 1
+
+        start = time.perf_counter()
+        cpu_start = time.process_time()
+        async with anyio.create_task_group() as tg:
+            for _ in range(CONCURRENCY):
+                tg.start_soon(caller, start + seconds)
+        cpu = time.process_time() - cpu_start
+    return done / cpu
+
+
+@contextmanager
+def _no_span(*args: Any, **kwargs: Any) -> Iterator[Any]:
+    from opentelemetry.trace import INVALID_SPAN
+
+    yield INVALID_SPAN
+
+
+async def measure(rounds: int, slice_seconds: float, variants: Sequence[str] = VARIANTS) -> dict[str, SetUp]:
+    import mcp.shared.jsonrpc_dispatcher as dispatcher
+
+    # The client runs in this process too: its CLIENT spans are not the server's cost, so the client's
+    # dispatcher gets a no-op span in every set-up.
+    dispatcher.otel_span = _no_span  # type: ignore[attr-defined]
+
+    setups = {v: build(v) for v in variants}
+    for s in setups.values():  # warm-up
+        await run_slice(s, 0.3)
+    for r in range(rounds):
+        order = list(setups.values()) if r % 2 == 0 else list(reversed(setups.values()))
+        for s in order:
+            s.rps.append(await run_slice(s, slice_seconds))
+    return setups
+
+
+def profile(variant: str, seconds: float) -> str:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    anyio.run(measure, max(1, int(seconds / 0.5)), 0.5, (variant,))
+    profiler.disable()
+    buf = io.StringIO()
+    pstats.Stats(profiler, stream=buf).sort_stats("tottime").print_stats(30)
+    return buf.getvalue()
+
+
+def report(setups: dict[str, SetUp], rounds: int, slice_seconds: float) -> str:
+    from benchmarks.support import machine
+
+    bare = setups["bare"].rps
+    lines = [
+        "## In-process instrumentation overhead",
+        "",
+        f"Measured by `benchmarks/bench_instrumentation.py` on {machine()}: a no-op tool called by {CONCURRENCY} "
+        "concurrent callers over the SDK's in-memory transport (handshake revision), the four set-ups in one "
+        f"process in alternating {slice_seconds:g} s slices, {rounds} rounds; throughput is calls per CPU-second "
+        "of the process (client and server share it, so the absolute numbers include the client). Ratio: "
+        "median over rounds of (set-up / bare) in the same round.",
+        "",
+        "| set-up | median calls per CPU-second | ratio to bare | target | met |",
+        "|---|---:|---:|---:|:--:|",
+    ]
+    names = {
+        "bare": "bare SDK",
+        "bare-control": "bare SDK again (A/A control: the noise floor)",
+        "metrics": "Lookout metrics only",
+        "full": "Lookout metrics + logs + traces (adaptive, 10/s)",
+        "sdk-always-on": "SDK tracing, always-on sampler (no Lookout)",
+    }
+    for variant in VARIANTS:
+        if variant not in setups:
+            continue
+        rps = setups[variant].rps
+        ratio = statistics.median(x / b for x, b in zip(rps, bare, strict=True))
+        target = TARGETS.get(variant)
+        met = "" if target is None else ("yes" if ratio >= target else "**no**")
+        target_text = f">= {target:.2f}x" if target else ""
+        lines.append(f"| {names[variant]} | {statistics.median(rps):,.0f} | {ratio:.3f}x | {target_text} | {met} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_instrumentation")
+    parser.add_argument("--profile", choices=VARIANTS, help="cProfile one set-up and print the top functions")
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--slice", type=float, default=0.5, help="seconds per measurement slice")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--write", type=Path, help="replace this benchmark's section of docs/performance.md")
+    args = parser.parse_args(argv)
+    if args.profile:
+        print(profile(args.profile, 5.0))
+        return 0
+    setups = anyio.run(measure, args.rounds, args.slice, tuple(dict.fromkeys(["bare", *args.variants])))
+    text = report(setups, args.rounds, args.slice)
+    print(text)
+    if args.write:
+        from benchmarks.support import write_section
+
+        existing = args.write.read_text() if args.write.exists() else ""
+        marker = "<!-- bench-notes:instrumentation -->"
+        notes = existing.split(marker)[1] if existing.count(marker) >= 2 else ""
+        write_section("instrumentation", text + (f"\n\n{marker}{notes}{marker}" if notes else ""), args.write)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
