@@ -32,3 +32,13 @@ def test_generated_rules_keep_the_contract(tmp_path: Path) -> None:
     for config in ("examples/lookout.yaml", "tests/rules/lookout.yaml", "tests/rules/routing.yaml"):
         write_stack(render_stack(load_config(ROOT / config)), tmp_path / config)
         assert check_rule_contract(tmp_path / config) == []
+
+
+def test_a_tenant_without_targets_still_keeps_the_contract(tmp_path: Path) -> None:
+    config = ROOT / "tests" / "rules" / "lookout.yaml"
+    text = config.read_text()
+    head, _, _ = text.partition("  - name: acme")
+    empty = tmp_path / "lookout.yaml"
+    empty.write_text(head + "  - name: acme\n" + text[text.index("alerting:") :])
+    write_stack(render_stack(load_config(empty)), tmp_path / "stack")
+    assert check_rule_contract(tmp_path / "stack") == []

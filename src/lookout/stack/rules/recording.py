@@ -175,8 +175,8 @@ def _capacity_rules(config: Config) -> list[RecordingRule]:
     # `lookout bench` pushes its result with target=<lookout.yaml target name>; that name is our service label.
     measured = f'max by ({m.SERVICE}) (label_replace({m.BENCH_CAPACITY.name}, "{m.SERVICE}", "$1", "target", "(.+)"))'
     effective = f"({CAPACITY_FALLBACK} * 0 + on ({m.SERVICE}) group_left () {measured}) or {CAPACITY_FALLBACK}"
-    if rules:
-        rules.append(RecordingRule(CAPACITY, effective))
+    # With no targets there is no fallback series to name; the measured capacity alone keeps the name defined.
+    rules.append(RecordingRule(CAPACITY, effective if rules else measured))
     return rules
 
 
