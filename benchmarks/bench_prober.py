@@ -12,6 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
+import io
+import pstats
 import re
 import resource
 import statistics
@@ -39,6 +42,7 @@ class Cost:
     name: str
     cpu_ms: float
     wall_ms: float
+    calls: float = 0.0
 
 
 ROUNDS = 5
@@ -105,7 +109,21 @@ async def compare_costs(url: str, iterations: int) -> list[Cost]:
         "Lookout `McpSession`": lookout_session,
         "Lookout probe (`run_probe` + exposition)": lookout_probe,
     }
-    return await measure_interleaved(iterations, clients)
+    costs = await measure_interleaved(iterations, clients)
+    for cost in costs:
+        cost.calls = await python_calls(clients[cost.name])
+    return costs
+
+
+async def python_calls(once: Callable[[], Awaitable[None]], runs: int = 20) -> float:
+    """Python function calls per run: unlike CPU time, immune to noisy neighbours (a proxy for interpreter work)."""
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(runs):
+        await once()
+    profile.disable()
+    calls: int = pstats.Stats(profile, stream=io.StringIO()).total_calls  # type: ignore[attr-defined]
+    return calls / runs
 
 
 def rss_mib() -> float:
@@ -176,13 +194,14 @@ def report(costs: list[Cost], runs: list[Throughput], servers: int, iterations: 
         f"### Cost of one connect + discover + tools/list ({iterations} sequential runs each in {ROUNDS} interleaved "
         "rounds, median round; client CPU only)",
         "",
-        "| client | CPU ms / run | wall ms / run | CPU vs bare httpx | CPU vs SDK Client |",
-        "|---|---:|---:|---:|---:|",
+        "| client | CPU ms / run | wall ms / run | CPU vs bare httpx | CPU vs SDK Client | Python calls / run "
+        "| calls vs bare httpx |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for cost in costs:
         lines.append(
             f"| {cost.name} | {cost.cpu_ms:.2f} | {cost.wall_ms:.2f} | {cost.cpu_ms / raw.cpu_ms:.2f}x "
-            f"| {cost.cpu_ms / sdk.cpu_ms:.2f}x |"
+            f"| {cost.cpu_ms / sdk.cpu_ms:.2f}x | {cost.calls:.0f} | {cost.calls / raw.calls:.2f}x |"
         )
     lines += [
         "",
@@ -199,6 +218,10 @@ def report(costs: list[Cost], runs: list[Throughput], servers: int, iterations: 
             f"| {run.rss_before:.0f} → {run.rss_after:.0f} ({run.peak_rss:.0f}) |"
         )
     lines += [
+        "",
+        "CPU time on a shared machine is noisy (it includes the kernel's loopback work, charged to the sender); the "
+        "Python call count is deterministic. Lookout's HTTP transport sends each request in one write, where "
+        "httpx alone sends head and body separately.",
         "",
         "Probes per CPU-second is the prober's own cost (one event loop = one core); probes/s (wall) also "
         "includes waiting for the demo servers, which share this machine's CPUs with the prober.",
