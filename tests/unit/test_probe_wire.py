@@ -105,3 +105,14 @@ def test_mcp_name_header_encoding_matches_the_sdk() -> None:
 
     for value in ("echo", "docs://pages/x", "héllo", " padded ", "=?base64?abc?="):
         assert decode_header_value(_header_value(value)) == value
+
+
+def test_probe_log_is_bounded_but_keeps_the_outcome() -> None:
+    from lookout.probe.result import ProbeLog
+
+    log = ProbeLog(max_lines=3)
+    for i in range(10):
+        log(f"line {i}")
+    log.always("probe failed: because")
+    lines = log.text().splitlines()
+    assert len(lines) == 5 and lines[3] == "... (log truncated)" and lines[4].endswith("probe failed: because")

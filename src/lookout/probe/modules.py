@@ -107,7 +107,7 @@ async def run_probe(
             result.add_phase(phase, seconds)
         result.http_status = stats.http_status
         result.ssl_earliest_expiry = stats.cert_not_after
-    result.log(f"probe {'succeeded' if result.success else 'failed: ' + str(result.error)}")
+    result.log.always(f"probe {'succeeded' if result.success else 'failed: ' + str(result.error)}")
     return result
 
 

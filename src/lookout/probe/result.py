@@ -16,7 +16,16 @@ class ProbeLog:
     started: float = field(default_factory=time.monotonic)
     lines: list[str] = field(default_factory=list)
 
+    max_lines: int = 1000  # a server streaming notifications must not grow the log without bound
+
     def __call__(self, message: str) -> None:
+        if len(self.lines) < self.max_lines:
+            self.lines.append(f"{time.monotonic() - self.started:8.4f}s {message}")
+        elif len(self.lines) == self.max_lines:
+            self.lines.append("... (log truncated)")
+
+    def always(self, message: str) -> None:
+        """A line kept even past ``max_lines`` (the outcome)."""
         self.lines.append(f"{time.monotonic() - self.started:8.4f}s {message}")
 
     def text(self) -> str:
