@@ -55,6 +55,13 @@ BAD = {
         ),
         ["routing_key", "secret given inline", "routing_key_file"],
     ),
+    "unknown time zone for business hours": (
+        GOOD.replace(
+            "  heartbeat_receiver: local-sink\n",
+            "  heartbeat_receiver: local-sink\n  business_hours: {location: Mars/Olympus}\n",
+        ),
+        ["alerting.business_hours.location", "'Mars/Olympus' is not an IANA time zone", "Europe/Berlin"],
+    ),
 }
 
 

@@ -6,6 +6,7 @@ Pure data and validation; nothing here touches the network or the disk.
 from __future__ import annotations
 
 import re
+import zoneinfo
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
@@ -215,12 +216,32 @@ class TimeRange(_Model):
     end_time: str = Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")
 
 
+_WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
+
+
 class BusinessHours(_Model):
     """When P3 notifications are sent (Alertmanager time_intervals)."""
 
     weekdays: list[str] = Field(default_factory=lambda: ["monday:friday"])
     times: list[TimeRange] = Field(default_factory=lambda: [TimeRange(start_time="09:00", end_time="17:00")])
-    location: str = "UTC"
+    location: str = Field(default="UTC", description="IANA time zone, e.g. Europe/Berlin.")
+
+    @field_validator("location")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone: write e.g. UTC or Europe/Berlin") from None
+        return value
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekday_ranges(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not all(part in _WEEKDAYS for part in item.split(":")) or item.count(":") > 1:
+                raise ValueError(f"{item!r} is not a weekday or range: write e.g. monday:friday or saturday")
+        return value
 
 
 class Alerting(_Model):
