@@ -37,7 +37,6 @@ from tests.support import (
     lookout_argv,
     require_binary,
     start,
-    start_demo_server,
     start_prometheus,
     wait_until,
 )
@@ -103,28 +102,30 @@ def _push_bench_results(gateway: str) -> None:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Prometheus, frozenset[str]]]:
     tmp = tmp_path_factory.mktemp("dashboards")
-    demo = start_demo_server(tmp)
-    procs: list[Proc] = [demo.proc]
+    procs: list[Proc] = []
     try:
+        # Every process starts at once, then each is awaited: the set-up costs the slowest start, not the sum.
+        demo_port, management_port = free_port(), free_port()
         port, exporter_port, pushgateway_port = free_port(), free_port(), free_port()
+        demo_argv = lookout_argv("demo-server", "--port", str(demo_port), "--management-port", str(management_port))
+        procs.append(start(demo_argv, tmp / "demo.log"))
+        demo = DemoServer(procs[0], demo_port, management_port)
         config_file = tmp / "lookout.yaml"
         config_file.write_text(_config(demo, port, exporter_port, pushgateway_port))
         write_stack(render_stack(parse_config(config_file.read_text()), DeployTarget.ALL), tmp / "stack")
         exporter_argv = lookout_argv(
             "exporter", "--config", str(config_file), "--listen", f"{LOOPBACK}:{exporter_port}"
         )
-        exporter = start(exporter_argv, tmp / "exporter.log")
-        procs.append(exporter)
-        wait_until(lambda: http_ok(f"http://{LOOPBACK}:{exporter_port}/-/healthy"), 30, what="exporter")
+        procs.append(start(exporter_argv, tmp / "exporter.log"))
         gateway = f"{LOOPBACK}:{pushgateway_port}"
-        pushgateway = start(
-            [require_binary("prometheus-pushgateway"), f"--web.listen-address={gateway}"], tmp / "pushgateway.log"
-        )
-        procs.append(pushgateway)
-        wait_until(lambda: http_ok(f"http://{gateway}/-/ready"), 30, what="pushgateway")
-        _push_bench_results(gateway)
+        pushgateway_argv = [require_binary("prometheus-pushgateway"), f"--web.listen-address={gateway}"]
+        procs.append(start(pushgateway_argv, tmp / "pushgateway.log"))
         prom = start_prometheus(tmp / "stack/prometheus/prometheus.yml", tmp, port)
         procs.append(prom.proc)
+        wait_until(lambda: http_ok(f"{demo.management_url}/health"), 30, what="demo server /health")
+        wait_until(lambda: http_ok(f"http://{LOOPBACK}:{exporter_port}/-/healthy"), 30, what="exporter")
+        wait_until(lambda: http_ok(f"http://{gateway}/-/ready"), 30, what="pushgateway")
+        _push_bench_results(gateway)
         # Two rounds around a scrape: a counter series is first seen at its running total, and only
         # increments after that show up in rate() (and in the recording rules' `requests > 0` guards).
         asyncio.run(_traffic(demo))

@@ -41,9 +41,14 @@ def config() -> Config:
     return parse_config(CONFIG)
 
 
+@pytest.fixture(scope="module")
+def files(config: Config) -> dict[str, str]:
+    return render_stack(config, DeployTarget.K8S)
+
+
 @pytest.fixture
-def stack_dir(tmp_path: Path, config: Config) -> Path:
-    write_stack(render_stack(config, DeployTarget.K8S), tmp_path)
+def stack_dir(tmp_path: Path, files: dict[str, str]) -> Path:
+    write_stack(files, tmp_path)
     return tmp_path
 
 
@@ -158,3 +163,9 @@ def test_probes_rules_and_routing(stack_dir: Path, config: Config) -> None:
     [monitor] = kinds["ServiceMonitor"]
     targets = {r["targetLabel"] for r in monitor["spec"]["endpoints"][0]["relabelings"]}
     assert {"job", "tenant", "service"} <= targets
+
+
+def test_crd_directory_from_the_environment_is_used(stack_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOOKOUT_OPERATOR_CRDS", str(stack_dir / "no-crds-here"))
+    messages = [f.message for f in check_k8s(stack_dir)]
+    assert any("no CRD for monitoring.coreos.com/v1 ServiceMonitor" in m for m in messages)

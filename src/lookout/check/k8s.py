@@ -10,6 +10,7 @@ against its CRD's ``openAPIV3Schema`` as well.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -25,6 +26,7 @@ CHECK: Final = "k8s"
 K8S_DIR: Final = "k8s"
 OPERATOR_GROUP: Final = "monitoring.coreos.com"
 KUSTOMIZE_KIND: Final = "Kustomization"
+CRD_DIR_ENV: Final = "LOOKOUT_OPERATOR_CRDS"
 
 
 def _documents(path: Path) -> Iterator[dict[str, Any]]:
@@ -110,7 +112,12 @@ def _validate(obj: dict[str, Any], crd_dir: Path | None) -> list[str]:
 
 
 def check_k8s(stack_dir: Path, crd_dir: Path | None = None) -> list[Finding]:
-    """Every object under ``k8s/`` against its schema; the kustomization's resources must exist."""
+    """Every object under ``k8s/`` against its schema; the kustomization's resources must exist.
+
+    ``crd_dir`` (default: the directory in ``$LOOKOUT_OPERATOR_CRDS``, if set) holds the operator's CRD YAMLs.
+    """
+    if crd_dir is None and os.environ.get(CRD_DIR_ENV):
+        crd_dir = Path(os.environ[CRD_DIR_ENV])
     base = stack_dir / K8S_DIR
     kustomization = base / "kustomization.yaml"
     if not kustomization.is_file():
