@@ -116,3 +116,13 @@ def test_written_files_are_what_was_rendered(tmp_path: Path, files: dict[str, st
 
     write_stack(files, tmp_path)
     assert (tmp_path / "grafana/dashboards/acme/fleet.json").read_text() == files["grafana/dashboards/acme/fleet.json"]
+
+
+def test_latency_panels_ask_for_exemplars_and_the_heatmap_is_in_seconds(files: dict[str, str]) -> None:
+    server = json.loads(files["grafana/dashboards/acme/server.json"])
+    panels = {p["title"]: p for p in server["panels"]}
+    heatmap = panels["Latency heatmap"]
+    assert heatmap["options"]["yAxis"]["unit"] == "s" and heatmap["targets"][0]["format"] == "heatmap"
+    assert heatmap["targets"][0]["exemplar"] is True
+    assert all(t["exemplar"] is True for t in panels["Latency quantiles"]["targets"])
+    assert "exemplar" not in panels["Requests by method"]["targets"][0]

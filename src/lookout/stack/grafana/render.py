@@ -55,6 +55,9 @@ def _target(query: model.Query, ref_id: str, kind: model.PanelKind) -> Builder[D
     if query.language is model.QueryLanguage.LOGQL:
         return loki.Dataquery().expr(query.expr).legend_format(query.legend).ref_id(ref_id)
     target = prometheus.Dataquery().expr(query.expr).legend_format(query.legend or "__auto").ref_id(ref_id)
+    if q.OPS_BUCKET in query.expr:
+        # Latency panels show exemplars; their trace_id links to Jaeger (datasource provisioning).
+        target = target.exemplar(True)
     if kind is model.PanelKind.HEATMAP:
         return target.format(PromQueryFormat.HEATMAP)
     if kind is model.PanelKind.TABLE:
@@ -72,7 +75,7 @@ def _panel_builder(panel: model.Panel) -> PanelBuilder:
     if kind is model.PanelKind.STAT:
         return stat.Panel().reduce_options(ReduceDataOptions().calcs(["lastNotNull"]))
     if kind is model.PanelKind.HEATMAP:
-        return heatmap.Panel().calculate(False)
+        return heatmap.Panel().calculate(False).y_axis(heatmap.YAxisConfig().unit(panel.unit))
     if kind is model.PanelKind.TABLE:
         return table.Panel()
     return logs.Panel().show_time(True).wrap_log_message(True).enable_log_details(True)
