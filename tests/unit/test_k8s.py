@@ -107,7 +107,7 @@ def test_unlisted_and_missing_resources_are_reported(stack_dir: Path) -> None:
 
 
 def test_deployment_wires_the_three_probes_to_health_endpoints(stack_dir: Path) -> None:
-    [deployment] = _by_kind(stack_dir)["Deployment"]
+    deployment = next(d for d in _by_kind(stack_dir)["Deployment"] if d["metadata"]["name"] == "mcp-demo-server")
     [container] = deployment["spec"]["template"]["spec"]["containers"]
     port_names = {p["name"] for p in container["ports"]}
     for probe, path in (
@@ -169,3 +169,12 @@ def test_crd_directory_from_the_environment_is_used(stack_dir: Path, monkeypatch
     monkeypatch.setenv("LOOKOUT_OPERATOR_CRDS", str(stack_dir / "no-crds-here"))
     messages = [f.message for f in check_k8s(stack_dir)]
     assert any("no CRD for monitoring.coreos.com/v1 ServiceMonitor" in m for m in messages)
+
+
+def test_probes_go_through_an_exporter_deployed_with_this_lookout_yaml(stack_dir: Path, config: Config) -> None:
+    kinds = _by_kind(stack_dir)
+    service = next(s for s in kinds["Service"] if s["metadata"]["name"] == "lookout-exporter")
+    port = service["spec"]["ports"][0]["port"]
+    assert all(p["spec"]["prober"]["url"] == f"lookout-exporter:{port}" for p in kinds["Probe"])
+    config_map = next(c for c in kinds["ConfigMap"] if c["metadata"]["name"] == "lookout-config")
+    assert parse_config(config_map["data"]["lookout.yaml"]) == config

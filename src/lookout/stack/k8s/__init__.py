@@ -4,7 +4,7 @@
 PrometheusRule, AlertmanagerConfig), one ConfigMap per Grafana dashboard (label ``grafana_dashboard``,
 folder annotation ``grafana_folder`` = tenant, as the Grafana Helm chart's sidecar expects), and an
 example MCP server (Deployment with the three ``/health/*`` probes, Service, HorizontalPodAutoscaler on
-request rate, prometheus-adapter rule).
+request rate, prometheus-adapter rule) and the Lookout exporter the Probes go through.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ def render_k8s(config: Config) -> dict[str, str]:
             [workloads.deployment(config), workloads.service(config), workloads.autoscaler(config)]
         ),
         f"{K8S_DIR}/prometheus-adapter.yaml": _dump([workloads.adapter_rules()]),
+        f"{K8S_DIR}/exporter.yaml": _dump(workloads.exporter(config)),
     }
     probes = monitoring.probes(config)
     if probes:

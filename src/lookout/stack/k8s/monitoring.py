@@ -95,7 +95,10 @@ def probes(config: Config) -> list[dict[str, Any]]:
                         "jobName": f"{naming.JOB_PROBE_PREFIX}-{module}",
                         "module": module,
                         "interval": config.timing.scrape_interval,
-                        "prober": {"url": f"{EXPORTER_SERVICE}:{EXPORTER_PORT}", "path": "/probe"},
+                        "prober": {
+                            "url": f"{EXPORTER_SERVICE}:{EXPORTER_PORT}",
+                            "path": "/probe",
+                        },  # workloads.exporter
                         "targets": {"staticConfig": {"static": [target.name], "labels": dict(sorted(labels.items()))}},
                     },
                 }

@@ -8,7 +8,17 @@ from typing import Any, Final
 from lookout import __version__
 from lookout import metrics as m
 from lookout.config.model import Config
-from lookout.stack.k8s.monitoring import MANAGEMENT_PORT_NAME, NAME_LABEL, PART_OF, SCRAPE_LABEL, TENANT_LABEL
+from lookout.stack.k8s.monitoring import (
+    EXPORTER_PORT,
+    MANAGEMENT_PORT_NAME,
+    NAME_LABEL,
+    PART_OF,
+    SCRAPE_LABEL,
+    TENANT_LABEL,
+)
+from lookout.stack.k8s.monitoring import (
+    EXPORTER_SERVICE as EXPORTER,
+)
 from lookout.stack.yamlio import dump_yaml
 
 APP: Final = "mcp-demo-server"
@@ -138,3 +148,63 @@ def adapter_rules() -> dict[str, Any]:
         "metadata": {"name": "lookout-prometheus-adapter", "labels": dict(PART_OF)},
         "data": {"config.yaml": dump_yaml(rules)},
     }
+
+
+CONFIG_MAP: Final = "lookout-config"
+
+
+def exporter(config: Config) -> list[dict[str, Any]]:
+    """The Lookout exporter the Probes go through, reading lookout.yaml from a ConfigMap (it holds no secrets:
+    receivers name secret files only)."""
+    labels = {NAME_LABEL: EXPORTER, **PART_OF}
+    lookout_yaml = dump_yaml(config.model_dump(mode="json", by_alias=True, exclude_defaults=True))
+    http_probe = {"httpGet": {"path": "/-/healthy", "port": "http"}, "periodSeconds": 10}
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": CONFIG_MAP, "labels": dict(PART_OF)},
+            "data": {"lookout.yaml": lookout_yaml},
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": EXPORTER, "labels": labels},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {NAME_LABEL: EXPORTER}},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "securityContext": {"runAsNonRoot": True, "runAsUser": 65534},
+                        "containers": [
+                            {
+                                "name": "exporter",
+                                "image": f"{EXPORTER}:{__version__}",  # compose/lookout/Dockerfile
+                                "args": [
+                                    "exporter",
+                                    "--config=/etc/lookout/lookout.yaml",
+                                    f"--listen=0.0.0.0:{EXPORTER_PORT}",
+                                ],
+                                "ports": [{"name": "http", "containerPort": EXPORTER_PORT}],
+                                "readinessProbe": http_probe,
+                                "livenessProbe": http_probe,
+                                "volumeMounts": [{"name": "config", "mountPath": "/etc/lookout", "readOnly": True}],
+                                "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
+                            }
+                        ],
+                        "volumes": [{"name": "config", "configMap": {"name": CONFIG_MAP}}],
+                    },
+                },
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": EXPORTER, "labels": labels},
+            "spec": {
+                "selector": {NAME_LABEL: EXPORTER},
+                "ports": [{"name": "http", "port": EXPORTER_PORT, "targetPort": "http"}],
+            },
+        },
+    ]
