@@ -12,17 +12,19 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from typer.testing import CliRunner, Result
 
 from lookout import metrics
+from lookout.cli import app
 from tests.support import DemoServer, lookout_argv, start, start_pushgateway, wait_until
 
 pytestmark = pytest.mark.integration
 
 # Short, bounded runs at a modest fixed rate: results reflect the server, not this shared machine's load.
-SHORT_RUN = ["--rate", "40", "--duration", "2s", "--warmup", "500ms", "--tool", 'echo={"text": "hi"}']
+SHORT_RUN = ["--rate", "40", "--duration", "1s", "--warmup", "300ms", "--tool", 'echo={"text": "hi"}']
 # One client, back to back: every request meets the same conditions, so two runs of one server have the
 # same latency distribution (concurrent requests make it multi-modal on a busy machine).
-SEQUENTIAL_RUN = ["-c", "1", "--duration", "2s", "--warmup", "500ms", "--tool", 'echo={"text": "hi"}']
+SEQUENTIAL_RUN = ["-c", "1", "--duration", "1500ms", "--warmup", "300ms", "--tool", 'echo={"text": "hi"}']
 
 
 def bench(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -32,15 +34,20 @@ def bench(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return done
 
 
+def cli(*args: str) -> Result:
+    """Reading commands (history, compare) run in-process: no interpreter start-up per call."""
+    return CliRunner().invoke(app, ["bench", *args])
+
+
 def run_json(demo: DemoServer, data_dir: Path, *extra: str) -> dict[str, object]:
     done = bench(demo.url, "--data-dir", str(data_dir), "--json", *extra)
     document: dict[str, object] = json.loads(done.stdout)
     return document
 
 
-def test_a_run_reports_every_operation_and_is_saved(demo_server: DemoServer, tmp_path: Path) -> None:
+def test_a_run_reports_every_operation_and_is_saved(shared_demo_server: DemoServer, tmp_path: Path) -> None:
     mix = ["--tool", 'echo={"text": "hi"}', "--tool", 'get_weather={"city": "mars"}', "--method", "tools/list"]
-    result = run_json(demo_server, tmp_path, "-c", "4", "--duration", "2s", "--warmup", "500ms", *mix)
+    result = run_json(shared_demo_server, tmp_path, "-c", "4", "--duration", "1s", "--warmup", "300ms", *mix)
     operations = result["operations"]
     assert isinstance(operations, dict) and set(operations) == {"echo", "get_weather", "tools/list"}
     assert operations["echo"]["ok"] == operations["echo"]["requests"] > 0
@@ -50,7 +57,7 @@ def test_a_run_reports_every_operation_and_is_saved(demo_server: DemoServer, tmp
     assert overall["requests"] == sum(op["requests"] for op in operations.values())
     latency = overall["response_time"]
     assert 0 < latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["p99.9"] <= latency["max"]
-    history = json.loads(bench("history", "--data-dir", str(tmp_path), "--json").stdout)
+    history = json.loads(cli("history", "--data-dir", str(tmp_path), "--json").stdout)
     assert [(run["id"], run["status"]) for run in history] == [(result["run_id"], "complete")]
 
 
@@ -59,29 +66,33 @@ def test_compare_passes_the_same_server_and_flags_a_planted_regression(demo_serv
     first = run_json(demo_server, tmp_path, *SEQUENTIAL_RUN)["run_id"]
     second = run_json(demo_server, tmp_path, *SEQUENTIAL_RUN)["run_id"]
     gate = ["--threshold", "0.5", *data]  # CI-style gate; the planted +50 ms is far beyond it
-    same = bench("compare", str(first), str(second), *gate, check=False)
-    assert same.returncode == 0, same.stdout + same.stderr
+    same = cli("compare", str(first), str(second), *gate)
+    assert same.exit_code == 0, same.output
 
     fault = httpx.put(f"{demo_server.management_url}/faults/echo", json={"latency_ms": 50}, timeout=5)
     assert fault.status_code == 200
     slow = run_json(demo_server, tmp_path, *SEQUENTIAL_RUN)["run_id"]
-    flagged = bench("compare", str(second), str(slow), *gate, "--json", check=False)
-    assert flagged.returncode == 1, flagged.stdout + flagged.stderr
+    flagged = cli("compare", str(second), str(slow), *gate, "--json")
+    assert flagged.exit_code == 1, flagged.output
     checks = {c["name"]: c for c in json.loads(flagged.stdout)["checks"]}
     assert checks["latency p50"]["regression"] and checks["latency p50"]["change"] > 0.5
     # Against the baseline of the two earlier runs, too.
-    assert bench("compare", "--baseline", "2", *gate, check=False).returncode == 1
+    assert cli("compare", "--baseline", "2", *gate).exit_code == 1
 
 
-def served_echo(demo: DemoServer) -> bool:
+def served_echo(demo: DemoServer) -> float:
+    """How many echo calls the demo server has answered (from its own metrics)."""
     count = f"{metrics.OPERATION_DURATION.name}_count"
     text = httpx.get(demo.metrics_url, timeout=5).text
-    return any(line.startswith(count) and '"echo"' in line for line in text.splitlines())
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(count) and '"echo"' in line
+    )
 
 
-def test_history_survives_a_crash_mid_run(demo_server: DemoServer, tmp_path: Path) -> None:
+def test_history_survives_a_crash_mid_run(shared_demo_server: DemoServer, tmp_path: Path) -> None:
     database = tmp_path / "bench.sqlite"
-    argv = lookout_argv("bench", demo_server.url, "--data-dir", str(tmp_path), "--duration", "60s", "-c", "2")
+    argv = lookout_argv("bench", shared_demo_server.url, "--data-dir", str(tmp_path), "--duration", "60s", "-c", "2")
+    before = served_echo(shared_demo_server)
     proc = start(argv, tmp_path / "bench.log")
     try:
 
@@ -91,24 +102,24 @@ def test_history_survives_a_crash_mid_run(demo_server: DemoServer, tmp_path: Pat
 
         wait_until(running_row, 30, what="the run's row in the history")
         # Let it send requests for a moment before the crash (bounded poll on the demo server's counter).
-        wait_until(lambda: served_echo(demo_server), 30, what="echo requests served")
+        wait_until(lambda: served_echo(shared_demo_server) > before + 20, 30, what="echo requests served")
     finally:
         proc.stop(signal.SIGKILL)
     with sqlite3.connect(database) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    runs = json.loads(bench("history", "--data-dir", str(tmp_path), "--json").stdout)
+    runs = json.loads(cli("history", "--data-dir", str(tmp_path), "--json").stdout)
     assert [run["status"] for run in runs] == ["running"]
     # The next run works and is not compared against the crashed one.
-    run_json(demo_server, tmp_path, *SHORT_RUN)
-    alone = bench("compare", "--baseline", "5", "--data-dir", str(tmp_path), check=False)
-    assert alone.returncode == 2 and "no earlier complete run" in alone.stderr
+    run_json(shared_demo_server, tmp_path, *SHORT_RUN)
+    alone = cli("compare", "--baseline", "5", "--data-dir", str(tmp_path))
+    assert alone.exit_code == 2 and "no earlier complete run" in alone.stderr
 
 
-def test_results_and_capacity_are_pushed_to_the_pushgateway(demo_server: DemoServer, tmp_path: Path) -> None:
+def test_results_and_capacity_are_pushed_to_the_pushgateway(shared_demo_server: DemoServer, tmp_path: Path) -> None:
     gateway = start_pushgateway(tmp_path)
     try:
         extra = ["--pushgateway", gateway.url, "--name", "demo"]
-        result = run_json(demo_server, tmp_path, *SHORT_RUN, *extra)
+        result = run_json(shared_demo_server, tmp_path, *SHORT_RUN, *extra)
         families = {f.name: f for f in text_string_to_metric_families(gateway.metrics_text())}
         throughput = families[metrics.BENCH_THROUGHPUT.name].samples
         assert [(s.labels["target"], s.labels["scenario"]) for s in throughput] == [("demo", "default")]
@@ -124,19 +135,25 @@ def test_results_and_capacity_are_pushed_to_the_pushgateway(demo_server: DemoSer
         gateway.proc.stop()
 
 
-def test_an_unreachable_pushgateway_is_one_line(demo_server: DemoServer, tmp_path: Path) -> None:
+def test_an_unreachable_pushgateway_is_one_line(shared_demo_server: DemoServer, tmp_path: Path) -> None:
     done = bench(
-        demo_server.url, "--data-dir", str(tmp_path), *SHORT_RUN, "--pushgateway", "http://127.0.0.1:9", check=False
+        shared_demo_server.url,
+        "--data-dir",
+        str(tmp_path),
+        *SHORT_RUN,
+        "--pushgateway",
+        "http://127.0.0.1:9",
+        check=False,
     )
     assert done.returncode == 1
     assert done.stderr.startswith("lookout: cannot push to the Pushgateway at http://127.0.0.1:9")
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-def test_capacity_search_saves_its_steps_and_the_best_one(demo_server: DemoServer, tmp_path: Path) -> None:
-    argv = ["capacity", demo_server.url, "--step", "1s", "--warmup", "200ms", "--max-concurrency", "2"]
+def test_capacity_search_saves_its_steps_and_the_best_one(shared_demo_server: DemoServer, tmp_path: Path) -> None:
+    argv = ["capacity", shared_demo_server.url, "--step", "1s", "--warmup", "200ms", "--max-concurrency", "2"]
     done = bench(*argv, "--name", "demo", "--data-dir", str(tmp_path), "--tool", 'echo={"text": "hi"}', check=False)
-    runs = json.loads(bench("history", "--data-dir", str(tmp_path), "--json").stdout)
+    runs = json.loads(cli("history", "--data-dir", str(tmp_path), "--json").stdout)
     assert [run["status"] for run in runs] == ["complete", "complete"] or "broke the policy" in done.stdout
     within = [r for r in runs if r["p99_s"] <= 0.1 and r["error_ratio"] < 0.001]
     if not within:  # a loaded machine can push even one client past 100 ms: then there is no capacity
