@@ -89,18 +89,18 @@ def served_echo(demo: DemoServer) -> float:
     )
 
 
+def running_rows(database: Path) -> int:
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        return int(db.execute("SELECT count(*) FROM runs WHERE status = 'running'").fetchone()[0])
+
+
 def test_history_survives_a_crash_mid_run(shared_demo_server: DemoServer, tmp_path: Path) -> None:
     database = tmp_path / "bench.sqlite"
     argv = lookout_argv("bench", shared_demo_server.url, "--data-dir", str(tmp_path), "--duration", "60s", "-c", "2")
     before = served_echo(shared_demo_server)
     proc = start(argv, tmp_path / "bench.log")
     try:
-
-        def running_row() -> bool:
-            with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-                return bool(db.execute("SELECT count(*) FROM runs WHERE status = 'running'").fetchone()[0])
-
-        wait_until(running_row, 30, what="the run's row in the history")
+        wait_until(lambda: running_rows(database), 30, what="the run's row in the history")
         # Let it send requests for a moment before the crash (bounded poll on the demo server's counter).
         wait_until(lambda: served_echo(shared_demo_server) > before + 20, 30, what="echo requests served")
     finally:
@@ -165,3 +165,17 @@ def test_capacity_search_saves_its_steps_and_the_best_one(shared_demo_server: De
     written = json.loads((tmp_path / "capacity.json").read_text())["targets"]["demo"]
     assert written["run_id"] == best["id"]
     assert written["capacity_rps"] == pytest.approx(best["throughput_rps"], rel=1e-3)
+
+
+def test_ctrl_c_marks_the_run_interrupted(shared_demo_server: DemoServer, tmp_path: Path) -> None:
+    argv = lookout_argv("bench", shared_demo_server.url, "--data-dir", str(tmp_path), "--duration", "60s", "-c", "1")
+    proc = start(argv, tmp_path / "bench.log")
+    try:
+        wait_until(lambda: running_rows(tmp_path / "bench.sqlite"), 30, what="the run's row in the history")
+        proc.popen.send_signal(signal.SIGINT)
+        assert proc.popen.wait(30) == 130, proc.output()
+    finally:
+        proc.stop()
+    runs = json.loads(cli("history", "--data-dir", str(tmp_path), "--json").stdout)
+    assert [run["status"] for run in runs] == ["interrupted"]
+    assert "Traceback" not in proc.output()

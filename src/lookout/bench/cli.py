@@ -140,6 +140,7 @@ class _Runner:
         from rich.console import Console
 
         from lookout.bench.client import mcp_sessions
+        from lookout.bench.history import INTERRUPTED
         from lookout.bench.load import BenchError, run_load, summarize
         from lookout.bench.progress import Progress
 
@@ -155,6 +156,10 @@ class _Runner:
             if history is not None and run_id is not None:
                 history.fail(run_id)
             _fail(f"{self.target}: {exc}", code=1)
+        except KeyboardInterrupt:
+            if history is not None and run_id is not None:
+                history.fail(run_id, INTERRUPTED)
+            raise
         result = summarize(recorder, scenario, self.target_name)
         if history is not None and run_id is not None:
             history.finish(run_id, result)
@@ -266,7 +271,7 @@ def history_command(
     """List saved runs: throughput, p99 and errors of each."""
     from rich.table import Table
 
-    from lookout.bench.history import COMPLETE, FAILED
+    from lookout.bench.history import COMPLETE, FAILED, INTERRUPTED
     from lookout.bench.progress import ms
 
     runs = _history(data_dir, create=False).runs(limit, target)
@@ -281,7 +286,7 @@ def history_command(
         table.add_row(
             str(r.id),
             r.started_at,
-            r.status if r.status in (COMPLETE, FAILED) else "incomplete",
+            r.status if r.status in (COMPLETE, FAILED, INTERRUPTED) else "incomplete",
             r.target,
             f"{r.scenario} ({r.fingerprint[:8]})",
             r.target_revision or "",

@@ -18,7 +18,7 @@ from lookout.bench.results import RunResult
 from lookout.bench.scenario import Scenario
 
 HISTORY_FILE = "bench.sqlite"
-RUNNING, COMPLETE, FAILED = "running", "complete", "failed"
+RUNNING, COMPLETE, FAILED, INTERRUPTED = "running", "complete", "failed", "interrupted"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -160,9 +160,9 @@ class History:
             (COMPLETE, _now(), result.model_dump_json(), run_id),
         )
 
-    def fail(self, run_id: int) -> None:
-        """The run ended without results (e.g. the target refused to connect)."""
-        self._write("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (FAILED, _now(), run_id))
+    def fail(self, run_id: int, status: str = FAILED) -> None:
+        """The run ended without results: the target refused to connect (failed), or Ctrl-C (interrupted)."""
+        self._write("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, _now(), run_id))
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[RunRecord]:
         try:
