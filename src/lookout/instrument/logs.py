@@ -22,6 +22,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Collection
 from contextvars import ContextVar
@@ -39,8 +40,16 @@ CURRENT_REQUEST: ContextVar[tuple[str, str] | None] = ContextVar("lookout_curren
 _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 
 
+_SECOND_CACHE: list[Any] = [-1, ""]
+
+
 def _rfc3339(created: float) -> str:
-    return datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``2026-11-27T09:00:00.123456Z`` (the per-second prefix is cached: lines come in bursts)."""
+    second = int(created)
+    if _SECOND_CACHE[0] != second:
+        _SECOND_CACHE[1] = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        _SECOND_CACHE[0] = second
+    return f"{_SECOND_CACHE[1]}.{int((created - second) * 1e6):06d}Z"
 
 
 class JsonFormatter(logging.Formatter):
@@ -66,6 +75,19 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             out["exception"] = record.exc_text
+        return json.dumps(out, default=str, ensure_ascii=False)
+
+    def format_fields(self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]) -> str:
+        """The same line for a record that never was a ``LogRecord`` (the access log's fast path)."""
+        out: dict[str, Any] = {
+            "timestamp": _rfc3339(created),
+            "level": level,
+            "logger": logger,
+            "message": message,
+            "service": self.service,
+            "tenant": self.tenant,
+        }
+        out.update(fields)
         return json.dumps(out, default=str, ensure_ascii=False)
 
 
@@ -97,7 +119,7 @@ class NonBlockingHandler(logging.Handler):
         self.capacity = capacity
         self.interval = interval
         self.dropped = 0
-        self._buffer: deque[logging.LogRecord] = deque()
+        self._buffer: deque[logging.LogRecord | tuple[float, str, str, str, dict[str, Any]]] = deque()
         self._wake = threading.Event()
         self._stopping = False
         self._idle = threading.Event()
@@ -132,12 +154,24 @@ class NonBlockingHandler(logging.Handler):
         self._buffer.append(record)
 
     # ------------------------------------------------------------------ writer thread
+    def emit_fields(self, level: str, logger: str, message: str, fields: dict[str, Any]) -> None:
+        """Buffer a line without building a ``LogRecord`` (no caller lookup, no handler chain)."""
+        if len(self._buffer) >= self.capacity:
+            self.dropped += 1
+            return
+        self._idle.clear()
+        self._buffer.append((time.time(), level, logger, message, fields))
+
     def _drain(self) -> None:
         lines = []
+        formatter = self.formatter
         while self._buffer:
-            record = self._buffer.popleft()
+            item = self._buffer.popleft()
             try:
-                lines.append(self.format(record))
+                if isinstance(item, tuple):
+                    lines.append(formatter.format_fields(*item))  # type: ignore[union-attr]
+                else:
+                    lines.append(self.format(item))
             except Exception:
                 self.dropped += 1
         if lines:
@@ -191,10 +225,15 @@ class JsonLogging:
         self.handler.flush()
 
     def stop(self) -> None:
+        if self.handler in _ACTIVE:
+            _ACTIVE.remove(self.handler)
         self.logger.removeHandler(self.handler)
         for handler in self.replaced:
             self.logger.addHandler(handler)
         self.handler.close()
+
+
+_ACTIVE: list[NonBlockingHandler] = []  # handlers whose logger the access log propagates to
 
 
 def configure_json_logging(
@@ -224,6 +263,7 @@ def configure_json_logging(
     )
     handler.start()
     target.addHandler(handler)
+    _ACTIVE.append(handler)
     if target.level == logging.NOTSET or target.level > level:
         target.setLevel(level)
     logging.getLogger(ACCESS_LOGGER).setLevel(logging.INFO if access_log else logging.WARNING)
@@ -268,4 +308,23 @@ class AccessLog:
         if target and target in self.log_arguments_for:
             fields["arguments"] = arguments
             fields["result"] = result
-        self.logger.info("mcp request", extra=fields)
+        handler = self._fast_handler()
+        if handler is None:
+            self.logger.info("mcp request", extra=fields)
+            return
+        if "trace_id" not in fields:
+            ctx = trace.get_current_span().get_span_context()
+            if ctx.is_valid:
+                fields["trace_id"] = format(ctx.trace_id, "032x")
+                fields["span_id"] = format(ctx.span_id, "016x")
+        handler.emit_fields("info", ACCESS_LOGGER, "mcp request", fields)
+
+    def _fast_handler(self) -> NonBlockingHandler | None:
+        """Lookout's JSON handler when it is the only place access lines go (the root logger's only
+        handler), so a line can skip the ``logging`` machinery; else None (plain ``logging``)."""
+        if self.logger.handlers or not self.logger.propagate:
+            return None
+        handlers = logging.getLogger().handlers
+        if len(handlers) == 1 and handlers[0] in _ACTIVE:
+            return handlers[0]
+        return None

@@ -9,6 +9,7 @@ a dict lookup and an ``observe`` rather than ``labels()`` with its validation an
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from bisect import bisect_left
@@ -18,8 +19,10 @@ from typing import Any
 from mcp_types import methods as _methods
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Exemplar, Sample
+from prometheus_client.utils import floatToGoString
 
 from lookout import __version__
 from lookout import metrics as m
@@ -82,52 +85,78 @@ class _RegistryCollector(Collector):
         yield GaugeMetricFamily(spec.name, spec.help, labels=spec.labels)
 
 
-class _FastHistogram:
-    """One histogram child with a bisect observe straight into its values (the public ``observe``
-    scans the buckets linearly and re-checks observability on every call). Falls back to the public
-    API when prometheus_client's internals are not what this expects."""
+class _OperationSeries:
+    __slots__ = ("counts", "created", "exemplars", "sum")
 
-    __slots__ = ("bounds", "buckets", "child", "sum")
-
-    def __init__(self, child: Any) -> None:
-        self.child = child
-        try:
-            self.sum = child._sum
-            self.buckets = list(child._buckets)
-            self.bounds = [float(b) for b in child._upper_bounds]
-            ok = len(self.buckets) == len(self.bounds) and self.bounds[-1] == float("inf")
-        except (AttributeError, TypeError):
-            ok = False
-        if not ok:
-            self.sum = None
-
-    def observe(self, amount: float) -> None:
-        if self.sum is None:
-            self.child.observe(amount)
-            return
-        self.sum.inc(amount)
-        self.buckets[bisect_left(self.bounds, amount)].inc(1)
+    def __init__(self, n: int) -> None:
+        self.counts = [0] * n
+        self.exemplars: list[Exemplar | None] = [None] * n
+        self.sum = 0.0
+        self.created = time.time()
 
 
-class _FastValue:
-    """A counter or gauge child incremented straight on its value (same fallback rule)."""
+class OperationHistogram(Collector):
+    """``mcp_server_operation_duration_seconds`` kept as plain per-series lists and rendered at scrape
+    time. An observation is a bisect and two additions - no lock, no label validation - because it
+    happens on every request in the event loop thread; exemplars are kept per bucket (the latest)."""
 
-    __slots__ = ("child", "value")
+    def __init__(self, spec: m.MetricSpec) -> None:
+        self.spec = spec
+        self.bounds = [*spec.buckets, math.inf]
+        self.le = [floatToGoString(b) for b in self.bounds]  # type: ignore[no-untyped-call]
+        self.series: dict[tuple[str, ...], _OperationSeries] = {}
 
-    def __init__(self, child: Any) -> None:
-        self.child = child
-        self.value = getattr(child, "_value", None)
-        if not callable(getattr(self.value, "inc", None)):
-            self.value = None
+    def observe(self, key: tuple[str, ...], seconds: float, trace_id: str | None = None) -> None:
+        series = self.series.get(key)
+        if series is None:
+            series = self.series.setdefault(key, _OperationSeries(len(self.bounds)))
+        i = bisect_left(self.bounds, seconds)
+        series.counts[i] += 1
+        series.sum += seconds
+        if trace_id is not None:
+            series.exemplars[i] = Exemplar({"trace_id": trace_id}, seconds, time.time())
 
-    def inc(self, amount: float = 1) -> None:
-        if self.value is None:
-            if amount >= 0:
-                self.child.inc(amount)
-            else:
-                self.child.dec(-amount)
-            return
-        self.value.inc(amount)
+    def collect(self) -> Iterator[Metric]:
+        spec = self.spec
+        family = HistogramMetricFamily(spec.name, spec.help, labels=spec.labels)
+        for key, series in list(self.series.items()):
+            cumulative = 0
+            buckets: list[Any] = []
+            for le, count, exemplar in zip(self.le, series.counts, series.exemplars, strict=True):
+                cumulative += count
+                buckets.append((le, cumulative, exemplar) if exemplar is not None else (le, cumulative))
+            family.add_metric(list(key), buckets, series.sum)
+            family.samples.append(
+                Sample(f"{spec.name}_created", dict(zip(spec.labels, key, strict=True)), series.created, None, None)
+            )
+        yield family
+
+    def describe(self) -> Iterator[Metric]:
+        yield HistogramMetricFamily(self.spec.name, self.spec.help, labels=self.spec.labels)
+
+
+class _PlainFamily(Collector):
+    """A counter or gauge family whose values are plain numbers in a dict (hot-path updates)."""
+
+    def __init__(self, spec: m.MetricSpec) -> None:
+        self.spec = spec
+        self.values: dict[tuple[str, ...], float] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        spec = self.spec
+        if spec.kind is m.Kind.COUNTER:
+            counter = CounterMetricFamily(spec.name, spec.help, labels=spec.labels)
+            for key, value in list(self.values.items()):
+                counter.add_metric(list(key), value)
+            yield counter
+        else:
+            gauge = GaugeMetricFamily(spec.name, spec.help, labels=spec.labels)
+            for key, value in list(self.values.items()):
+                gauge.add_metric(list(key), value)
+            yield gauge
+
+    def describe(self) -> Iterator[Metric]:
+        yield from self.collect()
 
 
 def _histogram(spec: m.MetricSpec, registry: CollectorRegistry) -> Histogram:
@@ -161,14 +190,17 @@ class Recorder:
         self.in_flight_total = 0
         self._lock = threading.Lock()
 
-        self.operation = _histogram(m.OPERATION_DURATION, registry)
+        self.operation = OperationHistogram(m.OPERATION_DURATION)
+        registry.register(self.operation)
         self.session_duration = _histogram(m.SESSION_DURATION, registry)
         self.sessions_active = _gauge(m.SESSIONS_ACTIVE, registry)
-        self.in_flight = _gauge(m.REQUESTS_IN_FLIGHT, registry)
+        self.in_flight = _PlainFamily(m.REQUESTS_IN_FLIGHT)
+        registry.register(self.in_flight)
         self.in_flight_limit = _gauge(m.REQUESTS_IN_FLIGHT_LIMIT, registry)
         self.in_flight_limit.set(max_in_flight)
         self.registry_changes = _counter(m.REGISTRY_CHANGES, registry)
-        self.transport_messages = _counter(m.TRANSPORT_MESSAGES, registry)
+        self.transport_messages = _PlainFamily(m.TRANSPORT_MESSAGES)
+        registry.register(self.transport_messages)
         self.transport_bytes = _counter(m.TRANSPORT_BYTES, registry)
         self.transport_errors = _counter(m.TRANSPORT_ERRORS, registry)
         self.http_responses = _counter(m.HTTP_RESPONSES, registry)
@@ -187,9 +219,6 @@ class Recorder:
         for kind in REGISTRY_KINDS:  # the counter exists at 0 before the first change
             self.registry_changes.labels(kind)
 
-        self._op_children: dict[tuple[str, str, str, str, str, str], _FastHistogram] = {}
-        self._flight_children: dict[str, _FastValue] = {}
-        self._msg_children: dict[tuple[str, str], _FastValue] = {}
         self._sessions_children: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ registry
@@ -211,14 +240,13 @@ class Recorder:
     # ------------------------------------------------------------------ requests
     def begin(self, method: str) -> None:
         """A request (already guarded ``method``) starts being handled."""
-        child = self._flight_children.get(method)
-        if child is None:
-            child = self._flight_children.setdefault(method, _FastValue(self.in_flight.labels(method)))
-        child.inc(1)
+        values = self.in_flight.values
+        key = (method,)
+        values[key] = values.get(key, 0) + 1
         self.in_flight_total += 1
 
     def end(self, method: str) -> None:
-        self._flight_children[method].inc(-1)
+        self.in_flight.values[(method,)] -= 1
         self.in_flight_total -= 1
 
     def saturated(self) -> bool:
@@ -235,21 +263,14 @@ class Recorder:
         seconds: float,
         trace_id: str | None = None,
     ) -> None:
-        key = (method, tool, prompt, error_type, protocol_version, network_transport)
-        child = self._op_children.get(key)
-        if child is None:
-            child = self._op_children.setdefault(key, _FastHistogram(self.operation.labels(*key)))
-        if trace_id is None:
-            child.observe(seconds)
-        else:  # the public path keeps the exemplar on the bucket
-            child.child.observe(seconds, {"trace_id": trace_id})
+        self.operation.observe(
+            (method, tool, prompt, error_type, protocol_version, network_transport), seconds, trace_id
+        )
 
     def message(self, transport: str, direction: str, n: int = 1) -> None:
+        values = self.transport_messages.values
         key = (transport, direction)
-        child = self._msg_children.get(key)
-        if child is None:
-            child = self._msg_children.setdefault(key, _FastValue(self.transport_messages.labels(transport, direction)))
-        child.inc(n)
+        values[key] = values.get(key, 0) + n
 
     def reject(self, reason: str) -> None:
         self.rejected.labels(reason).inc()

@@ -51,31 +51,39 @@ class AdaptiveSampler(Sampler):
         self.window = window
         self.bucket_width = window / buckets
         self._counts = [0] * buckets
-        self._bucket_start = [0.0] * buckets
+        self._total = 0
         self.min_ratio = min_ratio
         self._clock = clock
         self._rng = rng or random.Random().random
         self._record_unsampled = record_unsampled
         self._lock = threading.Lock()
         self._started = clock()
+        self._slot = int(self._started / self.bucket_width)
         self.ratio = 1.0
 
     # ------------------------------------------------------------------ rate estimate
     def _observe(self, now: float) -> float:
-        """Count one root at ``now``; return the observed roots/s over the window (this one included)."""
+        """Count one root at ``now``; return the observed roots/s over the window (this one included).
+
+        A ring of ``buckets`` counters plus their running total: advancing into a new bucket zeroes
+        the buckets that fell out of the window, so a decision costs O(1) (amortised)."""
+        slot = int(now / self.bucket_width)
         n = len(self._counts)
-        slot_index = int(now / self.bucket_width)
-        i = slot_index % n
-        slot_start = slot_index * self.bucket_width
-        if self._bucket_start[i] != slot_start:
-            self._bucket_start[i] = slot_start
-            self._counts[i] = 0
-        self._counts[i] += 1
-        oldest = now - self.window
-        total = sum(c for c, s in zip(self._counts, self._bucket_start, strict=True) if s > oldest)
+        if slot != self._slot:
+            if slot - self._slot >= n:  # idle for a whole window: start over
+                self._counts = [0] * n
+                self._total = 0
+            else:
+                for s in range(self._slot + 1, slot + 1):
+                    i = s % n
+                    self._total -= self._counts[i]
+                    self._counts[i] = 0
+            self._slot = slot
+        self._counts[slot % n] += 1
+        self._total += 1
         # While the sampler is younger than the window, divide by its age (at least one bucket).
         span = min(self.window, max(self.bucket_width, now - self._started))
-        return total / span
+        return self._total / span
 
     def current_ratio(self) -> float:
         return self.ratio
