@@ -135,8 +135,10 @@ def up(
     demo_management_port: int = typer.Option(8080, help="Port of the demo's /metrics, /health and /faults."),
     prometheus_bin: str = typer.Option("prometheus", help="Prometheus binary (name on PATH or path)."),
     alertmanager_bin: str = typer.Option("prometheus-alertmanager", help="Alertmanager binary."),
+    pushgateway_bin: str = typer.Option("prometheus-pushgateway", help="Pushgateway binary (benchmark results)."),
 ) -> None:
-    """Run the local stack: demo server, Prometheus, Alertmanager and a notification sink. Ctrl-C stops all."""
+    """Run the local stack: demo server, Prometheus, Alertmanager, prober exporter, Pushgateway and a
+    notification sink. Ctrl-C stops all."""
     from lookout.runtime import StackError, StackOptions, run_stack
 
     cfg = _load(config)
@@ -148,6 +150,7 @@ def up(
         demo_management_port=demo_management_port,
         prometheus_bin=prometheus_bin,
         alertmanager_bin=alertmanager_bin,
+        pushgateway_bin=pushgateway_bin,
     )
     try:
         code = run_stack(cfg, options)

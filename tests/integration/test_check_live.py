@@ -88,6 +88,8 @@ listen:
   prometheus: {LOOPBACK}:{ports["prometheus"]}
   alertmanager: {LOOPBACK}:{ports["alertmanager"]}
   sink: {LOOPBACK}:{ports["sink"]}
+  exporter: {LOOPBACK}:{ports["exporter"]}
+  pushgateway: {LOOPBACK}:{ports["pushgateway"]}
 timing: {{scrape_interval: 1s, evaluation_interval: 1s}}
 """
     )
@@ -96,7 +98,10 @@ timing: {{scrape_interval: 1s, evaluation_interval: 1s}}
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("live")
-    ports = {k: free_port() for k in ("demo", "demo_mgmt", "prometheus", "alertmanager", "sink", "pager", "chat")}
+    ports = {
+        k: free_port()
+        for k in ("demo", "demo_mgmt", "prometheus", "alertmanager", "sink", "exporter", "pushgateway", "pager", "chat")
+    }
     write_config(tmp / "lookout.yaml", ports)
     sinks = {"pager": tmp / "pager.jsonl", "chat": tmp / "chat.jsonl", "sink": tmp / "data" / "notifications.jsonl"}
     procs = [

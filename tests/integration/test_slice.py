@@ -70,6 +70,8 @@ listen:
   prometheus: {LOOPBACK}:{ports["prometheus"]}
   alertmanager: {LOOPBACK}:{ports["alertmanager"]}
   sink: {LOOPBACK}:{ports["sink"]}
+  exporter: {LOOPBACK}:{ports["exporter"]}
+  pushgateway: {LOOPBACK}:{ports["pushgateway"]}
 timing: {{scrape_interval: 1s, evaluation_interval: 1s}}
 """
     )
@@ -78,7 +80,9 @@ timing: {{scrape_interval: 1s, evaluation_interval: 1s}}
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("slice")
-    ports = {k: free_port() for k in ("demo", "demo_mgmt", "prometheus", "alertmanager", "sink")}
+    ports = {
+        k: free_port() for k in ("demo", "demo_mgmt", "prometheus", "alertmanager", "sink", "exporter", "pushgateway")
+    }
     write_config(tmp / "lookout.yaml", ports)
     argv = lookout_argv(
         "up",
@@ -115,6 +119,13 @@ async def test_demo_server_is_scraped_and_its_metric_is_queryable(stack: Stack) 
     assert series[0]["metric"]["tenant"] == "acme"
 
 
+def test_the_prober_exporter_started_by_up_probes_the_demo_server(stack: Stack) -> None:
+    probes = wait_until(
+        lambda: stack.query('probe_success{tenant="acme", service="demo-server"} == 1'), 30, what="probe_success 1"
+    )
+    assert probes[0]["metric"]["instance"] == "demo-server"
+
+
 def test_server_down_fires_routes_and_reaches_the_sink_as_p0(stack: Stack) -> None:
     demo_pid = stack.pids()["demo-server"]
     os.kill(demo_pid, signal.SIGKILL)
@@ -138,7 +149,7 @@ def test_server_down_fires_routes_and_reaches_the_sink_as_p0(stack: Stack) -> No
 
 def test_stopping_lookout_up_leaves_no_process_behind(stack: Stack) -> None:
     pids = stack.pids()
-    assert {"prometheus", "alertmanager", "sink"} <= set(pids)
+    assert {"prometheus", "alertmanager", "sink", "exporter", "pushgateway"} <= set(pids)
     code = stack.proc.stop(signal.SIGTERM, timeout=30)
     assert code == 0, stack.proc.output()
     leftovers = {name: pid for name, pid in pids.items() if pid_alive(pid)}

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.integration
 
 
 def _ports() -> dict[str, int]:
-    return {k: free_port() for k in ("demo", "demo_mgmt", "prometheus", "alertmanager", "sink")}
+    return {
+        k: free_port() for k in ("demo", "demo_mgmt", "prometheus", "alertmanager", "sink", "exporter", "pushgateway")
+    }
 
 
 def _up(tmp: Path, ports: dict[str, int], *extra: str) -> list[str]:

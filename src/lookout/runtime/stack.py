@@ -29,6 +29,7 @@ class StackOptions:
     demo_management_port: int = 8080
     prometheus_bin: str = "prometheus"
     alertmanager_bin: str = "prometheus-alertmanager"
+    pushgateway_bin: str = "prometheus-pushgateway"
 
 
 def _split(address: str) -> tuple[str, int]:
@@ -53,6 +54,7 @@ def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[
     data, logs = options.data_dir.resolve(), options.data_dir.resolve() / "logs"
     prometheus = resolve_binary(options.prometheus_bin, "--prometheus-bin", "prometheus")
     alertmanager = resolve_binary(options.alertmanager_bin, "--alertmanager-bin", "prometheus-alertmanager")
+    pushgateway = resolve_binary(options.pushgateway_bin, "--pushgateway-bin", "prometheus-pushgateway")
     lookout = [sys.executable, "-m", "lookout"]
     specs = [
         ChildSpec(
@@ -72,6 +74,22 @@ def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[
             ],
             f"http://{config.listen.alertmanager}/-/ready",
             log=logs / "alertmanager.log",
+        ),
+        ChildSpec(
+            "exporter",
+            [*lookout, "exporter", "--config", str(options.config_path.resolve()), "--listen", config.listen.exporter],
+            f"http://{config.listen.exporter}/-/healthy",
+            log=logs / "exporter.log",
+        ),
+        ChildSpec(
+            "pushgateway",
+            [
+                pushgateway,
+                f"--web.listen-address={config.listen.pushgateway}",
+                f"--persistence.file={data / 'pushgateway.db'}",  # benchmark results survive restarts
+            ],
+            f"http://{config.listen.pushgateway}/-/ready",
+            log=logs / "pushgateway.log",
         ),
         ChildSpec(
             "prometheus",
@@ -117,6 +135,8 @@ def _url_table(config: Config, options: StackOptions) -> Table:
         table.add_row("demo health / metrics", f"http://127.0.0.1:{options.demo_management_port}/health  …/metrics")
     table.add_row("Prometheus", f"http://{config.listen.prometheus}")
     table.add_row("Alertmanager", f"http://{config.listen.alertmanager}")
+    table.add_row("MCP prober exporter", f"http://{config.listen.exporter}/probe?target=NAME")
+    table.add_row("Pushgateway (benchmark results)", f"http://{config.listen.pushgateway}")
     table.add_row("notification sink", f"http://{config.listen.sink}/notify")
     table.add_row("notifications file", str(options.data_dir / "notifications.jsonl"))
     table.add_row("logs", str(options.data_dir / "logs"))
@@ -131,6 +151,8 @@ def run_stack(config: Config, options: StackOptions) -> int:
         ("listen.prometheus", config.listen.prometheus),
         ("listen.alertmanager", config.listen.alertmanager),
         ("listen.sink", config.listen.sink),
+        ("listen.exporter", config.listen.exporter),
+        ("listen.pushgateway", config.listen.pushgateway),
     ]
     if options.demo:
         ports += [
