@@ -11,6 +11,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import anyio
 import httpx
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
     section = "\n".join(lines)
     print(section)
     if args.write:
-        write_section("exposition", section)
+        write_section("exposition", section, Path(args.write))
 
 
 if __name__ == "__main__":

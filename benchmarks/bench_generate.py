@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(section)
     if args.write:
-        write_section("generate", section)
+        write_section("generate", section, Path(args.write))
 
 
 if __name__ == "__main__":
