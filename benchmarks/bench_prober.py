@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import gc
 import io
 import pstats
 import re
@@ -55,8 +56,12 @@ async def measure_interleaved(iterations: int, clients: Mapping[str, Callable[[]
             await once()
     per_round = max(1, iterations // ROUNDS)
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in clients}
-    for _ in range(ROUNDS):
-        for name, once in clients.items():
+    names = list(clients)
+    for round_ in range(ROUNDS):
+        # Rotate the order and collect garbage first, so no client pays for another's allocations.
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            once = clients[name]
+            gc.collect()
             cpu, wall = time.process_time(), time.perf_counter()
             for _ in range(per_round):
                 await once()

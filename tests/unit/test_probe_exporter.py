@@ -101,3 +101,19 @@ def test_scrape_configs_one_job_per_module_in_use_with_blackbox_relabelling() ->
     assert by_name["lookout-exporter"]["static_configs"] == [{"targets": ["127.0.0.1:9999"]}]
     assert prober_scrape_configs(CONFIG) == jobs  # deterministic
     assert [j["job_name"] for j in prober_scrape_configs(CONFIG, include_exporter=False)][-1] == "lookout-probe-echo"
+
+
+def test_render_is_byte_identical_to_prometheus_client() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from lookout.probe.exposition import ProbeCollector
+
+    result = ProbeResult(target="t", module="m", success=True, duration_seconds=0.123456789)
+    result.phases.update({"handshake": 0.01, "connect": 1e-05, "list_tools": 2.5})
+    result.protocol_version = "2026-07-28"
+    result.server_name, result.server_version = 'we"ird\\na\nme', "1.0"
+    result.tools, result.tools_hash = ["a", "b"], 2**48 - 1
+    result.http_status, result.jsonrpc_error_code, result.ssl_earliest_expiry = 200, -32603, 1.9e9
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ProbeCollector(result))
+    assert render(result) == generate_latest(registry)
