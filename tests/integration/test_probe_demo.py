@@ -77,7 +77,10 @@ async def test_discover_on_every_transport_and_revision(
     assert found[(metrics.PROBE_SUCCESS.name, ())] == 1
     assert found[(metrics.PROBE_TOOLS.name, ())] == len(DEMO_TOOLS)
     assert found[(metrics.PROBE_PROTOCOL_VERSION.name, (("version", negotiated),))] == 1
-    assert found[(metrics.PROBE_SERVER_INFO.name, (("name", "lookout-demo"), ("version", result.server_version or "")))] == 1
+    assert (
+        found[(metrics.PROBE_SERVER_INFO.name, (("name", "lookout-demo"), ("version", result.server_version or "")))]
+        == 1
+    )
     assert found[(metrics.PROBE_TOOLS_HASH.name, ())] == result.tools_hash
     assert ((metrics.PROBE_HTTP_STATUS.name, ()) in found) == (transport != "stdio")
 
