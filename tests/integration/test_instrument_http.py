@@ -224,3 +224,32 @@ async def test_stdio_exact_series(tmp_path: Path) -> None:
     want = {(*k[:5], "pipe"): v for k, v in expected(LEGACY, "initialize").items()}
     assert counts == want
     assert 'lookout_mcp_sessions_active{network_transport="pipe"} 0.0' in text
+
+
+async def test_sse_transport_is_told_apart_from_streamable_http() -> None:
+    from mcp.client.sse import sse_client
+
+    server = build_server()
+    handle = instrument(server, CollectorRegistry())
+    app = handle.wrap_asgi(server.sse_app())
+    async with serve_http(app) as base:
+        async with Client(sse_client(f"{base}/sse"), mode="legacy") as client:
+            assert not (await client.call_tool("calculate", {"expression": "1+1"})).is_error
+            assert value(handle.registry, m.SESSIONS_ACTIVE.name, network_transport="tcp") == 1
+        await eventually(lambda: value(handle.registry, m.SESSIONS_ACTIVE.name, network_transport="tcp") == 0)
+    assert ("tools/call", "calculate", "", "", LEGACY, "tcp") in operation_counts(handle.registry)
+    reg = handle.registry
+    assert value(reg, f"{m.TRANSPORT_MESSAGES.name}_total", mcp_transport="sse", direction="in")
+    accepted = value(reg, f"{m.HTTP_RESPONSES.name}_total", mcp_transport="sse", http_response_status_code="202")
+    assert accepted is not None and accepted >= 2  # each JSON-RPC message POSTed to /messages/
+    assert value(reg, f"{m.TRANSPORT_BYTES.name}_total", mcp_transport="sse", direction="out")
+
+
+async def test_stateless_streamable_http_counts_no_session() -> None:
+    server = build_server()
+    handle = instrument(server, CollectorRegistry())
+    app = handle.wrap_asgi(server.streamable_http_app(stateless_http=True))
+    async with serve_http(app) as base, Client(f"{base}/mcp", mode="legacy") as client:
+        assert not (await client.call_tool("echo", {"text": "x"})).is_error
+        assert value(handle.registry, m.SESSIONS_ACTIVE.name, network_transport="tcp") is None
+    assert ("tools/call", "echo", "", "", LEGACY, "tcp") in operation_counts(handle.registry)

@@ -150,7 +150,8 @@ class LookoutMiddleware:
             version = ctx.protocol_version
             if raw_method == "initialize" and not error:
                 version = self.negotiated_version(result) or version
-                self._session_started(connection, network, guard_version(version), scope is not None)
+                stateless = mcp_transport == STREAMABLE_HTTP and getattr(connection, "session_id", None) is None
+                self._session_started(connection, network, guard_version(version), stateless)
             elif not error and rec.server_registry is not None and raw_method.endswith("/list"):
                 self.observe_listing(raw_method, result)
             trace_id = sampled_trace_id(span)
@@ -212,12 +213,11 @@ class LookoutMiddleware:
         if self.recorder.server_registry is not None:
             self.recorder.server_registry.observe_result(method, result)
 
-    def _session_started(self, connection: Any, network: str, version: str, http: bool) -> None:
+    def _session_started(self, connection: Any, network: str, version: str, stateless: bool) -> None:
         """``initialize`` succeeded: a session opens, and closes when the connection is torn down
-        (client close, DELETE, idle expiry, server shutdown all unwind the connection's exit stack)."""
-        if connection is None:
-            return
-        if http and connection.session_id is None:  # stateless HTTP: no session to speak of
+        (client close, DELETE, idle expiry, server shutdown all unwind the connection's exit stack).
+        Stateless streamable HTTP (no ``Mcp-Session-Id``) has no session to speak of."""
+        if connection is None or stateless:
             return
         rec = self.recorder
         started = rec.session_opened(network)
