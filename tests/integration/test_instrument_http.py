@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -193,6 +194,7 @@ async def test_body_too_large_is_a_rejection() -> None:
 
 STDIO_SERVER = """
 import sys
+import anyio
 from prometheus_client import CollectorRegistry, generate_latest
 from lookout.demo.server import build_server
 from lookout.instrument import instrument
@@ -200,7 +202,7 @@ from lookout.instrument import instrument
 server = build_server()
 handle = instrument(server, CollectorRegistry())
 try:
-    server.run("stdio")
+    anyio.run(handle.run_stdio, server)
 finally:
     open(sys.argv[1], "wb").write(generate_latest(handle.registry))
 """
@@ -224,6 +226,9 @@ async def test_stdio_exact_series(tmp_path: Path) -> None:
     want = {(*k[:5], "pipe"): v for k, v in expected(LEGACY, "initialize").items()}
     assert counts == want
     assert 'lookout_mcp_sessions_active{network_transport="pipe"} 0.0' in text
+    sent = re.search(r'lookout_mcp_transport_bytes_total\{direction="in",mcp_transport="stdio"\} (\S+)', text)
+    received = re.search(r'lookout_mcp_transport_bytes_total\{direction="out",mcp_transport="stdio"\} (\S+)', text)
+    assert sent and float(sent.group(1)) > 100 and received and float(received.group(1)) > 100, text
 
 
 async def test_sse_transport_is_told_apart_from_streamable_http() -> None:

@@ -26,7 +26,7 @@ from lookout.instrument.logs import AccessLog, JsonLogging, configure_json_loggi
 from lookout.instrument.recorder import Recorder
 from lookout.instrument.registry import LearnedRegistry, MCPServerRegistry, ServerRegistry
 from lookout.instrument.tracing import DEFAULT_SLOW_SECONDS, Tracing, configure_tracing
-from lookout.instrument.transport import TransportMetricsMiddleware
+from lookout.instrument.transport import CountingReadStream, CountingWriteStream, TransportMetricsMiddleware
 
 __all__ = ["Instrumentation", "instrument"]
 
@@ -57,6 +57,22 @@ class Instrumentation:
     def wrap_asgi(self, app: ASGIApp, transport: str | None = None) -> ASGIApp:
         """Wrap the server's HTTP app to count bytes, status codes and transport-level rejections."""
         return TransportMetricsMiddleware(app, self.recorder, transport)
+
+    def wrap_streams(self, read_stream: Any, write_stream: Any, transport: str = "stdio") -> tuple[Any, Any]:
+        """Wrap a stream transport's server-side streams to count bytes and malformed messages."""
+        return (
+            CountingReadStream(read_stream, self.recorder, transport),
+            CountingWriteStream(write_stream, self.recorder, transport),
+        )
+
+    async def run_stdio(self, server: Any) -> None:
+        """Serve ``server`` (SDK ``MCPServer``/``Server``) over stdio with byte counting."""
+        from mcp.server.stdio import stdio_server
+
+        low = getattr(server, "_lowlevel_server", server)
+        async with stdio_server() as (read_stream, write_stream):
+            counted_read, counted_write = self.wrap_streams(read_stream, write_stream, "stdio")
+            await low.run(counted_read, counted_write, low.create_initialization_options())
 
     def management_routes(self) -> list[BaseRoute]:
         """``/metrics`` and ``/health*``, to mount into the server's own Starlette app."""

@@ -1,12 +1,17 @@
-"""Transport metrics at the HTTP layer: an ASGI middleware around the MCP endpoint (streamable HTTP or
-SSE) counting request/response bytes, HTTP status codes, rejections the transport makes before any
-handler runs (oversized bodies, the session limit) and broken streams.
+"""Transport metrics below the MCP layer.
 
-Wrap the app the SDK builds: ``app = handle.wrap_asgi(server.streamable_http_app())``. Lifespan and
-websocket traffic pass through untouched.
+- HTTP (streamable HTTP, SSE): an ASGI middleware around the MCP endpoint counting request/response
+  bytes, HTTP status codes, rejections the transport makes before any handler runs (oversized bodies,
+  the session limit) and broken streams. Wrap the app the SDK builds:
+  ``app = handle.wrap_asgi(server.streamable_http_app())``. Lifespan and websocket traffic pass through.
+- Stream transports (stdio): wrappers around the server's read/write streams counting bytes (the JSON
+  of each message plus its newline) and malformed input as transport errors; ``handle.run_stdio()``
+  serves stdio with them.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -70,3 +75,77 @@ class TransportMetricsMiddleware:
                 reason = _REJECT_REASONS.get(status)
                 if reason is not None:
                     rec.reject(reason)
+
+
+# ---------------------------------------------------------------------- stream transports (stdio)
+def _size(message: Any) -> int:
+    """Bytes of a JSON-RPC message as framed on a stream transport (JSON plus the newline)."""
+    inner = getattr(message, "message", None)
+    dump = getattr(inner, "model_dump_json", None)
+    if dump is None:
+        return 0
+    return len(dump(by_alias=True, exclude_unset=True).encode()) + 1
+
+
+class CountingReadStream:
+    """Wraps the server side's read stream: bytes in, and malformed messages (the transport hands the
+    server an exception instead of a message) as transport errors. Everything else is delegated,
+    ``last_context`` included (the SDK reads the sender's context from it)."""
+
+    def __init__(self, inner: Any, recorder: Recorder, transport: str) -> None:
+        self._inner, self._recorder, self._transport = inner, recorder, transport
+
+    def _count(self, item: Any) -> Any:
+        if isinstance(item, Exception):
+            self._recorder.transport_error(self._transport, type(item).__qualname__)
+        else:
+            self._recorder.transport_bytes_add(self._transport, "in", _size(item))
+        return item
+
+    async def receive(self) -> Any:
+        return self._count(await self._inner.receive())
+
+    def __aiter__(self) -> CountingReadStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        return self._count(await self._inner.__anext__())
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> CountingReadStream:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        result: bool | None = await self._inner.__aexit__(*exc)
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class CountingWriteStream:
+    """Wraps the server side's write stream: bytes out."""
+
+    def __init__(self, inner: Any, recorder: Recorder, transport: str) -> None:
+        self._inner, self._recorder, self._transport = inner, recorder, transport
+
+    async def send(self, item: Any, /) -> None:
+        self._recorder.transport_bytes_add(self._transport, "out", _size(item))
+        await self._inner.send(item)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> CountingWriteStream:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        result: bool | None = await self._inner.__aexit__(*exc)
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
