@@ -95,7 +95,7 @@ def test_sigterm_drains_the_demo_server_before_it_exits(tmp_path: Path) -> None:
     demo: DemoServer = start_demo_server(tmp_path)
     try:
         assert httpx.get(f"{demo.management_url}/health/ready").status_code == 200
-        httpx.put(f"{demo.management_url}/faults/echo", json={"latency_ms": 1500}).raise_for_status()
+        httpx.put(f"{demo.management_url}/faults/echo", json={"latency_ms": 4000}).raise_for_status()
         outcome: list[bool] = []
 
         async def slow_call() -> None:
@@ -133,3 +133,29 @@ def test_metrics_of_the_demo_keep_the_operation_histogram(demo_server: DemoServe
     assert f"# TYPE {m.OPERATION_DURATION.name} histogram" in r.text
     body = httpx.get(f"{demo_server.management_url}/health").json()
     assert body["status"] in ("healthy", "degraded") and body["phase"] == "ready"
+
+
+async def test_management_app_on_its_own_port() -> None:
+    from tests.support import LOOPBACK, free_port
+
+    server = MCPServer("standalone")
+    handle = instrument(server, CollectorRegistry())
+    port = free_port()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(handle.serve_management, LOOPBACK, port)
+        async with httpx.AsyncClient(base_url=f"http://{LOOPBACK}:{port}") as http:
+
+            async def answers() -> bool:
+                try:
+                    return (await http.get("/health/live")).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            with anyio.fail_after(10):
+                while True:
+                    if await answers():
+                        break
+                    await anyio.sleep(0.05)
+            assert (await http.get("/health/startup")).status_code == 503  # no lifespan has started
+            assert m.SERVER_INFO.name in (await http.get("/metrics")).text
+        tg.cancel_scope.cancel()

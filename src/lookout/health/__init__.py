@@ -1,6 +1,6 @@
 """Health: checks with Kubernetes probe semantics and the management ASGI app (``/metrics``, ``/health*``)."""
 
-from lookout.health.app import DEFAULT_HOST, DEFAULT_PORT, management_app, management_routes
+from lookout.health.app import DEFAULT_HOST, DEFAULT_PORT, management_app, management_routes, serve_management
 from lookout.health.checks import (
     Check,
     CheckResult,
@@ -27,4 +27,5 @@ __all__ = [
     "default_health",
     "management_app",
     "management_routes",
+    "serve_management",
 ]

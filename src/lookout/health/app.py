@@ -7,7 +7,7 @@ app with :func:`management_routes`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
@@ -62,6 +62,22 @@ def management_routes(registry: CollectorRegistry, health: Health | None = None)
         Route("/health/ready", ready),
         Route("/health/startup", startup),
     ]
+
+
+async def serve_management(app: Starlette, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    """Serve the management app on its own port until cancelled (for servers without an HTTP app of
+    their own, e.g. stdio). Signals stay with the application."""
+    import contextlib
+
+    import uvicorn
+
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
+    await _Server(config).serve()
 
 
 def management_app(

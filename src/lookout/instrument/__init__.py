@@ -86,6 +86,12 @@ class Instrumentation:
 
         return management_app(self.registry, extra_routes, health=self.health)
 
+    async def serve_management(self, host: str = "127.0.0.1", port: int = 8080) -> None:
+        """Serve the management app on its own port until cancelled (stdio servers have no HTTP app)."""
+        from lookout.health.app import serve_management
+
+        await serve_management(self.management_app(), host, port)
+
     async def drain(self, grace: float = 30.0) -> bool:
         """Not ready at once, then wait for in-flight requests (True if they finished in time)."""
         return await self.health.drain(grace)
