@@ -309,3 +309,16 @@ async def test_uninstrument_removes_the_middleware() -> None:
         await client.call_tool("echo", {"text": "x"})
     assert operation_counts(handle.registry) == {}
     assert isinstance(server, MCPServer)
+
+
+async def test_a_failing_recorder_never_fails_a_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = build_server()
+    handle = instrument(server, CollectorRegistry())
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("recorder bug")
+
+    monkeypatch.setattr(handle.recorder, "observe_operation", broken)
+    async with Client(server, mode=MODERN) as client:
+        assert not (await client.call_tool("echo", {"text": "x"})).is_error
+    assert handle.recorder.in_flight_total == 0

@@ -8,6 +8,7 @@ else - initialize, lookup, params validation and the handler all happen within `
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from contextlib import asynccontextmanager
@@ -24,6 +25,8 @@ from lookout import metrics as m
 from lookout.instrument.logs import CURRENT_REQUEST, AccessLog
 from lookout.instrument.recorder import Recorder, guard_method, guard_version
 from lookout.instrument.tracing import SpanKeeper, enrich_span, sampled_trace_id
+
+logger = logging.getLogger(__name__)
 
 OVERLOADED = -32000
 INVALID_PARAMS = str(-32602)
@@ -141,30 +144,65 @@ class LookoutMiddleware:
                 error = m.TOOL_ERROR
             return result
         except BaseException as exc:
-            error = self.classify(raw_method, exc)
+            try:
+                error = self.classify(raw_method, exc)
+            except Exception:
+                error = type(exc).__qualname__
             raise
         finally:
             elapsed = time.perf_counter() - start
             rec.end(method)
-            rec.message(mcp_transport, "out")
-            version = ctx.protocol_version
-            if raw_method == "initialize" and not error:
-                version = self.negotiated_version(result) or version
-                stateless = mcp_transport == STREAMABLE_HTTP and getattr(connection, "session_id", None) is None
-                self._session_started(connection, network, guard_version(version), stateless)
-            elif not error and rec.server_registry is not None and raw_method.endswith("/list"):
-                self.observe_listing(raw_method, result)
-            trace_id = sampled_trace_id(span)
-            kept: trace.SpanContext | None = None
-            keeper = self.keeper
-            if keeper is not None and trace_id is None and (error or elapsed >= keeper.slow_seconds):
-                kept = self._keep(ctx, keeper, raw_method, target, version, network, session_id, scope, start_ns, error)
-                trace_id = format(kept.trace_id, "032x")
-            rec.observe_operation(method, tool, prompt, error, guard_version(version), network, elapsed, trace_id)
-            if self.access_log is not None and self.access_log.enabled():
-                arguments = params.get("arguments") if params is not None else None
-                self.access_log.emit(raw_method, target, elapsed, error, arguments=arguments, result=result, kept=kept)
             CURRENT_REQUEST.reset(token)
+            try:
+                self._record(
+                    ctx, raw_method, method, target, tool, prompt, error, result, elapsed, start_ns,
+                    span, connection, session_id, network, mcp_transport, scope,
+                )  # fmt: skip
+            except Exception:  # instrumentation must never fail a request
+                logger.exception("lookout: recording %s failed", raw_method)
+
+    def _record(
+        self,
+        ctx: ServerRequestContext[Any, Any],
+        raw_method: str,
+        method: str,
+        target: str,
+        tool: str,
+        prompt: str,
+        error: str,
+        result: HandlerResult,
+        elapsed: float,
+        start_ns: int,
+        span: trace.Span,
+        connection: Any,
+        session_id: str | None,
+        network: str,
+        mcp_transport: str,
+        scope: Mapping[str, Any] | None,
+    ) -> None:
+        rec = self.recorder
+        rec.message(mcp_transport, "out")
+        version = ctx.protocol_version
+        if raw_method == "initialize" and not error:
+            version = self.negotiated_version(result) or version
+            stateless = mcp_transport == STREAMABLE_HTTP and session_id is None
+            self._session_started(connection, network, guard_version(version), stateless)
+        elif not error and rec.server_registry is not None and raw_method.endswith("/list"):
+            self.observe_listing(raw_method, result)
+        trace_id = sampled_trace_id(span)
+        kept: trace.SpanContext | None = None
+        keeper = self.keeper
+        if (
+            keeper is not None
+            and trace_id is None
+            and (elapsed >= keeper.slow_seconds or (error and error not in m.CLIENT_ERROR_TYPES))
+        ):
+            kept = self._keep(ctx, keeper, raw_method, target, version, network, session_id, scope, start_ns, error)
+            trace_id = format(kept.trace_id, "032x")
+        rec.observe_operation(method, tool, prompt, error, guard_version(version), network, elapsed, trace_id)
+        if self.access_log is not None and self.access_log.enabled():
+            arguments = ctx.params.get("arguments") if ctx.params is not None else None
+            self.access_log.emit(raw_method, target, elapsed, error, arguments=arguments, result=result, kept=kept)
 
     def _keep(
         self,
