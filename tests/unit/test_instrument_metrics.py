@@ -322,3 +322,12 @@ async def test_a_failing_recorder_never_fails_a_request(monkeypatch: pytest.Monk
     async with Client(server, mode=MODERN) as client:
         assert not (await client.call_tool("echo", {"text": "x"})).is_error
     assert handle.recorder.in_flight_total == 0
+
+
+def test_instrumenting_twice_is_refused_until_uninstrumented() -> None:
+    server = build_server()
+    handle = instrument(server, CollectorRegistry())
+    with pytest.raises(ValueError, match="instrumented already"):
+        instrument(server, CollectorRegistry())
+    handle.uninstrument()
+    instrument(server, CollectorRegistry()).uninstrument()

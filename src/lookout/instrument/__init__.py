@@ -163,6 +163,8 @@ def instrument(
       streams of tests cannot be told apart from stdio).
     """
     framework = _framework_of(server)
+    if getattr(server, "_lookout_instrumented", False):
+        raise ValueError("lookout.instrument: this server is instrumented already; call uninstrument() first")
     registry = registry if registry is not None else CollectorRegistry()
     name = str(getattr(server, "name", "") or "")
     server_version = str(getattr(server, "version", "") or "")
@@ -207,6 +209,8 @@ def instrument(
         tracing=tracing_handle,
         logging=logging_handle,
     )
+    server._lookout_instrumented = True
+    handle._undo.append(lambda: setattr(server, "_lookout_instrumented", False))
     if framework == "fastmcp":
         from lookout.instrument import fastmcp as _fastmcp
 
