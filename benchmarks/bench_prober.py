@@ -222,7 +222,17 @@ def report(costs: list[Cost], runs: list[Throughput], servers: int, iterations: 
             f"| {run.targets / run.wall_s:.0f} | {run.cpu_s:.2f} | {run.targets / run.cpu_s:.0f} "
             f"| {run.rss_before:.0f} → {run.rss_after:.0f} ({run.peak_rss:.0f}) |"
         )
+    session = next(c for c in costs if c.name.startswith("Lookout `McpSession`"))
+    probe = costs[-1]
+    best = {run.module: max(r.targets / r.cpu_s for r in runs if r.module == run.module) for run in runs}
     lines += [
+        "",
+        "**Against the targets.** Per core (probes per prober CPU-second, best concurrency): "
+        + ", ".join(f"{module} **{rate:.0f}/s**" for module, rate in best.items())
+        + " (target ≥ 200/s). Cost next to the bare httpx loop: `McpSession` "
+        f"**{session.cpu_ms / raw.cpu_ms:.2f}x** CPU ({session.calls / raw.calls:.2f}x calls), the whole probe with "
+        f"its bookkeeping and exposition **{probe.cpu_ms / raw.cpu_ms:.2f}x** CPU ({probe.calls / raw.calls:.2f}x "
+        f"calls) (target ≤ 1.10x); next to the SDK `Client`: **{probe.cpu_ms / sdk.cpu_ms:.2f}x**.",
         "",
         "CPU time on a shared machine is noisy (it includes the kernel's loopback work, charged to the sender); the "
         "Python call count is deterministic. Lookout's HTTP transport sends each request in one write, where "
