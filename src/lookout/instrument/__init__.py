@@ -9,6 +9,7 @@ transport metrics, the management app, drain and uninstrument.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -106,6 +107,14 @@ class Instrumentation:
             self.logging.stop()
 
 
+def _add_process_collectors(registry: CollectorRegistry) -> None:
+    from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
+
+    for collector in (ProcessCollector, PlatformCollector, GCCollector):
+        with contextlib.suppress(ValueError):  # already registered (e.g. the default REGISTRY)
+            collector(registry=registry)
+
+
 def _framework_of(server: Any) -> str:
     module = type(server).__module__
     if module.startswith("fastmcp"):
@@ -143,6 +152,7 @@ def instrument(
     access_log: bool | None = None,
     log_arguments_for: Collection[str] = (),
     pipe_transport: str = "stdio",
+    process_metrics: bool = True,
 ) -> Instrumentation:
     """Instrument ``server`` (SDK ``MCPServer``/``Server`` or FastMCP 4) and return the handle.
 
@@ -161,6 +171,8 @@ def instrument(
       whatever logging the application configured.
     - ``pipe_transport``: ``mcp_transport`` label for non-HTTP connections (``stdio``; the in-memory
       streams of tests cannot be told apart from stdio).
+    - ``process_metrics``: add prometheus_client's process, platform and GC collectors (``process_*``,
+      ``python_*``: memory, CPU, file descriptors) to ``registry`` unless it has them already.
     """
     framework = _framework_of(server)
     if getattr(server, "_lookout_instrumented", False):
@@ -169,6 +181,8 @@ def instrument(
     name = str(getattr(server, "name", "") or "")
     server_version = str(getattr(server, "version", "") or "")
     sdk, sdk_version = ("fastmcp", _version_of("fastmcp")) if framework == "fastmcp" else ("mcp", _version_of("mcp"))
+    if process_metrics:
+        _add_process_collectors(registry)
     recorder = Recorder(
         registry,
         max_in_flight=max_in_flight,
