@@ -43,10 +43,13 @@ def value(registry: CollectorRegistry, series: str, **labels: str) -> float | No
     return registry.get_sample_value(series, labels)
 
 
-def operation_counts(registry: CollectorRegistry) -> dict[OpKey, float]:
-    """``{(method, tool, prompt, error_type, protocol_version, network_transport): count}``."""
+def operation_counts(registry: CollectorRegistry, zeros: bool = False) -> dict[OpKey, float]:
+    """``{(method, tool, prompt, error_type, protocol_version, network_transport): count}`` of the series
+    that observed something (``zeros``: also the series Lookout created at zero for registered names)."""
     out: dict[OpKey, float] = {}
     for labels, v in samples(registry, f"{m.OPERATION_DURATION.name}_count").items():
+        if not v and not zeros:
+            continue
         d = dict(labels)
         key = tuple(d[label] for label in m.OPERATION_DURATION.labels)
         out[key] = v  # type: ignore[index]

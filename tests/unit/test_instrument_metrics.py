@@ -331,3 +331,23 @@ def test_instrumenting_twice_is_refused_until_uninstrumented() -> None:
         instrument(server, CollectorRegistry())
     handle.uninstrument()
     instrument(server, CollectorRegistry()).uninstrument()
+
+
+async def test_registered_names_get_zero_series_so_rate_sees_the_first_calls() -> None:
+    server = build_server()
+    handle = instrument(server, CollectorRegistry())
+    async with Client(server, mode=MODERN) as client:
+        await client.list_tools()
+
+        def late_tool() -> str:
+            return "x"
+
+        server.add_tool(late_tool)  # registered while serving: primed too
+    everything = operation_counts(handle.registry, zeros=True)
+    tools = {"search_docs", "get_weather", "calculate", "generate_report", "echo", "late_tool"}
+    for tool in tools:
+        assert everything[("tools/call", tool, "", "", MODERN, "inproc")] == 0
+        assert everything[("tools/call", tool, "", m.TOOL_ERROR, MODERN, "inproc")] == 0
+    for prompt in ("summarize", "code_review"):
+        assert everything[("prompts/get", "", prompt, "", MODERN, "inproc")] == 0
+    assert not any(key[1] == m.OTHER for key in everything)  # nothing primed for unknown names

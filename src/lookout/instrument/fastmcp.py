@@ -65,6 +65,9 @@ class FastMCPRegistry(ServerRegistry):
     def has_prompt(self, name: str) -> bool:
         return name in self._names["prompts"] or name in self._listed["prompts"]
 
+    def names(self, kind: str) -> list[str]:
+        return list(self._names.get(kind, set()) | self._listed.get(kind, set()))
+
     def observe_result(self, method: str, result: Any) -> None:
         kind = {"tools/list": "tools", "prompts/list": "prompts"}.get(method)
         if kind is None or not isinstance(result, list | tuple):

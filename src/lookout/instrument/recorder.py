@@ -52,6 +52,8 @@ MCP_METHODS: frozenset[str] = frozenset(
 PROTOCOL_VERSIONS: frozenset[str] = frozenset((*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS))
 
 REGISTRY_KINDS = ("tools", "resources", "resource_templates", "prompts")
+MAX_PRIMED = 500
+"""At most this many tools (and prompts) get zero series per (protocol version, transport) pair."""
 
 
 def guard_method(method: str) -> str:
@@ -105,6 +107,12 @@ class OperationHistogram(Collector):
         self.bounds = [*spec.buckets, math.inf]
         self.le = [floatToGoString(b) for b in self.bounds]  # type: ignore[no-untyped-call]
         self.series: dict[tuple[str, ...], _OperationSeries] = {}
+
+    def prime(self, key: tuple[str, ...]) -> None:
+        """Create the series at zero, so that ``rate()`` sees its first observations (a series that
+        appears with a count of 5 shows no increase for those 5)."""
+        if key not in self.series:
+            self.series.setdefault(key, _OperationSeries(len(self.bounds)))
 
     def observe(self, key: tuple[str, ...], seconds: float, trace_id: str | None = None) -> None:
         series = self.series.get(key)
@@ -220,6 +228,7 @@ class Recorder:
             self.registry_changes.labels(kind)
 
         self._sessions_children: dict[str, Any] = {}
+        self._primed: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------------ registry
     def attach_registry(self, registry: ServerRegistry) -> None:
@@ -228,6 +237,29 @@ class Recorder:
 
     def registry_changed(self, kind: str, n: int = 1) -> None:
         self.registry_changes.labels(kind).inc(n)
+        for version, network in list(self._primed):
+            self._prime_names(version, network)
+
+    # ------------------------------------------------------------------ zero series
+    def prime(self, version: str, network: str) -> None:
+        """First request of a (protocol version, transport) pair: create the success and ``tool_error``
+        series of every registered tool and the success series of every prompt at zero, so the first
+        calls and the first errors show in ``rate()``. Bounded by the registry, like the guard."""
+        if (version, network) in self._primed:
+            return
+        self._primed.add((version, network))
+        self._prime_names(version, network)
+
+    def _prime_names(self, version: str, network: str) -> None:
+        registry = self.server_registry
+        if registry is None:
+            return
+        prime = self.operation.prime
+        for tool in registry.names("tools")[:MAX_PRIMED]:
+            prime(("tools/call", tool, "", "", version, network))
+            prime(("tools/call", tool, "", m.TOOL_ERROR, version, network))
+        for prompt in registry.names("prompts")[:MAX_PRIMED]:
+            prime(("prompts/get", "", prompt, "", version, network))
 
     def guard_tool(self, name: str) -> str:
         reg = self.server_registry
@@ -263,6 +295,8 @@ class Recorder:
         seconds: float,
         trace_id: str | None = None,
     ) -> None:
+        if (protocol_version, network_transport) not in self._primed:
+            self.prime(protocol_version, network_transport)
         self.operation.observe(
             (method, tool, prompt, error_type, protocol_version, network_transport), seconds, trace_id
         )

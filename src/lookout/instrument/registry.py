@@ -37,6 +37,10 @@ class ServerRegistry:
     def has_prompt(self, name: str) -> bool:
         raise NotImplementedError
 
+    def names(self, kind: str) -> list[str]:
+        """Names of ``tools`` or ``prompts`` (label values the guard accepts)."""
+        raise NotImplementedError
+
     def _changed(self, kind: str, n: int = 1) -> None:
         if self.on_change is not None and n:
             self.on_change(kind, n)
@@ -117,6 +121,9 @@ class MCPServerRegistry(ServerRegistry):
     def has_prompt(self, name: str) -> bool:
         return name in self._prompts
 
+    def names(self, kind: str) -> list[str]:
+        return list(self._tools if kind == "tools" else self._prompts if kind == "prompts" else ())
+
     def restore(self) -> None:
         """Give the managers plain dicts back (uninstrument)."""
         tm, rm, pm = self._managers
@@ -163,6 +170,9 @@ class LearnedRegistry(ServerRegistry):
     def has_prompt(self, name: str) -> bool:
         return name in self._names["prompts"]
 
+    def names(self, kind: str) -> list[str]:
+        return list(self._names.get(kind, ()))
+
     def observe_result(self, method: str, result: Any) -> None:
         spec = _LIST_KINDS.get(method)
         if spec is None or not isinstance(result, Mapping):
@@ -200,6 +210,9 @@ class StaticRegistry(ServerRegistry):
 
     def has_prompt(self, name: str) -> bool:
         return name in self._names.get("prompts", ())
+
+    def names(self, kind: str) -> list[str]:
+        return list(self._names.get(kind, ()))
 
     def replace(self, kind: str, names: Iterable[str]) -> None:
         new = set(names)
