@@ -39,7 +39,7 @@ def _instrumented_targets(config: Config) -> list[dict[str, Any]]:
 
 
 def _prober_jobs(config: Config) -> list[dict[str, Any]]:
-    """The prober's scrape jobs (``mcp-probe-<module>``), from the prober's own pure function once it exists."""
+    """The prober's scrape jobs (``lookout-probe-<module>``), from the prober's own pure function once it exists."""
     try:
         module = importlib.import_module("lookout.probe.scrape")
     except ImportError:
