@@ -1,13 +1,14 @@
-"""Throughput of a no-op tool over the SDK's in-memory transport, four set-ups side by side in one run:
+"""Throughput of a no-op tool over the SDK's in-memory transport, several set-ups side by side in one run:
 
 - ``bare``: the SDK alone (its OpenTelemetry middleware is there, with no tracer provider);
 - ``bare-control``: a second, identical bare server: its ratio to ``bare`` is the noise floor of the run;
 - ``metrics``: ``lookout.instrument`` with metrics only (no provider, no logs);
+- ``metrics+traces`` and ``metrics+logs``: the two halves of ``full``, to see what each costs;
 - ``full``: metrics + JSON logs with the access log + traces at the default adaptive rate (10/s), spans
   exported by a batch processor to an exporter that discards them (the network is not what is measured);
 - ``sdk-always-on``: no Lookout, the SDK's own span with an always-on sampler and the same exporter.
 
-All four run in one process, each with its own server and in-memory client, in short alternating slices
+All of them run in one process, each with its own server and in-memory client, in short alternating slices
 (so that load from anything else on the machine hits every set-up alike). The client shares the
 process, so its dispatcher's CLIENT spans are switched off in every set-up. The SDK creates its spans
 through one module-level tracer; before each slice the harness points it at that set-up's tracer (a
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import os
 import pstats
@@ -37,7 +39,7 @@ from typing import Any
 
 import anyio
 
-VARIANTS = ("bare", "bare-control", "metrics", "full", "sdk-always-on")
+VARIANTS = ("bare", "bare-control", "metrics", "metrics+traces", "metrics+logs", "full", "sdk-always-on")
 TARGETS = {"metrics": 0.98, "full": 0.95}
 CONCURRENCY = 4
 
@@ -62,7 +64,19 @@ class SetUp:
     name: str
     server: Any
     tracer: Any
+    flush: Any = None
     rps: list[float] = field(default_factory=list)
+
+
+_LOGGING: list[Any] = []
+
+
+def _json_logging() -> None:
+    """One JSON log pipeline for the process (the root logger's only handler), as an application has."""
+    if not _LOGGING:
+        from lookout.instrument.logs import configure_json_logging
+
+        _LOGGING.append(configure_json_logging(service="bench", tenant="t", stream=open(os.devnull, "w")))  # noqa: SIM115
 
 
 def build(variant: str) -> SetUp:
@@ -77,19 +91,24 @@ def build(variant: str) -> SetUp:
         return text
 
     tracer: Any = trace.NoOpTracer()
+    flush: Any = None
     if variant == "metrics":
         from lookout.instrument import instrument
 
         instrument(server, CollectorRegistry())
-    elif variant == "full":
+    elif variant in ("full", "metrics+traces", "metrics+logs"):
         from lookout.instrument import instrument
-        from lookout.instrument.logs import configure_json_logging
         from lookout.instrument.tracing import configure_tracing
 
-        setup = configure_tracing(service="bench", exporter=_DiscardExporter(), set_global=False)  # type: ignore[arg-type]
-        tracer = setup.provider.get_tracer("mcp-python-sdk")
-        configure_json_logging(service="bench", tenant="t", stream=open(os.devnull, "w"))  # noqa: SIM115
-        instrument(server, CollectorRegistry(), access_log=True, tracing=setup)
+        setup = None
+        if variant != "metrics+logs":
+            setup = configure_tracing(service="bench", exporter=_DiscardExporter(), set_global=False)  # type: ignore[arg-type]
+            tracer = setup.provider.get_tracer("mcp-python-sdk")
+            flush = setup.processor.force_flush
+        logs = variant != "metrics+traces"
+        if logs:
+            _json_logging()
+        instrument(server, CollectorRegistry(), access_log=logs, tracing=setup or False)
     elif variant == "sdk-always-on":
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -98,7 +117,8 @@ def build(variant: str) -> SetUp:
         provider = TracerProvider(sampler=ALWAYS_ON)
         provider.add_span_processor(BatchSpanProcessor(_DiscardExporter()))  # type: ignore[arg-type]
         tracer = provider.get_tracer("mcp-python-sdk")
-    return SetUp(variant, server, tracer)
+        flush = provider.force_flush
+    return SetUp(variant, server, tracer, flush)
 
 
 async def run_slice(setup: SetUp, seconds: float) -> float:
@@ -121,11 +141,17 @@ async def run_slice(setup: SetUp, seconds: float) -> float:
                 await client.call_tool("noop", {"text": "x"})
                 done += 1
 
+        gc.collect()  # no set-up pays for another's garbage
         start = time.perf_counter()
         cpu_start = time.process_time()
         async with anyio.create_task_group() as tg:
             for _ in range(CONCURRENCY):
                 tg.start_soon(caller, start + seconds)
+        # Background work this slice caused (JSON lines to format, spans to export) is this slice's cost.
+        for logging_handle in _LOGGING:
+            logging_handle.flush()
+        if setup.flush is not None:
+            setup.flush()
         cpu = time.process_time() - cpu_start
     return done / cpu
 
@@ -239,6 +265,8 @@ def components() -> list[tuple[str, float]]:
     always = TracerProvider(sampler=ALWAYS_ON)
     always.add_span_processor(BatchSpanProcessor(_DiscardExporter()))  # type: ignore[arg-type]
     no_span = span_cost(trace.NoOpTracer())
+    while _LOGGING:
+        _LOGGING.pop().stop()
     logs = configure_json_logging(stream=open(os.devnull, "w"), service="bench", tenant="t")  # noqa: SIM115
     access = AccessLog()
     emit = _best(lambda: access.emit("tools/call", "noop", 0.001, ""))
@@ -272,9 +300,10 @@ def report(setups: dict[str, SetUp], rounds: int, slice_seconds: float, parts: l
         "## In-process instrumentation overhead",
         "",
         f"Measured by `benchmarks/bench_instrumentation.py` on {machine()}: a no-op tool called by {CONCURRENCY} "
-        "concurrent callers over the SDK's in-memory transport (handshake revision), the four set-ups in one "
+        "concurrent callers over the SDK's in-memory transport (handshake revision), the set-ups in one "
         f"process in alternating {slice_seconds:g} s slices, {rounds} rounds; throughput is calls per CPU-second "
-        "of the process (client and server share it, so the absolute numbers include the client). Ratio: "
+        "of the process (client and server share it, so the absolute numbers include the client), including the "
+        "log writer's and span exporter's work for that slice (flushed before the clock stops). Ratio: "
         "median over rounds of (set-up / bare) in the same round, where bare is the mean of the two identical "
         "bare servers; the A/A row compares those two with each other and shows how much the run can be trusted.",
         "",
@@ -285,6 +314,8 @@ def report(setups: dict[str, SetUp], rounds: int, slice_seconds: float, parts: l
         "bare": "bare SDK",
         "bare-control": "bare SDK again (A/A control: the noise floor)",
         "metrics": "Lookout metrics only",
+        "metrics+traces": "Lookout metrics + traces (adaptive, 10/s)",
+        "metrics+logs": "Lookout metrics + JSON logs with access lines",
         "full": "Lookout metrics + logs + traces (adaptive, 10/s)",
         "sdk-always-on": "SDK tracing, always-on sampler (no Lookout)",
     }
