@@ -88,9 +88,7 @@ def test_operator_objects_validate_against_the_upstream_crds(stack_dir: Path) ->
 
 def test_schema_violations_are_reported(stack_dir: Path) -> None:
     monitor = stack_dir / "k8s/servicemonitor.yaml"
-    monitor.write_text(
-        monitor.read_text().replace("    - port: management\n", "    - port: management\n      prot: x\n")
-    )
+    monitor.write_text(monitor.read_text().replace("  - port: management\n", "  - port: management\n    prot: x\n"))
     server = stack_dir / "k8s/example-server.yaml"
     server.write_text(server.read_text().replace("  replicas: 2\n", "  replicas: two\n"))
     messages = [f.message for f in check_k8s(stack_dir)]

@@ -9,8 +9,9 @@ request rate, prometheus-adapter rule) and the Lookout exporter the Probes go th
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
+
+import orjson
 
 from lookout.config.model import Config
 from lookout.stack import naming
@@ -46,7 +47,7 @@ def dashboard_config_maps(config: Config) -> list[dict[str, Any]]:
                     "annotations": {FOLDER_ANNOTATION: folder},
                 },
                 # Compact JSON: ConfigMaps are capped at 1 MiB.
-                "data": {file_name: json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))},
+                "data": {file_name: orjson.dumps(orjson.loads(text), option=orjson.OPT_SORT_KEYS).decode()},
             }
         )
     return objects

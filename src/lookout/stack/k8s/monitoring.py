@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ruamel.yaml import YAML
-
 from lookout import metrics as m
 from lookout.config.model import Config, Priority, Receiver
 from lookout.stack import naming
 from lookout.stack.rules import render_alert_rules, render_recording_rules
+from lookout.stack.yamlio import load_yaml
 
 API: Final = "monitoring.coreos.com/v1"
 API_ALPHA: Final = "monitoring.coreos.com/v1alpha1"
@@ -108,10 +107,9 @@ def probes(config: Config) -> list[dict[str, Any]]:
 
 def prometheus_rule(config: Config) -> dict[str, Any]:
     """PART A's alert and recording rules, as the operator wants them."""
-    yaml = YAML(typ="safe", pure=True)
     groups = [
-        *yaml.load(render_recording_rules(config)).get("groups", []),
-        *yaml.load(render_alert_rules(config)).get("groups", []),
+        *load_yaml(render_recording_rules(config)).get("groups", []),
+        *load_yaml(render_alert_rules(config)).get("groups", []),
     ]
     return {"apiVersion": API, "kind": "PrometheusRule", "metadata": _meta("lookout-rules"), "spec": {"groups": groups}}
 
