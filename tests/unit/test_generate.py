@@ -42,3 +42,29 @@ def test_unknown_deploy_target_is_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["generate", "-c", str(EXAMPLE), "-o", str(tmp_path), "--target", "mars"])
     assert result.exit_code == 2
     assert "--target 'mars'" in result.output
+
+
+def test_node_exporter_is_scraped_only_where_a_deployment_runs_one(tmp_path: Path) -> None:
+    import json
+
+    from lookout.stack import DeployTarget, naming
+    from lookout.stack.compose import COMPOSE_NODE_TARGETS
+
+    config = load_config(EXAMPLE)
+    native = render_stack(config, DeployTarget.NATIVE)
+    assert json.loads(native[naming.NODE_TARGETS_FILE]) == [], "no node-exporter natively: no target, no alert"
+    assert f"job_name: {naming.JOB_NODE}" in native[naming.PROMETHEUS_FILE]
+    compose = render_stack(config, DeployTarget.COMPOSE)
+    assert json.loads(compose[COMPOSE_NODE_TARGETS]) == [{"targets": ["127.0.0.1:9100"]}]
+    assert f"./{COMPOSE_NODE_TARGETS}:/etc/prometheus/targets/node.json:ro" in compose["docker-compose.monitoring.yml"]
+
+
+def test_loki_retention_is_per_tenant(tmp_path: Path) -> None:
+    from lookout.stack.logs import loki_config
+
+    path = tmp_path / "lookout.yaml"
+    path.write_text(EXAMPLE.read_text().replace("  - name: demo\n", "  - name: demo\n    log_retention: 90d\n"))
+    config = load_config(path)
+    limits = loki_config(config)["limits_config"]
+    assert limits["retention_stream"] == [{"selector": '{tenant="demo"}', "priority": 1, "period": "90d"}]
+    assert limits["retention_period"] == config.retention.logs == "7d"

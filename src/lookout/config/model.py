@@ -118,6 +118,9 @@ class Tenant(_Model):
     routes: dict[Priority, list[str]] | None = Field(
         default=None, description="Per-priority receivers for this tenant; defaults to alerting.routes."
     )
+    log_retention: Duration | None = Field(
+        default=None, description="How long Loki keeps this tenant's logs; defaults to retention.logs."
+    )
 
 
 class WebhookReceiver(_Model):

@@ -37,6 +37,7 @@ def _prometheus(config: Config) -> Files:
         naming.PROMETHEUS_FILE: render_prometheus(config),
         f"{naming.RULES_DIR}/alerts.yml": render_alert_rules(config),
         f"{naming.RULES_DIR}/recording.yml": render_recording_rules(config),
+        naming.NODE_TARGETS_FILE: "[]\n",
     }
 
 

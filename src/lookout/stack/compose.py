@@ -9,6 +9,7 @@ publish their ports on 127.0.0.1 only. Secrets come in as files (docker secrets 
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 from lookout import __version__
@@ -25,6 +26,8 @@ EXPORTER_DOCKERFILE: Final = "compose/lookout/Dockerfile"
 GRAFANA_SECRET: Final = "grafana_admin_password"
 GRAFANA_SECRET_FILE: Final = f"./secrets/{GRAFANA_SECRET}"
 NODE_EXPORTER_LISTEN: Final = "127.0.0.1:9100"
+COMPOSE_NODE_TARGETS: Final = "compose/node-targets.json"
+"""Mounted over the native (empty) node targets file, so compose's Prometheus scrapes node-exporter."""
 ALLOY_LISTEN: Final = "127.0.0.1:12345"
 JAEGER_UI: Final = "127.0.0.1:16686"
 
@@ -77,7 +80,11 @@ def compose_config(config: Config) -> dict[str, Any]:
                 f"--web.listen-address={listen.prometheus}",
                 "--web.enable-lifecycle",
             ],
-            ["./prometheus:/etc/prometheus:ro", "prometheus-data:/prometheus"],
+            [
+                "./prometheus:/etc/prometheus:ro",
+                f"./{COMPOSE_NODE_TARGETS}:/etc/prometheus/{naming.NODE_TARGETS_FILE.removeprefix('prometheus/')}:ro",
+                "prometheus-data:/prometheus",
+            ],
         ),
         "alertmanager": _host_service(
             IMAGES["alertmanager"],
@@ -209,5 +216,6 @@ def render_compose(config: Config) -> dict[str, str]:
     header += f"{GRAFANA_SECRET_FILE}\nand point LOOKOUT_CONFIG at lookout.yaml (default ./lookout.yaml)."
     return {
         COMPOSE_FILE: dump_yaml(compose_config(config), header),
+        COMPOSE_NODE_TARGETS: json.dumps([{"targets": [NODE_EXPORTER_LISTEN]}]) + "\n",
         EXPORTER_DOCKERFILE: EXPORTER_DOCKERFILE_TEXT,
     }

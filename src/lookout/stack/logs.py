@@ -52,7 +52,11 @@ def loki_config(config: Config) -> dict[str, Any]:
             "retention_period": retention,
             "allow_structured_metadata": True,  # trace ids ride as structured metadata, not labels
             "retention_stream": [
-                {"selector": f'{{{m.TENANT}="{tenant.name}"}}', "priority": 1, "period": retention}
+                {
+                    "selector": f'{{{m.TENANT}="{tenant.name}"}}',
+                    "priority": 1,
+                    "period": tenant.log_retention or retention,
+                }
                 for tenant in config.tenants
             ],
         },

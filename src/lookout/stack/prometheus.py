@@ -15,7 +15,6 @@ from lookout.stack.yamlio import dump_yaml
 
 REPLICA = "replica"
 """External label telling HA replicas apart; dropped from alerts so that Alertmanager deduplicates them."""
-JOB_PUSHGATEWAY = "pushgateway"
 
 
 def _instrumented_targets(config: Config) -> list[dict[str, Any]]:
@@ -88,9 +87,15 @@ def prometheus_config(config: Config, alertmanager: str | None = None) -> dict[s
         *_prober_jobs(config),
         {"job_name": naming.JOB_PROMETHEUS, "static_configs": [{"targets": [config.listen.prometheus]}]},
         {"job_name": naming.JOB_ALERTMANAGER, "static_configs": [{"targets": [config.listen.alertmanager]}]},
+        # Host metrics where the deployment runs node-exporter: the compose output mounts its target
+        # over the empty native file, so one prometheus.yml serves both.
+        {
+            "job_name": naming.JOB_NODE,
+            "file_sd_configs": [{"files": [naming.NODE_TARGETS_FILE.removeprefix("prometheus/")]}],
+        },
         # `lookout bench` pushes its capacity result here; honor_labels keeps the pushed `target` label.
         {
-            "job_name": JOB_PUSHGATEWAY,
+            "job_name": naming.JOB_PUSHGATEWAY,
             "honor_labels": True,
             "static_configs": [{"targets": [config.listen.pushgateway]}],
         },

@@ -189,6 +189,11 @@ def _stack(service: str) -> tuple[tuple[str, str], ...]:
 _SLO_GROUP = "lookout-slo"
 _AVAILABILITY_GROUP = "lookout-availability"
 
+_STACK_JOBS = "|".join(
+    (naming.JOB_PROMETHEUS, naming.JOB_ALERTMANAGER, naming.JOB_EXPORTER, naming.JOB_PUSHGATEWAY, naming.JOB_NODE)
+)
+"""Components of the monitoring stack itself; any of them down is LookoutStackComponentDown."""
+
 ALERTS: tuple[AlertRule, ...] = (
     # ------------------------------------------------------------ P0: production down
     AlertRule(
@@ -474,14 +479,14 @@ ALERTS: tuple[AlertRule, ...] = (
     ),
     AlertRule(
         name="LookoutStackComponentDown",
-        expr=_const(
-            f'label_replace(up{{{m.JOB}=~"{naming.JOB_PROMETHEUS}|{naming.JOB_ALERTMANAGER}"}},'
-            f' "{m.SERVICE}", "$1", "{m.JOB}", "(.+)") == 0'
-        ),
+        expr=_const(f'label_replace(up{{{m.JOB}=~"{_STACK_JOBS}"}}, "{m.SERVICE}", "$1", "{m.JOB}", "(.+)") == 0'),
         for_="5m",
         priority=Priority.P1,
         summary="A component of the monitoring stack is down",
-        description="{{ $labels.job }} ({{ $labels.instance }}) cannot be scraped: alerts may not be delivered.",
+        description=(
+            "{{ $labels.job }} ({{ $labels.instance }}) cannot be scraped: its part of the stack (alert delivery, "
+            "probes, benchmark results or host metrics) is blind."
+        ),
         family="stack",
         group="lookout-self",
         static_labels=((m.TENANT, STACK_TENANT),),
