@@ -13,10 +13,8 @@ from pathlib import Path
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError
 
-from lookout.config.loader import _line_of, _path
+from lookout.config.loader import parse_yaml_model
 from lookout.config.model import Duration, Name, duration_seconds
 
 DEFAULT_DURATION_S = 10.0
@@ -123,27 +121,7 @@ DEFAULT_OPERATION = Operation(tool="echo", arguments={"text": "hello"})
 
 
 def parse_scenario(text: str, source: str = "scenario.yaml") -> Scenario:
-    yaml = YAML(typ="rt")
-    try:
-        data = yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{source}:{mark.line + 1}" if mark is not None else source
-        raise ScenarioError(f"{where}: invalid YAML: {exc.problem}") from None
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{source}: expected a mapping with `operations:` at the top level")
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(first["loc"])
-        line = _line_of(data, loc)
-        where = f"{source}:{line}" if line else source
-        if first["type"] == "extra_forbid" or first["type"] == "extra_forbidden":
-            message = "unknown field: remove it or check its spelling"
-        else:
-            message = str(first["msg"]).removeprefix("Value error, ")
-        raise ScenarioError(f"{where}: {_path(loc)}: {message}") from None
+    return parse_yaml_model(text, source, Scenario, ScenarioError, top_level_hint="with `operations:`")
 
 
 def load_scenario(path: Path) -> Scenario:

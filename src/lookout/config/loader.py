@@ -4,9 +4,9 @@ the field path, the line where possible, and the fix."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -17,6 +17,9 @@ from lookout.config.model import Config
 SECRET_FIELDS = frozenset(
     {"api_url", "routing_key", "service_key", "auth_password", "password", "token", "bearer_token", "secret"}
 )
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class ConfigError(Exception):
@@ -46,30 +49,38 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
-def _describe(error: Any) -> str:
+def _describe(error: Any, unknown_hint: str) -> str:
     loc = tuple(error["loc"])
     field = loc[-1] if loc else ""
     if error["type"] == "extra_forbidden":
         if field in SECRET_FIELDS:
             return f"secret given inline: remove {field} and set {field}_file to a file that holds it"
-        return "unknown field: remove it or check its spelling (lookout config schema lists every field)"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return message
+        return f"unknown field: remove it or check its spelling{unknown_hint}"
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
-def parse_config(text: str, source: str = "lookout.yaml") -> Config:
-    """Parse and validate ``text``; raise :class:`ConfigError` with a one-line message on failure."""
+def parse_yaml_model(
+    text: str,
+    source: str,
+    model: type[M],
+    error: type[Exception],
+    *,
+    top_level_hint: str,
+    unknown_hint: str = "",
+) -> M:
+    """Parse ``text`` and validate it as ``model``; raise ``error`` with one line naming the file, the line,
+    the field path and the fix. Shared by every YAML file Lookout reads (lookout.yaml, bench scenarios)."""
     yaml = YAML(typ="rt")
     try:
         data = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{source}:{mark.line + 1}" if mark is not None else source
-        raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from None
+        raise error(f"{where}: invalid YAML: {exc.problem}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping at the top level (see examples/lookout.yaml)")
+        raise error(f"{source}: expected a mapping at the top level ({top_level_hint})")
     try:
-        return Config.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
         # An inline secret also makes its *_file twin "missing": name the secret, the real mistake.
@@ -78,7 +89,19 @@ def parse_config(text: str, source: str = "lookout.yaml") -> Config:
         line = _line_of(data, loc)
         where = f"{source}:{line}" if line else source
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{where}: {_path(loc)}: {_describe(first)}{more}") from None
+        raise error(f"{where}: {_path(loc)}: {_describe(first, unknown_hint)}{more}") from None
+
+
+def parse_config(text: str, source: str = "lookout.yaml") -> Config:
+    """Parse and validate ``text``; raise :class:`ConfigError` with a one-line message on failure."""
+    return parse_yaml_model(
+        text,
+        source,
+        Config,
+        ConfigError,
+        top_level_hint="see examples/lookout.yaml",
+        unknown_hint=" (lookout config schema lists every field)",
+    )
 
 
 def load_config(path: str | Path) -> Config:
