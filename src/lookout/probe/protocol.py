@@ -34,6 +34,7 @@ import httpx
 from lookout import __version__
 from lookout.config.probe import KNOWN_PROTOCOL_VERSIONS
 from lookout.probe.errors import HttpStatusFailure, JsonRpcFailure, ProbeFailure, ProtocolViolation
+from lookout.probe.transports import h11_client
 from lookout.probe.transports.base import Transport, WireStats
 from lookout.probe.transports.http import HttpOptions, build_client
 
@@ -262,6 +263,15 @@ async def open_transport(
         from lookout.probe.transports.stdio import StdioTransport
 
         return await StdioTransport.start(shlex.split(target), stats=stats, max_message_bytes=http.max_response_bytes)
+    if (
+        kind == "streamable-http"
+        and http_client is None
+        and h11_client.usable(target, follow_redirects=http.follow_redirects, timeout=http.timeout)
+    ):
+        from lookout.probe.transports.streamable_http import StreamableHttpTransport
+
+        fast = h11_client.H11Client(target, http.headers, http.auth, stats)
+        return StreamableHttpTransport(target, None, fast=fast, stats=stats, max_response_bytes=http.max_response_bytes)
     client = http_client or build_client(http)
     owns = http_client is None
     if kind == "sse":

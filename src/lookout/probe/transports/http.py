@@ -9,7 +9,7 @@ import ssl
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import httpx
 
@@ -65,6 +65,23 @@ def build_client(options: HttpOptions) -> httpx.AsyncClient:
     )
 
 
+class ResponseLike(Protocol):
+    """What the transports read from a response: ``httpx.Response``, or the h11 client's (plain HTTP)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def reason_phrase(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
 def _cert_not_after(stream: Any) -> float | None:
     ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
     der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
@@ -114,7 +131,7 @@ async def http_errors(url: str) -> AsyncIterator[None]:
 
 
 @contextlib.asynccontextmanager
-async def body_chunks(response: httpx.Response) -> AsyncIterator[AsyncIterator[bytes]]:
+async def body_chunks(response: ResponseLike) -> AsyncIterator[AsyncIterator[bytes]]:
     """The response's chunks, with the iterator closed on exit (no async generator left for the GC)."""
     chunks = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
     try:
@@ -123,7 +140,7 @@ async def body_chunks(response: httpx.Response) -> AsyncIterator[AsyncIterator[b
         await chunks.aclose()
 
 
-async def read_body(response: httpx.Response, limit: int) -> bytes:
+async def read_body(response: ResponseLike, limit: int) -> bytes:
     budget = ByteBudget(limit)
     parts = []
     async with body_chunks(response) as chunks:
@@ -132,7 +149,7 @@ async def read_body(response: httpx.Response, limit: int) -> bytes:
     return b"".join(parts)
 
 
-async def raise_for_status(response: httpx.Response, method: str, limit: int, stats: WireStats) -> None:
+async def raise_for_status(response: ResponseLike, method: str, limit: int, stats: WireStats) -> None:
     """Fail on 3xx (redirects off) and on 4xx/5xx, preferring the JSON-RPC error in the body when there is one."""
     status = response.status_code
     stats.http_status = status

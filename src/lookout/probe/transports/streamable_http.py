@@ -12,9 +12,17 @@ from typing import Any
 import anyio
 import httpx
 
-from lookout.probe.errors import ProtocolViolation
+from lookout.probe.errors import ProbeFailure, ProtocolViolation
 from lookout.probe.transports.base import ByteBudget, SseDecoder, WireStats, decode_message, encode, match_response
-from lookout.probe.transports.http import body_chunks, http_errors, raise_for_status, read_body, tracer
+from lookout.probe.transports.h11_client import H11Client
+from lookout.probe.transports.http import (
+    ResponseLike,
+    body_chunks,
+    http_errors,
+    raise_for_status,
+    read_body,
+    tracer,
+)
 
 ACCEPT = "application/json, text/event-stream"
 SESSION_HEADER = "mcp-session-id"
@@ -27,8 +35,9 @@ class StreamableHttpTransport:
     def __init__(
         self,
         url: str,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient | None,
         *,
+        fast: H11Client | None = None,
         stats: WireStats | None = None,
         max_response_bytes: int = 4 * 1024 * 1024,
         owns_client: bool = True,
@@ -36,6 +45,7 @@ class StreamableHttpTransport:
         self.url = url
         self.session_id: str | None = None
         self._client = client
+        self._fast = fast  # plain-HTTP probes skip httpx (see h11_client); exactly one of the two is set
         self._owns_client = owns_client
         self._stats = stats or WireStats()
         self._limit = max_response_bytes
@@ -48,7 +58,12 @@ class StreamableHttpTransport:
             out["Mcp-Session-Id"] = self.session_id
         return out
 
-    async def _send(self, message: Mapping[str, Any], headers: Mapping[str, str]) -> httpx.Response:
+    async def _send(self, message: Mapping[str, Any], headers: Mapping[str, str]) -> ResponseLike:
+        if self._fast is not None:
+            fast_response = await self._fast.send("POST", self._headers(headers), encode(message))
+            self._note_session(fast_response.headers.get(SESSION_HEADER))
+            return fast_response
+        assert self._client is not None
         request = self._client.build_request(
             "POST", self.url, content=encode(message), headers=self._headers(headers), extensions=self._extensions
         )
@@ -57,10 +72,12 @@ class StreamableHttpTransport:
         # Connect and TLS are timed on the first connection only (as blackbox_exporter does): the trace
         # hook costs a coroutine call per httpcore event, on every later request too.
         self._extensions = {}
-        session = response.headers.get(SESSION_HEADER)
+        self._note_session(response.headers.get(SESSION_HEADER))
+        return response
+
+    def _note_session(self, session: str | None) -> None:
         if session:
             self.session_id = session
-        return response
 
     async def request(self, message: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
         method = str(message.get("method"))
@@ -82,7 +99,7 @@ class StreamableHttpTransport:
         finally:
             await response.aclose()
 
-    async def _read_sse(self, response: httpx.Response, method: str, request_id: int | str) -> dict[str, Any]:
+    async def _read_sse(self, response: ResponseLike, method: str, request_id: int | str) -> dict[str, Any]:
         budget, decoder = ByteBudget(self._limit), SseDecoder()
         async with body_chunks(response) as chunks:
             async for chunk in chunks:
@@ -112,14 +129,22 @@ class StreamableHttpTransport:
         with anyio.CancelScope(shield=True):
             if self.session_id is not None:
                 await self._end_session()
-            if self._owns_client:
+            if self._fast is not None:
+                await self._fast.aclose()
+            if self._owns_client and self._client is not None:
                 await self._client.aclose()
 
     async def _end_session(self) -> None:
         """DELETE the session (spec: clients SHOULD); bounded, and its failure never fails the probe."""
         with anyio.move_on_after(DELETE_GRACE_SECONDS):
             try:
-                response = await self._client.delete(self.url, headers=self._headers({}))
-                self._stats.log(f"-> DELETE session: HTTP {response.status_code}")
-            except httpx.HTTPError as exc:
+                if self._fast is not None:
+                    fast_response = await self._fast.send("DELETE", self._headers({}))
+                    await fast_response.aclose()  # the body is not needed; the connection closes next
+                    status = fast_response.status_code
+                else:
+                    assert self._client is not None
+                    status = (await self._client.delete(self.url, headers=self._headers({}))).status_code
+                self._stats.log(f"-> DELETE session: HTTP {status}")
+            except (httpx.HTTPError, ProbeFailure) as exc:
                 self._stats.log(f"-> DELETE session failed: {exc!r}")
