@@ -154,7 +154,7 @@ class Prometheus:
         return result
 
 
-def start_prometheus(config: Path, tmp: Path, port: int | None = None) -> Prometheus:
+def start_prometheus(config: Path, tmp: Path, port: int | None = None, extra_args: Sequence[str] = ()) -> Prometheus:
     port = port or free_port()
     argv = [
         require_binary("prometheus"),
@@ -162,6 +162,7 @@ def start_prometheus(config: Path, tmp: Path, port: int | None = None) -> Promet
         f"--storage.tsdb.path={tmp / 'tsdb'}",
         f"--web.listen-address={LOOPBACK}:{port}",
         "--web.enable-lifecycle",
+        *extra_args,
     ]
     proc = start(argv, tmp / "prometheus.log")
     prom = Prometheus(proc, port)

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from lookout import exposition
 from lookout.health.checks import Health, Status
 
 DEFAULT_HOST = "127.0.0.1"
@@ -34,8 +34,8 @@ def management_routes(registry: CollectorRegistry, health: Health | None = None)
     h = health
 
     async def metrics(request: Request) -> Response:
-        encoder, content_type = choose_encoder(request.headers.get("accept", ""))
-        return Response(encoder(registry), media_type=content_type)
+        body, content_type = exposition.render(registry, request.headers.get("accept", ""))
+        return Response(body, media_type=content_type)
 
     async def aggregate(request: Request) -> Response:
         await h.evaluate_all()

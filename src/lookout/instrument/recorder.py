@@ -26,6 +26,7 @@ from prometheus_client.utils import floatToGoString
 
 from lookout import __version__
 from lookout import metrics as m
+from lookout.exposition import HistogramSeriesText, PlainSeriesText, exemplar_text, header, number
 from lookout.instrument.registry import ServerRegistry
 
 MCP_METHODS: frozenset[str] = frozenset(
@@ -88,13 +89,14 @@ class _RegistryCollector(Collector):
 
 
 class _OperationSeries:
-    __slots__ = ("counts", "created", "exemplars", "sum")
+    __slots__ = ("counts", "created", "exemplars", "sum", "text")
 
     def __init__(self, n: int) -> None:
         self.counts = [0] * n
         self.exemplars: list[Exemplar | None] = [None] * n
         self.sum = 0.0
         self.created = time.time()
+        self.text: HistogramSeriesText | None = None  # at the first scrape, not on the request path
 
 
 class OperationHistogram(Collector):
@@ -142,6 +144,30 @@ class OperationHistogram(Collector):
     def describe(self) -> Iterator[Metric]:
         yield HistogramMetricFamily(self.spec.name, self.spec.help, labels=self.spec.labels)
 
+    def render_exposition(self, openmetrics: bool, out: list[str]) -> None:
+        """The lines :meth:`collect` would make prometheus_client write, without building its samples."""
+        name, spec = self.spec.name, self.spec
+        header(out, name, "histogram", spec.help, openmetrics)
+        created: list[str] = []
+        for key, series in list(self.series.items()):
+            text = series.text
+            if text is None:
+                text = series.text = HistogramSeriesText(name, spec.labels, key, self.le)
+            cumulative = 0
+            for prefix, count, exemplar in zip(text.buckets, series.counts, series.exemplars, strict=True):
+                cumulative += count
+                if openmetrics and exemplar is not None:
+                    out.append(f"{prefix}{number(cumulative)}{exemplar_text(exemplar)}\n")
+                else:
+                    out.append(f"{prefix}{number(cumulative)}\n")
+            out.append(f"{text.count}{number(cumulative)}\n{text.sum}{number(series.sum)}\n")
+            created_line = f"{text.created}{number(series.created)}\n"
+            # OpenMetrics keeps _created in the family; the text format has it as a gauge family after it.
+            (out if openmetrics else created).append(created_line)
+        if not openmetrics and created:
+            header(out, f"{name}_created", "gauge", spec.help, openmetrics)
+            out.extend(created)
+
 
 class _PlainFamily(Collector):
     """A counter or gauge family whose values are plain numbers in a dict (hot-path updates)."""
@@ -149,6 +175,7 @@ class _PlainFamily(Collector):
     def __init__(self, spec: m.MetricSpec) -> None:
         self.spec = spec
         self.values: dict[tuple[str, ...], float] = {}
+        self.text = PlainSeriesText(spec.name, spec.kind, spec.labels)
 
     def collect(self) -> Iterator[Metric]:
         spec = self.spec
@@ -165,6 +192,14 @@ class _PlainFamily(Collector):
 
     def describe(self) -> Iterator[Metric]:
         yield from self.collect()
+
+    def render_exposition(self, openmetrics: bool, out: list[str]) -> None:
+        spec = self.spec
+        # The text format names a counter family by its sample (``_total``), OpenMetrics without it.
+        family = f"{spec.name}_total" if spec.kind is m.Kind.COUNTER and not openmetrics else spec.name
+        header(out, family, spec.kind.value, spec.help, openmetrics)
+        prefix = self.text.prefix
+        out.extend(f"{prefix(key)}{number(value)}\n" for key, value in list(self.values.items()))
 
 
 def _histogram(spec: m.MetricSpec, registry: CollectorRegistry) -> Histogram:
