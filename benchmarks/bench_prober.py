@@ -111,7 +111,7 @@ async def compare_costs(url: str, iterations: int) -> list[Cost]:
     clients = {
         "SDK `Client` (mcp 2.3, mode=auto)": sdk_client,
         "bare httpx JSON-RPC loop": raw_httpx,
-        "Lookout `McpSession`": lookout_session,
+        "Lookout `McpSession` (httpx path: 10 s per-operation timeout)": lookout_session,
         "Lookout probe (`run_probe` + exposition)": lookout_probe,
     }
     costs = await measure_interleaved(iterations, clients)
@@ -235,8 +235,11 @@ def report(costs: list[Cost], runs: list[Throughput], servers: int, iterations: 
         f"calls) (target ≤ 1.10x); next to the SDK `Client`: **{probe.cpu_ms / sdk.cpu_ms:.2f}x**.",
         "",
         "CPU time on a shared machine is noisy (it includes the kernel's loopback work, charged to the sender); the "
-        "Python call count is deterministic. Lookout's HTTP transport sends each request in one write, where "
-        "httpx alone sends head and body separately.",
+        "Python call count is deterministic. Lookout's HTTP transports send each request in one write, where "
+        "httpx alone sends head and body separately. `run_probe` bounds a probe as a whole, so for plain "
+        "`http://` targets it talks HTTP/1.1 through a minimal h11 keep-alive client instead of httpx "
+        "(`McpSession.open` with its default per-operation timeout, https, redirects to follow and HTTP+SSE "
+        "stay on httpx).",
         "",
         "Probes per CPU-second is the prober's own cost (one event loop = one core); probes/s (wall) also "
         "includes waiting for the demo servers, which share this machine's CPUs with the prober.",
