@@ -4,16 +4,19 @@ JSON-RPC request) against the same server, side by side in one run.
 
     python -m benchmarks.bench_loadgen [--seconds 3] [--write]
 
-Shows (1) the server saturates before the tool does: throughput plateaus as clients grow while the demo
-server's process uses a full core and this process does not; (2) the tool's own cost per request relative to
-the minimal loop (CPU per request and throughput at the same concurrency).
+Shows (1) who saturates first: the generator's CPU per request next to the server's, and whether
+throughput plateaus as clients grow (the report says when the two are on par rather than claim a
+winner); (2) the tool's own cost per request relative to the minimal loop (CPU per request and
+throughput at the same concurrency, median over rounds).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +30,10 @@ from lookout.bench.load import run_load
 from lookout.bench.scenario import Load, Operation, Scenario
 
 ECHO = Operation(tool="echo", arguments={"text": "hello"})
+ROUNDS = 4
+FULL_CORE = 0.95
+PARITY = 0.10
+"""Per-request CPU within this fraction of the server's is a tie, not a winner (a shared 2-core machine)."""
 NODELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 VERSION = "2026-07-28"
 META = {
@@ -126,10 +133,19 @@ def measure(name: str, url: str, server_pid: int, clients: int, seconds: float) 
     )
 
 
+def verdict(ratio: float) -> str:
+    if ratio < 1 - PARITY:
+        return "one generator core out-runs one server core."
+    if ratio > 1 + PARITY:
+        return "one generator core does NOT out-run one server core."
+    return f"on par (within {PARITY:.0%}): one generator core keeps up with one server core, without margin."
+
+
 def report(ladder: list[Measure], pairs: list[tuple[Measure, Measure]]) -> str:
     tool_cost = sum(m.client_cpu_s for m in ladder) / sum(m.requests for m in ladder)
     server_cost = sum(m.server_cpu_s for m in ladder) / sum(m.requests for m in ladder)
     top, below = ladder[-1], ladder[-2]
+    peak = max(ladder, key=lambda m: m.rps)
     lines = [
         "## Load generator (`lookout bench`)",
         "",
@@ -148,11 +164,14 @@ def report(ladder: list[Measure], pairs: list[tuple[Measure, Measure]]) -> str:
     lines += [
         "",
         f"**Who saturates first**: per request the generator spends **{tool_cost / server_cost:.2f}x** the CPU the",
-        f"demo server spends ({1000 * tool_cost:.2f} ms vs {1000 * server_cost:.2f} ms), so one generator core",
-        f"{'out-runs' if tool_cost < server_cost else 'does NOT out-run'} one server core. From {below.clients} to "
-        f"{top.clients} clients throughput went {below.rps:.0f} -> {top.rps:.0f} requests/s "
-        f"({top.rps / below.rps - 1:+.0%}). On a shared machine neither process may reach a full core; the",
-        "per-request ratio is the number that carries over.",
+        f"demo server spends ({1000 * tool_cost:.2f} ms vs {1000 * server_cost:.2f} ms):",
+        verdict(tool_cost / server_cost),
+        f"Throughput peaked at {peak.rps:.0f} requests/s with {peak.clients} clients (server at {peak.server_core:.2f}",
+        f"core); from {below.clients} to {top.clients} clients it went {below.rps:.0f} -> {top.rps:.0f} requests/s "
+        f"({top.rps / below.rps - 1:+.0%}). At the peak the server and the generator together used",
+        f"{peak.server_core + peak.client_core:.2f} of the machine's {os.cpu_count()} CPUs, which they share;",
+        f"{'the server reached a full core' if peak.server_core >= FULL_CORE else 'neither reached a full core'}.",
+        "The per-request ratio is the number that carries over to other machines.",
         "",
         "**Overhead** next to a minimal independent loop (bare httpx posting one pre-encoded request per",
         "connection: no MCP client, histogram or scenario), alternating in one run at the same concurrency:",
@@ -165,10 +184,13 @@ def report(ladder: list[Measure], pairs: list[tuple[Measure, Measure]]) -> str:
             f"| {i} | {tool.clients} | {tool.rps:.0f} | {bare.rps:.0f} | {tool.rps / bare.rps:.2f} "
             f"| {tool.client_cpu_per_request_ms / bare.client_cpu_per_request_ms:.2f} |"
         )
+    throughput = statistics.median(tool.rps / bare.rps for tool, bare in pairs)
+    cpu = statistics.median(tool.client_cpu_per_request_ms / bare.client_cpu_per_request_ms for tool, bare in pairs)
     lines += [
         "",
-        "Throughput ratio near 1: the server, not the tool, sets the pace. CPU/request ratio: what the tool's",
-        "MCP client, timing and HDR recording cost over the bare loop.",
+        f"Median over the rounds: throughput ratio **{throughput:.2f}**, CPU/request ratio **{cpu:.2f}** (the",
+        "tool's MCP client, timing and HDR recording over the bare loop). A throughput ratio near 1 means the",
+        "server, not the tool, sets the pace; the rounds' spread is the machine's noise.",
     ]
     return "\n".join(lines)
 
@@ -187,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
                 measure("lookout bench", demo.url, pid, 16, args.seconds),
                 measure("minimal loop", demo.url, pid, 16, args.seconds),
             )
-            for _ in range(2)
+            for _ in range(ROUNDS)
         ]
     section = report(ladder, pairs)
     print(section)
