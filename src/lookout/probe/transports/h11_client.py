@@ -29,6 +29,8 @@ from lookout.probe.errors import TransportFailure
 from lookout.probe.transports.base import WireStats
 
 READ_SIZE = 65536
+MAX_HEAD_BYTES = 100 * 1024
+"""The largest response head accepted, as httpcore configures h11 (h11's own default is 16 KiB)."""
 
 
 def usable(url: str, *, follow_redirects: bool, timeout: float | None) -> bool:
@@ -92,7 +94,7 @@ class H11Client:
         self._stats = stats
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._conn = h11.Connection(h11.CLIENT)
+        self._conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
         self._connects = 0
         self._unreleased = False
 
@@ -101,14 +103,14 @@ class H11Client:
         try:
             self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
         except OSError as exc:
-            raise TransportFailure(f"cannot connect to {self.url}: {exc.strerror or exc}") from None
+            raise TransportFailure(f"cannot connect to {self.url}: {exc}") from None
         sock = self._writer.get_extra_info("socket")
         if sock is not None:  # head and body go in one write, but keep parity with the httpx path
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self._connects == 0:  # connect is timed on the first connection only, as on the httpx path
             self._stats.add_phase("connect", time.perf_counter() - started)
         self._connects += 1
-        self._conn = h11.Connection(h11.CLIENT)
+        self._conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
 
     async def send(self, method: str, headers: Mapping[str, str], body: bytes = b"") -> Response:
         if self._writer is None:
