@@ -192,6 +192,9 @@ def test_check_live_passes_for_every_recording_rule_and_validator(live_report: d
 
 def test_check_live_passes_for_every_dashboard_query(live_report: dict[str, Any]) -> None:
     assert not live_report["findings"], _lines(live_report["findings"])
+    # Only alert lists may be empty on a healthy stack; every other panel over emitted metrics has data.
+    excused = [line for line in live_report["not_checkable"] if "no alert of this scope is firing" in line]
+    assert all("Firing alerts" in line for line in excused), excused
 
 
 async def test_faults_fire_error_ratio_and_latency_alerts_to_p1_then_server_down_to_p0(stack: Stack) -> None:

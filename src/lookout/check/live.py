@@ -3,7 +3,8 @@ running stack, and no recorded value is NaN or Inf.
 
 A dashboard query whose metric families have no series at all in this Prometheus (no prober, no
 `lookout bench` run yet) cannot return data here; it is reported as not checkable rather than as a
-finding. Any other empty query is a finding: the panel would show "No data" where it should show 0.
+finding. So is an empty list of firing alerts (a healthy tenant has none). Any other empty query is a
+finding: the panel would show "No data" where it should show 0.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from lookout.check.contract import iter_rules, metric_names
 from lookout.check.findings import Finding
 
 CHECK: Final = "live"
+ALERT_FAMILIES: Final = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
 
 
 class LiveUnreachable(Exception):
@@ -87,6 +89,11 @@ def check_live(stack_dir: Path, url: str, not_checkable: list[str] | None = None
         if absent:
             if not_checkable is not None:
                 not_checkable.append(f"{reference}: nothing here emits {', '.join(absent)}")
+            continue
+        if set(metric_names(expr)) <= ALERT_FAMILIES:
+            # A list of the tenant's firing alerts is rightly empty while nothing is wrong.
+            if not_checkable is not None:
+                not_checkable.append(f"{reference}: no alert of this scope is firing")
             continue
         findings.append(Finding(CHECK, file, f"{panel}: returns no data from {url}"))
     return findings
