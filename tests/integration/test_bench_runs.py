@@ -179,3 +179,14 @@ def test_ctrl_c_marks_the_run_interrupted(shared_demo_server: DemoServer, tmp_pa
     runs = json.loads(cli("history", "--data-dir", str(tmp_path), "--json").stdout)
     assert [run["status"] for run in runs] == ["interrupted"]
     assert "Traceback" not in proc.output()
+
+
+def test_a_hanging_tool_counts_as_timeouts_and_the_run_still_ends(demo_server: DemoServer, tmp_path: Path) -> None:
+    httpx.put(f"{demo_server.management_url}/faults/generate_report", json={"hang": True}).raise_for_status()
+    mix = ["--tool", 'echo={"text": "hi"}', "--tool", 'generate_report={"topic": "x"}']
+    result = run_json(demo_server, tmp_path, "-c", "2", "--duration", "1500ms", "--timeout", "200ms", *mix)
+    operations = result["operations"]
+    assert isinstance(operations, dict)
+    hung = operations["generate_report"]
+    assert hung["requests"] > 0 and hung["errors"] == {"timeout": hung["requests"]}
+    assert operations["echo"]["ok"] > 0, "a timed-out request must not break the session for the next one"
