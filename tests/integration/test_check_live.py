@@ -168,8 +168,13 @@ def _lines(findings: list[dict[str, str]]) -> str:
 @pytest.fixture(scope="module")
 def live_report(stack: Stack) -> dict[str, Any]:
     """`lookout check --live` once the recording rules had time to evaluate over the demo traffic."""
-    # Traffic must land between two scrapes: counters first seen at their final value have no rate.
+    # Traffic must land between two scrapes: counters first seen at their final value have no rate. The
+    # server creates every tool's series at its first request of a protocol revision, so send one round,
+    # wait until Prometheus has scraped those series, and only then the traffic that rate() must see.
     wait_until(lambda: scraped(stack, 'up{job="mcp"} == 1'), 30, what="the demo server's first scrape")
+    anyio.run(drive_traffic, stack.demo_url, 1)
+    primed = 'count(mcp_server_operation_duration_seconds_count{job="mcp", mcp_method_name="tools/call"}) >= 10'
+    wait_until(lambda: scraped(stack, primed), 30, what="every tool's series scraped once")
     anyio.run(drive_traffic, stack.demo_url, 60)
     reports: list[dict[str, Any]] = []
 
