@@ -87,6 +87,17 @@ def start(argv: Sequence[str], log: Path, env: dict[str, str] | None = None, cwd
     return Proc(popen, log)
 
 
+def start_ready(argv: Sequence[str], log: Path, ready_url: str, what: str) -> Proc:
+    """Start a child and wait until ``ready_url`` answers 200; a child that never gets ready is stopped."""
+    proc = start(argv, log)
+    try:
+        wait_until(lambda: proc.alive() and http_ok(ready_url), 30, what=what)
+    except BaseException:
+        proc.stop()
+        raise
+    return proc
+
+
 def lookout_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "lookout", *args]
 
@@ -128,14 +139,8 @@ class DemoServer:
 def start_demo_server(tmp: Path) -> DemoServer:
     port, mport = free_port(), free_port()
     argv = lookout_argv("demo-server", "--port", str(port), "--management-port", str(mport))
-    proc = start(argv, tmp / f"demo-{port}.log")
-    demo = DemoServer(proc, port, mport)
-    try:
-        wait_until(lambda: http_ok(f"{demo.management_url}/health"), 30, what="demo server /health")
-    except BaseException:
-        proc.stop()
-        raise
-    return demo
+    ready = f"http://{LOOPBACK}:{mport}/health"
+    return DemoServer(start_ready(argv, tmp / f"demo-{port}.log", ready, "demo server /health"), port, mport)
 
 
 @dataclass
@@ -164,14 +169,8 @@ def start_prometheus(config: Path, tmp: Path, port: int | None = None, extra_arg
         "--web.enable-lifecycle",
         *extra_args,
     ]
-    proc = start(argv, tmp / "prometheus.log")
-    prom = Prometheus(proc, port)
-    try:
-        wait_until(lambda: proc.alive() and http_ok(f"{prom.url}/-/ready"), 30, what="prometheus /-/ready")
-    except BaseException:
-        proc.stop()
-        raise
-    return prom
+    ready = f"http://{LOOPBACK}:{port}/-/ready"
+    return Prometheus(start_ready(argv, tmp / "prometheus.log", ready, "prometheus /-/ready"), port)
 
 
 @dataclass
@@ -193,14 +192,8 @@ def start_alertmanager(config: Path, tmp: Path, port: int | None = None) -> Aler
         f"--web.listen-address={LOOPBACK}:{port}",
         "--cluster.listen-address=",
     ]
-    proc = start(argv, tmp / "alertmanager.log")
-    am = Alertmanager(proc, port)
-    try:
-        wait_until(lambda: proc.alive() and http_ok(f"{am.url}/-/ready"), 30, what="alertmanager /-/ready")
-    except BaseException:
-        proc.stop()
-        raise
-    return am
+    ready = f"http://{LOOPBACK}:{port}/-/ready"
+    return Alertmanager(start_ready(argv, tmp / "alertmanager.log", ready, "alertmanager /-/ready"), port)
 
 
 @dataclass
@@ -224,11 +217,5 @@ def start_pushgateway(tmp: Path, port: int | None = None) -> Pushgateway:
         f"--web.listen-address={LOOPBACK}:{port}",
         f"--persistence.file={tmp / 'pushgateway.data'}",
     ]
-    proc = start(argv, tmp / "pushgateway.log")
-    gateway = Pushgateway(proc, port)
-    try:
-        wait_until(lambda: proc.alive() and http_ok(f"{gateway.url}/-/ready"), 30, what="pushgateway /-/ready")
-    except BaseException:
-        proc.stop()
-        raise
-    return gateway
+    ready = f"http://{LOOPBACK}:{port}/-/ready"
+    return Pushgateway(start_ready(argv, tmp / "pushgateway.log", ready, "pushgateway /-/ready"), port)
