@@ -99,6 +99,30 @@ CLIENT_ERROR_TYPES: Final = (
     "CancelledError",  # the client cancelled the request or went away
 )
 TOOL_ERROR: Final = "tool_error"
+"""``error_type`` of a deliberate tool error: the tool raised ``ToolError`` (or returned ``isError``) on purpose,
+e.g. "unknown city". An unexpected exception inside a tool is recorded under its exception class instead."""
+
+# ``error_class`` of lookout_mcp_operation_errors: who is responsible for a failed request.
+ERROR_CLASS: Final = "error_class"
+ERROR_CLASS_SERVER: Final = "server"
+"""The server's fault (unexpected exception, internal JSON-RPC error, timeout): counts against availability."""
+ERROR_CLASS_TOOL: Final = "tool"
+"""A deliberate tool error: reported and alertable on its own ratio; availability by ``slo.tool_errors``."""
+ERROR_CLASS_CLIENT: Final = "client"
+"""The caller's fault (invalid params, unknown method/tool/resource, cancellation): never availability."""
+ERROR_CLASSES: Final = (ERROR_CLASS_SERVER, ERROR_CLASS_TOOL, ERROR_CLASS_CLIENT)
+
+
+def error_class(error_type: str) -> str | None:
+    """Who is responsible for a request that ended with ``error_type`` (``None``: it succeeded)."""
+    if not error_type:
+        return None
+    if error_type == TOOL_ERROR:
+        return ERROR_CLASS_TOOL
+    if error_type in CLIENT_ERROR_TYPES:
+        return ERROR_CLASS_CLIENT
+    return ERROR_CLASS_SERVER
+
 
 # ---------------------------------------------------------------- buckets
 # The convention's boundaries (0.01 ... 300 s) plus finer ones below 100 ms, because the
@@ -117,6 +141,16 @@ OPERATION_DURATION: Final = MetricSpec(
     unit="s",
     buckets=OPERATION_BUCKETS,
     why="Request rate, error ratio and latency per method/tool: the basis of every SLI.",
+)
+OPERATION_ERRORS: Final = MetricSpec(
+    "lookout_mcp_operation_errors",
+    Kind.COUNTER,
+    "Failed MCP requests by who is responsible (server, tool, client); primed at zero per method and tool.",
+    (MCP_METHOD, TOOL_NAME, ERROR_CLASS),
+    why=(
+        "Every series an alert reads sees its first failure: an exception class seen for the first time creates"
+        " a new error_type series at 1, which rate() cannot see; this family exists at 0 before any failure."
+    ),
 )
 SESSION_DURATION: Final = MetricSpec(
     "mcp_server_session_duration_seconds",
@@ -196,6 +230,26 @@ REQUESTS_REJECTED: Final = MetricSpec(
     "Requests the server refused before handling them (rate limit, concurrency limit, draining).",
     ("reason",),
     why="Load shedding is an error the client sees; it must be visible.",
+)
+TELEMETRY_DROPPED: Final = MetricSpec(
+    "lookout_telemetry_dropped",
+    Kind.COUNTER,
+    "Telemetry Lookout could not deliver (log lines, spans), by signal and reason.",
+    ("signal", "reason"),
+    why="Losing telemetry must never be silent: a dashboard shows it and an alert fires while it happens.",
+)
+PROCESS_CPU_LIMIT: Final = MetricSpec(
+    "lookout_process_cpu_limit_cores",
+    Kind.GAUGE,
+    "CPU cores this process may use: its cgroup quota, else the host's cores.",
+    why="The CPU utilization alert divides by the process's real limit where it is known.",
+)
+PROCESS_MEMORY_LIMIT: Final = MetricSpec(
+    "lookout_process_memory_limit_bytes",
+    Kind.GAUGE,
+    "Memory this process may use (its cgroup limit); absent when unlimited.",
+    unit="By",
+    why="The memory utilization and forecast alerts divide by the process's real limit where it is known.",
 )
 SERVER_INFO: Final = MetricSpec(
     "lookout_mcp_server",
