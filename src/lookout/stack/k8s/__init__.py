@@ -1,10 +1,11 @@
 """Kubernetes (kustomize base) for clusters running the prometheus-operator and a Grafana dashboard sidecar.
 
 ``k8s/kustomization.yaml`` lists: the operator objects (ServiceMonitor, PodMonitor, Probes,
-PrometheusRule, AlertmanagerConfig), one ConfigMap per Grafana dashboard (label ``grafana_dashboard``,
-folder annotation ``grafana_folder`` = tenant, as the Grafana Helm chart's sidecar expects), and an
-example MCP server (Deployment with the three ``/health/*`` probes, Service, HorizontalPodAutoscaler on
-request rate, prometheus-adapter rule) and the Lookout exporter the Probes go through.
+PrometheusRule), the Alertmanager with its global configuration (``alerting.py``), one ConfigMap per
+Grafana dashboard (label ``grafana_dashboard``, folder annotation ``grafana_folder`` = tenant, as the
+Grafana Helm chart's sidecar expects), and an example MCP server (Deployment with the three ``/health/*``
+probes, Service, HorizontalPodAutoscaler on request rate, prometheus-adapter rule) and the Lookout
+exporter the Probes go through.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import orjson
 from lookout.config.model import Config
 from lookout.stack import naming
 from lookout.stack.grafana import DASHBOARDS_DIR, render_dashboards
-from lookout.stack.k8s import monitoring, workloads
+from lookout.stack.k8s import alerting, monitoring, workloads
 from lookout.stack.k8s.monitoring import PART_OF
 from lookout.stack.yamlio import dump_yaml
 
@@ -58,7 +59,7 @@ def render_k8s(config: Config) -> dict[str, str]:
         f"{K8S_DIR}/servicemonitor.yaml": _dump([monitoring.service_monitor(config)]),
         f"{K8S_DIR}/podmonitor.yaml": _dump([monitoring.pod_monitor(config)]),
         f"{K8S_DIR}/prometheusrule.yaml": _dump([monitoring.prometheus_rule(config)]),
-        f"{K8S_DIR}/alertmanagerconfig.yaml": _dump([monitoring.alertmanager_config(config)]),
+        f"{K8S_DIR}/alertmanager.yaml": _dump([alerting.config_secret(config), alerting.alertmanager(config)]),
         f"{K8S_DIR}/grafana-dashboards.yaml": _dump(dashboard_config_maps(config)),
         f"{K8S_DIR}/example-server.yaml": _dump(
             [workloads.deployment(config), workloads.service(config), workloads.autoscaler(config)]

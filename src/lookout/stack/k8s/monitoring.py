@@ -1,4 +1,4 @@
-"""prometheus-operator objects: ServiceMonitor, PodMonitor, Probe, PrometheusRule, AlertmanagerConfig.
+"""prometheus-operator objects: ServiceMonitor, PodMonitor, Probe, PrometheusRule (Alertmanager: ``alerting.py``).
 
 In-cluster MCP servers opt in with the label ``lookout.dev/scrape: "true"`` on their Service (or Pod),
 name their tenant with ``lookout.dev/tenant`` and their service with ``app.kubernetes.io/name``; the
@@ -11,13 +11,12 @@ from __future__ import annotations
 from typing import Any, Final
 
 from lookout import metrics as m
-from lookout.config.model import Config, Priority, Receiver
+from lookout.config.model import Config
 from lookout.stack import naming
 from lookout.stack.rules import render_alert_rules, render_recording_rules
 from lookout.stack.yamlio import load_yaml
 
 API: Final = "monitoring.coreos.com/v1"
-API_ALPHA: Final = "monitoring.coreos.com/v1alpha1"
 SCRAPE_LABEL: Final = "lookout.dev/scrape"
 TENANT_LABEL: Final = "lookout.dev/tenant"
 NAME_LABEL: Final = "app.kubernetes.io/name"
@@ -25,8 +24,6 @@ PART_OF: Final = {"app.kubernetes.io/part-of": "mcp-lookout"}
 MANAGEMENT_PORT_NAME: Final = "management"
 EXPORTER_SERVICE: Final = "lookout-exporter"
 EXPORTER_PORT: Final = 9115
-ALERTING_SECRET: Final = "lookout-alerting"
-"""Secret holding the receivers' credentials (created by the operator of the cluster, never generated)."""
 
 
 def _meta(name: str, **extra: Any) -> dict[str, Any]:
@@ -112,62 +109,3 @@ def prometheus_rule(config: Config) -> dict[str, Any]:
         *load_yaml(render_alert_rules(config)).get("groups", []),
     ]
     return {"apiVersion": API, "kind": "PrometheusRule", "metadata": _meta("lookout-rules"), "spec": {"groups": groups}}
-
-
-def _secret(receiver: Receiver, key: str) -> dict[str, str]:
-    return {"name": ALERTING_SECRET, "key": f"{receiver.name}-{key}"}
-
-
-def _receiver(receiver: Receiver) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": receiver.name}
-    if receiver.webhook:
-        webhook: dict[str, Any] = {"url": str(receiver.webhook.url), "sendResolved": True}
-        if receiver.webhook.bearer_token_file:
-            webhook["httpConfig"] = {"authorization": {"credentials": _secret(receiver, "bearer-token")}}
-        out["webhookConfigs"] = [webhook]
-    if receiver.slack:
-        out["slackConfigs"] = [
-            {"apiURL": _secret(receiver, "slack-api-url"), "channel": receiver.slack.channel, "sendResolved": True}
-        ]
-    if receiver.pagerduty:
-        out["pagerdutyConfigs"] = [{"routingKey": _secret(receiver, "pagerduty-routing-key"), "sendResolved": True}]
-    if receiver.email:
-        email: dict[str, Any] = {
-            "to": receiver.email.to,
-            "from": receiver.email.from_,
-            "smarthost": receiver.email.smarthost,
-            "requireTLS": receiver.email.require_tls,
-        }
-        if receiver.email.auth_username:
-            email["authUsername"] = receiver.email.auth_username
-        if receiver.email.auth_password_file:
-            email["authPassword"] = _secret(receiver, "smtp-password")
-        out["emailConfigs"] = [email]
-    return out
-
-
-def alertmanager_config(config: Config) -> dict[str, Any]:
-    """Routes by priority to the default receivers (per-tenant routes stay in the native alertmanager.yml)."""
-    routes = config.alerting.routes
-    default = routes[Priority.P0][0]
-    return {
-        "apiVersion": API_ALPHA,
-        "kind": "AlertmanagerConfig",
-        "metadata": _meta("lookout-routing"),
-        "spec": {
-            "route": {
-                "receiver": default,
-                "groupBy": ["alertname", m.TENANT, m.SERVICE],
-                "routes": [
-                    {
-                        "receiver": name,
-                        "matchers": [{"name": m.PRIORITY, "value": priority.value, "matchType": "="}],
-                        "continue": True,
-                    }
-                    for priority, names in sorted(routes.items())
-                    for name in names
-                ],
-            },
-            "receivers": [_receiver(r) for r in config.alerting.receivers],
-        },
-    }
