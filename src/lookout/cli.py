@@ -215,6 +215,17 @@ def demo_faults(url: str = MANAGEMENT_URL) -> None:
     _faults_request("GET", f"{url.rstrip('/')}/faults")
 
 
+@demo_app.command("traffic")
+def demo_traffic(
+    url: str = typer.Option("http://127.0.0.1:8000/mcp", "--url", help="The demo server's MCP endpoint."),
+    rps: float = typer.Option(2.0, "--rps", min=0.1, max=50, help="Requests per second, over every tool."),
+) -> None:
+    """Send steady background traffic to a demo server (what `lookout up` runs; demo.traffic_rps)."""
+    from lookout.runtime.traffic import run_until_signal
+
+    anyio.run(run_until_signal, url, rps)
+
+
 # ------------------------------------------------------------------ sink
 @app.command()
 def sink(

@@ -327,6 +327,18 @@ class Timing(_Model):
     evaluation_interval: Duration = "15s"
 
 
+class DemoSettings(_Model):
+    """The demo server that ``lookout up`` runs (unless ``--no-demo``)."""
+
+    traffic_rps: float = Field(
+        default=2.0,
+        ge=0,
+        le=50,
+        description="Background requests/s `lookout up` sends to the demo server, spread over every tool, "
+        "listing and resource read, so that alerts and dashboards see traffic; 0 turns it off.",
+    )
+
+
 from lookout.config.probe import ProbeSettings  # noqa: E402  (probe.py builds on the types above)
 
 
@@ -341,6 +353,7 @@ class Config(_Model):
     timing: Timing = Field(default_factory=Timing)
     probe: ProbeSettings = Field(default_factory=ProbeSettings)
     prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
+    demo: DemoSettings = Field(default_factory=DemoSettings)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:

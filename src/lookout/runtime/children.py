@@ -42,7 +42,7 @@ def resolve_binary(name: str, option: str, package: str) -> str:
 class ChildSpec:
     name: str
     argv: Sequence[str]
-    ready_url: str
+    ready_url: str | None  # None: ready once started (a client that serves nothing)
     log: Path | None  # None: inherit our stdout (the sink prints notifications there)
     essential: bool = True  # the stack stops when an essential child dies; the demo is what gets watched
 
@@ -62,6 +62,8 @@ class Child:
         return self.popen.poll()
 
     def ready(self) -> bool:
+        if self.spec.ready_url is None:
+            return True
         try:
             return httpx.get(self.spec.ready_url, timeout=1).status_code == 200
         except httpx.HTTPError:

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from lookout.config.model import Config
 from lookout.runtime.children import Child, ChildSpec, StackError, resolve_binary, start_child, wait_ready
+from lookout.runtime.state import StackState, remove_state
 from lookout.serving import PortInUse, bind
 from lookout.stack import DeployTarget, naming, render_stack, write_stack
 
@@ -48,6 +49,14 @@ def _check_ports(addresses: list[tuple[str, str]]) -> None:
                 "listen.alertmanager": " (sudo systemctl disable --now prometheus-alertmanager)",
             }.get(what, "")
             raise StackError(f"{exc}{hint}") from None
+
+
+def _demo_url(options: StackOptions) -> str:
+    return f"http://127.0.0.1:{options.demo_port}/mcp"
+
+
+def _demo_management_url(options: StackOptions) -> str:
+    return f"http://127.0.0.1:{options.demo_management_port}"
 
 
 def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[ChildSpec]:
@@ -105,6 +114,17 @@ def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[
             log=logs / "prometheus.log",
         ),
     ]
+    if options.demo and config.demo.traffic_rps > 0:
+        # Last to start, first to stop; it outlives a demo server that is down (that is what alerts are for).
+        specs.append(
+            ChildSpec(
+                "demo-traffic",
+                [*lookout, "demo", "traffic", "--url", _demo_url(options), "--rps", f"{config.demo.traffic_rps:g}"],
+                None,
+                log=logs / "demo-traffic.log",
+                essential=False,
+            )
+        )
     if options.demo:
         specs.insert(
             0,
@@ -131,7 +151,9 @@ def _url_table(config: Config, options: StackOptions) -> Table:
     table.add_column("component")
     table.add_column("URL")
     if options.demo:
-        table.add_row("demo MCP server", f"http://127.0.0.1:{options.demo_port}/mcp")
+        table.add_row("demo MCP server", _demo_url(options))
+        if config.demo.traffic_rps > 0:
+            table.add_row("demo traffic", f"{config.demo.traffic_rps:g} requests/s (demo.traffic_rps)")
         table.add_row("demo health / metrics", f"http://127.0.0.1:{options.demo_management_port}/health  …/metrics")
     table.add_row("Prometheus", f"http://{config.listen.prometheus}")
     table.add_row("Alertmanager", f"http://{config.listen.alertmanager}")
@@ -189,10 +211,17 @@ def run_stack(config: Config, options: StackOptions) -> int:
             if tail:
                 console.print(tail, markup=False, highlight=False)
             return 1
+        StackState.for_this_process(
+            options.config_path,
+            options.data_dir,
+            _demo_url(options) if options.demo else None,
+            _demo_management_url(options) if options.demo else None,
+        ).write()
         console.print(_url_table(config, options))
         console.print("Ctrl-C stops everything.")
         return _supervise(children, stop, console)
     finally:
+        remove_state(options.data_dir)
         for child in reversed(children):
             child.stop()
         for s, handler in previous.items():
