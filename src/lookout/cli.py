@@ -190,16 +190,26 @@ def _faults_request(method: str, url: str, body: Mapping[str, object] | None = N
     typer.echo(json.dumps(response.json(), indent=2))
 
 
+FAULT_KINDS = {"exception": "exception", "tool-error": "tool_error"}
+
+
 @demo_app.command("fault")
 def demo_fault(
     tool: str = typer.Argument("*", help="Tool name, or * for every tool."),
     error_ratio: float = typer.Option(0.0, help="Share of calls that fail, 0..1."),
+    kind: str = typer.Option(
+        "exception",
+        help="How failing calls fail: exception (an unexpected exception, the server's fault: availability) "
+        "or tool-error (a deliberate ToolError).",
+    ),
     latency_ms: float = typer.Option(0.0, help="Milliseconds added to every call."),
     hang: bool = typer.Option(False, help="Calls never return."),
     url: str = MANAGEMENT_URL,
 ) -> None:
     """Inject a fault into a running demo server's tool (or all tools)."""
-    body = {"error_ratio": error_ratio, "latency_ms": latency_ms, "hang": hang}
+    if kind not in FAULT_KINDS:
+        fail(f"--kind {kind!r}: use one of {', '.join(FAULT_KINDS)}")
+    body = {"error_ratio": error_ratio, "kind": FAULT_KINDS[kind], "latency_ms": latency_ms, "hang": hang}
     _faults_request("PUT", f"{url.rstrip('/')}/faults/{tool}", body)
 
 

@@ -30,7 +30,7 @@ observation = st.tuples(
     st.sampled_from(["tools/call", "prompts/get", "initialize"]),
     label_value,  # tool
     label_value,  # prompt
-    st.sampled_from(["", m.TOOL_ERROR, "-32602"]),
+    st.sampled_from(["", m.TOOL_ERROR, "-32602", "ZeroDivisionError"]),
     st.sampled_from(["2025-11-25", ""]),
     st.sampled_from(["tcp", "pipe"]),
     st.floats(min_value=0, max_value=1e7, allow_nan=False),
@@ -118,4 +118,4 @@ def test_pins_the_registry_internals_it_reads() -> None:
     registry.unregister(extra)
     assert extra not in (exposition._plain_collectors(registry) or [])
     direct: list[Collector] = [c for c in collectors if isinstance(c, exposition.DirectRendered)]
-    assert recorder.operation in direct and recorder.in_flight in direct
+    assert recorder.operation in direct and recorder.in_flight in direct and recorder.errors in direct

@@ -39,6 +39,10 @@ def build() -> object:
     def boom() -> int:
         raise ToolError("nope")
 
+    @server.tool
+    def divide(a: int) -> float:
+        return 1 / a
+
     @server.prompt
     def hello(name: str) -> str:
         return f"hi {name}"
@@ -53,6 +57,7 @@ async def test_fastmcp_exact_series_and_registry() -> None:
     async with fastmcp.Client(server) as client:
         await client.call_tool("add", {"a": 1, "b": 2})
         await client.call_tool("boom", {}, raise_on_error=False)  # tool error
+        await client.call_tool("divide", {"a": 0}, raise_on_error=False)  # a crash: the server's fault
         await client.call_tool("add", {"a": "x"}, raise_on_error=False)  # invalid arguments
         await client.call_tool("no_such_tool", {}, raise_on_error=False)  # unknown tool
         await client.get_prompt("hello", {"name": "x"})
@@ -64,19 +69,20 @@ async def test_fastmcp_exact_series_and_registry() -> None:
         ("server/discover", "", "", "", MODERN, transport): 1,
         ("tools/call", "add", "", "", MODERN, transport): 1,
         ("tools/call", "boom", "", m.TOOL_ERROR, MODERN, transport): 1,
-        ("tools/call", "add", "", m.TOOL_ERROR, MODERN, transport): 1,
-        ("tools/call", m.OTHER, "", m.TOOL_ERROR, MODERN, transport): 1,
+        ("tools/call", "divide", "", "ZeroDivisionError", MODERN, transport): 1,
+        ("tools/call", "add", "", "-32602", MODERN, transport): 1,
+        ("tools/call", m.OTHER, "", "-32602", MODERN, transport): 1,
         ("prompts/get", "", "hello", "", MODERN, transport): 1,
         ("prompts/get", "", m.OTHER, "-32602", MODERN, transport): 1,
     }
-    assert value(handle.registry, m.REGISTRY_ITEMS.name, kind="tools") == 2
+    assert value(handle.registry, m.REGISTRY_ITEMS.name, kind="tools") == 3
     assert value(handle.registry, m.REGISTRY_ITEMS.name, kind="prompts") == 1
 
     @server.tool  # type: ignore[attr-defined]
     def late() -> int:
         return 1
 
-    assert value(handle.registry, m.REGISTRY_ITEMS.name, kind="tools") == 3
+    assert value(handle.registry, m.REGISTRY_ITEMS.name, kind="tools") == 4
     assert value(handle.registry, f"{m.REGISTRY_CHANGES.name}_total", kind="tools") == 1
     info = dict(next(iter(samples(handle.registry, f"{m.SERVER_INFO.name}_info"))))
     assert info["sdk"] == "fastmcp" and info["sdk_version"].startswith("4.") and info["server_version"] == "1.2"
@@ -100,3 +106,62 @@ async def test_fastmcp_uninstrument() -> None:
     async with fastmcp.Client(server) as client:
         await client.call_tool("add", {"a": 1, "b": 2})
     assert operation_counts(handle.registry) == {}
+
+
+async def test_fastmcp_error_classes_are_primed_and_the_first_failure_of_each_moves_one() -> None:
+    server = build()
+    handle = instrument(server, CollectorRegistry())
+    series = f"{m.OPERATION_ERRORS.name}_total"
+    tools = ("add", "boom", "divide", m.OTHER)
+    for tool in tools:
+        for error_class in m.ERROR_CLASSES:
+            labels = {m.MCP_METHOD: "tools/call", m.TOOL_NAME: tool, m.ERROR_CLASS: error_class}
+            assert value(handle.registry, series, **labels) == 0, labels
+    async with fastmcp.Client(server) as client:
+        crashed = await client.call_tool("divide", {"a": 0}, raise_on_error=False)
+        await client.call_tool("boom", {}, raise_on_error=False)
+        await client.call_tool("add", {"a": "x"}, raise_on_error=False)
+        await client.call_tool("missing", {}, raise_on_error=False)
+    assert crashed.is_error and "division by zero" in crashed.content[0].text  # FastMCP's answer, unchanged
+    moved = {
+        (labels[m.TOOL_NAME], labels[m.ERROR_CLASS]): v
+        for labels, v in ((dict(k), v) for k, v in samples(handle.registry, series).items())
+        if v and labels[m.MCP_METHOD] == "tools/call"
+    }
+    assert moved == {
+        ("divide", m.ERROR_CLASS_SERVER): 1,
+        ("boom", m.ERROR_CLASS_TOOL): 1,
+        ("add", m.ERROR_CLASS_CLIENT): 1,
+        (m.OTHER, m.ERROR_CLASS_CLIENT): 1,
+    }
+
+
+async def test_pins_the_fastmcp_internals_it_relies_on() -> None:
+    """FastMCP re-raises a crash as a ``ToolError`` from its own ``call_tool`` (the crash as ``__cause__``)
+    and lets a tool's own ``ToolError`` through unchanged; Lookout tells them apart by where they were
+    raised."""
+    from fastmcp.exceptions import NotFoundError, ToolError
+    from fastmcp.exceptions import ValidationError as ArgumentsError
+
+    from lookout.instrument.fastmcp import tool_exception_type
+
+    server = build()
+
+    @server.tool  # type: ignore[attr-defined]
+    def lookup(key: str) -> str:
+        try:
+            return {"a": "1"}[key]
+        except KeyError as exc:
+            raise ToolError(f"no key {key!r}") from exc  # on purpose, with a cause of its own
+
+    for name, arguments, raised, cause, error_type in (
+        ("divide", {"a": 0}, ToolError, ZeroDivisionError, "ZeroDivisionError"),
+        ("boom", {}, ToolError, type(None), m.TOOL_ERROR),
+        ("lookup", {"key": "b"}, ToolError, KeyError, m.TOOL_ERROR),
+        ("add", {"a": "x"}, ArgumentsError, object, "-32602"),
+        ("missing", {}, NotFoundError, type(None), "-32602"),
+    ):
+        with pytest.raises(raised) as err:
+            await server.call_tool(name, arguments)  # type: ignore[attr-defined]
+        assert isinstance(err.value.__cause__, cause), name
+        assert tool_exception_type(err.value) == error_type, name

@@ -60,7 +60,7 @@ async def scripted_sequence(client: Client) -> None:
     assert not (await client.call_tool("calculate", {"expression": "2*3"})).is_error
     assert (await client.call_tool("get_weather", {"city": "atlantis"})).is_error  # tool error
     await invalid_params(client)
-    assert (await client.call_tool("no_such_tool", {})).is_error  # unknown tool -> tool_error, _OTHER
+    assert (await client.call_tool("no_such_tool", {})).is_error  # unknown tool -> -32602, _OTHER
     assert not (await client.call_tool("generate_report", {"topic": "x", "pages": 4})).is_error  # slow
     await client.get_prompt("summarize", {"text": "hello"})
 
@@ -72,7 +72,7 @@ def expected_series(version: str, transport: str, opening: str) -> dict[tuple[st
         ("tools/call", "calculate", "", "", version, transport): 2,
         ("tools/call", "get_weather", "", m.TOOL_ERROR, version, transport): 1,
         ("tools/call", "echo", "", "-32602", version, transport): 1,
-        ("tools/call", m.OTHER, "", m.TOOL_ERROR, version, transport): 1,
+        ("tools/call", m.OTHER, "", "-32602", version, transport): 1,
         ("tools/call", "generate_report", "", "", version, transport): 1,
         ("prompts/get", "", "summarize", "", version, transport): 1,
     }
@@ -129,7 +129,7 @@ async def test_ten_thousand_unknown_tool_names_keep_the_series_count_bounded() -
             await client.call_tool(name, {})
     after = handle.recorder.series_count()
     calls = operation_counts(handle.registry)
-    assert calls[("tools/call", m.OTHER, "", m.TOOL_ERROR, MODERN, "inproc")] == 10_000
+    assert calls[("tools/call", m.OTHER, "", "-32602", MODERN, "inproc")] == 10_000
     # One new histogram series family (buckets + sum + count + created) for _OTHER, nothing per name.
     assert after - before <= len(m.OPERATION_BUCKETS) + 4
     assert not any(key[1] not in ("echo", m.OTHER) for key in calls if key[0] == "tools/call")
@@ -225,7 +225,7 @@ async def test_registry_gauges_and_changes_follow_the_server() -> None:
     assert value(handle.registry, items, kind="tools") == 5
     calls = operation_counts(handle.registry)
     assert ("tools/call", "late_tool", "", "", MODERN, "inproc") in calls
-    assert ("tools/call", m.OTHER, "", m.TOOL_ERROR, MODERN, "inproc") in calls
+    assert ("tools/call", m.OTHER, "", "-32602", MODERN, "inproc") in calls
 
 
 async def test_server_info() -> None:

@@ -1,14 +1,21 @@
 """Fault injection for the demo server: error ratio, added latency and hangs, per tool, adjustable at
-runtime so that every alert of the stack can be made to fire on purpose."""
+runtime so that every alert of the stack can be made to fire on purpose.
+
+A failing call fails in one of two ways (``kind``): an unexpected exception inside the tool (the server's
+fault, counted against availability) or a deliberate tool error (``ToolError``, the way a tool reports
+"unknown city"), which Lookout reports on its own ratio."""
 
 from __future__ import annotations
 
 import random
+from typing import Literal
 
 import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
 ALL_TOOLS = "*"
+FaultKind = Literal["exception", "tool_error"]
+TOOL_ERROR: FaultKind = "tool_error"
 
 
 class Fault(BaseModel):
@@ -19,10 +26,18 @@ class Fault(BaseModel):
     error_ratio: float = Field(default=0.0, ge=0.0, le=1.0, description="Share of calls that fail (0..1).")
     latency_ms: float = Field(default=0.0, ge=0.0, le=600_000, description="Added to every call.")
     hang: bool = Field(default=False, description="Calls never return (until the client gives up).")
+    kind: FaultKind = Field(
+        default="exception",
+        description="How failing calls fail: an unexpected exception (the server's fault) or a deliberate tool error.",
+    )
 
 
 class InjectedFault(Exception):
-    """Raised inside a tool to simulate a failure."""
+    """Raised inside a tool to simulate a failure; ``kind`` says which one the tool should raise."""
+
+    def __init__(self, message: str, kind: FaultKind) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class FaultInjector:
@@ -56,4 +71,4 @@ class FaultInjector:
         if fault.hang:
             await anyio.sleep_forever()
         if fault.error_ratio and self._random.random() < fault.error_ratio:
-            raise InjectedFault(f"injected fault in {tool}")
+            raise InjectedFault(f"injected fault in {tool}", fault.kind)

@@ -1,8 +1,9 @@
 """The demo server's management endpoint: fault injection at runtime.
 
 Mounted beside ``/metrics`` and ``/health`` on the management port (loopback by default):
-``GET /faults`` shows the faults, ``PUT /faults/{tool}`` sets one (``*`` for every tool),
-``DELETE /faults`` (or ``/faults/{tool}``) clears them.
+``GET /faults`` shows the faults, ``PUT /faults/{tool}`` sets one (``*`` for every tool; the body is a
+:class:`~lookout.demo.faults.Fault`, every field optional: ``error_ratio``, ``kind`` (``exception`` by default,
+or ``tool_error``), ``latency_ms``, ``hang``), ``DELETE /faults`` (or ``/faults/{tool}``) clears them.
 """
 
 from __future__ import annotations

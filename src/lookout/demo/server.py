@@ -11,7 +11,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 
 from lookout import __version__
-from lookout.demo.faults import FaultInjector, InjectedFault
+from lookout.demo.faults import TOOL_ERROR, FaultInjector, InjectedFault
 
 _DOCS = {
     "getting-started": "Install Lookout with `make run`; it starts Prometheus, Alertmanager and this server.",
@@ -55,7 +55,9 @@ def build_server(faults: FaultInjector | None = None, name: str = "lookout-demo"
         try:
             await injector.apply(tool)
         except InjectedFault as exc:
-            raise ToolError(str(exc)) from None
+            if exc.kind == TOOL_ERROR:
+                raise ToolError(str(exc)) from None
+            raise RuntimeError(str(exc)) from None  # a crash: the SDK answers isError, the message withheld
 
     @server.tool(description="Search the documentation; returns matching page slugs with a snippet.")
     async def search_docs(query: str, limit: int = 3) -> list[dict[str, str]]:

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp
 
 from lookout.health.checks import Health, default_health
 from lookout.instrument.logs import AccessLog, JsonLogging, configure_json_logging
-from lookout.instrument.recorder import Recorder
+from lookout.instrument.recorder import ProcessLimitsCollector, Recorder
 from lookout.instrument.registry import LearnedRegistry, MCPServerRegistry, ServerRegistry
 from lookout.instrument.tracing import DEFAULT_SLOW_SECONDS, Tracing, configure_tracing
 from lookout.instrument.transport import CountingReadStream, CountingWriteStream, TransportMetricsMiddleware
@@ -113,6 +113,8 @@ def _add_process_collectors(registry: CollectorRegistry) -> None:
     for collector in (ProcessCollector, PlatformCollector, GCCollector):
         with contextlib.suppress(ValueError):  # already registered (e.g. the default REGISTRY)
             collector(registry=registry)
+    with contextlib.suppress(ValueError):
+        registry.register(ProcessLimitsCollector())
 
 
 def _framework_of(server: Any) -> str:
@@ -172,7 +174,8 @@ def instrument(
     - ``pipe_transport``: ``mcp_transport`` label for non-HTTP connections (``stdio``; the in-memory
       streams of tests cannot be told apart from stdio).
     - ``process_metrics``: add prometheus_client's process, platform and GC collectors (``process_*``,
-      ``python_*``: memory, CPU, file descriptors) to ``registry`` unless it has them already.
+      ``python_*``: memory, CPU, file descriptors) to ``registry`` unless it has them already, and the
+      process's CPU and memory limits from its cgroup (``lookout_process_*_limit_*``).
     """
     framework = _framework_of(server)
     if getattr(server, "_lookout_instrumented", False):
@@ -237,6 +240,7 @@ def instrument(
     if framework == "mcpserver":
         server_registry: ServerRegistry = MCPServerRegistry(server)
         handle._undo.append(server_registry.restore)  # type: ignore[attr-defined]
+        handle._undo.append(_sdk.wrap_call_tool(server, server_registry.has_tool))
     else:
         server_registry = LearnedRegistry(tools, prompts)
     recorder.attach_registry(server_registry)

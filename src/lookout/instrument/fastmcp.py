@@ -9,8 +9,11 @@ times the whole chain. The SDK's per-request context (transport, session, connec
 binds for the request (``fastmcp_request_ctx``), so metrics, sessions and span enrichment work exactly
 as for the SDK: the same recorder code runs, with FastMCP's result and exception shapes:
 
-- a ``tools/call`` that raises (FastMCP's ``ToolError``, argument validation, an unknown tool) reaches
-  the wire as a result with ``isError``: ``tool_error``;
+- a ``tools/call`` that raises reaches the wire as a result with ``isError``, but the exception still
+  passes this middleware, so it is classified by who is responsible: an unexpected exception in the tool
+  (FastMCP re-raises it as a ``ToolError`` from its own ``call_tool``, the crash as ``__cause__``) under
+  the crash's class name; arguments failing the input schema and an unknown or disabled tool as -32602;
+  a ``ToolError`` the tool raised on purpose as ``tool_error``;
 - other FastMCP errors are classified by the JSON-RPC code FastMCP's ``to_mcp_error`` gives them.
 
 FastMCP opens its own SERVER span at its seam; Lookout enriches that span, it opens none.
@@ -18,12 +21,13 @@ FastMCP opens its own SERVER span at its seam; Lookout enriches that span, it op
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from lookout import metrics as m
 from lookout.instrument.logs import AccessLog
 from lookout.instrument.registry import ObservedDict, ServerRegistry
-from lookout.instrument.sdk import LookoutMiddleware, classify_exception, wrap_lifespan
+from lookout.instrument.sdk import INVALID_PARAMS, UNKNOWN_TOOL, LookoutMiddleware, classify_exception, wrap_lifespan
 
 _KINDS = {"tool": "tools", "resource": "resources", "template": "resource_templates", "prompt": "prompts"}
 
@@ -73,10 +77,58 @@ class FastMCPRegistry(ServerRegistry):
         if kind is None or not isinstance(result, list | tuple):
             return
         listed = {str(getattr(item, "name", "")) for item in result[:1000]} - {""}
-        self._listed[kind] = listed
+        if listed != self._listed[kind]:
+            self._listed[kind] = listed
+            self._names_changed()
 
     def restore(self) -> None:
         self._provider._components = dict(self._components)
+
+
+def _raised_by(exc: BaseException, code: Any) -> bool:
+    """Whether ``exc`` was raised in the function whose code object is ``code`` (its innermost frame)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code is code
+
+
+@functools.cache
+def _masking_frame() -> Any:
+    """The code of ``FastMCP.call_tool``, which re-raises an unexpected exception as a ``ToolError``."""
+    import inspect
+
+    from fastmcp import FastMCP
+
+    return inspect.unwrap(FastMCP.call_tool).__code__
+
+
+def tool_exception_type(exc: BaseException) -> str:
+    """``error_type`` of an exception a FastMCP ``tools/call`` raised (FastMCP answers it with ``isError``)."""
+    from fastmcp.exceptions import DisabledError, FastMCPError, NotFoundError, ToolError
+    from fastmcp.exceptions import ValidationError as ArgumentsError
+    from mcp.shared.exceptions import MCPError
+    from pydantic import ValidationError
+
+    if isinstance(exc, MCPError):
+        return str(exc.error.code)
+    if isinstance(exc, NotFoundError | DisabledError):
+        return UNKNOWN_TOOL
+    if isinstance(exc, ArgumentsError | ValidationError):
+        return INVALID_PARAMS
+    cause = exc.__cause__
+    if (
+        isinstance(exc, ToolError)
+        and cause is not None
+        and not isinstance(cause, FastMCPError)
+        and _raised_by(exc, _masking_frame())
+    ):
+        return type(cause).__qualname__
+    if isinstance(exc, FastMCPError):
+        return m.TOOL_ERROR
+    return classify_exception(exc)
 
 
 class _Core(LookoutMiddleware):
@@ -86,13 +138,12 @@ class _Core(LookoutMiddleware):
         from fastmcp.exceptions import DisabledError, FastMCPError, NotFoundError, to_mcp_error
         from mcp.shared.exceptions import MCPError
 
+        if method == "tools/call":  # FastMCP returns these as an isError result
+            return tool_exception_type(exc)
         if isinstance(exc, MCPError):
             return str(exc.error.code)
-        if isinstance(exc, FastMCPError | NotFoundError | DisabledError):
-            if method == "tools/call":  # FastMCP returns these as an isError result
-                return m.TOOL_ERROR
-            if isinstance(exc, Exception):
-                return str(to_mcp_error(exc).error.code)
+        if isinstance(exc, FastMCPError | NotFoundError | DisabledError) and isinstance(exc, Exception):
+            return str(to_mcp_error(exc).error.code)
         return classify_exception(exc)
 
     def tool_error(self, result: Any) -> bool:

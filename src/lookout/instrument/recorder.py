@@ -24,7 +24,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.samples import Exemplar, Sample
 from prometheus_client.utils import floatToGoString
 
-from lookout import __version__
+from lookout import __version__, cgroup
 from lookout import metrics as m
 from lookout.exposition import HistogramSeriesText, PlainSeriesText, exemplar_text, header, number
 from lookout.instrument.registry import ServerRegistry
@@ -54,7 +54,18 @@ PROTOCOL_VERSIONS: frozenset[str] = frozenset((*HANDSHAKE_PROTOCOL_VERSIONS, *MO
 
 REGISTRY_KINDS = ("tools", "resources", "resource_templates", "prompts")
 MAX_PRIMED = 500
-"""At most this many tools (and prompts) get zero series per (protocol version, transport) pair."""
+"""At most this many tools (and prompts) get zero series per (protocol version, transport) pair, and
+zero ``lookout_mcp_operation_errors`` series."""
+
+ERROR_PRIMED_METHODS: tuple[str, ...] = tuple(
+    sorted(
+        method
+        for method in (*MCP_METHODS, m.OTHER)
+        # Notifications are never operations, so they never fail; tools/call is primed per tool.
+        if not method.startswith("notifications/") and method != "tools/call"
+    )
+)
+"""Methods whose ``lookout_mcp_operation_errors`` series (tool "") exist at zero from the start."""
 
 
 def guard_method(method: str) -> str:
@@ -202,6 +213,35 @@ class _PlainFamily(Collector):
         out.extend(f"{prefix(key)}{number(value)}\n" for key, value in list(self.values.items()))
 
 
+class ProcessLimitsCollector(Collector):
+    """``lookout_process_cpu_limit_cores`` and ``lookout_process_memory_limit_bytes``, read from the
+    process's cgroup at scrape time (a container's limits can change while it runs)."""
+
+    def __init__(
+        self,
+        cpu: Callable[[], float] = cgroup.cpu_limit_cores,
+        memory: Callable[[], int | None] = cgroup.memory_limit,
+    ) -> None:
+        self._cpu, self._memory = cpu, memory
+
+    def collect(self) -> Iterator[Metric]:
+        cpu, memory = self._families()
+        cpu.add_metric([], self._cpu())
+        yield cpu
+        limit = self._memory()
+        if limit is not None:  # unlimited: no sample, so a ratio against it is empty rather than ~0
+            memory.add_metric([], limit)
+        yield memory
+
+    def describe(self) -> Iterator[Metric]:
+        yield from self._families()
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        cpu, memory = m.PROCESS_CPU_LIMIT, m.PROCESS_MEMORY_LIMIT
+        return GaugeMetricFamily(cpu.name, cpu.help), GaugeMetricFamily(memory.name, memory.help)
+
+
 def _histogram(spec: m.MetricSpec, registry: CollectorRegistry) -> Histogram:
     return Histogram(spec.name, spec.help, spec.labels, registry=registry, buckets=spec.buckets)
 
@@ -235,6 +275,8 @@ class Recorder:
 
         self.operation = OperationHistogram(m.OPERATION_DURATION)
         registry.register(self.operation)
+        self.errors = _PlainFamily(m.OPERATION_ERRORS)
+        registry.register(self.errors)
         self.session_duration = _histogram(m.SESSION_DURATION, registry)
         self.sessions_active = _gauge(m.SESSIONS_ACTIVE, registry)
         self.in_flight = _PlainFamily(m.REQUESTS_IN_FLIGHT)
@@ -264,14 +306,29 @@ class Recorder:
 
         self._sessions_children: dict[str, Any] = {}
         self._primed: set[tuple[str, str]] = set()
+        for method in ERROR_PRIMED_METHODS:
+            self._prime_errors(method, "")
+        self._prime_errors("tools/call", m.OTHER)
 
     # ------------------------------------------------------------------ registry
     def attach_registry(self, registry: ServerRegistry) -> None:
         self.server_registry = registry
         registry.on_change = self.registry_changed
+        registry.on_names = self.registry_names_changed
+        self.registry_names_changed()
 
     def registry_changed(self, kind: str, n: int = 1) -> None:
         self.registry_changes.labels(kind).inc(n)
+        self.registry_names_changed()
+
+    def registry_names_changed(self) -> None:
+        """The names the guard accepts changed (a change, or a lowlevel server's first listing): prime the
+        new ones."""
+        registry = self.server_registry
+        if registry is None:
+            return
+        for tool in registry.names("tools")[:MAX_PRIMED]:
+            self._prime_errors("tools/call", tool)
         for version, network in list(self._primed):
             self._prime_names(version, network)
 
@@ -295,6 +352,13 @@ class Recorder:
             prime(("tools/call", tool, "", m.TOOL_ERROR, version, network))
         for prompt in registry.names("prompts")[:MAX_PRIMED]:
             prime(("prompts/get", "", prompt, "", version, network))
+
+    def _prime_errors(self, method: str, tool: str) -> None:
+        """Create the ``lookout_mcp_operation_errors`` series of every error class at zero, so the first
+        failure of any kind (an exception class never seen before included) moves a series ``rate()`` sees."""
+        values = self.errors.values
+        for error_class in m.ERROR_CLASSES:
+            values.setdefault((method, tool, error_class), 0)
 
     def guard_tool(self, name: str) -> str:
         reg = self.server_registry
@@ -335,6 +399,10 @@ class Recorder:
         self.operation.observe(
             (method, tool, prompt, error_type, protocol_version, network_transport), seconds, trace_id
         )
+        if error_type:
+            values = self.errors.values
+            key = (method, tool, m.error_class(error_type) or m.ERROR_CLASS_SERVER)
+            values[key] = values.get(key, 0) + 1
 
     def message(self, transport: str, direction: str, n: int = 1) -> None:
         values = self.transport_messages.values

@@ -21,12 +21,15 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 ChangeCallback = Callable[[str, int], None]
+NamesCallback = Callable[[], None]
 
 
 class ServerRegistry:
     """Base: counts per kind, membership tests for the guard, and a change callback."""
 
     on_change: ChangeCallback | None = None
+    on_names: NamesCallback | None = None
+    """Called when the names :meth:`names` returns changed without a registry change (first discovery)."""
 
     def counts(self) -> dict[str, int]:
         raise NotImplementedError
@@ -44,6 +47,10 @@ class ServerRegistry:
     def _changed(self, kind: str, n: int = 1) -> None:
         if self.on_change is not None and n:
             self.on_change(kind, n)
+
+    def _names_changed(self) -> None:
+        if self.on_names is not None:
+            self.on_names()
 
     def observe_result(self, method: str, result: Any) -> None:
         """Called with every successful ``*/list`` result (wire dict); learning registries use it."""
@@ -190,9 +197,11 @@ class LearnedRegistry(ServerRegistry):
     def _set(self, kind: str, names: set[str]) -> None:
         old = self._names[kind]
         if names != old:
+            self._names[kind] = set(list(names)[:MAX_LEARNED])
             if kind in self._listed:  # the first listing is discovery, not a change
                 self._changed(kind, len(names ^ old))
-            self._names[kind] = set(list(names)[:MAX_LEARNED])
+            else:
+                self._names_changed()
         self._listed.add(kind)
 
 

@@ -4,17 +4,24 @@ shares the lowlevel server's list).
 The middleware is inserted right after the SDK's ``OpenTelemetryMiddleware``, so it runs inside the
 SDK's SERVER span (enriching it, and taking the exemplar's trace id from it) and outside everything
 else - initialize, lookup, params validation and the handler all happen within ``call_next``.
+
+``MCPServer`` answers every exception a tool raises with an ``isError`` result, so the middleware alone cannot
+tell a crash from a deliberate ``ToolError``; :func:`wrap_call_tool` notes the exception at the server's
+``call_tool`` (the narrowest seam the SDK calls by attribute) in a per-request context variable first.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedResourceError, UnexpectedToolError
 from mcp.shared._otel import extract_trace_context
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult
@@ -30,6 +37,13 @@ logger = logging.getLogger(__name__)
 
 OVERLOADED = -32000
 INVALID_PARAMS = str(-32602)
+UNKNOWN_TOOL = INVALID_PARAMS
+"""``error_type`` of a call to a tool the server does not have: the MCP specification answers an unknown tool
+with -32602 (invalid params), and so does Lookout, whichever way the framework reports it."""
+
+TOOL_FAILURE: ContextVar[list[str] | None] = ContextVar("lookout_tool_failure", default=None)
+"""Per ``tools/call``: the ``error_type`` of the exception the framework turned into an ``isError`` result,
+noted at the framework's seam before the conversion hides it (empty: the tool returned ``isError`` itself)."""
 
 # network_transport values (OpenTelemetry network.transport) and mcp_transport values.
 PIPE, TCP, INPROC = "pipe", "tcp", "inproc"
@@ -43,6 +57,25 @@ def classify_exception(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):  # the SDK answers malformed params with INVALID_PARAMS
         return INVALID_PARAMS
     return type(exc).__qualname__
+
+
+def tool_exception_type(exc: BaseException, known_tool: bool) -> str:
+    """``error_type`` of an exception ``MCPServer.call_tool`` raised (the SDK answers it with ``isError``).
+
+    ``UnexpectedToolError`` wraps a crash (its ``__cause__``, possibly through the wrappers of a nested tool or
+    resource): the crash's class, the server's fault. A ``ToolError`` caused by a pydantic ``ValidationError``
+    is arguments failing the input schema, and one for a tool the server does not have is an unknown tool:
+    both the caller's fault (-32602). Any other ``ToolError`` (or ``ResourceError``) was raised on purpose."""
+    if isinstance(exc, UnexpectedToolError | UnexpectedResourceError):
+        cause: BaseException = exc
+        while isinstance(cause, UnexpectedToolError | UnexpectedResourceError) and cause.__cause__ is not None:
+            cause = cause.__cause__
+        return type(cause).__qualname__
+    if isinstance(exc, ToolError):
+        if isinstance(exc.__cause__, ValidationError):
+            return INVALID_PARAMS
+        return m.TOOL_ERROR if known_tool else UNKNOWN_TOOL
+    return classify_exception(exc)
 
 
 def is_tool_error(result: Any) -> bool:
@@ -133,6 +166,11 @@ class LookoutMiddleware:
             raise MCPError(code=OVERLOADED, message="Server overloaded: concurrency limit reached")
 
         token = CURRENT_REQUEST.set((raw_method, target))
+        failure: list[str] | None = None
+        failure_token = None
+        if raw_method == "tools/call":
+            failure = []
+            failure_token = TOOL_FAILURE.set(failure)
         rec.begin(method)
         error = ""
         result: HandlerResult = None
@@ -140,8 +178,8 @@ class LookoutMiddleware:
         start = time.perf_counter()
         try:
             result = await call_next(ctx)
-            if raw_method == "tools/call" and self.tool_error(result):
-                error = m.TOOL_ERROR
+            if failure is not None and self.tool_error(result):
+                error = failure[-1] if failure else m.TOOL_ERROR
             return result
         except BaseException as exc:
             try:
@@ -152,6 +190,8 @@ class LookoutMiddleware:
         finally:
             elapsed = time.perf_counter() - start
             rec.end(method)
+            if failure_token is not None:
+                TOOL_FAILURE.reset(failure_token)
             CURRENT_REQUEST.reset(token)
             try:
                 self._record(
@@ -285,6 +325,42 @@ def insert_middleware(low: Any, middleware: Any) -> None:
             chain.insert(i + 1, middleware)
             return
     chain.insert(0, middleware)
+
+
+def wrap_call_tool(server: Any, has_tool: Callable[[str], bool]) -> Callable[[], None]:
+    """Note why a tool call failed before ``MCPServer`` turns the exception into an ``isError`` result.
+
+    The SDK's ``tools/call`` handler calls ``self.call_tool``; an instance attribute shadows the method, so
+    every call through the handler (and through extension interceptors, which wrap the handler) passes here.
+    The exception is re-raised unchanged: the client receives exactly what it would without Lookout.
+    Returns the undo function."""
+    original = server.call_tool
+
+    @functools.wraps(original)
+    async def call_tool(name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        failure = TOOL_FAILURE.get()
+        if failure is None:  # a programmatic call, not an MCP request Lookout is recording
+            return await original(name, arguments, context)
+        known = has_tool(name)
+        nested = TOOL_FAILURE.set(None)  # tools this tool calls in turn are not the request's outcome
+        try:
+            return await original(name, arguments, context)
+        except Exception as exc:
+            try:
+                failure.append(tool_exception_type(exc, known))
+            except Exception:  # instrumentation must never change the outcome
+                logger.exception("lookout: classifying a failure of tool %r failed", name)
+            raise
+        finally:
+            TOOL_FAILURE.reset(nested)
+
+    server.call_tool = call_tool
+
+    def undo() -> None:
+        if server.__dict__.get("call_tool") is call_tool:
+            del server.call_tool
+
+    return undo
 
 
 def wrap_lifespan(low: Any, on_start: Callable[[], None], on_stop: Callable[[], None]) -> Callable[[], None]:
