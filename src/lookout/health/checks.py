@@ -27,7 +27,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge
 
-from lookout import __version__
+from lookout import __version__, cgroup
 from lookout import metrics as m
 
 
@@ -323,20 +323,9 @@ def process_rss_bytes() -> int:
 
 
 def cgroup_memory_limit() -> int | None:
-    """The container's memory limit (cgroup v2 ``memory.max`` or v1), or None when unlimited."""
-    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            with open(path) as f:
-                raw = f.read().strip()
-        except OSError:
-            continue
-        if raw == "max":
-            return None
-        with contextlib.suppress(ValueError):
-            value = int(raw)
-            if value < 1 << 60:  # v1 reports a huge number for "no limit"
-                return value
-    return None
+    """The process's memory limit (its cgroup's, v2 or v1, the tightest on the path to the root), or None
+    when unlimited."""
+    return cgroup.memory_limit()
 
 
 class MemoryCheck:
