@@ -142,7 +142,7 @@ def test_server_down_fires_routes_and_reaches_the_sink_as_p0(stack: Stack) -> No
     assert alert["labels"]["severity"] == "critical"
     assert alert["labels"]["tenant"] == "acme"
     assert alert["labels"]["service"] == "demo-server"
-    assert alert["annotations"]["runbook_url"].endswith("docs/runbooks/MCPServerDown.md")
+    assert alert["annotations"]["runbook_url"].endswith("/runbooks/MCPServerDown.md")
     assert "MCPServerDown" in stack.proc.output(), "the sink prints each notification as a line"
     assert stack.proc.alive(), "the watched server dying must not stop the stack"
 

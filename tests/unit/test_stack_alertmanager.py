@@ -10,7 +10,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from lookout.check.tools import check_amtool_config, check_routes, expected_routes, routed_receivers
-from lookout.config import load_config
+from lookout.config import load_config, parse_config
 from lookout.stack import render_stack, write_stack
 
 ROUTING = load_config(Path(__file__).resolve().parents[1] / "rules" / "routing.yaml")
@@ -45,7 +45,13 @@ ROUTES = [
     ("_lookout", "P1", ["pagerduty-P1", "slack"]),
     ("_lookout", "P2", ["slack", "email"]),
     ("_lookout", "P3", ["email", "ticket"]),
-    ("unknown-tenant", "P0", ["lookout-null"]),
+    # What no tenant/priority route matches reaches the default receiver (the first P0 receiver), not nobody.
+    ("unknown-tenant", "P0", ["pagerduty-P0"]),
+    ("unknown-tenant", "P3", ["pagerduty-P0"]),
+    # Priorities match case-insensitively.
+    ("acme", "p0", ["pagerduty-P0", "slack-incidents"]),
+    ("beta", "p3", ["ticket"]),
+    ("acme", "P7", ["pagerduty-P0"]),
 ]
 
 
@@ -55,6 +61,28 @@ def test_amtool_routes_each_tenant_and_priority(
 ) -> None:
     labels = {"alertname": "MCPErrorRatioHigh", "tenant": tenant, "service": "api", "priority": priority}
     assert routed_receivers(stack_dir, labels) == receivers
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {"alertname": "NoTenant", "service": "api", "priority": "P1"},
+        {"alertname": "NoPriority", "tenant": "acme", "service": "api"},
+        {"alertname": "SeverityOnly", "severity": "critical"},
+        {"alertname": "StackNoPriority", "tenant": "_lookout", "service": "prometheus"},
+    ],
+)
+def test_unroutable_alerts_reach_the_default_receiver(stack_dir: Path, labels: dict[str, str]) -> None:
+    assert routed_receivers(stack_dir, labels) == ["pagerduty-P0"]
+
+
+def test_a_configured_default_receiver_takes_the_unroutable(tmp_path: Path) -> None:
+    text = (Path(__file__).resolve().parents[1] / "rules" / "routing.yaml").read_text()
+    config = parse_config(
+        text.replace("  heartbeat_receiver: heartbeat", "  heartbeat_receiver: heartbeat\n  default_receiver: email")
+    )
+    write_stack(render_stack(config), tmp_path)
+    assert routed_receivers(tmp_path, {"alertname": "X", "tenant": "nobody", "priority": "P0"}) == ["email"]
 
 
 def test_watchdog_goes_to_the_heartbeat_receiver_only(stack_dir: Path) -> None:
@@ -88,7 +116,7 @@ def test_p3_only_in_business_hours(stack_dir: Path) -> None:
     assert config["time_intervals"][0]["time_intervals"][0]["weekdays"] == ["monday:friday"]
     for tenant_route in config["route"]["routes"][1:]:
         for route in tenant_route["routes"]:
-            is_p3 = route["matchers"] == ['priority="P3"']
+            is_p3 = route["matchers"] == ['priority=~"(?i)P3"']
             assert ("active_time_intervals" in route) == is_p3
 
 
@@ -104,8 +132,14 @@ def test_inhibitions(stack_dir: Path) -> None:
     rules = _config(stack_dir)["inhibit_rules"]
     assert {
         "source_matchers": ['alertname="MCPServerDown"'],
-        "target_matchers": ['priority=~"P1|P2|P3"'],
+        "target_matchers": ['priority=~"(?i)P1|P2|P3"'],
         "equal": ["tenant", "service"],
     } in rules
     same_family = [r for r in rules if r["equal"] == ["tenant", "service", "family"]]
-    assert [r["source_matchers"] for r in same_family] == [['priority="P0"'], ['priority="P1"'], ['priority="P2"']]
+    assert [r["source_matchers"][0] for r in same_family] == [f'priority=~"(?i){p}"' for p in ("P0", "P1", "P2")]
+    # A per-replica source only silences alerts of its own replica.
+    for rule in rules:
+        if 'instance!=""' in rule["source_matchers"] or rule["source_matchers"] == [
+            'alertname="MCPServerInstanceDown"'
+        ]:
+            assert "instance" in rule["equal"]

@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 from lookout.config import parse_config
 from lookout.stack import render_stack, write_stack
 from lookout.stack.prometheus import prometheus_config
-from lookout.stack.rules import render_alert_rules
+from lookout.stack.rules import render_alert_rules, render_recording_rules
 from tests.support import require_binary
 
 BASE = """
@@ -99,7 +99,7 @@ def test_per_alert_overrides_change_for_and_disable() -> None:
     overrides = BASE + "  alerts:\n    MCPServerDown: {for: 0s}\n    MCPSessionLeak: {enabled: false}\n"
     rules = _rules(render_alert_rules(parse_config(overrides)))
     assert rules["MCPServerDown"]["for"] == "0s"
-    assert rules["MCPServerDown"]["expr"] == 'up{job="mcp"} == 0'
+    assert rules["MCPServerDown"]["expr"].startswith('max by (tenant, service) (up{job="mcp"}) == 0 or ')
     assert rules["MCPServerDown"]["labels"] == {
         "priority": "P0",
         "severity": "critical",
@@ -110,8 +110,9 @@ def test_per_alert_overrides_change_for_and_disable() -> None:
 
 
 def test_thresholds_come_from_lookout_yaml() -> None:
-    tuned = BASE + "  slo: {availability: 99.9, min_request_rate: 2}\n  resources: {cpu_cores: 4}\n"
-    rules = _rules(render_alert_rules(parse_config(tuned)))
+    tuned = BASE + "  slo: {availability: 99.9, min_failed_requests: 5}\n  resources: {cpu_cores: 4}\n"
+    config = parse_config(tuned)
+    rules = _rules(render_alert_rules(config))
     assert "> 0.0144 and" in rules["MCPErrorBudgetBurnFast"]["expr"]  # 14.4 x (1 - 99.9 %)
-    assert "tenant_service:mcp_requests:rate1h > 2" in rules["MCPErrorBudgetBurnFast"]["expr"]
-    assert "/ 4.0 > 0.7" in rules["MCPCPUUtilizationHigh"]["expr"]
+    assert "tenant_service:mcp_availability_errors:increase1h >= 5" in rules["MCPErrorBudgetBurnFast"]["expr"]
+    assert "vector(4.0)" in render_recording_rules(config)

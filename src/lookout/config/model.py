@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Final, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -43,6 +43,23 @@ def duration_seconds(value: str) -> float:
         total += int(amount) * _UNIT_SECONDS[unit]
     return total
 
+
+def _check_positive(value: str) -> str:
+    if duration_seconds(value) <= 0:
+        raise ValueError(f"{value!r} is zero: an interval or timeout must be positive, e.g. 15s")
+    return value
+
+
+PositiveDuration = Annotated[Duration, AfterValidator(_check_positive)]
+"""A duration that something waits between runs or for an answer: zero would spin or never wait."""
+
+
+SLO_PERIOD: Final = "30d"
+"""The SLO period: the longest window any rule reads, so metrics must be kept at least this long."""
+SHORTEST_RATE_WINDOW: Final = "5m"
+"""The shortest rate() window of the recording rules and alerts."""
+MIN_SCRAPES_PER_RATE_WINDOW: Final = 4
+"""rate() needs several samples in its window to survive one missed scrape; four is Prometheus' rule of thumb."""
 
 _NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$")
 
@@ -92,6 +109,13 @@ class Transport(StrEnum):
     STDIO = "stdio"
 
 
+class TargetResources(_Model):
+    """What one replica of this target may use; unset values fall back to alerting.resources."""
+
+    cpu_cores: float | None = Field(default=None, gt=0, description="CPU cores available to one replica.")
+    memory_limit_bytes: int | None = Field(default=None, gt=0, description="Memory available to one replica.")
+
+
 class Target(_Model):
     """One MCP server to watch."""
 
@@ -103,6 +127,11 @@ class Target(_Model):
     )
     labels: Labels = Field(default_factory=dict, description="Extra labels on every series of this target.")
     probe: bool = Field(default=True, description="Watch this target with the blackbox prober too.")
+    resources: TargetResources | None = Field(
+        default=None,
+        description="Per-replica CPU and memory of this target (utilization alerts prefer the limit the process "
+        "exports itself); defaults to alerting.resources.",
+    )
 
     @model_validator(mode="after")
     def _url_matches_transport(self) -> Self:
@@ -181,8 +210,8 @@ class AlertOverride(_Model):
 
 class RouteTiming(_Model):
     group_wait: Duration
-    group_interval: Duration
-    repeat_interval: Duration
+    group_interval: PositiveDuration
+    repeat_interval: PositiveDuration
 
 
 class SloSettings(_Model):
@@ -197,8 +226,27 @@ class SloSettings(_Model):
     )
     error_ratio_threshold: float = Field(default=0.001, gt=0, lt=1, description="P1 when the error ratio exceeds it.")
     latency_p99_threshold: float = Field(default=0.1, gt=0, description="P1 when p99 latency exceeds it (seconds).")
-    min_request_rate: float = Field(
-        default=0.1, ge=0, description="Requests/s below which ratio alerts stay silent (no page at low traffic)."
+    min_failed_requests: int = Field(
+        default=3,
+        ge=1,
+        description="Ratio and burn-rate alerts need at least this many failed (or slow) requests in their longest "
+        "window: sustained failure pages at any traffic, one stray error at none.",
+    )
+    tool_errors_count_against_availability: bool = Field(
+        default=False,
+        description="Whether deliberate tool errors (error_class tool) burn the availability budget; they always "
+        "count in the P1 error ratios.",
+    )
+    min_up_ratio: float = Field(
+        default=0.8,
+        gt=0,
+        lt=1,
+        description="Share of successful scrapes/probes over flap_window below which a server or probe counts as "
+        "down even while some samples succeed (flapping, crash loops).",
+    )
+    flap_window: Duration = Field(default="10m", description="Window of min_up_ratio and of restart counting.")
+    max_restarts: int = Field(
+        default=3, ge=1, description="P1 when a replica restarts this many times within flap_window (crash loop)."
     )
     budget_low: float = Field(default=0.25, gt=0, lt=1, description="P3 when less than this share of budget is left.")
 
@@ -211,6 +259,12 @@ class Resources(_Model):
     utilization_threshold: float = Field(default=0.7, gt=0, le=1, description="P2 above this averaged utilization.")
     capacity_fallback_rps: float = Field(
         default=50.0, gt=0, description="Requests/s one replica handles when no `lookout bench` result was pushed."
+    )
+    in_flight_threshold: float = Field(
+        default=0.8, gt=0, le=1, description="P2 when requests in flight average above this share of the limit."
+    )
+    forecast_horizon: Duration = Field(
+        default="4h", description="P2 when memory or file descriptors are predicted to run out within this time."
     )
 
 
@@ -256,8 +310,23 @@ class Alerting(_Model):
     alerts: dict[str, AlertOverride] = Field(
         default_factory=dict, description="Per-alert overrides, keyed by alert name."
     )
-    runbook_base_url: str = Field(
-        default="docs/runbooks", description="Where runbooks live; alerts link to <base>/<AlertName>.md."
+    runbook_base_url: str | None = Field(
+        default=None,
+        description="Absolute http(s) URL where runbooks live; alerts link to <base>/<AlertName>.md. "
+        "Default: http://<listen.grafana>/runbooks.",
+    )
+    dashboard_base_url: str | None = Field(
+        default=None,
+        description="Absolute http(s) URL of Grafana (or the console) that alerts link dashboards to. "
+        "Default: http://<listen.grafana>.",
+    )
+    default_receiver: str | None = Field(
+        default=None,
+        description="Receiver of alerts no tenant/priority route matches (unknown tenant, no priority); "
+        "default: the first P0 receiver.",
+    )
+    certificate_expiry_warning: Duration = Field(
+        default="14d", description="P3 when a certificate expires within this time (P1 once expired)."
     )
     timings: dict[Priority, RouteTiming] = Field(
         default_factory=dict, description="Per-priority Alertmanager grouping timings (defaults per priority)."
@@ -270,6 +339,13 @@ class Alerting(_Model):
     deprecated_protocol_versions: list[str] = Field(
         default_factory=lambda: ["2024-11-05", "2025-03-26"], description="P3 while any of these is in use."
     )
+
+    @field_validator("runbook_base_url", "dashboard_base_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an absolute URL: write e.g. https://runbooks.example.com/lookout")
+        return value
 
     @field_validator("routes")
     @classmethod
@@ -318,13 +394,37 @@ class Listen(_Model):
 
 
 class Retention(_Model):
-    metrics: Duration = "15d"
+    metrics: Duration = "35d"
     logs: Duration = "7d"
+
+    @field_validator("metrics")
+    @classmethod
+    def _covers_the_slo_period(cls, value: str) -> str:
+        if duration_seconds(value) < duration_seconds(SLO_PERIOD):
+            raise ValueError(
+                f"{value} is shorter than the {SLO_PERIOD} SLO window the error-budget rules read: "
+                f"keep metrics at least {SLO_PERIOD} (e.g. 35d)"
+            )
+        return value
+
+
+def _max_interval() -> float:
+    return duration_seconds(SHORTEST_RATE_WINDOW) / MIN_SCRAPES_PER_RATE_WINDOW
 
 
 class Timing(_Model):
-    scrape_interval: Duration = "15s"
-    evaluation_interval: Duration = "15s"
+    scrape_interval: PositiveDuration = "15s"
+    evaluation_interval: PositiveDuration = "15s"
+
+    @field_validator("scrape_interval", "evaluation_interval")
+    @classmethod
+    def _fits_the_rate_windows(cls, value: str) -> str:
+        if duration_seconds(value) > _max_interval():
+            raise ValueError(
+                f"{value} leaves fewer than {MIN_SCRAPES_PER_RATE_WINDOW} samples in the {SHORTEST_RATE_WINDOW} rate "
+                f"windows: use at most {_max_interval():g}s"
+            )
+        return value
 
 
 class DemoSettings(_Model):
@@ -383,6 +483,11 @@ class Config(_Model):
         hb = self.alerting.heartbeat_receiver
         if hb is not None and hb not in receivers:
             raise ValueError(f"alerting.heartbeat_receiver: unknown receiver {hb!r}")
+        default = self.alerting.default_receiver
+        if default is not None and default not in receivers:
+            raise ValueError(
+                f"alerting.default_receiver: unknown receiver {default!r}; define it in alerting.receivers"
+            )
         return self
 
     def targets(self) -> list[tuple[Tenant, Target]]:
@@ -391,3 +496,13 @@ class Config(_Model):
 
     def routes_for(self, tenant: Tenant) -> dict[Priority, list[str]]:
         return dict(tenant.routes) if tenant.routes else dict(self.alerting.routes)
+
+    def default_receiver(self) -> str:
+        """Receiver of alerts that no tenant/priority route matches: configured, else the first P0 receiver."""
+        return self.alerting.default_receiver or self.alerting.routes[Priority.P0][0]
+
+    def runbook_base_url(self) -> str:
+        return (self.alerting.runbook_base_url or f"http://{self.listen.grafana}/runbooks").rstrip("/")
+
+    def dashboard_base_url(self) -> str:
+        return (self.alerting.dashboard_base_url or f"http://{self.listen.grafana}").rstrip("/")

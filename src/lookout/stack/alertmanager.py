@@ -1,5 +1,6 @@
 """``alertmanager.yml``: a routing tree by tenant, then priority, to the configured receivers; the
-Watchdog to the heartbeat receiver; P3 only in business hours; inhibitions.
+Watchdog to the heartbeat receiver; P3 only in business hours; inhibitions. An alert no route matches
+(unknown or missing tenant, missing or unknown priority) reaches the default receiver, never nobody.
 
 Secrets are referenced by file (``*_file`` fields), never inlined. Everything here must pass
 ``amtool check-config`` 0.25 (so no inhibit-rule ``name`` or route ``labels`` fields).
@@ -19,7 +20,8 @@ BUSINESS_HOURS = "business-hours"
 HEARTBEAT_TIMING = RouteTiming(group_wait="0s", group_interval="1m", repeat_interval="5m")
 """The Watchdog is re-sent every 5 minutes so that a dead-man's switch notices silence quickly."""
 NULL_RECEIVER = "lookout-null"
-"""Catches what no route matches; an alert without tenant and priority is a generator bug."""
+"""Receives what lookout.yaml deliberately sends nowhere: a priority without receivers, the Watchdog without a
+heartbeat receiver."""
 
 DEFAULT_TIMINGS = {
     Priority.P0: RouteTiming(group_wait="10s", group_interval="1m", repeat_interval="1h"),
@@ -86,6 +88,17 @@ def receiver_names(config: Config, names: list[str], priority: Priority) -> list
     return [_receiver_name(by_name[n], priority) for n in names]
 
 
+def priority_matcher(*priorities: Priority) -> str:
+    """Priorities match case-insensitively: a hand-written rule saying ``p0`` still pages."""
+    return f'{m.PRIORITY}=~"(?i){"|".join(p.value for p in priorities)}"'
+
+
+def default_receiver(config: Config) -> str:
+    """The generated name of the receiver that gets what no tenant/priority route matches."""
+    by_name = {r.name: r for r in config.alerting.receivers}
+    return _receiver_name(by_name[config.default_receiver()], Priority.P0)
+
+
 def _priority_routes(config: Config, routes: dict[Priority, list[str]]) -> list[dict[str, Any]]:
     by_name = {r.name: r for r in config.alerting.receivers}
     timings = {**DEFAULT_TIMINGS, **config.alerting.timings}
@@ -93,12 +106,13 @@ def _priority_routes(config: Config, routes: dict[Priority, list[str]]) -> list[
     for priority in Priority:
         names = routes.get(priority, [])
         timing = timings[priority]
-        targets = [_receiver_name(by_name[n], priority) for n in names]
+        # A priority without receivers is silenced on purpose; it must not fall through to the default receiver.
+        targets = [_receiver_name(by_name[n], priority) for n in names] or [NULL_RECEIVER]
         # One route per receiver; `continue` lets an alert reach every receiver of its priority.
         for i, receiver_name in enumerate(targets):
             route: dict[str, Any] = {
                 "receiver": receiver_name,
-                "matchers": [f'{m.PRIORITY}="{priority.value}"'],
+                "matchers": [priority_matcher(priority)],
                 "group_wait": timing.group_wait,
                 "group_interval": timing.group_interval,
                 "repeat_interval": timing.repeat_interval,
@@ -126,32 +140,59 @@ def _heartbeat_route(config: Config) -> dict[str, Any]:
 
 
 def _lower(priority: Priority) -> str:
-    lower = [p.value for p in Priority if p > priority]
-    return f'{m.PRIORITY}=~"{"|".join(lower)}"'
+    return priority_matcher(*(p for p in Priority if p > priority))
 
 
 def inhibit_rules() -> list[dict[str, Any]]:
+    """One incident, one page. An alert about one replica (it carries ``instance``) silences only alerts of that
+    replica, never the healthy replicas' or the service's."""
     rules: list[dict[str, Any]] = [
-        # A server that is down explains every lesser symptom of that server.
+        # Every replica down explains every lesser symptom of that server, and its failing probe.
         {
             "source_matchers": ['alertname="MCPServerDown"'],
             "target_matchers": [_lower(Priority.P0)],
             "equal": [m.TENANT, m.SERVICE],
         },
-        # A whole tenant down explains each of its servers being down.
+        {
+            "source_matchers": ['alertname="MCPServerDown"'],
+            "target_matchers": ['alertname="MCPProbeFailing"'],
+            "equal": [m.TENANT, m.SERVICE],
+        },
+        # A whole tenant down explains each of its servers being down and everything lesser.
         {
             "source_matchers": ['alertname="MCPTenantDown"'],
-            "target_matchers": ['alertname="MCPServerDown"'],
+            "target_matchers": ['alertname=~"MCPServerDown|MCPProbeFailing"'],
             "equal": [m.TENANT],
         },
+        {
+            "source_matchers": ['alertname="MCPTenantDown"'],
+            "target_matchers": [_lower(Priority.P0)],
+            "equal": [m.TENANT],
+        },
+        # One replica down explains that replica's lesser symptoms.
+        {
+            "source_matchers": ['alertname="MCPServerInstanceDown"'],
+            "target_matchers": [_lower(Priority.P1)],
+            "equal": [m.TENANT, m.SERVICE, m.INSTANCE],
+        },
     ]
-    # Within one family (errors, latency, ...), the higher priority silences the lower ones.
+    # Within one family (errors, latency, ...), the higher priority silences the lower ones: service-wide alerts
+    # those of the whole service, per-replica alerts only the same replica's.
     for priority in (Priority.P0, Priority.P1, Priority.P2):
+        source = priority_matcher(priority)
+        targets = [_lower(priority), f'{FAMILY}!=""']
         rules.append(
             {
-                "source_matchers": [f'{m.PRIORITY}="{priority.value}"'],
-                "target_matchers": [_lower(priority), f'{FAMILY}!=""'],
+                "source_matchers": [source, f'{m.INSTANCE}=""'],
+                "target_matchers": targets,
                 "equal": [m.TENANT, m.SERVICE, FAMILY],
+            }
+        )
+        rules.append(
+            {
+                "source_matchers": [source, f'{m.INSTANCE}!=""'],
+                "target_matchers": targets,
+                "equal": [m.TENANT, m.SERVICE, m.INSTANCE, FAMILY],
             }
         )
     return rules
@@ -170,16 +211,17 @@ def _time_intervals(config: Config) -> list[dict[str, Any]]:
 
 
 def alertmanager_config(config: Config) -> dict[str, Any]:
+    fallback = default_receiver(config)
     tenant_routes = [
         {
-            "receiver": NULL_RECEIVER,
+            "receiver": fallback,
             "matchers": [f'{m.TENANT}="{tenant.name}"'],
             "routes": _priority_routes(config, config.routes_for(tenant)),
         }
         for tenant in config.tenants
     ]
     stack_route = {
-        "receiver": NULL_RECEIVER,
+        "receiver": fallback,
         "matchers": [f'{m.TENANT}="{STACK_TENANT}"'],
         "routes": _priority_routes(config, dict(config.alerting.routes)),
     }
@@ -194,7 +236,7 @@ def alertmanager_config(config: Config) -> dict[str, Any]:
         "global": {"resolve_timeout": "5m"},
         "templates": ["templates/*.tmpl"],
         "route": {
-            "receiver": NULL_RECEIVER,
+            "receiver": fallback,
             "group_by": ["alertname", m.TENANT, m.SERVICE],
             "group_wait": "30s",
             "group_interval": "5m",
@@ -218,7 +260,7 @@ TEMPLATES = (
     '{{ define "lookout.text" }}{{ range .Alerts }}*{{ .Annotations.summary }}*\n'
     "{{ .Annotations.description }}\n"
     "Runbook: {{ .Annotations.runbook_url }}\n"
-    "Dashboard: {{ .Annotations.dashboard_url }}\n"
+    "{{ if .Annotations.dashboard_url }}Dashboard: {{ .Annotations.dashboard_url }}\n{{ end }}"
     "{{ end }}{{ end }}\n"
 )
 

@@ -4,6 +4,10 @@ of the window) here and nowhere else.
 
 Zero traffic never yields NaN or Inf: ratios divide by ``(requests > 0)`` and quantiles are kept only
 where requests were seen, so a quiet service has no ratio series instead of a NaN one.
+
+Failed requests are counted from ``lookout_mcp_operation_errors_total`` (primed at zero, so the first failure
+of a kind is seen by rate()) where a service exports it, else from the convention histogram's ``error_type``
+(third-party emitters): ``primed or on (tenant, service) convention``.
 """
 
 from __future__ import annotations
@@ -12,10 +16,10 @@ from dataclasses import dataclass
 from typing import Final
 
 from lookout import metrics as m
-from lookout.config.model import Config
+from lookout.config.model import SHORTEST_RATE_WINDOW, SLO_PERIOD, Config
 from lookout.stack import naming
 
-WINDOWS: Final = ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")
+WINDOWS: Final = (SHORTEST_RATE_WINDOW, "30m", "1h", "2h", "6h", "1d", "3d", SLO_PERIOD)
 """The multiwindow set of the SLO burn-rate alerts."""
 
 SERVICE_LABELS: Final = (m.TENANT, m.SERVICE)
@@ -43,6 +47,16 @@ def _not_in(values: tuple[str, ...]) -> str:
 
 ERRORS_SELECTOR: Final = f"{MCP_SELECTOR},{_not_in(NOT_ERRORS)}"
 FAILURES_SELECTOR: Final = f"{MCP_SELECTOR},{_not_in(NOT_FAILURES)}"
+ERRORS_TOTAL: Final = f"{m.OPERATION_ERRORS.name}_total"
+ERROR_CLASSES: Final = (m.ERROR_CLASS_SERVER, m.ERROR_CLASS_TOOL)
+"""What the P1 error ratios count: every failure a user sees (server and deliberate tool errors)."""
+
+
+def failure_classes(config: Config) -> tuple[str, ...]:
+    """What the availability SLI counts: server failures, and tool errors if lookout.yaml says so."""
+    if config.alerting.slo.tool_errors_count_against_availability:
+        return ERROR_CLASSES
+    return (m.ERROR_CLASS_SERVER,)
 
 
 # ---------------------------------------------------------------- names
@@ -64,6 +78,21 @@ def error_ratio(labels: tuple[str, ...] = SERVICE_LABELS) -> str:
 
 def latency_quantile(quantile: str, labels: tuple[str, ...] = SERVICE_LABELS) -> str:
     return f"{_level(labels)}:mcp_latency_seconds:p{quantile}_5m"
+
+
+def errors_increase(labels: tuple[str, ...] = SERVICE_LABELS) -> str:
+    """Failed requests (server and tool errors) in the last 5 minutes: the low-traffic guard of the P1 ratios."""
+    return f"{_level(labels)}:mcp_errors:increase5m"
+
+
+def availability_errors_increase(window: str) -> str:
+    """Failed requests counted by the availability SLI within ``window``."""
+    return f"tenant_service:mcp_availability_errors:increase{window}"
+
+
+def latency_slow_increase(window: str, labels: tuple[str, ...] = SERVICE_LABELS) -> str:
+    """Requests slower than the latency SLO threshold within ``window``."""
+    return f"{_level(labels)}:mcp_latency_slow:increase{window}"
 
 
 def availability_error_ratio(window: str) -> str:
@@ -95,6 +124,13 @@ LATENCY_BUDGET_REMAINING: Final = "tenant_service:mcp_latency_error_budget:remai
 CAPACITY_FALLBACK: Final = "tenant_service:lookout_capacity_rps:fallback"
 CAPACITY: Final = "tenant_service:lookout_capacity_rps:effective"
 """Requests/s one replica of the service handles: the pushed `lookout bench` result, else the fallback."""
+CPU_LIMIT_CONFIGURED: Final = "tenant_service:lookout_cpu_limit_cores:configured"
+MEMORY_LIMIT_CONFIGURED: Final = "tenant_service:lookout_memory_limit_bytes:configured"
+CPU_LIMIT: Final = "tenant_service_instance:lookout_cpu_limit_cores:effective"
+"""CPU cores a replica may use: the limit the process exports, else targets[].resources, else alerting.resources."""
+MEMORY_LIMIT: Final = "tenant_service_instance:lookout_memory_limit_bytes:effective"
+CPU_UTILIZATION: Final = "tenant_service_instance:process_cpu_utilization:ratio_rate15m"
+MEMORY_UTILIZATION: Final = "tenant_service_instance:process_memory_utilization:ratio_avg15m"
 
 
 @dataclass(frozen=True)
@@ -118,9 +154,26 @@ def _rate(selector: str, labels: tuple[str, ...], window: str = "5m", series: st
     return f"sum by ({_by(labels)}) (rate({series}{{{selector}}}[{window}]))"
 
 
-def _errors(selector: str, total: str, labels: tuple[str, ...], window: str) -> str:
+def _failed(classes: tuple[str, ...], labels: tuple[str, ...], window: str, extra: str = "", func: str = "rate") -> str:
+    """Failed requests of ``classes``: the primed Lookout counter, else the convention histogram's error_type."""
+    primed = f'{ERRORS_TOTAL}{{{MCP_SELECTOR},{m.ERROR_CLASS}=~"{"|".join(classes)}"{extra}}}'
+    not_failed = NOT_ERRORS if m.ERROR_CLASS_TOOL in classes else NOT_FAILURES
+    convention = f"{OPS_COUNT}{{{MCP_SELECTOR},{_not_in(not_failed)}{extra}}}"
+    return (
+        f"(sum by ({_by(labels)}) ({func}({primed}[{window}]))"
+        f" or on ({_by(labels)}) sum by ({_by(labels)}) ({func}({convention}[{window}])))"
+    )
+
+
+def _errors(classes: tuple[str, ...], total: str, labels: tuple[str, ...], window: str, extra: str = "") -> str:
     # Zero where requests were seen but nothing failed, so ratios are 0 rather than missing under healthy traffic.
-    return f"({_rate(selector, labels, window)} or 0 * {_rate(total, labels, window)})"
+    return f"({_failed(classes, labels, window, extra)} or 0 * {_rate(total, labels, window)})"
+
+
+def _slow_increase(le: str, labels: tuple[str, ...], window: str, extra: str = "") -> str:
+    total = f"sum by ({_by(labels)}) (increase({OPS_COUNT}{{{MCP_SELECTOR}{extra}}}[{window}]))"
+    fast = f'sum by ({_by(labels)}) (increase({OPS_BUCKET}{{{MCP_SELECTOR},le="{le}"{extra}}}[{window}]))'
+    return f"{total} - {fast}"
 
 
 def _ratio(numerator: str, total: str, labels: tuple[str, ...], window: str) -> str:
@@ -133,9 +186,9 @@ def _quantile(q: float, selector: str, labels: tuple[str, ...]) -> str:
     return f"histogram_quantile({q}, {buckets}) and on ({_by(labels)}) ({seen})"
 
 
-def _traffic_rules(labels: tuple[str, ...], extra: str = "") -> list[RecordingRule]:
+def _traffic_rules(config: Config, labels: tuple[str, ...], extra: str = "") -> list[RecordingRule]:
     total = MCP_SELECTOR + extra
-    errors = _errors(ERRORS_SELECTOR + extra, total, labels, "5m")
+    errors = _errors(ERROR_CLASSES, total, labels, "5m", extra)
     rules = [
         RecordingRule(requests_rate(labels), _rate(total, labels)),
         RecordingRule(errors_rate(labels), errors),
@@ -143,6 +196,12 @@ def _traffic_rules(labels: tuple[str, ...], extra: str = "") -> list[RecordingRu
     ]
     quantiles = ("50", "95", "99") if labels == SERVICE_LABELS else ("99",)
     rules += [RecordingRule(latency_quantile(q, labels), _quantile(int(q) / 100, total, labels)) for q in quantiles]
+    if labels != METHOD_LABELS:
+        le = config.alerting.slo.latency_threshold
+        rules += [
+            RecordingRule(errors_increase(labels), _failed(ERROR_CLASSES, labels, "5m", extra, "increase")),
+            RecordingRule(latency_slow_increase("5m", labels), _slow_increase(le, labels, "5m", extra)),
+        ]
     return rules
 
 
@@ -153,10 +212,15 @@ def _sli_rules(config: Config) -> list[RecordingRule]:
     for w in WINDOWS:
         if w != "5m":  # the traffic group records the 5m rate
             rules.append(RecordingRule(requests_rate(SERVICE_LABELS, w), _rate(MCP_SELECTOR, SERVICE_LABELS, w)))
-        failures = _errors(FAILURES_SELECTOR, MCP_SELECTOR, SERVICE_LABELS, w)
+        failures = _errors(failure_classes(config), MCP_SELECTOR, SERVICE_LABELS, w)
         rules.append(RecordingRule(availability_error_ratio(w), _ratio(failures, MCP_SELECTOR, SERVICE_LABELS, w)))
         fast = _rate(le, SERVICE_LABELS, w, OPS_BUCKET)
         rules.append(RecordingRule(latency_slow_ratio(w), f"1 - ({_ratio(fast, MCP_SELECTOR, SERVICE_LABELS, w)})"))
+        counted = _failed(failure_classes(config), SERVICE_LABELS, w, func="increase")
+        rules.append(RecordingRule(availability_errors_increase(w), counted))
+        if w != "5m":  # the traffic group records the 5m count
+            slow = _slow_increase(slo.latency_threshold, SERVICE_LABELS, w)
+            rules.append(RecordingRule(latency_slow_increase(w), slow))
     availability_budget = round(1 - slo.availability / 100, 10)
     latency_budget = round(1 - slo.latency / 100, 10)
     rules += [
@@ -180,15 +244,55 @@ def _capacity_rules(config: Config) -> list[RecordingRule]:
     return rules
 
 
+def _resource_rules(config: Config) -> list[RecordingRule]:
+    """Per-target configured limits, per-replica effective limits (the process's own where it exports one) and the
+    utilization the alerts and dashboards read."""
+    fleet = config.alerting.resources
+    rules: list[RecordingRule] = []
+    for tenant, target in config.targets():
+        own = target.resources
+        labels = ((m.TENANT, tenant.name), (m.SERVICE, target.name))
+        cores = own.cpu_cores if own is not None and own.cpu_cores is not None else fleet.cpu_cores
+        memory = own.memory_limit_bytes if own is not None and own.memory_limit_bytes else fleet.memory_limit_bytes
+        rules.append(RecordingRule(CPU_LIMIT_CONFIGURED, f"vector({cores})", labels))
+        rules.append(RecordingRule(MEMORY_LIMIT_CONFIGURED, f"vector({memory})", labels))
+    by = _by(INSTANCE_LABELS)
+    service = _by(SERVICE_LABELS)
+    cpu = f"process_cpu_seconds_total{{{MCP_SELECTOR}}}"
+    rss = f"process_resident_memory_bytes{{{MCP_SELECTOR}}}"
+    for record, exported, seen, configured, default in (
+        (CPU_LIMIT, m.PROCESS_CPU_LIMIT.name, cpu, CPU_LIMIT_CONFIGURED, fleet.cpu_cores),
+        (MEMORY_LIMIT, m.PROCESS_MEMORY_LIMIT.name, rss, MEMORY_LIMIT_CONFIGURED, fleet.memory_limit_bytes),
+    ):
+        own_limit = f"max by ({by}) ({exported}{{{MCP_SELECTOR}}} > 0)"
+        replicas = f"max by ({by}) ({seen}) * 0"
+        # Replicas of a service lookout.yaml does not list (discovered ones) get the fleet-wide default.
+        fallback = f"{replicas} + {default}"
+        if config.targets():
+            fallback = f"({replicas} + on ({service}) group_left () {configured} or {fallback})"
+        rules.append(RecordingRule(record, f"{own_limit} or on ({by}) {fallback}"))
+    rules += [
+        RecordingRule(CPU_UTILIZATION, f"sum by ({by}) (rate({cpu}[15m])) / on ({by}) {CPU_LIMIT}"),
+        RecordingRule(MEMORY_UTILIZATION, f"sum by ({by}) (avg_over_time({rss}[15m])) / on ({by}) {MEMORY_LIMIT}"),
+    ]
+    return rules
+
+
 def recording_groups(config: Config) -> dict[str, list[RecordingRule]]:
     """Rule groups in evaluation order (a group's rules may use those recorded earlier in it)."""
+    tool = f',{m.TOOL_NAME}!=""'
     traffic = [
-        *_traffic_rules(SERVICE_LABELS),
-        *_traffic_rules(METHOD_LABELS),
-        *_traffic_rules(TOOL_LABELS, f',{m.TOOL_NAME}!=""'),
+        *_traffic_rules(config, SERVICE_LABELS),
+        *_traffic_rules(config, METHOD_LABELS),
+        *_traffic_rules(config, TOOL_LABELS, tool),
         RecordingRule(INSTANCE_REQUESTS_RATE, _rate(MCP_SELECTOR, INSTANCE_LABELS)),
     ]
-    return {"lookout-traffic": traffic, "lookout-sli": _sli_rules(config), "lookout-capacity": _capacity_rules(config)}
+    return {
+        "lookout-traffic": traffic,
+        "lookout-sli": _sli_rules(config),
+        "lookout-capacity": _capacity_rules(config),
+        "lookout-resources": _resource_rules(config),
+    }
 
 
 def recording_names(config: Config) -> list[str]:
