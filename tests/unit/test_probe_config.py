@@ -81,3 +81,10 @@ def test_module_and_settings_are_frozen_models() -> None:
     settings = ProbeSettings()
     with pytest.raises(ValidationError):
         settings.allowed_urls = ["x"]  # type: ignore[misc]
+
+
+def test_probe_byte_budget_must_cover_one_response() -> None:
+    with pytest.raises(ConfigError, match=r"max_probe_bytes \(1000\) is smaller than max_response_bytes"):
+        parse_config(BASE + "probe:\n  modules:\n    discover: {max_response_bytes: 2000, max_probe_bytes: 1000}\n")
+    module = Module()
+    assert module.max_probe_bytes >= module.max_response_bytes and module.max_list_pages > 0

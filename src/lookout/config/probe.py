@@ -12,7 +12,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from lookout.config.model import Duration, Name, duration_seconds
+from lookout.config.model import Name, PositiveDuration, duration_seconds
 
 KNOWN_PROTOCOL_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28")
 """Every MCP revision the prober understands, oldest first (revisions are an ordered set, not dates)."""
@@ -104,11 +104,21 @@ class Module(_Model):
     """How to probe: the MCP calls to make and what counts as success."""
 
     kind: ModuleKind = ModuleKind.DISCOVER
-    timeout: Duration = Field(default="10s", description="Upper bound of one probe (the scrape timeout may lower it).")
+    timeout: PositiveDuration = Field(
+        default="10s", description="Upper bound of one probe (the scrape timeout may lower it)."
+    )
     protocol: ProtocolPin = ProtocolPin.AUTO
     min_protocol_version: str | None = Field(default=None, description="Fail when the negotiated revision is older.")
     expected_tools: list[str] = Field(default_factory=list, description="Fail when any of these tools is missing.")
     max_response_bytes: int = Field(default=4 * 1024 * 1024, gt=0, description="Fail on any larger response.")
+    max_probe_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        gt=0,
+        description="Fail when the responses of one probe (every call, every page) add up to more bytes.",
+    )
+    max_list_pages: int = Field(
+        default=50, gt=0, description="Fail when the list calls of one probe need more pages than this, together."
+    )
     headers: dict[str, str] = Field(
         default_factory=dict, description="Extra HTTP headers (no secrets: see credentials)."
     )
@@ -137,6 +147,15 @@ class Module(_Model):
                     "or credentials.basic_auth.password_file"
                 )
         return headers
+
+    @model_validator(mode="after")
+    def _probe_bytes_cover_a_response(self) -> Self:
+        if self.max_probe_bytes < self.max_response_bytes:
+            raise ValueError(
+                f"max_probe_bytes ({self.max_probe_bytes}) is smaller than max_response_bytes "
+                f"({self.max_response_bytes}): raise max_probe_bytes or lower max_response_bytes"
+            )
+        return self
 
     @model_validator(mode="after")
     def _kind_has_its_spec(self) -> Self:

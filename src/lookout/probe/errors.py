@@ -27,6 +27,10 @@ class ResponseTooLarge(ProbeFailure):
     """A response exceeded the module's ``max_response_bytes``."""
 
 
+class ProbeTooLarge(ResponseTooLarge):
+    """The responses of one probe (all calls, all pages) exceeded the module's ``max_probe_bytes``."""
+
+
 class JsonRpcFailure(ProbeFailure):
     """The server answered with a JSON-RPC error object."""
 

@@ -3,11 +3,17 @@
 Targets are names from ``lookout.yaml``, or URLs fully matching ``probe.allowed_urls``; anything else is a
 400, so the exporter can never be used to make requests to arbitrary URLs. ``/-/reload`` (POST) and SIGHUP
 re-read the config; a bad config keeps the old one and says why.
+
+A scrape's whole probe fits its timeout, the wait for one of ``probe.max_concurrent_probes`` slots
+included, and a scrape the client gives up on (it disconnects) cancels its probe: a slow target can delay
+healthy ones by no more than their own timeouts.
 """
 
 from __future__ import annotations
 
 import signal
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,9 +33,10 @@ from starlette.routing import Route
 
 from lookout import metrics
 from lookout.config import Config, ConfigError, load_config
-from lookout.config.probe import DEFAULT_MODULE
+from lookout.config.probe import DEFAULT_MODULE, Module
 from lookout.probe.exposition import render
 from lookout.probe.modules import ProbeTarget, run_probe
+from lookout.probe.result import ProbeResult
 from lookout.serving import Listener, serve
 
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
@@ -103,6 +110,52 @@ class ExporterState:
         return None
 
 
+async def scrape(
+    state: ExporterState, target: ProbeTarget, module_name: str, module: Module, seconds: float | None
+) -> ProbeResult:
+    """One probe within ``seconds`` (the module's timeout without them), waiting for a free slot included."""
+    limit = module.timeout_seconds if seconds is None else min(seconds, module.timeout_seconds)
+    started = time.perf_counter()
+    try:
+        with anyio.fail_after(limit):
+            await state.limiter.acquire()
+    except TimeoutError:
+        result = ProbeResult(target=target.name, module=module_name, duration_seconds=time.perf_counter() - started)
+        result.error = (
+            f"no probe slot free within the {limit:.2f}s timeout: {state.limiter.borrowed_tokens} probes running "
+            f"(probe.max_concurrent_probes is {state.config.probe.max_concurrent_probes})"
+        )
+        result.log.always(f"probe failed: {result.error}")
+        return result
+    try:
+        waited = time.perf_counter() - started
+        result = await run_probe(target, module_name, module, limit - waited)
+        if waited >= 0.001:
+            result.log.always(f"waited {waited:.3f}s for a probe slot before the probe")
+        return result
+    finally:
+        state.limiter.release()
+
+
+async def unless_disconnected(request: Request, work: Callable[[], Awaitable[ProbeResult]]) -> ProbeResult | None:
+    """``work()``'s result, or None once the client has gone (the work is then cancelled: nobody waits)."""
+    outcome: list[ProbeResult] = []
+    async with anyio.create_task_group() as group:
+
+        async def watch() -> None:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+            group.cancel_scope.cancel()
+
+        async def run() -> None:
+            outcome.append(await work())
+            group.cancel_scope.cancel()
+
+        group.start_soon(watch)
+        group.start_soon(run)
+    return outcome[0] if outcome else None
+
+
 def build_app(state: ExporterState) -> Starlette:
     async def probe(request: Request) -> Response:
         config = state.config
@@ -119,8 +172,9 @@ def build_app(state: ExporterState) -> Starlette:
         except TargetRefused as exc:
             return PlainTextResponse(f"{exc}\n", 400)
         timeout = probe_timeout(request.headers.get(SCRAPE_TIMEOUT_HEADER), config.probe.timeout_offset)
-        async with state.limiter:
-            result = await run_probe(target, module_name, module, timeout)
+        result = await unless_disconnected(request, lambda: scrape(state, target, module_name, module, timeout))
+        if result is None:  # the client is gone: nobody reads an answer
+            return Response(status_code=499)
         state.probes.labels(module_name, "success" if result.success else "failure").inc()
         body = render(result)
         if request.query_params.get("debug", "").lower() in ("1", "true", "yes"):

@@ -24,6 +24,7 @@ from lookout.probe.protocol import McpSession, version_at_least
 from lookout.probe.result import ProbeResult
 from lookout.probe.transports.base import WireStats
 from lookout.probe.transports.http import HttpOptions
+from lookout.probe.transports.stdio import close_reserve
 
 
 @dataclass(frozen=True)
@@ -85,15 +86,21 @@ async def run_probe(
     """Probe ``target`` with ``module`` for at most ``deadline`` seconds (the scrape's), capped by the module."""
     limit = module.timeout_seconds if deadline is None else max(0.0, min(deadline, module.timeout_seconds))
     result = ProbeResult(target=target.name, module=module_name)
-    stats = WireStats(log=result.log)
+    stats = WireStats(log=result.log, max_probe_bytes=module.max_probe_bytes)
     result.log(f"probe {target.name} ({target.transport} {target.address}) module {module_name}, timeout {limit:.2f}s")
+    # Closing runs shielded after a timeout, so it must fit in the deadline too: the transports bound it by
+    # stats.deadline, and a stdio probe keeps part of its time for stopping the server.
+    reserve = close_reserve(limit) if target.transport == "stdio" else 0.0
     started = time.perf_counter()
+    stats.deadline = anyio.current_time() + limit
     try:
-        with anyio.fail_after(limit):
+        with anyio.fail_after(limit - reserve):
             await _probe(target, module, result, stats)
         result.success = True
     except TimeoutError:
-        result.error = f"timed out after {limit:.2f}s in phase {result.current_phase or 'connect'}"
+        result.error = f"timed out after {limit - reserve:.2f}s in phase {result.current_phase or 'connect'}"
+        if reserve:
+            result.error += f" ({reserve:.2f}s of the {limit:.2f}s timeout kept for stopping the server)"
     except JsonRpcFailure as exc:
         result.jsonrpc_error_code = exc.code
         result.error = str(exc)
@@ -117,7 +124,12 @@ async def _probe(target: ProbeTarget, module: Module, result: ProbeResult, stats
         with result.phase("handshake"):
             session = await stack.enter_async_context(
                 McpSession.open(
-                    target.address, transport=target.transport, protocol=module.protocol, http=options, stats=stats
+                    target.address,
+                    transport=target.transport,
+                    protocol=module.protocol,
+                    http=options,
+                    stats=stats,
+                    max_list_pages=module.max_list_pages,
                 )
             )
         result.protocol_version = session.protocol_version

@@ -43,7 +43,8 @@ HANDSHAKE_VERSION = "2025-11-25"
 """What ``initialize`` offers in auto mode; the server answers with the revision it picks."""
 MODERN_VERSIONS = frozenset({MODERN_VERSION})
 MAX_LIST_PAGES = 50
-"""A buggy paginator must end a probe, not loop it."""
+"""Pages of all list calls of one session together: a buggy paginator must end a probe, not loop it
+(the probe modules pass the module's ``max_list_pages``)."""
 CLIENT_INFO = {"name": "lookout-probe", "version": __version__}
 _NAME_PARAM = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 UNSUPPORTED_PROTOCOL_VERSION = -32022
@@ -66,8 +67,12 @@ def _header_value(value: str) -> str:
 class McpSession:
     """One conversation with an MCP server. Build it with :meth:`open`; it negotiates on entry."""
 
-    def __init__(self, transport: Transport, *, log: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, transport: Transport, *, log: Callable[[str], None] | None = None, max_list_pages: int = MAX_LIST_PAGES
+    ) -> None:
         self.transport = transport
+        self.max_list_pages = max_list_pages
+        self.list_pages = 0
         self.protocol_version: str | None = None
         self.server_name: str | None = None
         self.server_version: str | None = None
@@ -89,6 +94,7 @@ class McpSession:
         http_client: httpx.AsyncClient | None = None,
         stats: WireStats | None = None,
         log: Callable[[str], None] | None = None,
+        max_list_pages: int = MAX_LIST_PAGES,
     ) -> AsyncIterator[McpSession]:
         """Connect to ``target`` (a URL, or for ``transport="stdio"`` a command line) and negotiate.
 
@@ -98,7 +104,7 @@ class McpSession:
         """
         stats = stats or WireStats(log=log or (lambda message: None))
         wire = await open_transport(target, transport, http or HttpOptions(), http_client, stats)
-        session = cls(wire, log=stats.log)
+        session = cls(wire, log=stats.log, max_list_pages=max_list_pages)
         try:
             await session.negotiate(protocol)
             yield session
@@ -205,7 +211,13 @@ class McpSession:
     async def _list(self, method: str, key: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         cursor: str | None = None
-        for _ in range(MAX_LIST_PAGES):
+        while True:
+            if self.list_pages >= self.max_list_pages:
+                raise ProtocolViolation(
+                    f"{method}: pagination did not end within max_list_pages "
+                    f"({self.max_list_pages} pages for all list calls of the probe)"
+                )
+            self.list_pages += 1
             result = await self.request(method, {"cursor": cursor} if cursor else None)
             page = result.get(key)
             if not isinstance(page, list):
@@ -215,7 +227,6 @@ class McpSession:
             if not isinstance(next_cursor, str) or not next_cursor:
                 return items
             cursor = next_cursor
-        raise ProtocolViolation(f"{method}: pagination did not end within {MAX_LIST_PAGES} pages")
 
     async def list_tools(self) -> list[dict[str, Any]]:
         return await self._list("tools/list", "tools")

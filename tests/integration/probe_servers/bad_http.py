@@ -18,6 +18,15 @@ BEARER = "Bearer s3cret-token"
 BASIC = "Basic " + base64.b64encode(b"probe:pa55word").decode()
 KEEPALIVE = b": keepalive\n\n"
 TOOLS = [{"name": "echo", "description": "Echo.", "inputSchema": {"type": "object"}}]
+BIG_PAGE_BYTES = 1024 * 1024
+
+
+def _endless_page(path: str, request: dict[str, Any]) -> dict[str, Any]:
+    """A tools/list page that always names a next one: 1 MiB pages on /paginate-big, tiny ones otherwise."""
+    page = int(str((request.get("params") or {}).get("cursor") or "0"))
+    description = "x" * (BIG_PAGE_BYTES if path == "/paginate-big" else 10)
+    tools = [{"name": f"tool-{page}", "description": description, "inputSchema": {"type": "object"}}]
+    return {"jsonrpc": "2.0", "id": request.get("id"), "result": {"tools": tools, "nextCursor": str(page + 1)}}
 
 
 def _answer(request: dict[str, Any]) -> dict[str, Any]:
@@ -98,6 +107,8 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
             elif path == "/jsonrpc-error":
                 reply = {"jsonrpc": "2.0", "id": request.get("id"), "error": {"code": -32603, "message": "broken"}}
                 writer.write(_response("200 OK", "application/json", json.dumps(reply).encode()))
+            elif path.startswith("/paginate") and request.get("method") == "tools/list":
+                writer.write(_response("200 OK", "application/json", json.dumps(_endless_page(path, request)).encode()))
             elif path == "/http-500":
                 writer.write(_response("500 Internal Server Error", "text/plain", b"boom"))
             elif "id" not in request:

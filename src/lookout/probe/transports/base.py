@@ -8,7 +8,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from lookout.probe.errors import ProtocolViolation, ResponseTooLarge
+import anyio
+
+from lookout.probe.errors import ProbeTooLarge, ProtocolViolation, ResponseTooLarge
 
 
 def _ignore(message: str) -> None:
@@ -17,15 +19,35 @@ def _ignore(message: str) -> None:
 
 @dataclass
 class WireStats:
-    """What the transport saw below JSON-RPC: statuses, connect/TLS timings, certificate expiry."""
+    """What the transport saw below JSON-RPC: statuses, connect/TLS timings, certificate expiry; and the
+    bounds of the whole probe: its deadline (closing must fit it too) and the bytes all its responses
+    may add up to."""
 
     log: Callable[[str], None] = _ignore
     http_status: int | None = None
     phases: dict[str, float] = field(default_factory=dict)
     cert_not_after: float | None = None
+    deadline: float | None = None
+    """When the probe must be over, on anyio's clock (``anyio.current_time()``); None: unbounded."""
+    max_probe_bytes: int | None = None
+    received_bytes: int = 0
 
     def add_phase(self, name: str, seconds: float) -> None:
         self.phases[name] = self.phases.get(name, 0.0) + seconds
+
+    def time_left(self) -> float | None:
+        """Seconds until the probe's deadline (never negative), or None without one."""
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - anyio.current_time())
+
+    def count_received(self, size: int) -> None:
+        """Add ``size`` response bytes to the probe's total; past ``max_probe_bytes`` the probe fails."""
+        self.received_bytes += size
+        if self.max_probe_bytes is not None and self.received_bytes > self.max_probe_bytes:
+            raise ProbeTooLarge(
+                f"the probe's responses add up to more than max_probe_bytes ({self.max_probe_bytes} bytes)"
+            )
 
 
 class Transport(Protocol):
@@ -76,16 +98,20 @@ def match_response(message: dict[str, Any], request_id: int | str, where: str) -
 
 
 class ByteBudget:
-    """Counts the bytes of one response (or one long-lived stream) against ``max_response_bytes``."""
+    """Counts the bytes of one response (or one long-lived stream) against ``max_response_bytes``, and
+    against the whole probe's ``max_probe_bytes`` when ``stats`` carries it."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, stats: WireStats | None = None) -> None:
         self.limit = limit
         self.used = 0
+        self._stats = stats
 
     def spend(self, chunk: bytes) -> bytes:
         self.used += len(chunk)
         if self.used > self.limit:
             raise ResponseTooLarge(f"response larger than max_response_bytes ({self.limit} bytes)")
+        if self._stats is not None:
+            self._stats.count_received(len(chunk))
         return chunk
 
 

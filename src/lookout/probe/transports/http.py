@@ -140,8 +140,8 @@ async def body_chunks(response: ResponseLike) -> AsyncIterator[AsyncIterator[byt
         await chunks.aclose()
 
 
-async def read_body(response: ResponseLike, limit: int) -> bytes:
-    budget = ByteBudget(limit)
+async def read_body(response: ResponseLike, limit: int, stats: WireStats | None = None) -> bytes:
+    budget = ByteBudget(limit, stats)
     parts = []
     async with body_chunks(response) as chunks:
         async for chunk in chunks:
@@ -161,7 +161,7 @@ async def raise_for_status(response: ResponseLike, method: str, limit: int, stat
             f"{method}: HTTP {status} redirect to {where}; set follow_redirects: true in the module to follow it",
             status,
         )
-    body = await read_body(response, min(limit, 64 * 1024))
+    body = await read_body(response, min(limit, 64 * 1024), stats)
     error = _jsonrpc_error(body)
     if error is not None:
         raise JsonRpcFailure(method, *error)

@@ -46,7 +46,7 @@ class SseTransport:
         self._decoder = SseDecoder()
         self._pending: deque[SseEvent] = deque()
         # The stream lives as long as the session, so the budget covers everything it carries.
-        self._budget = ByteBudget(max_response_bytes)
+        self._budget = ByteBudget(max_response_bytes, stats)
         self._stats = stats
         self._limit = max_response_bytes
         self._owns_client = owns_client

@@ -1,7 +1,12 @@
 """stdio: spawn the server, newline-delimited JSON-RPC on its stdin/stdout; the child is always reaped.
 
-The child runs in its own process group so that wrappers (``sh -c``, ``npx``, ``uv run``) and their
-children go too. Closing is: EOF on stdin, then SIGTERM to the group, then SIGKILL; each step bounded.
+The child runs in its own session (so its own process group) so that wrappers (``sh -c``, ``npx``,
+``uv run``) and their children go too. Closing is: EOF on stdin, then SIGTERM to the group, then SIGKILL
+to the group; each step bounded, and all of them within the probe's deadline (``WireStats.deadline``):
+the prober keeps :data:`CLOSE_RESERVE_SECONDS` of every stdio probe's timeout for them.
+
+A descendant that calls ``setsid()`` (or ``setpgid()``) itself leaves the group and escapes the kill:
+nothing short of a cgroup can follow it, so a server that daemonises that way is not supported.
 """
 
 from __future__ import annotations
@@ -17,11 +22,21 @@ import anyio
 from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from lookout.probe.errors import ResponseTooLarge, TransportFailure
+from lookout.probe.errors import ProbeTooLarge, ResponseTooLarge, TransportFailure
 from lookout.probe.transports.base import WireStats, decode_message, encode, match_response
 
 EOF_GRACE_SECONDS = 0.5
 TERM_GRACE_SECONDS = 1.0
+KILL_WAIT_SECONDS = 5.0
+"""Without a deadline: how long to wait for the exit after SIGKILL (normally milliseconds)."""
+CLOSE_RESERVE_SECONDS = 1.0
+"""The part of a stdio probe's timeout kept for closing (at most a quarter of the timeout)."""
+MIN_KILL_WAIT_SECONDS = 0.05
+
+
+def close_reserve(timeout: float) -> float:
+    """Seconds of a stdio probe's ``timeout`` kept for EOF, SIGTERM, SIGKILL and reaping."""
+    return min(CLOSE_RESERVE_SECONDS, timeout / 4)
 
 
 class StdioTransport:
@@ -58,14 +73,24 @@ class StdioTransport:
             raise TransportFailure(f"stdio: the server closed its stdin ({self._exit_status()})") from None
 
     async def _read_line(self, method: str) -> bytes:
+        limit = self._limit
+        probe_limit = self._stats.max_probe_bytes
+        if probe_limit is not None:  # never buffer more than the probe may still receive
+            limit = min(limit, max(0, probe_limit - self._stats.received_bytes))
         try:
-            return await self._stdout.receive_until(b"\n", self._limit)
+            line = await self._stdout.receive_until(b"\n", limit)
         except anyio.DelimiterNotFound:
+            if limit < self._limit:
+                raise ProbeTooLarge(
+                    f"{method}: the probe's responses add up to more than max_probe_bytes ({probe_limit} bytes)"
+                ) from None
             raise ResponseTooLarge(
                 f"{method}: stdout line longer than max_response_bytes ({self._limit} bytes)"
             ) from None
         except (anyio.IncompleteRead, anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
             raise TransportFailure(f"{method}: the server closed stdout ({self._exit_status()})") from None
+        self._stats.count_received(len(line) + 1)
+        return line
 
     def _exit_status(self) -> str:
         code = self.process.returncode
@@ -93,12 +118,22 @@ class StdioTransport:
         with anyio.CancelScope(shield=True):
             await self._reap()
 
+    def _graces(self) -> tuple[float, float, float]:
+        """How long to wait after EOF, after SIGTERM and after SIGKILL: within the probe's deadline if any."""
+        left = self._stats.time_left()
+        if left is None:
+            return EOF_GRACE_SECONDS, TERM_GRACE_SECONDS, KILL_WAIT_SECONDS
+        eof = min(EOF_GRACE_SECONDS, left * 0.3)
+        term = min(TERM_GRACE_SECONDS, left * 0.4)
+        return eof, term, max(MIN_KILL_WAIT_SECONDS, left - eof - term)
+
     async def _reap(self) -> None:
         process = self.process
+        eof_grace, term_grace, kill_wait = self._graces()
         if process.stdin is not None:
             with contextlib.suppress(Exception):
                 await process.stdin.aclose()
-        for sig, grace in ((None, EOF_GRACE_SECONDS), (signal.SIGTERM, TERM_GRACE_SECONDS), (signal.SIGKILL, 5.0)):
+        for sig, grace in ((None, eof_grace), (signal.SIGTERM, term_grace), (signal.SIGKILL, kill_wait)):
             if sig is not None:
                 self._stats.log(f"stdio: sending {sig.name} to process group {process.pid}")
                 with contextlib.suppress(ProcessLookupError, PermissionError):

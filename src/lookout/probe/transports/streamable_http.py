@@ -87,7 +87,7 @@ class StreamableHttpTransport:
                 await raise_for_status(response, method, self._limit, self._stats)
                 content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
                 if content_type == "application/json":
-                    body = await read_body(response, self._limit)
+                    body = await read_body(response, self._limit, self._stats)
                     self._stats.log(f"<- {method}: {len(body)} bytes JSON")
                     reply = match_response(decode_message(body, method), message["id"], method)
                     if reply is None:
@@ -100,7 +100,7 @@ class StreamableHttpTransport:
             await response.aclose()
 
     async def _read_sse(self, response: ResponseLike, method: str, request_id: int | str) -> dict[str, Any]:
-        budget, decoder = ByteBudget(self._limit), SseDecoder()
+        budget, decoder = ByteBudget(self._limit, self._stats), SseDecoder()
         async with body_chunks(response) as chunks:
             async for chunk in chunks:
                 for event in decoder.feed(budget.spend(chunk)):
@@ -136,7 +136,12 @@ class StreamableHttpTransport:
 
     async def _end_session(self) -> None:
         """DELETE the session (spec: clients SHOULD); bounded, and its failure never fails the probe."""
-        with anyio.move_on_after(DELETE_GRACE_SECONDS):
+        left = self._stats.time_left()
+        grace = DELETE_GRACE_SECONDS if left is None else min(DELETE_GRACE_SECONDS, left)
+        if grace <= 0:
+            self._stats.log("-> DELETE session skipped: no time left before the probe's deadline")
+            return
+        with anyio.move_on_after(grace):
             try:
                 if self._fast is not None:
                     fast_response = await self._fast.send("DELETE", self._headers({}))
