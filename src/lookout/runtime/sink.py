@@ -2,6 +2,10 @@
 
 Receives Alertmanager webhooks, prints one line per alert and appends every notification as one
 JSON line to a file, so people and tests can see what was routed where.
+
+A body is refused before it is read when its ``Content-Length`` is over :data:`MAX_BODY` (413), and
+while it is read when a chunked one grows past it; a body that is not an Alertmanager webhook payload
+is a 400. Nothing refused is written.
 """
 
 from __future__ import annotations
@@ -20,6 +24,52 @@ from starlette.routing import Route
 from lookout.serving import Listener, serve
 
 MAX_BODY = 1 << 20  # Alertmanager groups are small; refuse anything bigger than 1 MiB
+_CLOSE = {"Connection": "close"}  # a refused body is not read: the connection cannot carry another request
+
+
+class BadPayload(ValueError):
+    """Not an Alertmanager webhook payload; the message says what is wrong."""
+
+
+def _check_labels(value: Any, where: str) -> None:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise BadPayload(f"{where} must be an object of strings")
+
+
+def check_webhook(payload: Any) -> dict[str, Any]:
+    """The payload if it has the shape of Alertmanager's webhook (version 4), else :class:`BadPayload`."""
+    if not isinstance(payload, dict):
+        raise BadPayload("expected a JSON object (an Alertmanager webhook payload)")
+    for key in ("receiver", "status"):
+        if not isinstance(payload.get(key), str):
+            raise BadPayload(f"{key!r} must be a string")
+    alerts = payload.get("alerts")
+    if not isinstance(alerts, list):
+        raise BadPayload("'alerts' must be a list")
+    for index, alert in enumerate(alerts):
+        if not isinstance(alert, dict):
+            raise BadPayload(f"alerts[{index}] must be an object")
+        if not isinstance(alert.get("status"), str):
+            raise BadPayload(f"alerts[{index}].status must be a string")
+        _check_labels(alert.get("labels"), f"alerts[{index}].labels")
+        _check_labels(alert.get("annotations", {}), f"alerts[{index}].annotations")
+    for key in ("groupLabels", "commonLabels", "commonAnnotations"):
+        if key in payload:
+            _check_labels(payload[key], repr(key))
+    return payload
+
+
+async def read_limited(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to be larger than ``limit`` (by header or while streaming)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 def describe(notification: dict[str, Any]) -> list[str]:
@@ -41,15 +91,14 @@ def sink_app(path: Path) -> Starlette:
     lock = anyio.Lock()
 
     async def notify(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return PlainTextResponse("payload too large", status_code=413)
+        body = await read_limited(request, MAX_BODY)
+        if body is None:
+            return PlainTextResponse(f"payload too large: the limit is {MAX_BODY} bytes\n", 413, headers=_CLOSE)
         try:
-            notification = json.loads(body)
-        except ValueError:
-            return PlainTextResponse("expected an Alertmanager webhook JSON body", status_code=400)
-        if not isinstance(notification, dict):
-            return PlainTextResponse("expected a JSON object", status_code=400)
+            notification = check_webhook(json.loads(body))
+        except (ValueError, RecursionError) as exc:
+            reason = str(exc) if isinstance(exc, BadPayload) else "the body is not JSON"
+            return PlainTextResponse(f"expected an Alertmanager webhook payload: {reason}\n", status_code=400)
         line = json.dumps(notification, sort_keys=True, separators=(",", ":")) + "\n"
         async with lock:
             # Small appends to a local file; a thread keeps the event loop free anyway.
