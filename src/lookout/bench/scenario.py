@@ -14,7 +14,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from lookout.config.loader import parse_yaml_model
+from lookout.config.loader import parse_yaml_model, read_yaml_file
 from lookout.config.model import Duration, Name, duration_seconds
 
 DEFAULT_DURATION_S = 10.0
@@ -125,12 +125,7 @@ def parse_scenario(text: str, source: str = "scenario.yaml") -> Scenario:
 
 
 def load_scenario(path: Path) -> Scenario:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file: pass --scenario with the path to a YAML file") from None
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
+    text = read_yaml_file(path, ScenarioError, "pass --scenario with the path to a YAML file", "scenario file")
     return parse_scenario(text, str(path))
 
 
