@@ -193,3 +193,19 @@ async def test_pins_the_sdk_internals_it_relies_on() -> None:
     assert isinstance(crash, UnexpectedToolError) and isinstance(crash.__cause__, ZeroDivisionError)
     assert not isinstance(invalid, UnexpectedToolError) and isinstance(invalid.__cause__, ValidationError)
     assert not isinstance(unknown, UnexpectedToolError) and unknown.__cause__ is None
+
+
+async def test_malformed_calls_only_move_primed_series() -> None:
+    server = build()
+    handle = instrument(server, CollectorRegistry())
+    before = errors(handle.registry)
+    async with Client(server, mode=MODERN) as client:
+        for params in (None, {"arguments": {}}, {"name": 5}):
+            with pytest.raises(MCPError) as err:
+                await client.session.send_request(
+                    types.Request[Any, Any](method="tools/call", params=params), types.CallToolResult
+                )
+            assert err.value.error.code == -32602
+    after = errors(handle.registry)
+    assert set(after) == set(before)
+    assert after[("tools/call", m.OTHER, m.ERROR_CLASS_CLIENT)] == 3

@@ -327,7 +327,7 @@ class Recorder:
         registry = self.server_registry
         if registry is None:
             return
-        for tool in registry.names("tools")[:MAX_PRIMED]:
+        for tool in sorted(registry.names("tools"))[:MAX_PRIMED]:
             self._prime_errors("tools/call", tool)
         for version, network in list(self._primed):
             self._prime_names(version, network)

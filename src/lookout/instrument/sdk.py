@@ -137,7 +137,8 @@ class LookoutMiddleware:
         method = guard_method(raw_method)
         params = ctx.params
         target = ""
-        tool = prompt = ""
+        tool = m.OTHER if raw_method == "tools/call" else ""  # a call without params names no registered tool
+        prompt = ""
         if params is not None and raw_method in ("tools/call", "prompts/get"):
             name = params.get("name")
             if isinstance(name, str):
@@ -146,9 +147,8 @@ class LookoutMiddleware:
                     tool = rec.guard_tool(name)
                 else:
                     prompt = rec.guard_prompt(name)
-            else:
-                tool = m.OTHER if raw_method == "tools/call" else ""
-                prompt = m.OTHER if raw_method == "prompts/get" else ""
+            elif raw_method == "prompts/get":
+                prompt = m.OTHER
 
         span = trace.get_current_span()
         connection = _connection(ctx)
