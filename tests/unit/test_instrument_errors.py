@@ -200,7 +200,8 @@ async def test_malformed_calls_only_move_primed_series() -> None:
     handle = instrument(server, CollectorRegistry())
     before = errors(handle.registry)
     async with Client(server, mode=MODERN) as client:
-        for params in (None, {"arguments": {}}, {"name": 5}):
+        malformed: tuple[dict[str, Any] | None, ...] = (None, {"arguments": {}}, {"name": 5})
+        for params in malformed:
             with pytest.raises(MCPError) as err:
                 await client.session.send_request(
                     types.Request[Any, Any](method="tools/call", params=params), types.CallToolResult
