@@ -13,13 +13,19 @@ listed in ``log_arguments_for``.
 Non-blocking: the handler on the logger only copies the record (adding trace and MCP context, which
 live in context variables of the emitting task) into a bounded buffer; a writer thread wakes a few
 times a second, formats and writes the batch. When the buffer is full the record is dropped and
-counted (:attr:`JsonLogging.dropped`) rather than blocking the loop.
+counted (:attr:`JsonLogging.dropped` and ``lookout_telemetry_dropped_total{signal="logs"}``) rather
+than blocking the loop. The writer outlives logging configuration changes (``dictConfig``, which every
+``uvicorn.Config`` runs, closes all handlers) and stops only at :meth:`JsonLogging.stop` or at exit,
+within ``shutdown_timeout`` seconds: a stream nobody reads never keeps the process from exiting.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import os
+import select
 import sys
 import threading
 import time
@@ -32,7 +38,17 @@ from typing import IO, Any
 
 from opentelemetry import trace
 
+from lookout.instrument.drops import DROPS, FORMAT_FAILED, QUEUE_FULL, SHUTDOWN, SIGNAL_LOGS, WRITE_FAILED
+
 ACCESS_LOGGER = "lookout.access"
+
+QUEUE_SIZE = 10_000
+"""Records waiting for the writer at most; beyond it they are dropped and counted (memory stays bounded)."""
+FLUSH_INTERVAL_SECONDS = 0.2
+"""How often the writer wakes to write what is buffered."""
+SHUTDOWN_TIMEOUT_SECONDS = 2.0
+"""How long stopping (and ``logging``'s flush) waits for the writer; what is left then is counted and dropped."""
+_CHUNK_BYTES = 64 * 1024  # one write; a stuck stream costs at most this much of partly written progress
 
 # (mcp method, tool-or-prompt name) of the request the current task is handling.
 CURRENT_REQUEST: ContextVar[tuple[str, str] | None] = ContextVar("lookout_current_request", default=None)
@@ -91,6 +107,43 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str, ensure_ascii=False)
 
 
+def _writable_fd(stream: IO[str]) -> int | None:
+    """The stream's file descriptor (written directly, see ``NonBlockingHandler._write``), or None."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+    try:
+        stream.flush()  # what the stream buffered so far goes first
+    except (OSError, ValueError):
+        return None
+    return fd
+
+
+_RUNNING: list[NonBlockingHandler] = []  # writers to stop (within their bound) when the interpreter exits
+
+
+def _stop_at_exit(handler: NonBlockingHandler) -> None:
+    if not _EXIT_HOOK:
+        atexit.register(_stop_all)
+        _EXIT_HOOK.append(True)
+    _RUNNING.append(handler)
+
+
+_EXIT_HOOK: list[bool] = []
+
+
+def _stop_all() -> None:
+    """At exit: every writer gets one shared bound (they write in parallel), not one each."""
+    handlers = list(_RUNNING)
+    deadline = time.monotonic() + max((h.shutdown_timeout for h in handlers), default=0.0)
+    for handler in handlers:
+        handler._stopping = True
+        handler._wake.set()
+    for handler in handlers:
+        handler.shutdown(max(0.0, deadline - time.monotonic()))
+
+
 def _capture_context(record: logging.LogRecord) -> None:
     """Copy the emitting task's trace and MCP context onto the record (before it changes threads)."""
     if not hasattr(record, "trace_id"):
@@ -110,24 +163,46 @@ class NonBlockingHandler(logging.Handler):
     """Appends a context-enriched copy of each record to a bounded buffer; a writer thread formats and
     writes them in batches. Emitting never waits on a lock the writer holds and never wakes the writer
     (no per-record thread hand-off, which under the GIL costs more than the record itself); when the
-    buffer is full the record is dropped and counted."""
+    buffer is full the record is dropped and counted.
 
-    def __init__(self, stream: IO[str], formatter: logging.Formatter, capacity: int, interval: float) -> None:
+    The writer belongs to Lookout, not to ``logging``: :meth:`close` (which ``logging.config.dictConfig``
+    calls on every handler, e.g. whenever a ``uvicorn.Config`` is created) leaves it running, and a
+    handler that a logging configuration removed from its logger is attached again. Only
+    :meth:`shutdown` stops the writer, within a bound: lines it could not write by then are counted
+    and dropped, so a stream nobody reads never keeps the process from exiting.
+    """
+
+    def __init__(
+        self,
+        stream: IO[str],
+        formatter: logging.Formatter,
+        capacity: int,
+        interval: float,
+        shutdown_timeout: float = SHUTDOWN_TIMEOUT_SECONDS,
+    ) -> None:
         super().__init__()
         self.stream = stream
         self.setFormatter(formatter)
         self.capacity = capacity
         self.interval = interval
+        self.shutdown_timeout = shutdown_timeout
         self.dropped = 0
+        self.logger: logging.Logger | None = None  # where the handler belongs (re-attached if removed)
+        self._access_logger = logging.getLogger(ACCESS_LOGGER)
+        self._fd = _writable_fd(stream)
         self._buffer: deque[logging.LogRecord | tuple[float, str, str, str, dict[str, Any]]] = deque()
         self._wake = threading.Event()
         self._stopping = False
         self._idle = threading.Event()
         self._idle.set()
+        self._ledger = threading.Lock()  # guards _in_flight and _abandoned (never held while writing)
+        self._in_flight = 0  # lines taken from the buffer and not yet written or counted
+        self._abandoned = False  # shutdown gave up on the writer: it writes and counts nothing more
         self._thread = threading.Thread(target=self._run, name="lookout-json-logs", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+        _stop_at_exit(self)
 
     # ------------------------------------------------------------------ emitting side (any thread)
     def handle(self, record: logging.LogRecord) -> bool:  # no handler lock: deque.append is atomic
@@ -136,9 +211,13 @@ class NonBlockingHandler(logging.Handler):
         self.emit(record)
         return True
 
+    def _drop(self, reason: str, n: int = 1) -> None:
+        self.dropped += n
+        DROPS.add(SIGNAL_LOGS, reason, n)
+
     def emit(self, record: logging.LogRecord) -> None:
-        if len(self._buffer) >= self.capacity:
-            self.dropped += 1
+        if len(self._buffer) >= self.capacity or self._stopping:
+            self._drop(QUEUE_FULL if not self._stopping else SHUTDOWN)
             return
         _capture_context(record)
         if record.args or record.exc_info:
@@ -153,59 +232,149 @@ class NonBlockingHandler(logging.Handler):
         self._idle.clear()
         self._buffer.append(record)
 
-    # ------------------------------------------------------------------ writer thread
     def emit_fields(self, level: str, logger: str, message: str, fields: dict[str, Any]) -> None:
         """Buffer a line without building a ``LogRecord`` (no caller lookup, no handler chain)."""
-        if len(self._buffer) >= self.capacity:
-            self.dropped += 1
+        if len(self._buffer) >= self.capacity or self._stopping:
+            self._drop(QUEUE_FULL if not self._stopping else SHUTDOWN)
             return
         self._idle.clear()
         self._buffer.append((time.time(), level, logger, message, fields))
 
+    # ------------------------------------------------------------------ writer thread
+    def _take_batch(self) -> list[logging.LogRecord | tuple[float, str, str, str, dict[str, Any]]]:
+        with self._ledger:
+            if self._abandoned:
+                return []
+            n = min(len(self._buffer), self.capacity)
+            batch = [self._buffer.popleft() for _ in range(n)]
+            self._in_flight = n
+        return batch
+
+    def _settle(self, n: int, reason: str | None = None) -> bool:
+        """``n`` taken lines are written (``reason`` None) or lost; False once shutdown gave up on us."""
+        with self._ledger:
+            if self._abandoned:
+                return False
+            self._in_flight -= n
+            if reason is not None:
+                self._drop(reason, n)
+            return True
+
     def _drain(self) -> None:
-        lines = []
+        batch = self._take_batch()
+        if not batch:
+            return
         formatter = self.formatter
-        while self._buffer:
-            item = self._buffer.popleft()
+        lines: list[str] = []
+        for item in batch:
             try:
                 if isinstance(item, tuple):
                     lines.append(formatter.format_fields(*item))  # type: ignore[union-attr]
                 else:
                     lines.append(self.format(item))
             except Exception:
-                self.dropped += 1
-        if lines:
+                if not self._settle(1, FORMAT_FAILED):
+                    return
+        # Chunks of whole lines: progress (and what a stuck stream costs) is known line by line.
+        start, size = 0, 0
+        for end, line in enumerate(lines, 1):
+            size += len(line) + 1
+            if size >= _CHUNK_BYTES or end == len(lines):
+                chunk = "\n".join(lines[start:end]) + "\n"
+                try:
+                    self._write(chunk)
+                except Exception:
+                    self._settle(len(lines) - start, WRITE_FAILED)
+                    return
+                if not self._settle(end - start):
+                    return
+                start, size = end, 0
+
+    def _write(self, text: str) -> None:
+        if self._fd is None:
+            self.stream.write(text)
+            self.stream.flush()
+            return
+        # Straight to the file descriptor: a thread blocked here holds no lock of sys.stderr, so the
+        # interpreter can always exit (a daemon thread stuck inside a buffered stream's lock aborts it).
+        data = memoryview(text.encode("utf-8", "backslashreplace"))
+        while data:
             try:
-                self.stream.write("\n".join(lines) + "\n")
-                self.stream.flush()
-            except Exception:
-                self.dropped += len(lines)
+                data = data[os.write(self._fd, data) :]
+            except BlockingIOError:  # someone made the descriptor non-blocking: wait until writable
+                if self._abandoned:
+                    raise
+                select.select([], [self._fd], [], self.interval)
 
     def _run(self) -> None:
         while True:
-            self._wake.wait(self.interval)
-            self._wake.clear()
+            if not self._stopping:
+                self._wake.wait(self.interval)
+                self._wake.clear()
             self._drain()
+            if self._abandoned:
+                return
             if not self._buffer:
                 self._idle.set()
-            if self._stopping:
-                return
+                if self._stopping:
+                    return
+            # After the drain: a configuration in progress holds logging's lock, which re-attaching takes.
+            self._keep_attached()
 
-    def flush(self) -> None:
-        """Write everything buffered so far and wait for it (tests, shutdown)."""
+    def _keep_attached(self) -> None:
+        """Undo a logging configuration that took the handler off its logger or disabled the access log."""
+        if self._stopping:
+            return
+        notes = []
+        with self._ledger:  # JsonLogging.stop() clears self.logger under it: no re-attaching after that
+            target = self.logger
+            if target is not None and self not in target.handlers:
+                target.addHandler(self)
+                notes.append(f"re-attached to logger {target.name!r}")
+        access = self._access_logger
+        if access.disabled:  # dictConfig(disable_existing_loggers=True) written without Lookout in mind
+            access.disabled = False
+            notes.append(f"re-enabled logger {ACCESS_LOGGER!r}")
+        if notes:
+            self.emit_fields(
+                "warning",
+                __name__,
+                "a logging configuration removed Lookout's JSON log handler: " + ", ".join(notes),
+                {},
+            )
+
+    # ------------------------------------------------------------------ lifecycle
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until everything buffered so far is written, at most ``timeout`` seconds (default: the
+        shutdown bound; ``logging`` calls this from every configuration change and at exit)."""
         if not self._thread.is_alive():
-            self._drain()
             return
         self._wake.set()
-        self._idle.wait(10)
+        self._idle.wait(self.shutdown_timeout if timeout is None else timeout)
 
     def close(self) -> None:
+        """``logging``'s close (configuration changes, exit): the writer keeps running; see :meth:`shutdown`."""
+        super().close()
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Stop the writer after it wrote what is buffered, waiting at most ``timeout`` seconds (default:
+        ``shutdown_timeout``). Lines still buffered or being written then are counted as dropped and the
+        writer is abandoned (it is a daemon thread). True if everything was written."""
         self._stopping = True
         self._wake.set()
         if self._thread.is_alive():
-            self._thread.join(10)
-        self._drain()
-        super().close()
+            self._thread.join(self.shutdown_timeout if timeout is None else timeout)
+        if self in _RUNNING:
+            _RUNNING.remove(self)
+        with self._ledger:
+            if self._abandoned:
+                return False
+            self._abandoned = True
+            lost = self._in_flight + len(self._buffer)
+            self._drop(SHUTDOWN, lost)
+            self._in_flight = 0
+            self._buffer.clear()
+            return lost == 0
 
 
 @dataclass
@@ -220,17 +389,23 @@ class JsonLogging:
     def dropped(self) -> int:
         return self.handler.dropped
 
-    def flush(self) -> None:
-        """Wait until every buffered record is written (tests, shutdown)."""
-        self.handler.flush()
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until every buffered record is written, at most ``timeout`` seconds (tests, shutdown)."""
+        self.handler.flush(timeout)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float | None = None) -> bool:
+        """Detach and stop the writer within ``timeout`` seconds (default: the handler's
+        ``shutdown_timeout``); True if every line was written, else the rest is counted as dropped."""
         if self.handler in _ACTIVE:
             _ACTIVE.remove(self.handler)
+        with self.handler._ledger:
+            self.handler.logger = None  # detached on purpose: not to be re-attached
         self.logger.removeHandler(self.handler)
         for handler in self.replaced:
             self.logger.addHandler(handler)
+        written = self.handler.shutdown(timeout)
         self.handler.close()
+        return written
 
 
 _ACTIVE: list[NonBlockingHandler] = []  # handlers whose logger the access log propagates to
@@ -243,26 +418,36 @@ def configure_json_logging(
     level: int = logging.INFO,
     stream: IO[str] | None = None,
     logger: logging.Logger | None = None,
-    queue_size: int = 10_000,
-    flush_interval: float = 0.2,
+    queue_size: int = QUEUE_SIZE,
+    flush_interval: float = FLUSH_INTERVAL_SECONDS,
+    shutdown_timeout: float = SHUTDOWN_TIMEOUT_SECONDS,
     access_log: bool = True,
     exclusive: bool = True,
 ) -> JsonLogging:
     """Send ``logger``'s records (the root logger by default) as JSON lines to ``stream`` (stderr).
 
-    At most ``queue_size`` records wait for the writer, which wakes every ``flush_interval`` seconds.
-    With ``exclusive`` the logger's other handlers (e.g. the console handler ``MCPServer`` installs) are
-    detached until :meth:`JsonLogging.stop`, so the stream carries JSON lines only.
+    At most ``queue_size`` records wait for the writer, which wakes every ``flush_interval`` seconds;
+    stopping waits at most ``shutdown_timeout`` seconds for it. With ``exclusive`` the logger's other
+    handlers (e.g. the console handler ``MCPServer`` installs) are detached until
+    :meth:`JsonLogging.stop`, so the stream carries JSON lines only. A later logging configuration
+    that removes the handler from ``logger`` (``dictConfig`` with a ``root`` section,
+    ``basicConfig(force=True)``) does not end the JSON lines: the handler is attached again (next to the
+    configured handlers) and a warning line says so; :meth:`JsonLogging.stop` detaches it for good.
     """
     target = logger if logger is not None else logging.getLogger()
     replaced = list(target.handlers) if exclusive else []
     for old in replaced:
         target.removeHandler(old)
     handler = NonBlockingHandler(
-        stream if stream is not None else sys.stderr, JsonFormatter(service, tenant), queue_size, flush_interval
+        stream if stream is not None else sys.stderr,
+        JsonFormatter(service, tenant),
+        queue_size,
+        flush_interval,
+        shutdown_timeout,
     )
-    handler.start()
+    handler.logger = target
     target.addHandler(handler)
+    handler.start()
     _ACTIVE.append(handler)
     if target.level == logging.NOTSET or target.level > level:
         target.setLevel(level)
