@@ -11,6 +11,9 @@ import pytest
 from lookout.check.dashboards import check_dashboard_contract, check_dashboards, dashboard_queries
 from lookout.config.loader import parse_config
 from lookout.stack import DeployTarget, render_stack, write_stack
+from lookout.stack.grafana.catalog import SHARED_DASHBOARDS, TENANT_DASHBOARDS
+from lookout.stack.grafana.promql import Policy
+from lookout.stack.grafana.units import GRAFANA_UNITS
 
 CONFIG = """
 version: 1
@@ -144,3 +147,45 @@ def test_contract_covers_variable_queries(stack_dir: Path) -> None:
     _edit_variables(stack_dir, unknown_metric)
     [finding] = check_dashboard_contract(stack_dir)
     assert finding.message == "variable instance [query]: made_up_info is emitted by nothing the stack deploys"
+
+
+def test_invented_units_are_rejected(stack_dir: Path) -> None:
+    _plant(stack_dir, fieldConfig={"defaults": {"unit": "msgps"}, "overrides": []})
+    assert _messages(stack_dir) == [
+        "Planted: unit 'msgps' (fieldConfig.defaults.unit) is not a Grafana unit id: use one of GRAFANA_UNITS"
+    ]
+
+
+def test_invented_units_in_overrides_and_heatmap_axes_are_rejected(stack_dir: Path) -> None:
+    overrides = [{"matcher": {"id": "byName", "options": "A"}, "properties": [{"id": "unit", "value": "req/s"}]}]
+    _plant(
+        stack_dir,
+        type="heatmap",
+        fieldConfig={"defaults": {"unit": "s"}, "overrides": overrides},
+        options={"yAxis": {"unit": "seconds"}},
+    )
+    assert sorted(_messages(stack_dir)) == [
+        "Planted: unit 'req/s' (fieldConfig.overrides) is not a Grafana unit id: use one of GRAFANA_UNITS",
+        "Planted: unit 'seconds' (options.yAxis.unit) is not a Grafana unit id: use one of GRAFANA_UNITS",
+    ]
+
+
+def test_every_unit_id_is_one_the_pinned_grafana_build_knows() -> None:
+    from grafana_foundation_sdk.models import units
+
+    known = {value for name, value in vars(units).items() if isinstance(value, str) and not name.startswith("_")}
+    assert GRAFANA_UNITS - known == set()
+
+
+def test_every_catalog_panel_uses_a_grafana_unit() -> None:
+    config = parse_config(CONFIG)
+    policy = Policy.from_config(config)
+    invented = {
+        (dashboard.slug, panel.title, panel.unit)
+        for make in (*TENANT_DASHBOARDS, *SHARED_DASHBOARDS)
+        for dashboard in [make(policy)]
+        for row in dashboard.rows
+        for panel in row.panels
+        if panel.unit not in GRAFANA_UNITS
+    }
+    assert invented == set()

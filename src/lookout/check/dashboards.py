@@ -1,6 +1,7 @@
 """Dashboard lint, the dashboards' metric contract, and the queries for ``--live``.
 
-Lint (every panel): a title, a datasource that is a dashboard datasource variable, a unit, targets;
+Lint (every panel): a title, a datasource that is a dashboard datasource variable, a unit Grafana knows
+(:data:`lookout.stack.grafana.units.GRAFANA_UNITS`), targets;
 PromQL that parses; counters only inside ``rate``/``irate``/``increase``/``resets``; ``rate`` and
 ``irate`` over ``$__rate_interval``. Contract: every metric name in every PromQL target is emitted by
 Lookout or a deployed third-party component (:func:`lookout.metrics.is_known`) or is a recording rule
@@ -22,6 +23,7 @@ from ruamel.yaml import YAML
 
 from lookout import metrics
 from lookout.check.findings import Finding
+from lookout.stack.grafana.units import GRAFANA_UNITS
 
 CHECK_LINT: Final = "dashboards"
 CHECK_CONTRACT: Final = "dashboard-contract"
@@ -202,6 +204,20 @@ def analyse(expr: str, variables: Mapping[str, str]) -> tuple[list[str], list[st
 # ---------------------------------------------------------------- lint
 
 
+def _units(panel: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """Every unit id a panel sets: field defaults, overrides, a heatmap's y axis."""
+    field_config = panel.get("fieldConfig") or {}
+    if field_config.get("defaults", {}).get("unit"):
+        yield "fieldConfig.defaults.unit", str(field_config["defaults"]["unit"])
+    for override in field_config.get("overrides", []):
+        for prop in override.get("properties", []):
+            if prop.get("id") == "unit" and prop.get("value"):
+                yield "fieldConfig.overrides", str(prop["value"])
+    y_axis = (panel.get("options") or {}).get("yAxis") or {}
+    if y_axis.get("unit"):
+        yield "options.yAxis.unit", str(y_axis["unit"])
+
+
 def _lint_panel(panel: Mapping[str, Any], datasource_vars: set[str]) -> list[str]:
     kind = panel.get("type", "")
     if kind == "row":
@@ -215,6 +231,9 @@ def _lint_panel(panel: Mapping[str, Any], datasource_vars: set[str]) -> list[str
         problems.append(f"datasource {uid or 'missing'!r} is not a datasource variable of the dashboard")
     if kind not in NO_UNIT_PANELS and not (panel.get("fieldConfig") or {}).get("defaults", {}).get("unit"):
         problems.append("no unit (fieldConfig.defaults.unit)")
+    for where, unit in _units(panel):
+        if unit not in GRAFANA_UNITS:
+            problems.append(f"unit {unit!r} ({where}) is not a Grafana unit id: use one of GRAFANA_UNITS")
     targets = panel.get("targets") or []
     if not targets or not all(str(t.get("expr", "")).strip() for t in targets):
         problems.append("no targets (or a target without an expression)")

@@ -17,7 +17,16 @@ TS, STAT, HEATMAP, TABLE, LOGS = (
     PanelKind.LOGS,
 )
 SVC: Final = (m.SERVICE,)
-SVC_INST: Final = (m.SERVICE, m.INSTANCE)
+ANY: Final = 1
+"""Line of count panels where a single one (a target down, an alert firing) is already too many."""
+LIMIT: Final = 1
+"""Line of share-of-a-limit panels: 1 is the limit itself."""
+BY_SERVICE: Final = ", ".join(rec.SERVICE_LABELS)
+BY_INSTANCE: Final = ", ".join(rec.INSTANCE_LABELS)
+PAGE_BURN_RATE: Final = 14.4
+"""Burn rate of the paging budget alerts (2 % of a 30-day budget in one hour), as MCPErrorBudgetBurnFast uses it."""
+EXHAUSTION_WINDOW: Final = "1h"
+"""History the exhaustion forecasts extrapolate, as MCPMemoryExhaustionForecast and the FD forecast alert do."""
 
 
 def _p(title: str, kind: PanelKind, unit: str, *queries: Query, **kw: object) -> Panel:
@@ -43,16 +52,18 @@ def fleet(p: q.Policy) -> Dashboard:
                         Query(f"count({up} == 0) or vector(0)", instant=True),
                         width=4,
                         height=5,
-                        policy_line=1,
+                        policy_line=ANY,
                     ),
                     _p(
-                        "Error ratio (server)",
+                        "Error ratio (worst service)",
                         STAT,
                         "percentunit",
-                        Query(q.error_ratio(), instant=True),
+                        Query(f"max({q.recorded(rec.ERROR_RATIO)})", instant=True),
                         width=4,
                         height=5,
                         policy_line=p.error_ratio,
+                        description="The series MCPErrorRatioHigh compares with the policy (recording rule "
+                        f"{rec.ERROR_RATIO}); no value while no service has traffic.",
                     ),
                     _p(
                         "p99 latency",
@@ -81,7 +92,7 @@ def fleet(p: q.Policy) -> Dashboard:
                         Query(f"count({alerts}) or vector(0)", instant=True),
                         width=4,
                         height=5,
-                        policy_line=1,
+                        policy_line=ANY,
                     ),
                 ),
             ),
@@ -90,11 +101,13 @@ def fleet(p: q.Policy) -> Dashboard:
                 (
                     _p("Request rate", TS, "reqps", Query(q.request_rate(SVC), "{{service}}")),
                     _p(
-                        "Error ratio (server errors)",
+                        "Error ratio",
                         TS,
                         "percentunit",
-                        Query(q.error_ratio(SVC), "{{service}}"),
+                        Query(q.recorded(rec.ERROR_RATIO), "{{service}}"),
                         policy_line=p.error_ratio,
+                        description="Failed requests a user sees, as the error-ratio alert counts them; a gap while "
+                        "a service has no traffic.",
                     ),
                     _p(
                         "p99 latency against the policy",
@@ -152,7 +165,7 @@ def server(p: q.Policy) -> Dashboard:
                         "Error ratio by method",
                         TS,
                         "percentunit",
-                        Query(q.error_ratio((m.MCP_METHOD,)), "{{mcp_method_name}}"),
+                        Query(q.recorded(rec.METHOD_ERROR_RATIO), "{{service}} {{mcp_method_name}}"),
                         policy_line=p.error_ratio,
                     ),
                 ),
@@ -218,7 +231,7 @@ def server(p: q.Policy) -> Dashboard:
                     _p(
                         "Messages by transport",
                         TS,
-                        "msgps",
+                        "mps",
                         Query(
                             q.sum_rate(q.series(m.TRANSPORT_MESSAGES), q.scope(), (m.MCP_TRANSPORT, "direction")),
                             "{{mcp_transport}} {{direction}}",
@@ -280,6 +293,23 @@ def server(p: q.Policy) -> Dashboard:
                     ),
                 ),
             ),
+            Row(
+                "Telemetry",
+                (
+                    _p(
+                        "Telemetry Lookout lost",
+                        TS,
+                        "cps",
+                        Query(
+                            q.sum_rate(q.series(m.TELEMETRY_DROPPED), q.scope(), m.TELEMETRY_DROPPED.labels),
+                            " ".join(f"{{{{{label}}}}}" for label in m.TELEMETRY_DROPPED.labels),
+                        ),
+                        width=24,
+                        description="Log lines and spans the instrumentation could not deliver, by signal and "
+                        "reason: what the logs and traces of this server are missing.",
+                    ),
+                ),
+            ),
         ),
     )
 
@@ -300,7 +330,7 @@ def tools(p: q.Policy) -> Dashboard:
                         "Error ratio by tool",
                         TS,
                         "percentunit",
-                        Query(q.error_ratio(tool, is_tool), "{{gen_ai_tool_name}}"),
+                        Query(q.recorded(rec.TOOL_ERROR_RATIO), "{{service}} {{gen_ai_tool_name}}"),
                         policy_line=p.error_ratio,
                     ),
                     _p(
@@ -386,8 +416,9 @@ def probes(p: q.Policy) -> Dashboard:
                         TABLE,
                         "s",
                         Query(f"min by ({m.SERVICE}) ({q.series(m.PROBE_SSL_EXPIRY)}{sc}) - time()", instant=True),
-                        policy_line=14 * 86400,
-                        description="Seconds until the earliest certificate expires.",
+                        policy_line=p.certificate_expiry_warning,
+                        description="Time until the earliest certificate expires; reported below "
+                        f"{p.certificate_expiry_warning / 86400:g} days (alerting.certificate_expiry_warning).",
                     ),
                     _p(
                         "Tool drift events",
@@ -448,8 +479,8 @@ def slo(p: q.Policy) -> Dashboard:
                             Query(f"{q.recorded(rec.availability_error_ratio(w))} / {budget:g}", f"{w} {{{{service}}}}")
                             for w in ("1h", "6h", "3d")
                         ),
-                        policy_line=14.4,
-                        description="1 spends the budget in exactly 30 days; 14.4 pages.",
+                        policy_line=PAGE_BURN_RATE,
+                        description=f"1 spends the budget in exactly 30 days; {PAGE_BURN_RATE:g} pages.",
                     ),
                     _p(
                         "Error budget remaining over time",
@@ -505,11 +536,22 @@ def infrastructure(p: q.Policy) -> Dashboard:
                 "Process",
                 (
                     _p(
-                        "CPU",
+                        "CPU utilization (share of the replica's limit)",
                         TS,
                         "percentunit",
-                        Query(q.sum_rate(q.PROCESS_CPU, sc, SVC_INST), "{{instance}}"),
-                        description="1.0 = one core busy.",
+                        Query(q.recorded(rec.CPU_UTILIZATION, instance=True), "{{service}} {{instance}}"),
+                        policy_line=p.utilization,
+                        description="CPU over 15 minutes against the replica's limit (its cgroup's, else "
+                        "targets[].resources, else alerting.resources), as MCPCPUUtilizationHigh compares it.",
+                    ),
+                    _p(
+                        "Memory utilization (share of the replica's limit)",
+                        TS,
+                        "percentunit",
+                        Query(q.recorded(rec.MEMORY_UTILIZATION, instance=True), "{{service}} {{instance}}"),
+                        policy_line=p.utilization,
+                        description="Resident memory over 15 minutes against the replica's limit, as "
+                        "MCPMemoryUtilizationHigh compares it.",
                     ),
                     _p(
                         "Resident memory",
@@ -528,7 +570,7 @@ def infrastructure(p: q.Policy) -> Dashboard:
                         TS,
                         "percentunit",
                         Query(f"{q.PROCESS_OPEN_FDS}{sc} / {q.PROCESS_MAX_FDS}{sc}", "{{instance}}"),
-                        policy_line=0.8,
+                        policy_line=LIMIT,
                     ),
                     _p(
                         "GC collections by generation",
@@ -560,7 +602,8 @@ def capacity(p: q.Policy) -> Dashboard:
     return Dashboard(
         "capacity",
         "Capacity",
-        "Utilization trends and linear forecasts (predict_linear) one week ahead.",
+        "Utilization trends, linear forecasts (predict_linear) of traffic and sessions one week ahead, and of "
+        f"memory and file descriptors {p.forecast_horizon} ahead as the exhaustion alerts forecast them.",
         (
             Row(
                 "Forecasts",
@@ -573,32 +616,46 @@ def capacity(p: q.Policy) -> Dashboard:
                         Query(f"predict_linear(({q.request_rate(SVC)})[6h:], {week})", "{{service}} in 7d"),
                     ),
                     _p(
-                        "Utilization of measured capacity",
+                        "Utilization of measured capacity (per replica)",
                         TS,
                         "percentunit",
                         Query(
-                            f"{q.request_rate(SVC)} / on ({m.SERVICE}) {q.recorded(rec.CAPACITY)}",
-                            "{{service}}",
+                            f"{q.recorded(rec.INSTANCE_REQUESTS_RATE, instance=True)}"
+                            f" / on ({BY_SERVICE}) group_left () {q.recorded(rec.CAPACITY)}",
+                            "{{service}} {{instance}}",
                         ),
                         policy_line=p.utilization,
-                        description="Request rate over one replica's capacity (`lookout bench`, else the fallback).",
+                        description="Each replica's request rate over one replica's capacity (`lookout bench`, "
+                        "else the fallback), as MCPCapacityHigh computes it.",
                     ),
                     _p(
-                        "Resident memory and 7-day forecast",
-                        TS,
-                        "bytes",
-                        Query(f"sum by ({m.INSTANCE}) ({q.PROCESS_RESIDENT_MEMORY}{sc})", "{{instance}}"),
-                        Query(f"predict_linear({q.PROCESS_RESIDENT_MEMORY}{sc}[6h], {week})", "{{instance}} in 7d"),
-                    ),
-                    _p(
-                        "File descriptors: forecast share of limit",
+                        f"Memory: forecast share of the limit in {p.forecast_horizon}",
                         TS,
                         "percentunit",
                         Query(
-                            f"predict_linear({q.PROCESS_OPEN_FDS}{sc}[6h], {week}) / {q.PROCESS_MAX_FDS}{sc}",
-                            "{{instance}} in 7d",
+                            f"max by ({BY_INSTANCE}) (predict_linear({q.PROCESS_RESIDENT_MEMORY}{sc}"
+                            f"[{EXHAUSTION_WINDOW}], {p.forecast_seconds}))"
+                            f" / on ({BY_INSTANCE}) {q.recorded(rec.MEMORY_LIMIT, instance=True)}",
+                            f"{{{{service}}}} {{{{instance}}}} in {p.forecast_horizon}",
                         ),
-                        policy_line=1,
+                        policy_line=LIMIT,
+                        description="Resident memory extrapolated over the last "
+                        f"{EXHAUSTION_WINDOW}, against the replica's limit: MCPMemoryExhaustionForecast above 1.",
+                    ),
+                    _p(
+                        f"File descriptors: forecast share of the limit in {p.forecast_horizon}",
+                        TS,
+                        "percentunit",
+                        Query(
+                            f"max by ({BY_INSTANCE}) (predict_linear({q.PROCESS_OPEN_FDS}{sc}"
+                            f"[{EXHAUSTION_WINDOW}], {p.forecast_seconds}))"
+                            f" / on ({BY_INSTANCE}) max by ({BY_INSTANCE}) ({q.PROCESS_MAX_FDS}{sc})",
+                            f"{{{{service}}}} {{{{instance}}}} in {p.forecast_horizon}",
+                        ),
+                        policy_line=LIMIT,
+                        description="Open file descriptors extrapolated over the last "
+                        f"{EXHAUSTION_WINDOW}, against the process's limit: MCPFileDescriptorsExhaustionForecast "
+                        "above 1.",
                     ),
                     _p(
                         "Active sessions and 7-day forecast",

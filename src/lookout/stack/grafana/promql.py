@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from lookout import metrics as m
-from lookout.config.model import Config
+from lookout.config.model import Config, duration_seconds
 from lookout.stack import naming
-from lookout.stack.rules import recording as rec
 
 RATE_INTERVAL: Final = "$__rate_interval"
 TENANT_VAR: Final = "$tenant"
@@ -38,7 +37,8 @@ MCP_JOB: Final = f'{m.JOB}="{naming.JOB_MCP}"'
 
 @dataclass(frozen=True)
 class Policy:
-    """The thresholds panels are judged by, from ``alerting.slo`` / ``alerting.resources`` (as the alerts)."""
+    """The thresholds panels are judged by, from ``alerting.slo`` / ``alerting.resources`` / ``alerting`` (as the
+    alerts)."""
 
     latency_p99: float
     error_ratio: float
@@ -47,6 +47,10 @@ class Policy:
     latency_objective: float
     latency_threshold: str
     utilization: float
+    forecast_horizon: str
+    """How far ahead the exhaustion forecasts look, e.g. ``4h``."""
+    certificate_expiry_warning: float
+    """Seconds before a certificate's expiry that it is reported."""
 
     @property
     def availability_budget(self) -> float:
@@ -62,7 +66,13 @@ class Policy:
             latency_objective=slo.latency / 100,
             latency_threshold=slo.latency_threshold,
             utilization=resources.utilization_threshold,
+            forecast_horizon=resources.forecast_horizon,
+            certificate_expiry_warning=duration_seconds(config.alerting.certificate_expiry_warning),
         )
+
+    @property
+    def forecast_seconds(self) -> int:
+        return int(duration_seconds(self.forecast_horizon))
 
 
 def series(spec: m.MetricSpec, suffix: str = "") -> str:
@@ -99,31 +109,23 @@ def quantile(q: float, name: str, matchers: str, labels: Sequence[str] = ()) -> 
     return f"histogram_quantile({q}, {sum_rate(name, matchers, ('le', *labels))})"
 
 
-def _regex_alternatives(values: Sequence[str]) -> str:
-    return "|".join(values)
-
-
 # ---------------------------------------------------------------- operations (the SLIs)
 OPS_COUNT: Final = series(m.OPERATION_DURATION, "count")
 OPS_BUCKET: Final = series(m.OPERATION_DURATION, "bucket")
-SERVER_ERROR: Final = f'{m.ERROR_TYPE}!~"{_regex_alternatives(rec.NOT_ERRORS)}"'
-"""Errors of the error-ratio policy (tool errors included; client errors not), as in the alert rules."""
 ANY_ERROR: Final = f'{m.ERROR_TYPE}!=""'
+"""Breakdowns by error type only; which errors count against a policy is the recording rules' business."""
 
 
 def request_rate(labels: Sequence[str] = (), *extra: str) -> str:
     return sum_rate(OPS_COUNT, scope(*extra), labels)
 
 
-def error_ratio(labels: Sequence[str] = (), *extra: str) -> str:
-    """Share of requests failing by the server's fault, per ``labels``."""
-    return f"{sum_rate(OPS_COUNT, scope(SERVER_ERROR, *extra), labels)} / {sum_rate(OPS_COUNT, scope(*extra), labels)}"
-
-
 def latency(q: float, labels: Sequence[str] = (), *extra: str) -> str:
     return quantile(q, OPS_BUCKET, scope(*extra), labels)
 
 
-def recorded(name: str) -> str:
-    """A recording rule of PART A's rule files, scoped to the dashboard's tenant and services."""
-    return f"{name}{scope(instance=False)}"
+def recorded(name: str, instance: bool = False) -> str:
+    """A recording rule of the rule files, scoped to the dashboard's tenant and services (and instances, for the
+    per-instance rules). Error ratios come only from these rules, so a panel and its alert count the same errors
+    and a service without traffic has no ratio series rather than a NaN one."""
+    return f"{name}{scope(instance=instance)}"
