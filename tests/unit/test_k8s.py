@@ -186,3 +186,12 @@ def test_probes_go_through_an_exporter_deployed_with_this_lookout_yaml(stack_dir
     assert all(p["spec"]["prober"]["url"] == f"lookout-exporter:{port}" for p in kinds["Probe"])
     config_map = next(c for c in kinds["ConfigMap"] if c["metadata"]["name"] == "lookout-config")
     assert parse_config(config_map["data"]["lookout.yaml"]) == config
+
+
+def test_alertmanager_configuration_drifting_from_the_native_file_is_reported(stack_dir: Path) -> None:
+    objects = stack_dir / "k8s/alertmanager.yaml"
+    objects.write_text(objects.read_text().replace("    resolve_timeout: 5m\n", "    resolve_timeout: 9m\n", 1))
+    messages = [f.message for f in check_k8s(stack_dir)]
+    assert messages == [
+        "Alertmanager/lookout: alertmanager.yaml differs from alertmanager/alertmanager.yml: regenerate"
+    ]

@@ -4,7 +4,8 @@ unknown fields are errors) and the prometheus-operator CRD schemas.
 The operator schemas come from ``cloudcoil-models-prometheus-operator`` (pydantic models of the CRDs;
 their JSON Schema is closed here, so a misspelt field is an error, as ``kubectl --validate=strict`` would
 say). When a directory of the operator's CRD YAMLs is given (``crd_dir``), each object is validated
-against its CRD's ``openAPIV3Schema`` as well.
+against its CRD's ``openAPIV3Schema`` as well. Where the native ``alertmanager.yml`` was generated beside the
+objects, the Alertmanager's global configuration must equal it as data (templates aside).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ K8S_DIR: Final = "k8s"
 OPERATOR_GROUP: Final = "monitoring.coreos.com"
 KUSTOMIZE_KIND: Final = "Kustomization"
 CRD_DIR_ENV: Final = "LOOKOUT_OPERATOR_CRDS"
+NATIVE_ALERTMANAGER: Final = "alertmanager/alertmanager.yml"
+ALERTMANAGER_CONFIG_KEY: Final = "alertmanager.yaml"
 
 
 def _documents(path: Path) -> Iterator[dict[str, Any]]:
@@ -111,6 +114,38 @@ def _validate(obj: dict[str, Any], crd_dir: Path | None) -> list[str]:
     return []
 
 
+def _alertmanager_drift(stack_dir: Path, objects: list[tuple[str, dict[str, Any]]]) -> list[Finding]:
+    """The Alertmanager's global configuration must route as the native file does: the same data, templates aside
+    (they are read from the operator's mount of the config Secret)."""
+    native_file = stack_dir / NATIVE_ALERTMANAGER
+    managers = [obj for _, obj in objects if obj.get("kind") == "Alertmanager"]
+    if not native_file.is_file() or not managers:
+        return []
+    native = YAML(typ="safe").load(native_file.read_text(encoding="utf-8")) or {}
+    findings = []
+    for manager in managers:
+        secret_name = (manager.get("spec") or {}).get("configSecret")
+        found = [
+            (rel, obj)
+            for rel, obj in objects
+            if obj.get("kind") == "Secret" and (obj.get("metadata") or {}).get("name") == secret_name
+        ]
+        name = f"Alertmanager/{(manager.get('metadata') or {}).get('name', '?')}"
+        if not found:
+            findings.append(Finding(CHECK, K8S_DIR, f"{name}: configSecret {secret_name!r} is not among the objects"))
+            continue
+        rel, secret = found[0]
+        text = (secret.get("stringData") or {}).get(ALERTMANAGER_CONFIG_KEY)
+        data = YAML(typ="safe").load(text) if text else None
+        if not isinstance(data, dict) or {k: v for k, v in data.items() if k != "templates"} != {
+            k: v for k, v in native.items() if k != "templates"
+        }:
+            findings.append(
+                Finding(CHECK, rel, f"{name}: {ALERTMANAGER_CONFIG_KEY} differs from {NATIVE_ALERTMANAGER}: regenerate")
+            )
+    return findings
+
+
 def check_k8s(stack_dir: Path, crd_dir: Path | None = None) -> list[Finding]:
     """Every object under ``k8s/`` against its schema; the kustomization's resources must exist.
 
@@ -127,6 +162,7 @@ def check_k8s(stack_dir: Path, crd_dir: Path | None = None) -> list[Finding]:
     for resource in listed:
         if not (base / resource).is_file():
             findings.append(Finding(CHECK, f"{K8S_DIR}/kustomization.yaml", f"resource {resource} does not exist"))
+    objects: list[tuple[str, dict[str, Any]]] = []
     for path in sorted(base.glob("*.yaml")):
         rel = str(path.relative_to(stack_dir))
         if path.name != "kustomization.yaml" and path.name not in listed:
@@ -134,6 +170,7 @@ def check_k8s(stack_dir: Path, crd_dir: Path | None = None) -> list[Finding]:
         for obj in _documents(path):
             if obj.get("kind") == KUSTOMIZE_KIND:
                 continue
+            objects.append((rel, obj))
             name = f"{obj.get('kind', '?')}/{(obj.get('metadata') or {}).get('name', '?')}"
             findings += [Finding(CHECK, rel, f"{name}: {problem}") for problem in _validate(obj, crd_dir)]
-    return findings
+    return findings + _alertmanager_drift(stack_dir, objects)
