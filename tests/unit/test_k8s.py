@@ -1,5 +1,5 @@
 """Kubernetes base: every object validates against the Kubernetes and prometheus-operator schemas, and the
-objects say what the brief asks (probes on /health/*, autoscaling on request rate, dashboards per tenant)."""
+objects carry what a deployment needs (probes on /health/*, autoscaling on request rate, dashboards per tenant)."""
 
 from __future__ import annotations
 
