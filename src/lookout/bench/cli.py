@@ -3,6 +3,7 @@ history, compare runs. Bad input: one line, exit 2. A regression found by ``comp
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from dataclasses import dataclass
@@ -140,12 +141,15 @@ class _Runner:
         from rich.console import Console
 
         from lookout.bench.client import mcp_sessions
-        from lookout.bench.history import INTERRUPTED
+        from lookout.bench.history import INTERRUPTED, HistoryError
         from lookout.bench.load import BenchError, run_load, summarize
         from lookout.bench.progress import Progress
 
         history = self.history
-        run_id = history.begin(scenario, self.target_name, self.revision) if history else None
+        try:
+            run_id = history.begin(scenario, self.target_name, self.revision) if history else None
+        except HistoryError as exc:
+            _fail(str(exc))
         progress = Progress(Console(stderr=True))
         timeout = scenario.load.timeout_s
         connect = mcp_sessions(self.target, transport=self.transport, protocol=self.protocol, timeout=timeout)
@@ -154,15 +158,20 @@ class _Runner:
                 recorder = anyio.run(lambda: run_load(scenario, connect, seed=self.seed, on_tick=progress))
         except BenchError as exc:
             if history is not None and run_id is not None:
-                history.fail(run_id)
+                with contextlib.suppress(HistoryError):  # the target's failure is the news, not the history's
+                    history.fail(run_id)
             _fail(f"{self.target}: {exc}", code=1)
         except KeyboardInterrupt:
             if history is not None and run_id is not None:
-                history.fail(run_id, INTERRUPTED)
+                with contextlib.suppress(HistoryError):
+                    history.fail(run_id, INTERRUPTED)
             raise
         result = summarize(recorder, scenario, self.target_name)
         if history is not None and run_id is not None:
-            history.finish(run_id, result)
+            try:
+                history.finish(run_id, result)
+            except HistoryError as exc:
+                _fail(f"{exc} (run {run_id} stays incomplete)")
         return run_id, result
 
 
@@ -176,10 +185,14 @@ def _check_transport(transport: str) -> None:
 def _record_capacity(runner: _Runner, data_dir: Path) -> Capacity | None:
     """The target's capacity from its saved runs, also written to capacity.json."""
     from lookout.bench.capacity import capacity_of, write_capacity
+    from lookout.bench.history import HistoryError
 
     if runner.history is None:
         return None
-    capacity = capacity_of(runner.history.complete_runs(runner.target_name))
+    try:
+        capacity = capacity_of(runner.history.complete_runs(runner.target_name))
+    except HistoryError as exc:
+        _fail(str(exc))
     if capacity is not None:
         write_capacity(data_dir, capacity)
     return capacity
@@ -271,10 +284,13 @@ def history_command(
     """List saved runs: throughput, p99 and errors of each."""
     from rich.table import Table
 
-    from lookout.bench.history import COMPLETE, FAILED, INTERRUPTED
+    from lookout.bench.history import COMPLETE, FAILED, INTERRUPTED, HistoryError
     from lookout.bench.progress import ms
 
-    runs = _history(data_dir, create=False).runs(limit, target)
+    try:
+        runs = _history(data_dir, create=False).runs(limit, target)
+    except HistoryError as exc:
+        _fail(str(exc))
     if as_json:
         typer.echo(json.dumps([_summary(r) for r in runs], indent=2))
         return

@@ -18,6 +18,8 @@ from lookout.bench.results import RunResult
 from lookout.bench.scenario import Scenario
 
 HISTORY_FILE = "bench.sqlite"
+LOCK_WAIT_SECONDS = 5.0
+"""How long a command waits for another one's write (each holds the lock for one short transaction)."""
 RUNNING, COMPLETE, FAILED, INTERRUPTED = "running", "complete", "failed", "interrupted"
 
 _SCHEMA = """
@@ -41,6 +43,30 @@ CREATE INDEX IF NOT EXISTS runs_by_series ON runs (target, fingerprint, status, 
 
 class HistoryError(Exception):
     """The history database cannot be used; one line for the user."""
+
+
+_BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+_CORRUPT = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+
+def _problem(path: Path, doing: str, exc: Exception) -> HistoryError:
+    """One line for a failed database operation: a lock held elsewhere and a damaged file each name their fix."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in _BUSY:
+        return HistoryError(
+            f"{path}: the benchmark history is locked by another process (a `lookout bench` still running?): "
+            f"wait for it, or pass --data-dir to use another history"
+        )
+    if (code is not None and code & 0xFF in _CORRUPT) or not isinstance(exc, sqlite3.Error):
+        return _corrupt(path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return HistoryError(f"{path}: cannot {doing} the benchmark history: {exc}")
+
+
+def _corrupt(path: Path, detail: str) -> HistoryError:
+    return HistoryError(
+        f"{path}: the benchmark history is damaged ({detail}): move it aside (mv {path} {path}.damaged) "
+        "and the next run starts a new one"
+    )
 
 
 def host_facts() -> dict[str, Any]:
@@ -106,13 +132,28 @@ class History:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=10, isolation_level=None)
+            self._db = sqlite3.connect(path, timeout=LOCK_WAIT_SECONDS, isolation_level=None)
+        except (sqlite3.Error, OSError) as exc:
+            raise HistoryError(f"{path}: cannot open the benchmark history: {exc}") from None
+        try:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            # A damaged file must stop every command before it reads or writes, not surface as a traceback
+            # halfway through a run or as a listing of whatever rows still parse.
+            verdict = [str(row[0]) for row in self._db.execute("PRAGMA quick_check(1)")]
+            if verdict != ["ok"]:
+                lines = [line for v in verdict for line in v.splitlines() if line and not line.startswith("***")]
+                raise _corrupt(path, lines[0] if lines else "quick_check failed")
             self._db.executescript(_SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
-            raise HistoryError(f"{path}: cannot open the benchmark history: {exc}") from None
+        except sqlite3.Error as exc:
+            self._db.close()
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_CANTOPEN:
+                raise HistoryError(f"{path}: cannot open the benchmark history: {exc}") from None
+            raise _problem(path, "open", exc) from None
+        except HistoryError:
+            self._db.close()
+            raise
 
     @classmethod
     def in_dir(cls, data_dir: Path) -> History:
@@ -134,7 +175,7 @@ class History:
                 cursor = self._db.execute(sql, args)
                 return int(cursor.lastrowid or 0)
         except sqlite3.Error as exc:
-            raise HistoryError(f"{self.path}: cannot write the benchmark history: {exc}") from None
+            raise _problem(self.path, "write", exc) from None
 
     def begin(self, scenario: Scenario, target: str, revision: str | None = None) -> int:
         """Record that a run started; returns its id."""
@@ -167,8 +208,8 @@ class History:
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[RunRecord]:
         try:
             return [RunRecord._of(row) for row in self._db.execute(sql, args)]
-        except sqlite3.Error as exc:
-            raise HistoryError(f"{self.path}: cannot read the benchmark history: {exc}") from None
+        except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:  # a row that does not parse is damage
+            raise _problem(self.path, "read", exc) from None
 
     def runs(self, limit: int = 20, target: str | None = None) -> list[RunRecord]:
         """The latest runs, newest first."""
@@ -200,4 +241,8 @@ class History:
         return self._query("SELECT * FROM runs WHERE target = ? AND status = ? ORDER BY id", (target, COMPLETE))
 
     def integrity(self) -> str:
-        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+        """``ok``, or SQLite's first complaint about the file."""
+        try:
+            return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+        except sqlite3.Error as exc:
+            return str(exc)

@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from lookout.health.checks import Health, default_health
+from lookout.instrument.drops import register_drop_counter
 from lookout.instrument.logs import AccessLog, JsonLogging, configure_json_logging
 from lookout.instrument.recorder import ProcessLimitsCollector, Recorder
 from lookout.instrument.registry import LearnedRegistry, MCPServerRegistry, ServerRegistry
@@ -186,6 +187,7 @@ def instrument(
     sdk, sdk_version = ("fastmcp", _version_of("fastmcp")) if framework == "fastmcp" else ("mcp", _version_of("mcp"))
     if process_metrics:
         _add_process_collectors(registry)
+    register_drop_counter(registry)  # log lines and spans the process could not deliver
     recorder = Recorder(
         registry,
         max_in_flight=max_in_flight,
