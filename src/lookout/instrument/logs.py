@@ -347,7 +347,7 @@ class NonBlockingHandler(logging.Handler):
     def flush(self, timeout: float | None = None) -> None:
         """Wait until everything buffered so far is written, at most ``timeout`` seconds (default: the
         shutdown bound; ``logging`` calls this from every configuration change and at exit)."""
-        if not self._thread.is_alive():
+        if self._abandoned or not self._thread.is_alive():
             return
         self._wake.set()
         self._idle.wait(self.shutdown_timeout if timeout is None else timeout)

@@ -9,12 +9,15 @@ set - ``mcp.session.id`` (when there is one), ``network.transport``, ``network.p
 
 Export never hurts the server: spans go through a bounded in-memory queue (dropped when full) to a
 background thread, and the exporter gives up after ``export_timeout`` seconds, so an OTLP endpoint
-that is down or slow costs neither latency nor unbounded memory.
+that is down or slow costs neither latency nor unbounded memory. Shutting down and flushing wait at
+most ``shutdown_timeout`` seconds. Every span lost on the way - queue full, export failed, still
+queued when the shutdown bound ran out - is counted in ``lookout_telemetry_dropped_total{signal="traces"}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,12 +25,22 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import StatusCode
 
+from lookout.instrument.drops import DROPS, EXPORT_FAILED, QUEUE_FULL, SHUTDOWN, SIGNAL_TRACES
 from lookout.instrument.sampler import DEFAULT_TARGET_PER_SECOND, AdaptiveSampler
 
 DEFAULT_SLOW_SECONDS = 1.0
+EXPORT_TIMEOUT_SECONDS = 2.0
+"""One export (all of the OTLP exporter's retries) gives up after this long."""
+SCHEDULE_DELAY_SECONDS = 1.0
+"""The export thread sends what is queued at least this often."""
+SHUTDOWN_TIMEOUT_SECONDS = 3.0
+"""Shutting down (and flushing) waits at most this long for the export thread; longer than one export,
+so a reachable collector gets the last batch, and what is still queued after it is counted and dropped."""
+MAX_QUEUE_SIZE = 2048
+"""Spans waiting for export at most; beyond it the oldest is dropped and counted."""
 KEEP_ATTRIBUTE = "lookout.kept"
 """Set (to ``error`` or ``slow``) on a span Lookout reconstructed for an unsampled request; the adaptive
 sampler always samples such a span and does not count it against the budget."""
@@ -102,25 +115,127 @@ class SpanKeeper:
         return span.get_span_context()
 
 
+class SpanAccount:
+    """What became of the spans handed to the batch processor: exported, or dropped for a reason.
+
+    Spans handed over minus spans settled is what is still queued or in flight; when the shutdown
+    bound runs out that remainder is counted as dropped at once and the export thread is abandoned
+    (whatever it reports later is not counted twice).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.handed = 0
+        self.settled = 0
+        self.abandoned = False
+
+    def hand(self) -> None:
+        with self._lock:
+            if not self.abandoned:
+                self.handed += 1
+
+    def dropped(self, n: int, reason: str) -> None:
+        """The processor dropped ``n`` spans on the spot (always counted, even after abandoning)."""
+        with self._lock:
+            if not self.abandoned:
+                self.settled += n
+        DROPS.add(SIGNAL_TRACES, reason, n)
+
+    def exported(self, n: int, ok: bool) -> None:
+        with self._lock:
+            if self.abandoned:
+                return
+            self.settled += n
+        if not ok:
+            DROPS.add(SIGNAL_TRACES, EXPORT_FAILED, n)
+
+    def abandon(self) -> int:
+        """Count everything unsettled as dropped at shutdown; returns how many."""
+        with self._lock:
+            if self.abandoned:
+                return 0
+            self.abandoned = True
+            pending = self.handed - self.settled
+        DROPS.add(SIGNAL_TRACES, SHUTDOWN, pending)
+        return pending
+
+
+class _CountingExporter(SpanExporter):
+    """Settles every exported batch in the account (a failed one is counted as dropped)."""
+
+    def __init__(self, inner: Any, account: SpanAccount) -> None:  # the SDK types it as its Exporter protocol
+        self.inner = inner
+        self.account = account
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        try:
+            result: SpanExportResult = self.inner.export(spans)
+        except Exception:
+            self.account.exported(len(spans), ok=False)
+            raise
+        self.account.exported(len(spans), ok=result is SpanExportResult.SUCCESS)
+        return result
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return bool(self.inner.force_flush(timeout_millis))
+
+
+class _CountingProcessorMetrics:
+    """The batch processor's own drop notifications (queue full, emitted after shutdown), counted."""
+
+    def __init__(self, inner: Any, account: SpanAccount) -> None:
+        self.inner = inner
+        self.account = account
+
+    def register_queue_size(self, get_queue_size: Any) -> None:
+        self.inner.register_queue_size(get_queue_size)
+
+    def drop_items(self, count: int, error_type: str = "queue_full") -> None:
+        self.inner.drop_items(count, error_type)
+        self.account.dropped(count, QUEUE_FULL if error_type == "queue_full" else SHUTDOWN)
+
+    def finish_items(self, count: int) -> None:
+        self.inner.finish_items(count)
+
+
 class KeepErrorsAndSlow(SpanProcessor):
     """Exports sampled spans through ``inner``, plus unsampled-but-recorded spans that ended with an
     error status or lasted at least ``slow_seconds`` (the adaptive sampler records every root).
 
     The keep is span-level: the error or slow span itself is exported (with its attributes and
     events); its unsampled children are not, unless they too errored or ran slow.
+
+    Every span handed to ``inner`` is accounted for (:class:`SpanAccount`): exported, or counted as
+    dropped. :meth:`shutdown` and :meth:`force_flush` wait at most ``shutdown_timeout`` seconds.
     """
 
-    def __init__(self, inner: BatchSpanProcessor, slow_seconds: float = DEFAULT_SLOW_SECONDS) -> None:
+    def __init__(
+        self,
+        inner: BatchSpanProcessor,
+        slow_seconds: float = DEFAULT_SLOW_SECONDS,
+        shutdown_timeout: float = SHUTDOWN_TIMEOUT_SECONDS,
+    ) -> None:
         self.inner = inner
         self.slow_ns = int(slow_seconds * 1e9)
+        self.shutdown_timeout = shutdown_timeout
         self.kept_errors = 0
         self.kept_slow = 0
+        self.account = SpanAccount()
+        # The SDK's batch processor reports its drops and exports to these two; counting them here
+        # is what makes each lost span visible in lookout_telemetry_dropped_total.
+        batch = inner._batch_processor
+        batch._exporter = _CountingExporter(batch._exporter, self.account)
+        batch._metrics = _CountingProcessorMetrics(batch._metrics, self.account)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         self.inner.on_start(span, parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:
         if span.context is not None and span.context.trace_flags.sampled:
+            self.account.hand()
             self.inner.on_end(span)
             return
         if span.status.status_code is StatusCode.ERROR:
@@ -129,13 +244,26 @@ class KeepErrorsAndSlow(SpanProcessor):
             self.kept_slow += 1
         else:
             return
+        self.account.hand()
         self.inner._batch_processor.emit(span)
 
     def shutdown(self) -> None:
-        self.inner.shutdown()  # type: ignore[no-untyped-call]
+        """Export what is queued within ``shutdown_timeout`` seconds; count the rest as dropped."""
+        self.inner._batch_processor.shutdown(timeout_millis=int(self.shutdown_timeout * 1000))
+        self.account.abandon()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.inner.force_flush(timeout_millis)
+        """Export what is queued; False if that took longer than ``timeout_millis`` or ``shutdown_timeout``
+        (the export goes on in the background: the SDK's own flush has no bound)."""
+        done = threading.Event()
+        outcome: list[bool] = []
+
+        def flush() -> None:
+            outcome.append(self.inner.force_flush())
+            done.set()
+
+        threading.Thread(target=flush, name="lookout-span-flush", daemon=True).start()
+        return done.wait(min(timeout_millis / 1000, self.shutdown_timeout)) and outcome[0]
 
 
 @dataclass
@@ -158,8 +286,10 @@ def configure_tracing(
     exporter: SpanExporter | None = None,
     target_per_second: float = DEFAULT_TARGET_PER_SECOND,
     slow_seconds: float = DEFAULT_SLOW_SECONDS,
-    export_timeout: float = 5.0,
-    max_queue_size: int = 2048,
+    export_timeout: float = EXPORT_TIMEOUT_SECONDS,
+    schedule_delay: float = SCHEDULE_DELAY_SECONDS,
+    shutdown_timeout: float = SHUTDOWN_TIMEOUT_SECONDS,
+    max_queue_size: int = MAX_QUEUE_SIZE,
     resource_attributes: Mapping[str, str] | None = None,
     set_global: bool = True,
     keep_mode: str = "reconstruct",
@@ -167,6 +297,10 @@ def configure_tracing(
     """An SDK ``TracerProvider`` with the adaptive sampler and OTLP/HTTP export to ``endpoint``
     (``http://host:4318/v1/traces``; the ``OTEL_EXPORTER_OTLP_*`` variables apply when None), or to
     ``exporter``. With ``set_global`` it becomes the global provider, which the SDK's span uses.
+
+    Bounds: at most ``max_queue_size`` spans wait for export (sent every ``schedule_delay`` seconds or
+    when a batch is full); one export gives up after ``export_timeout`` seconds; shutdown and flush wait
+    at most ``shutdown_timeout`` seconds. Spans lost to any of them are counted as dropped.
 
     ``keep_mode`` decides how error and slow requests beyond the budget are kept: ``reconstruct`` (the
     default: unsampled spans stay non-recording and :class:`SpanKeeper` records the span of an error or
@@ -184,10 +318,11 @@ def configure_tracing(
     batch = BatchSpanProcessor(
         exporter,
         max_queue_size=max_queue_size,
+        schedule_delay_millis=schedule_delay * 1000,
         max_export_batch_size=min(512, max_queue_size),
-        export_timeout_millis=int(export_timeout * 1000),
+        export_timeout_millis=export_timeout * 1000,
     )
-    processor = KeepErrorsAndSlow(batch, slow_seconds)
+    processor = KeepErrorsAndSlow(batch, slow_seconds, shutdown_timeout)
     provider.add_span_processor(processor)
     if set_global:
         trace.set_tracer_provider(provider)
