@@ -4,25 +4,51 @@ uvicorn's own signal capture assumes one server per process (each ``serve()`` sw
 and re-raises the signal on exit), so the servers here run without it and this module owns the
 signals. Binding happens up front: a port in use is a :class:`PortInUse` naming the address, before
 anything has started.
+
+Every server here is bounded against slow or hostile clients (:class:`ServerLimits`): uvicorn's
+keep-alive timeout and h11's head size limit, plus what uvicorn lacks — a deadline for reading a
+request (head and body), and a cap on open connections below the process's file-descriptor limit that
+closes the oldest idle connection to make room. Error logs are rate-limited (:class:`RateLimitFilter`),
+so a flood of failures cannot fill the disk.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
+import logging
+import resource
 import signal
 import socket
+import time
 from collections.abc import Awaitable, Callable, Generator, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import anyio
+import h11
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 
 class PortInUse(Exception):
     """The address is taken; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """What one client connection may cost a server."""
+
+    request_read_seconds: float = 10.0
+    """A request's head and body must have arrived this long after its first byte (or the connect)."""
+    keep_alive_seconds: float = 5.0
+    """An idle keep-alive connection is closed after this (uvicorn's ``timeout_keep_alive``)."""
+    max_head_bytes: int = 16 * 1024
+    """A larger request head is a 400 (h11's ``max_incomplete_event_size``)."""
+    max_connections: int = 1024
+    """Open connections per listener, further capped by the file-descriptor limit (:func:`connection_cap`)."""
 
 
 @dataclass(frozen=True)
@@ -32,12 +58,170 @@ class Listener:
     port: int
     name: str  # shown in errors, e.g. "MCP endpoint (--port)"
     lifespan: Literal["auto", "on", "off"] = "auto"
+    limits: ServerLimits = field(default_factory=ServerLimits)
+
+
+MAX_BACKLOG = 2048
+
+
+def connection_cap(limits: ServerLimits, listeners: int = 1) -> tuple[int, int]:
+    """Connections one listener may hold, and its accept backlog, from its share of the process's
+    file descriptors: half the share for connections; asyncio accepts up to a backlog of connections at
+    once before any of them can be closed to make room, so a backlog is at most an eighth of the share.
+    The rest stays free for accept() and for the app's own work (a probe's sockets and pipes)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return limits.max_connections, MAX_BACKLOG
+    share = soft // max(1, listeners)
+    return max(8, min(limits.max_connections, share // 2)), max(8, min(MAX_BACKLOG, share // 8))
+
+
+class _GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol plus a request read deadline and a connection cap (set by :func:`guarded_protocol`)."""
+
+    request_read_seconds: float = ServerLimits.request_read_seconds
+    max_connections: int = ServerLimits.max_connections
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._opened = time.monotonic()
+        self._read_timer: asyncio.TimerHandle | None = None
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._arm_read_timer()
+        if len(self.connections) > self.max_connections:
+            self._make_room()
+
+    def _open(self) -> bool:
+        return not self.transport.is_closing()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state in (h11.IDLE, h11.SEND_BODY):
+            self._arm_read_timer()  # a request (head or body) is on its way: it gets one deadline
+        else:
+            self._cancel_read_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_read_timer()
+        super().connection_lost(exc)
+
+    def idle(self) -> bool:
+        """No request being answered: waiting for (the rest of) a head, or kept alive between requests."""
+        return self.conn.their_state is h11.IDLE and (self.cycle is None or self.cycle.response_complete)
+
+    def _make_room(self) -> None:
+        # Closed connections stay in the set until their socket is released (next loop iteration).
+        open_ = [c for c in self.connections if isinstance(c, _GuardedH11Protocol) and c._open()]
+        if len(open_) <= self.max_connections:
+            return
+        idle = [c for c in open_ if c is not self and c.idle()]
+        victim = min(idle, key=lambda c: c._opened) if idle else self
+        _log.warning("connection limit (%d) reached: closing the oldest idle connection", self.max_connections)
+        victim.transport.close()
+
+    def _arm_read_timer(self) -> None:
+        if self._read_timer is None:
+            self._read_timer = asyncio.get_running_loop().call_later(self.request_read_seconds, self._read_expired)
+
+    def _cancel_read_timer(self) -> None:
+        if self._read_timer is not None:
+            self._read_timer.cancel()
+            self._read_timer = None
+
+    def _read_expired(self) -> None:
+        self._read_timer = None
+        if self.conn.their_state in (h11.IDLE, h11.SEND_BODY) and not self.transport.is_closing():
+            self.transport.close()  # an app still waiting for the body sees http.disconnect
+
+
+def guarded_protocol(limits: ServerLimits, max_connections: int) -> type[H11Protocol]:
+    """The HTTP protocol class for a uvicorn server bounded by ``limits``."""
+    return type(
+        "GuardedH11Protocol",
+        (_GuardedH11Protocol,),
+        {"request_read_seconds": limits.request_read_seconds, "max_connections": max_connections},
+    )
+
+
+def uvicorn_config(
+    app: ASGIApp,
+    limits: ServerLimits,
+    *,
+    listeners: int = 1,
+    lifespan: Literal["auto", "on", "off"] = "auto",
+    **extra: Any,
+) -> uvicorn.Config:
+    """A uvicorn config with Lookout's limits and quiet logs (the one place servers are configured)."""
+    max_connections, backlog = connection_cap(limits, listeners)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan=lifespan,
+        access_log=False,
+        http=guarded_protocol(limits, max_connections),
+        backlog=backlog,
+        timeout_keep_alive=int(limits.keep_alive_seconds),
+        h11_max_incomplete_event_size=limits.max_head_bytes,
+        **extra,
+    )
+    limit_error_logs()
+    return config
+
+
+_log = logging.getLogger("lookout.serving")
+
+
+class RateLimitFilter(logging.Filter):
+    """Lets ``burst`` records of one kind (logger and message template) through per ``interval`` seconds,
+    then drops them, and says how many it dropped on the first record of that kind it lets through again."""
+
+    def __init__(self, burst: int = 10, interval: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.burst = burst
+        self.interval = interval
+        self._clock = clock
+        self._windows: dict[tuple[str, str], tuple[float, int, int]] = {}  # kind -> (start, passed, dropped)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = (record.name, str(record.msg))
+        now = self._clock()
+        start, passed, dropped = self._windows.get(kind, (now, 0, 0))
+        if now - start >= self.interval:
+            start, passed = now, 0
+        if passed >= self.burst:
+            self._windows[kind] = (start, passed, dropped + 1)
+            return False
+        if dropped:
+            record.msg = f"{record.getMessage()} [{dropped} similar messages suppressed]"
+            record.args = None
+        if len(self._windows) > 1000:  # kinds are message templates: a few dozen; never let them grow
+            self._windows.clear()
+        self._windows[kind] = (start, passed + 1, 0)
+        return True
+
+
+RATE_LIMITED_LOGGERS = ("asyncio", "uvicorn", "uvicorn.error", "lookout.serving")
+"""The loggers a flood of connections can make noisy (accept errors, protocol errors, the connection cap)."""
+
+
+def limit_error_logs() -> None:
+    """Install one :class:`RateLimitFilter` on each of :data:`RATE_LIMITED_LOGGERS` (idempotent)."""
+    for name in RATE_LIMITED_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RateLimitFilter) for f in logger.filters):
+            logger.addFilter(RateLimitFilter())
 
 
 class _QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        # asyncio listens with the config's backlog, which also bounds how many connections it accepts
+        # at once; the kernel's queue may be long again (a burst of clients waits there, holding no fd).
+        for sock in sockets or ():
+            sock.listen(MAX_BACKLOG)
 
 
 def bind(host: str, port: int, name: str) -> socket.socket:
@@ -57,7 +241,7 @@ def bind(host: str, port: int, name: str) -> socket.socket:
                 f"{host}:{port} ({name}) is already in use: stop what listens there or choose another port"
             ) from None
         raise PortInUse(f"cannot listen on {host}:{port} ({name}): {exc.strerror}") from None
-    sock.listen(2048)
+    sock.listen(MAX_BACKLOG)
     sock.set_inheritable(True)
     return sock
 
@@ -77,7 +261,7 @@ async def serve(listeners: Sequence[Listener], on_signal: Callable[[], Awaitable
             s.close()
         raise
     servers = [
-        _QuietServer(uvicorn.Config(lst.app, log_level="warning", lifespan=lst.lifespan, access_log=False))
+        _QuietServer(uvicorn_config(lst.app, lst.limits, listeners=len(listeners), lifespan=lst.lifespan))
         for lst in listeners
     ]
 

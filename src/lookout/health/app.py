@@ -66,17 +66,20 @@ def management_routes(registry: CollectorRegistry, health: Health | None = None)
 
 async def serve_management(app: Starlette, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     """Serve the management app on its own port until cancelled (for servers without an HTTP app of
-    their own, e.g. stdio). Signals stay with the application."""
+    their own, e.g. stdio). Signals stay with the application. The server has the same bounds against
+    slow and hostile clients as Lookout's own (:class:`lookout.serving.ServerLimits`)."""
     import contextlib
 
     import uvicorn
+
+    from lookout.serving import ServerLimits, uvicorn_config
 
     class _Server(uvicorn.Server):
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
+    config = uvicorn_config(app, ServerLimits(), lifespan="off", host=host, port=port)
     await _Server(config).serve()
 
 

@@ -1,0 +1,149 @@
+"""Lookout's HTTP servers against slow and hostile clients: a request must arrive within its read
+deadline, a flood of half-sent requests cannot exhaust the file descriptors (the oldest idle connection
+makes room), and errors are logged at a bounded rate."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from lookout.health.app import management_app, serve_management
+from lookout.serving import Listener, RateLimitFilter, ServerLimits, serve
+from tests.support import LOOPBACK, Proc, free_port, http_ok, start, wait_until
+
+FD_LIMIT = 128
+FLOOD = 200  # more half-sent requests than the exporter has file descriptors
+MAX_LOG_BYTES = 16 * 1024
+
+CONFIG = """\
+version: 1
+tenants:
+  - name: acme
+    targets: [{name: demo, url: "http://127.0.0.1:9/mcp"}]
+alerting:
+  receivers: [{name: sink, webhook: {url: "http://127.0.0.1:9/notify"}}]
+  routes: {P0: [sink]}
+"""
+
+
+def with_fd_limit(limit: int, argv: list[str]) -> list[str]:
+    """``argv`` run with RLIMIT_NOFILE lowered to ``limit`` (soft and hard, as ``ulimit -n`` does)."""
+    code = (
+        "import os, resource, sys; "
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, ({limit}, {limit})); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    return [sys.executable, "-c", code, *argv]
+
+
+@contextlib.contextmanager
+def half_sent_requests(port: int, count: int) -> Iterator[list[socket.socket]]:
+    """``count`` connections that send the start of a request head and then nothing."""
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.create_connection((LOOPBACK, port), timeout=10)
+            sock.sendall(b"GET /-/healthy HTTP/1.1\r\nHost: flood\r\n")
+            sockets.append(sock)
+        yield sockets
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@pytest.fixture
+def exporter(tmp_path: Path) -> Iterator[tuple[Proc, int]]:
+    config = tmp_path / "lookout.yaml"
+    config.write_text(CONFIG)
+    port = free_port()
+    argv = [sys.executable, "-m", "lookout", "exporter", "--config", str(config), "--listen", f"{LOOPBACK}:{port}"]
+    proc = start(with_fd_limit(FD_LIMIT, argv), tmp_path / "exporter.log")
+    try:
+        wait_until(lambda: proc.alive() and http_ok(f"http://{LOOPBACK}:{port}/-/healthy"), 30, what="exporter")
+        yield proc, port
+    finally:
+        proc.stop()
+
+
+def test_a_flood_of_half_sent_requests_leaves_the_exporter_answering(exporter: tuple[Proc, int]) -> None:
+    proc, port = exporter
+    with half_sent_requests(port, FLOOD):
+        for _ in range(5):
+            response = httpx.get(f"http://{LOOPBACK}:{port}/-/healthy", timeout=5)
+            assert response.status_code == 200
+    assert proc.alive()
+    assert len(proc.output().encode()) < MAX_LOG_BYTES, proc.output()[-2000:]
+
+
+# ------------------------------------------------------------------ the request read deadline
+async def _closed_by_server(port: int, data: bytes) -> bool:
+    """Send ``data`` and report whether the server closes the connection without answering."""
+    async with await anyio.connect_tcp(LOOPBACK, port) as stream:
+        await stream.send(data)
+        try:
+            return await stream.receive() == b""
+        except (anyio.EndOfStream, anyio.BrokenResourceError):
+            return True
+
+
+async def _echo_body(request: Request) -> Response:
+    return PlainTextResponse(f"{len(await request.body())}\n")
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [
+        b"GET / HTTP/1.1\r\nHost: slow\r\n",  # a head that never ends
+        b"POST / HTTP/1.1\r\nHost: slow\r\nContent-Length: 100\r\n\r\n0123456789",  # a body that never ends
+    ],
+)
+async def test_a_request_that_does_not_arrive_in_time_is_closed(partial: bytes) -> None:
+    app = Starlette(routes=[Route("/", _echo_body, methods=["GET", "POST"])])
+    port = free_port()
+    limits = ServerLimits(request_read_seconds=0.5)
+    async with anyio.create_task_group() as group:
+        group.start_soon(serve, [Listener(app, LOOPBACK, port, "test", lifespan="off", limits=limits)])
+        await anyio.to_thread.run_sync(lambda: wait_until(lambda: http_ok(f"http://{LOOPBACK}:{port}/"), 30))
+        with anyio.fail_after(10):
+            assert await _closed_by_server(port, partial)
+        group.cancel_scope.cancel()
+
+
+async def test_the_management_app_closes_a_half_sent_request() -> None:
+    port = free_port()
+    async with anyio.create_task_group() as group:
+        group.start_soon(serve_management, management_app(CollectorRegistry()), LOOPBACK, port)
+        await anyio.to_thread.run_sync(lambda: wait_until(lambda: http_ok(f"http://{LOOPBACK}:{port}/health"), 30))
+        with anyio.fail_after(ServerLimits().request_read_seconds + 10):
+            assert await _closed_by_server(port, b"GET /health HTTP/1.1\r\nHost: slow\r\n")
+        group.cancel_scope.cancel()
+
+
+# ------------------------------------------------------------------ rate-limited error logs
+def test_identical_errors_are_logged_at_a_bounded_rate() -> None:
+    now = [0.0]
+    limiter = RateLimitFilter(burst=3, interval=60.0, clock=lambda: now[0])
+
+    def record(msg: str) -> logging.LogRecord:
+        return logging.LogRecord("asyncio", logging.ERROR, __file__, 1, msg, None, None)
+
+    passed = [limiter.filter(record("socket.accept() out of system resource")) for _ in range(100)]
+    assert passed.count(True) == 3
+    assert limiter.filter(record("another error"))  # other messages have their own budget
+    now[0] = 61.0
+    again = record("socket.accept() out of system resource")
+    assert limiter.filter(again)
+    assert again.getMessage().endswith("[97 similar messages suppressed]")
