@@ -36,7 +36,8 @@ def test_check_passes_on_the_example_and_on_production_routing() -> None:
 def test_a_rule_querying_an_unknown_metric_breaks_the_contract(tmp_path: Path) -> None:
     stack = generated(tmp_path)
     alerts = stack / "prometheus/rules/alerts.yml"
-    alerts.write_text(alerts.read_text().replace('expr: up{job="mcp"} == 0', "expr: mcp_made_up_total == 0"))
+    down = 'expr: max by (tenant, service) (up{job="mcp"}) == 0 or'
+    alerts.write_text(alerts.read_text().replace(down, "expr: mcp_made_up_total == 0 or", 1))
     result = lookout("check", "--config", str(EXAMPLE), "--out", str(stack))
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
