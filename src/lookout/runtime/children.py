@@ -4,25 +4,37 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
+import fcntl
+import functools
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 _PR_SET_PDEATHSIG = 1
+LOCK_FILE = "up.lock"
+STOP_TIMEOUT = 10.0
+_LOG_TAIL_BYTES = 64 * 1024
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+def _die_with_parent(parent: int) -> None:  # pragma: no cover - runs in the child between fork and exec
     # If `lookout up` is killed with SIGKILL it cannot stop its children; the kernel does it instead.
+    # SIGKILL, not SIGTERM: a graceful shutdown (Prometheus flushing alerts to an Alertmanager that is going
+    # away too) can take a minute, and nobody is left to wait for it or to free the ports.
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died between fork and prctl: the signal will never come
+        os._exit(1)
 
 
 class StackError(Exception):
@@ -74,6 +86,19 @@ class Child:
             return ""
         return "\n".join(self.spec.log.read_text(errors="replace").splitlines()[-lines:])
 
+    def last_words(self) -> str:
+        """One line: why the child stopped, from its log, and where the whole log is."""
+        if self.spec.log is None:
+            return ""
+        try:
+            with self.spec.log.open("rb") as log:
+                log.seek(max(0, log.seek(0, os.SEEK_END) - _LOG_TAIL_BYTES))
+                text = log.read().decode(errors="replace")
+        except OSError:
+            return f"(no log at {self.spec.log})"
+        line = meaningful_line(text)
+        return f"{line} (log: {self.spec.log})" if line else f"(empty log: {self.spec.log})"
+
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM, wait, then SIGKILL: the child is always reaped."""
         if self.popen.poll() is None:
@@ -85,6 +110,7 @@ class Child:
                 self.popen.kill()
                 self.popen.wait()
         self.pid_file.unlink(missing_ok=True)
+        _cmdline_file(self.pid_file).unlink(missing_ok=True)
 
 
 def start_child(spec: ChildSpec, run_dir: Path) -> Child:
@@ -104,13 +130,15 @@ def start_child(spec: ChildSpec, run_dir: Path) -> Child:
             # Own session: a Ctrl-C in the terminal reaches only `lookout up`, which then stops the
             # children in order and waits for each, instead of all of them racing to exit.
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=functools.partial(_die_with_parent, os.getpid()) if sys.platform == "linux" else None,
         )
     finally:
         if log_file is not None:
             log_file.close()
     pid_file = run_dir / f"{spec.name}.pid"
     pid_file.write_text(f"{popen.pid}\n")
+    # What the PID ran as: a later `lookout up` stops a leftover only if the PID still runs exactly this.
+    _cmdline_file(pid_file).write_bytes(_cmdline_bytes(list(spec.argv)))
     return Child(spec, popen, pid_file)
 
 
@@ -141,3 +169,151 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# ------------------------------------------------------------------ start-up guards
+
+
+_LOGFMT_PAIR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
+_ERROR_LEVELS = frozenset({"error", "fatal", "crit", "critical", "panic", "emerg"})
+
+
+def _unquote(value: str) -> str:
+    if value.startswith('"'):
+        with contextlib.suppress(ValueError):
+            return str(json.loads(value))
+        return value.strip('"')
+    return value
+
+
+def meaningful_line(text: str) -> str | None:
+    """The line of a child's log that says why it stopped: the last error of a logfmt or JSON log
+    (Prometheus, Alertmanager, Pushgateway) as ``msg: err``, else the last non-empty line (for Lookout's own
+    children, their one-line error)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in reversed(lines):
+        fields: dict[str, str] = {}
+        if line.startswith("{"):
+            with contextlib.suppress(ValueError):
+                parsed = json.loads(line)
+                if isinstance(parsed, dict):
+                    fields = {str(k): str(v) for k, v in parsed.items()}
+        else:
+            fields = {key: _unquote(value) for key, value in _LOGFMT_PAIR.findall(line)}
+        if fields.get("level", "").lower() in _ERROR_LEVELS:
+            said = [fields[key] for key in ("msg", "err", "error") if fields.get(key)]
+            return ": ".join(said) or line
+    return lines[-1] if lines else None
+
+
+def _cmdline_file(pid_file: Path) -> Path:
+    return pid_file.with_suffix(".cmdline")
+
+
+def _cmdline_bytes(argv: Sequence[str]) -> bytes:
+    """``argv`` as the kernel shows it in /proc/PID/cmdline."""
+    return b"".join(os.fsencode(arg) + b"\0" for arg in argv)
+
+
+def _running_cmdline(pid: int) -> bytes | None:
+    """What ``pid`` runs now, or None when it is gone (or a zombie nobody reaped yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.rpartition(")")[2].split()[0] in ("Z", "X"):
+            return None
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, IndexError):
+        return None
+
+
+def ensure_dir(path: Path) -> None:
+    """Create ``path`` and prove it writable, or raise :class:`StackError` naming it and the fix."""
+    fix = "or pass --data-dir with a directory you can write"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise StackError(f"{path}: exists but is not a directory: move it aside, {fix}") from None
+    except NotADirectoryError:
+        raise StackError(f"{path}: a parent of it is a file, not a directory: move that aside, {fix}") from None
+    except OSError as exc:
+        raise StackError(f"{path}: cannot create it ({exc.strerror}): fix its permissions, {fix}") from None
+    probe = path / f".lookout-write-test-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise StackError(f"{path}: not writable ({exc.strerror}): fix its permissions, {fix}") from None
+
+
+@contextlib.contextmanager
+def data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """Hold the data dir for one `lookout up`: a second one started beside it stops at once with the first's
+    PID instead of both fighting over ports, PID files and the TSDB. The kernel drops the lock with the
+    process, however it dies, and children never inherit it (close-on-exec)."""
+    path = data_dir / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise StackError(f"{path}: cannot create the lock file ({exc.strerror}): pass another --data-dir") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise StackError(f"{path}: cannot lock ({exc.strerror}): pass another --data-dir") from None
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise StackError(
+                f"another `lookout up` (PID {holder}) is running with --data-dir {data_dir}: "
+                "stop it first, or pass another --data-dir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _stop_pid(pid: int, timeout: float = STOP_TIMEOUT) -> None:
+    """Stop a process that is not our child (we cannot wait for it): SIGTERM, poll, then SIGKILL."""
+    for sig, grace in ((signal.SIGTERM, timeout), (signal.SIGKILL, timeout)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if _running_cmdline(pid) is None:
+                return
+            time.sleep(0.1)
+
+
+def stop_leftovers(run_dir: Path, expected: dict[str, Sequence[str]]) -> list[str]:
+    """Clear the PID files an earlier `lookout up` left behind when it was killed; stop the children of it
+    that still run. A PID is stopped only while it runs exactly what was started under that name (its
+    recorded command line, or for a PID file without one what would be started now): a recycled PID
+    belongs to someone else and is left alone. Returns one note per PID file."""
+    notes: list[str] = []
+    if not run_dir.is_dir():
+        return notes
+    for pid_file in sorted(run_dir.glob("*.pid")):
+        name = pid_file.stem
+        recorded = _cmdline_file(pid_file)
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            pid = 0
+        running = _running_cmdline(pid) if pid > 0 and pid != os.getpid() else None
+        if running is None:
+            notes.append(f"removed the stale PID file of {name} (PID {pid or '?'} no longer runs)")
+        else:
+            ours: bytes | None
+            try:
+                ours = recorded.read_bytes()
+            except OSError:
+                ours = _cmdline_bytes(expected[name]) if name in expected else None
+            if running == ours:
+                _stop_pid(pid)
+                notes.append(f"stopped {name} (PID {pid}), left running by an earlier `lookout up`")
+            else:
+                notes.append(f"removed the stale PID file of {name} (PID {pid} now runs something else: left alone)")
+        pid_file.unlink(missing_ok=True)
+        recorded.unlink(missing_ok=True)
+    return notes

@@ -11,9 +11,20 @@ from types import FrameType
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from lookout.config.model import Config
-from lookout.runtime.children import Child, ChildSpec, StackError, resolve_binary, start_child, wait_ready
+from lookout.runtime.children import (
+    Child,
+    ChildSpec,
+    StackError,
+    data_dir_lock,
+    ensure_dir,
+    resolve_binary,
+    start_child,
+    stop_leftovers,
+    wait_ready,
+)
 from lookout.runtime.state import StackState, remove_state
 from lookout.serving import PortInUse, bind
 from lookout.stack import DeployTarget, naming, render_stack, write_stack
@@ -166,7 +177,24 @@ def _url_table(config: Config, options: StackOptions) -> Table:
 
 
 def run_stack(config: Config, options: StackOptions) -> int:
-    """Run until SIGINT/SIGTERM or until an essential child dies; return the exit code."""
+    """Run until SIGINT/SIGTERM or until an essential child dies; return the exit code. One `lookout up` per
+    data dir: it holds a lock there, and first stops what a killed predecessor left running."""
+    # Binaries are resolved first: a missing one stops us before anything is created.
+    specs = child_specs(config, options, options.data_dir / "stack")
+    ensure_dir(options.data_dir)
+    with data_dir_lock(options.data_dir):
+        for note in stop_leftovers(options.data_dir / "run", {spec.name: spec.argv for spec in specs}):
+            Console(stderr=True).print(Text(note, style="yellow"), soft_wrap=True)
+        return _run_stack(config, options, specs)
+
+
+def _say(console: Console, child: Child, what: str) -> None:
+    """One line, never wrapped or read as markup: the child's own last words end it."""
+    why = child.last_words()
+    console.print(Text(f"lookout: {child.name} {what}" + (f": {why}" if why else ""), style="red"), soft_wrap=True)
+
+
+def _run_stack(config: Config, options: StackOptions, specs: list[ChildSpec]) -> int:
     console = Console(stderr=True)
     stack_dir = options.data_dir / "stack"
     ports = [
@@ -181,8 +209,9 @@ def run_stack(config: Config, options: StackOptions) -> int:
             ("demo server, --demo-port", f"127.0.0.1:{options.demo_port}"),
             ("demo management, --demo-management-port", f"127.0.0.1:{options.demo_management_port}"),
         ]
-    specs = child_specs(config, options, stack_dir)  # resolves binaries first: a missing one stops us here
     _check_ports(ports)
+    for directory in ("run", "logs", "stack", "prometheus", "alertmanager"):
+        ensure_dir(options.data_dir / directory)  # one line naming it, not a traceback from a child's start
     try:
         write_stack(render_stack(config, DeployTarget.NATIVE), stack_dir)
     except OSError as exc:
@@ -206,10 +235,7 @@ def run_stack(config: Config, options: StackOptions) -> int:
             child = not_ready[0]
             code = child.exit_code()
             state = f"exited with code {code}" if code is not None else f"not ready after {READY_TIMEOUT:.0f}s"
-            console.print(f"[red]lookout: {child.name} {state}[/]")
-            tail = child.log_tail()
-            if tail:
-                console.print(tail, markup=False, highlight=False)
+            _say(console, child, state)
             return 1
         StackState.for_this_process(
             options.config_path,
@@ -238,10 +264,7 @@ def _supervise(children: list[Child], stop: threading.Event, console: Console) -
                 continue
             child.reported_exit = True
             if child.spec.essential:
-                console.print(f"[red]lookout: {child.name} exited with code {code}; stopping the stack[/]")
-                tail = child.log_tail()
-                if tail:
-                    console.print(tail, markup=False, highlight=False)
+                _say(console, child, f"exited with code {code}; stopping the stack")
                 return 1
             console.print(f"[yellow]{child.name} exited with code {code}: its alerts will fire[/]")
     return 0
