@@ -121,3 +121,45 @@ def test_only_low_cardinality_fields_are_label_candidates() -> None:
         logger.propagate = True
     assert {"timestamp", "level", "logger", "message", "service", "tenant"} <= set(record)
     assert "ValueError: bad" in record["exception"]
+
+
+def _writer_rounds(handle: JsonLogging, n: int = 2) -> None:
+    """Let the writer run ``n`` full rounds (its re-attach check runs after each round's write)."""
+    for i in range(n):
+        handle.handler.emit_fields("debug", "lookout.test", f"round {i}", {})
+        handle.flush()
+
+
+def test_a_configuration_that_removes_the_handler_does_not_end_the_json_lines() -> None:
+    buf = io.StringIO()
+    logger = logging.getLogger("lookout.test.reattach")
+    logger.propagate = False
+    handle = configure_json_logging(stream=buf, logger=logger)
+    try:
+        handle.handler.close()  # what dictConfig does to every handler (every uvicorn.Config runs one)
+        logger.removeHandler(handle.handler)  # what a configuration of this logger's handlers does
+        _writer_rounds(handle)
+        assert handle.handler in logger.handlers
+        logger.warning("after the configuration")
+        records = lines(handle, buf)
+    finally:
+        handle.stop()
+        logger.propagate = True
+    assert any("removed Lookout's JSON log handler" in r["message"] for r in records)
+    assert records[-1]["message"] == "after the configuration"
+
+
+def test_a_handler_replaced_or_stopped_on_purpose_stays_detached() -> None:
+    logger = logging.getLogger("lookout.test.replaced")
+    logger.propagate = False
+    first = configure_json_logging(stream=io.StringIO(), logger=logger)
+    second = configure_json_logging(stream=io.StringIO(), logger=logger)  # exclusive: replaces the first
+    try:
+        _writer_rounds(first)
+        assert logger.handlers == [second.handler]
+    finally:
+        second.stop()
+    assert logger.handlers == [first.handler]  # given back when the replacement stops
+    first.stop()
+    assert logger.handlers == []
+    logger.propagate = True

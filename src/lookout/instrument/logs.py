@@ -321,6 +321,11 @@ class NonBlockingHandler(logging.Handler):
             # After the drain: a configuration in progress holds logging's lock, which re-attaching takes.
             self._keep_attached()
 
+    def _belongs_to(self, logger: logging.Logger | None) -> None:
+        """Where :meth:`_keep_attached` keeps the handler (None: nowhere, it was detached on purpose)."""
+        with self._ledger:
+            self.logger = logger
+
     def _keep_attached(self) -> None:
         """Undo a logging configuration that took the handler off its logger or disabled the access log."""
         if self._stopping:
@@ -398,11 +403,12 @@ class JsonLogging:
         ``shutdown_timeout``); True if every line was written, else the rest is counted as dropped."""
         if self.handler in _ACTIVE:
             _ACTIVE.remove(self.handler)
-        with self.handler._ledger:
-            self.handler.logger = None  # detached on purpose: not to be re-attached
+        self.handler._belongs_to(None)  # detached on purpose: not to be re-attached
         self.logger.removeHandler(self.handler)
         for handler in self.replaced:
             self.logger.addHandler(handler)
+            if isinstance(handler, NonBlockingHandler):
+                handler._belongs_to(self.logger)
         written = self.handler.shutdown(timeout)
         self.handler.close()
         return written
@@ -437,6 +443,8 @@ def configure_json_logging(
     target = logger if logger is not None else logging.getLogger()
     replaced = list(target.handlers) if exclusive else []
     for old in replaced:
+        if isinstance(old, NonBlockingHandler):
+            old._belongs_to(None)  # replaced on purpose: not to be re-attached next to the new one
         target.removeHandler(old)
     handler = NonBlockingHandler(
         stream if stream is not None else sys.stderr,
