@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from lookout.config import load_config
+from lookout.config import load_config, parse_config
 from lookout.config.model import Config
 from lookout.stack.rules import render_alert_rules, render_recording_rules
 from lookout.stack.yamlio import dump_yaml
@@ -459,3 +459,17 @@ def test_portable_scenario(rules: tuple[str, Path], build: Callable[[Replica], S
 @pytest.mark.parametrize("build", FLEET, ids=lambda b: b().name)
 def test_fleet_scenario(tmp_path: Path, build: Callable[[], Scenario]) -> None:
     run_scenario(_rule_dir(tmp_path, CONFIGS["fleet"]), build(), "fleet", "scenario.test.yml")
+
+
+def test_tool_errors_burn_availability_when_lookout_yaml_says_so(tmp_path: Path) -> None:
+    text = (HERE / "fleet.yaml").read_text()
+    config = parse_config(
+        text.replace(
+            "  business_hours: null\n",
+            "  business_hours: null\n  slo: {tool_errors_count_against_availability: true}\n",
+        )
+    )
+    scenario = tool_errors_are_not_outages(SEARCH)
+    scenario.pages.append(page("MCPErrorBudgetBurnFast", "12m", "P0", SEARCH))
+    scenario.quiet = []
+    run_scenario(_rule_dir(tmp_path, config), scenario, "fleet", "scenario.test.yml")
