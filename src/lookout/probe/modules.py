@@ -129,7 +129,7 @@ async def _probe(target: ProbeTarget, module: Module, result: ProbeResult, stats
                     protocol=module.protocol,
                     http=options,
                     stats=stats,
-                    max_list_pages=module.max_list_pages,
+                    list_page_budget=module.max_list_pages,
                 )
             )
         result.protocol_version = session.protocol_version

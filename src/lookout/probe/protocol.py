@@ -43,8 +43,8 @@ HANDSHAKE_VERSION = "2025-11-25"
 """What ``initialize`` offers in auto mode; the server answers with the revision it picks."""
 MODERN_VERSIONS = frozenset({MODERN_VERSION})
 MAX_LIST_PAGES = 50
-"""Pages of all list calls of one session together: a buggy paginator must end a probe, not loop it
-(the probe modules pass the module's ``max_list_pages``)."""
+"""Pages of one list call: a buggy paginator must end the call, not loop it. A probe also bounds the pages
+of all its list calls together (``list_page_budget``: the module's ``max_list_pages``)."""
 CLIENT_INFO = {"name": "lookout-probe", "version": __version__}
 _NAME_PARAM = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 UNSUPPORTED_PROTOCOL_VERSION = -32022
@@ -68,10 +68,14 @@ class McpSession:
     """One conversation with an MCP server. Build it with :meth:`open`; it negotiates on entry."""
 
     def __init__(
-        self, transport: Transport, *, log: Callable[[str], None] | None = None, max_list_pages: int = MAX_LIST_PAGES
+        self,
+        transport: Transport,
+        *,
+        log: Callable[[str], None] | None = None,
+        list_page_budget: int | None = None,
     ) -> None:
         self.transport = transport
-        self.max_list_pages = max_list_pages
+        self.list_page_budget = list_page_budget
         self.list_pages = 0
         self.protocol_version: str | None = None
         self.server_name: str | None = None
@@ -94,17 +98,18 @@ class McpSession:
         http_client: httpx.AsyncClient | None = None,
         stats: WireStats | None = None,
         log: Callable[[str], None] | None = None,
-        max_list_pages: int = MAX_LIST_PAGES,
+        list_page_budget: int | None = None,
     ) -> AsyncIterator[McpSession]:
         """Connect to ``target`` (a URL, or for ``transport="stdio"`` a command line) and negotiate.
 
         ``protocol`` is ``"auto"`` or a revision to pin. Pass ``http_client`` to reuse connections across
         sessions (load generation); otherwise each session has its own client and closes it.
+        ``list_page_budget`` bounds the pages of all list calls of the session together (a probe's).
         Everything (sockets, child processes) is released on exit, also on cancellation.
         """
         stats = stats or WireStats(log=log or (lambda message: None))
         wire = await open_transport(target, transport, http or HttpOptions(), http_client, stats)
-        session = cls(wire, log=stats.log, max_list_pages=max_list_pages)
+        session = cls(wire, log=stats.log, list_page_budget=list_page_budget)
         try:
             await session.negotiate(protocol)
             yield session
@@ -211,12 +216,8 @@ class McpSession:
     async def _list(self, method: str, key: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         cursor: str | None = None
-        while True:
-            if self.list_pages >= self.max_list_pages:
-                raise ProtocolViolation(
-                    f"{method}: pagination did not end within max_list_pages "
-                    f"({self.max_list_pages} pages for all list calls of the probe)"
-                )
+        budget = self.list_page_budget
+        for _ in range(MAX_LIST_PAGES if budget is None else max(0, budget - self.list_pages)):
             self.list_pages += 1
             result = await self.request(method, {"cursor": cursor} if cursor else None)
             page = result.get(key)
@@ -227,6 +228,12 @@ class McpSession:
             if not isinstance(next_cursor, str) or not next_cursor:
                 return items
             cursor = next_cursor
+        if budget is not None:
+            raise ProtocolViolation(
+                f"{method}: pagination did not end within max_list_pages "
+                f"({budget} pages for all list calls of the probe)"
+            )
+        raise ProtocolViolation(f"{method}: pagination did not end within {MAX_LIST_PAGES} pages")
 
     async def list_tools(self) -> list[dict[str, Any]]:
         return await self._list("tools/list", "tools")
