@@ -122,3 +122,12 @@ def test_a_webhook_payload_is_written_once(sink: Sink) -> None:
     response = httpx.post(sink.url, json=WEBHOOK, timeout=10)
     assert response.status_code == 200
     assert read_notifications(sink.file) == [WEBHOOK]
+
+
+def test_a_client_leaving_mid_body_leaves_no_trace(sink: Sink) -> None:
+    head = b"POST /notify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+    with socket.create_connection((LOOPBACK, sink.port), timeout=10) as sock:
+        sock.sendall(head + b'{"receiver": "sink", ')
+    assert httpx.post(sink.url, json=WEBHOOK, timeout=10).status_code == 200
+    assert read_notifications(sink.file) == [WEBHOOK]
+    assert "Traceback" not in sink.proc.output()

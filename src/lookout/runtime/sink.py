@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -91,7 +91,10 @@ def sink_app(path: Path) -> Starlette:
     lock = anyio.Lock()
 
     async def notify(request: Request) -> Response:
-        body = await read_limited(request, MAX_BODY)
+        try:
+            body = await read_limited(request, MAX_BODY)
+        except ClientDisconnect:  # gone before the body was complete (or closed at the read deadline)
+            return PlainTextResponse("incomplete body\n", status_code=400)
         if body is None:
             return PlainTextResponse(f"payload too large: the limit is {MAX_BODY} bytes\n", 413, headers=_CLOSE)
         try:
