@@ -14,6 +14,7 @@ import typer
 
 from lookout import __version__
 from lookout.bench.cli import bench_app
+from lookout.report.cli import report_app
 from lookout.config import Config, ConfigError, load_config
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.add_typer(config_app, name="config")
 demo_app = typer.Typer(help="Control a running demo server (fault injection).", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
 app.add_typer(bench_app, name="bench")
+app.add_typer(report_app, name="report")
 
 CONFIG_OPTION = typer.Option(Path("lookout.yaml"), "--config", "-c", help="Path to lookout.yaml.")
 

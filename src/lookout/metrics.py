@@ -82,6 +82,8 @@ JOB: Final = "job"
 # Alert labels.
 PRIORITY: Final = "priority"
 SEVERITY: Final = "severity"
+ALERT_NAME: Final = "alertname"
+ALERT_STATE: Final = "alertstate"
 
 OTHER: Final = "_OTHER"
 """Label value for names that are not registered on the server (the cardinality guard)."""
@@ -390,6 +392,13 @@ THIRD_PARTY: Final = (
     ThirdParty("node-exporter", prefixes=("node_",)),
     ThirdParty("pushgateway", names=("push_time_seconds", "push_failure_time_seconds")),
 )
+
+# Series of the deployed third-party software that `lookout report` reads.
+ALERTS: Final = "ALERTS"
+"""Prometheus' own series of pending and firing alerts (labels: alertname, alertstate and the alert's labels)."""
+PROMETHEUS_SAMPLES_APPENDED: Final = "prometheus_tsdb_head_samples_appended_total"
+PROMETHEUS_BLOCKS_BYTES: Final = "prometheus_tsdb_storage_blocks_bytes"
+PROMETHEUS_WAL_BYTES: Final = "prometheus_tsdb_wal_storage_size_bytes"
 
 
 def emitted_series_names() -> frozenset[str]:

@@ -1,0 +1,142 @@
+"""The capacity report: per service, the daily peak request rate, its trend and forecast, the date the trend
+reaches the utilization policy of the benchmarked per-replica capacity, the replicas the forecast peak needs,
+and the CPU and memory utilization trends against the same policy.
+
+Daily peaks are ``max_over_time`` of the recorded 5-minute request rate; capacity is the recording rule that
+prefers the pushed ``lookout bench`` result to the configured fallback; utilization is the recorded per-replica
+utilization, the busiest replica per day."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from lookout import metrics as m
+from lookout.config.model import Config
+from lookout.report.forecast import LinearFit, fit_line
+from lookout.report.period import Period
+from lookout.report.prom import FloatArray, PromClient
+from lookout.report.scope import ServiceKey, on_grid, selector
+from lookout.stack.rules import recording as r
+
+DAY = timedelta(days=1)
+RULES = (r.REQUESTS_RATE, r.CAPACITY, r.INSTANCE_REQUESTS_RATE, r.CPU_UTILIZATION, r.MEMORY_UTILIZATION)
+"""The recording rules this report reads."""
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Daily values, the fitted line (day 0 = the period's start) and where it meets a threshold."""
+
+    days: FloatArray
+    values: FloatArray
+    fit: LinearFit | None
+    threshold: float
+    crossing_day: float | None
+    earliest_crossing_day: float | None
+
+    @property
+    def latest(self) -> float | None:
+        finite = self.values[np.isfinite(self.values)]
+        return float(finite[-1]) if finite.size else None
+
+
+@dataclass(frozen=True)
+class ServiceCapacity:
+    key: ServiceKey
+    capacity_rps: float | None
+    replicas: int
+    requests: Trend
+    cpu: Trend
+    memory: Trend
+    horizon_day: float
+    utilization_threshold: float
+
+    @property
+    def has_traffic(self) -> bool:
+        return bool(np.isfinite(self.requests.values).any() and np.nanmax(self.requests.values) > 0)
+
+    def forecast_peak(self) -> tuple[float, float] | None:
+        """(trend, upper prediction bound) of the request rate at the end of the horizon."""
+        if self.requests.fit is None:
+            return None
+        at = np.array([self.horizon_day])
+        central = float(self.requests.fit.predict(at)[0])
+        return central, central + float(self.requests.fit.margin(at)[0])
+
+    def replicas_needed(self) -> int | None:
+        """Replicas that keep the upper forecast peak within the policy share of the per-replica capacity."""
+        peak = self.forecast_peak()
+        if peak is None or not self.capacity_rps:
+            return None
+        return max(1, math.ceil(peak[1] / (self.capacity_rps * self.utilization_threshold)))
+
+
+@dataclass
+class CapacityReport:
+    period: Period
+    horizon: timedelta
+    services: list[ServiceCapacity]
+    utilization_threshold: float
+    queries: int = 0
+
+    def date_of(self, day: float | None) -> datetime | None:
+        return None if day is None else self.period.start + timedelta(days=day)
+
+
+def _trend(days: FloatArray, values: FloatArray, threshold: float, last_day: float, horizon_day: float) -> Trend:
+    fit = fit_line(days, values)
+    if fit is None:
+        return Trend(days, values, None, threshold, None, None)
+    crossing = fit.crossing(threshold, last_day)
+    earliest = fit.upper_crossing(threshold, last_day, horizon_day)
+    return Trend(days, values, fit, threshold, crossing, earliest)
+
+
+def capacity_report(
+    client: PromClient, config: Config, period: Period, keys: list[ServiceKey], horizon: timedelta
+) -> CapacityReport:
+    policy = config.alerting.resources.utilization_threshold
+    before = client.queries
+    first, end = period.start + DAY, period.end
+    grid = np.arange(first.timestamp(), end.timestamp() + 1, DAY.total_seconds(), dtype=np.float64)
+    days = (grid - period.start.timestamp()) / DAY.total_seconds()
+    last_day = period.seconds / DAY.total_seconds()
+    horizon_day = last_day + horizon / DAY
+
+    def daily(expr: str) -> dict[ServiceKey, FloatArray]:
+        return on_grid(client.range(expr, first, end, DAY.total_seconds()), grid, keys)
+
+    by = ", ".join(r.SERVICE_LABELS)
+    peaks = daily(f"max_over_time({selector(r.REQUESTS_RATE, keys)}[1d])")
+    cpu = daily(f"max by ({by}) (max_over_time({selector(r.CPU_UTILIZATION, keys)}[1d]))")
+    memory = daily(f"max by ({by}) (max_over_time({selector(r.MEMORY_UTILIZATION, keys)}[1d]))")
+    capacity = {key_of_labels(labels): value for labels, value in client.instant(selector(r.CAPACITY, keys), end)}
+    count = f"count by ({by}) ({selector(r.INSTANCE_REQUESTS_RATE, keys)})"
+    replicas = {key_of_labels(labels): int(value) for labels, value in client.instant(count, end)}
+    missing = np.full(grid.shape, np.nan)
+    services = []
+    for key in keys:
+        per_replica = capacity.get(key)
+        fleet = replicas.get(key, 1)
+        limit = (per_replica or 0.0) * fleet * policy
+        services.append(
+            ServiceCapacity(
+                key,
+                per_replica,
+                fleet,
+                _trend(days, peaks.get(key, missing), limit, last_day, horizon_day),
+                _trend(days, cpu.get(key, missing), policy, last_day, horizon_day),
+                _trend(days, memory.get(key, missing), policy, last_day, horizon_day),
+                horizon_day,
+                policy,
+            )
+        )
+    return CapacityReport(period, horizon, services, policy, client.queries - before)
+
+
+def key_of_labels(labels: dict[str, str]) -> ServiceKey:
+    return ServiceKey(labels.get(m.TENANT, ""), labels.get(m.SERVICE, ""))

@@ -1,0 +1,376 @@
+"""Each report's figures as a :class:`Document`: the summary tables, the per-service sections and the plots."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from lookout.report.capacity import CapacityReport, ServiceCapacity, Trend
+from lookout.report.cost import CostReport
+from lookout.report.document import Document, Section, Table, number, pct, size
+from lookout.report.forecast import METHOD
+from lookout.report.plots import Band, Line, Threshold, line_plot
+from lookout.report.sla import ServiceSla, SlaReport
+
+_TIME = "%Y-%m-%d %H:%M"
+
+
+def _when(moment: datetime | None) -> str:
+    return "—" if moment is None else f"{moment:{_TIME}} UTC"
+
+
+def _slug(text: str) -> str:
+    return str(text).replace("/", "-")
+
+
+def _period_line(kind: str, report: Any) -> str:
+    period = report.period
+    line = f"{kind} for {period.label}: {period.start:{_TIME}} to {period.end:{_TIME}} UTC"
+    return line + " (the period reaches past now; it ends now)" if period.truncated else line
+
+
+# ---------------------------------------------------------------------------------------------- SLA
+def _sla_row(s: ServiceSla) -> tuple[str, ...]:
+    if not s.has_traffic:
+        return (s.key.tenant, s.key.service, "no traffic", "", "", "", "", "", "")
+    latency = "—" if s.latency_compliance is None else pct(s.latency_compliance, 2)
+    return (
+        s.key.tenant,
+        s.key.service,
+        pct(s.availability),
+        number(s.downtime_minutes, 1),
+        pct(s.budget_consumed, 1),
+        pct(s.budget_remaining, 1),
+        latency,
+        pct(s.error_ratio, 3),
+        str(len(s.incidents)),
+    )
+
+
+def _sla_section(report: SlaReport, s: ServiceSla, image_format: str) -> Section:
+    section = Section(f"{s.key.tenant} / {s.key.service}")
+    if not s.has_traffic:
+        section.paragraphs.append("No traffic in the period: no request reached this service, so there is no SLI.")
+        return section
+    met = "met" if s.availability >= s.objective else "missed"
+    section.paragraphs += [
+        f"Availability {pct(s.availability)} against the objective {pct(s.objective, 2)} ({met}): "
+        f"{number(s.failed, 0)} of {number(s.requests, 0)} requests failed on the server's side, "
+        f"{number(s.downtime_minutes, 1)} minutes of full outage out of a budget of {number(s.budget_minutes, 1)}.",
+        f"Error budget consumed {pct(s.budget_consumed, 1)}, remaining {pct(s.budget_remaining, 1)}.",
+        f"Latency: p99 at or under {report.latency_p99_threshold * 1000:g} ms in {s.latency_compliant} of "
+        f"{s.latency_windows} five-minute windows with traffic"
+        + ("." if s.latency_compliance is None else f" ({pct(s.latency_compliance, 2)})."),
+        f"Error ratio {pct(s.error_ratio, 3)} against the policy {pct(report.error_ratio_threshold, 1)}; "
+        f"{s.error_windows_above} five-minute windows above it.",
+    ]
+    if s.incidents:
+        rows = tuple((i.alert, i.priority, _when(i.start), _when(i.end), number(i.minutes, 0)) for i in s.incidents)
+        section.tables.append(Table(("alert", "priority", "start", "end", "minutes"), rows))
+    else:
+        section.paragraphs.append("No alerts fired in the period.")
+    start = report.period.start.timestamp()
+    days, daily = s.daily_availability(start)
+    name = _slug(str(s.key))
+    section.images += [
+        line_plot(
+            f"{name}-availability",
+            f"{s.key}: availability per day",
+            "availability",
+            [Line("availability", days, daily, marker="o")],
+            [Threshold(f"objective {pct(s.objective, 2)}", s.objective)],
+            image_format=image_format,
+            percent=True,
+        ),
+        line_plot(
+            f"{name}-budget",
+            f"{s.key}: error budget remaining",
+            "budget left",
+            [
+                Line("remaining", s.window_ends, s.budget_burn()),
+                Line("even burn to the objective", [start, s.window_ends[-1]], [1.0, 0.0], style="--"),
+            ],
+            [Threshold("budget exhausted", 0.0)],
+            image_format=image_format,
+            percent=True,
+        ),
+        line_plot(
+            f"{name}-p99",
+            f"{s.key}: p99 latency per 5 minutes",
+            "seconds",
+            [Line("p99", s.window_ends, s.window_p99)],
+            [Threshold(f"policy {report.latency_p99_threshold:g} s", report.latency_p99_threshold)],
+            image_format=image_format,
+        ),
+    ]
+    return section
+
+
+def sla_document(report: SlaReport, image_format: str = "png") -> Document:
+    headers = (
+        "tenant", "service", "availability", "downtime min", "budget consumed", "budget remaining",
+        "p99 windows in policy", "error ratio", "incidents",
+    )  # fmt: skip
+    summary = Section(
+        "Summary",
+        [
+            f"Objective: availability {pct(report.availability_objective, 2)}; p99 at most "
+            f"{report.latency_p99_threshold:g} s; error ratio at most {pct(report.error_ratio_threshold, 1)}.",
+            "Downtime is the failed share of requests expressed as minutes of full outage in the period.",
+        ],
+        [Table(headers, tuple(_sla_row(s) for s in report.services))],
+    )
+    data = {
+        "period": {"start": report.period.start, "end": report.period.end, "label": report.period.label},
+        "objective": {
+            "availability": report.availability_objective,
+            "latency_p99_seconds": report.latency_p99_threshold,
+            "error_ratio": report.error_ratio_threshold,
+        },
+        "queries": report.queries,
+        "services": [_sla_data(s) for s in report.services],
+    }
+    sections = [summary, *(_sla_section(report, s, image_format) for s in report.services)]
+    return Document("sla", "Service level report", _period_line("SLA", report), sections, data)
+
+
+def _sla_data(s: ServiceSla) -> dict[str, Any]:
+    data: dict[str, Any] = {"tenant": s.key.tenant, "service": s.key.service, "traffic": s.has_traffic}
+    if not s.has_traffic:
+        return data
+    return data | {
+        "requests": s.requests,
+        "failed": s.failed,
+        "availability": s.availability,
+        "downtime_minutes": s.downtime_minutes,
+        "budget_minutes": s.budget_minutes,
+        "budget_consumed": s.budget_consumed,
+        "budget_remaining": s.budget_remaining,
+        "latency_windows": s.latency_windows,
+        "latency_windows_in_policy": s.latency_compliant,
+        "latency_compliance": s.latency_compliance,
+        "error_ratio": s.error_ratio,
+        "error_windows_above_policy": s.error_windows_above,
+        "incidents": [
+            {"alert": i.alert, "priority": i.priority, "start": i.start, "end": i.end, "minutes": i.minutes}
+            for i in s.incidents
+        ],
+    }
+
+
+# ---------------------------------------------------------------------------------------------- capacity
+def _day(report: CapacityReport, day: float | None) -> str:
+    moment = report.date_of(day)
+    return "not within the horizon" if moment is None else f"{moment:%Y-%m-%d}"
+
+
+def _crossing(report: CapacityReport, trend: Trend, horizon_day: float) -> str:
+    if trend.fit is None:
+        return "no data"
+    if trend.crossing_day is None or trend.crossing_day > horizon_day:
+        return "not within the horizon"
+    return _day(report, trend.crossing_day)
+
+
+def _capacity_section(report: CapacityReport, s: ServiceCapacity, image_format: str) -> Section:
+    section = Section(f"{s.key.tenant} / {s.key.service}")
+    if not s.has_traffic:
+        section.paragraphs.append("No traffic in the period: there is no request-rate trend to forecast.")
+        return section
+    fit = s.requests.fit
+    assert fit is not None
+    peak = s.forecast_peak()
+    assert peak is not None
+    capacity = "unknown (no capacity series)" if s.capacity_rps is None else f"{number(s.capacity_rps)} req/s"
+    section.paragraphs += [
+        f"Daily peak request rate now {number(s.requests.latest or 0.0)} req/s, trend {fit.slope:+.3f} req/s per "
+        f"day. Per-replica capacity {capacity} x {s.replicas} replica(s) x policy {pct(s.utilization_threshold, 0)}"
+        f" = {number(s.requests.threshold)} req/s.",
+        f"The trend reaches it on {_crossing(report, s.requests, s.horizon_day)} (upper 95 % bound: "
+        f"{_day(report, s.requests.earliest_crossing_day)}).",
+        f"Forecast peak at the end of the horizon {number(peak[0])} req/s (upper bound {number(peak[1])}): "
+        f"{s.replicas_needed() or '—'} replica(s) needed.",
+    ]
+    for name, trend in (("CPU", s.cpu), ("Memory", s.memory)):
+        if trend.fit is None:
+            section.paragraphs.append(f"{name} utilization: no data.")
+            continue
+        section.paragraphs.append(
+            f"{name} utilization (busiest replica, daily peak) now {pct(trend.latest or 0.0, 1)}, trend "
+            f"{trend.fit.slope * 100:+.2f} points per day; reaches the policy {pct(trend.threshold, 0)} on "
+            f"{_crossing(report, trend, s.horizon_day)}."
+        )
+    start = report.period.start.timestamp()
+    future = np.linspace(float(s.requests.days[0]), s.horizon_day, 200)
+    seconds = start + future * 86400
+    margin = fit.margin(future)
+    name = _slug(str(s.key))
+    section.images.append(
+        line_plot(
+            f"{name}-forecast",
+            f"{s.key}: daily peak request rate and forecast",
+            "req/s",
+            [
+                Line("daily peak", start + s.requests.days * 86400, s.requests.values, style="", marker="o"),
+                Line("trend", seconds, fit.predict(future), style="--"),
+            ],
+            [Threshold(f"{pct(s.utilization_threshold, 0)} of capacity", s.requests.threshold)],
+            Band("95 % prediction interval", seconds, fit.predict(future) - margin, fit.predict(future) + margin),
+            image_format=image_format,
+        )
+    )
+    lines = [
+        Line(label, start + trend.days * 86400, trend.values, marker="o")
+        for label, trend in (("CPU", s.cpu), ("memory", s.memory))
+        if trend.fit is not None
+    ]
+    if lines:
+        section.images.append(
+            line_plot(
+                f"{name}-utilization",
+                f"{s.key}: CPU and memory utilization (busiest replica, daily peak)",
+                "utilization",
+                lines,
+                [Threshold(f"policy {pct(s.utilization_threshold, 0)}", s.utilization_threshold)],
+                image_format=image_format,
+                percent=True,
+            )
+        )
+    return section
+
+
+def capacity_document(report: CapacityReport, image_format: str = "png") -> Document:
+    rows = []
+    for s in report.services:
+        if not s.has_traffic:
+            rows.append((s.key.tenant, s.key.service, "no traffic", "", "", "", ""))
+            continue
+        peak = s.forecast_peak()
+        rows.append(
+            (
+                s.key.tenant,
+                s.key.service,
+                number(s.requests.latest or 0.0),
+                "—" if s.capacity_rps is None else number(s.capacity_rps),
+                _crossing(report, s.requests, s.horizon_day),
+                "—" if peak is None else f"{number(peak[0])} ({number(peak[1])})",
+                f"{s.replicas} → {s.replicas_needed() or '—'}",
+            )
+        )
+    headers = ("tenant", "service", "peak req/s", "capacity req/s per replica", "reaches policy",
+               "forecast peak (upper)", "replicas")  # fmt: skip
+    summary = Section(
+        "Summary",
+        [
+            f"Forecast method: {METHOD}, over a horizon of {report.horizon.days} days after the period. "
+            f"Policy: utilization at most {pct(report.utilization_threshold, 0)} of the benchmarked per-replica "
+            "capacity (the `lookout bench` result, else alerting.resources.capacity_fallback_rps).",
+        ],
+        [Table(headers, tuple(rows))],
+    )
+    data = {
+        "period": {"start": report.period.start, "end": report.period.end},
+        "horizon_days": report.horizon / timedelta(days=1),
+        "method": METHOD,
+        "utilization_threshold": report.utilization_threshold,
+        "queries": report.queries,
+        "services": [_capacity_data(report, s) for s in report.services],
+    }
+    sections = [summary, *(_capacity_section(report, s, image_format) for s in report.services)]
+    return Document("capacity", "Capacity report", _period_line("Capacity", report), sections, data)
+
+
+def _trend_data(report: CapacityReport, trend: Trend) -> dict[str, Any]:
+    return {
+        "latest": trend.latest,
+        "slope_per_day": None if trend.fit is None else trend.fit.slope,
+        "threshold": trend.threshold,
+        "crossing": report.date_of(trend.crossing_day),
+        "earliest_crossing": report.date_of(trend.earliest_crossing_day),
+    }
+
+
+def _capacity_data(report: CapacityReport, s: ServiceCapacity) -> dict[str, Any]:
+    peak = s.forecast_peak()
+    return {
+        "tenant": s.key.tenant,
+        "service": s.key.service,
+        "traffic": s.has_traffic,
+        "capacity_rps": s.capacity_rps,
+        "replicas": s.replicas,
+        "requests": _trend_data(report, s.requests),
+        "forecast_peak_rps": None if peak is None else peak[0],
+        "forecast_peak_upper_rps": None if peak is None else peak[1],
+        "replicas_needed": s.replicas_needed(),
+        "cpu": _trend_data(report, s.cpu),
+        "memory": _trend_data(report, s.memory),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- cost
+def cost_document(report: CostReport, top: int = 20) -> Document:
+    def maybe(value: float | None, render: Any) -> str:
+        return "not measured" if value is None else str(render(value))
+
+    usage = Section(
+        "Storage",
+        [
+            f"Active series at {report.at:{_TIME}} UTC: {report.total_series}.",
+            f"Samples ingested: {maybe(report.samples_per_second, lambda v: number(v, 1))} per second "
+            "(average over the period).",
+            f"Disk: {maybe(report.bytes_per_day, size)} of blocks per day (growth of the persisted blocks); "
+            f"WAL {maybe(report.wal_bytes, size)}.",
+            f"Retention {report.retention_days:g} days needs {maybe(report.retention_bytes, size)} "
+            "(blocks per day x retention + WAL).",
+        ],
+    )
+    families = Section(
+        "Active series by tenant, service and metric family",
+        tables=[
+            Table(
+                ("tenant", "service", "family", "series"),
+                tuple((f.tenant or "—", f.service or "—", f.family, str(f.series)) for f in report.families[:top]),
+            )
+        ],
+    )
+    if len(report.families) > top:
+        families.paragraphs.append(f"The {top} largest of {len(report.families)} rows.")
+    labels = Section(
+        "Labels with the most values over the period",
+        tables=[Table(("label", "values"), tuple((c.label, str(c.values)) for c in report.labels))],
+    )
+    head = report.head.get("headStats", {})
+    if head.get("numSeries"):
+        top_head = report.head.get("labelValueCountByLabelName", [])[:5]
+        listed = ", ".join(f"{item['name']} ({item['value']})" for item in top_head)
+        labels.paragraphs.append(f"TSDB head now: {head['numSeries']} series; most label values: {listed}.")
+    histograms = Section(
+        "Histograms",
+        tables=[
+            Table(
+                ("family", "buckets", "series"),
+                tuple((h.family, str(h.buckets), str(h.series)) for h in report.histograms),
+            )
+        ],
+    )
+    advice = report.recommendations()
+    recommendations = Section("Recommendations", advice or ["Nothing stands out: no label or histogram to trim."])
+    data = {
+        "period": {"start": report.period.start, "end": report.period.end},
+        "at": report.at,
+        "total_series": report.total_series,
+        "samples_per_second": report.samples_per_second,
+        "bytes_per_day": report.bytes_per_day,
+        "wal_bytes": report.wal_bytes,
+        "retention_days": report.retention_days,
+        "retention_bytes": report.retention_bytes,
+        "families": [vars(f) for f in report.families],
+        "labels": [{"label": c.label, "values": c.values, "families": dict(c.families)} for c in report.labels],
+        "histograms": [vars(h) for h in report.histograms],
+        "recommendations": advice,
+        "queries": report.queries,
+    }
+    sections = [usage, recommendations, families, labels, histograms]
+    return Document("cost", "Metrics cost report", _period_line("Cost", report), sections, data)

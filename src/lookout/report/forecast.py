@@ -1,0 +1,69 @@
+"""The trend behind the capacity report: an ordinary least-squares line through daily peaks, with a 95 %
+prediction interval (Student's t), extended over the horizon. Chosen over seasonal models because daily peaks
+of a month carry no weekly cycle worth fitting and a line's crossing date is easy to explain."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats  # type: ignore[import-untyped]
+
+from lookout.report.prom import FloatArray
+
+CONFIDENCE = 0.95
+METHOD = "least-squares linear trend of the daily peaks with a 95 % prediction interval"
+
+
+@dataclass(frozen=True)
+class LinearFit:
+    slope: float
+    """Units per day."""
+    intercept: float
+    """Value at day 0."""
+    points: int
+    residual_sd: float
+    mean_day: float
+    spread: float
+    """Sum of squared deviations of the days from their mean."""
+
+    def predict(self, days: FloatArray) -> FloatArray:
+        return np.asarray(self.intercept + self.slope * days, dtype=np.float64)
+
+    def margin(self, days: FloatArray) -> FloatArray:
+        """Half-width of the prediction interval at ``days`` (0 when too few points)."""
+        if self.points < 3 or self.spread == 0:
+            return np.zeros(days.shape)
+        quantile = float(stats.t.ppf(0.5 + CONFIDENCE / 2, self.points - 2))
+        scale = np.sqrt(1 + 1 / self.points + (days - self.mean_day) ** 2 / self.spread)
+        return np.asarray(quantile * self.residual_sd * scale, dtype=np.float64)
+
+    def crossing(self, threshold: float, after: float) -> float | None:
+        """The first day at or after ``after`` on which the trend reaches ``threshold`` (None: it never does)."""
+        if self.predict(np.array([after]))[0] >= threshold:
+            return after
+        if self.slope <= 0:
+            return None
+        return (threshold - self.intercept) / self.slope
+
+    def upper_crossing(self, threshold: float, after: float, until: float) -> float | None:
+        """The first day in [after, until] on which the upper prediction bound reaches ``threshold``."""
+        days = np.linspace(after, until, max(2, math.ceil((until - after) * 24) + 1))
+        above = np.flatnonzero(self.predict(days) + self.margin(days) >= threshold)
+        return float(days[above[0]]) if above.size else None
+
+
+def fit_line(days: FloatArray, values: FloatArray) -> LinearFit | None:
+    """The least-squares line through the finite points (None when fewer than two)."""
+    finite = np.isfinite(values)
+    x, y = days[finite], values[finite]
+    if x.size < 2:
+        return None
+    mean_x = float(x.mean())
+    spread = float(((x - mean_x) ** 2).sum())
+    slope = float(((x - mean_x) * (y - y.mean())).sum() / spread) if spread else 0.0
+    intercept = float(y.mean() - slope * mean_x)
+    residuals = y - (intercept + slope * x)
+    sd = float(math.sqrt((residuals**2).sum() / (x.size - 2))) if x.size > 2 else 0.0
+    return LinearFit(slope, intercept, int(x.size), sd, mean_x, spread)

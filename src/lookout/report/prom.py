@@ -1,0 +1,126 @@
+"""A small client of the Prometheus HTTP API: instant, range and raw-sample queries, label values and the TSDB
+status. It counts the requests it issues (the report benchmark reports them) and turns every failure into one
+:class:`PrometheusUnavailable` naming the URL."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+import numpy as np
+import numpy.typing as npt
+
+from lookout.report.errors import PrometheusUnavailable
+
+MAX_POINTS_PER_QUERY = 10_000
+"""Prometheus refuses range queries of more than 11,000 points per series; chunks stay below that."""
+
+Labels = dict[str, str]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series of a query result: labels, sample times (Unix seconds) and values."""
+
+    labels: Labels
+    times: FloatArray
+    values: FloatArray
+
+    def label(self, name: str) -> str:
+        return self.labels.get(name, "")
+
+
+@dataclass
+class PromClient:
+    url: str
+    timeout: float = 30.0
+    queries: int = 0
+    _http: httpx.Client | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.url = self.url.rstrip("/")
+        if not self.url.startswith(("http://", "https://")):
+            self.url = f"http://{self.url}"
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+    def _get(self, path: str, params: dict[str, Any]) -> Any:
+        if self._http is None:
+            self._http = httpx.Client(timeout=self.timeout)
+        self.queries += 1
+        try:
+            response = self._http.get(f"{self.url}{path}", params=params)
+        except httpx.HTTPError as exc:
+            raise PrometheusUnavailable(f"cannot reach Prometheus at {self.url}: {exc or type(exc).__name__}") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code != 200 or body.get("status") != "success":
+            error = body.get("error") or f"HTTP {response.status_code}"
+            raise PrometheusUnavailable(f"Prometheus at {self.url} refused {path}: {error}")
+        return body["data"]
+
+    # ------------------------------------------------------------------ queries
+    def instant(self, expr: str, at: datetime) -> list[tuple[Labels, float]]:
+        """An instant vector at ``at``: (labels, value) per series."""
+        data = self._get("/api/v1/query", {"query": expr, "time": at.timestamp()})
+        if data["resultType"] == "scalar":
+            return [({}, float(data["result"][1]))]
+        return [(dict(item["metric"]), float(item["value"][1])) for item in data["result"]]
+
+    def range(self, expr: str, start: datetime, end: datetime, step: float) -> list[Series]:
+        """A range query, split into chunks Prometheus accepts; points at ``start + k * step``."""
+        begin, finish = start.timestamp(), end.timestamp()
+        points = math.floor((finish - begin) / step) + 1
+        chunks: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = {}
+        for first in range(0, points, MAX_POINTS_PER_QUERY):
+            last = min(points, first + MAX_POINTS_PER_QUERY) - 1
+            params = {"query": expr, "start": begin + first * step, "end": begin + last * step, "step": step}
+            for item in self._get("/api/v1/query_range", params)["result"]:
+                key = tuple(sorted(item["metric"].items()))
+                chunks.setdefault(key, []).extend((float(t), float(v)) for t, v in item["values"])
+        return [_series(dict(key), samples) for key, samples in sorted(chunks.items())]
+
+    def samples(self, selector: str, start: datetime, end: datetime) -> list[Series]:
+        """The raw samples of ``selector`` in [start, end] (a range-vector instant query)."""
+        seconds = max(1, int(end.timestamp() - start.timestamp()))
+        data = self._get("/api/v1/query", {"query": f"{selector}[{seconds}s]", "time": end.timestamp()})
+        return [
+            _series(dict(item["metric"]), [(float(t), float(v)) for t, v in item["values"]]) for item in data["result"]
+        ]
+
+    def label_names(self, start: datetime, end: datetime) -> list[str]:
+        return list(self._get("/api/v1/labels", {"start": start.timestamp(), "end": end.timestamp()}))
+
+    def label_values(self, label: str, start: datetime, end: datetime) -> list[str]:
+        params = {"start": start.timestamp(), "end": end.timestamp()}
+        return list(self._get(f"/api/v1/label/{label}/values", params))
+
+    def tsdb_status(self) -> dict[str, Any]:
+        status: dict[str, Any] = self._get("/api/v1/status/tsdb", {})
+        return status
+
+    def check(self) -> None:
+        """Fail early, with the URL, when Prometheus is not there."""
+        self._get("/api/v1/status/buildinfo", {})
+
+
+def _series(labels: Labels, samples: list[tuple[float, float]]) -> Series:
+    samples.sort()
+    times = np.fromiter((t for t, _ in samples), dtype=np.float64, count=len(samples))
+    values = np.fromiter((v for _, v in samples), dtype=np.float64, count=len(samples))
+    return Series(labels, times, values)
+
+
+def matcher(label: str, values: list[str]) -> str:
+    """``label="a"`` or ``label=~"a|b"`` (values are config names: no regex metacharacters but ``-``)."""
+    if len(values) == 1:
+        return f'{label}="{values[0]}"'
+    return f'{label}=~"{"|".join(sorted(values))}"'
