@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -133,8 +134,10 @@ def up(
     config: Path = CONFIG_OPTION,
     data_dir: Path = typer.Option(Path(".lookout"), help="Generated files, TSDB and notifications live here."),
     no_demo: bool = typer.Option(False, "--no-demo", help="Do not start the demo MCP server."),
-    demo_port: int = typer.Option(8000, help="Port of the demo MCP endpoint."),
-    demo_management_port: int = typer.Option(8080, help="Port of the demo's /metrics, /health and /faults."),
+    demo_port: int = typer.Option(8000, min=1, max=65535, help="Port of the demo MCP endpoint."),
+    demo_management_port: int = typer.Option(
+        8080, min=1, max=65535, help="Port of the demo's /metrics, /health and /faults."
+    ),
     prometheus_bin: str = typer.Option("prometheus", help="Prometheus binary (name on PATH or path)."),
     alertmanager_bin: str = typer.Option("prometheus-alertmanager", help="Alertmanager binary."),
     pushgateway_bin: str = typer.Option("prometheus-pushgateway", help="Pushgateway binary (benchmark results)."),
@@ -165,9 +168,9 @@ def up(
 @app.command("demo-server")
 def demo_server(
     host: str = typer.Option("127.0.0.1", help="Address of the MCP endpoint."),
-    port: int = typer.Option(8000, help="Port of the MCP endpoint (streamable HTTP at /mcp)."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port of the MCP endpoint (streamable HTTP at /mcp)."),
     management_host: str = typer.Option("127.0.0.1", help="Address of the management port."),
-    management_port: int = typer.Option(8080, help="Port of /metrics, /health and /faults."),
+    management_port: int = typer.Option(8080, min=1, max=65535, help="Port of /metrics, /health and /faults."),
 ) -> None:
     """Run the demo MCP server (SDK MCPServer, streamable HTTP) with fault injection."""
     from lookout.demo.app import serve_demo
@@ -185,11 +188,17 @@ MANAGEMENT_URL = typer.Option("http://127.0.0.1:8080", "--url", help="The demo s
 def _faults_request(method: str, url: str, body: Mapping[str, object] | None = None) -> None:
     try:
         response = httpx.request(method, url, json=body, timeout=5)
+    except httpx.InvalidURL as exc:
+        fail(f"--url {url!r}: {exc}: give the demo server's management URL, e.g. http://127.0.0.1:8080")
     except httpx.HTTPError as exc:
         fail(f"cannot reach the demo server at {url}: {exc}; is `lookout demo-server` running?", code=1)
+    try:
+        answer = response.json()
+    except ValueError:
+        fail(f"{url}: HTTP {response.status_code}, not JSON: is --url the demo server's management port?", code=1)
     if response.status_code >= 400:
-        fail(f"{url}: {response.json().get('error', response.text)}")
-    typer.echo(json.dumps(response.json(), indent=2))
+        fail(f"{url}: {answer.get('error', response.text) if isinstance(answer, dict) else response.text}")
+    typer.echo(json.dumps(answer, indent=2))
 
 
 FAULT_KINDS = {"exception": "exception", "tool-error": "tool_error"}
@@ -249,6 +258,8 @@ def sink(
     from lookout.serving import PortInUse
 
     host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        fail(f"--listen {listen!r} is not host:port, e.g. 127.0.0.1:9095")
     try:
         anyio.run(serve_sink, host, int(port), file)
     except PortInUse as exc:
@@ -299,8 +310,33 @@ def exporter(
         fail(str(exc))
 
 
+def _last_resort(exc: Exception) -> NoReturn:
+    """No input ends in a traceback: a one-line error raised inside a task group still reads as one line
+    (exit 2), and anything unforeseen is one line too, with the way to see where it came from (exit 1)."""
+    from lookout.runtime.children import StackError
+    from lookout.serving import PortInUse
+
+    leaves: list[BaseException] = [exc]
+    while len(leaves) == 1 and isinstance(leaves[0], BaseExceptionGroup):
+        leaves = list(leaves[0].exceptions)
+    if os.environ.get("LOOKOUT_DEBUG"):
+        raise exc
+    first = leaves[0]
+    if isinstance(first, PortInUse | ConfigError | StackError):
+        typer.echo(f"lookout: {first}", err=True)
+        sys.exit(2)
+    detail = (str(first).splitlines() or [""])[0][:300]
+    typer.echo(
+        f"lookout: unexpected {type(first).__name__}: {detail} (LOOKOUT_DEBUG=1 shows where; please report it)",
+        err=True,
+    )
+    sys.exit(1)
+
+
 def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:
+        _last_resort(exc)
