@@ -228,14 +228,24 @@ class KeepErrorsAndSlow(SpanProcessor):
         # is what makes each lost span visible in lookout_telemetry_dropped_total.
         batch = inner._batch_processor
         batch._exporter = _CountingExporter(batch._exporter, self.account)
-        batch._metrics = _CountingProcessorMetrics(batch._metrics, self.account)
+        # SDKs before the processor's own drop metrics: a full queue is seen from here (approximately).
+        self._queue_watch = getattr(batch, "_metrics", None) is None
+        if not self._queue_watch:
+            batch._metrics = _CountingProcessorMetrics(batch._metrics, self.account)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         self.inner.on_start(span, parent_context)
 
+    def _hand(self) -> None:
+        self.account.hand()
+        if self._queue_watch:
+            batch = self.inner._batch_processor
+            if len(batch._queue) >= batch._max_queue_size:
+                self.account.dropped(1, QUEUE_FULL)
+
     def on_end(self, span: ReadableSpan) -> None:
         if span.context is not None and span.context.trace_flags.sampled:
-            self.account.hand()
+            self._hand()
             self.inner.on_end(span)
             return
         if span.status.status_code is StatusCode.ERROR:
@@ -244,7 +254,7 @@ class KeepErrorsAndSlow(SpanProcessor):
             self.kept_slow += 1
         else:
             return
-        self.account.hand()
+        self._hand()
         self.inner._batch_processor.emit(span)
 
     def shutdown(self) -> None:
