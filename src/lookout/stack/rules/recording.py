@@ -170,6 +170,12 @@ def _errors(classes: tuple[str, ...], total: str, labels: tuple[str, ...], windo
     return f"({_failed(classes, labels, window, extra)} or 0 * {_rate(total, labels, window)})"
 
 
+def _failed_increase(classes: tuple[str, ...], labels: tuple[str, ...], window: str, extra: str = "") -> str:
+    # Zero where requests were seen but nothing failed, as for the rates.
+    seen = f"sum by ({_by(labels)}) (increase({OPS_COUNT}{{{MCP_SELECTOR}{extra}}}[{window}]))"
+    return f"({_failed(classes, labels, window, extra, 'increase')} or 0 * {seen})"
+
+
 def _slow_increase(le: str, labels: tuple[str, ...], window: str, extra: str = "") -> str:
     total = f"sum by ({_by(labels)}) (increase({OPS_COUNT}{{{MCP_SELECTOR}{extra}}}[{window}]))"
     fast = f'sum by ({_by(labels)}) (increase({OPS_BUCKET}{{{MCP_SELECTOR},le="{le}"{extra}}}[{window}]))'
@@ -199,7 +205,7 @@ def _traffic_rules(config: Config, labels: tuple[str, ...], extra: str = "") -> 
     if labels != METHOD_LABELS:
         le = config.alerting.slo.latency_threshold
         rules += [
-            RecordingRule(errors_increase(labels), _failed(ERROR_CLASSES, labels, "5m", extra, "increase")),
+            RecordingRule(errors_increase(labels), _failed_increase(ERROR_CLASSES, labels, "5m", extra)),
             RecordingRule(latency_slow_increase("5m", labels), _slow_increase(le, labels, "5m", extra)),
         ]
     return rules
@@ -216,7 +222,7 @@ def _sli_rules(config: Config) -> list[RecordingRule]:
         rules.append(RecordingRule(availability_error_ratio(w), _ratio(failures, MCP_SELECTOR, SERVICE_LABELS, w)))
         fast = _rate(le, SERVICE_LABELS, w, OPS_BUCKET)
         rules.append(RecordingRule(latency_slow_ratio(w), f"1 - ({_ratio(fast, MCP_SELECTOR, SERVICE_LABELS, w)})"))
-        counted = _failed(failure_classes(config), SERVICE_LABELS, w, func="increase")
+        counted = _failed_increase(failure_classes(config), SERVICE_LABELS, w)
         rules.append(RecordingRule(availability_errors_increase(w), counted))
         if w != "5m":  # the traffic group records the 5m count
             slow = _slow_increase(slo.latency_threshold, SERVICE_LABELS, w)
