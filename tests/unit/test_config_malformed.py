@@ -218,3 +218,15 @@ def test_bench_scenarios_share_the_limits(tmp_path: Path) -> None:
     path.write_text("operations:\n  - tool: echo\n    arguments: " + "[" * 1000 + "]" * 1000 + "\n")
     with pytest.raises(ScenarioError, match=f"nested more than {MAX_DEPTH} levels deep"):
         load_scenario(path)
+
+
+def test_a_reused_anchor_is_legal_and_silent(tmp_path: Path) -> None:
+    """YAML lets a later anchor replace an earlier one; ruamel's multi-line warning must not reach stderr."""
+    config = tmp_path / "lookout.yaml"
+    config.write_text(
+        BASE.replace("    labels: {team: platform}", "    labels: &l {team: platform}")
+        + "  alerts:\n    MCPServerDown: &l {enabled: false}\n    MCPProbeFailed: *l\n"
+    )
+    result = subprocess.run(lookout_argv("config", "validate", str(config)), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""

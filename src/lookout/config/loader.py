@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+import warnings
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -223,7 +224,9 @@ def parse_yaml_model(
     yaml.Composer = _BoundedComposer
     yaml.max_depth = MAX_DEPTH
     try:
-        data = yaml.load(text)
+        with warnings.catch_warnings():  # ruamel warns on stderr (a reused anchor): legal YAML, and not one line
+            warnings.simplefilter("ignore")
+            data = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{source}:{mark.line + 1}" if mark is not None else source
