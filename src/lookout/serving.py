@@ -43,6 +43,8 @@ class ServerLimits:
 
     request_read_seconds: float = 10.0
     """A request's head and body must have arrived this long after its first byte (or the connect)."""
+    write_stall_seconds: float = 30.0
+    """A response the client stops reading (the socket buffer stays full) this long is abandoned."""
     keep_alive_seconds: float = 5.0
     """An idle keep-alive connection is closed after this (uvicorn's ``timeout_keep_alive``)."""
     max_head_bytes: int = 16 * 1024
@@ -80,11 +82,13 @@ class _GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol plus a request read deadline and a connection cap (set by :func:`guarded_protocol`)."""
 
     request_read_seconds: float = ServerLimits.request_read_seconds
+    write_stall_seconds: float = ServerLimits.write_stall_seconds
     max_connections: int = ServerLimits.max_connections
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._opened = time.monotonic()
         self._read_timer: asyncio.TimerHandle | None = None
+        self._write_timer: asyncio.TimerHandle | None = None
         super().connection_made(transport)  # type: ignore[arg-type]
         self._arm_read_timer()
         if len(self.connections) > self.max_connections:
@@ -102,7 +106,22 @@ class _GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_read_timer()
+        self._cancel_write_timer()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._write_timer is None:
+            self._write_timer = asyncio.get_running_loop().call_later(self.write_stall_seconds, self.transport.abort)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._cancel_write_timer()
+
+    def _cancel_write_timer(self) -> None:
+        if self._write_timer is not None:
+            self._write_timer.cancel()
+            self._write_timer = None
 
     def idle(self) -> bool:
         """No request being answered: waiting for (the rest of) a head, or kept alive between requests."""
@@ -138,7 +157,11 @@ def guarded_protocol(limits: ServerLimits, max_connections: int) -> type[H11Prot
     return type(
         "GuardedH11Protocol",
         (_GuardedH11Protocol,),
-        {"request_read_seconds": limits.request_read_seconds, "max_connections": max_connections},
+        {
+            "request_read_seconds": limits.request_read_seconds,
+            "write_stall_seconds": limits.write_stall_seconds,
+            "max_connections": max_connections,
+        },
     )
 
 

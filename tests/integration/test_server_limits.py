@@ -19,9 +19,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from lookout.health.app import management_app, serve_management
 from lookout.serving import Listener, RateLimitFilter, ServerLimits, serve
+from tests.integration.probe_support import port_open
 from tests.support import LOOPBACK, Proc, free_port, http_ok, start, wait_until
 
 FD_LIMIT = 128
@@ -119,6 +121,30 @@ async def test_a_request_that_does_not_arrive_in_time_is_closed(partial: bytes) 
         await anyio.to_thread.run_sync(lambda: wait_until(lambda: http_ok(f"http://{LOOPBACK}:{port}/"), 30))
         with anyio.fail_after(10):
             assert await _closed_by_server(port, partial)
+        group.cancel_scope.cancel()
+
+
+async def test_a_response_the_client_stops_reading_is_abandoned() -> None:
+    finished = anyio.Event()
+
+    async def endless(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        try:
+            for _ in range(4096):  # 256 MiB: far more than the socket buffers hold
+                await send({"type": "http.response.body", "body": b"x" * 65536, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            finished.set()
+
+    port = free_port()
+    limits = ServerLimits(write_stall_seconds=0.5)
+    async with anyio.create_task_group() as group:
+        group.start_soon(serve, [Listener(endless, LOOPBACK, port, "test", lifespan="off", limits=limits)])
+        await anyio.to_thread.run_sync(lambda: wait_until(lambda: port_open(port), 30))
+        async with await anyio.connect_tcp(LOOPBACK, port) as stream:
+            await stream.send(b"GET / HTTP/1.1\r\nHost: slow-reader\r\n\r\n")  # and never read the answer
+            with anyio.fail_after(20):
+                await finished.wait()  # the server gave up on the response instead of waiting forever
         group.cancel_scope.cancel()
 
 
