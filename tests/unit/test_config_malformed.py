@@ -230,3 +230,18 @@ def test_a_reused_anchor_is_legal_and_silent(tmp_path: Path) -> None:
     result = subprocess.run(lookout_argv("config", "validate", str(config)), capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("timing: !!omap [a: 1]\n", "timing.a: unknown field"),  # a tagged node keeps no line numbers
+        ("retention: {metrics: 99999999999y}\n", "'99999999999y' is longer than Prometheus can hold"),
+        ("timing: {scrape_interval: !!timestamp 2001-13-45}\n", "invalid YAML: month must be in 1..12"),
+        ("timing: {scrape_interval: !!int abc}\n", "invalid YAML: invalid literal for int()"),
+    ],
+)
+def test_tags_and_overlong_values_are_one_line(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(BASE + text, "lookout.yaml")
+    assert expected in str(caught.value) and "\n" not in str(caught.value)

@@ -29,8 +29,13 @@ def _check_duration(value: str) -> str:
         if value == "0s":
             return value
         raise ValueError(f"{value!r} is not a Prometheus duration: write e.g. 30s, 5m, 1h30m, 15d")
+    if duration_seconds(value) > _MAX_DURATION_SECONDS:
+        raise ValueError(f"{value!r} is longer than Prometheus can hold (about 292 years)")
     return value
 
+
+_MAX_DURATION_SECONDS = (2**63 - 1) / 1e9
+"""Prometheus keeps durations as int64 nanoseconds and refuses to start with a longer one."""
 
 Duration = Annotated[str, AfterValidator(_check_duration)]
 """A Prometheus duration string (``30s``, ``5m``, ``1h30m``, ``15d``)."""
