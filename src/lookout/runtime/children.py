@@ -27,12 +27,25 @@ STOP_TIMEOUT = 10.0
 _LOG_TAIL_BYTES = 64 * 1024
 
 
+def _libc_prctl() -> Callable[..., int] | None:
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+# Resolved in the parent: loading a library between fork and exec could wait forever on a loader lock that
+# another thread of the parent held at the fork.
+_PRCTL = _libc_prctl() if sys.platform == "linux" else None
+
+
 def _die_with_parent(parent: int) -> None:  # pragma: no cover - runs in the child between fork and exec
     # If `lookout up` is killed with SIGKILL it cannot stop its children; the kernel does it instead.
     # SIGKILL, not SIGTERM: a graceful shutdown (Prometheus flushing alerts to an Alertmanager that is going
     # away too) can take a minute, and nobody is left to wait for it or to free the ports.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died between fork and prctl: the signal will never come
         os._exit(1)
 
