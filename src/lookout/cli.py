@@ -164,6 +164,38 @@ def up(
     raise typer.Exit(code)
 
 
+# ------------------------------------------------------------------ drill
+@app.command()
+def drill(
+    data_dir: Path = typer.Option(Path(".lookout"), help="Data dir of the running `lookout up`."),
+    alert: list[str] = typer.Option([], "--alert", "-a", help="Drill only this alert (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """Prove alerting on a running `lookout up`: make each alert fire, see it reach its receiver, clear it and
+    see it resolve. Exit 1 if any alert failed."""
+    import time
+
+    from rich.console import Console
+
+    from lookout.runtime.drill import DrillError, render_json, render_table, run_drill
+
+    err = Console(stderr=True, highlight=False)
+    try:
+        report = run_drill(
+            data_dir,
+            alert,
+            log=lambda line: err.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {line}", markup=True),
+            warn=lambda line: err.print(f"[yellow]{line}[/]"),
+        )
+    except DrillError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(render_json(report))
+    else:
+        Console(width=None if sys.stdout.isatty() else 200).print(render_table(report))
+    raise typer.Exit(1 if report.failed else 0)
+
+
 # ------------------------------------------------------------------ demo server
 @app.command("demo-server")
 def demo_server(
