@@ -21,10 +21,10 @@ from ruamel.yaml.reader import ReaderError
 
 from lookout.config.model import Config
 
-# Bounds on every YAML file Lookout reads, so that no input costs more than a fraction of a second and a
-# few hundred MB: a lookout.yaml with ten thousand targets is about 1 MiB; no real config nests 64 deep;
-# anchors are for reusing a block a few times, not for multiplying it (a "billion laughs" file is a few
-# hundred bytes); and Python refuses integers beyond 4300 digits anyway, so a 100-digit cap only names it.
+# Bounds on every YAML file Lookout reads, so that no input costs more than a few seconds and ~150 MB (what
+# the largest accepted file takes): a lookout.yaml with ten thousand targets is about 1 MiB; no real config
+# nests 64 deep; anchors are for reusing a block a few times, not for multiplying it (a "billion laughs" file
+# is a few hundred bytes); and Python refuses integers beyond 4300 digits anyway, a 100-digit cap names it.
 MAX_FILE_BYTES = 1 << 20
 MAX_DEPTH = 64
 MAX_ALIAS_NODES = 100_000
