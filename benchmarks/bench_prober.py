@@ -30,8 +30,8 @@ import httpx
 from benchmarks.support import DOC, demo_server, machine, write_section
 from lookout.config.probe import Module
 from lookout.probe import McpSession
-from lookout.probe.exposition import render
 from lookout.probe.modules import ProbeTarget, run_probe
+from lookout.probe.result_exposition import render
 from lookout.probe.transports.http import NODELAY, tls_context
 
 DISCOVER_LIST = Module(list_resources=False, list_prompts=False)  # discover + tools/list: the compared sequence

@@ -203,13 +203,22 @@ def demo_server(
     port: int = typer.Option(8000, min=1, max=65535, help="Port of the MCP endpoint (streamable HTTP at /mcp)."),
     management_host: str = typer.Option("127.0.0.1", help="Address of the management port."),
     management_port: int = typer.Option(8080, min=1, max=65535, help="Port of /metrics, /health and /faults."),
+    service: str = typer.Option("lookout-demo", help="Service name in log lines and spans (the target's name)."),
+    tenant: str = typer.Option("", help="Tenant in log lines (the target's tenant)."),
+    json_logs: bool = typer.Option(False, "--json-logs", help="JSON log lines on stderr (what Alloy parses)."),
+    otlp_endpoint: str | None = typer.Option(
+        None, help="OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces (exemplars need traces)."
+    ),
 ) -> None:
     """Run the demo MCP server (SDK MCPServer, streamable HTTP) with fault injection."""
+    from functools import partial
+
     from lookout.demo.app import serve_demo
     from lookout.serving import PortInUse
 
+    serve = partial(serve_demo, service=service, tenant=tenant, json_logs=json_logs, otlp_endpoint=otlp_endpoint)
     try:
-        anyio.run(serve_demo, host, port, management_host, management_port)
+        anyio.run(serve, host, port, management_host, management_port)
     except PortInUse as exc:
         fail(str(exc))
 

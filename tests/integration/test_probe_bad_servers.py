@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from lookout.config.probe import Module
-from lookout.probe.exposition import render
 from lookout.probe.modules import ProbeTarget, run_probe
 from lookout.probe.result import ProbeResult
+from lookout.probe.result_exposition import render
 from tests.integration.probe_support import (
     BadServers,
     child_pids,

@@ -13,9 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from lookout import metrics
 from lookout.config.probe import Module
-from lookout.probe.exposition import render
 from lookout.probe.modules import ProbeTarget, run_probe
 from lookout.probe.result import ProbeResult
+from lookout.probe.result_exposition import render
 from tests.integration.probe_support import server_argv, start_server
 from tests.support import LOOPBACK, DemoServer, Proc, free_port, lookout_argv
 

@@ -13,8 +13,8 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from lookout import exposition
 from lookout import metrics as m
+from lookout import registry_exposition
 from lookout.instrument.recorder import Recorder
 
 TEXT_ACCEPT = "text/plain;version=0.0.4"
@@ -57,7 +57,7 @@ def recorded(observations: list[tuple[str, str, str, str, str, str, float, str |
 
 def assert_same_as_prometheus_client(registry: CollectorRegistry, accept: str) -> None:
     encoder, content_type = choose_encoder(accept)
-    body, rendered_type = exposition.render(registry, accept)
+    body, rendered_type = registry_exposition.render(registry, accept)
     expected = encoder(registry)
     assert rendered_type == content_type
     assert body == expected
@@ -77,8 +77,8 @@ def test_same_bytes_and_same_parsed_families_as_prometheus_client(
 
 def test_exemplars_reach_openmetrics_only() -> None:
     registry = recorded([("tools/call", "t", "", "", "2025-11-25", "tcp", 0.004, "4bf92f3577b34da6")])
-    openmetrics, _ = exposition.render(registry, PROMETHEUS_ACCEPT)
-    text, _ = exposition.render(registry, TEXT_ACCEPT)
+    openmetrics, _ = registry_exposition.render(registry, PROMETHEUS_ACCEPT)
+    text, _ = registry_exposition.render(registry, TEXT_ACCEPT)
     families = {f.name: f for f in parse_openmetrics(openmetrics.decode())}
     exemplars = [s.exemplar for s in families[m.OPERATION_DURATION.name].samples if s.exemplar]
     assert [(e.labels, e.value) for e in exemplars] == [({"trace_id": "4bf92f3577b34da6"}, 0.004)]
@@ -89,7 +89,7 @@ def test_process_platform_and_gc_collectors_are_joined_with_one_eof() -> None:
     registry = recorded([("tools/call", "t", "", "", "2025-11-25", "tcp", 0.1, "ab")])
     for collector in (ProcessCollector, PlatformCollector, GCCollector):
         collector(registry=registry)
-    body, _ = exposition.render(registry, PROMETHEUS_ACCEPT)
+    body, _ = registry_exposition.render(registry, PROMETHEUS_ACCEPT)
     text = body.decode()
     assert text.count("# EOF") == 1 and text.endswith("# EOF\n")
     names = {f.name for f in parse_openmetrics(text)}
@@ -112,10 +112,10 @@ def test_pins_the_registry_internals_it_reads() -> None:
     registry = CollectorRegistry()
     recorder = Recorder(registry)
     extra = Counter("extra", "An extra counter.", registry=registry)
-    collectors = exposition._plain_collectors(registry)
+    collectors = registry_exposition._plain_collectors(registry)
     assert collectors is not None
     assert collectors[0] is recorder.operation and collectors[-1] is extra
     registry.unregister(extra)
-    assert extra not in (exposition._plain_collectors(registry) or [])
-    direct: list[Collector] = [c for c in collectors if isinstance(c, exposition.DirectRendered)]
+    assert extra not in (registry_exposition._plain_collectors(registry) or [])
+    direct: list[Collector] = [c for c in collectors if isinstance(c, registry_exposition.DirectRendered)]
     assert recorder.operation in direct and recorder.in_flight in direct and recorder.errors in direct

@@ -8,9 +8,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from lookout import metrics
 from lookout.config import parse_config
 from lookout.probe.exporter import TargetRefused, probe_timeout, resolve_target
-from lookout.probe.exposition import render
 from lookout.probe.modules import ProbeTarget
 from lookout.probe.result import ProbeResult
+from lookout.probe.result_exposition import render
 from lookout.probe.scrape import prober_scrape_configs
 
 CONFIG = parse_config(
@@ -106,7 +106,7 @@ def test_scrape_configs_one_job_per_module_in_use_with_blackbox_relabelling() ->
 def test_render_is_byte_identical_to_prometheus_client() -> None:
     from prometheus_client import CollectorRegistry, generate_latest
 
-    from lookout.probe.exposition import ProbeCollector
+    from lookout.probe.result_exposition import ProbeCollector
 
     result = ProbeResult(target="t", module="m", success=True, duration_seconds=0.123456789)
     result.phases.update({"handshake": 0.01, "connect": 1e-05, "list_tools": 2.5})

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from lookout import exposition
+from lookout import registry_exposition
 from lookout.health.checks import Health, Status
 
 DEFAULT_HOST = "127.0.0.1"
@@ -34,7 +34,7 @@ def management_routes(registry: CollectorRegistry, health: Health | None = None)
     h = health
 
     async def metrics(request: Request) -> Response:
-        body, content_type = exposition.render(registry, request.headers.get("accept", ""))
+        body, content_type = registry_exposition.render(registry, request.headers.get("accept", ""))
         return Response(body, media_type=content_type)
 
     async def aggregate(request: Request) -> Response:

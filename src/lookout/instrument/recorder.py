@@ -26,7 +26,7 @@ from prometheus_client.utils import floatToGoString
 
 from lookout import __version__, cgroup
 from lookout import metrics as m
-from lookout.exposition import HistogramSeriesText, PlainSeriesText, exemplar_text, header, number
+from lookout.registry_exposition import HistogramSeriesText, PlainSeriesText, exemplar_text, header, number
 from lookout.instrument.registry import ServerRegistry
 
 MCP_METHODS: frozenset[str] = frozenset(

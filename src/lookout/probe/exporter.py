@@ -34,9 +34,9 @@ from starlette.routing import Route
 from lookout import metrics
 from lookout.config import Config, ConfigError, load_config
 from lookout.config.probe import DEFAULT_MODULE, Module
-from lookout.probe.exposition import render
 from lookout.probe.modules import ProbeTarget, run_probe
 from lookout.probe.result import ProbeResult
+from lookout.probe.result_exposition import render
 from lookout.serving import Listener, serve
 
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"

@@ -34,7 +34,7 @@ class ProbeLog:
 
 @dataclass
 class ProbeResult:
-    """The outcome of one probe; :mod:`lookout.probe.exposition` turns it into metrics."""
+    """The outcome of one probe; :mod:`lookout.probe.result_exposition` turns it into metrics."""
 
     target: str
     module: str
