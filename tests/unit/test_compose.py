@@ -1,8 +1,13 @@
-"""docker-compose.monitoring.yml: valid for docker-compose, everything it mounts is generated, secrets as files."""
+"""docker-compose.monitoring.yml: valid for docker-compose, everything it mounts is generated, secrets as files,
+and what lookout.yaml expects (demo server, sink) runs from Lookout's own image."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +43,9 @@ SERVICES = {
     "jaeger",
     "exporter",
     "node-exporter",
+    "sink",
+    "demo-server",
+    "demo-traffic",
 }
 needs_compose = pytest.mark.skipif(
     shutil.which("docker-compose") is None, reason="docker-compose not installed (Debian package docker-compose)"
@@ -107,11 +115,121 @@ def test_secrets_are_files_never_values(stack_dir: Path) -> None:
     )
 
 
-def test_everything_mounted_from_the_stack_dir_is_generated(stack_dir: Path) -> None:
+def test_everything_mounted_from_the_stack_dir_is_generated(stack_dir: Path, config: Config) -> None:
     for name, service in _compose(stack_dir)["services"].items():
         for volume in service.get("volumes", []):
             source = volume.split(":", 1)[0]
+            assert "$" not in source, f"{name} mounts {source} from the environment"
             if source.startswith("./"):
                 assert (stack_dir / source).exists(), f"{name} mounts {source}, which is not generated"
-    assert (stack_dir / "compose/lookout/Dockerfile").is_file()
     assert (stack_dir / "grafana/dashboards/acme/fleet.json").is_file()
+    # The exporter reads lookout.yaml generated beside the compose file: the very config.
+    assert parse_config((stack_dir / "lookout/lookout.yaml").read_text()) == config
+
+
+def test_lookouts_processes_run_from_its_image_as_lookout_yaml_expects(stack_dir: Path) -> None:
+    services = _compose(stack_dir)["services"]
+    for name in ("exporter", "sink", "demo-server", "demo-traffic"):
+        assert services[name]["image"] == "lookout:0.1.0" and services[name]["pull_policy"] == "never"
+        assert "build" not in services[name]
+    assert services["sink"]["command"][:3] == ["sink", "--listen", "127.0.0.1:9095"]
+    demo = services["demo-server"]["command"]
+    assert {"--port=8000", "--management-port=8080", "--service=search", "--tenant=acme", "--json-logs"} <= set(demo)
+    assert "--otlp-endpoint=http://127.0.0.1:4318/v1/traces" in demo
+    assert "version" not in _compose(stack_dir)
+    assert "--enable-feature=exemplar-storage" in services["prometheus"]["command"]
+    assert "--persistence.file=/pushgateway/metrics.store" in services["pushgateway"]["command"]
+
+
+def test_logs_come_from_this_compose_project_only(stack_dir: Path) -> None:
+    assert (stack_dir / ".env").read_text().splitlines()[-1] == "COMPOSE_PROJECT_NAME=lookout"
+    alloy = (stack_dir / "alloy/config.alloy").read_text()
+    assert 'values = ["com.docker.compose.project=lookout"]' in alloy
+    assert "local.file_match" not in alloy
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None or shutil.which("make") is None, reason="needs make and openssl")
+def test_first_make_writes_the_grafana_password_that_is_never_committed(stack_dir: Path) -> None:
+    secret = stack_dir / "secrets/grafana_admin_password"
+    result = subprocess.run(
+        ["make", "-C", str(stack_dir), "password"], capture_output=True, text=True, timeout=60, check=True
+    )
+    password = secret.read_text().strip()
+    assert len(password) >= 24 and password in result.stdout
+    assert stat.S_IMODE(os.stat(secret.parent).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(secret).st_mode) == 0o644  # Grafana's user reads it inside its container
+    again = subprocess.run(["make", "-C", str(stack_dir), "password"], capture_output=True, text=True, check=True)
+    assert password in again.stdout  # written once, kept
+    assert "/secrets/" in (stack_dir / ".gitignore").read_text().splitlines()
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(compose: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node = compose
+        for key in parents:
+            node = node[key]
+        if value is None:
+            del node[last]
+        else:
+            node[last] = value
+
+    return change
+
+
+BROKEN: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    "config from the environment": (
+        _set("services.exporter.volumes", ["${LOOKOUT_CONFIG:-./lookout.yaml}:/etc/lookout/lookout.yaml:ro"]),
+        "exporter: bind mount ${LOOKOUT_CONFIG:-./lookout.yaml} comes from the environment",
+    ),
+    "log dir that is not generated": (
+        _set("services.alloy.volumes", ["./logs:/var/log/lookout:ro"]),
+        "alloy: bind mount ./logs does not exist in the stack",
+    ),
+    "unpublished image": (
+        _set("services.exporter.image", "lookout-exporter:0.1.0"),
+        "exporter: image lookout-exporter:0.1.0 is neither a pinned public image nor Lookout's image lookout:0.1.0",
+    ),
+    "unpinned image": (
+        _set("services.loki.image", "grafana/loki:latest"),
+        "loki: image grafana/loki:latest is neither a pinned public image",
+    ),
+    "no sink": (
+        _set("services.sink", None),
+        "receiver sink: nothing in the stack serves 127.0.0.1:9095",
+    ),
+    "no demo server": (
+        _set("services.demo-server", None),
+        "target search: nothing in the stack serves 127.0.0.1:8000",
+    ),
+    "no exemplar storage": (
+        _set("services.prometheus.command", ["--config.file=/etc/prometheus/prometheus.yml"]),
+        "prometheus: dashboard panels show exemplars but Prometheus runs without --enable-feature=exemplar-storage",
+    ),
+    "text logs": (
+        _set("services.demo-server.command", ["demo-server", "--host=127.0.0.1", "--port=8000"]),
+        "demo-server: the demo server writes no JSON logs (--json-logs)",
+    ),
+    "obsolete version": (_set("version", "3.8"), "top-level version is obsolete in compose v2"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_what_would_not_come_up_is_reported(stack_dir: Path, case: str) -> None:
+    import yaml
+
+    change, expected = BROKEN[case]
+    compose = _compose(stack_dir)
+    change(compose)
+    (stack_dir / COMPOSE_FILE).write_text(yaml.safe_dump(compose, sort_keys=False))
+    messages = [f.message for f in check_compose(stack_dir)]
+    assert any(expected in m for m in messages), messages
+
+
+def test_a_missing_password_file_without_the_makefile_and_an_unfiltered_alloy_are_reported(stack_dir: Path) -> None:
+    (stack_dir / "Makefile").unlink()
+    alloy = stack_dir / "alloy/config.alloy"
+    alloy.write_text(alloy.read_text().replace("com.docker.compose.project=lookout", "com.docker.compose.project=x"))
+    messages = [f.message for f in check_compose(stack_dir)]
+    assert any("secret grafana_admin_password: ./secrets/grafana_admin_password does not exist" in m for m in messages)
+    assert any("discovery.docker is not filtered to com.docker.compose.project=lookout" in m for m in messages)

@@ -102,7 +102,7 @@ def test_schema_violations_are_reported(stack_dir: Path) -> None:
     server.write_text(server.read_text().replace("  replicas: 2\n", "  replicas: two\n"))
     messages = [f.message for f in check_k8s(stack_dir)]
     assert any("ServiceMonitor/lookout-mcp-servers" in m and "'prot' was unexpected" in m for m in messages)
-    assert any("Deployment/mcp-demo-server: spec.replicas" in m for m in messages)
+    assert any("Deployment/search: spec.replicas" in m for m in messages)
 
 
 def test_unlisted_and_missing_resources_are_reported(stack_dir: Path) -> None:
@@ -114,7 +114,7 @@ def test_unlisted_and_missing_resources_are_reported(stack_dir: Path) -> None:
 
 
 def test_deployment_wires_the_three_probes_to_health_endpoints(stack_dir: Path) -> None:
-    deployment = next(d for d in _by_kind(stack_dir)["Deployment"] if d["metadata"]["name"] == "mcp-demo-server")
+    deployment = next(d for d in _by_kind(stack_dir)["Deployment"] if d["metadata"]["name"] == "search")
     [container] = deployment["spec"]["template"]["spec"]["containers"]
     port_names = {p["name"] for p in container["ports"]}
     for probe, path in (
@@ -129,8 +129,7 @@ def test_deployment_wires_the_three_probes_to_health_endpoints(stack_dir: Path) 
 def test_autoscaler_scales_on_the_request_rate_the_adapter_serves(stack_dir: Path, config: Config) -> None:
     [hpa] = _by_kind(stack_dir)["HorizontalPodAutoscaler"]
     [metric] = hpa["spec"]["metrics"]
-    adapter = next(c for c in _by_kind(stack_dir)["ConfigMap"] if c["metadata"]["name"] == "lookout-prometheus-adapter")
-    [rule] = YAML(typ="safe").load(adapter["data"]["config.yaml"])["rules"]
+    [rule] = YAML(typ="safe").load((stack_dir / "helm/prometheus-adapter-values.yaml").read_text())["rules"]["custom"]
     assert metric["pods"]["metric"]["name"] == rule["name"]["as"]
     assert "mcp_server_operation_duration_seconds_count" in rule["seriesQuery"] and "rate(" in rule["metricsQuery"]
     resources = config.alerting.resources
@@ -183,9 +182,17 @@ def test_probes_go_through_an_exporter_deployed_with_this_lookout_yaml(stack_dir
     kinds = _by_kind(stack_dir)
     service = next(s for s in kinds["Service"] if s["metadata"]["name"] == "lookout-exporter")
     port = service["spec"]["ports"][0]["port"]
-    assert all(p["spec"]["prober"]["url"] == f"lookout-exporter:{port}" for p in kinds["Probe"])
+    # The Prometheus running the Probes lives in another namespace: the exporter by its cluster DNS name.
+    assert all(p["spec"]["prober"]["url"] == f"lookout-exporter.lookout.svc:{port}" for p in kinds["Probe"])
     config_map = next(c for c in kinds["ConfigMap"] if c["metadata"]["name"] == "lookout-config")
-    assert parse_config(config_map["data"]["lookout.yaml"]) == config
+    in_cluster = parse_config(config_map["data"]["lookout.yaml"])
+    # Loopback targets name the Service called after the target, not the exporter's own pod.
+    urls = {t.name: (t.url, str(t.metrics_url) if t.metrics_url else None) for _, t in in_cluster.targets()}
+    assert urls == {
+        "search": ("http://search.lookout.svc:8000/mcp", "http://search.lookout.svc:8080/metrics"),
+        "weather": ("http://weather.lookout.svc:8001/mcp", None),
+    }
+    assert in_cluster.alerting == config.alerting and in_cluster.probe == config.probe
 
 
 def test_alertmanager_configuration_drifting_from_the_native_file_is_reported(stack_dir: Path) -> None:
@@ -195,3 +202,135 @@ def test_alertmanager_configuration_drifting_from_the_native_file_is_reported(st
     assert messages == [
         "Alertmanager/lookout: alertmanager.yaml differs from alertmanager/alertmanager.yml: regenerate"
     ]
+
+
+# --- What a cluster needs beyond valid objects: each class of mistake is reported. ---------------------------
+
+
+def _edit(stack_dir: Path, name: str, change: Any) -> None:
+    """Rewrite the objects of ``k8s/<name>`` through ``change(obj)`` (which edits in place)."""
+    import yaml
+
+    objects = _objects(stack_dir, name)
+    for obj in objects:
+        change(obj)
+    (stack_dir / "k8s" / name).write_text(yaml.safe_dump_all(objects, sort_keys=False))
+
+
+def _messages(stack_dir: Path) -> list[str]:
+    return [f.message for f in check_k8s(stack_dir)]
+
+
+def test_the_base_creates_its_namespace_and_puts_every_object_in_it(stack_dir: Path) -> None:
+    [namespace] = _objects(stack_dir, "namespace.yaml")
+    assert namespace["kind"] == "Namespace" and namespace["metadata"]["name"] == "lookout"
+    for path in sorted((stack_dir / "k8s").glob("*.yaml")):
+        for obj in _objects(stack_dir, path.name):
+            if obj["kind"] not in {"Namespace", "Kustomization"}:
+                assert obj["metadata"]["namespace"] == "lookout", obj["metadata"]["name"]
+    (stack_dir / "k8s/namespace.yaml").unlink()
+    _edit(stack_dir, "exporter.yaml", lambda o: o["metadata"].pop("namespace"))
+    messages = _messages(stack_dir)
+    assert "no Namespace object lookout: applying the base fails" in messages
+    assert any(
+        m.startswith("3 objects (e.g. ConfigMap/lookout-config) do not name namespace lookout") for m in messages
+    )
+
+
+def test_a_prober_named_by_its_short_service_name_is_reported(stack_dir: Path) -> None:
+    _edit(stack_dir, "probes.yaml", lambda o: o["spec"]["prober"].update(url="lookout-exporter:9115"))
+    assert any(
+        "prober: lookout-exporter resolves only inside the namespace it is used from" in m for m in _messages(stack_dir)
+    )
+
+
+def test_an_exporter_probing_loopback_in_its_own_pod_is_reported(stack_dir: Path, config: Config) -> None:
+    from lookout.stack.yamlio import dump_yaml
+
+    local = dump_yaml(config.model_dump(mode="json", by_alias=True, exclude_defaults=True))
+    _edit(
+        stack_dir,
+        "exporter.yaml",
+        lambda o: o.get("data", {}).get("lookout.yaml") and o["data"].update({"lookout.yaml": local}),
+    )
+    messages = _messages(stack_dir)
+    assert (
+        "exporter's lookout.yaml, target search url: 127.0.0.1 is the pod itself, not the target: name its Service"
+        in messages
+    )
+
+
+def test_one_service_label_value_per_target(stack_dir: Path) -> None:
+    [service] = [s for s in _by_kind(stack_dir)["Service"] if s["metadata"]["name"] == "search"]
+    # The ServiceMonitor turns app.kubernetes.io/name into `service`: the rules and Probes say `search`.
+    assert service["metadata"]["labels"]["app.kubernetes.io/name"] == "search"
+    assert service["metadata"]["labels"]["lookout.dev/tenant"] == "acme"
+
+    def rename(obj: dict[str, Any]) -> None:
+        if obj["kind"] == "Service":
+            obj["metadata"]["labels"]["app.kubernetes.io/name"] = "mcp-demo-server"
+
+    _edit(stack_dir, "example-server.yaml", rename)
+    messages = _messages(stack_dir)
+    assert any(
+        'Service/search is scraped as service="mcp-demo-server", which no rule or Probe names' in m for m in messages
+    )
+    assert any("Deployment/search stands for target search, but no Service" in m for m in messages)
+
+
+def test_objects_the_prometheus_does_not_select_are_reported(stack_dir: Path) -> None:
+    for name in ("servicemonitor.yaml", "podmonitor.yaml", "probes.yaml", "prometheusrule.yaml"):
+        for obj in _objects(stack_dir, name):
+            assert obj["metadata"]["labels"]["release"] == "kube-prometheus-stack"  # the chart's default selector
+    _edit(stack_dir, "probes.yaml", lambda o: o["metadata"]["labels"].pop("release"))
+    assert any(
+        m.startswith("Probe/lookout-search-discover: lacks the selector labels {'release': 'kube-prometheus-stack'}")
+        for m in _messages(stack_dir)
+    )
+
+
+def test_namespace_and_selector_labels_come_from_the_config(tmp_path: Path) -> None:
+    config = parse_config(CONFIG + "kubernetes: {namespace: mon, selector_labels: {release: prom}}\n")
+    write_stack(render_stack(config, DeployTarget.K8S), tmp_path)
+    assert check_k8s(tmp_path) == []
+    kinds = _by_kind(tmp_path)
+    assert {p["spec"]["prober"]["url"] for p in kinds["Probe"]} == {"lookout-exporter.mon.svc:9115"}
+    assert kinds["ServiceMonitor"][0]["metadata"]["labels"]["release"] == "prom"
+    assert kinds["Namespace"][0]["metadata"]["name"] == "mon"
+
+
+def test_images_other_than_lookouts_own_are_reported(stack_dir: Path) -> None:
+    [deployment] = [d for d in _by_kind(stack_dir)["Deployment"] if d["metadata"]["name"] == "lookout-exporter"]
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "lookout:0.1.0"
+
+    def retag(obj: dict[str, Any]) -> None:
+        if obj["kind"] == "Deployment":
+            obj["spec"]["template"]["spec"]["containers"][0]["image"] = "lookout-exporter:0.1.0"
+
+    _edit(stack_dir, "exporter.yaml", retag)
+    assert any("image lookout-exporter:0.1.0 is not Lookout's image lookout:0.1.0" in m for m in _messages(stack_dir))
+
+
+def test_helm_values_make_folders_exemplars_and_autoscaling_work(stack_dir: Path) -> None:
+    grafana = YAML(typ="safe").load((stack_dir / "helm/grafana-values.yaml").read_text())
+    sidecar = grafana["sidecar"]["dashboards"]
+    assert sidecar["folderAnnotation"] == "grafana_folder" and sidecar["provider"]["foldersFromFilesStructure"]
+    assert sidecar["searchNamespace"] == "lookout"
+    (stack_dir / "helm/grafana-values.yaml").write_text(
+        "sidecar: {dashboards: {enabled: true, label: grafana_dashboard}}\n"
+    )
+    (stack_dir / "helm/kube-prometheus-stack-values.yaml").write_text("prometheus: {prometheusSpec: {}}\n")
+    (stack_dir / "helm/prometheus-adapter-values.yaml").unlink()
+    messages = _messages(stack_dir)
+    assert any("sidecar.dashboards.folderAnnotation grafana_folder" in m for m in messages)
+    assert "dashboard panels show exemplars: prometheusSpec.enableFeatures needs exemplar-storage" in messages
+    assert any(
+        "custom metric lookout_mcp_requests_per_second is served by no prometheus-adapter rule" in m for m in messages
+    )
+
+
+def test_a_config_without_the_demo_target_gets_no_example_server(tmp_path: Path) -> None:
+    config = parse_config(CONFIG.replace("127.0.0.1:8000", "127.0.0.1:8100"))
+    write_stack(render_stack(config, DeployTarget.K8S), tmp_path)
+    assert not (tmp_path / "k8s/example-server.yaml").exists()
+    assert check_k8s(tmp_path) == []

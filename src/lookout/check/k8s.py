@@ -6,15 +6,33 @@ their JSON Schema is closed here, so a misspelt field is an error, as ``kubectl 
 say). When a directory of the operator's CRD YAMLs is given (``crd_dir``), each object is validated
 against its CRD's ``openAPIV3Schema`` as well. Where the native ``alertmanager.yml`` was generated beside the
 objects, the Alertmanager's global configuration must equal it as data (templates aside).
+
+Then what a cluster needs beyond valid objects (the settings come from the exporter's lookout.yaml in its
+ConfigMap, or the defaults):
+
+- a Namespace object, and every object in it;
+- every Service reference resolvable from where it is used: the Probes' prober (run by a Prometheus in
+  another namespace) and the Helm values' URLs by ``<service>.<namespace>.svc``, the exporter's targets never
+  on loopback (that is the exporter's own pod), and a Service of this base that is named exists;
+- one ``service`` label value per target: a Service the ServiceMonitor scrapes is named in the rules or a
+  Probe, and an in-cluster target the rules and Probes name is scraped;
+- the selector labels on every ServiceMonitor, PodMonitor, Probe and PrometheusRule;
+- every container image is Lookout's (``images.lookout``, built from the repository's Dockerfile);
+- ``helm/`` (beside ``k8s/``): the Grafana sidecar honours the dashboards' label, folder annotation and namespace;
+  kube-prometheus-stack stores exemplars when a dashboard shows them; prometheus-adapter serves every custom
+  metric an autoscaler reads.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import jsonschema  # type: ignore[import-untyped]
 import kubernetes_validate  # type: ignore[import-untyped]
@@ -22,6 +40,8 @@ import yaml
 from ruamel.yaml import YAML
 
 from lookout.check.findings import Finding
+from lookout.config.loader import ConfigError, parse_config
+from lookout.config.model import Config, Images, Kubernetes
 
 CHECK: Final = "k8s"
 K8S_DIR: Final = "k8s"
@@ -30,6 +50,22 @@ KUSTOMIZE_KIND: Final = "Kustomization"
 CRD_DIR_ENV: Final = "LOOKOUT_OPERATOR_CRDS"
 NATIVE_ALERTMANAGER: Final = "alertmanager/alertmanager.yml"
 ALERTMANAGER_CONFIG_KEY: Final = "alertmanager.yaml"
+HELM_DIR: Final = "helm"
+GRAFANA_VALUES: Final = f"{HELM_DIR}/grafana-values.yaml"
+KPS_VALUES: Final = f"{HELM_DIR}/kube-prometheus-stack-values.yaml"
+ADAPTER_VALUES: Final = f"{HELM_DIR}/prometheus-adapter-values.yaml"
+EXPORTER_CONFIG_KEY: Final = "lookout.yaml"
+NAME_LABEL: Final = "app.kubernetes.io/name"
+SERVICE_LABEL: Final = "service"
+DASHBOARD_LABEL: Final = "grafana_dashboard"
+FOLDER_ANNOTATION: Final = "grafana_folder"
+EXEMPLAR_FEATURE: Final = "exemplar-storage"
+SELECTED_KINDS: Final = ("ServiceMonitor", "PodMonitor", "Probe", "PrometheusRule")
+CLUSTER_SCOPED: Final = frozenset({"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"})
+LOOPBACK: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+_SELECTOR = re.compile(r"([A-Za-z_:][\w:]*)?\{([^}]*)\}")
+_SERVICE_MATCHER = re.compile(r'(?<![\w])service\s*=\s*"([^"]*)"')
+_SVC_HOST = re.compile(r"^(?P<service>[a-z0-9-]+)\.(?P<namespace>[a-z0-9-]+)\.svc(\.cluster\.local)?$")
 
 
 def _documents(path: Path) -> Iterator[dict[str, Any]]:
@@ -146,6 +182,335 @@ def _alertmanager_drift(stack_dir: Path, objects: list[tuple[str, dict[str, Any]
     return findings
 
 
+Objects = list[tuple[str, dict[str, Any]]]
+
+
+def _meta(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _ref(obj: dict[str, Any]) -> str:
+    return f"{obj.get('kind', '?')}/{_meta(obj).get('name', '?')}"
+
+
+def _exporter_config(objects: Objects) -> Config | None:
+    """lookout.yaml from the exporter's ConfigMap: the settings this base was generated with."""
+    for _, obj in objects:
+        text = (obj.get("data") or {}).get(EXPORTER_CONFIG_KEY) if obj.get("kind") == "ConfigMap" else None
+        if text:
+            try:
+                return parse_config(text, f"ConfigMap/{_meta(obj).get('name')}")
+            except ConfigError:
+                return None
+    return None
+
+
+def _load_values(stack_dir: Path, rel: str) -> dict[str, Any] | None:
+    path = stack_dir / rel
+    if not path.is_file():
+        return None
+    data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+def _dig(data: Any, *keys: str) -> Any:
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def _namespace_findings(namespace: str | None, objects: Objects) -> list[Finding]:
+    if not namespace:
+        return [Finding(CHECK, f"{K8S_DIR}/kustomization.yaml", "no namespace: the objects would land in default")]
+    findings = []
+    if not any(o.get("kind") == "Namespace" and _meta(o).get("name") == namespace for _, o in objects):
+        findings.append(Finding(CHECK, K8S_DIR, f"no Namespace object {namespace}: applying the base fails"))
+    outside = [
+        _ref(obj)
+        for _, obj in objects
+        if obj.get("kind") not in CLUSTER_SCOPED and _meta(obj).get("namespace") != namespace
+    ]
+    if outside:
+        findings.append(
+            Finding(
+                CHECK,
+                K8S_DIR,
+                f"{len(outside)} objects (e.g. {outside[0]}) do not name namespace {namespace}: "
+                "`kubectl apply -f` would put them in another",
+            )
+        )
+    return findings
+
+
+OPERATOR_SERVICES: Final = {"Alertmanager": "alertmanager-operated", "Prometheus": "prometheus-operated"}
+"""The Service the operator creates in the namespace of each such object."""
+
+
+def _services(objects: Objects) -> dict[tuple[str, str], dict[str, Any]]:
+    services = {}
+    for _, obj in objects:
+        namespace = str(_meta(obj).get("namespace", ""))
+        if obj.get("kind") == "Service":
+            services[(namespace, str(_meta(obj).get("name", "")))] = obj
+        elif obj.get("kind") in OPERATOR_SERVICES:
+            services[(namespace, OPERATOR_SERVICES[str(obj["kind"])])] = obj
+    return services
+
+
+def _host_finding(
+    rel: str,
+    what: str,
+    host: str,
+    namespace: str,
+    services: dict[tuple[str, str], dict[str, Any]],
+    ours: bool = True,
+) -> Finding | None:
+    """``ours``: the Service belongs to this base, so it must be among its objects (a target's Service is the
+    user's to deploy under the target's name)."""
+    if host in LOOPBACK:
+        return Finding(CHECK, rel, f"{what}: {host} is the pod itself, not the target: name its Service")
+    match = _SVC_HOST.match(host)
+    if match is None:
+        if "." not in host:
+            return Finding(
+                CHECK,
+                rel,
+                f"{what}: {host} resolves only inside the namespace it is used from: write {host}.{namespace}.svc",
+            )
+        return None
+    if ours and match["namespace"] == namespace and (namespace, match["service"]) not in services:
+        return Finding(CHECK, rel, f"{what}: no Service {match['service']} in namespace {namespace}")
+    return None
+
+
+def _reference_findings(stack_dir: Path, objects: Objects, namespace: str, config: Config | None) -> list[Finding]:
+    services = _services(objects)
+    findings: list[Finding | None] = []
+    for rel, obj in objects:
+        if obj.get("kind") == "Probe":
+            prober = str(_dig(obj, "spec", "prober", "url") or "")
+            findings.append(_host_finding(rel, f"{_ref(obj)} prober", prober.rsplit(":", 1)[0], namespace, services))
+    if config is not None:
+        for _, target in config.targets():
+            for field, url in (("url", target.url), ("metrics_url", str(target.metrics_url or ""))):
+                host = urlsplit(url).hostname if url.startswith("http") else None
+                if host:
+                    what = f"exporter's lookout.yaml, target {target.name} {field}"
+                    findings.append(_host_finding(K8S_DIR, what, host, namespace, services, ours=False))
+    for rel in (GRAFANA_VALUES, KPS_VALUES):
+        values = _load_values(stack_dir, rel)
+        grafana = (values or {}).get("grafana", values) if rel == KPS_VALUES else values
+        for source in _dig(grafana, "datasources", "lookout.yaml", "datasources") or []:
+            host = urlsplit(str(source.get("url", ""))).hostname or ""
+            findings.append(_host_finding(rel, f"datasource {source.get('name')}", host, namespace, services))
+    return [f for f in findings if f is not None]
+
+
+def _rule_services(objects: Objects) -> set[str]:
+    """``service`` values the rules select or set (the ALERTS selectors of escalations aside)."""
+    values = set()
+    for _, obj in objects:
+        if obj.get("kind") != "PrometheusRule":
+            continue
+        for group in _dig(obj, "spec", "groups") or []:
+            for rule in group.get("rules") or []:
+                for metric, matchers in _SELECTOR.findall(str(rule.get("expr", ""))):
+                    if metric != "ALERTS":
+                        values.update(_SERVICE_MATCHER.findall(matchers))
+                label = (rule.get("labels") or {}).get(SERVICE_LABEL)
+                if label and "{{" not in str(label):
+                    values.add(str(label))
+    return values
+
+
+def _scraped_services(objects: Objects) -> dict[str, str]:
+    """``service`` value -> the Service whose series carry it, for Services a ServiceMonitor selects."""
+    scraped = {}
+    for _, monitor in objects:
+        if monitor.get("kind") != "ServiceMonitor":
+            continue
+        wanted = _dig(monitor, "spec", "selector", "matchLabels") or {}
+        sources = [
+            label.removeprefix("__meta_kubernetes_service_label_")
+            for endpoint in _dig(monitor, "spec", "endpoints") or []
+            for relabel in endpoint.get("relabelings") or []
+            if relabel.get("targetLabel") == SERVICE_LABEL
+            for label in relabel.get("sourceLabels") or []
+        ]
+        for _, service in objects:
+            labels = _meta(service).get("labels") or {}
+            if service.get("kind") != "Service" or any(labels.get(k) != v for k, v in wanted.items()):
+                continue
+            value = next(
+                (v for k, v in labels.items() if "".join(c if c.isalnum() else "_" for c in k) in sources),
+                _meta(service).get("name"),
+            )
+            scraped[str(value)] = _ref(service)
+    return scraped
+
+
+def _label_findings(objects: Objects) -> list[Finding]:
+    named = _rule_services(objects)
+    for _, obj in objects:
+        if obj.get("kind") == "Probe":
+            value = (_dig(obj, "spec", "targets", "staticConfig", "labels") or {}).get(SERVICE_LABEL)
+            if value:
+                named.add(str(value))
+    scraped = _scraped_services(objects)
+    findings = [
+        Finding(
+            CHECK,
+            K8S_DIR,
+            f'{ref} is scraped as service="{value}", which no rule or Probe names: '
+            "one name per target (its lookout.yaml name)",
+        )
+        for value, ref in sorted(scraped.items())
+        if value not in named
+    ]
+    for _, obj in objects:
+        name = str(_meta(obj).get("name", ""))
+        if obj.get("kind") == "Deployment" and name in named and name not in scraped:
+            findings.append(
+                Finding(
+                    CHECK,
+                    K8S_DIR,
+                    f"{_ref(obj)} stands for target {name}, but no Service the ServiceMonitor "
+                    f'scrapes carries service="{name}": its absence alert would fire for ever',
+                )
+            )
+    return findings
+
+
+def _selector_findings(objects: Objects, config: Config | None) -> list[Finding]:
+    wanted = (config.kubernetes if config is not None else Kubernetes()).selector_labels
+    findings = []
+    for rel, obj in objects:
+        if obj.get("kind") not in SELECTED_KINDS:
+            continue
+        labels = _meta(obj).get("labels") or {}
+        missing = {k: v for k, v in wanted.items() if labels.get(k) != v}
+        if missing:
+            findings.append(
+                Finding(
+                    CHECK,
+                    rel,
+                    f"{_ref(obj)}: lacks the selector labels {missing}: the cluster's Prometheus "
+                    "would not select it (kubernetes.selector_labels)",
+                )
+            )
+    return findings
+
+
+def _image_findings(objects: Objects, config: Config | None) -> list[Finding]:
+    image = (config.images if config is not None else Images()).lookout
+    findings = []
+    for rel, obj in objects:
+        spec = _dig(obj, "spec", "template", "spec") or {}
+        for container in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
+            if container.get("image") != image:
+                findings.append(
+                    Finding(
+                        CHECK,
+                        rel,
+                        f"{_ref(obj)}: image {container.get('image')} is not Lookout's image "
+                        f"{image} (images.lookout, built from the repository's Dockerfile)",
+                    )
+                )
+    return findings
+
+
+def _has_exemplar(node: Any) -> bool:
+    if isinstance(node, dict):
+        return node.get("exemplar") is True or any(_has_exemplar(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_exemplar(v) for v in node)
+    return False
+
+
+def _helm_findings(stack_dir: Path, objects: Objects, namespace: str) -> list[Finding]:
+    findings = []
+    dashboards = [o for _, o in objects if (_meta(o).get("labels") or {}).get(DASHBOARD_LABEL)]
+    if dashboards:
+        values = _load_values(stack_dir, GRAFANA_VALUES)
+        sidecar = _dig(values, "sidecar", "dashboards") or {}
+        label_value = str((_meta(dashboards[0]).get("labels") or {}).get(DASHBOARD_LABEL))
+        searched = str(sidecar.get("searchNamespace") or "")
+        problems = [
+            problem
+            for problem, ok in (
+                ("sidecar.dashboards.enabled", sidecar.get("enabled") is True),
+                (f"sidecar.dashboards.label {DASHBOARD_LABEL}", sidecar.get("label") == DASHBOARD_LABEL),
+                (f"sidecar.dashboards.labelValue {label_value!r}", str(sidecar.get("labelValue")) == label_value),
+                (
+                    f"sidecar.dashboards.folderAnnotation {FOLDER_ANNOTATION}",
+                    sidecar.get("folderAnnotation") == FOLDER_ANNOTATION,
+                ),
+                (
+                    "sidecar.dashboards.provider.foldersFromFilesStructure",
+                    _dig(sidecar, "provider", "foldersFromFilesStructure") is True,
+                ),
+                (
+                    f"sidecar.dashboards.searchNamespace {namespace}",
+                    searched == "ALL" or namespace in searched.split(","),
+                ),
+            )
+            if not ok
+        ]
+        if values is None:
+            findings.append(
+                Finding(
+                    CHECK,
+                    GRAFANA_VALUES,
+                    "missing: the Grafana chart's defaults ignore the dashboard ConfigMaps' folders",
+                )
+            )
+        elif problems:
+            findings.append(Finding(CHECK, GRAFANA_VALUES, "the dashboards need " + ", ".join(problems)))
+        wants_exemplars = any(
+            _has_exemplar(json.loads(text)) for o in dashboards for text in (o.get("data") or {}).values()
+        )
+        features = _dig(_load_values(stack_dir, KPS_VALUES), "prometheus", "prometheusSpec", "enableFeatures") or []
+        if wants_exemplars and EXEMPLAR_FEATURE not in features:
+            findings.append(
+                Finding(
+                    CHECK,
+                    KPS_VALUES,
+                    f"dashboard panels show exemplars: prometheusSpec.enableFeatures needs {EXEMPLAR_FEATURE}",
+                )
+            )
+    served = {
+        str(_dig(rule, "name", "as")) for rule in _dig(_load_values(stack_dir, ADAPTER_VALUES), "rules", "custom") or []
+    }
+    for rel, obj in objects:
+        if obj.get("kind") != "HorizontalPodAutoscaler":
+            continue
+        for metric in _dig(obj, "spec", "metrics") or []:
+            name = _dig(metric, "pods", "metric", "name") or _dig(metric, "object", "metric", "name")
+            if name and name not in served:
+                findings.append(
+                    Finding(
+                        CHECK,
+                        rel,
+                        f"{_ref(obj)}: custom metric {name} is served by no prometheus-adapter "
+                        f"rule ({ADAPTER_VALUES}): the autoscaler cannot scale",
+                    )
+                )
+    return findings
+
+
+def _deployment_findings(stack_dir: Path, namespace: str | None, objects: Objects) -> list[Finding]:
+    config = _exporter_config(objects)
+    findings = _namespace_findings(namespace, objects)
+    ns = namespace or "default"
+    findings += _reference_findings(stack_dir, objects, ns, config)
+    findings += _label_findings(objects)
+    findings += _selector_findings(objects, config)
+    findings += _image_findings(objects, config)
+    findings += _helm_findings(stack_dir, objects, ns)
+    return findings
+
+
 def check_k8s(stack_dir: Path, crd_dir: Path | None = None) -> list[Finding]:
     """Every object under ``k8s/`` against its schema; the kustomization's resources must exist.
 
@@ -173,4 +538,5 @@ def check_k8s(stack_dir: Path, crd_dir: Path | None = None) -> list[Finding]:
             objects.append((rel, obj))
             name = f"{obj.get('kind', '?')}/{(obj.get('metadata') or {}).get('name', '?')}"
             findings += [Finding(CHECK, rel, f"{name}: {problem}") for problem in _validate(obj, crd_dir)]
-    return findings + _alertmanager_drift(stack_dir, objects)
+    namespace = next(_documents(kustomization)).get("namespace")
+    return findings + _alertmanager_drift(stack_dir, objects) + _deployment_findings(stack_dir, namespace, objects)

@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from lookout import __version__
+
 _DURATION_RE = re.compile(r"^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$")
 _UNIT_SECONDS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
 
@@ -444,6 +446,34 @@ class DemoSettings(_Model):
     )
 
 
+class Images(_Model):
+    """Container images of Lookout's own processes (exporter, sink, demo server) in compose and Kubernetes."""
+
+    lookout: str = Field(
+        default=f"lookout:{__version__}",
+        pattern=r"^[^\s@]+:[A-Za-z0-9_][A-Za-z0-9_.-]*$",  # a tag: what runs is pinned
+        description="Built from the repository's Dockerfile (`docker build -t <this> .`); for a cluster, "
+        "a registry path the nodes can pull, e.g. registry.example.com/lookout:0.1.0.",
+    )
+
+
+class Kubernetes(_Model):
+    """Where the Kubernetes base runs and how the cluster's Prometheus finds its objects."""
+
+    namespace: Name = Field(default="lookout", description="Namespace of every generated object.")
+    selector_labels: dict[str, str] = Field(
+        default_factory=lambda: {"release": "kube-prometheus-stack"},
+        description="Labels on every ServiceMonitor, PodMonitor, Probe and PrometheusRule so that the cluster's "
+        "Prometheus selects them. kube-prometheus-stack selects `release: <its Helm release name>` by default.",
+    )
+    prometheus_url: str = Field(
+        default="http://kube-prometheus-stack-prometheus.monitoring.svc:9090",
+        pattern=r"^https?://[^\s/]+$",
+        description="The cluster's Prometheus, for prometheus-adapter and Grafana "
+        "(kube-prometheus-stack: http://<release>-prometheus.<namespace>.svc:9090).",
+    )
+
+
 from lookout.config.probe import ProbeSettings  # noqa: E402  (probe.py builds on the types above)
 
 
@@ -459,6 +489,8 @@ class Config(_Model):
     probe: ProbeSettings = Field(default_factory=ProbeSettings)
     prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
+    images: Images = Field(default_factory=Images)
+    kubernetes: Kubernetes = Field(default_factory=Kubernetes)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:

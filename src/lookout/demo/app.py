@@ -13,11 +13,33 @@ from lookout.serving import Listener, serve
 DRAIN_TIMEOUT = 10.0
 
 
-async def serve_demo(host: str, port: int, management_host: str, management_port: int, path: str = "/mcp") -> None:
-    """Serve until SIGINT/SIGTERM; on the signal, stop being ready, drain in-flight requests, exit."""
+async def serve_demo(
+    host: str,
+    port: int,
+    management_host: str,
+    management_port: int,
+    path: str = "/mcp",
+    *,
+    service: str = "lookout-demo",
+    tenant: str = "",
+    json_logs: bool = False,
+    otlp_endpoint: str | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM; on the signal, stop being ready, drain in-flight requests, exit.
+
+    ``service``/``tenant`` name the server in its JSON log lines and spans (the target's name in lookout.yaml,
+    so logs and traces join its metrics); ``otlp_endpoint`` turns tracing (and so exemplars) on.
+    """
     injector = FaultInjector()
     server = build_server(injector)
-    handle = instrument(server, CollectorRegistry(), service="lookout-demo")
+    handle = instrument(
+        server,
+        CollectorRegistry(),
+        service=service,
+        tenant=tenant,
+        json_logs=json_logs,
+        otlp_endpoint=otlp_endpoint,
+    )
     mcp_app = handle.wrap_asgi(server.streamable_http_app(streamable_http_path=path, host=host))
     mgmt_app = handle.management_app(extra_routes=fault_routes(injector))
 

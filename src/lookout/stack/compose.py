@@ -5,30 +5,48 @@ each other through the ``listen`` addresses) use the host network and bind loopb
 generated prometheus.yml, alertmanager.yml, Grafana datasources, Alloy and collector configs are the
 same files as natively. Loki and Jaeger need no host access: they stay on the default network and
 publish their ports on 127.0.0.1 only. Secrets come in as files (docker secrets or read-only mounts).
+
+What lookout.yaml expects ``lookout up`` to run comes along, from Lookout's image (the repository's
+``Dockerfile``, tag ``images.lookout``): the exporter reading ``lookout/lookout.yaml`` beside the compose
+file, the notification sink when a webhook posts to ``listen.sink``, and the demo server (JSON logs,
+traces to the collector) with its background traffic when a target is the demo's loopback endpoint.
+Every bind-mount source is a generated file, the Docker socket, or the host root (node-exporter); the
+one secret, Grafana's admin password, is written by the generated ``Makefile`` on the first ``make``.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any, Final
+from urllib.parse import urlsplit
 
-from lookout import __version__
 from lookout.config.model import Config
-from lookout.stack import naming
+from lookout.stack import deployment, naming
 from lookout.stack.grafana import DASHBOARDS_DIR
 from lookout.stack.grafana.provisioning import DASHBOARDS_MOUNT
-from lookout.stack.logs import ALLOY_FILE, LOKI_FILE, LOKI_HTTP_PORT, LOOKOUT_LOG_GLOB
-from lookout.stack.otelcol import JAEGER_OTLP, OTELCOL_FILE
+from lookout.stack.logs import ALLOY_FILE, COMPOSE_PROJECT, LOKI_FILE, LOKI_HTTP_PORT
+from lookout.stack.otelcol import JAEGER_OTLP, OTELCOL_FILE, OTLP_HTTP
 from lookout.stack.yamlio import dump_yaml
 
 COMPOSE_FILE: Final = "docker-compose.monitoring.yml"
-EXPORTER_DOCKERFILE: Final = "compose/lookout/Dockerfile"
+MAKEFILE: Final = "Makefile"
+ENV_FILE: Final = ".env"
+"""Compose reads it beside the compose file: fixes the project name Alloy's log filter matches."""
+GITIGNORE: Final = ".gitignore"
+EXPORTER_CONFIG: Final = "lookout/lookout.yaml"
+"""lookout.yaml as the exporter in the compose stack reads it (generated beside the compose file)."""
+EXPORTER_CONFIG_MOUNT: Final = "/etc/lookout/lookout.yaml"
+SINK_DATA: Final = "/var/lib/lookout"
+"""The image user's home: a named volume there inherits its owner, so the sink can append."""
 GRAFANA_SECRET: Final = "grafana_admin_password"
-GRAFANA_SECRET_FILE: Final = f"./secrets/{GRAFANA_SECRET}"
+SECRETS_DIR: Final = "secrets"
+GRAFANA_SECRET_FILE: Final = f"./{SECRETS_DIR}/{GRAFANA_SECRET}"
 NODE_EXPORTER_LISTEN: Final = "127.0.0.1:9100"
 COMPOSE_NODE_TARGETS: Final = "compose/node-targets.json"
 """Mounted over the native (empty) node targets file, so compose's Prometheus scrapes node-exporter."""
 ALLOY_LISTEN: Final = "127.0.0.1:12345"
+EXEMPLAR_FEATURE: Final = "exemplar-storage"
+GRAFANA_ADMIN: Final = "admin"
 JAEGER_UI: Final = "127.0.0.1:16686"
 
 # Pinned images: the versions these configs were written against.
@@ -67,6 +85,69 @@ def _secret_files(config: Config) -> list[str]:
     return sorted(paths)
 
 
+def _lookout_service(config: Config, command: list[str], volumes: list[str] | None = None) -> dict[str, Any]:
+    """A process from Lookout's image, built from the repository's Dockerfile (never pulled)."""
+    return {**_host_service(config.images.lookout, command, volumes), "pull_policy": "never"}
+
+
+def _lookout_services(config: Config) -> dict[str, Any]:
+    listen = config.listen
+    services: dict[str, Any] = {
+        "exporter": {
+            **_lookout_service(
+                config,
+                ["exporter", "--config", EXPORTER_CONFIG_MOUNT, "--listen", listen.exporter],
+                [f"./{EXPORTER_CONFIG}:{EXPORTER_CONFIG_MOUNT}:ro"],
+            ),
+            "healthcheck": {
+                "test": [
+                    "CMD",
+                    "python",
+                    "-c",
+                    f"import urllib.request as u; u.urlopen('http://{listen.exporter}/-/healthy', timeout=2)",
+                ],
+                "interval": "30s",
+                "timeout": "5s",
+                "retries": 3,
+            },
+        },
+    }
+    if deployment.uses_sink(config):
+        services["sink"] = _lookout_service(
+            config,
+            ["sink", "--listen", listen.sink, "--file", f"{SINK_DATA}/notifications.jsonl"],
+            [f"sink-data:{SINK_DATA}"],
+        )
+    demo = deployment.demo_target(config)
+    if demo is not None:
+        tenant, target = demo
+        url = urlsplit(target.url)
+        services["demo-server"] = _lookout_service(
+            config,
+            [
+                "demo-server",
+                f"--host={url.hostname}",
+                f"--port={url.port}",
+                f"--management-host={url.hostname}",
+                f"--management-port={deployment.management_port(target)}",
+                # Named as lookout.yaml names it, so its log lines and spans join its metrics.
+                f"--service={target.name}",
+                f"--tenant={tenant.name}",
+                "--json-logs",
+                f"--otlp-endpoint=http://{OTLP_HTTP}/v1/traces",
+            ],
+        )
+        services["demo-server"]["depends_on"] = ["otelcol"]
+        if config.demo.traffic_rps > 0:
+            services["demo-traffic"] = {
+                **_lookout_service(
+                    config, ["demo", "traffic", f"--url={target.url}", f"--rps={config.demo.traffic_rps}"]
+                ),
+                "depends_on": ["demo-server"],
+            }
+    return services
+
+
 def compose_config(config: Config) -> dict[str, Any]:
     listen = config.listen
     grafana_host, grafana_port = listen.grafana.rsplit(":", 1)
@@ -79,6 +160,8 @@ def compose_config(config: Config) -> dict[str, Any]:
                 f"--storage.tsdb.retention.time={config.retention.metrics}",
                 f"--web.listen-address={listen.prometheus}",
                 "--web.enable-lifecycle",
+                # The latency panels show exemplars (trace ids); without it Prometheus drops them at scrape.
+                f"--enable-feature={EXEMPLAR_FEATURE}",
             ],
             [
                 "./prometheus:/etc/prometheus:ro",
@@ -100,7 +183,12 @@ def compose_config(config: Config) -> dict[str, Any]:
                 *(f"{path}:{path}:ro" for path in _secret_files(config)),
             ],
         ),
-        "pushgateway": _host_service(IMAGES["pushgateway"], [f"--web.listen-address={listen.pushgateway}"]),
+        "pushgateway": _host_service(
+            IMAGES["pushgateway"],
+            # Benchmark results survive a restart (the image's working directory belongs to its user).
+            [f"--web.listen-address={listen.pushgateway}", "--persistence.file=/pushgateway/metrics.store"],
+            ["pushgateway-data:/pushgateway"],
+        ),
         "grafana": {
             **_host_service(
                 IMAGES["grafana"],
@@ -114,7 +202,7 @@ def compose_config(config: Config) -> dict[str, Any]:
             "environment": {
                 "GF_SERVER_HTTP_ADDR": grafana_host,
                 "GF_SERVER_HTTP_PORT": grafana_port,
-                "GF_SECURITY_ADMIN_USER": "admin",
+                "GF_SECURITY_ADMIN_USER": GRAFANA_ADMIN,
                 "GF_SECURITY_ADMIN_PASSWORD__FILE": f"/run/secrets/{GRAFANA_SECRET}",
                 "GF_USERS_ALLOW_SIGN_UP": "false",
                 "GF_ANALYTICS_REPORTING_ENABLED": "false",
@@ -140,8 +228,8 @@ def compose_config(config: Config) -> dict[str, Any]:
                 ],
                 [
                     f"./{ALLOY_FILE}:/etc/alloy/config.alloy:ro",
-                    "/var/run/docker.sock:/var/run/docker.sock:ro",  # container stdout (read-only socket)
-                    f"${{LOOKOUT_LOG_DIR:-./logs}}:{LOOKOUT_LOG_GLOB.rsplit('/', 1)[0]}:ro",
+                    # The containers of this compose project (stdout and stderr), read-only socket.
+                    "/var/run/docker.sock:/var/run/docker.sock:ro",
                     "alloy-data:/var/lib/alloy/data",
                 ],
             ),
@@ -158,28 +246,12 @@ def compose_config(config: Config) -> dict[str, Any]:
         "jaeger": {
             "image": IMAGES["jaeger"],
             "restart": "unless-stopped",
-            # The all-in-one defaults: OTLP on 4317, UI on 16686 (in-memory storage).
+            # All-in-one defaults: OTLP on 4317, UI on 16686, in-memory storage; bound to every interface of
+            # its container so the published ports reach it.
+            "environment": {"JAEGER_LISTEN_HOST": "0.0.0.0"},
             "ports": [f"{JAEGER_UI}:16686", f"{JAEGER_OTLP}:4317"],
         },
-        "exporter": {
-            **_host_service(
-                "lookout-exporter:" + __version__,
-                ["exporter", "--config", "/etc/lookout/lookout.yaml", "--listen", listen.exporter],
-                ["${LOOKOUT_CONFIG:-./lookout.yaml}:/etc/lookout/lookout.yaml:ro"],
-            ),
-            "build": {"context": "./compose/lookout", "args": {"LOOKOUT_VERSION": __version__}},
-            "healthcheck": {
-                "test": [
-                    "CMD",
-                    "python",
-                    "-c",
-                    f"import urllib.request as u; u.urlopen('http://{listen.exporter}/-/healthy', timeout=2)",
-                ],
-                "interval": "30s",
-                "timeout": "5s",
-                "retries": 3,
-            },
-        },
+        **_lookout_services(config),
         "node-exporter": {
             **_host_service(
                 IMAGES["node-exporter"],
@@ -189,33 +261,54 @@ def compose_config(config: Config) -> dict[str, Any]:
             "pid": "host",
         },
     }
+    volumes = ["prometheus-data", "alertmanager-data", "pushgateway-data", "grafana-data", "loki-data", "alloy-data"]
+    if "sink" in services:
+        volumes.append("sink-data")
     return {
-        "version": "3.8",
         "services": services,
-        "volumes": {
-            name: {} for name in ("prometheus-data", "alertmanager-data", "grafana-data", "loki-data", "alloy-data")
-        },
+        "volumes": {name: {} for name in volumes},
         "secrets": {GRAFANA_SECRET: {"file": GRAFANA_SECRET_FILE}},
     }
 
 
-EXPORTER_DOCKERFILE_TEXT: Final = f"""# {naming.GENERATED_HEADER}
-# The Lookout exporter (the MCP prober) as an image; docker-compose.monitoring.yml builds it.
-FROM python:3.11-slim
-ARG LOOKOUT_VERSION={__version__}
-RUN pip install --no-cache-dir "mcp-lookout==${{LOOKOUT_VERSION}}"
-USER nobody
-ENTRYPOINT ["lookout"]
+def _makefile() -> str:
+    header = "".join(f"# {line}\n" for line in naming.GENERATED_HEADER.splitlines())
+    compose = f"docker compose -f {COMPOSE_FILE}"
+    secret = GRAFANA_SECRET_FILE.removeprefix("./")
+    return f"""{header}# `make` starts the stack (Grafana on :3000, user {GRAFANA_ADMIN}); the first run writes
+# the Grafana admin password to {secret} (never committed: see .gitignore). `make password` prints it.
+COMPOSE := {compose}
+
+.PHONY: up down password
+
+up: {secret}
+\t$(COMPOSE) up -d
+
+down:
+\t$(COMPOSE) down
+
+password: {secret}
+\t@cat $<
+
+# The directory is private to its owner; the file is readable by Grafana's user in its container.
+{secret}:
+\t@mkdir -p -m 700 {SECRETS_DIR}
+\t@openssl rand -base64 24 > $@.tmp && chmod 644 $@.tmp && mv $@.tmp $@
+\t@echo "Grafana admin password written to $@"
 """
 
 
 def render_compose(config: Config) -> dict[str, str]:
     header = (
-        f"{naming.GENERATED_HEADER}\nBefore `docker-compose -f {COMPOSE_FILE} up`: put the Grafana admin password in "
+        f"{naming.GENERATED_HEADER}\nStart it with `make` (writes the Grafana admin password on first use, then "
+        f"`docker compose -f {COMPOSE_FILE} up -d`).\nBuild Lookout's image first, from the repository: "
+        f"`docker build -t {config.images.lookout} .` (docs/deployment.md)."
     )
-    header += f"{GRAFANA_SECRET_FILE}\nand point LOOKOUT_CONFIG at lookout.yaml (default ./lookout.yaml)."
     return {
         COMPOSE_FILE: dump_yaml(compose_config(config), header),
         COMPOSE_NODE_TARGETS: json.dumps([{"targets": [NODE_EXPORTER_LISTEN]}]) + "\n",
-        EXPORTER_DOCKERFILE: EXPORTER_DOCKERFILE_TEXT,
+        EXPORTER_CONFIG: dump_yaml(deployment.config_yaml(config), naming.GENERATED_HEADER),
+        MAKEFILE: _makefile(),
+        ENV_FILE: f"# {naming.GENERATED_HEADER}\nCOMPOSE_PROJECT_NAME={COMPOSE_PROJECT}\n",
+        GITIGNORE: f"# {naming.GENERATED_HEADER}\n/{SECRETS_DIR}/\n",
     }

@@ -1,7 +1,9 @@
 """Logs plumbing: Loki (per-tenant retention) and Grafana Alloy (collects and parses Lookout's JSON logs).
 
-Promtail is end-of-life, so collection is Alloy. Every address is a loopback one: natively and in the
-compose quick-start (where the collectors use the host network) the same files work unchanged.
+Promtail is end-of-life, so collection is Alloy. It reads the output (stdout and stderr) of the containers of
+the compose project :data:`COMPOSE_PROJECT` only, through the Docker socket: the demo server writes JSON lines
+on stderr there. Every address is a loopback one: natively and in the compose quick-start (where the
+collectors use the host network) the same files work unchanged.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ LOKI_FILE: Final = "loki/loki.yaml"
 ALLOY_FILE: Final = "alloy/config.alloy"
 LOKI_HTTP_PORT: Final = 3100
 LOKI_PUSH_URL: Final = f"http://127.0.0.1:{LOKI_HTTP_PORT}/loki/api/v1/push"
-LOOKOUT_LOG_GLOB: Final = "/var/log/lookout/*.log"
-"""Where Alloy tails Lookout's JSON log files (``lookout up`` writes them; mounted in containers)."""
+COMPOSE_PROJECT: Final = "lookout"
+"""Compose project name (set by the generated ``.env``); Alloy collects its containers and no others."""
+COMPOSE_PROJECT_LABEL: Final = "com.docker.compose.project"
+COMPOSE_SERVICE_LABEL: Final = "com.docker.compose.service"
 LOG_LABELS: Final = ("level", m.TENANT, m.SERVICE)
 """Bounded values only: everything else in a log line stays content, queried with ``| json``."""
 TRACE_ID: Final = "trace_id"
@@ -75,36 +79,36 @@ def render_loki(config: Config) -> str:
     return dump_yaml(loki_config(config), naming.GENERATED_HEADER)
 
 
+def _meta(label: str) -> str:
+    """Alloy's discovery name of a Docker label (non-alphanumerics become underscores)."""
+    return "".join(c if c.isalnum() else "_" for c in label)
+
+
 def _map(values: dict[str, str]) -> str:
     return "{" + ", ".join(f'{key} = "{value}"' for key, value in values.items()) + "}"
 
 
 def render_alloy(config: Config) -> str:
-    """Alloy: tail Lookout's log files and containers' stdout, parse the JSON, push to Loki."""
+    """Alloy: the compose project's container output, JSON parsed, pushed to Loki."""
     label_values = {label: "" for label in LOG_LABELS}
     extracted = {**{label: label for label in LOG_LABELS}, TRACE_ID: TRACE_ID, "ts": "timestamp"}
     header = "".join(f"// {line}\n" for line in naming.GENERATED_HEADER.splitlines())
     return f"""{header}
-// Lookout's own log files.
-local.file_match "lookout" {{
-  path_targets = [{{"__path__" = "{LOOKOUT_LOG_GLOB}"}}]
-}}
-
-loki.source.file "lookout" {{
-  targets    = local.file_match.lookout.targets
-  forward_to = [loki.process.lookout.receiver]
-}}
-
-// Containers of the compose stack (their stdout), labelled by compose service.
+// The containers of this compose project only (their stdout and stderr), labelled by compose service.
 discovery.docker "containers" {{
   host = "unix:///var/run/docker.sock"
+
+  filter {{
+    name   = "label"
+    values = ["{COMPOSE_PROJECT_LABEL}={COMPOSE_PROJECT}"]
+  }}
 }}
 
 discovery.relabel "containers" {{
   targets = discovery.docker.containers.targets
 
   rule {{
-    source_labels = ["__meta_docker_container_label_com_docker_compose_service"]
+    source_labels = ["__meta_docker_container_label_{_meta(COMPOSE_SERVICE_LABEL)}"]
     target_label  = "container"
   }}
 }}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
+from lookout import metrics as m
 from lookout.stack import naming
 from lookout.stack.yamlio import dump_yaml
 
@@ -16,6 +17,22 @@ DASHBOARDS_MOUNT: Final = "/var/lib/grafana/dashboards"
 """Where Grafana reads the dashboard JSON; one sub-directory per folder (one folder per tenant)."""
 TRACE_ID_FIELD: Final = "trace_id"
 """JSON key of the trace id in Lookout's logs, and the exemplar label of its histograms."""
+
+
+def traces_to_metrics_queries() -> list[dict[str, str]]:
+    """What a span links to in Prometheus: its service's request rate, errors and p99 (``$__tags`` is the span's
+    ``service`` tag; the window matches the shortest rule window)."""
+    duration = m.OPERATION_DURATION.name
+    errors = f"{m.OPERATION_ERRORS.name}_total"
+    by = f"sum by ({m.SERVICE})"
+    return [
+        {"name": "Request rate", "query": f"{by} (rate({duration}_count{{$__tags}}[5m]))"},
+        {"name": "Error rate", "query": f"{by} (rate({errors}{{$__tags}}[5m]))"},
+        {
+            "name": "p99 latency",
+            "query": f"histogram_quantile(0.99, sum by ({m.SERVICE}, le) (rate({duration}_bucket{{$__tags}}[5m])))",
+        },
+    ]
 
 
 @dataclass(frozen=True)
@@ -95,7 +112,10 @@ def datasources(endpoints: Endpoints, scrape_interval: str) -> dict[str, Any]:
                     },
                     "tracesToMetrics": {
                         "datasourceUid": PROMETHEUS_UID,
-                        "tags": [{"key": "service.name", "value": "service"}],
+                        "spanStartTimeShift": "-5m",
+                        "spanEndTimeShift": "5m",
+                        "tags": [{"key": "service.name", "value": m.SERVICE}],
+                        "queries": traces_to_metrics_queries(),
                     },
                     "nodeGraph": {"enabled": True},
                 },

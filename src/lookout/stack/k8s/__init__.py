@@ -1,11 +1,17 @@
 """Kubernetes (kustomize base) for clusters running the prometheus-operator and a Grafana dashboard sidecar.
 
-``k8s/kustomization.yaml`` lists: the operator objects (ServiceMonitor, PodMonitor, Probes,
-PrometheusRule), the Alertmanager with its global configuration (``alerting.py``), one ConfigMap per
-Grafana dashboard (label ``grafana_dashboard``, folder annotation ``grafana_folder`` = tenant, as the
-Grafana Helm chart's sidecar expects), and an example MCP server (Deployment with the three ``/health/*``
-probes, Service, HorizontalPodAutoscaler on request rate, prometheus-adapter rule) and the Lookout
-exporter the Probes go through.
+``k8s/kustomization.yaml`` lists: the Namespace (``kubernetes.namespace``; every object names it, so
+``kubectl apply -f`` and ``-k`` agree), the operator objects (ServiceMonitor, PodMonitor, Probes,
+PrometheusRule, carrying ``kubernetes.selector_labels``), the Alertmanager with its global configuration
+(``alerting.py``), one ConfigMap per Grafana dashboard (label ``grafana_dashboard``, folder annotation
+``grafana_folder`` = tenant), the Lookout exporter the Probes go through and, when a target of lookout.yaml
+is the demo server's, an example MCP server standing for it (Deployment with the three ``/health/*``
+probes, Service, HorizontalPodAutoscaler on request rate).
+
+``helm/`` (beside ``k8s/``) holds the Helm values the objects depend on: the Grafana chart's
+(the sidecar ignores the folder annotation and other namespaces by default), kube-prometheus-stack's
+(exemplar storage, this Alertmanager, the same Grafana sidecar settings) and prometheus-adapter's (the
+custom metric the HPA scales on).
 """
 
 from __future__ import annotations
@@ -16,15 +22,22 @@ import orjson
 
 from lookout.config.model import Config
 from lookout.stack import naming
+from lookout.stack.deployment import demo_target, service_dns
 from lookout.stack.grafana import DASHBOARDS_DIR, render_dashboards
+from lookout.stack.grafana.provisioning import ALERTMANAGER_UID, PROMETHEUS_UID
 from lookout.stack.k8s import alerting, monitoring, workloads
 from lookout.stack.k8s.monitoring import PART_OF
 from lookout.stack.yamlio import dump_yaml
 
 K8S_DIR: Final = "k8s"
-NAMESPACE: Final = "lookout"
+HELM_DIR: Final = "helm"
 DASHBOARD_LABEL: Final = "grafana_dashboard"
+DASHBOARD_LABEL_VALUE: Final = "1"
 FOLDER_ANNOTATION: Final = "grafana_folder"
+ALERTMANAGER_SERVICE: Final = "alertmanager-operated"
+"""The Service the operator creates for every Alertmanager in its namespace (port ``web``)."""
+ALERTMANAGER_PORT: Final = 9093
+EXEMPLAR_FEATURE: Final = "exemplar-storage"
 
 
 def _dump(objects: list[dict[str, Any]]) -> str:
@@ -44,7 +57,7 @@ def dashboard_config_maps(config: Config) -> list[dict[str, Any]]:
                 "kind": "ConfigMap",
                 "metadata": {
                     "name": f"grafana-dashboard-{folder.lower()}-{slug}",
-                    "labels": {**PART_OF, DASHBOARD_LABEL: "1"},
+                    "labels": {**PART_OF, DASHBOARD_LABEL: DASHBOARD_LABEL_VALUE},
                     "annotations": {FOLDER_ANNOTATION: folder},
                 },
                 # Compact JSON: ConfigMaps are capped at 1 MiB.
@@ -54,27 +67,122 @@ def dashboard_config_maps(config: Config) -> list[dict[str, Any]]:
     return objects
 
 
-def render_k8s(config: Config) -> dict[str, str]:
-    files = {
-        f"{K8S_DIR}/servicemonitor.yaml": _dump([monitoring.service_monitor(config)]),
-        f"{K8S_DIR}/podmonitor.yaml": _dump([monitoring.pod_monitor(config)]),
-        f"{K8S_DIR}/prometheusrule.yaml": _dump([monitoring.prometheus_rule(config)]),
-        f"{K8S_DIR}/alertmanager.yaml": _dump([alerting.config_secret(config), alerting.alertmanager(config)]),
-        f"{K8S_DIR}/grafana-dashboards.yaml": _dump(dashboard_config_maps(config)),
-        f"{K8S_DIR}/example-server.yaml": _dump(
-            [workloads.deployment(config), workloads.service(config), workloads.autoscaler(config)]
-        ),
-        f"{K8S_DIR}/prometheus-adapter.yaml": _dump([workloads.adapter_rules()]),
-        f"{K8S_DIR}/exporter.yaml": _dump(workloads.exporter(config)),
+def namespace(config: Config) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": config.kubernetes.namespace, "labels": dict(PART_OF)},
     }
+
+
+def _in_namespace(obj: dict[str, Any], name: str) -> dict[str, Any]:
+    metadata = obj["metadata"]
+    return {**obj, "metadata": {"name": metadata["name"], "namespace": name, **metadata}}
+
+
+def grafana_values(config: Config) -> dict[str, Any]:
+    """Values of the Grafana Helm chart: the sidecar loads the dashboard ConfigMaps of this namespace into one
+    folder per tenant (chart defaults: sidecar off, folder annotation ignored, own namespace only), and the
+    datasources under the uids the dashboards' links use."""
+    alertmanager = f"http://{service_dns(ALERTMANAGER_SERVICE, config.kubernetes.namespace)}:{ALERTMANAGER_PORT}"
+    return {
+        "sidecar": {
+            "dashboards": {
+                "enabled": True,
+                "label": DASHBOARD_LABEL,
+                "labelValue": DASHBOARD_LABEL_VALUE,
+                "searchNamespace": config.kubernetes.namespace,
+                "folderAnnotation": FOLDER_ANNOTATION,
+                "provider": {"foldersFromFilesStructure": True},
+            }
+        },
+        "datasources": {
+            "lookout.yaml": {
+                "apiVersion": 1,
+                "datasources": [
+                    {
+                        "name": "Prometheus",
+                        "uid": PROMETHEUS_UID,
+                        "type": "prometheus",
+                        "access": "proxy",
+                        "url": config.kubernetes.prometheus_url,
+                        "isDefault": True,
+                        "jsonData": {"timeInterval": config.timing.scrape_interval},
+                    },
+                    {
+                        "name": "Alertmanager",
+                        "uid": ALERTMANAGER_UID,
+                        "type": "alertmanager",
+                        "access": "proxy",
+                        "url": alertmanager,
+                        "jsonData": {"implementation": "prometheus", "handleGrafanaManagedAlerts": False},
+                    },
+                ],
+            }
+        },
+    }
+
+
+def kube_prometheus_stack_values(config: Config) -> dict[str, Any]:
+    """Values of kube-prometheus-stack for these objects: exemplar storage (the latency panels show exemplars),
+    alerts to the Alertmanager of this base, and its Grafana subchart's sidecar as above. Its default selectors
+    (``release: <release>``) are what ``kubernetes.selector_labels`` must match."""
+    grafana = grafana_values(config)
+    grafana["sidecar"]["dashboards"].pop("enabled")  # the subchart's sidecar is on by default
+    return {
+        "prometheus": {
+            "prometheusSpec": {
+                "enableFeatures": [EXEMPLAR_FEATURE],
+                "alertingEndpoints": [
+                    {"namespace": config.kubernetes.namespace, "name": ALERTMANAGER_SERVICE, "port": "web"}
+                ],
+            }
+        },
+        "alertmanager": {"enabled": False},
+        "grafana": grafana,
+    }
+
+
+def render_helm_values(config: Config) -> dict[str, str]:
+    return {
+        f"{HELM_DIR}/grafana-values.yaml": dump_yaml(grafana_values(config), naming.GENERATED_HEADER),
+        f"{HELM_DIR}/kube-prometheus-stack-values.yaml": dump_yaml(
+            kube_prometheus_stack_values(config), naming.GENERATED_HEADER
+        ),
+        f"{HELM_DIR}/prometheus-adapter-values.yaml": dump_yaml(
+            workloads.adapter_values(config), naming.GENERATED_HEADER
+        ),
+    }
+
+
+def render_k8s(config: Config) -> dict[str, str]:
+    ns = config.kubernetes.namespace
+
+    def dump(objects: list[dict[str, Any]]) -> str:
+        return _dump([_in_namespace(obj, ns) for obj in objects])
+
+    files = {
+        f"{K8S_DIR}/namespace.yaml": _dump([namespace(config)]),
+        f"{K8S_DIR}/servicemonitor.yaml": dump([monitoring.service_monitor(config)]),
+        f"{K8S_DIR}/podmonitor.yaml": dump([monitoring.pod_monitor(config)]),
+        f"{K8S_DIR}/prometheusrule.yaml": dump([monitoring.prometheus_rule(config)]),
+        f"{K8S_DIR}/alertmanager.yaml": dump([alerting.config_secret(config), alerting.alertmanager(config)]),
+        f"{K8S_DIR}/grafana-dashboards.yaml": dump(dashboard_config_maps(config)),
+        f"{K8S_DIR}/exporter.yaml": dump(workloads.exporter(config)),
+    }
+    if demo_target(config) is not None:  # the example server stands for that target: one name everywhere
+        files[f"{K8S_DIR}/example-server.yaml"] = dump(
+            [workloads.deployment(config), workloads.service(config), workloads.autoscaler(config)]
+        )
     probes = monitoring.probes(config)
     if probes:
-        files[f"{K8S_DIR}/probes.yaml"] = _dump(probes)
+        files[f"{K8S_DIR}/probes.yaml"] = dump(probes)
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "namespace": NAMESPACE,
+        "namespace": ns,
         "resources": sorted(path.removeprefix(f"{K8S_DIR}/") for path in files),
     }
     files[f"{K8S_DIR}/kustomization.yaml"] = dump_yaml(kustomization, naming.GENERATED_HEADER)
+    files.update(render_helm_values(config))
     return dict(sorted(files.items()))

@@ -4,6 +4,10 @@ In-cluster MCP servers opt in with the label ``lookout.dev/scrape: "true"`` on t
 name their tenant with ``lookout.dev/tenant`` and their service with ``app.kubernetes.io/name``; the
 relabelings turn those into the same ``job``/``tenant``/``service`` labels the native stack uses, so the
 rules and dashboards work unchanged.
+
+Every object carries ``kubernetes.selector_labels`` (kube-prometheus-stack's Prometheus selects
+``release: <release>`` by default), and the Probes reach the exporter by its cluster DNS name: the
+Prometheus that runs them lives in another namespace.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any, Final
 from lookout import metrics as m
 from lookout.config.model import Config
 from lookout.stack import naming
+from lookout.stack.deployment import service_dns
 from lookout.stack.rules import render_alert_rules, render_recording_rules
 from lookout.stack.yamlio import load_yaml
 
@@ -26,8 +31,14 @@ EXPORTER_SERVICE: Final = "lookout-exporter"
 EXPORTER_PORT: Final = 9115
 
 
-def _meta(name: str, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "labels": dict(PART_OF), **extra}
+def _meta(config: Config, name: str) -> dict[str, Any]:
+    """Name and labels of an object the cluster's Prometheus must select."""
+    return {"name": name, "labels": {**PART_OF, **config.kubernetes.selector_labels}}
+
+
+def exporter_address(config: Config) -> str:
+    """The exporter's Service as Prometheus reaches it from any namespace."""
+    return f"{service_dns(EXPORTER_SERVICE, config.kubernetes.namespace)}:{EXPORTER_PORT}"
 
 
 def _meta_label(prefix: str, label: str) -> str:
@@ -51,7 +62,7 @@ def service_monitor(config: Config) -> dict[str, Any]:
     return {
         "apiVersion": API,
         "kind": "ServiceMonitor",
-        "metadata": _meta("lookout-mcp-servers"),
+        "metadata": _meta(config, "lookout-mcp-servers"),
         "spec": {
             "selector": {"matchLabels": {SCRAPE_LABEL: "true"}},
             "namespaceSelector": {"any": True},
@@ -65,7 +76,7 @@ def pod_monitor(config: Config) -> dict[str, Any]:
     return {
         "apiVersion": API,
         "kind": "PodMonitor",
-        "metadata": _meta("lookout-mcp-pods"),
+        "metadata": _meta(config, "lookout-mcp-pods"),
         "spec": {
             "selector": {"matchLabels": {SCRAPE_LABEL: "pod"}},
             "namespaceSelector": {"any": True},
@@ -86,15 +97,12 @@ def probes(config: Config) -> list[dict[str, Any]]:
                 {
                     "apiVersion": API,
                     "kind": "Probe",
-                    "metadata": _meta(f"lookout-{target.name}-{module}"[:253]),
+                    "metadata": _meta(config, f"lookout-{target.name}-{module}"[:253]),
                     "spec": {
                         "jobName": f"{naming.JOB_PROBE_PREFIX}-{module}",
                         "module": module,
                         "interval": config.timing.scrape_interval,
-                        "prober": {
-                            "url": f"{EXPORTER_SERVICE}:{EXPORTER_PORT}",
-                            "path": "/probe",
-                        },  # workloads.exporter
+                        "prober": {"url": exporter_address(config), "path": "/probe"},  # workloads.exporter
                         "targets": {"staticConfig": {"static": [target.name], "labels": dict(sorted(labels.items()))}},
                     },
                 }
@@ -103,9 +111,14 @@ def probes(config: Config) -> list[dict[str, Any]]:
 
 
 def prometheus_rule(config: Config) -> dict[str, Any]:
-    """PART A's alert and recording rules, as the operator wants them."""
+    """The alert and recording rules, as the operator wants them."""
     groups = [
         *load_yaml(render_recording_rules(config)).get("groups", []),
         *load_yaml(render_alert_rules(config)).get("groups", []),
     ]
-    return {"apiVersion": API, "kind": "PrometheusRule", "metadata": _meta("lookout-rules"), "spec": {"groups": groups}}
+    return {
+        "apiVersion": API,
+        "kind": "PrometheusRule",
+        "metadata": _meta(config, "lookout-rules"),
+        "spec": {"groups": groups},
+    }

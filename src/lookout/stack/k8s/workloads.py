@@ -1,13 +1,19 @@
-"""An example MCP server Deployment (the three probes on ``/health/*``), its Service, and an autoscaler on
-request rate (HorizontalPodAutoscaler on a per-pod metric served by prometheus-adapter)."""
+"""An example MCP server Deployment (the three probes on ``/health/*``), its Service, an autoscaler on request
+rate (HorizontalPodAutoscaler on a per-pod metric served by prometheus-adapter, whose chart values are generated
+here too), and the Lookout exporter the Probes go through.
+
+The example server is the demo server from Lookout's image (``images.lookout``), named after the target it
+stands for in lookout.yaml (the demo's loopback target): its ``app.kubernetes.io/name`` becomes the
+``service`` label the ServiceMonitor gives its series, the same value the Probes and the rules use.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-from lookout import __version__
 from lookout import metrics as m
 from lookout.config.model import Config
+from lookout.stack.deployment import cluster_config, config_yaml, demo_target
 from lookout.stack.k8s.monitoring import (
     EXPORTER_PORT,
     MANAGEMENT_PORT_NAME,
@@ -21,15 +27,26 @@ from lookout.stack.k8s.monitoring import (
 )
 from lookout.stack.yamlio import dump_yaml
 
-APP: Final = "mcp-demo-server"
+IMAGE_UID: Final = 10001
+"""The non-root user of Lookout's image (Dockerfile)."""
 MCP_PORT: Final = 8000
 MANAGEMENT_PORT: Final = 8080
 REQUESTS_PER_SECOND: Final = "lookout_mcp_requests_per_second"
 """Per-pod custom metric the HPA scales on (prometheus-adapter rule below)."""
 
 
+def example_server(config: Config) -> tuple[str, str]:
+    """Name and tenant of the example server: the demo's target in lookout.yaml."""
+    demo = demo_target(config)
+    if demo is None:
+        raise ValueError("no target of lookout.yaml is the demo server's: there is no example server")
+    tenant, target = demo
+    return target.name, tenant.name
+
+
 def _labels(config: Config) -> dict[str, str]:
-    return {NAME_LABEL: APP, TENANT_LABEL: config.tenants[0].name, **PART_OF}
+    name, tenant = example_server(config)
+    return {NAME_LABEL: name, TENANT_LABEL: tenant, **PART_OF}
 
 
 def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
@@ -44,29 +61,35 @@ def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
 def deployment(config: Config) -> dict[str, Any]:
     resources = config.alerting.resources
     cpu = f"{round(resources.cpu_cores * 1000)}m"
+    name, tenant = example_server(config)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": APP, "labels": _labels(config)},
+        "metadata": {"name": name, "labels": _labels(config)},
         "spec": {
             "replicas": 2,
-            "selector": {"matchLabels": {NAME_LABEL: APP}},
+            "selector": {"matchLabels": {NAME_LABEL: name}},
             "template": {
                 "metadata": {"labels": _labels(config)},
                 "spec": {
                     # Readiness fails first while draining; the grace period covers the drain.
                     "terminationGracePeriodSeconds": 30,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 65534},
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": IMAGE_UID},
                     "containers": [
                         {
                             "name": "server",
-                            "image": f"lookout-demo-server:{__version__}",
+                            "image": config.images.lookout,
                             "args": [
                                 "demo-server",
                                 "--host=0.0.0.0",
                                 f"--port={MCP_PORT}",
                                 "--management-host=0.0.0.0",
                                 f"--management-port={MANAGEMENT_PORT}",
+                                # JSON lines on stderr, named as lookout.yaml names the target: the
+                                # cluster's log collector reads them from the container's output.
+                                f"--service={name}",
+                                f"--tenant={tenant}",
+                                "--json-logs",
                             ],
                             "ports": [
                                 {"name": "mcp", "containerPort": MCP_PORT},
@@ -89,12 +112,13 @@ def deployment(config: Config) -> dict[str, Any]:
 
 
 def service(config: Config) -> dict[str, Any]:
+    name, _ = example_server(config)
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": APP, "labels": {**_labels(config), SCRAPE_LABEL: "true"}},
+        "metadata": {"name": name, "labels": {**_labels(config), SCRAPE_LABEL: "true"}},
         "spec": {
-            "selector": {NAME_LABEL: APP},
+            "selector": {NAME_LABEL: name},
             "ports": [
                 {"name": "mcp", "port": MCP_PORT, "targetPort": "mcp"},
                 {"name": MANAGEMENT_PORT_NAME, "port": MANAGEMENT_PORT, "targetPort": MANAGEMENT_PORT_NAME},
@@ -107,12 +131,13 @@ def autoscaler(config: Config) -> dict[str, Any]:
     """Scale so each pod stays at the utilization threshold of one replica's capacity."""
     resources = config.alerting.resources
     per_pod = resources.capacity_fallback_rps * resources.utilization_threshold
+    name, _ = example_server(config)
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": APP, "labels": _labels(config)},
+        "metadata": {"name": name, "labels": _labels(config)},
         "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": APP},
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
             "minReplicas": 2,
             "maxReplicas": 10,
             "metrics": [
@@ -129,24 +154,25 @@ def autoscaler(config: Config) -> dict[str, Any]:
     }
 
 
-def adapter_rules() -> dict[str, Any]:
-    """prometheus-adapter configuration: request rate per pod from the operations histogram."""
+def adapter_values(config: Config) -> dict[str, Any]:
+    """Values of the prometheus-adapter Helm chart: the custom metrics API serves the request rate per pod that
+    the HorizontalPodAutoscaler scales on (without the adapter the HPA reports FailedGetPodsMetric)."""
     count = f"{m.OPERATION_DURATION.name}_count"
-    rules = {
-        "rules": [
-            {
-                "seriesQuery": f'{count}{{namespace!="",pod!=""}}',
-                "resources": {"overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}},
-                "name": {"matches": f"^{count}$", "as": REQUESTS_PER_SECOND},
-                "metricsQuery": "sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)",
-            }
-        ]
-    }
+    url = config.kubernetes.prometheus_url
+    scheme_host, _, port = url.rpartition(":")
     return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": "lookout-prometheus-adapter", "labels": dict(PART_OF)},
-        "data": {"config.yaml": dump_yaml(rules)},
+        "prometheus": {"url": scheme_host, "port": int(port)} if port.isdigit() else {"url": url},
+        "rules": {
+            "default": False,
+            "custom": [
+                {
+                    "seriesQuery": f'{count}{{namespace!="",pod!=""}}',
+                    "resources": {"overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}},
+                    "name": {"matches": f"^{count}$", "as": REQUESTS_PER_SECOND},
+                    "metricsQuery": "sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)",
+                }
+            ],
+        },
     }
 
 
@@ -155,9 +181,11 @@ CONFIG_MAP: Final = "lookout-config"
 
 def exporter(config: Config) -> list[dict[str, Any]]:
     """The Lookout exporter the Probes go through, reading lookout.yaml from a ConfigMap (it holds no secrets:
-    receivers name secret files only)."""
+    receivers name secret files only). That lookout.yaml is rendered for the cluster: a loopback target URL
+    names the Service called after the target instead of the exporter's own pod."""
     labels = {NAME_LABEL: EXPORTER, **PART_OF}
-    lookout_yaml = dump_yaml(config.model_dump(mode="json", by_alias=True, exclude_defaults=True))
+    in_cluster = cluster_config(config, config.kubernetes.namespace, f"0.0.0.0:{EXPORTER_PORT}")
+    lookout_yaml = dump_yaml(config_yaml(in_cluster))
     http_probe = {"httpGet": {"path": "/-/healthy", "port": "http"}, "periodSeconds": 10}
     return [
         {
@@ -176,11 +204,11 @@ def exporter(config: Config) -> list[dict[str, Any]]:
                 "template": {
                     "metadata": {"labels": labels},
                     "spec": {
-                        "securityContext": {"runAsNonRoot": True, "runAsUser": 65534},
+                        "securityContext": {"runAsNonRoot": True, "runAsUser": IMAGE_UID},
                         "containers": [
                             {
                                 "name": "exporter",
-                                "image": f"{EXPORTER}:{__version__}",  # compose/lookout/Dockerfile
+                                "image": config.images.lookout,  # the repository's Dockerfile
                                 "args": [
                                     "exporter",
                                     "--config=/etc/lookout/lookout.yaml",
