@@ -26,8 +26,8 @@ from prometheus_client.utils import floatToGoString
 
 from lookout import __version__, cgroup
 from lookout import metrics as m
-from lookout.registry_exposition import HistogramSeriesText, PlainSeriesText, exemplar_text, header, number
 from lookout.instrument.registry import ServerRegistry
+from lookout.registry_exposition import HistogramSeriesText, PlainSeriesText, exemplar_text, header, number
 
 MCP_METHODS: frozenset[str] = frozenset(
     set(_methods.SPEC_CLIENT_METHODS)
