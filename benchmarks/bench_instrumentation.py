@@ -74,7 +74,7 @@ _LOGGING: list[Any] = []
 def _json_logging() -> None:
     """One JSON log pipeline for the process (the root logger's only handler), as an application has."""
     if not _LOGGING:
-        from lookout.instrument.logs import configure_json_logging
+        from lookout.instrument.json_logs import configure_json_logging
 
         _LOGGING.append(configure_json_logging(service="bench", tenant="t", stream=open(os.devnull, "w")))  # noqa: SIM115
 
@@ -208,7 +208,7 @@ def components() -> list[tuple[str, float]]:
     from opentelemetry.trace import SpanKind
     from prometheus_client import CollectorRegistry
 
-    from lookout.instrument.logs import AccessLog, configure_json_logging
+    from lookout.instrument.json_logs import AccessLog, configure_json_logging
     from lookout.instrument.recorder import Recorder
     from lookout.instrument.registry import StaticRegistry
     from lookout.instrument.sdk import LookoutMiddleware

@@ -35,7 +35,7 @@ from lookout.instrument.drops import (
     SIGNAL_LOGS,
     SIGNAL_TRACES,
 )
-from lookout.instrument.logs import configure_json_logging
+from lookout.instrument.json_logs import configure_json_logging
 from lookout.instrument.tracing import Tracing, configure_tracing
 from tests.instrument_support import ALWAYS_OFF, Otel, eventually, otel
 from tests.integration.served_readme import Serving, served

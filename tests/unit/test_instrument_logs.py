@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from lookout.demo.server import build_server
 from lookout.instrument import instrument
-from lookout.instrument.logs import JsonLogging, configure_json_logging
+from lookout.instrument.json_logs import JsonLogging, configure_json_logging
 from tests.instrument_support import ALWAYS_OFF, ALWAYS_ON, otel
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")

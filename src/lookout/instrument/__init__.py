@@ -24,7 +24,7 @@ from starlette.types import ASGIApp
 
 from lookout.health.checks import Health, default_health
 from lookout.instrument.drops import register_drop_counter
-from lookout.instrument.logs import AccessLog, JsonLogging, configure_json_logging
+from lookout.instrument.json_logs import AccessLog, JsonLogging, configure_json_logging
 from lookout.instrument.recorder import ProcessLimitsCollector, Recorder
 from lookout.instrument.registry import LearnedRegistry, MCPServerRegistry, ServerRegistry
 from lookout.instrument.tracing import DEFAULT_SLOW_SECONDS, Tracing, configure_tracing

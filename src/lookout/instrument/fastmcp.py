@@ -25,7 +25,7 @@ import functools
 from typing import Any
 
 from lookout import metrics as m
-from lookout.instrument.logs import AccessLog
+from lookout.instrument.json_logs import AccessLog
 from lookout.instrument.registry import ObservedDict, ServerRegistry
 from lookout.instrument.sdk import INVALID_PARAMS, UNKNOWN_TOOL, LookoutMiddleware, classify_exception, wrap_lifespan
 

@@ -29,7 +29,7 @@ from opentelemetry import trace
 from pydantic import ValidationError
 
 from lookout import metrics as m
-from lookout.instrument.logs import CURRENT_REQUEST, AccessLog
+from lookout.instrument.json_logs import CURRENT_REQUEST, AccessLog
 from lookout.instrument.recorder import Recorder, guard_method, guard_version
 from lookout.instrument.tracing import SpanKeeper, enrich_span, sampled_trace_id
 
