@@ -60,7 +60,7 @@ def test_node_exporter_is_scraped_only_where_a_deployment_runs_one(tmp_path: Pat
 
 
 def test_loki_retention_is_per_tenant(tmp_path: Path) -> None:
-    from lookout.stack.logs import loki_config
+    from lookout.stack.loki import loki_config
 
     path = tmp_path / "lookout.yaml"
     path.write_text(EXAMPLE.read_text().replace("  - name: demo\n", "  - name: demo\n    log_retention: 90d\n"))

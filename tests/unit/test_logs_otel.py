@@ -14,7 +14,7 @@ from lookout.config.loader import parse_config
 from lookout.config.model import Config, duration_seconds
 from lookout.stack import DeployTarget, render_stack
 from lookout.stack.compose import compose_config
-from lookout.stack.logs import ALLOY_FILE, LOKI_FILE, LOKI_PUSH_URL
+from lookout.stack.loki import ALLOY_FILE, LOKI_FILE, LOKI_PUSH_URL
 from lookout.stack.otelcol import JAEGER_OTLP, OTELCOL_FILE
 
 CONFIG = """

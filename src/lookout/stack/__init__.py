@@ -17,7 +17,7 @@ from lookout.stack.alertmanager import TEMPLATES, render_alertmanager
 from lookout.stack.compose import render_compose
 from lookout.stack.grafana import render_grafana
 from lookout.stack.k8s import render_k8s
-from lookout.stack.logs import render_logs
+from lookout.stack.loki import render_logs
 from lookout.stack.otelcol import render_tracing
 from lookout.stack.prometheus import render_prometheus
 from lookout.stack.rules import render_alert_rules, render_recording_rules

@@ -24,7 +24,7 @@ from lookout.config.model import Config
 from lookout.stack import deployment, naming
 from lookout.stack.grafana import DASHBOARDS_DIR
 from lookout.stack.grafana.provisioning import DASHBOARDS_MOUNT
-from lookout.stack.logs import ALLOY_FILE, COMPOSE_PROJECT, LOKI_FILE, LOKI_HTTP_PORT
+from lookout.stack.loki import ALLOY_FILE, COMPOSE_PROJECT, LOKI_FILE, LOKI_HTTP_PORT
 from lookout.stack.otelcol import JAEGER_OTLP, OTELCOL_FILE, OTLP_HTTP
 from lookout.stack.yamlio import dump_yaml
 

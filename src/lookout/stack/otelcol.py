@@ -1,6 +1,6 @@
 """OpenTelemetry Collector: OTLP in, tail sampling that keeps every error and every slow trace, Jaeger out.
 
-Loopback addresses throughout (see :mod:`lookout.stack.logs`): the collector takes OTLP on the standard
+Loopback addresses throughout (see :mod:`lookout.stack.loki`): the collector takes OTLP on the standard
 ports 4317/4318, so Jaeger's own OTLP receiver is reached on :data:`JAEGER_OTLP`.
 """
 
