@@ -1,4 +1,4 @@
-"""A lean MCP client: JSON-RPC over a :class:`~lookout.probe.transports.Transport`, both protocol eras.
+"""A lean MCP client: JSON-RPC over a :class:`~lookout.probe.transports.MessageTransport`, both protocol eras.
 
 * Handshake revisions (2025-06-18, 2025-11-25, ...): ``initialize`` → ``notifications/initialized`` →
   requests on the ``Mcp-Session-Id`` session → DELETE on close.
@@ -35,7 +35,7 @@ from lookout import __version__
 from lookout.config.probe import KNOWN_PROTOCOL_VERSIONS
 from lookout.probe.errors import HttpStatusFailure, JsonRpcFailure, ProbeFailure, ProtocolViolation
 from lookout.probe.transports import h11_client
-from lookout.probe.transports.base import Transport, WireStats
+from lookout.probe.transports.base import MessageTransport, WireStats
 from lookout.probe.transports.http import HttpOptions, build_client
 
 MODERN_VERSION = "2026-07-28"
@@ -69,7 +69,7 @@ class McpSession:
 
     def __init__(
         self,
-        transport: Transport,
+        transport: MessageTransport,
         *,
         log: Callable[[str], None] | None = None,
         list_page_budget: int | None = None,
@@ -275,7 +275,7 @@ async def open_transport(
     http: HttpOptions,
     http_client: httpx.AsyncClient | None,
     stats: WireStats,
-) -> Transport:
+) -> MessageTransport:
     """The transport for ``kind``; for stdio ``target`` is the command line (split like a POSIX shell)."""
     if kind == "stdio":
         from lookout.probe.transports.stdio import StdioTransport

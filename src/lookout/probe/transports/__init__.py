@@ -3,6 +3,6 @@
 Each moves JSON-RPC messages (plain dicts) and nothing else; :mod:`lookout.probe.protocol` speaks MCP on top.
 """
 
-from lookout.probe.transports.base import Transport, WireStats
+from lookout.probe.transports.base import MessageTransport, WireStats
 
-__all__ = ["Transport", "WireStats"]
+__all__ = ["MessageTransport", "WireStats"]

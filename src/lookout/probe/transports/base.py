@@ -50,7 +50,7 @@ class WireStats:
             )
 
 
-class Transport(Protocol):
+class MessageTransport(Protocol):
     """Moves JSON-RPC messages. ``headers`` are per-message HTTP headers (ignored by stdio)."""
 
     network_transport: str
