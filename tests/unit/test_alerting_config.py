@@ -36,6 +36,11 @@ def _validate(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
         ),
         (
             "  heartbeat_receiver: local-sink",
+            "  heartbeat_receiver: local-sink\n  slo: {min_request_rate: 0.1}",
+            ["alerting.slo", "min_failed_requests"],
+        ),
+        (
+            "  heartbeat_receiver: local-sink",
             "  heartbeat_receiver: local-sink\n  default_receiver: nobody",
             ["alerting.default_receiver", "nobody"],
         ),

@@ -222,7 +222,7 @@ class RouteTiming(_Model):
 
 
 class SloSettings(_Model):
-    """Service level objectives and the alert thresholds of the brief's policies."""
+    """Service level objectives and the alert thresholds of the policies."""
 
     availability: float = Field(
         default=99.99, gt=0, lt=100, description="Percent of requests without a server failure, over 30 days."
@@ -256,6 +256,16 @@ class SloSettings(_Model):
         default=3, ge=1, description="P1 when a replica restarts this many times within flap_window (crash loop)."
     )
     budget_low: float = Field(default=0.25, gt=0, lt=1, description="P3 when less than this share of budget is left.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_fields(cls, data: object) -> object:
+        if isinstance(data, dict) and "min_request_rate" in data:
+            raise ValueError(
+                "min_request_rate is gone: low traffic is handled by min_failed_requests (failed requests an alert "
+                "needs in its window, default 3); remove min_request_rate"
+            )
+        return data
 
 
 class Resources(_Model):
