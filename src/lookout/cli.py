@@ -15,8 +15,8 @@ import typer
 
 from lookout import __version__
 from lookout.bench.cli import bench_app
-from lookout.report.cli import report_app
 from lookout.config import Config, ConfigError, load_config
+from lookout.report.cli import report_app
 
 app = typer.Typer(
     help="Lookout: monitoring for MCP server fleets. Instrument Python servers, probe any server, "
@@ -319,7 +319,7 @@ def probe(
     debug: bool = typer.Option(False, "--debug", help="Also print the probe's log."),
 ) -> None:
     """Probe one MCP server once: exit 0 on success, 1 on probe failure, 2 on bad usage (a HEALTHCHECK)."""
-    from lookout.probe.cli import UsageError, format_human, format_json, probe_once
+    from lookout.probe.on_demand import UsageError, format_human, format_json, probe_once
 
     default = Path("lookout.yaml")
     cfg = _load(config) if config is not None else (_load(default) if default.exists() else None)
