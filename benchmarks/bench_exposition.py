@@ -22,7 +22,7 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 from benchmarks.support import machine, write_section
 from lookout import metrics
 from lookout.health import management_app
-from lookout.instrument.recorder import Recorder
+from lookout.instrument.recorder import RequestRecorder
 
 TARGET_MS = 50.0
 OPENMETRICS_ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
@@ -40,7 +40,7 @@ def label_sets(series: int) -> list[tuple[str, str, str, str, str, str]]:
 
 def lookout_endpoint(series: int, accept: str = "*/*") -> tuple[Callable[[], int], int]:
     registry = CollectorRegistry()
-    recorder = Recorder(registry)
+    recorder = RequestRecorder(registry)
     for labels in label_sets(series):
         recorder.observe_operation(*labels, seconds=0.004)
     app = management_app(registry)

@@ -209,12 +209,12 @@ def components() -> list[tuple[str, float]]:
     from prometheus_client import CollectorRegistry
 
     from lookout.instrument.json_logs import AccessLog, configure_json_logging
-    from lookout.instrument.recorder import Recorder
+    from lookout.instrument.recorder import RequestRecorder
     from lookout.instrument.registry import StaticRegistry
     from lookout.instrument.sdk import LookoutMiddleware
     from lookout.instrument.tracing import configure_tracing
 
-    recorder = Recorder(CollectorRegistry())
+    recorder = RequestRecorder(CollectorRegistry())
     recorder.attach_registry(StaticRegistry({"tools": ["noop"]}))
     middleware = LookoutMiddleware(recorder)
     ctx: Any = ServerRequestContext(

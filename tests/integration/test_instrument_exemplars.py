@@ -16,7 +16,7 @@ from prometheus_client.process_collector import ProcessCollector
 
 from lookout import metrics as m
 from lookout.health import management_app
-from lookout.instrument.recorder import Recorder
+from lookout.instrument.recorder import RequestRecorder
 from tests.instrument_support import serve_http
 from tests.support import LOOPBACK, free_port, start_prometheus
 
@@ -36,7 +36,7 @@ async def poll(client: httpx.AsyncClient, path: str, params: dict[str, str], wit
 
 async def test_prometheus_scrapes_exemplars_from_the_direct_renderer(tmp_path: Path) -> None:
     registry = CollectorRegistry()
-    recorder = Recorder(registry)
+    recorder = RequestRecorder(registry)
     for collector in (ProcessCollector, PlatformCollector, GCCollector):
         collector(registry=registry)
     recorder.observe_operation("tools/call", "_OTHER", "", "", "2025-11-25", "tcp", 0.004, TRACE_ID)

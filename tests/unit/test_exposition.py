@@ -15,7 +15,7 @@ from prometheus_client.registry import Collector
 
 from lookout import metrics as m
 from lookout import registry_exposition
-from lookout.instrument.recorder import Recorder
+from lookout.instrument.recorder import RequestRecorder
 
 TEXT_ACCEPT = "text/plain;version=0.0.4"
 PROMETHEUS_ACCEPT = (  # what Prometheus 2.x sends
@@ -43,7 +43,7 @@ def recorded(observations: list[tuple[str, str, str, str, str, str, float, str |
     registry = CollectorRegistry()
     before = Counter("before_recorder", "A prometheus_client counter registered first.", ["k"], registry=registry)
     before.labels('a"b').inc(2)
-    recorder = Recorder(registry, max_in_flight=4)
+    recorder = RequestRecorder(registry, max_in_flight=4)
     for method, tool, prompt, error, version, network, seconds, trace_id in observations:
         recorder.observe_operation(method, tool, prompt, error, version, network, seconds, trace_id)
         recorder.begin(method)
@@ -101,7 +101,7 @@ def test_formats_it_does_not_reproduce_fall_back_to_prometheus_client() -> None:
     for accept in ("text/plain;version=1.0.0;escaping=dots", "application/openmetrics-text;version=0.0.1"):
         assert_same_as_prometheus_client(registry, accept)
     with_target_info = CollectorRegistry(target_info={"service": "x"})
-    Recorder(with_target_info).observe_operation("ping", "", "", "", "", "tcp", 0.1)
+    RequestRecorder(with_target_info).observe_operation("ping", "", "", "", "", "tcp", 0.1)
     for accept in ACCEPTS:
         assert_same_as_prometheus_client(with_target_info, accept)
 
@@ -110,7 +110,7 @@ def test_pins_the_registry_internals_it_reads() -> None:
     """``_plain_collectors`` reads prometheus_client's private registration dict: registration order, and
     unregistered collectors gone."""
     registry = CollectorRegistry()
-    recorder = Recorder(registry)
+    recorder = RequestRecorder(registry)
     extra = Counter("extra", "An extra counter.", registry=registry)
     collectors = registry_exposition._plain_collectors(registry)
     assert collectors is not None

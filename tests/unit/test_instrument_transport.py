@@ -8,12 +8,12 @@ from mcp_types import JSONRPCRequest
 from prometheus_client import CollectorRegistry
 
 from lookout import metrics as m
-from lookout.instrument.recorder import Recorder
+from lookout.instrument.recorder import RequestRecorder
 from lookout.instrument.transport import CountingReadStream, CountingWriteStream
 
 
 async def test_stream_wrappers_count_bytes_and_malformed_messages() -> None:
-    recorder = Recorder(CollectorRegistry())
+    recorder = RequestRecorder(CollectorRegistry())
     send, receive = anyio.create_memory_object_stream[SessionMessage | Exception](10)
     out_send, out_receive = anyio.create_memory_object_stream[SessionMessage](10)
     message = SessionMessage(JSONRPCRequest(jsonrpc="2.0", id=1, method="ping"))

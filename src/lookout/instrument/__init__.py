@@ -25,7 +25,7 @@ from starlette.types import ASGIApp
 from lookout.health.checks import Health, default_health
 from lookout.instrument.drops import register_drop_counter
 from lookout.instrument.json_logs import AccessLog, JsonLogging, configure_json_logging
-from lookout.instrument.recorder import ProcessLimitsCollector, Recorder
+from lookout.instrument.recorder import ProcessLimitsCollector, RequestRecorder
 from lookout.instrument.registry import LearnedRegistry, MCPServerRegistry, ServerRegistry
 from lookout.instrument.tracing import DEFAULT_SLOW_SECONDS, Tracing, configure_tracing
 from lookout.instrument.transport import CountingReadStream, CountingWriteStream, TransportMetricsMiddleware
@@ -47,7 +47,7 @@ class Instrumentation:
     """Handle returned by :func:`instrument`."""
 
     registry: CollectorRegistry
-    recorder: Recorder
+    recorder: RequestRecorder
     health: Health
     middleware: Any
     framework: str
@@ -188,7 +188,7 @@ def instrument(
     if process_metrics:
         _add_process_collectors(registry)
     register_drop_counter(registry)  # log lines and spans the process could not deliver
-    recorder = Recorder(
+    recorder = RequestRecorder(
         registry,
         max_in_flight=max_in_flight,
         sdk=sdk,

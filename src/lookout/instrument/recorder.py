@@ -2,8 +2,8 @@
 cardinality guard applied to every label value that a client can influence.
 
 Framework middlewares (:mod:`lookout.instrument.sdk`, :mod:`lookout.instrument.fastmcp`) and the ASGI
-transport middleware call into one :class:`Recorder`; nothing else creates Lookout collectors. The hot
-path (:meth:`Recorder.observe_operation`) caches label children in plain dicts so that a request costs
+transport middleware call into one :class:`RequestRecorder`; nothing else creates Lookout collectors. The hot
+path (:meth:`RequestRecorder.observe_operation`) caches label children in plain dicts so that a request costs
 a dict lookup and an ``observe`` rather than ``labels()`` with its validation and lock.
 """
 
@@ -254,7 +254,7 @@ def _gauge(spec: m.MetricSpec, registry: CollectorRegistry) -> Gauge:
     return Gauge(spec.name, spec.help, spec.labels, registry=registry)
 
 
-class Recorder:
+class RequestRecorder:
     """Owns Lookout's collectors in ``registry`` and records into them."""
 
     def __init__(

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from lookout import metrics as m
 from lookout.instrument.json_logs import CURRENT_REQUEST, AccessLog
-from lookout.instrument.recorder import Recorder, guard_method, guard_version
+from lookout.instrument.recorder import RequestRecorder, guard_method, guard_version
 from lookout.instrument.tracing import SpanKeeper, enrich_span, sampled_trace_id
 
 logger = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class LookoutMiddleware:
 
     def __init__(
         self,
-        recorder: Recorder,
+        recorder: RequestRecorder,
         *,
         access_log: AccessLog | None = None,
         enrich_spans: bool = True,

@@ -15,14 +15,14 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lookout.instrument.recorder import Recorder
+from lookout.instrument.recorder import RequestRecorder
 
 # Rejections the SDK's HTTP transport makes on its own, by status code.
 _REJECT_REASONS = {413: "body_too_large", 503: "session_limit", 429: "rate_limit"}
 
 
 class TransportMetricsMiddleware:
-    def __init__(self, app: ASGIApp, recorder: Recorder, transport: str | None = None) -> None:
+    def __init__(self, app: ASGIApp, recorder: RequestRecorder, transport: str | None = None) -> None:
         self.app = app
         self.recorder = recorder
         self.transport = transport
@@ -92,7 +92,7 @@ class CountingReadStream:
     server an exception instead of a message) as transport errors. Everything else is delegated,
     ``last_context`` included (the SDK reads the sender's context from it)."""
 
-    def __init__(self, inner: Any, recorder: Recorder, transport: str) -> None:
+    def __init__(self, inner: Any, recorder: RequestRecorder, transport: str) -> None:
         self._inner, self._recorder, self._transport = inner, recorder, transport
 
     def _count(self, item: Any) -> Any:
@@ -129,7 +129,7 @@ class CountingReadStream:
 class CountingWriteStream:
     """Wraps the server side's write stream: bytes out."""
 
-    def __init__(self, inner: Any, recorder: Recorder, transport: str) -> None:
+    def __init__(self, inner: Any, recorder: RequestRecorder, transport: str) -> None:
         self._inner, self._recorder, self._transport = inner, recorder, transport
 
     async def send(self, item: Any, /) -> None:
