@@ -1,0 +1,25 @@
+# Lookout's own image: the prober exporter, the notification sink and the demo MCP server, built from this
+# source tree (nothing is fetched from a Lookout release):
+#   docker build -t lookout:0.1.0 .
+# The tag must equal `images.lookout` in lookout.yaml (default lookout:<version>); docs/deployment.md has the
+# kind and registry steps.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY src ./src
+# The wheel of this tree only; its dependencies are resolved when the runtime stage installs it.
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+
+FROM ${PYTHON_IMAGE}
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+# A fixed non-root uid: the Kubernetes pods run as it, and compose's named volumes inherit its home's owner.
+RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/lookout --create-home lookout
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+USER 10001
+WORKDIR /var/lib/lookout
+ENTRYPOINT ["lookout"]
+CMD ["--help"]
