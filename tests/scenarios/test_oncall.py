@@ -123,6 +123,7 @@ def all_tools_raising(r: Replica) -> Scenario:
             page("MCPErrorRatioHigh", "12m", "P1", r),
             *(page("MCPToolErrorRatioHigh", "12m", "P1", r, gen_ai_tool_name=t) for t in ("alpha", "beta", "gamma")),
         ],
+        quiet=quiet((*DOWN_ALERTS, "MCPLatencyP99High"), "12m"),
     )
 
 
@@ -132,6 +133,7 @@ def low_traffic_total_failure(r: Replica) -> Scenario:
         30,
         [Stream(r, server=const(1))],
         pages=[page("MCPErrorBudgetBurnFast", "10m", "P0", r), page("MCPErrorRatioHigh", "12m", "P1", r)],
+        quiet=quiet(("MCPErrorBudgetBurnFast", "MCPErrorRatioHigh"), "2m") + quiet(DOWN_ALERTS, "12m"),
     )
 
 
@@ -141,6 +143,7 @@ def third_party_emitter(r: Replica) -> Scenario:
         30,
         [Stream(r, ok=const(54), server=const(6), primed=False)],
         pages=[page("MCPErrorBudgetBurnFast", "10m", "P0", r), page("MCPErrorRatioHigh", "12m", "P1", r)],
+        quiet=quiet(DOWN_ALERTS, "12m"),
     )
 
 
@@ -198,6 +201,7 @@ def crash_loop(r: Replica) -> Scenario:
             page("MCPServerDown", "15m", "P0", r),
             page("MCPServerInstanceDown", "15m", "P1", r, instance=r.instance),
         ],
+        quiet=quiet(ERROR_ALERTS, "15m"),
     )
 
 
@@ -252,6 +256,7 @@ def in_flight_alternating(r: Replica) -> Scenario:
             (f"lookout_mcp_requests_in_flight_limit{{{sel}}}", const(100)),
         ],
         pages=[page("MCPInFlightSaturation", "20m", "P2", r, instance=r.instance)],
+        quiet=quiet(("MCPInFlightSaturation",), "3m") + quiet(DOWN_ALERTS, "20m"),
     )
 
 
@@ -376,6 +381,7 @@ def per_target_resources() -> Scenario:
         40,
         gauges=gauges,
         pages=[page("MCPCPUUtilizationHigh", "35m", "P2", SEARCH, instance=SEARCH.instance)],
+        quiet=quiet(("MCPCPUUtilizationHigh",), "10m"),
     )
 
 

@@ -70,6 +70,16 @@ async def test_drain_gives_up_after_the_grace_period() -> None:
     assert health.phase is Phase.DRAINING
 
 
+async def test_drain_waits_for_the_in_flight_source_bound_later() -> None:
+    health = Health()  # created before the server it watches, as an application hands it to instrument()
+    in_flight = [1]
+    health.bind_in_flight(lambda: in_flight[0])
+    health.lifespan_started()
+    assert await health.drain(grace=0.05, poll=0.01) is False
+    in_flight[0] = 0
+    assert await health.drain(grace=0.05, poll=0.01) is True
+
+
 async def test_critical_check_failure_makes_unready_but_not_dead() -> None:
     health = Health()
     health.lifespan_started()

@@ -1,5 +1,5 @@
 """The management ASGI app: ``/metrics`` (Prometheus exposition, OpenMetrics on request so exemplars
-show) and the health endpoints with Kubernetes semantics (see :mod:`lookout.health.checks`).
+show) and the health endpoints with Kubernetes semantics (see :mod:`lookout.health.state`).
 
 Serve it on its own port (default ``127.0.0.1:8080``) or mount its routes into the server's Starlette
 app with :func:`management_routes`.
@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from lookout import registry_exposition
-from lookout.health.checks import Health, Status
+from lookout.health.state import Health, Status
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080

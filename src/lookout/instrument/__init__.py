@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
-from lookout.health.checks import Health, default_health
+from lookout.health import Health, default_health
 from lookout.instrument.drops import register_drop_counter
 from lookout.instrument.json_logs import AccessLog, JsonLogging, configure_json_logging
 from lookout.instrument.recorder import ProcessLimitsCollector, RequestRecorder
@@ -203,7 +203,7 @@ def instrument(
             memory_limit_bytes=memory_limit_bytes,
         )
     else:
-        health._in_flight = lambda: recorder.in_flight_total
+        health.bind_in_flight(lambda: recorder.in_flight_total)
     health.bind_registry(registry)
 
     tracing_handle = tracing if isinstance(tracing, Tracing) else None
