@@ -84,6 +84,8 @@ PRIORITY: Final = "priority"
 SEVERITY: Final = "severity"
 ALERT_NAME: Final = "alertname"
 ALERT_STATE: Final = "alertstate"
+REPLICA: Final = "replica"
+"""External label telling HA Prometheus replicas apart; dropped from alerts so that Alertmanager deduplicates them."""
 
 OTHER: Final = "_OTHER"
 """Label value for names that are not registered on the server (the cardinality guard)."""

@@ -7,59 +7,20 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from enum import StrEnum
-from typing import Annotated, Final, Literal, Self
+from typing import Final, Literal, Self
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    HttpUrl,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, HttpUrl, field_validator, model_validator
 
 from lookout import __version__
-
-_DURATION_RE = re.compile(r"^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$")
-_UNIT_SECONDS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
-
-
-def _check_duration(value: str) -> str:
-    if not value or value == "0" or not _DURATION_RE.match(value):
-        if value == "0s":
-            return value
-        raise ValueError(f"{value!r} is not a Prometheus duration: write e.g. 30s, 5m, 1h30m, 15d")
-    if duration_seconds(value) > _MAX_DURATION_SECONDS:
-        raise ValueError(f"{value!r} is longer than Prometheus can hold (about 292 years)")
-    return value
-
-
-_MAX_DURATION_SECONDS = (2**63 - 1) / 1e9
-"""Prometheus keeps durations as int64 nanoseconds and refuses to start with a longer one."""
-
-Duration = Annotated[str, AfterValidator(_check_duration)]
-"""A Prometheus duration string (``30s``, ``5m``, ``1h30m``, ``15d``)."""
-
-
-def duration_seconds(value: str) -> float:
-    """Seconds in a Prometheus duration string."""
-    total = 0.0
-    for amount, unit in re.findall(r"(\d+)(ms|y|w|d|h|m|s)", value):
-        total += int(amount) * _UNIT_SECONDS[unit]
-    return total
-
-
-def _check_positive(value: str) -> str:
-    if duration_seconds(value) <= 0:
-        raise ValueError(f"{value!r} is zero: an interval or timeout must be positive, e.g. 15s")
-    return value
-
-
-PositiveDuration = Annotated[Duration, AfterValidator(_check_positive)]
-"""A duration that something waits between runs or for an answer: zero would spin or never wait."""
-
+from lookout.config.probe import ProbeSettings
+from lookout.config.types import Duration as Duration  # re-exported with the model, like the four below
+from lookout.config.types import FrozenModel as _Model
+from lookout.config.types import Labels, PositiveDuration
+from lookout.config.types import Name as Name
+from lookout.config.types import Priority as Priority
+from lookout.config.types import Transport as Transport
+from lookout.config.types import duration_seconds as duration_seconds
+from lookout.protocol import DEPRECATED_PROTOCOL_VERSIONS
 
 SLO_PERIOD: Final = "30d"
 """The SLO period: the longest window any rule reads, so metrics must be kept at least this long."""
@@ -67,53 +28,6 @@ SHORTEST_RATE_WINDOW: Final = "5m"
 """The shortest rate() window of the recording rules and alerts."""
 MIN_SCRAPES_PER_RATE_WINDOW: Final = 4
 """rate() needs several samples in its window to survive one missed scrape; four is Prometheus' rule of thumb."""
-
-_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$")
-
-
-def _check_name(value: str) -> str:
-    if not _NAME_RE.match(value):
-        raise ValueError(
-            f"{value!r} is not a name: use lower-case letters, digits, - and _ (at most 63), e.g. api-gateway"
-        )
-    return value
-
-
-Name = Annotated[str, AfterValidator(_check_name)]
-"""Lower-case name usable as a label value, file name and Kubernetes object name."""
-_LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-_RESERVED_LABELS = {"tenant", "service", "instance", "job", "priority", "severity", "replica"}
-
-
-def _check_labels(labels: dict[str, str]) -> dict[str, str]:
-    for key in labels:
-        if not _LABEL_NAME_RE.match(key) or key.startswith("__"):
-            raise ValueError(f"{key!r} is not a valid Prometheus label name")
-        if key in _RESERVED_LABELS:
-            raise ValueError(f"label {key!r} is set by Lookout; choose another name")
-    return labels
-
-
-Labels = Annotated[dict[str, str], AfterValidator(_check_labels)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Priority(StrEnum):
-    """Alert priorities: P0 production down ... P3 maintenance."""
-
-    P0 = "P0"
-    P1 = "P1"
-    P2 = "P2"
-    P3 = "P3"
-
-
-class Transport(StrEnum):
-    STREAMABLE_HTTP = "streamable-http"
-    SSE = "sse"
-    STDIO = "stdio"
 
 
 class TargetResources(_Model):
@@ -354,7 +268,7 @@ class Alerting(_Model):
         default_factory=BusinessHours, description="P3 notifications only in these hours; null: any time."
     )
     deprecated_protocol_versions: list[str] = Field(
-        default_factory=lambda: ["2024-11-05", "2025-03-26"], description="P3 while any of these is in use."
+        default_factory=lambda: list(DEPRECATED_PROTOCOL_VERSIONS), description="P3 while any of these is in use."
     )
 
     @field_validator("runbook_base_url", "dashboard_base_url")
@@ -482,9 +396,6 @@ class Kubernetes(_Model):
         description="The cluster's Prometheus, for prometheus-adapter and Grafana "
         "(kube-prometheus-stack: http://<release>-prometheus.<namespace>.svc:9090).",
     )
-
-
-from lookout.config.probe import ProbeSettings  # noqa: E402  (probe.py builds on the types above)
 
 
 class Config(_Model):

@@ -10,28 +10,24 @@ import re
 from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from lookout.config.model import Name, PositiveDuration, duration_seconds
-
-KNOWN_PROTOCOL_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28")
-"""Every MCP revision the prober understands, oldest first (revisions are an ordered set, not dates)."""
+from lookout import protocol
+from lookout.config.types import FrozenModel as _Model
+from lookout.config.types import Name, PositiveDuration, duration_seconds
+from lookout.protocol import KNOWN_PROTOCOL_VERSIONS
 
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ProtocolPin(StrEnum):
     """Which MCP revision a module speaks: ``auto`` tries ``server/discover`` and falls back to ``initialize``."""
 
     AUTO = "auto"
-    V2025_03_26 = "2025-03-26"
-    V2025_06_18 = "2025-06-18"
-    V2025_11_25 = "2025-11-25"
-    V2026_07_28 = "2026-07-28"
+    V2025_03_26 = protocol.V2025_03_26
+    V2025_06_18 = protocol.V2025_06_18
+    V2025_11_25 = protocol.V2025_11_25
+    V2026_07_28 = protocol.V2026_07_28
 
 
 class ModuleKind(StrEnum):

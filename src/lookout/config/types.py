@@ -1,0 +1,109 @@
+"""Types every part of ``lookout.yaml`` builds on: the frozen base model, durations, names, labels, priorities.
+
+The model (``model.py``) and the prober's section (``probe.py``) both import from here, so neither needs the
+other to define its fields.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from lookout import metrics as m
+from lookout.protocol import Transport
+
+__all__ = [
+    "Duration",
+    "FrozenModel",
+    "Labels",
+    "Name",
+    "PositiveDuration",
+    "Priority",
+    "Transport",
+    "duration_seconds",
+]
+
+_DURATION_RE = re.compile(r"^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$")
+_UNIT_SECONDS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
+
+
+def _check_duration(value: str) -> str:
+    if not value or value == "0" or not _DURATION_RE.match(value):
+        if value == "0s":
+            return value
+        raise ValueError(f"{value!r} is not a Prometheus duration: write e.g. 30s, 5m, 1h30m, 15d")
+    if duration_seconds(value) > _MAX_DURATION_SECONDS:
+        raise ValueError(f"{value!r} is longer than Prometheus can hold (about 292 years)")
+    return value
+
+
+_MAX_DURATION_SECONDS = (2**63 - 1) / 1e9
+"""Prometheus keeps durations as int64 nanoseconds and refuses to start with a longer one."""
+
+Duration = Annotated[str, AfterValidator(_check_duration)]
+"""A Prometheus duration string (``30s``, ``5m``, ``1h30m``, ``15d``)."""
+
+
+def duration_seconds(value: str) -> float:
+    """Seconds in a Prometheus duration string."""
+    total = 0.0
+    for amount, unit in re.findall(r"(\d+)(ms|y|w|d|h|m|s)", value):
+        total += int(amount) * _UNIT_SECONDS[unit]
+    return total
+
+
+def _check_positive(value: str) -> str:
+    if duration_seconds(value) <= 0:
+        raise ValueError(f"{value!r} is zero: an interval or timeout must be positive, e.g. 15s")
+    return value
+
+
+PositiveDuration = Annotated[Duration, AfterValidator(_check_positive)]
+"""A duration that something waits between runs or for an answer: zero would spin or never wait."""
+
+
+_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$")
+
+
+def _check_name(value: str) -> str:
+    if not _NAME_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a name: use lower-case letters, digits, - and _ (at most 63), e.g. api-gateway"
+        )
+    return value
+
+
+Name = Annotated[str, AfterValidator(_check_name)]
+"""Lower-case name usable as a label value, file name and Kubernetes object name."""
+_LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_RESERVED_LABELS = {m.TENANT, m.SERVICE, m.INSTANCE, m.JOB, m.PRIORITY, m.SEVERITY, m.REPLICA}
+
+
+def _check_labels(labels: dict[str, str]) -> dict[str, str]:
+    for key in labels:
+        if not _LABEL_NAME_RE.match(key) or key.startswith("__"):
+            raise ValueError(f"{key!r} is not a valid Prometheus label name")
+        if key in _RESERVED_LABELS:
+            raise ValueError(f"label {key!r} is set by Lookout; choose another name")
+    return labels
+
+
+Labels = Annotated[dict[str, str], AfterValidator(_check_labels)]
+
+
+class FrozenModel(BaseModel):
+    """Base of every config model: unknown fields are refused by name, and a loaded config never changes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Priority(StrEnum):
+    """Alert priorities: P0 production down ... P3 maintenance."""
+
+    P0 = "P0"
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
