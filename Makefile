@@ -18,7 +18,7 @@ setup: $(STAMP) debs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[all,dev]' 2>&1 | grep -v "^WARNING: Location" || true
 	@$(BIN)/python -c "import lookout" && touch $@
 
 debs:

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import NoReturn
 
 import anyio
-import httpx
 import typer
 
 from lookout import __version__
 from lookout.bench.cli import bench_app
 from lookout.config import Config, ConfigError, load_config
+from lookout.extras import COMMAND_EXTRA, missing_extra, require
 from lookout.report.cli import report_app
 
 app = typer.Typer(
@@ -56,9 +56,13 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     """Lookout: monitoring for MCP server fleets."""
+    extra = COMMAND_EXTRA.get(ctx.invoked_subcommand or "")
+    if extra is not None:
+        require(extra)  # before the command starts anything: one line naming the extra (see main)
 
 
 # ------------------------------------------------------------------ config
@@ -227,6 +231,8 @@ MANAGEMENT_URL = typer.Option("http://127.0.0.1:8080", "--url", help="The demo s
 
 
 def _faults_request(method: str, url: str, body: Mapping[str, object] | None = None) -> None:
+    import httpx
+
     try:
         response = httpx.request(method, url, json=body, timeout=5)
     except httpx.InvalidURL as exc:
@@ -354,15 +360,19 @@ def exporter(
 def _last_resort(exc: Exception) -> NoReturn:
     """No input ends in a traceback: a one-line error raised inside a task group still reads as one line
     (exit 2), and anything unforeseen is one line too, with the way to see where it came from (exit 1)."""
-    from lookout.runtime.children import StackError
-    from lookout.serving import PortInUse
-
     leaves: list[BaseException] = [exc]
     while len(leaves) == 1 and isinstance(leaves[0], BaseExceptionGroup):
         leaves = list(leaves[0].exceptions)
     if os.environ.get("LOOKOUT_DEBUG"):
         raise exc
     first = leaves[0]
+    missing = missing_extra(first, sys.argv[1:])
+    if missing is not None:
+        typer.echo(f"lookout: {missing}", err=True)
+        sys.exit(2)
+    from lookout.runtime.children import StackError  # after the extras check: the runtime needs its extra
+    from lookout.serving import PortInUse
+
     if isinstance(first, PortInUse | ConfigError | StackError):
         typer.echo(f"lookout: {first}", err=True)
         sys.exit(2)

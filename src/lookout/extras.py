@@ -1,0 +1,88 @@
+"""What each optional extra of ``mcp-lookout`` brings, and the one line naming the extra a command lacks.
+
+``pip install mcp-lookout`` is the instrumentation and health checks only; the ``lookout`` command and its
+sub-commands come with extras (pyproject.toml). A unit test keeps this table and pyproject.toml in step."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from typing import Final
+
+DISTRIBUTION: Final = "mcp-lookout"
+
+EXTRAS: Final[dict[str, dict[str, str]]] = {
+    # extra -> {distribution: top-level module it installs}; an extra's own packages, not those it includes
+    "cli": {"typer": "typer", "rich": "rich", "ruamel.yaml": "ruamel.yaml", "httpx": "httpx", "sniffio": "sniffio"},
+    "stack": {"PyYAML": "yaml", "orjson": "orjson", "grafana-foundation-sdk": "grafana_foundation_sdk"},
+    "check": {
+        "promql-parser": "promql_parser",
+        "kubernetes-validate": "kubernetes_validate",
+        "cloudcoil-models-prometheus-operator": "cloudcoil",
+        "jsonschema": "jsonschema",
+    },
+    "bench": {"hdrhistogram": "hdrh", "numpy": "numpy", "scipy": "scipy"},
+    "report": {"matplotlib": "matplotlib", "numpy": "numpy", "scipy": "scipy"},
+}
+
+COMMAND_EXTRA: Final[dict[str, str]] = {
+    "generate": "stack",
+    "up": "stack",
+    "drill": "stack",
+    "check": "check",
+    "bench": "bench",
+    "report": "report",
+}
+"""The extra each ``lookout`` sub-command needs beyond ``cli`` (the others need ``cli`` only)."""
+
+
+class MissingExtra(Exception):
+    """A command needs an extra that is not installed."""
+
+    def __init__(self, extra: str, module: str) -> None:
+        self.extra = extra
+        self.module = module
+        super().__init__(f"{module} is not installed: pip install '{DISTRIBUTION}[{extra}]'")
+
+
+def _top(module: str) -> str:
+    return module.split(".")[0]
+
+
+def extra_for(module: str, command: str | None = None) -> str | None:
+    """The extra that installs ``module`` (a dotted name): the command's own extra when it has the module,
+    else the first extra that does; None for a module no extra installs."""
+    top = _top(module)
+    own = COMMAND_EXTRA.get(command or "")
+    if own is not None and any(_top(name) == top for name in EXTRAS[own].values()):
+        return own
+    for extra, modules in EXTRAS.items():
+        if any(_top(name) == top for name in modules.values()):
+            return extra
+    return None
+
+
+def missing_extra(exc: BaseException, argv: Sequence[str] = ()) -> MissingExtra | None:
+    """``exc`` as a MissingExtra when it is an import of a module an extra installs; ``argv`` (the command
+    line after the program name) picks the command's own extra when several carry the module."""
+    if isinstance(exc, MissingExtra):
+        return exc
+    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
+        return None
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    extra = extra_for(exc.name, command)
+    return None if extra is None else MissingExtra(extra, _top(exc.name))
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a parent package missing, or an import hook refusing it
+        return False
+
+
+def require(extra: str) -> None:
+    """Raise MissingExtra when a package of ``extra`` is not installed (checked without importing it)."""
+    for module in EXTRAS[extra].values():
+        if not _installed(module):
+            raise MissingExtra(extra, module)
