@@ -12,20 +12,17 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from lookout.config.loader import parse_yaml_model, read_yaml_file
-from lookout.config.model import Duration, Name, duration_seconds
+from lookout.config.types import Duration, Name, duration_seconds
+from lookout.config.types import FrozenModel as _Model
 
 DEFAULT_DURATION_S = 10.0
 
 
 class ScenarioError(Exception):
     """A scenario problem, already phrased as one line for the user."""
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Operation(_Model):
