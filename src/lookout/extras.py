@@ -14,6 +14,7 @@ DISTRIBUTION: Final = "mcp-lookout"
 EXTRAS: Final[dict[str, dict[str, str]]] = {
     # extra -> {distribution: top-level module it installs}; an extra's own packages, not those it includes
     "cli": {"typer": "typer", "rich": "rich", "ruamel.yaml": "ruamel.yaml", "httpx": "httpx", "sniffio": "sniffio"},
+    "probe": {},
     "stack": {"PyYAML": "yaml", "orjson": "orjson", "grafana-foundation-sdk": "grafana_foundation_sdk"},
     "check": {
         "promql-parser": "promql_parser",
@@ -30,6 +31,8 @@ COMMAND_EXTRA: Final[dict[str, str]] = {
     "up": "stack",
     "drill": "stack",
     "check": "check",
+    "probe": "probe",
+    "exporter": "probe",
     "bench": "bench",
     "report": "report",
 }
