@@ -135,7 +135,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Prom
         probe = f'{m.PROBE_SUCCESS.name}{{{m.TENANT}="{TENANT}"}} == 1'
         wait_until(lambda: prom.query(probe), 30, what="a successful probe of the demo server, scraped")
         wait_until(lambda: prom.query(m.BENCH_CAPACITY.name), 30, what="the pushed benchmark results, scraped")
-        # PART A's recording rules run on this Prometheus too (evaluated every second), over the same traffic.
+        # The generated recording rules run on this Prometheus too (evaluated every second), over the same traffic.
         # Whether an alert is firing yet (rather than pending) depends on `for:` timing: ALERTS is parse-only.
         tenant_names = _metric_names(prom, f'{{{m.TENANT}="{TENANT}"}}')
         bench_names = _metric_names(prom, '{__name__=~"lookout_bench_.*"}')

@@ -31,7 +31,7 @@ def test_amtool_accepts_the_config(stack_dir: Path) -> None:
     assert check_amtool_config(stack_dir) == []
 
 
-# The brief's mapping, written out by hand: the oracle does not come from the generator.
+# The documented priority mapping, written out by hand: the oracle does not come from the generator.
 ROUTES = [
     ("acme", "P0", ["pagerduty-P0", "slack-incidents"]),
     ("acme", "P1", ["pagerduty-P1", "slack"]),

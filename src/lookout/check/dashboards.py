@@ -287,7 +287,7 @@ def check_dashboards(stack_dir: Path) -> list[Finding]:
 
 
 def recording_rule_names(stack_dir: Path) -> frozenset[str]:
-    """Names recorded by the generated rule files (PART A's recording rules)."""
+    """Names recorded by the generated rule files (the recording rules of the stack)."""
     yaml = YAML(typ="safe", pure=True)
     names = set()
     for path in sorted((stack_dir / RULES_DIR).glob("*.yml")):

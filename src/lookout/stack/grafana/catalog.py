@@ -443,7 +443,7 @@ def probes(p: q.Policy) -> Dashboard:
 
 
 def slo(p: q.Policy) -> Dashboard:
-    """From PART A's recording rules, so the panels and the burn-rate alerts agree to the digit."""
+    """From the generated recording rules, so the panels and the burn-rate alerts agree to the digit."""
     budget = p.availability_budget
     avail = f"1 - {q.recorded(rec.availability_error_ratio(q.SLO_WINDOW))}"
     return Dashboard(
