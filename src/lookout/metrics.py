@@ -134,7 +134,6 @@ def error_class(error_type: str) -> str | None:
 CONVENTION_BUCKETS: Final = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 OPERATION_BUCKETS: Final = tuple(sorted({0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.025, 0.075, *CONVENTION_BUCKETS}))
 SESSION_BUCKETS: Final = (*CONVENTION_BUCKETS, 600.0, 1800.0, 3600.0)
-PROBE_PHASE_BUCKETS: Final = OPERATION_BUCKETS
 
 # ---------------------------------------------------------------- instrumentation (in-process)
 OPERATION_DURATION: Final = MetricSpec(

@@ -47,7 +47,6 @@ MAX_LIST_PAGES = 50
 of all its list calls together (``list_page_budget``: the module's ``max_list_pages``)."""
 CLIENT_INFO = {"name": "lookout-probe", "version": __version__}
 _NAME_PARAM = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
-UNSUPPORTED_PROTOCOL_VERSION = -32022
 
 
 def version_at_least(version: str | None, minimum: str) -> bool:

@@ -45,8 +45,6 @@ def _not_in(values: tuple[str, ...]) -> str:
     return f'{m.ERROR_TYPE}!~"{"|".join(values)}"'
 
 
-ERRORS_SELECTOR: Final = f"{MCP_SELECTOR},{_not_in(NOT_ERRORS)}"
-FAILURES_SELECTOR: Final = f"{MCP_SELECTOR},{_not_in(NOT_FAILURES)}"
 ERRORS_TOTAL: Final = f"{m.OPERATION_ERRORS.name}_total"
 ERROR_CLASSES: Final = (m.ERROR_CLASS_SERVER, m.ERROR_CLASS_TOOL)
 """What the P1 error ratios count: every failure a user sees (server and deliberate tool errors)."""
@@ -108,16 +106,9 @@ def latency_slow_ratio(window: str) -> str:
 REQUESTS_RATE: Final = requests_rate()
 ERRORS_RATE: Final = errors_rate()
 ERROR_RATIO: Final = error_ratio()
-LATENCY_P50: Final = latency_quantile("50")
-LATENCY_P95: Final = latency_quantile("95")
 LATENCY_P99: Final = latency_quantile("99")
-METHOD_REQUESTS_RATE: Final = requests_rate(METHOD_LABELS)
 METHOD_ERROR_RATIO: Final = error_ratio(METHOD_LABELS)
-METHOD_LATENCY_P99: Final = latency_quantile("99", METHOD_LABELS)
-TOOL_REQUESTS_RATE: Final = requests_rate(TOOL_LABELS)
-TOOL_ERRORS_RATE: Final = errors_rate(TOOL_LABELS)
 TOOL_ERROR_RATIO: Final = error_ratio(TOOL_LABELS)
-TOOL_LATENCY_P99: Final = latency_quantile("99", TOOL_LABELS)
 INSTANCE_REQUESTS_RATE: Final = requests_rate(INSTANCE_LABELS)
 AVAILABILITY_BUDGET_REMAINING: Final = "tenant_service:mcp_availability_error_budget:remaining30d"
 LATENCY_BUDGET_REMAINING: Final = "tenant_service:mcp_latency_error_budget:remaining30d"
