@@ -97,7 +97,7 @@ def build(variant: str) -> SetUp:
 
         instrument(server, CollectorRegistry())
     elif variant in ("full", "metrics+traces", "metrics+logs"):
-        from lookout.instrument import instrument
+        from lookout.instrument import Logs, Tracing, instrument
         from lookout.instrument.tracing import configure_tracing
 
         setup = None
@@ -108,7 +108,7 @@ def build(variant: str) -> SetUp:
         logs = variant != "metrics+traces"
         if logs:
             _json_logging()
-        instrument(server, CollectorRegistry(), access_log=logs, tracing=setup or False)
+        instrument(server, CollectorRegistry(), logs=Logs(access_log=logs), tracing=Tracing(setup=setup))
     elif variant == "sdk-always-on":
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor

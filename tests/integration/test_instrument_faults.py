@@ -36,7 +36,7 @@ from lookout.instrument.drops import (
     SIGNAL_TRACES,
 )
 from lookout.instrument.json_logs import configure_json_logging
-from lookout.instrument.tracing import Tracing, configure_tracing
+from lookout.instrument.tracing import TracingSetup, configure_tracing
 from tests.instrument_support import ALWAYS_OFF, Otel, eventually, otel
 from tests.integration.served_readme import Serving, served
 from tests.support import LOOPBACK, free_port, wait_until
@@ -102,7 +102,7 @@ def tracing() -> Iterator[Otel]:
     o.reset(ALWAYS_OFF)
 
 
-def handed(setup: Tracing) -> int:
+def handed(setup: TracingSetup) -> int:
     return setup.processor.account.handed
 
 

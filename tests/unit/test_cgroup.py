@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 from lookout import cgroup
 from lookout import metrics as m
 from lookout.demo.server import build_server
-from lookout.instrument import instrument
+from lookout.instrument import Metrics, instrument
 from lookout.instrument.recorder import ProcessLimitsCollector
 from tests.instrument_support import value
 
@@ -124,5 +124,5 @@ def test_instrument_exports_the_limits_of_this_process() -> None:
     handle = instrument(build_server(), CollectorRegistry())
     assert value(handle.registry, m.PROCESS_CPU_LIMIT.name) == cgroup.cpu_limit_cores()
     assert value(handle.registry, m.PROCESS_MEMORY_LIMIT.name) == cgroup.memory_limit()
-    without = instrument(build_server(), CollectorRegistry(), process_metrics=False)
+    without = instrument(build_server(), CollectorRegistry(), metrics=Metrics(process=False))
     assert value(without.registry, m.PROCESS_CPU_LIMIT.name) is None

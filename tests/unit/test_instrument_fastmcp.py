@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from opentelemetry.trace import SpanKind
@@ -13,6 +14,9 @@ from prometheus_client import CollectorRegistry
 from lookout import metrics as m
 from lookout.instrument import instrument
 from tests.instrument_support import ALWAYS_OFF, ALWAYS_ON, Otel, operation_counts, otel, samples, value
+
+if TYPE_CHECKING:
+    from fastmcp import FastMCP
 
 fastmcp = pytest.importorskip("fastmcp")
 MODERN = "2026-07-28"
@@ -26,10 +30,10 @@ def tracing() -> Iterator[Otel]:
     o.reset(ALWAYS_OFF)
 
 
-def build() -> object:
+def build() -> FastMCP[Any]:
     from fastmcp.exceptions import ToolError
 
-    server = fastmcp.FastMCP("fm", version="1.2")
+    server: FastMCP[Any] = fastmcp.FastMCP("fm", version="1.2")
 
     @server.tool
     def add(a: int, b: int) -> int:
@@ -78,7 +82,7 @@ async def test_fastmcp_exact_series_and_registry() -> None:
     assert value(handle.registry, m.REGISTRY_ITEMS.name, kind="tools") == 3
     assert value(handle.registry, m.REGISTRY_ITEMS.name, kind="prompts") == 1
 
-    @server.tool  # type: ignore[attr-defined]
+    @server.tool
     def late() -> int:
         return 1
 
@@ -147,7 +151,7 @@ async def test_pins_the_fastmcp_internals_it_relies_on() -> None:
 
     server = build()
 
-    @server.tool  # type: ignore[attr-defined]
+    @server.tool
     def lookup(key: str) -> str:
         try:
             return {"a": "1"}[key]
@@ -162,6 +166,6 @@ async def test_pins_the_fastmcp_internals_it_relies_on() -> None:
         ("missing", {}, NotFoundError, type(None), "-32602"),
     ):
         with pytest.raises(raised) as err:
-            await server.call_tool(name, arguments)  # type: ignore[attr-defined]
+            await server.call_tool(name, arguments)
         assert isinstance(err.value.__cause__, cause), name
         assert tool_exception_type(err.value) == error_type, name

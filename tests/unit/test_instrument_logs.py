@@ -15,7 +15,7 @@ from mcp.client.client import Client
 from prometheus_client import CollectorRegistry
 
 from lookout.demo.server import build_server
-from lookout.instrument import instrument
+from lookout.instrument import Logs, instrument
 from lookout.instrument.json_logs import JsonLogging, configure_json_logging
 from tests.instrument_support import ALWAYS_OFF, ALWAYS_ON, otel
 
@@ -49,7 +49,7 @@ async def test_access_line_per_request_with_trace_context(json_logs: tuple[JsonL
         logging.getLogger("lookout.test.app").warning("inside the tool")
         return "ok"
 
-    instrument(server, CollectorRegistry(), access_log=True)
+    instrument(server, CollectorRegistry(), logs=Logs(access_log=True))
     async with Client(server, mode="2026-07-28") as client:
         await client.call_tool("noisy", {"secret": "hunter2"})
         await client.call_tool("get_weather", {"city": "atlantis"})
@@ -77,7 +77,7 @@ async def test_access_line_per_request_with_trace_context(json_logs: tuple[JsonL
 async def test_arguments_are_logged_only_for_opted_in_tools(json_logs: tuple[JsonLogging, io.StringIO]) -> None:
     handle, buf = json_logs
     server = build_server()
-    instrument(server, CollectorRegistry(), access_log=True, log_arguments_for=["echo"])
+    instrument(server, CollectorRegistry(), logs=Logs(access_log=True, arguments_for=["echo"]))
     async with Client(server, mode="2026-07-28") as client:
         await client.call_tool("echo", {"text": "visible"})
         await client.call_tool("search_docs", {"query": "invisible-query"})

@@ -22,7 +22,7 @@ from lookout import __version__
 from lookout import metrics as m
 from lookout.demo.faults import Fault, FaultInjector
 from lookout.demo.server import build_server
-from lookout.instrument import instrument
+from lookout.instrument import Limits, Metrics, instrument
 from tests.instrument_support import (
     ALWAYS_OFF,
     ALWAYS_ON,
@@ -184,7 +184,7 @@ def _session_labels() -> dict[str, str]:
 async def test_in_flight_gauge_and_the_concurrency_limit() -> None:
     faults = FaultInjector()
     server = build_server(faults)
-    handle = instrument(server, CollectorRegistry(), max_in_flight=2)
+    handle = instrument(server, CollectorRegistry(), limits=Limits(max_in_flight=2))
     assert value(handle.registry, m.REQUESTS_IN_FLIGHT_LIMIT.name) == 2
     faults.set("echo", Fault(hang=True))
     async with Client(server, mode=MODERN) as client, anyio.create_task_group() as tg:
@@ -271,7 +271,7 @@ async def test_lowlevel_server_learns_names_from_its_own_listing() -> None:
         return types.CallToolResult(content=[types.TextContent(type="text", text="2")])
 
     server: Server[Any] = Server("low", version="1.0", on_list_tools=list_tools, on_call_tool=call_tool)
-    handle = instrument(server, CollectorRegistry(), prompts=["greet"])
+    handle = instrument(server, CollectorRegistry(), metrics=Metrics(prompts=["greet"]))
     async with Client(server, mode=MODERN) as client:
         await client.call_tool("add", {})  # not listed yet: _OTHER
         await client.list_tools()

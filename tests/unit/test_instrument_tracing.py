@@ -14,7 +14,7 @@ from prometheus_client.openmetrics.exposition import generate_latest as openmetr
 
 from lookout.demo.faults import Fault, FaultInjector
 from lookout.demo.server import build_server
-from lookout.instrument import instrument
+from lookout.instrument import Tracing, instrument
 from lookout.instrument.sampler import AdaptiveSampler
 from lookout.instrument.tracing import KeepErrorsAndSlow, configure_tracing
 from tests.instrument_support import ALWAYS_OFF, ALWAYS_ON, Otel, otel
@@ -59,7 +59,7 @@ async def test_errors_and_slow_requests_are_reconstructed_beyond_the_budget(trac
     tracing.reset(setup.sampler, setup.processor)  # the SDK's span goes through Lookout's sampler
     faults = FaultInjector()
     server = build_server(faults)
-    handle = instrument(server, CollectorRegistry(), tracing=setup)
+    handle = instrument(server, CollectorRegistry(), tracing=Tracing(setup=setup))
     faults.set("generate_report", Fault(latency_ms=80))
     async with Client(server, mode="2026-07-28") as client:
         await client.call_tool("echo", {"text": "a root: the budget keeps ~0.1 %"})

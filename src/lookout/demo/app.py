@@ -7,7 +7,7 @@ from prometheus_client import CollectorRegistry
 from lookout.demo.faults import FaultInjector
 from lookout.demo.management import fault_routes
 from lookout.demo.server import build_server
-from lookout.instrument import instrument
+from lookout.instrument import Logs, Tracing, instrument
 from lookout.serving import Listener, serve
 
 DRAIN_TIMEOUT = 10.0
@@ -37,8 +37,8 @@ async def serve_demo(
         CollectorRegistry(),
         service=service,
         tenant=tenant,
-        json_logs=json_logs,
-        otlp_endpoint=otlp_endpoint,
+        tracing=Tracing(otlp_endpoint=otlp_endpoint),
+        logs=Logs(json=json_logs),
     )
     mcp_app = handle.wrap_asgi(server.streamable_http_app(streamable_http_path=path, host=host))
     mgmt_app = handle.management_app(extra_routes=fault_routes(injector))

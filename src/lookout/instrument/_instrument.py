@@ -1,4 +1,4 @@
-"""In-process instrumentation of Python MCP servers: one call, :func:`instrument`.
+"""The implementation of :func:`lookout.instrument.instrument` and its :class:`Instrumentation` handle.
 
 It recognises the official SDK 2.x (``MCPServer`` and the lowlevel ``Server``, via their
 ``middleware`` hook) and FastMCP 4.x (via its own middleware API), installs metrics (the names of
@@ -11,26 +11,44 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
-from lookout.health import Health, default_health
+from lookout.health.builtin_checks import default_health
+from lookout.health.state import Health
+from lookout.instrument._options import Limits, Logs, Metrics, Tracing
 from lookout.instrument.drops import register_drop_counter
 from lookout.instrument.json_logs import AccessLog, JsonLogging, configure_json_logging
 from lookout.instrument.recorder import ProcessLimitsCollector, RequestRecorder
 from lookout.instrument.registry import LearnedRegistry, MCPServerRegistry, ServerRegistry
-from lookout.instrument.tracing import DEFAULT_SLOW_SECONDS, Tracing, configure_tracing
+from lookout.instrument.tracing import TracingSetup, configure_tracing
 from lookout.instrument.transport import CountingReadStream, CountingWriteStream, TransportMetricsMiddleware
 
-__all__ = ["Instrumentation", "instrument"]
+if TYPE_CHECKING:  # FastMCP is not a dependency; the SDK is imported only when a server is instrumented
+    from fastmcp import FastMCP
+    from mcp.server.lowlevel.server import Server
+    from mcp.server.mcpserver import MCPServer
+
+SdkServer: TypeAlias = "MCPServer[Any] | Server[Any]"
+"""A server of the official MCP SDK 2.x: ``MCPServer`` or the lowlevel ``Server``."""
+
+InstrumentableServer: TypeAlias = "MCPServer[Any] | Server[Any] | FastMCP[Any]"
+"""What :func:`instrument` accepts: an SDK 2.x ``MCPServer`` or lowlevel ``Server``, or a FastMCP 4 server."""
+
+DEFAULT_LIMITS = Limits()
+DEFAULT_METRICS = Metrics()
+DEFAULT_TRACING = Tracing()
+DEFAULT_LOGS = Logs()
+
+_INSTRUMENTED = "_lookout_instrumented"  # marker attribute: a server is instrumented at most once
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +70,7 @@ class Instrumentation:
     middleware: Any
     framework: str
     server_registry: ServerRegistry | None = None
-    tracing: Tracing | None = None
+    tracing: TracingSetup | None = None
     logging: JsonLogging | None = None
     _undo: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
@@ -67,11 +85,13 @@ class Instrumentation:
             CountingWriteStream(write_stream, self.recorder, transport),
         )
 
-    async def run_stdio(self, server: Any) -> None:
+    async def run_stdio(self, server: SdkServer) -> None:
         """Serve ``server`` (SDK ``MCPServer``/``Server``) over stdio with byte counting."""
         from mcp.server.stdio import stdio_server
 
-        low = getattr(server, "_lowlevel_server", server)
+        from lookout.instrument.sdk import lowlevel_server
+
+        low: Server[Any] = lowlevel_server(server)
         async with stdio_server() as (read_stream, write_stream):
             counted_read, counted_write = self.wrap_streams(read_stream, write_stream, "stdio")
             await low.run(counted_read, counted_write, low.create_initialization_options())
@@ -118,7 +138,7 @@ def _add_process_collectors(registry: CollectorRegistry) -> None:
         registry.register(ProcessLimitsCollector())
 
 
-def _framework_of(server: Any) -> str:
+def _framework_of(server: object) -> str:
     module = type(server).__module__
     if module.startswith("fastmcp"):
         return "fastmcp"
@@ -136,61 +156,42 @@ def _framework_of(server: Any) -> str:
 
 
 def instrument(
-    server: Any,
+    server: InstrumentableServer,
     registry: CollectorRegistry | None = None,
     *,
     service: str | None = None,
     tenant: str = "",
-    max_in_flight: int = 0,
-    tools: Collection[str] = (),
-    prompts: Collection[str] = (),
     health: Health | None = None,
-    memory_limit_bytes: int | None = None,
-    enrich_spans: bool = True,
-    tracing: bool | Tracing = False,
-    otlp_endpoint: str | None = None,
-    traces_per_second: float = 10.0,
-    slow_request_seconds: float = DEFAULT_SLOW_SECONDS,
-    json_logs: bool = False,
-    access_log: bool | None = None,
-    log_arguments_for: Collection[str] = (),
-    pipe_transport: str = "stdio",
-    process_metrics: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
+    metrics: Metrics = DEFAULT_METRICS,
+    tracing: Tracing = DEFAULT_TRACING,
+    logs: Logs = DEFAULT_LOGS,
 ) -> Instrumentation:
     """Instrument ``server`` (SDK ``MCPServer``/``Server`` or FastMCP 4) and return the handle.
 
     - ``registry``: where the collectors go (a new ``CollectorRegistry`` by default).
-    - ``max_in_flight``: concurrency limit; requests beyond it are rejected (JSON-RPC -32000) and
-      counted. 0 means unlimited.
-    - ``tools``/``prompts``: names to accept as label values up front (lowlevel servers; names the
-      server lists are learned).
-    - ``tracing``/``otlp_endpoint``: set up the OpenTelemetry SDK with the adaptive sampler
-      (``traces_per_second``), error/slow keeping (``slow_request_seconds``) and OTLP/HTTP export, or
-      pass the :class:`~lookout.instrument.tracing.Tracing` of your own ``configure_tracing`` call;
-      without them Lookout only enriches the spans of whatever provider the application installed.
-    - ``json_logs``: JSON lines on stderr (root logger) plus the access log; ``log_arguments_for``
-      names the tools whose arguments and results the access log may contain. ``access_log``
-      (default: on with ``json_logs``) writes one ``lookout.access`` record per request through
-      whatever logging the application configured.
-    - ``pipe_transport``: ``mcp_transport`` label for non-HTTP connections (``stdio``; the in-memory
-      streams of tests cannot be told apart from stdio).
-    - ``process_metrics``: add prometheus_client's process, platform and GC collectors (``process_*``,
-      ``python_*``: memory, CPU, file descriptors) to ``registry`` unless it has them already, and the
-      process's CPU and memory limits from its cgroup (``lookout_process_*_limit_*``).
+    - ``service``/``tenant``: the names the JSON log lines and spans carry (default: the server's name).
+    - ``health``: the application's own :class:`~lookout.health.Health` (default: one with the built-in
+      checks); either way it learns the in-flight count it drains and exports its checks to ``registry``.
+    - ``limits``, ``metrics``, ``tracing``, ``logs``: see :class:`Limits`, :class:`Metrics`,
+      :class:`Tracing` and :class:`Logs`.
+
+    Raises ``TypeError`` for any other kind of server and ``ValueError`` if ``server`` is instrumented
+    already.
     """
     framework = _framework_of(server)
-    if getattr(server, "_lookout_instrumented", False):
+    if getattr(server, _INSTRUMENTED, False):
         raise ValueError("lookout.instrument: this server is instrumented already; call uninstrument() first")
     registry = registry if registry is not None else CollectorRegistry()
     name = str(getattr(server, "name", "") or "")
     server_version = str(getattr(server, "version", "") or "")
     sdk, sdk_version = ("fastmcp", _version_of("fastmcp")) if framework == "fastmcp" else ("mcp", _version_of("mcp"))
-    if process_metrics:
+    if metrics.process:
         _add_process_collectors(registry)
     register_drop_counter(registry)  # log lines and spans the process could not deliver
     recorder = RequestRecorder(
         registry,
-        max_in_flight=max_in_flight,
+        max_in_flight=limits.max_in_flight,
         sdk=sdk,
         sdk_version=sdk_version,
         server_name=name,
@@ -199,25 +200,25 @@ def instrument(
     if health is None:
         health = default_health(
             in_flight=lambda: recorder.in_flight_total,
-            max_in_flight=max_in_flight,
-            memory_limit_bytes=memory_limit_bytes,
+            max_in_flight=limits.max_in_flight,
+            memory_limit_bytes=limits.memory_bytes,
         )
     else:
         health.bind_in_flight(lambda: recorder.in_flight_total)
     health.bind_registry(registry)
 
-    tracing_handle = tracing if isinstance(tracing, Tracing) else None
-    if tracing_handle is None and (tracing or otlp_endpoint):
+    tracing_handle = tracing.setup
+    if tracing_handle is None and (tracing.export or tracing.otlp_endpoint):
         tracing_handle = configure_tracing(
             service=service or name or "mcp-server",
-            endpoint=otlp_endpoint,
-            target_per_second=traces_per_second,
-            slow_seconds=slow_request_seconds,
+            endpoint=tracing.otlp_endpoint,
+            target_per_second=tracing.traces_per_second,
+            slow_seconds=tracing.slow_request_seconds,
         )
     logging_handle = None
-    if json_logs:
+    if logs.json:
         logging_handle = configure_json_logging(service=service or name, tenant=tenant)
-    access = AccessLog(log_arguments_for) if (json_logs if access_log is None else access_log) else None
+    access = AccessLog(logs.arguments_for) if logs.writes_access_log else None
 
     handle = Instrumentation(
         registry=registry,
@@ -228,12 +229,12 @@ def instrument(
         tracing=tracing_handle,
         logging=logging_handle,
     )
-    server._lookout_instrumented = True
-    handle._undo.append(lambda: setattr(server, "_lookout_instrumented", False))
+    setattr(server, _INSTRUMENTED, True)
+    handle._undo.append(lambda: setattr(server, _INSTRUMENTED, False))
     if framework == "fastmcp":
         from lookout.instrument import fastmcp as _fastmcp
 
-        _fastmcp.install(server, handle, access_log=access, enrich_spans=enrich_spans)
+        _fastmcp.install(server, handle, access_log=access, enrich_spans=tracing.enrich_spans)
         return handle
 
     from lookout.instrument import sdk as _sdk
@@ -244,15 +245,15 @@ def instrument(
         handle._undo.append(server_registry.restore)  # type: ignore[attr-defined]
         handle._undo.append(_sdk.wrap_call_tool(server, server_registry.has_tool))
     else:
-        server_registry = LearnedRegistry(tools, prompts)
+        server_registry = LearnedRegistry(metrics.tools, metrics.prompts)
     recorder.attach_registry(server_registry)
     handle.server_registry = server_registry
 
     middleware = _sdk.LookoutMiddleware(
         recorder,
         access_log=access,
-        enrich_spans=enrich_spans,
-        pipe_transport=pipe_transport,
+        enrich_spans=tracing.enrich_spans,
+        pipe_transport=metrics.pipe_transport,
         keeper=tracing_handle.keeper if tracing_handle is not None else None,
     )
     _sdk.insert_middleware(low, middleware)

@@ -22,12 +22,15 @@ FastMCP opens its own SERVER span at its seam; Lookout enriches that span, it op
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lookout import metrics as m
 from lookout.instrument.json_logs import AccessLog
 from lookout.instrument.registry import ObservedDict, ServerRegistry
 from lookout.instrument.sdk import INVALID_PARAMS, UNKNOWN_TOOL, LookoutMiddleware, classify_exception, wrap_lifespan
+
+if TYPE_CHECKING:
+    from lookout.instrument._instrument import Instrumentation
 
 _KINDS = {"tool": "tools", "resource": "resources", "template": "resource_templates", "prompt": "prompts"}
 
@@ -176,7 +179,9 @@ def _middleware_class() -> type:
     return LookoutFastMCPMiddleware
 
 
-def install(server: Any, handle: Any, *, access_log: AccessLog | None = None, enrich_spans: bool = True) -> None:
+def install(
+    server: Any, handle: Instrumentation, *, access_log: AccessLog | None = None, enrich_spans: bool = True
+) -> None:
     """Register Lookout on a FastMCP 4 server (outermost middleware) and wire its registry and lifespan."""
     registry = FastMCPRegistry(server)
     handle.recorder.attach_registry(registry)

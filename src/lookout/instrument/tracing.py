@@ -277,7 +277,7 @@ class KeepErrorsAndSlow(SpanProcessor):
 
 
 @dataclass
-class Tracing:
+class TracingSetup:
     """What :func:`configure_tracing` set up."""
 
     provider: TracerProvider
@@ -303,7 +303,7 @@ def configure_tracing(
     resource_attributes: Mapping[str, str] | None = None,
     set_global: bool = True,
     keep_mode: str = "reconstruct",
-) -> Tracing:
+) -> TracingSetup:
     """An SDK ``TracerProvider`` with the adaptive sampler and OTLP/HTTP export to ``endpoint``
     (``http://host:4318/v1/traces``; the ``OTEL_EXPORTER_OTLP_*`` variables apply when None), or to
     ``exporter``. With ``set_global`` it becomes the global provider, which the SDK's span uses.
@@ -337,4 +337,4 @@ def configure_tracing(
     if set_global:
         trace.set_tracer_provider(provider)
     keeper = None if record else SpanKeeper(provider.get_tracer("lookout"), slow_seconds)
-    return Tracing(provider, sampler, processor, keeper)
+    return TracingSetup(provider, sampler, processor, keeper)

@@ -1,0 +1,101 @@
+"""The option objects of :func:`~lookout.instrument.instrument`: one frozen value per concern.
+
+Grouping the options keeps the call short for the common case (``instrument(server, service="search")``)
+and lets an application build its settings once and pass them around (they are immutable and compare by
+value).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from lookout.instrument.sampler import DEFAULT_TARGET_PER_SECOND
+from lookout.instrument.tracing import DEFAULT_SLOW_SECONDS, TracingSetup
+
+
+def _names(values: Collection[str]) -> tuple[str, ...]:
+    """A tuple, so an option object stays hashable whatever collection the caller passed."""
+    return tuple(values)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Load limits of the instrumented server.
+
+    - ``max_in_flight``: concurrency limit; requests beyond it are rejected (JSON-RPC -32000) and
+      counted. 0 means unlimited.
+    - ``memory_bytes``: the memory limit the built-in ``memory`` health check compares the process's
+      resident memory with (default: the process's cgroup limit, none if unlimited).
+    """
+
+    max_in_flight: int = 0
+    memory_bytes: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Metrics:
+    """What the metrics cover.
+
+    - ``tools``/``prompts``: names to accept as label values up front (lowlevel ``Server``: the names
+      the server lists are learned; ``MCPServer`` and FastMCP are read from the server itself).
+    - ``pipe_transport``: ``mcp_transport`` label for non-HTTP connections (``stdio``; the in-memory
+      streams of tests cannot be told apart from stdio).
+    - ``process``: add prometheus_client's process, platform and GC collectors (``process_*``,
+      ``python_*``: memory, CPU, file descriptors) to the registry unless it has them already, and the
+      process's CPU and memory limits from its cgroup (``lookout_process_*_limit_*``).
+    """
+
+    tools: Collection[str] = field(default=())
+    prompts: Collection[str] = field(default=())
+    pipe_transport: str = "stdio"
+    process: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tools", _names(self.tools))
+        object.__setattr__(self, "prompts", _names(self.prompts))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tracing:
+    """Spans.
+
+    By default Lookout only enriches the SERVER span of whatever tracer provider the application
+    installed (``enrich_spans``). With ``export`` (or an ``otlp_endpoint``) it sets up the OpenTelemetry
+    SDK itself: the adaptive sampler (``traces_per_second``), keeping every error and every request
+    slower than ``slow_request_seconds``, and OTLP/HTTP export to ``otlp_endpoint`` (default: the
+    ``OTEL_EXPORTER_OTLP_*`` variables). ``setup`` hands over the result of the application's own
+    :func:`~lookout.instrument.configure_tracing` call instead.
+    """
+
+    export: bool = False
+    otlp_endpoint: str | None = None
+    traces_per_second: float = DEFAULT_TARGET_PER_SECOND
+    slow_request_seconds: float = DEFAULT_SLOW_SECONDS
+    enrich_spans: bool = True
+    setup: TracingSetup | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Logs:
+    """Logs.
+
+    - ``json``: JSON lines on stderr (the root logger; see
+      :func:`~lookout.instrument.configure_json_logging`) plus the access log.
+    - ``access_log``: one ``lookout.access`` record per request through whatever logging the
+      application configured (default: on with ``json``).
+    - ``arguments_for``: names of the tools whose arguments and results the access log may contain
+      (none by default: tool arguments and results stay out of telemetry).
+    """
+
+    json: bool = False
+    access_log: bool | None = None
+    arguments_for: Collection[str] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "arguments_for", _names(self.arguments_for))
+
+    @property
+    def writes_access_log(self) -> bool:
+        """Whether the access log is on (explicitly, or with ``json``)."""
+        return self.json if self.access_log is None else self.access_log
