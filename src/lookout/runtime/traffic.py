@@ -78,7 +78,7 @@ async def _client(connect: SessionFactory, tickets: ObjectReceiveStream[Operatio
                     if outcome.error_type not in _KEEP_SESSION and not outcome.error_type.startswith("jsonrpc_"):
                         break
                 else:
-                    return  # the schedule ended
+                    return
         except Exception as exc:  # the server is down or refused the handshake: its alerts say so, we retry
             stats.connect_failures += 1
             stats.last_connect_error = f"{type(exc).__name__}: {exc}"
@@ -110,6 +110,7 @@ async def drive(url: str, rps: float, *, duration: float | None = None, report: 
                 if report and time.monotonic() >= next_report + REPORT_EVERY:
                     next_report = time.monotonic()
                     print(stats.line(), flush=True)
+        tg.cancel_scope.cancel()  # the schedule ended: clients that wait on a reconnect back-off stop too
     return stats
 
 
