@@ -48,7 +48,7 @@ import anyio
 from mcp.client.client import Client
 from mcp.server.mcpserver import MCPServer
 
-from lookout.instrument import instrument
+from lookout.instrument import Metrics, instrument
 
 server = MCPServer("core-only")
 
@@ -56,7 +56,7 @@ server = MCPServer("core-only")
 def echo(text: str) -> str:
     return text
 
-lookout = instrument(server, service="core-only", process_metrics=True)
+lookout = instrument(server, service="core-only", metrics=Metrics(process=True))
 
 async def scrape() -> str:
     async with Client(server, mode="legacy") as client:
