@@ -10,6 +10,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from lookout.cli import app
+from lookout.config import load_config
 from lookout.runtime.drill import (
     FAILED,
     NOT_DRILLABLE,
@@ -17,11 +18,15 @@ from lookout.runtime.drill import (
     DrillError,
     DrillReport,
     DrillResult,
+    RuleInfo,
+    Stack,
     render_json,
     render_table,
     select,
+    slow_warnings,
 )
 from lookout.runtime.drills import DRILLS, Drill, InjectFault, NotDrillable, Scope, StopChild
+from lookout.runtime.state import StackState
 from lookout.stack.rules import ALERTS
 
 
@@ -115,3 +120,21 @@ def test_cli_unknown_alert_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["drill", "--data-dir", str(tmp_path), "--alert", "Nope"])
     assert result.exit_code == 2
     assert "--alert Nope: no such alert" in result.output
+
+
+def _stack_on(profile: str, for_s: float) -> Stack:
+    config = load_config(Path(__file__).parents[2] / "examples" / profile)
+    state = StackState(1, profile, "/nonexistent", None, None)
+    rules = {"MCPServerDown": RuleInfo(for_s, "P0"), "Watchdog": RuleInfo(0, "P3")}
+    return Stack(state, config, Path("/nonexistent"), rules, ("demo", "demo-server"))
+
+
+def test_a_stack_off_the_drill_profile_is_warned_about() -> None:
+    warnings = slow_warnings(_stack_on("lookout.yaml", 60 * 60), ["MCPServerDown", "Watchdog"])
+    assert len(warnings) == 1
+    assert "examples/lookout-drill.yaml" in warnings[0] and "MCPServerDown (for 3600s" in warnings[0]
+    assert "group_interval" not in warnings[0], "the default P0 group_interval (1m) is not slow, the for is"
+
+
+def test_the_drill_profile_is_quick() -> None:
+    assert slow_warnings(_stack_on("lookout-drill.yaml", 25), ["MCPServerDown", "Watchdog"]) == []
