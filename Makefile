@@ -31,8 +31,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
-	$(BIN)/pytest tests/unit
+unit: $(STAMP) ## fast, self-contained tests: no servers, no promtool/amtool (markers in pyproject.toml)
+	$(BIN)/pytest -m "not integration and not tools"
 
 golden: $(STAMP) ## regenerate the golden files after an intended change to the generators
 	$(BIN)/python -m tests.golden.regenerate

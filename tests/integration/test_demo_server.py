@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 from mcp.client.client import Client
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
@@ -10,6 +11,8 @@ from typer.testing import CliRunner
 from lookout import metrics as m
 from lookout.cli import app
 from tests.support import DemoServer
+
+pytestmark = pytest.mark.integration
 
 
 async def test_demo_server_serves_mcp_and_counts_requests(demo_server: DemoServer) -> None:

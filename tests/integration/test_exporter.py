@@ -15,6 +15,8 @@ from lookout import metrics
 from tests.integration.probe_support import server_argv
 from tests.support import LOOPBACK, DemoServer, Proc, free_port, http_ok, lookout_argv, start, wait_until
 
+pytestmark = pytest.mark.integration
+
 CONFIG = """\
 version: 1
 tenants:

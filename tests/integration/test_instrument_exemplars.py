@@ -20,6 +20,8 @@ from lookout.instrument.recorder import RequestRecorder
 from tests.instrument_support import serve_http
 from tests.support import LOOPBACK, free_port, start_prometheus
 
+pytestmark = pytest.mark.integration
+
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 

@@ -41,6 +41,8 @@ from tests.instrument_support import ALWAYS_OFF, Otel, eventually, otel
 from tests.integration.served_readme import Serving, served
 from tests.support import LOOPBACK, free_port, wait_until
 
+pytestmark = pytest.mark.integration
+
 DROPPED = f"{m.TELEMETRY_DROPPED.name}_total"
 
 

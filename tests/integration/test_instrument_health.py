@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 import httpx
+import pytest
 from mcp.client.client import Client
 from mcp.server.mcpserver import MCPServer
 from prometheus_client import CollectorRegistry
@@ -18,6 +19,8 @@ from lookout import metrics as m
 from lookout.instrument import instrument
 from tests.instrument_support import eventually, serve_http
 from tests.support import DemoServer, start_demo_server, wait_until
+
+pytestmark = pytest.mark.integration
 
 
 async def probe(client: httpx.AsyncClient) -> dict[str, int]:

@@ -32,6 +32,8 @@ from tests.instrument_support import (
     value,
 )
 
+pytestmark = pytest.mark.integration
+
 LEGACY = "2025-11-25"
 MODERN = "2026-07-28"
 INIT_BODY = {

@@ -21,6 +21,8 @@ from lookout.instrument.tracing import configure_tracing
 from tests.instrument_support import ALWAYS_OFF, Otel, otel, serve_http
 from tests.support import LOOPBACK, free_port
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def tracing() -> Iterator[Otel]:

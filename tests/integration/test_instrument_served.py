@@ -14,6 +14,8 @@ from mcp.client.client import Client
 from tests.integration.served_readme import Serving, json_lines, served
 from tests.support import LOOPBACK, free_port, wait_until
 
+pytestmark = pytest.mark.integration
+
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 

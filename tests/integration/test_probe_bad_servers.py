@@ -22,6 +22,8 @@ from tests.integration.probe_support import (
     start_bad_servers,
 )
 
+pytestmark = pytest.mark.integration
+
 TIMEOUT = 2.0
 SLACK = 8.0  # a hang guard only: the shared machine is noisy, and stdio reaping adds its grace periods
 

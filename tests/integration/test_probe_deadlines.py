@@ -22,6 +22,8 @@ from tests.integration.probe_support import BadServers, server_argv, start_bad_s
 from tests.integration.test_probe_bad_servers import assert_failed, probe_without_leaks
 from tests.support import LOOPBACK, Proc, free_port, http_ok, lookout_argv, start, wait_until
 
+pytestmark = pytest.mark.integration
+
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
 OFFSET = 1.0  # probe.timeout_offset below: the exporter's time to answer after the probe
 

@@ -19,6 +19,8 @@ from lookout.probe.result_exposition import render
 from tests.integration.probe_support import server_argv, start_server
 from tests.support import LOOPBACK, DemoServer, Proc, free_port, lookout_argv
 
+pytestmark = pytest.mark.integration
+
 DEMO_TOOLS = ["calculate", "echo", "generate_report", "get_weather", "search_docs"]
 STDIO_COMMAND = " ".join(server_argv("stdio_demo.py"))
 

@@ -11,6 +11,8 @@ from lookout.probe.modules import ProbeTarget, run_probe
 from tests.integration.probe_support import server_argv, start_server
 from tests.support import LOOPBACK, free_port
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def fastmcp_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

@@ -26,6 +26,8 @@ from lookout.serving import Listener, RateLimitFilter, ServerLimits, serve
 from tests.integration.probe_support import port_open
 from tests.support import LOOPBACK, Proc, free_port, http_ok, start, wait_until
 
+pytestmark = pytest.mark.integration
+
 FD_LIMIT = 128
 FLOOD = 200  # more half-sent requests than the exporter has file descriptors
 MAX_LOG_BYTES = 16 * 1024

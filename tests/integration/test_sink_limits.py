@@ -16,6 +16,8 @@ import pytest
 from lookout.runtime.sink import MAX_BODY, read_notifications
 from tests.support import LOOPBACK, Proc, free_port, lookout_argv, start_ready
 
+pytestmark = pytest.mark.integration
+
 WEBHOOK = {
     "version": "4",
     "groupKey": "{}:{}",

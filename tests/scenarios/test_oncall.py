@@ -28,6 +28,8 @@ from tests.scenarios.series import (
 )
 from tests.support import require_binary
 
+pytestmark = pytest.mark.tools
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 CONFIGS = {"example": load_config(ROOT / "examples" / "lookout.yaml"), "fleet": load_config(HERE / "fleet.yaml")}

@@ -7,9 +7,13 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from lookout.config import load_config
 from lookout.stack import DeployTarget, render_stack, write_stack
 from tests.support import free_port, lookout_argv
+
+pytestmark = pytest.mark.tools
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "lookout.yaml"

@@ -20,6 +20,8 @@ from lookout.config.model import Config
 from lookout.stack import DeployTarget, render_stack, write_stack
 from lookout.stack.compose import COMPOSE_FILE
 
+pytestmark = pytest.mark.tools
+
 CONFIG = """
 version: 1
 tenants:

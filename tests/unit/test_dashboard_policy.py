@@ -18,6 +18,8 @@ from lookout.stack.grafana.promql import Policy
 from lookout.stack.yamlio import dump_yaml
 from tests.support import require_binary
 
+pytestmark = pytest.mark.tools
+
 CONFIG = """
 version: 1
 tenants:

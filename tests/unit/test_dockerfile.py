@@ -13,6 +13,8 @@ import pytest
 from lookout import __version__
 from lookout.config.model import Images
 
+pytestmark = pytest.mark.tools
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 

@@ -16,6 +16,8 @@ from lookout.config.model import Config
 from lookout.stack import DeployTarget, naming, render_stack, write_stack
 from lookout.stack.alertmanager import alertmanager_config
 
+pytestmark = pytest.mark.tools
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = {
     "example": ROOT / "examples" / "lookout.yaml",

@@ -13,6 +13,8 @@ from lookout.check.tools import check_amtool_config, check_routes, expected_rout
 from lookout.config import load_config, parse_config
 from lookout.stack import render_stack, write_stack
 
+pytestmark = pytest.mark.tools
+
 ROUTING = load_config(Path(__file__).resolve().parents[1] / "rules" / "routing.yaml")
 
 

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from ruamel.yaml import YAML
 
 from lookout.config import parse_config
@@ -13,6 +14,8 @@ from lookout.stack import render_stack, write_stack
 from lookout.stack.prometheus import prometheus_config
 from lookout.stack.rules import render_alert_rules, render_recording_rules
 from tests.support import require_binary
+
+pytestmark = pytest.mark.tools
 
 BASE = """
 version: 1

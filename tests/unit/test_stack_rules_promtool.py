@@ -16,6 +16,8 @@ from lookout.stack.rules import ALERTS, render_alert_rules, render_recording_rul
 from lookout.stack.yamlio import dump_yaml
 from tests.support import require_binary
 
+pytestmark = pytest.mark.tools
+
 
 def load_yaml(text: str) -> Any:
     return YAML(typ="safe", pure=True).load(text)
