@@ -17,8 +17,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
 # A fixed non-root uid: the Kubernetes pods run as it, and compose's named volumes inherit its home's owner.
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/lookout --create-home lookout
+# The extras that bring the commands the stacks run: exporter (probe), sink (stack), demo traffic (bench);
+# the demo server needs cli, which each includes.
+ARG LOOKOUT_EXTRAS=probe,stack,bench
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+# DL3013 asks for a version pin: the wheel file built above is that pin (hadolint cannot see a path with extras).
+# hadolint ignore=DL3013
+RUN wheel="$(echo /wheels/mcp_lookout-*.whl)" \
+    && pip install --no-cache-dir "${wheel}[${LOOKOUT_EXTRAS}]" \
+    && rm -rf /wheels
 USER 10001
 WORKDIR /var/lib/lookout
 ENTRYPOINT ["lookout"]

@@ -50,6 +50,7 @@ def test_the_image_is_built_from_this_tree_as_a_non_root_user() -> None:
     assert any(line.startswith("RUN pip wheel") and line.endswith(" .") for line in lines)
     assert not any("mcp-lookout==" in line for line in lines)  # never a published release
     assert "COPY --from=build /wheels /wheels" in lines
+    assert '&& pip install --no-cache-dir "${wheel}[${LOOKOUT_EXTRAS}]" \\' in lines
     assert "USER 10001" in lines and lines[-2:] == ['ENTRYPOINT ["lookout"]', 'CMD ["--help"]']
     # The build context holds what the build stage copies, and nothing else of the checkout.
     ignore = (ROOT / ".dockerignore").read_text().splitlines()
