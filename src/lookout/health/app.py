@@ -19,7 +19,9 @@ from lookout import registry_exposition
 from lookout.health.state import Health, Status
 
 DEFAULT_HOST = "127.0.0.1"
+"""Where the management app listens by default: loopback, so /metrics is not exposed by accident."""
 DEFAULT_PORT = 8080
+"""The management app's default port."""
 
 
 def _probe(ok: bool, body: dict[str, object]) -> Response:

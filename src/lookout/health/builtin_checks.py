@@ -35,6 +35,7 @@ class EventLoopLag:
 
     @property
     def lag(self) -> float:
+        """The worst lag, in seconds, of the last ``window`` seconds."""
         return max((lag for _, lag in self._samples), default=0.0)
 
     async def _sample(self) -> None:
@@ -48,10 +49,12 @@ class EventLoopLag:
                 self._samples.popleft()
 
     def start(self) -> None:
+        """Start the sampler task on the running loop (the first check does it; again after :meth:`stop`)."""
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._sample(), name="lookout-loop-lag")
 
     async def stop(self) -> None:
+        """Cancel the sampler task and wait for it."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -30,12 +30,16 @@ from lookout import metrics as m
 
 
 class Status(StrEnum):
+    """A check's outcome, and the aggregate of all checks (``/health``)."""
+
     HEALTHY = "healthy"
     DEGRADED = "degraded"
     UNHEALTHY = "unhealthy"
 
 
 class Phase(StrEnum):
+    """Where the process is in its lifecycle: starting -> ready -> draining -> stopped."""
+
     STARTING = "starting"
     READY = "ready"
     DRAINING = "draining"
@@ -47,19 +51,24 @@ STATUS_VALUE = {Status.HEALTHY: 1.0, Status.DEGRADED: 0.5, Status.UNHEALTHY: 0.0
 
 @dataclass(frozen=True)
 class CheckResult:
+    """What a check returns: a status and a one-line detail for ``/health``."""
+
     status: Status
     detail: str = ""
 
     @classmethod
     def healthy(cls, detail: str = "") -> CheckResult:
+        """A healthy result."""
         return cls(Status.HEALTHY, detail)
 
     @classmethod
     def degraded(cls, detail: str = "") -> CheckResult:
+        """Working, but worse than it should (degrades ``/health``; readiness stays)."""
         return cls(Status.DEGRADED, detail)
 
     @classmethod
     def unhealthy(cls, detail: str = "") -> CheckResult:
+        """Failing (makes the replica unready if the check is critical)."""
         return cls(Status.UNHEALTHY, detail)
 
 
@@ -68,6 +77,8 @@ CheckFn = Callable[[], Awaitable[CheckResult | bool | None]]
 
 @dataclass
 class HealthCheck:
+    """One registered check: its settings and its last result (from :meth:`Health.add`)."""
+
     name: str
     fn: CheckFn
     critical: bool = False
@@ -83,6 +94,7 @@ class HealthCheck:
     _pending: asyncio.Future[None] | None = field(default=None, repr=False)
 
     def snapshot(self) -> dict[str, Any]:
+        """The check as ``/health`` shows it."""
         return {
             "status": self.status.value,
             "critical": self.critical,
@@ -135,6 +147,8 @@ class Health:
     def add(
         self, name: str, fn: CheckFn, *, critical: bool = False, timeout: float = 2.0, ttl: float = 5.0
     ) -> HealthCheck:
+        """Register ``fn`` as the check ``name``: bounded by ``timeout`` seconds, its result cached for ``ttl``
+        seconds; a ``critical`` check failing makes the replica unready. Names are unique."""
         if name in self.checks:
             raise ValueError(f"health check {name!r} is registered twice")
         check = HealthCheck(name, fn, critical=critical, timeout=timeout, ttl=ttl)
@@ -190,24 +204,29 @@ class Health:
             pending.set_result(None)
 
     async def evaluate_all(self) -> None:
+        """Evaluate every check (each cached and single-flight, as :meth:`evaluate`)."""
         if self.checks:
             await asyncio.gather(*(self.evaluate(c) for c in self.checks.values()))
 
     # ------------------------------------------------------------------ lifecycle
     def lifespan_started(self) -> None:
+        """The server's lifespan has started: ready (the instrumentation calls it)."""
         self._lifespans += 1
         if self.phase in (Phase.STARTING, Phase.STOPPED):
             self.phase = Phase.READY
 
     def lifespan_stopped(self) -> None:
+        """A lifespan has ended; stopped once the last one has."""
         self._lifespans = max(0, self._lifespans - 1)
         if self._lifespans == 0:
             self.phase = Phase.STOPPED
 
     def mark_ready(self) -> None:
+        """Ready, whatever the lifespan says (servers without one)."""
         self.phase = Phase.READY
 
     def start_draining(self) -> None:
+        """No longer ready (unless stopped already); in-flight requests go on."""
         if self.phase is not Phase.STOPPED:
             self.phase = Phase.DRAINING
 
@@ -226,15 +245,19 @@ class Health:
 
     # ------------------------------------------------------------------ aggregate views
     def uptime(self) -> float:
+        """Seconds since this object was created."""
         return self._clock() - self.started_at
 
     def live(self) -> bool:
+        """Liveness: true until the process has stopped serving; never looks at a check."""
         return self.phase is not Phase.STOPPED
 
     def started(self) -> bool:
+        """Startup: true once the lifespan has started."""
         return self.phase is not Phase.STARTING
 
     def ready(self) -> bool:
+        """Readiness: in the ready phase and no critical check unhealthy."""
         if self.phase is not Phase.READY:
             return False
         return not any(c.critical and c.status is Status.UNHEALTHY for c in self.checks.values())
@@ -253,6 +276,7 @@ class Health:
         return worst
 
     def report(self) -> dict[str, Any]:
+        """The ``/health`` body: aggregate status, phase, readiness, version, uptime and every check."""
         return {
             "status": self.status().value,
             "phase": self.phase.value,

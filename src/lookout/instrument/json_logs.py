@@ -392,6 +392,8 @@ class JsonLogging:
 
     @property
     def dropped(self) -> int:
+        """Records lost so far (queue full, writer failing or stopped in time); also counted in
+        ``lookout_telemetry_dropped_total{signal="logs"}``."""
         return self.handler.dropped
 
     def flush(self, timeout: float = 10.0) -> None:

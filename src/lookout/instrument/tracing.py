@@ -286,6 +286,7 @@ class TracingSetup:
     keeper: SpanKeeper | None
 
     def shutdown(self) -> None:
+        """Shut the tracer provider down: export what is queued (bounded), then stop."""
         self.provider.shutdown()
 
 
