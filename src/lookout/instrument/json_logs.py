@@ -8,7 +8,7 @@ Each line is one JSON object::
 
 Only ``service``, ``tenant`` and ``level`` are meant as Loki labels (bounded); everything else is
 line content, queried with ``| json``. Tool arguments and results are never logged unless the tool is
-listed in ``log_arguments_for``.
+listed in ``Logs(arguments_for=...)`` (the access log's ``log_arguments_for``).
 
 Non-blocking: the handler on the logger only copies the record (adding trace and MCP context, which
 live in context variables of the emitting task) into a bounded buffer; a writer thread wakes a few

@@ -11,7 +11,7 @@ registered). Each framework keeps its registry differently:
 - The lowlevel ``Server`` has no registry, only handlers. :class:`LearnedRegistry` learns names from
   the ``tools/list`` / ``prompts/list`` / ``resources/list`` results that pass through the middleware
   (so the label set is bounded by what the server itself lists) plus any names given to
-  ``instrument(..., tools=..., prompts=...)``.
+  ``instrument(..., metrics=Metrics(tools=..., prompts=...))``.
 - FastMCP 4 is read through its public listing API (see :mod:`lookout.instrument.fastmcp`).
 """
 
