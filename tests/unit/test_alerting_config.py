@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lookout.config import parse_config
-from lookout.stack.rules import ALERTS, render_recording_rules
+from lookout.stack.rules import ALERTS, alert_rule, render_recording_rules
 from tests.support import lookout_argv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,7 @@ TUNED = EXAMPLE.replace(
 
 def _summaries(text: str) -> dict[str, dict[str, str]]:
     config = parse_config(text)
-    return {a.name: rule["annotations"] for a in ALERTS if (rule := a.to_rule(config)) is not None}
+    return {a.name: rule["annotations"] for a in ALERTS if (rule := alert_rule(a, config)) is not None}
 
 
 def test_summaries_state_the_configured_numbers() -> None:

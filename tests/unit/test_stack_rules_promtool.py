@@ -12,7 +12,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from lookout.config import load_config
-from lookout.stack.rules import ALERTS, render_alert_rules, render_recording_rules
+from lookout.stack.rules import ALERTS, alert_rule, render_alert_rules, render_recording_rules
 from lookout.stack.yamlio import dump_yaml
 from tests.support import require_binary
 
@@ -26,7 +26,7 @@ def load_yaml(text: str) -> Any:
 RULE_TESTS = Path(__file__).resolve().parents[1] / "rules"
 TEST_FILES = sorted(RULE_TESTS.glob("*.test.yml"))
 CONFIG = load_config(RULE_TESTS / "lookout.yaml")
-CATALOG = [a.name for a in ALERTS if a.to_rule(CONFIG) is not None]
+CATALOG = [a.name for a in ALERTS if alert_rule(a, CONFIG) is not None]
 
 
 def _without_annotations(alerts_yaml: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lookout.config import load_config
-from lookout.stack.rules import ALERTS
+from lookout.stack.rules import ALERTS, alert_rule
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = load_config(ROOT / "examples" / "lookout.yaml")
@@ -16,7 +16,7 @@ CONFIG = load_config(ROOT / "examples" / "lookout.yaml")
 
 @pytest.mark.parametrize("alert", [a.name for a in ALERTS])
 def test_runbook_exists_with_the_three_sections(alert: str) -> None:
-    rule = next(a for a in ALERTS if a.name == alert).to_rule(CONFIG)
+    rule = alert_rule(next(a for a in ALERTS if a.name == alert), CONFIG)
     assert rule is not None
     # Absolute, under the configured base (default: the console's /runbooks), named after the file in docs/runbooks.
     assert rule["annotations"]["runbook_url"] == f"http://{CONFIG.listen.grafana}/runbooks/{alert}.md"

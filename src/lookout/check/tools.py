@@ -13,7 +13,7 @@ from lookout.check.findings import CheckSkipped, Finding
 from lookout.config.model import Config, Priority
 from lookout.stack import naming
 from lookout.stack.alertmanager import NULL_RECEIVER, receiver_names
-from lookout.stack.rules.alerts import STACK_TENANT, WATCHDOG
+from lookout.stack.rules import STACK_TENANT, WATCHDOG
 
 INSTALL_HINT: Final = "apt-get install -y prometheus prometheus-alertmanager (or `make setup`)"
 

@@ -44,7 +44,7 @@ from lookout.runtime.drills import (
 from lookout.runtime.state import StackState, notifications_file, pid_file, read_state
 from lookout.runtime.traffic import MIX
 from lookout.stack.alertmanager import DEFAULT_TIMINGS, HEARTBEAT_TIMING, NULL_RECEIVER, receiver_names
-from lookout.stack.rules.alerts import ALERTS, ESCALATED_FROM, STACK_TENANT, WATCHDOG
+from lookout.stack.rules import ALERTS, ESCALATED_FROM, STACK_TENANT, WATCHDOG
 
 DRILL_PROFILE: Final = "examples/lookout-drill.yaml"
 POLL_INTERVAL: Final = 1.0

@@ -2,12 +2,14 @@
 
 ``render_stack(config, target)`` returns ``{relative path: content}``; ``write_stack`` puts it on
 disk. Same config in, byte-identical files out. Each part of the stack is one function
-``(Config) -> Files`` listed in :data:`PARTS` under the deployment targets it belongs to.
+``(Config) -> {path: Document}`` listed in :data:`PARTS` under the deployment targets it belongs to; a
+document is data (rules, dashboards) or text, and :func:`render_stack` alone serializes data, by the
+file's type (:func:`lookout.stack.yamlio.serialize`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
 
@@ -20,9 +22,11 @@ from lookout.stack.k8s import render_k8s
 from lookout.stack.loki import render_logs
 from lookout.stack.otelcol import render_tracing
 from lookout.stack.prometheus import render_prometheus
-from lookout.stack.rules import render_alert_rules, render_recording_rules
+from lookout.stack.rules import ALERTS_FILE, RECORDING_FILE, alert_rules, recording_rules
+from lookout.stack.yamlio import Document, serialize
 
 Files = dict[str, str]
+Documents = Mapping[str, Document]
 
 
 class DeployTarget(StrEnum):
@@ -32,12 +36,12 @@ class DeployTarget(StrEnum):
     ALL = "all"
 
 
-def _prometheus(config: Config) -> Files:
+def _prometheus(config: Config) -> Documents:
     return {
         naming.PROMETHEUS_FILE: render_prometheus(config),
-        f"{naming.RULES_DIR}/alerts.yml": render_alert_rules(config),
-        f"{naming.RULES_DIR}/recording.yml": render_recording_rules(config),
-        naming.NODE_TARGETS_FILE: "[]\n",
+        ALERTS_FILE: alert_rules(config),
+        RECORDING_FILE: recording_rules(config),
+        naming.NODE_TARGETS_FILE: [],
     }
 
 
@@ -49,7 +53,7 @@ def _alertmanager(config: Config) -> Files:
 
 
 _EVERYWHERE = frozenset(DeployTarget)
-PARTS: list[tuple[Callable[[Config], Files], frozenset[DeployTarget]]] = [
+PARTS: list[tuple[Callable[[Config], Documents], frozenset[DeployTarget]]] = [
     (_prometheus, _EVERYWHERE),
     (_alertmanager, _EVERYWHERE),
     (render_grafana, _EVERYWHERE),
@@ -64,7 +68,7 @@ def render_stack(config: Config, target: DeployTarget = DeployTarget.NATIVE) -> 
     files: Files = {}
     for part, targets in PARTS:
         if target is DeployTarget.ALL or target in targets:
-            files.update(part(config))
+            files.update((path, serialize(path, document)) for path, document in part(config).items())
     return dict(sorted(files.items()))
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from lookout import metrics as m
 from lookout.config.model import Config, Priority, Receiver, RouteTiming
 from lookout.stack import naming
-from lookout.stack.rules.alerts import FAMILY, STACK_TENANT, WATCHDOG
+from lookout.stack.rules import FAMILY, STACK_TENANT, WATCHDOG
 from lookout.stack.yamlio import dump_yaml
 
 BUSINESS_HOURS = "business-hours"

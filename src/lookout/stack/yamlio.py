@@ -1,4 +1,7 @@
-"""Deterministic YAML: the same data always gives the same bytes.
+"""The stack's one writer of file formats: deterministic YAML and JSON, the same data always giving the same bytes.
+
+Generators return data (``{"groups": [...]}``, a dashboard's JSON model); :func:`serialize` turns a
+document into the file's text by the file's type, so nothing renders text only to parse it back.
 
 PyYAML's libyaml emitter (``CSafeDumper``) is an order of magnitude faster than a pure-Python one;
 with a thousand targets the generators emit over a thousand documents, so this is the hot path of
@@ -7,9 +10,16 @@ with a thousand targets the generators emit over a thousand documents, so this i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import orjson
 import yaml
+
+from lookout.stack import naming
+
+Document = str | Mapping[str, Any] | list[Any]
+"""A generated file: its text, or data the writer serializes by the file's extension."""
 
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # PyYAML without libyaml: same output, slower
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -43,3 +53,20 @@ def dump_yaml(data: Any, header: str = "") -> str:
 def load_yaml(text: str) -> Any:
     """Parse YAML the generators wrote (for generators that embed another generator's output)."""
     return yaml.load(text, Loader=_Loader)
+
+
+def dump_json(data: Any) -> str:
+    """Indented JSON with sorted keys (orjson indents in C; a large fleet renders hundreds of dashboards)."""
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+
+
+def serialize(path: str, document: Document) -> str:
+    """The text of the file at ``path``: YAML with the generated header for ``.yml``/``.yaml``, JSON for
+    ``.json``; text is written as it is."""
+    if isinstance(document, str):
+        return document
+    if path.endswith((".yml", ".yaml")):
+        return dump_yaml(document, naming.GENERATED_HEADER)
+    if path.endswith(".json"):
+        return dump_json(document)
+    raise ValueError(f"{path}: no serialization for this file type; return its text instead")

@@ -13,7 +13,7 @@ of a kind is seen by rate()) where a service exports it, else from the conventio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from lookout import metrics as m
 from lookout.config.model import SHORTEST_RATE_WINDOW, SLO_PERIOD, Config
@@ -294,3 +294,11 @@ def recording_groups(config: Config) -> dict[str, list[RecordingRule]]:
 
 def recording_names(config: Config) -> list[str]:
     return [rule.record for rules in recording_groups(config).values() for rule in rules]
+
+
+def recording_rules(config: Config) -> dict[str, Any]:
+    """``recording.yml`` as data: the non-empty groups of :func:`recording_groups`."""
+    groups = recording_groups(config)
+    return {
+        "groups": [{"name": name, "rules": [x.to_rule() for x in rules]} for name, rules in groups.items() if rules]
+    }
