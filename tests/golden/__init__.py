@@ -1,1 +1,2 @@
-"""Golden files: the stack generated from examples/lookout.yaml, byte for byte (`make golden` regenerates)."""
+"""Golden files: the stack generated from each input config of ``regenerate.CASES``, byte for byte
+(`make golden` regenerates)."""
