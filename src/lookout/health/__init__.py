@@ -2,7 +2,7 @@
 
 from lookout.health.app import DEFAULT_HOST, DEFAULT_PORT, management_app, management_routes, serve_management
 from lookout.health.builtin_checks import EventLoopLag, InFlightSaturation, MemoryCheck, default_health
-from lookout.health.state import CheckResult, Health, HealthCheck, Phase, Status
+from lookout.health.lifecycle import CheckResult, Health, HealthCheck, Phase, Status
 
 __all__ = [
     "DEFAULT_HOST",

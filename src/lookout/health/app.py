@@ -1,5 +1,5 @@
 """The management ASGI app: ``/metrics`` (Prometheus exposition, OpenMetrics on request so exemplars
-show) and the health endpoints with Kubernetes semantics (see :mod:`lookout.health.state`).
+show) and the health endpoints with Kubernetes semantics (see :mod:`lookout.health.lifecycle`).
 
 Serve it on its own port (default ``127.0.0.1:8080``) or mount its routes into the server's Starlette
 app with :func:`management_routes`.
@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from lookout import registry_exposition
-from lookout.health.state import Health, Status
+from lookout.health.lifecycle import Health, Status
 
 DEFAULT_HOST = "127.0.0.1"
 """Where the management app listens by default: loopback, so /metrics is not exposed by accident."""

@@ -1,7 +1,7 @@
 """The built-in health checks: event-loop lag, process memory against its limit, in-flight saturation.
 
-Each is an async callable returning a :class:`~lookout.health.state.CheckResult`, to register with
-:meth:`Health.add <lookout.health.state.Health.add>`; :func:`default_health` registers all three.
+Each is an async callable returning a :class:`~lookout.health.lifecycle.CheckResult`, to register with
+:meth:`Health.add <lookout.health.lifecycle.Health.add>`; :func:`default_health` registers all three.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry
 
 from lookout import cgroup
-from lookout.health.state import CheckResult, Health
+from lookout.health.lifecycle import CheckResult, Health
 
 
 class EventLoopLag:

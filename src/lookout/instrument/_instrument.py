@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from lookout.health.builtin_checks import default_health
-from lookout.health.state import Health
+from lookout.health.lifecycle import Health
 from lookout.instrument._options import Limits, Logs, Metrics, Tracing
 from lookout.instrument.drops import register_drop_counter
 from lookout.instrument.json_logs import AccessLog, JsonLogging, configure_json_logging
