@@ -3,7 +3,7 @@ VENV        ?= .venv
 PYTHON      ?= python3
 BIN         := $(VENV)/bin
 STAMP       := $(VENV)/.installed
-DEB_PACKAGES := prometheus prometheus-alertmanager prometheus-pushgateway docker-compose
+DEB_PACKAGES := prometheus prometheus-alertmanager prometheus-pushgateway docker-compose chromium
 CONFIG      ?= examples/lookout.yaml
 
 .PHONY: run test setup debs lint typecheck unit golden bench clean

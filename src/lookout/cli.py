@@ -313,6 +313,44 @@ def sink(
         fail(str(exc))
 
 
+# ------------------------------------------------------------------ console
+def _http_url(flag: str, value: str) -> str:
+    url = value if "://" in value else f"http://{value}"
+    if not url.startswith(("http://", "https://")) or url[-3:] == "://":
+        fail(f"{flag} {value!r} is not an http(s) URL, e.g. http://127.0.0.1:9090")
+    return url.rstrip("/")
+
+
+@app.command()
+def console(
+    config: Path = CONFIG_OPTION,
+    prometheus: str | None = typer.Option(None, help="Prometheus URL (default: http://<listen.prometheus>)."),
+    alertmanager: str | None = typer.Option(None, help="Alertmanager URL (default: http://<listen.alertmanager>)."),
+    listen: str | None = typer.Option(None, help="host:port to serve on (default: listen.grafana, loopback)."),
+    data_dir: Path = typer.Option(Path(".lookout"), help="Where `lookout bench` keeps its history (read only)."),
+) -> None:
+    """Serve the console: the dashboards, alerts and silences, SLOs, probes and benchmarks of lookout.yaml,
+    read from Prometheus and Alertmanager."""
+    from lookout.console import ConsoleSettings, serve_console
+    from lookout.serving import PortInUse
+
+    cfg = _load(config)
+    address = listen or cfg.listen.grafana
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        fail(f"--listen {address!r} is not host:port, e.g. 127.0.0.1:3000")
+    settings = ConsoleSettings(
+        cfg,
+        _http_url("--prometheus", prometheus or cfg.listen.prometheus),
+        _http_url("--alertmanager", alertmanager or cfg.listen.alertmanager),
+        data_dir,
+    )
+    try:
+        anyio.run(serve_console, settings, host, int(port))
+    except PortInUse as exc:
+        fail(str(exc))
+
+
 # ------------------------------------------------------------------ prober
 @app.command()
 def probe(

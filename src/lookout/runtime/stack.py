@@ -124,6 +124,21 @@ def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[
             f"http://{config.listen.prometheus}/-/ready",
             log=logs / "prometheus.log",
         ),
+        ChildSpec(
+            "console",
+            [
+                *lookout,
+                "console",
+                "--config",
+                str(options.config_path.resolve()),
+                "--listen",
+                config.listen.grafana,
+                "--data-dir",
+                str(data),
+            ],
+            f"http://{config.listen.grafana}/-/ready",
+            log=logs / "console.log",
+        ),
     ]
     if options.demo and config.demo.traffic_rps > 0:
         # Last to start, first to stop; it outlives a demo server that is down (that is what alerts are for).
@@ -166,6 +181,7 @@ def _url_table(config: Config, options: StackOptions) -> Table:
         if config.demo.traffic_rps > 0:
             table.add_row("demo traffic", f"{config.demo.traffic_rps:g} requests/s (demo.traffic_rps)")
         table.add_row("demo health / metrics", f"http://127.0.0.1:{options.demo_management_port}/health  …/metrics")
+    table.add_row("console (dashboards, alerts, SLOs)", f"http://{config.listen.grafana}")
     table.add_row("Prometheus", f"http://{config.listen.prometheus}")
     table.add_row("Alertmanager", f"http://{config.listen.alertmanager}")
     table.add_row("MCP prober exporter", f"http://{config.listen.exporter}/probe?target=NAME")
@@ -203,6 +219,7 @@ def _run_stack(config: Config, options: StackOptions, specs: list[ChildSpec]) ->
         ("listen.sink", config.listen.sink),
         ("listen.exporter", config.listen.exporter),
         ("listen.pushgateway", config.listen.pushgateway),
+        ("listen.grafana (the console)", config.listen.grafana),
     ]
     if options.demo:
         ports += [

@@ -1,0 +1,18 @@
+"""The console: dashboards, alerts and silences, SLOs, probes and benchmarks of the native stack in a browser.
+
+It reads Prometheus and Alertmanager through their HTTP APIs (upstreams from config or flags only) and
+stores nothing; ``lookout up`` runs it on ``listen.grafana``, at the paths Grafana uses (``/d/<uid>``),
+so the alerts' dashboard and runbook links work natively as they do against Grafana.
+"""
+
+from __future__ import annotations
+
+from lookout.console.app import ConsoleSettings, create_app
+from lookout.serving import Listener, serve
+
+
+async def serve_console(settings: ConsoleSettings, host: str, port: int) -> None:
+    await serve([Listener(create_app(settings), host, port, "console, --listen")])
+
+
+__all__ = ["ConsoleSettings", "create_app", "serve_console"]

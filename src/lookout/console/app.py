@@ -1,0 +1,260 @@
+"""The console's routes: pages, the read-only query proxy to the configured Prometheus, silences through
+Alertmanager's v2 API, runbooks and static assets. Upstreams are fixed at start-up; nothing is stored."""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import parse_qsl, urlsplit
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from lookout.config.model import SLO_PERIOD, Config
+from lookout.config.types import duration_seconds
+from lookout.console import pages
+from lookout.console.bench import BenchUnavailable, bench_history
+from lookout.console.clients import AlertmanagerClient, PrometheusClient, UpstreamError
+from lookout.console.dashboards import ConsoleDashboard, load_dashboards
+from lookout.console.probes import probe_targets
+from lookout.console.slo import service_slos
+
+STATIC_DIR: Final = Path(str(files("lookout.console") / "static"))
+RUNBOOKS_DIR: Final = Path(str(files("lookout.console") / "runbooks"))
+RUNBOOK_NAME: Final = re.compile(r"^[A-Za-z0-9]+\.md$")
+SILENCE_ID: Final = re.compile(r"^[0-9a-fA-F-]{36}$")
+MATCHER: Final = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^,"]*))\s*(?:,|$)')
+MAX_FORM_BYTES: Final = 16 * 1024
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    config: Config
+    prometheus_url: str
+    alertmanager_url: str
+    data_dir: Path
+    """Where `lookout bench` keeps its history (bench.sqlite); read only."""
+
+
+class BadSilence(ValueError):
+    """The silence form has a field Alertmanager would refuse; the message names it."""
+
+
+def parse_matchers(text: str) -> list[dict[str, Any]]:
+    matchers, pos = [], 0
+    text = text.strip()
+    while pos < len(text):
+        found = MATCHER.match(text, pos)
+        if found is None or found.end() == pos:
+            raise BadSilence(f'matchers: cannot read {text[pos:]!r}: write e.g. alertname="MCPServerDown", service="x"')
+        name, op, quoted, bare = found.groups()
+        value = quoted.replace('\\"', '"') if quoted is not None else (bare or "").strip()
+        matchers.append({"name": name, "value": value, "isRegex": "~" in op, "isEqual": not op.startswith("!")})
+        pos = found.end()
+    if not matchers:
+        raise BadSilence('matchers: at least one is needed, e.g. alertname="MCPServerDown"')
+    return matchers
+
+
+def silence_body(form: dict[str, str]) -> dict[str, Any]:
+    matchers = parse_matchers(form.get("matchers", ""))
+    try:
+        seconds = duration_seconds(form.get("duration", "").strip())
+    except ValueError:
+        raise BadSilence(f"duration: {form.get('duration', '')!r} is not a duration: write e.g. 2h or 30m") from None
+    if seconds <= 0:
+        raise BadSilence("duration: must be longer than zero, e.g. 2h")
+    author, comment = form.get("author", "").strip(), form.get("comment", "").strip()
+    if not author or not comment:
+        raise BadSilence("author and comment: both are required (who silenced it, and why)")
+    start = datetime.now(UTC)
+    return {
+        "matchers": matchers,
+        "startsAt": start.isoformat(),
+        "endsAt": (start + timedelta(seconds=seconds)).isoformat(),
+        "createdBy": author,
+        "comment": comment,
+    }
+
+
+def _same_origin(request: Request) -> bool:
+    """Forms that change Alertmanager state are accepted from the console's own pages only."""
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        return False
+    origin = request.headers.get("origin")
+    return origin is None or origin == "null" or urlsplit(origin).netloc == request.headers.get("host")
+
+
+def create_app(settings: ConsoleSettings) -> Starlette:
+    config = settings.config
+    prometheus = PrometheusClient(settings.prometheus_url)
+    alertmanager = AlertmanagerClient(settings.alertmanager_url)
+    dashboards = load_dashboards(config)
+    scrape_interval = duration_seconds(config.timing.scrape_interval)
+
+    def html(body: str, status: int = 200) -> HTMLResponse:
+        return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+    async def index(request: Request) -> Response:
+        return html(pages.index(dashboards.values()))
+
+    async def dashboard(request: Request) -> Response:
+        found = dashboards.get(request.path_params["uid"])
+        if found is None:
+            body = pages.problem(f"No dashboard {request.path_params['uid']!r}: pick one below.")
+            return html(pages.layout("Not found", body + pages.index(dashboards.values())), 404)
+        siblings: list[ConsoleDashboard] = [d for d in dashboards.values() if d.folder == found.folder]
+        return html(pages.dashboard(found, scrape_interval, siblings))
+
+    async def prom_api(request: Request) -> Response:
+        if request.method == "POST":
+            body = await request.body()
+            params = parse_qsl(body[:MAX_FORM_BYTES].decode("utf-8", "replace"))
+        else:
+            params = list(request.query_params.multi_items())
+        try:
+            status, content = await prometheus.api(request.path_params["call"], params)
+        except UpstreamError as exc:
+            return JSONResponse({"status": "error", "errorType": "upstream", "error": str(exc)}, status_code=502)
+        return Response(content, status_code=status, media_type="application/json")
+
+    async def label_values(request: Request) -> Response:
+        q = request.query_params
+        label = request.path_params["label"]
+        try:
+            values = await prometheus.label_values(
+                label, q.get("match", ""), float(q.get("start", "0")), float(q.get("end", "0"))
+            )
+        except (UpstreamError, ValueError) as exc:
+            return JSONResponse({"status": "error", "error": str(exc)}, status_code=502)
+        return JSONResponse({"status": "success", "data": values})
+
+    async def alerts(request: Request) -> Response:
+        try:
+            items: list[dict[str, Any]] | None = await alertmanager.alerts()
+            error = None
+        except UpstreamError as exc:
+            items, error = None, str(exc)
+        return html(pages.alerts(items, error, config.dashboard_base_url()))
+
+    async def silences_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+        items: list[dict[str, Any]] | None
+        try:
+            items = await alertmanager.silences()
+        except UpstreamError as exc:
+            items, error = None, (f"{error}; " if error else "") + str(exc)
+        created = request.query_params.get("created")
+        notice = f"Silence {created} created." if created else None
+        if request.query_params.get("expired"):
+            notice = f"Silence {request.query_params['expired']} expired."
+        prefill = request.query_params.getlist("matcher")
+        return html(pages.silences(items, error, notice, prefill, _author()), status)
+
+    async def silences_get(request: Request) -> Response:
+        return await silences_page(request)
+
+    async def silences_post(request: Request) -> Response:
+        if not _same_origin(request):
+            return PlainTextResponse("cross-site form refused", status_code=403)
+        form = dict(parse_qsl((await request.body())[:MAX_FORM_BYTES].decode("utf-8", "replace")))
+        try:
+            silence_id = await alertmanager.create_silence(silence_body(form))
+        except (BadSilence, UpstreamError) as exc:
+            return await silences_page(request, str(exc), 400)
+        return RedirectResponse(f"/silences?created={silence_id}", status_code=303)
+
+    async def silence_expire(request: Request) -> Response:
+        if not _same_origin(request):
+            return PlainTextResponse("cross-site form refused", status_code=403)
+        silence_id = request.path_params["id"]
+        if not SILENCE_ID.match(silence_id):
+            return await silences_page(request, f"{silence_id!r} is not a silence id", 400)
+        try:
+            await alertmanager.expire_silence(silence_id)
+        except UpstreamError as exc:
+            return await silences_page(request, str(exc), 502)
+        return RedirectResponse(f"/silences?expired={silence_id}", status_code=303)
+
+    async def slo(request: Request) -> Response:
+        at = pages.now()
+        try:
+            items, error = await service_slos(config, prometheus, at), None
+        except UpstreamError as exc:
+            items, error = None, str(exc)
+        return html(pages.slo(items, error, at, SLO_PERIOD))
+
+    async def probes(request: Request) -> Response:
+        at = pages.now()
+        try:
+            items, error = await probe_targets(prometheus, at), None
+        except UpstreamError as exc:
+            items, error = None, str(exc)
+        return html(pages.probes(items, error, at))
+
+    async def bench(request: Request) -> Response:
+        try:
+            runs, error = bench_history(settings.data_dir), None
+        except BenchUnavailable as exc:
+            runs, error = None, str(exc)
+        return html(pages.bench(runs, error))
+
+    async def runbook(request: Request) -> Response:
+        name = request.path_params["name"]
+        path = RUNBOOKS_DIR / name
+        if not RUNBOOK_NAME.match(name) or not path.is_file():
+            return PlainTextResponse(f"no runbook {name}", status_code=404)
+        return PlainTextResponse(path.read_text(encoding="utf-8"), media_type="text/markdown; charset=utf-8")
+
+    async def healthy(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def upstreams(request: Request) -> Response:
+        return JSONResponse({"prometheus": prometheus.base_url, "alertmanager": alertmanager.base_url})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await prometheus.close()
+            await alertmanager.close()
+
+    return Starlette(
+        routes=[
+            Route("/", index),
+            Route("/d/{uid}", dashboard),
+            Route("/d/{uid}/{slug}", dashboard),
+            Route("/api/prom/{call}", prom_api, methods=["GET", "POST"]),
+            Route("/api/labels/{label}", label_values),
+            Route("/api/upstreams", upstreams),
+            Route("/alerts", alerts),
+            Route("/silences", silences_get, methods=["GET"]),
+            Route("/silences", silences_post, methods=["POST"]),
+            Route("/silences/{id}/expire", silence_expire, methods=["POST"]),
+            Route("/slo", slo),
+            Route("/probes", probes),
+            Route("/bench", bench),
+            Route("/runbooks/{name}", runbook),
+            Route("/-/healthy", healthy),
+            Route("/-/ready", healthy),
+            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def _author() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""

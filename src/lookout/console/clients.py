@@ -1,0 +1,136 @@
+"""Prometheus and Alertmanager HTTP API clients: the console's only upstreams, fixed at start-up.
+
+Every failure (connection refused, timeout, an error status, a query Prometheus rejects) becomes one
+:class:`UpstreamError` whose message the pages show as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import urlencode
+
+import httpx
+
+TIMEOUT: Final = httpx.Timeout(10.0, connect=2.0)
+PROMETHEUS_PROXY_PATHS: Final = frozenset({"query", "query_range"})
+"""The only Prometheus API calls the browser may have proxied (read-only queries)."""
+
+
+class UpstreamError(Exception):
+    """Prometheus or Alertmanager is unreachable or refused a call; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    labels: dict[str, str]
+    value: float
+
+
+def _why(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.ConnectError):
+        return "connection refused (is it running?)"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    return str(exc) or type(exc).__name__
+
+
+class _Upstream:
+    name = ""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=TIMEOUT, follow_redirects=False)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"{self.name} at {self.base_url}: {_why(exc)}") from None
+        if response.status_code >= 500 or response.status_code in (404, 405):
+            raise UpstreamError(f"{self.name} at {self.base_url}: HTTP {response.status_code} on {path}")
+        return response
+
+
+class PrometheusClient(_Upstream):
+    name = "Prometheus"
+
+    async def api(self, call: str, params: list[tuple[str, str]]) -> tuple[int, bytes]:
+        """Proxy one read-only API call: Prometheus's status and JSON body, untouched."""
+        if call not in PROMETHEUS_PROXY_PATHS:
+            raise UpstreamError(f"not a proxied Prometheus call: {call}")
+        response = await self._call(
+            "POST",
+            f"/api/v1/{call}",
+            content=urlencode(params).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        return response.status_code, response.content
+
+    async def _data(self, path: str, params: dict[str, str]) -> Any:
+        response = await self._call("GET", path, params=params)
+        try:
+            body = response.json()
+        except ValueError:
+            raise UpstreamError(f"Prometheus at {self.base_url}: not a JSON answer on {path}") from None
+        if body.get("status") != "success":
+            raise UpstreamError(f"Prometheus: {body.get('errorType', 'error')}: {body.get('error', 'query failed')}")
+        return body["data"]
+
+    async def instant(self, expr: str, at: float | None = None) -> list[Sample]:
+        params = {"query": expr}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
+        data = await self._data("/api/v1/query", params)
+        if data["resultType"] == "scalar":
+            return [Sample({}, float(data["result"][1]))]
+        return [Sample(item["metric"], float(item["value"][1])) for item in data["result"]]
+
+    async def series_range(
+        self, expr: str, start: float, end: float, step: float
+    ) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
+        params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        data = await self._data("/api/v1/query_range", params)
+        return [(item["metric"], [(float(t), float(v)) for t, v in item["values"]]) for item in data["result"]]
+
+    async def label_values(self, label: str, match: str, start: float, end: float) -> list[str]:
+        params = {"match[]": match, "start": f"{start:.3f}", "end": f"{end:.3f}"}
+        values: list[str] = await self._data(f"/api/v1/label/{label}/values", params)
+        return sorted(values)
+
+    async def alert_rules(self) -> list[dict[str, Any]]:
+        data = await self._data("/api/v1/rules", {"type": "alert"})
+        return [rule for group in data["groups"] for rule in group["rules"]]
+
+
+class AlertmanagerClient(_Upstream):
+    name = "Alertmanager"
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self._call(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise UpstreamError(f"Alertmanager refused it: {response.text.strip()[:300]}")
+        try:
+            return response.json() if response.content else None
+        except ValueError:
+            raise UpstreamError(f"Alertmanager at {self.base_url}: not a JSON answer on {path}") from None
+
+    async def alerts(self) -> list[dict[str, Any]]:
+        """Every alert Alertmanager holds, silenced and inhibited ones included, with its receivers."""
+        params = {"active": "true", "silenced": "true", "inhibited": "true", "unprocessed": "true"}
+        alerts: list[dict[str, Any]] = await self._json("GET", "/api/v2/alerts", params=params)
+        return alerts
+
+    async def silences(self) -> list[dict[str, Any]]:
+        silences: list[dict[str, Any]] = await self._json("GET", "/api/v2/silences")
+        return silences
+
+    async def create_silence(self, silence: dict[str, Any]) -> str:
+        body = await self._json("POST", "/api/v2/silences", json=silence)
+        return str(body["silenceID"])
+
+    async def expire_silence(self, silence_id: str) -> None:
+        await self._json("DELETE", f"/api/v2/silence/{silence_id}")

@@ -1,0 +1,333 @@
+"""The console in a real browser (Debian's chromium driven by Playwright) against `lookout up` with demo
+traffic on free loopback ports: dashboards draw from the generated catalog, the time range and the service
+variable change the queries, silences go through Alertmanager, the SLO page agrees with PromQL, and a
+stopped Prometheus is a message rather than a blank page."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lookout.config import load_config
+from lookout.console.dashboards import load_dashboards
+from lookout.stack.rules import recording as rec
+from tests.support import LOOPBACK, Proc, free_port, lookout_argv, start, wait_until
+
+pytestmark = pytest.mark.integration
+CHROMIUM = "/usr/bin/chromium"
+playwright_api = pytest.importorskip("playwright.sync_api", reason="the dev extra installs playwright")
+
+
+@dataclass
+class Stack:
+    proc: Proc
+    data: Path
+    config: Path
+    ports: dict[str, int]
+    console: str = ""
+    prometheus: str = ""
+    alertmanager: str = ""
+    errors: list[str] = field(default_factory=list)
+
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        params = {"query": expr} | ({"time": f"{at:.3f}"} if at is not None else {})
+        body = httpx.get(f"{self.prometheus}/api/v1/query", params=params, timeout=5).json()
+        assert body["status"] == "success", body
+        result: list[dict[str, Any]] = body["data"]["result"]
+        return result
+
+    def notifications(self) -> list[dict[str, Any]]:
+        path = self.data / "notifications.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_config(path: Path, ports: dict[str, int]) -> None:
+    path.write_text(
+        f"""
+version: 1
+tenants:
+  - name: acme
+    targets:
+      - name: demo-server
+        url: http://{LOOPBACK}:{ports["demo"]}/mcp
+        metrics_url: http://{LOOPBACK}:{ports["demo_mgmt"]}/metrics
+alerting:
+  receivers:
+    - name: sink
+      webhook: {{url: "http://{LOOPBACK}:{ports["sink"]}/notify"}}
+  routes: {{P0: [sink], P1: [sink], P2: [sink], P3: [sink]}}
+  alerts:
+    MCPServerDown: {{for: 0s}}
+  timings:
+    P0: {{group_wait: 1s, group_interval: 1s, repeat_interval: 1h}}
+listen:
+  prometheus: {LOOPBACK}:{ports["prometheus"]}
+  alertmanager: {LOOPBACK}:{ports["alertmanager"]}
+  sink: {LOOPBACK}:{ports["sink"]}
+  exporter: {LOOPBACK}:{ports["exporter"]}
+  pushgateway: {LOOPBACK}:{ports["pushgateway"]}
+  grafana: {LOOPBACK}:{ports["console"]}
+timing: {{scrape_interval: 1s, evaluation_interval: 1s}}
+"""
+    )
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium")
+    tmp = tmp_path_factory.mktemp("console")
+    names = ("demo", "demo_mgmt", "prometheus", "alertmanager", "sink", "exporter", "pushgateway", "console")
+    ports = {k: free_port() for k in names}
+    config = tmp / "lookout.yaml"
+    write_config(config, ports)
+    argv = lookout_argv(
+        "up",
+        "--config",
+        str(config),
+        "--data-dir",
+        str(tmp / "data"),
+        "--demo-port",
+        str(ports["demo"]),
+        "--demo-management-port",
+        str(ports["demo_mgmt"]),
+    )
+    proc = start(argv, tmp / "up.log")
+    s = Stack(
+        proc,
+        tmp / "data",
+        config,
+        ports,
+        console=f"http://{LOOPBACK}:{ports['console']}",
+        prometheus=f"http://{LOOPBACK}:{ports['prometheus']}",
+        alertmanager=f"http://{LOOPBACK}:{ports['alertmanager']}",
+    )
+    try:
+        wait_until(lambda: "Lookout is up" in proc.output() or not proc.alive(), 90, what="lookout up")
+        assert proc.alive(), proc.output()
+        # Demo traffic (on by default) has reached the SLO recording rules and the prober has probed.
+        wait_until(lambda: s.query(rec.AVAILABILITY_BUDGET_REMAINING), 60, what="SLO budget series")
+        wait_until(lambda: s.query("probe_success == 1"), 60, what="a successful probe")
+        yield s
+    finally:
+        proc.stop(signal.SIGTERM, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser(stack: Stack) -> Iterator[Any]:
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@dataclass
+class Watched:
+    page: Any
+    console_errors: list[str]
+    failed_requests: list[str]
+
+
+@pytest.fixture
+def watched(browser: Any) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    page = context.new_page()
+    w = Watched(page, [], [])
+    page.on("console", lambda msg: w.console_errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: w.console_errors.append(str(exc)))
+    page.on("requestfailed", lambda req: w.failed_requests.append(f"{req.url}: {req.failure}"))
+    page.on("response", lambda r: w.failed_requests.append(f"{r.url}: HTTP {r.status}") if r.status >= 400 else None)
+    try:
+        yield w
+    finally:
+        context.close()
+
+
+def _render(page: Any, url: str) -> list[dict[str, str]]:
+    page.goto(url)
+    page.wait_for_selector("body[data-rendered]", timeout=30_000)
+    panels: list[dict[str, str]] = page.eval_on_selector_all(
+        ".panel",
+        "els => els.map(e => ({title: e.dataset.title, state: e.dataset.state, type: e.dataset.type,"
+        " note: e.querySelector('.panel-note').textContent, queries: e.dataset.queries || ''}))",
+    )
+    return panels
+
+
+def test_every_panel_of_every_dashboard_draws_data_or_says_why(stack: Stack, watched: Watched) -> None:
+    dashboards = load_dashboards(load_config(stack.config))
+    assert dashboards, "the generated catalog has dashboards"
+    drawn = 0
+    for uid, dashboard in dashboards.items():
+        panels = _render(watched.page, f"{stack.console}/d/{uid}?from=now-15m&to=now")
+        expected = [p["title"] for p in dashboard.panels if p["type"] != "row"]
+        assert [p["title"] for p in panels] == expected, uid
+        for panel in panels:
+            where = f"{dashboard.title} / {panel['title']}"
+            assert panel["state"] in ("data", "nodata", "unsupported"), f"{where}: {panel['state']} {panel['note']}"
+            if panel["state"] != "data":
+                assert panel["note"].strip(), f"{where} has no data and does not say why"
+        drawn += sum(p["state"] == "data" for p in panels)
+    assert not watched.console_errors, watched.console_errors
+    assert not watched.failed_requests, watched.failed_requests
+    assert drawn > 0
+
+
+def test_time_range_and_service_variable_change_the_queries(stack: Stack, watched: Watched) -> None:
+    dashboards = load_dashboards(load_config(stack.config))
+    fleet = next(d for d in dashboards.values() if d.slug == "fleet" and d.tenant == "acme")
+    page = watched.page
+    before = _render(page, f"{stack.console}/d/{fleet.uid}?from=now-1h&to=now")
+    request_rate = next(p for p in before if p["title"] == "Request rate")
+    assert request_rate["state"] == "data", request_rate
+
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.post_data or "") if "/api/prom/" in r.url else None)
+    page.select_option("select[name=range]", "5m")
+    page.wait_for_function("document.body.dataset.rendered !== '1'")
+    page.wait_for_selector(".panel[data-state=data]")
+    assert "from=now-5m" in page.url
+    starts = [float(p.split("start=")[1].split("&")[0]) for p in seen if "start=" in p]
+    ends = [float(p.split("end=")[1].split("&")[0]) for p in seen if "end=" in p]
+    assert starts and all(295 <= e - s <= 305 for s, e in zip(starts, ends, strict=True)), (starts, ends)
+
+    seen.clear()
+    rendered = page.evaluate("document.body.dataset.rendered")
+    page.select_option("select[name=var-service]", "demo-server")
+    page.wait_for_function(f"document.body.dataset.rendered !== '{rendered}'")
+    assert "var-service=demo-server" in page.url
+    assert any("demo-server" in httpx.QueryParams(p).get("query", "") for p in seen), seen
+    after = _render(page, page.url)
+    assert next(p for p in after if p["title"] == "Request rate")["state"] == "data"
+    assert not watched.console_errors, watched.console_errors
+
+
+def test_slo_budget_matches_promql_of_the_same_window(stack: Stack, watched: Watched) -> None:
+    page = watched.page
+    page.goto(f"{stack.console}/slo")
+    section = page.locator('section.slo[data-tenant="acme"][data-service="demo-server"]')
+    section.wait_for()
+    at = float(page.locator("[data-time]").get_attribute("data-time"))
+    shown = section.locator('[data-sli="availability"] .budget').get_attribute("data-value")
+    expected = stack.query(f'{rec.AVAILABILITY_BUDGET_REMAINING}{{tenant="acme", service="demo-server"}}', at)
+    assert shown and expected
+    assert float(shown) == pytest.approx(float(expected[0]["value"][1]), rel=1e-6)
+    assert section.locator("tr.burn").count() > 0, "burn-rate alerts from the loaded rules"
+    assert not watched.console_errors, watched.console_errors
+
+
+def test_probes_page_shows_the_demo_servers_last_probe(stack: Stack, watched: Watched) -> None:
+    page = watched.page
+    page.goto(f"{stack.console}/probes")
+    probe = page.locator('section.probe[data-target="demo-server"]').first
+    probe.wait_for()
+    assert probe.locator(".result").inner_text() == "success"
+    assert probe.locator(".protocol").inner_text() != "—"
+    assert int(probe.locator(".tools").inner_text()) > 0
+    assert "no certificate" in probe.locator(".cert").inner_text()
+
+
+def test_runbook_links_of_alerts_are_served(stack: Stack) -> None:
+    response = httpx.get(f"{stack.console}/runbooks/MCPServerDown.md", timeout=5)
+    assert response.status_code == 200 and "MCPServerDown" in response.text
+    assert httpx.get(f"{stack.console}/runbooks/..%2Fetc.md", timeout=5).status_code == 404
+
+
+def test_silence_created_in_the_console_reaches_alertmanager_and_suppresses_notifications(
+    stack: Stack, watched: Watched
+) -> None:
+    page = watched.page
+    # The Watchdog fires all the time: silence it from its row on the alerts page.
+    page.goto(f"{stack.console}/alerts")
+    row = page.locator('tr.alert[data-alertname="Watchdog"]')
+    wait_until(lambda: page.reload() or row.count() > 0, 60, interval=1, what="Watchdog on the alerts page")
+    assert row.locator("a.runbook").get_attribute("href").endswith("/runbooks/Watchdog.md")
+    row.locator("a.silence").click()
+    page.fill("input[name=comment]", "console test")
+    page.fill("input[name=duration]", "1h")
+    page.click("form.silence-form button[type=submit]")
+    page.wait_for_selector(".notice")
+    silence_id = page.url.split("created=")[1]
+    silences = httpx.get(f"{stack.alertmanager}/api/v2/silences", timeout=5).json()
+    mine = next(s for s in silences if s["id"] == silence_id)
+    assert mine["status"]["state"] == "active" and mine["comment"] == "console test"
+    assert {"name": "alertname", "value": "Watchdog", "isRegex": False, "isEqual": True} in mine["matchers"]
+
+    def silenced() -> bool:
+        alerts = httpx.get(f"{stack.alertmanager}/api/v2/alerts", params={"filter": 'alertname="Watchdog"'}).json()
+        return bool(alerts) and all(a["status"]["state"] == "suppressed" for a in alerts)
+
+    wait_until(silenced, 30, what="Watchdog suppressed by the console's silence")
+    page.goto(f"{stack.console}/silences")
+    page.locator(f'tr.silence[data-id="{silence_id}"] button').click()
+    page.wait_for_selector(".notice")
+    silences = httpx.get(f"{stack.alertmanager}/api/v2/silences", timeout=5).json()
+    assert next(s for s in silences if s["id"] == silence_id)["status"]["state"] == "expired"
+    assert not watched.console_errors, watched.console_errors
+
+
+def test_silence_form_names_the_bad_field(stack: Stack) -> None:
+    form = {"matchers": "alertname", "duration": "2h", "author": "a", "comment": "c"}
+    response = httpx.post(f"{stack.console}/silences", data=form, timeout=5)
+    assert response.status_code == 400 and "matchers: cannot read" in response.text
+
+
+def test_a_cross_site_form_is_refused(stack: Stack) -> None:
+    form = {"matchers": 'alertname="X"', "duration": "2h", "author": "a", "comment": "c"}
+    response = httpx.post(f"{stack.console}/silences", data=form, headers={"Origin": "http://evil.example"})
+    assert response.status_code == 403
+
+
+def test_proxy_forwards_only_queries_to_the_configured_prometheus(stack: Stack) -> None:
+    ok = httpx.get(f"{stack.console}/api/prom/query", params={"query": "1+1"}, timeout=5).json()
+    assert ok["data"]["result"][1] == "2"
+    assert httpx.get(f"{stack.console}/api/prom/admin", timeout=5).status_code == 502
+
+
+def test_console_says_so_when_prometheus_is_down(stack: Stack, watched: Watched, tmp_path: Path) -> None:
+    port = free_port()
+    dead = f"http://{LOOPBACK}:{free_port()}"
+    argv = lookout_argv(
+        "console",
+        "--config",
+        str(stack.config),
+        "--listen",
+        f"{LOOPBACK}:{port}",
+        "--prometheus",
+        dead,
+        "--alertmanager",
+        dead,
+        "--data-dir",
+        str(tmp_path),
+    )
+    proc = start(argv, tmp_path / "console.log")
+    try:
+        wait_until(lambda: _healthy(f"http://{LOOPBACK}:{port}/-/healthy"), 30, what="console")
+        page = watched.page
+        for path in ("/slo", "/alerts", "/probes"):
+            page.goto(f"http://{LOOPBACK}:{port}{path}")
+            assert "connection refused" in page.locator(".problem").inner_text(), path
+        fleet = next(d for d in load_dashboards(load_config(stack.config)).values() if d.slug == "fleet")
+        _render(page, f"http://{LOOPBACK}:{port}/d/{fleet.uid}")
+        assert "could not be queried" in page.locator("#status").inner_text()
+    finally:
+        proc.stop(signal.SIGTERM, timeout=10)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
