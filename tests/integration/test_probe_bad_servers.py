@@ -13,6 +13,7 @@ from lookout.config.probe import Module
 from lookout.probe.modules import ProbeTarget, run_probe
 from lookout.probe.result import ProbeResult
 from lookout.probe.result_exposition import render
+from lookout.protocol import Transport
 from tests.integration.probe_support import (
     BadServers,
     child_pids,
@@ -82,7 +83,7 @@ async def test_bad_http_server_fails_the_probe_with_a_reason(
     ("path", "reason"), [("/hang", "timed out"), ("/redirect", "HTTP 302"), ("/sse-forever", "timed out")]
 )
 async def test_bad_legacy_sse_server_fails_the_probe(bad: BadServers, path: str, reason: str) -> None:
-    result = await probe_without_leaks(ProbeTarget("bad", bad.url(path), "sse"))
+    result = await probe_without_leaks(ProbeTarget("bad", bad.url(path), Transport.SSE))
     assert_failed(result, reason)
 
 
@@ -157,17 +158,17 @@ async def test_custom_headers_are_sent(bad: BadServers) -> None:
 
 async def test_stdio_server_ignoring_sigterm_is_killed_and_reaped() -> None:
     command = " ".join(server_argv("bad_stdio.py", "ignore-sigterm"))
-    result = await probe_without_leaks(ProbeTarget("stdio", command, "stdio"))
+    result = await probe_without_leaks(ProbeTarget("stdio", command, Transport.STDIO))
     assert_failed(result, "timed out")
     assert "SIGKILL" in result.log.text()
 
 
 async def test_stdio_server_writing_garbage_fails() -> None:
     command = " ".join(server_argv("bad_stdio.py", "garbage"))
-    result = await probe_without_leaks(ProbeTarget("stdio", command, "stdio"))
+    result = await probe_without_leaks(ProbeTarget("stdio", command, Transport.STDIO))
     assert_failed(result, "invalid JSON")
 
 
 async def test_stdio_command_that_does_not_exist_fails() -> None:
-    result = await probe_without_leaks(ProbeTarget("stdio", "/nonexistent/mcp-server --flag", "stdio"))
+    result = await probe_without_leaks(ProbeTarget("stdio", "/nonexistent/mcp-server --flag", Transport.STDIO))
     assert_failed(result, "cannot start")

@@ -18,6 +18,7 @@ import pytest
 
 from lookout import metrics
 from lookout.probe.modules import ProbeTarget
+from lookout.protocol import Transport
 from tests.integration.probe_support import BadServers, server_argv, start_bad_servers
 from tests.integration.test_probe_bad_servers import assert_failed, probe_without_leaks
 from tests.support import LOOPBACK, Proc, free_port, http_ok, lookout_argv, start, wait_until
@@ -57,7 +58,7 @@ async def test_the_pages_of_all_lists_are_bounded_per_probe(bad: BadServers) -> 
 async def test_a_stdio_server_and_its_children_are_killed_as_a_group(tmp_path: Path) -> None:
     pidfile = tmp_path / "grandchild.pid"
     command = " ".join(server_argv("bad_stdio.py", "stubborn-family", str(pidfile)))
-    result = await probe_without_leaks(ProbeTarget("stdio", command, "stdio"))
+    result = await probe_without_leaks(ProbeTarget("stdio", command, Transport.STDIO))
     assert_failed(result, "kept for stopping the server")
     assert "SIGKILL" in result.log.text()
     grandchild = int(pidfile.read_text())

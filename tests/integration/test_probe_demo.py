@@ -16,6 +16,7 @@ from lookout.config.probe import Module
 from lookout.probe.modules import ProbeTarget, run_probe
 from lookout.probe.result import ProbeResult
 from lookout.probe.result_exposition import render
+from lookout.protocol import Transport
 from tests.integration.probe_support import server_argv, start_server
 from tests.support import LOOPBACK, DemoServer, Proc, free_port, lookout_argv
 
@@ -65,7 +66,7 @@ async def test_discover_on_every_transport_and_revision(
     shared_demo_server: DemoServer, sse_server: str, transport: str, protocol: str, negotiated: str
 ) -> None:
     address = {"streamable-http": shared_demo_server.url, "stdio": STDIO_COMMAND, "sse": sse_server}[transport]
-    result = await probe(ProbeTarget("demo", address, transport), protocol=protocol)
+    result = await probe(ProbeTarget("demo", address, Transport(transport)), protocol=protocol)
     assert result.success, result.log.text()
     assert result.protocol_version == negotiated
     assert (result.server_name, result.tools) == ("lookout-demo", DEMO_TOOLS)

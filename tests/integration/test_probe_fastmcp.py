@@ -8,6 +8,7 @@ import pytest
 
 from lookout.config.probe import Module
 from lookout.probe.modules import ProbeTarget, run_probe
+from lookout.protocol import Transport
 from tests.integration.probe_support import server_argv, start_server
 from tests.support import LOOPBACK, free_port
 
@@ -52,6 +53,6 @@ async def test_tool_call_and_resource_read_on_fastmcp(fastmcp_url: str) -> None:
 
 async def test_fastmcp_over_stdio() -> None:
     command = " ".join(server_argv("fastmcp_server.py", "stdio"))
-    result = await run_probe(ProbeTarget("fastmcp", command, "stdio"), "discover", Module(timeout="60s"))
+    result = await run_probe(ProbeTarget("fastmcp", command, Transport.STDIO), "discover", Module(timeout="60s"))
     assert result.success, result.log.text()
     assert result.server_name == "fastmcp-probe-target" and result.tools == ["add"]

@@ -11,7 +11,8 @@ from lookout.probe.exporter import TargetRefused, probe_timeout, resolve_target
 from lookout.probe.modules import ProbeTarget
 from lookout.probe.result import ProbeResult
 from lookout.probe.result_exposition import render
-from lookout.probe.scrape import prober_scrape_configs
+from lookout.protocol import Transport
+from lookout.stack.prometheus import prober_scrape_configs
 
 CONFIG = parse_config(
     """\
@@ -39,8 +40,8 @@ probe:
 
 
 def test_configured_names_resolve_to_their_transport() -> None:
-    assert resolve_target(CONFIG, "demo") == ProbeTarget("demo", "http://127.0.0.1:8000/mcp", "streamable-http")
-    assert resolve_target(CONFIG, "local") == ProbeTarget("local", "python server.py", "stdio")
+    assert resolve_target(CONFIG, "demo") == ProbeTarget("demo", "http://127.0.0.1:8000/mcp", Transport.STREAMABLE_HTTP)
+    assert resolve_target(CONFIG, "local") == ProbeTarget("local", "python server.py", Transport.STDIO)
 
 
 def test_allowed_urls_resolve_and_everything_else_is_refused() -> None:

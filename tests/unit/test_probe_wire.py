@@ -8,7 +8,8 @@ import pytest
 
 from lookout.config.probe import ToolCall
 from lookout.probe.errors import AssertionFailure, ProtocolViolation, ResponseTooLarge
-from lookout.probe.modules import check_tool_result, json_path, tools_hash
+from lookout.probe.kinds.tool_call import check_tool_result, json_path
+from lookout.probe.modules import tools_hash
 from lookout.probe.protocol import _header_value, version_at_least
 from lookout.probe.transports.base import ByteBudget, SseDecoder, SseEvent, decode_message, match_response
 

@@ -19,8 +19,9 @@ from lookout.probe.errors import (
     TransportFailure,
 )
 from lookout.probe.transports.http import HttpOptions
+from lookout.protocol import Transport
 
-TRANSPORTS = ("streamable-http", "sse", "stdio")
+TRANSPORTS = tuple(t.value for t in Transport)
 TOOL_ERROR = "tool_error"
 TIMEOUT = "timeout"
 
@@ -85,6 +86,6 @@ async def _open(
     async with AsyncExitStack() as stack:
         with anyio.fail_after(deadline_seconds):  # bounds the handshake only; each operation has its own deadline
             session = await stack.enter_async_context(
-                McpSession.open(target, transport=transport, protocol=protocol, http=options)
+                McpSession.open(target, transport=Transport(transport), protocol=protocol, http=options)
             )
         yield McpLoadSession(session, deadline_seconds)

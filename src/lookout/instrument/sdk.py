@@ -32,6 +32,7 @@ from lookout import metrics as m
 from lookout.instrument.json_logs import CURRENT_REQUEST, AccessLog
 from lookout.instrument.recorder import RequestRecorder, guard_method, guard_version
 from lookout.instrument.tracing import SpanKeeper, enrich_span, sampled_trace_id
+from lookout.protocol import Transport
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ noted at the framework's seam before the conversion hides it (empty: the tool re
 
 # network_transport values (OpenTelemetry network.transport) and mcp_transport values.
 PIPE, TCP, INPROC = "pipe", "tcp", "inproc"
-STDIO, STREAMABLE_HTTP, SSE = "stdio", "streamable-http", "sse"
+STDIO, STREAMABLE_HTTP, SSE = Transport.STDIO.value, Transport.STREAMABLE_HTTP.value, Transport.SSE.value
 
 
 def classify_exception(exc: BaseException) -> str:

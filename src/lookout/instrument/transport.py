@@ -16,6 +16,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lookout.instrument.recorder import RequestRecorder
+from lookout.protocol import Transport
 
 # Rejections the SDK's HTTP transport makes on its own, by status code.
 _REJECT_REASONS = {413: "body_too_large", 503: "session_limit", 429: "rate_limit"}
@@ -32,8 +33,8 @@ class TransportMetricsMiddleware:
             return self.transport
         # SSE: GET opens the event stream, POSTs carry ?session_id=; everything else is streamable HTTP.
         if b"session_id=" in scope.get("query_string", b"") or scope.get("path", "").endswith("/sse"):
-            return "sse"
-        return "streamable-http"
+            return Transport.SSE.value
+        return Transport.STREAMABLE_HTTP.value
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -37,6 +37,7 @@ from lookout.config.probe import DEFAULT_MODULE, Module
 from lookout.probe.modules import ProbeTarget, run_probe
 from lookout.probe.result import ProbeResult
 from lookout.probe.result_exposition import render
+from lookout.protocol import Transport
 from lookout.serving import Listener, serve
 
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
@@ -50,9 +51,9 @@ def resolve_target(config: Config, target: str) -> ProbeTarget:
     """A configured target by name, or an allowed URL (streamable HTTP); otherwise :class:`TargetRefused`."""
     for _, configured in config.targets():
         if configured.name == target:
-            return ProbeTarget(configured.name, configured.url, configured.transport.value)
+            return ProbeTarget(configured.name, configured.url, configured.transport)
     if target.startswith(("http://", "https://")) and config.probe.url_allowed(target):
-        return ProbeTarget(target, target, "streamable-http")
+        return ProbeTarget(target, target, Transport.STREAMABLE_HTTP)
     if target.startswith(("http://", "https://")):
         raise TargetRefused(
             f"target {target!r} is not allowed: the exporter only probes target names from lookout.yaml "

@@ -1,4 +1,6 @@
-"""Probe modules: what one probe does (discover, tool_call, resource_read) and what counts as success.
+"""One probe: open the session, check the revision and the tools, run the module's kind, report.
+
+The kinds (discover, tool_call, resource_read) live in :mod:`lookout.probe.kinds`, one file each.
 
 :func:`run_probe` never raises for a misbehaving server: every failure ends in a :class:`ProbeResult` with
 ``success=False`` and a reason, within the timeout, with sockets and child processes released.
@@ -9,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,13 +19,15 @@ from typing import Any
 
 import anyio
 
-from lookout.config.probe import Module, ModuleKind, ResourceRead, ToolCall
+from lookout.config.probe import Module
 from lookout.probe.errors import AssertionFailure, JsonRpcFailure, ProbeFailure
+from lookout.probe.kinds import PROBERS
 from lookout.probe.protocol import McpSession, version_at_least
 from lookout.probe.result import ProbeResult
 from lookout.probe.transports.base import WireStats
 from lookout.probe.transports.http import HttpOptions
 from lookout.probe.transports.stdio import close_reserve
+from lookout.protocol import Transport
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class ProbeTarget:
 
     name: str
     address: str
-    transport: str = "streamable-http"
+    transport: Transport = Transport.STREAMABLE_HTTP
 
 
 def tools_hash(tools: Sequence[Mapping[str, Any]]) -> int:
@@ -90,7 +93,7 @@ async def run_probe(
     result.log(f"probe {target.name} ({target.transport} {target.address}) module {module_name}, timeout {limit:.2f}s")
     # Closing runs shielded after a timeout, so it must fit in the deadline too: the transports bound it by
     # stats.deadline, and a stdio probe keeps part of its time for stopping the server.
-    reserve = close_reserve(limit) if target.transport == "stdio" else 0.0
+    reserve = close_reserve(limit) if target.transport is Transport.STDIO else 0.0
     started = time.perf_counter()
     stats.deadline = anyio.current_time() + limit
     try:
@@ -145,75 +148,6 @@ async def _probe(target: ProbeTarget, module: Module, result: ProbeResult, stats
         missing = sorted(set(module.expected_tools) - set(result.tools))
         if missing:
             raise AssertionFailure(f"expected tools missing: {', '.join(missing)}")
-        if module.kind is ModuleKind.DISCOVER:
-            await _discover_rest(session, module, result)
-        elif module.kind is ModuleKind.TOOL_CALL and module.tool_call is not None:
-            with result.phase("call"):
-                check_tool_result(
-                    module.tool_call, await session.call_tool(module.tool_call.name, module.tool_call.arguments)
-                )
-        elif module.kind is ModuleKind.RESOURCE_READ and module.resource_read is not None:
-            with result.phase("read"):
-                check_resource(module.resource_read, await session.read_resource(module.resource_read.uri))
+        await PROBERS[module.kind](session, module, result)
         with result.phase("close"):
             await stack.aclose()
-
-
-async def _discover_rest(session: McpSession, module: Module, result: ProbeResult) -> None:
-    if module.list_resources and "resources" in session.capabilities:
-        with result.phase("list_resources"):
-            result.resources = len(await session.list_resources())
-    if module.list_prompts and "prompts" in session.capabilities:
-        with result.phase("list_prompts"):
-            result.prompts = len(await session.list_prompts())
-    if not session.is_modern:  # ping is a handshake-era method
-        with result.phase("ping"):
-            await session.ping()
-
-
-def _text_of(items: Any, key: str = "text") -> str:
-    if not isinstance(items, list):
-        return ""
-    return "\n".join(str(item[key]) for item in items if isinstance(item, dict) and isinstance(item.get(key), str))
-
-
-_MISSING = object()
-
-
-def json_path(value: Any, path: str) -> Any:
-    """Follow a dotted path (``structuredContent.result``, ``content.0.text``); missing → a sentinel."""
-    for part in path.split("."):
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return _MISSING
-    return value
-
-
-def check_tool_result(spec: ToolCall, result: Mapping[str, Any]) -> None:
-    text = _text_of(result.get("content"))
-    if spec.expect_not_error and result.get("isError") is True:
-        raise AssertionFailure(f"tools/call {spec.name}: the result is an error (isError): {text[:200]}")
-    if spec.expect_text_regex is not None and not re.search(spec.expect_text_regex, text):
-        raise AssertionFailure(f"tools/call {spec.name}: text {text[:120]!r} does not match /{spec.expect_text_regex}/")
-    for expectation in spec.expect_json:
-        found = json_path(result, expectation.path)
-        if found is _MISSING:
-            raise AssertionFailure(f"tools/call {spec.name}: the result has no {expectation.path}")
-        if found != expectation.equals:
-            raise AssertionFailure(
-                f"tools/call {spec.name}: {expectation.path} is {found!r}, expected {expectation.equals!r}"
-            )
-
-
-def check_resource(spec: ResourceRead, result: Mapping[str, Any]) -> None:
-    contents = result.get("contents")
-    if not isinstance(contents, list) or not contents:
-        raise AssertionFailure(f"resources/read {spec.uri}: no contents")
-    text = _text_of(contents)
-    if spec.expect_text_regex is not None and not re.search(spec.expect_text_regex, text):
-        raise AssertionFailure(
-            f"resources/read {spec.uri}: text {text[:120]!r} does not match /{spec.expect_text_regex}/"
-        )

@@ -11,8 +11,7 @@ from lookout.config import Config
 from lookout.config.probe import DEFAULT_MODULE, Module, ProbeSettings
 from lookout.probe.modules import ProbeTarget, run_probe
 from lookout.probe.result import ProbeResult
-
-TRANSPORTS = ("streamable-http", "sse", "stdio")
+from lookout.protocol import Transport, transport_names
 
 
 class UsageError(Exception):
@@ -21,20 +20,28 @@ class UsageError(Exception):
 
 def resolve_cli_target(config: Config | None, target: str, transport: str | None) -> ProbeTarget:
     """A target name from the config, or a URL / command line given directly (the CLI may probe anything)."""
-    if transport is not None and transport not in TRANSPORTS:
-        raise UsageError(f"--transport {transport!r}: use one of {', '.join(TRANSPORTS)}")
+    chosen = _transport(transport)
     if config is not None:
         for _, configured in config.targets():
             if configured.name == target:
-                return ProbeTarget(configured.name, configured.url, transport or configured.transport.value)
-    if transport == "stdio":
-        return ProbeTarget(target, target, "stdio")
+                return ProbeTarget(configured.name, configured.url, chosen or configured.transport)
+    if chosen is Transport.STDIO:
+        return ProbeTarget(target, target, Transport.STDIO)
     if target.startswith(("http://", "https://")):
-        return ProbeTarget(target, target, transport or "streamable-http")
+        return ProbeTarget(target, target, chosen or Transport.STREAMABLE_HTTP)
     where = "the config" if config is not None else "lookout.yaml (none found; pass --config)"
     raise UsageError(
         f"unknown target {target!r}: give a URL, a target name from {where}, or a command with --transport stdio"
     )
+
+
+def _transport(name: str | None) -> Transport | None:
+    if name is None:
+        return None
+    try:
+        return Transport(name)
+    except ValueError:
+        raise UsageError(f"--transport {name!r}: use one of {transport_names()}") from None
 
 
 def resolve_module(settings: ProbeSettings, name: str | None) -> tuple[str, Module]:

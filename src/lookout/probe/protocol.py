@@ -32,16 +32,19 @@ import anyio
 import httpx
 
 from lookout import __version__
-from lookout.config.probe import KNOWN_PROTOCOL_VERSIONS
 from lookout.probe.errors import HttpStatusFailure, JsonRpcFailure, ProbeFailure, ProtocolViolation
 from lookout.probe.transports import h11_client
 from lookout.probe.transports.base import MessageTransport, WireStats
 from lookout.probe.transports.http import HttpOptions, build_client
+from lookout.protocol import (
+    KNOWN_PROTOCOL_VERSIONS,
+    LATEST_HANDSHAKE_VERSION,
+    LATEST_MODERN_VERSION,
+    MODERN_PROTOCOL_VERSIONS,
+    Transport,
+    transport_names,
+)
 
-MODERN_VERSION = "2026-07-28"
-HANDSHAKE_VERSION = "2025-11-25"
-"""What ``initialize`` offers in auto mode; the server answers with the revision it picks."""
-MODERN_VERSIONS = frozenset({MODERN_VERSION})
 MAX_LIST_PAGES = 50
 """Pages of one list call: a buggy paginator must end the call, not loop it. A probe also bounds the pages
 of all its list calls together (``list_page_budget``: the module's ``max_list_pages``)."""
@@ -91,7 +94,7 @@ class McpSession:
         cls,
         target: str,
         *,
-        transport: str = "streamable-http",
+        transport: Transport = Transport.STREAMABLE_HTTP,
         protocol: str = "auto",
         http: HttpOptions | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -99,7 +102,7 @@ class McpSession:
         log: Callable[[str], None] | None = None,
         list_page_budget: int | None = None,
     ) -> AsyncIterator[McpSession]:
-        """Connect to ``target`` (a URL, or for ``transport="stdio"`` a command line) and negotiate.
+        """Connect to ``target`` (a URL, or for ``Transport.STDIO`` a command line) and negotiate.
 
         ``protocol`` is ``"auto"`` or a revision to pin. Pass ``http_client`` to reuse connections across
         sessions (load generation); otherwise each session has its own client and closes it.
@@ -117,23 +120,25 @@ class McpSession:
 
     async def negotiate(self, protocol: str = "auto") -> None:
         """Establish the revision: discover (modern), initialize (handshake), or discover-then-initialize."""
-        if protocol in MODERN_VERSIONS:
+        if protocol in MODERN_PROTOCOL_VERSIONS:
             await self.discover(protocol)
         elif protocol != "auto":
             await self.initialize(protocol)
-        elif self.transport.network_transport == "sse":
-            await self.initialize(HANDSHAKE_VERSION)  # HTTP+SSE predates the modern revision
+        elif self.transport.network_transport is Transport.SSE:
+            # HTTP+SSE predates the modern revision; initialize offers the newest handshake revision and
+            # the server answers with the one it picks.
+            await self.initialize(LATEST_HANDSHAKE_VERSION)
         else:
             try:
-                await self.discover(MODERN_VERSION)
+                await self.discover(LATEST_MODERN_VERSION)
             except ProbeFailure as exc:
                 if not _is_era_answer(exc):
                     raise  # no answer at all (network, timeout): not evidence of an older server
                 self._log(f"server/discover refused ({exc}); falling back to initialize")
                 self.protocol_version = None
-                await self.initialize(HANDSHAKE_VERSION)
+                await self.initialize(LATEST_HANDSHAKE_VERSION)
 
-    async def discover(self, version: str = MODERN_VERSION) -> dict[str, Any]:
+    async def discover(self, version: str = LATEST_MODERN_VERSION) -> dict[str, Any]:
         self.protocol_version = version
         result = await self.request("server/discover", {})
         supported = result.get("supportedVersions")
@@ -142,7 +147,7 @@ class McpSession:
         self._adopt(result, result.get("_meta", {}).get("io.modelcontextprotocol/serverInfo"))
         return result
 
-    async def initialize(self, version: str = HANDSHAKE_VERSION) -> dict[str, Any]:
+    async def initialize(self, version: str = LATEST_HANDSHAKE_VERSION) -> dict[str, Any]:
         params = {"protocolVersion": version, "capabilities": {}, "clientInfo": CLIENT_INFO}
         result = await self.request("initialize", params)
         negotiated = result.get("protocolVersion")
@@ -164,7 +169,7 @@ class McpSession:
 
     @property
     def is_modern(self) -> bool:
-        return self.protocol_version in MODERN_VERSIONS
+        return self.protocol_version in MODERN_PROTOCOL_VERSIONS
 
     # ------------------------------------------------------------------ JSON-RPC
     def _envelope(self, method: str, params: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:
@@ -270,18 +275,18 @@ def _is_era_answer(exc: ProbeFailure) -> bool:
 
 async def open_transport(
     target: str,
-    kind: str,
+    kind: Transport,
     http: HttpOptions,
     http_client: httpx.AsyncClient | None,
     stats: WireStats,
 ) -> MessageTransport:
     """The transport for ``kind``; for stdio ``target`` is the command line (split like a POSIX shell)."""
-    if kind == "stdio":
+    if kind == Transport.STDIO:
         from lookout.probe.transports.stdio import StdioTransport
 
         return await StdioTransport.start(shlex.split(target), stats=stats, max_message_bytes=http.max_response_bytes)
     if (
-        kind == "streamable-http"
+        kind == Transport.STREAMABLE_HTTP
         and http_client is None
         and h11_client.usable(target, follow_redirects=http.follow_redirects, timeout=http.timeout)
     ):
@@ -291,7 +296,7 @@ async def open_transport(
         return StreamableHttpTransport(target, None, fast=fast, stats=stats, max_response_bytes=http.max_response_bytes)
     client = http_client or build_client(http)
     owns = http_client is None
-    if kind == "sse":
+    if kind == Transport.SSE:
         from lookout.probe.transports.sse import SseTransport
 
         try:
@@ -303,8 +308,8 @@ async def open_transport(
                 with anyio.CancelScope(shield=True):  # also on timeout: the sockets must not outlive the probe
                     await client.aclose()
             raise
-    if kind != "streamable-http":
-        raise ValueError(f"unknown transport {kind!r}: use streamable-http, sse or stdio")
+    if kind != Transport.STREAMABLE_HTTP:
+        raise ValueError(f"unknown transport {str(kind)!r}: use one of {transport_names()}")
     from lookout.probe.transports.streamable_http import StreamableHttpTransport
 
     return StreamableHttpTransport(

@@ -3,18 +3,13 @@ labels; optional remote_write per tenant; rules; alerting."""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 
 from lookout import metrics as m
 from lookout.config.model import Config
 from lookout.stack import naming
 from lookout.stack.yamlio import dump_yaml
-
-REPLICA = "replica"
-"""External label telling HA replicas apart; dropped from alerts so that Alertmanager deduplicates them."""
 
 
 def _instrumented_targets(config: Config) -> list[dict[str, Any]]:
@@ -37,18 +32,43 @@ def _instrumented_targets(config: Config) -> list[dict[str, Any]]:
     return groups
 
 
-def _prober_jobs(config: Config) -> list[dict[str, Any]]:
-    """The prober's scrape jobs (``lookout-probe-<module>``), from the prober's own pure function once it exists."""
-    try:
-        module = importlib.import_module("lookout.probe.scrape")
-    except ImportError:
-        return []
-    jobs = cast(Callable[[Config], list[dict[str, Any]]], module.prober_scrape_configs)
-    return jobs(config)
+def prober_scrape_configs(config: Config, *, include_exporter: bool = True) -> list[dict[str, Any]]:
+    """Scrape configs for every module used by a target with ``probe: true`` (plus the exporter's /metrics).
+
+    One job per module in use, with blackbox_exporter's relabelling: the target name becomes
+    ``__param_target`` and ``instance``, and the exporter's address becomes ``__address__``.
+    Deterministic: modules in ``probe.modules`` order, targets in file order.
+    """
+    exporter = config.listen.exporter
+    static: dict[str, list[dict[str, Any]]] = {}
+    for tenant, target in config.targets():
+        if not target.probe:
+            continue
+        labels = {**tenant.labels, **target.labels, m.TENANT: tenant.name, m.SERVICE: target.name}
+        for module in config.probe.modules_for(target.name):
+            static.setdefault(module, []).append({"targets": [target.name], "labels": labels})
+    jobs: list[dict[str, Any]] = [
+        {
+            "job_name": naming.probe_job_name(module),
+            "metrics_path": "/probe",
+            "params": {"module": [module]},
+            "static_configs": static[module],
+            "relabel_configs": [
+                {"source_labels": ["__address__"], "target_label": "__param_target"},
+                {"source_labels": ["__param_target"], "target_label": m.INSTANCE},
+                {"target_label": "__address__", "replacement": exporter},
+            ],
+        }
+        for module in config.probe.modules
+        if module in static
+    ]
+    if include_exporter:
+        jobs.append({"job_name": naming.JOB_EXPORTER, "static_configs": [{"targets": [exporter]}]})
+    return jobs
 
 
 def _external_labels(config: Config) -> dict[str, str]:
-    labels = {**config.prometheus.external_labels, REPLICA: config.prometheus.replica}
+    labels = {**config.prometheus.external_labels, m.REPLICA: config.prometheus.replica}
     if len(config.tenants) == 1:  # a per-tenant Prometheus: every series it ships belongs to that tenant
         labels[m.TENANT] = config.tenants[0].name
     return dict(sorted(labels.items()))
@@ -84,7 +104,7 @@ def prometheus_config(config: Config, alertmanager: str | None = None) -> dict[s
     """The Prometheus configuration as data. ``alertmanager`` overrides ``listen.alertmanager``."""
     scrape_configs: list[dict[str, Any]] = [
         {"job_name": naming.JOB_MCP, "static_configs": _instrumented_targets(config)},
-        *_prober_jobs(config),
+        *prober_scrape_configs(config),
         {"job_name": naming.JOB_PROMETHEUS, "static_configs": [{"targets": [config.listen.prometheus]}]},
         {"job_name": naming.JOB_ALERTMANAGER, "static_configs": [{"targets": [config.listen.alertmanager]}]},
         # Host metrics where the deployment runs node-exporter: the compose output mounts its target
@@ -109,7 +129,7 @@ def prometheus_config(config: Config, alertmanager: str | None = None) -> dict[s
         "rule_files": ["rules/*.yml"],
         "alerting": {
             # HA replicas send identical alerts; without the replica label Alertmanager deduplicates them.
-            "alert_relabel_configs": [{"action": "labeldrop", "regex": REPLICA}],
+            "alert_relabel_configs": [{"action": "labeldrop", "regex": m.REPLICA}],
             "alertmanagers": [{"static_configs": [{"targets": [alertmanager or config.listen.alertmanager]}]}],
         },
         "scrape_configs": scrape_configs,

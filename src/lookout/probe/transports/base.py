@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import anyio
 
 from lookout.probe.errors import ProbeTooLarge, ProtocolViolation, ResponseTooLarge
+from lookout.protocol import Transport
 
 
 def _ignore(message: str) -> None:
@@ -53,7 +54,7 @@ class WireStats:
 class MessageTransport(Protocol):
     """Moves JSON-RPC messages. ``headers`` are per-message HTTP headers (ignored by stdio)."""
 
-    network_transport: str
+    network_transport: Transport
 
     async def request(self, message: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
         """Send a request; return the response message with the same id (result or error)."""

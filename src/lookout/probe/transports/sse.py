@@ -23,10 +23,11 @@ from lookout.probe.transports.base import (
     match_response,
 )
 from lookout.probe.transports.http import http_errors, raise_for_status, tracer
+from lookout.protocol import Transport
 
 
 class SseTransport:
-    network_transport = "sse"
+    network_transport = Transport.SSE
 
     def __init__(
         self,

@@ -24,6 +24,7 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 
 from lookout.probe.errors import ProbeTooLarge, ResponseTooLarge, TransportFailure
 from lookout.probe.transports.base import WireStats, decode_message, encode, match_response
+from lookout.protocol import Transport
 
 EOF_GRACE_SECONDS = 0.5
 TERM_GRACE_SECONDS = 1.0
@@ -40,7 +41,7 @@ def close_reserve(timeout: float) -> float:
 
 
 class StdioTransport:
-    network_transport = "stdio"
+    network_transport = Transport.STDIO
 
     def __init__(self, process: Process, argv: Sequence[str], stats: WireStats, max_message_bytes: int) -> None:
         self.process = process

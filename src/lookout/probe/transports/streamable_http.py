@@ -23,6 +23,7 @@ from lookout.probe.transports.http import (
     read_body,
     tracer,
 )
+from lookout.protocol import Transport
 
 ACCEPT = "application/json, text/event-stream"
 SESSION_HEADER = "mcp-session-id"
@@ -30,7 +31,7 @@ DELETE_GRACE_SECONDS = 1.0
 
 
 class StreamableHttpTransport:
-    network_transport = "streamable-http"
+    network_transport = Transport.STREAMABLE_HTTP
 
     def __init__(
         self,

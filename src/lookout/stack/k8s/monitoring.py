@@ -99,7 +99,7 @@ def probes(config: Config) -> list[dict[str, Any]]:
                     "kind": "Probe",
                     "metadata": _meta(config, f"lookout-{target.name}-{module}"[:253]),
                     "spec": {
-                        "jobName": f"{naming.JOB_PROBE_PREFIX}-{module}",
+                        "jobName": naming.probe_job_name(module),
                         "module": module,
                         "interval": config.timing.scrape_interval,
                         "prober": {"url": exporter_address(config), "path": "/probe"},  # workloads.exporter
