@@ -86,6 +86,35 @@ ALERT_NAME: Final = "alertname"
 ALERT_STATE: Final = "alertstate"
 REPLICA: Final = "replica"
 """External label telling HA Prometheus replicas apart; dropped from alerts so that Alertmanager deduplicates them."""
+# Lookout's own label names (the families below say which carries which).
+DIRECTION: Final = "direction"
+"""``in`` or ``out``: a message or bytes the server received or sent."""
+REGISTRY_KIND: Final = "kind"
+"""tools, resources, resource_templates, prompts."""
+REASON: Final = "reason"
+SIGNAL: Final = "signal"
+"""Telemetry signal: logs, spans."""
+SERVER_LOOKOUT_VERSION: Final = "lookout_version"
+SERVER_SDK: Final = "sdk"
+SERVER_SDK_VERSION: Final = "sdk_version"
+SERVER_NAME: Final = "server_name"
+SERVER_VERSION: Final = "server_version"
+CHECK: Final = "check"
+"""A health check's name."""
+PHASE: Final = "phase"
+"""A probe phase: connect, tls, handshake, list_tools, call ..."""
+VERSION: Final = "version"
+"""A negotiated MCP revision (probe_mcp_protocol_version_info) or a server's version (probe_mcp_server_info)."""
+NAME: Final = "name"
+"""The server's name as its handshake reports it."""
+MODULE: Final = "module"
+"""A probe module of lookout.yaml's probe.modules."""
+RESULT: Final = "result"
+"""``success`` or ``failure``."""
+TARGET: Final = "target"
+"""A benchmarked target, as ``lookout bench`` names it."""
+SCENARIO: Final = "scenario"
+QUANTILE: Final = "quantile"
 
 OTHER: Final = "_OTHER"
 """Label value for names that are not registered on the server (the cardinality guard)."""
@@ -188,28 +217,28 @@ REGISTRY_ITEMS: Final = MetricSpec(
     "lookout_mcp_registry_items",
     Kind.GAUGE,
     "Tools, resources, resource templates and prompts registered on the server.",
-    ("kind",),
+    (REGISTRY_KIND,),
     why="The registry metrics: what the server offers right now.",
 )
 REGISTRY_CHANGES: Final = MetricSpec(
     "lookout_mcp_registry_changes",
     Kind.COUNTER,
     "Changes to the server's registry (items added or removed).",
-    ("kind",),
+    (REGISTRY_KIND,),
     why="Registry churn; tool-definition changes at runtime are a security signal.",
 )
 TRANSPORT_MESSAGES: Final = MetricSpec(
     "lookout_mcp_transport_messages",
     Kind.COUNTER,
     "JSON-RPC messages through the transport.",
-    (MCP_TRANSPORT, "direction"),
+    (MCP_TRANSPORT, DIRECTION),
     why="Transport throughput, including notifications that never become operations.",
 )
 TRANSPORT_BYTES: Final = MetricSpec(
     "lookout_mcp_transport_bytes",
     Kind.COUNTER,
     "Bytes through the transport.",
-    (MCP_TRANSPORT, "direction"),
+    (MCP_TRANSPORT, DIRECTION),
     unit="By",
     why="Payload volume per transport; large responses explain latency.",
 )
@@ -231,14 +260,14 @@ REQUESTS_REJECTED: Final = MetricSpec(
     "lookout_mcp_requests_rejected",
     Kind.COUNTER,
     "Requests the server refused before handling them (rate limit, concurrency limit, draining).",
-    ("reason",),
+    (REASON,),
     why="Load shedding is an error the client sees; it must be visible.",
 )
 TELEMETRY_DROPPED: Final = MetricSpec(
     "lookout_telemetry_dropped",
     Kind.COUNTER,
     "Telemetry Lookout could not deliver (log lines, spans), by signal and reason.",
-    ("signal", "reason"),
+    (SIGNAL, REASON),
     why="Losing telemetry must never be silent: a dashboard shows it and an alert fires while it happens.",
 )
 PROCESS_CPU_LIMIT: Final = MetricSpec(
@@ -258,7 +287,7 @@ SERVER_INFO: Final = MetricSpec(
     "lookout_mcp_server",
     Kind.INFO,
     "Static facts about the instrumented server.",
-    ("lookout_version", "sdk", "sdk_version", "server_name", "server_version"),
+    (SERVER_LOOKOUT_VERSION, SERVER_SDK, SERVER_SDK_VERSION, SERVER_NAME, SERVER_VERSION),
     why="Joins versions onto any series; shows rollouts.",
 )
 
@@ -267,7 +296,7 @@ HEALTH_CHECK_STATUS: Final = MetricSpec(
     "lookout_health_check_status",
     Kind.GAUGE,
     "Result of the last run of a health check (1 healthy, 0.5 degraded, 0 unhealthy).",
-    ("check",),
+    (CHECK,),
     source=Source.HEALTH,
     why="Health is visible in Prometheus, not only to the kubelet.",
 )
@@ -283,7 +312,7 @@ PROBE_PHASE_DURATION: Final = MetricSpec(
     "probe_mcp_phase_duration_seconds",
     Kind.GAUGE,
     "Duration of each probe phase (connect, tls, handshake, list_tools, call, ...).",
-    ("phase",),
+    (PHASE,),
     unit="s",
     source=Source.PROBER,
 )
@@ -291,14 +320,14 @@ PROBE_PROTOCOL_VERSION: Final = MetricSpec(
     "probe_mcp_protocol_version_info",
     Kind.GAUGE,
     "Negotiated MCP protocol revision (value 1).",
-    ("version",),
+    (VERSION,),
     source=Source.PROBER,
 )
 PROBE_SERVER_INFO: Final = MetricSpec(
     "probe_mcp_server_info",
     Kind.GAUGE,
     "Server name and version reported by the handshake (value 1).",
-    ("name", "version"),
+    (NAME, VERSION),
     source=Source.PROBER,
 )
 PROBE_TOOLS: Final = MetricSpec("probe_mcp_tools", Kind.GAUGE, "Number of tools listed.", source=Source.PROBER)
@@ -330,14 +359,14 @@ EXPORTER_PROBES: Final = MetricSpec(
     "lookout_exporter_probes",
     Kind.COUNTER,
     "Probes run by the exporter.",
-    ("module", "result"),
+    (MODULE, RESULT),
     source=Source.EXPORTER_SELF,
 )
 EXPORTER_CONFIG_RELOADS: Final = MetricSpec(
     "lookout_exporter_config_reloads",
     Kind.COUNTER,
     "Configuration reloads of the exporter.",
-    ("result",),
+    (RESULT,),
     source=Source.EXPORTER_SELF,
 )
 
@@ -346,14 +375,14 @@ BENCH_THROUGHPUT: Final = MetricSpec(
     "lookout_bench_throughput_rps",
     Kind.GAUGE,
     "Throughput of the last benchmark run (successful requests per second).",
-    ("target", "scenario"),
+    (TARGET, SCENARIO),
     source=Source.BENCH,
 )
 BENCH_LATENCY: Final = MetricSpec(
     "lookout_bench_latency_seconds",
     Kind.GAUGE,
     "Latency quantiles of the last benchmark run.",
-    ("target", "scenario", "quantile"),
+    (TARGET, SCENARIO, QUANTILE),
     unit="s",
     source=Source.BENCH,
 )
@@ -361,14 +390,14 @@ BENCH_ERROR_RATIO: Final = MetricSpec(
     "lookout_bench_error_ratio",
     Kind.GAUGE,
     "Share of failed requests in the last benchmark run.",
-    ("target", "scenario"),
+    (TARGET, SCENARIO),
     source=Source.BENCH,
 )
 BENCH_CAPACITY: Final = MetricSpec(
     "lookout_bench_capacity_rps",
     Kind.GAUGE,
     "Measured capacity of one replica (requests per second at the latency policy).",
-    ("target",),
+    (TARGET,),
     source=Source.BENCH,
 )
 

@@ -23,19 +23,19 @@ def _gauge(spec: metrics.MetricSpec, registry: CollectorRegistry) -> Gauge:
 
 def results_registry(result: RunResult) -> CollectorRegistry:
     registry = CollectorRegistry()
-    labels = {"target": result.target, "scenario": result.scenario}
+    labels = {metrics.TARGET: result.target, metrics.SCENARIO: result.scenario}
     _gauge(metrics.BENCH_THROUGHPUT, registry).labels(**labels).set(result.overall.throughput_rps)
     _gauge(metrics.BENCH_ERROR_RATIO, registry).labels(**labels).set(result.overall.error_ratio)
     latency = _gauge(metrics.BENCH_LATENCY, registry)
     summary = result.overall.response_time
     for quantile, field in EXPORTED_QUANTILES.items():
-        latency.labels(quantile=quantile, **labels).set(getattr(summary, field))
+        latency.labels(**{metrics.QUANTILE: quantile}, **labels).set(getattr(summary, field))
     return registry
 
 
 def capacity_registry(capacity: Capacity) -> CollectorRegistry:
     registry = CollectorRegistry()
-    _gauge(metrics.BENCH_CAPACITY, registry).labels(target=capacity.target).set(capacity.capacity_rps)
+    _gauge(metrics.BENCH_CAPACITY, registry).labels(capacity.target).set(capacity.capacity_rps)
     return registry
 
 
@@ -46,7 +46,7 @@ def push(gateway: str, result: RunResult, capacity: Capacity | None, timeout: fl
             gateway,
             job=JOB,
             registry=results_registry(result),
-            grouping_key={"target": result.target, "scenario": result.scenario},
+            grouping_key={metrics.TARGET: result.target, metrics.SCENARIO: result.scenario},
             timeout=timeout,
         )
         if capacity is not None:
@@ -54,7 +54,7 @@ def push(gateway: str, result: RunResult, capacity: Capacity | None, timeout: fl
                 gateway,
                 job=CAPACITY_JOB,
                 registry=capacity_registry(capacity),
-                grouping_key={"target": capacity.target},
+                grouping_key={metrics.TARGET: capacity.target},
                 timeout=timeout,
             )
     except OSError as exc:

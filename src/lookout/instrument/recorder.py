@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from mcp_types import methods as _methods
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -27,6 +26,7 @@ from prometheus_client.utils import floatToGoString
 from lookout import __version__, cgroup
 from lookout import metrics as m
 from lookout.instrument.registry import ServerRegistry
+from lookout.protocol import KNOWN_PROTOCOL_VERSIONS
 from lookout.registry_exposition import HistogramSeriesText, PlainSeriesText, exemplar_text, header, number
 
 MCP_METHODS: frozenset[str] = frozenset(
@@ -50,7 +50,8 @@ MCP_METHODS: frozenset[str] = frozenset(
 )
 """Every value ``mcp_method_name`` may take besides ``_OTHER``."""
 
-PROTOCOL_VERSIONS: frozenset[str] = frozenset((*HANDSHAKE_PROTOCOL_VERSIONS, *MODERN_PROTOCOL_VERSIONS))
+PROTOCOL_VERSIONS: frozenset[str] = frozenset(KNOWN_PROTOCOL_VERSIONS)
+"""Every value ``mcp_protocol_version`` may take besides ``_OTHER`` (and "" before negotiation)."""
 
 REGISTRY_KINDS = ("tools", "resources", "resource_templates", "prompts")
 MAX_PRIMED = 500
@@ -293,11 +294,11 @@ class RequestRecorder:
         info_spec = m.SERVER_INFO
         self.info = Info(info_spec.name, info_spec.help, registry=registry)
         facts = {
-            "lookout_version": __version__,
-            "sdk": sdk,
-            "sdk_version": sdk_version,
-            "server_name": server_name,
-            "server_version": server_version,
+            m.SERVER_LOOKOUT_VERSION: __version__,
+            m.SERVER_SDK: sdk,
+            m.SERVER_SDK_VERSION: sdk_version,
+            m.SERVER_NAME: server_name,
+            m.SERVER_VERSION: server_version,
         }
         self.info.info({k: facts.get(k, "") for k in info_spec.labels})
         registry.register(_RegistryCollector(lambda: self.server_registry))

@@ -292,8 +292,8 @@ def _pushed_capacity(stack: Stack, target: str) -> float | None:
 def _push_capacity(stack: Stack, target: str, value: float) -> None:
     registry = CollectorRegistry()
     spec = m.BENCH_CAPACITY
-    Gauge(spec.name, spec.help, spec.labels, registry=registry).labels(target=target).set(value)
-    push_to_gateway(stack.pushgateway, job=CAPACITY_JOB, registry=registry, grouping_key={"target": target}, timeout=10)
+    Gauge(spec.name, spec.help, spec.labels, registry=registry).labels(target).set(value)
+    push_to_gateway(stack.pushgateway, job=CAPACITY_JOB, registry=registry, grouping_key={m.TARGET: target}, timeout=10)
 
 
 @contextlib.contextmanager
@@ -310,7 +310,7 @@ def _capacity(action: PushCapacity, stack: Stack) -> Iterator[None]:
     finally:
         try:
             if previous is None:
-                delete_from_gateway(stack.pushgateway, job=CAPACITY_JOB, grouping_key={"target": target}, timeout=10)
+                delete_from_gateway(stack.pushgateway, job=CAPACITY_JOB, grouping_key={m.TARGET: target}, timeout=10)
             else:
                 _push_capacity(stack, target, previous)
         except OSError as exc:

@@ -221,7 +221,7 @@ def server(p: q.Policy) -> Dashboard:
                         "Rejected requests",
                         TS,
                         "reqps",
-                        Query(q.sum_rate(q.series(m.REQUESTS_REJECTED), q.scope(), ("reason",)), "{{reason}}"),
+                        Query(q.sum_rate(q.series(m.REQUESTS_REJECTED), q.scope(), (m.REASON,)), "{{reason}}"),
                     ),
                 ),
             ),
@@ -233,7 +233,7 @@ def server(p: q.Policy) -> Dashboard:
                         TS,
                         "mps",
                         Query(
-                            q.sum_rate(q.series(m.TRANSPORT_MESSAGES), q.scope(), (m.MCP_TRANSPORT, "direction")),
+                            q.sum_rate(q.series(m.TRANSPORT_MESSAGES), q.scope(), (m.MCP_TRANSPORT, m.DIRECTION)),
                             "{{mcp_transport}} {{direction}}",
                         ),
                     ),
@@ -242,7 +242,7 @@ def server(p: q.Policy) -> Dashboard:
                         TS,
                         "Bps",
                         Query(
-                            q.sum_rate(q.series(m.TRANSPORT_BYTES), q.scope(), (m.MCP_TRANSPORT, "direction")),
+                            q.sum_rate(q.series(m.TRANSPORT_BYTES), q.scope(), (m.MCP_TRANSPORT, m.DIRECTION)),
                             "{{mcp_transport}} {{direction}}",
                         ),
                     ),
@@ -273,14 +273,16 @@ def server(p: q.Policy) -> Dashboard:
                         "Registered items",
                         TS,
                         "none",
-                        Query(f"sum by (kind) ({q.series(m.REGISTRY_ITEMS)}{q.scope()})", "{{kind}}"),
+                        Query(f"sum by ({m.REGISTRY_KIND}) ({q.series(m.REGISTRY_ITEMS)}{q.scope()})", "{{kind}}"),
                     ),
                     _p(
                         "Registry changes",
                         TS,
                         "none",
                         Query(
-                            q.sum_increase(q.series(m.REGISTRY_CHANGES), q.scope(), q.RATE_INTERVAL, ("kind",)),
+                            q.sum_increase(
+                                q.series(m.REGISTRY_CHANGES), q.scope(), q.RATE_INTERVAL, (m.REGISTRY_KIND,)
+                            ),
                             "{{kind}}",
                         ),
                     ),
@@ -393,7 +395,7 @@ def probes(p: q.Policy) -> Dashboard:
                         TS,
                         "s",
                         Query(
-                            f"max by ({m.SERVICE}, phase) ({q.series(m.PROBE_PHASE_DURATION)}{sc})",
+                            f"max by ({m.SERVICE}, {m.PHASE}) ({q.series(m.PROBE_PHASE_DURATION)}{sc})",
                             "{{service}} {{phase}}",
                         ),
                     ),
@@ -408,7 +410,8 @@ def probes(p: q.Policy) -> Dashboard:
                         TABLE,
                         "none",
                         Query(
-                            f"max by ({m.SERVICE}, version) ({q.series(m.PROBE_PROTOCOL_VERSION)}{sc})", instant=True
+                            f"max by ({m.SERVICE}, {m.VERSION}) ({q.series(m.PROBE_PROTOCOL_VERSION)}{sc})",
+                            instant=True,
                         ),
                     ),
                     _p(
@@ -728,7 +731,8 @@ def logs(p: q.Policy) -> Dashboard:
 
 
 def benchmarks(p: q.Policy) -> Dashboard:
-    sc = '{target=~"$target", scenario=~"$scenario"}'
+    sc = f'{{{m.TARGET}=~"${m.TARGET}", {m.SCENARIO}=~"${m.SCENARIO}"}}'
+    by_run = f"{m.TARGET}, {m.SCENARIO}"
     return Dashboard(
         "benchmarks",
         "Benchmarks",
@@ -741,16 +745,14 @@ def benchmarks(p: q.Policy) -> Dashboard:
                         "Throughput",
                         TS,
                         "reqps",
-                        Query(
-                            f"max by (target, scenario) ({q.series(m.BENCH_THROUGHPUT)}{sc})", "{{target}} {{scenario}}"
-                        ),
+                        Query(f"max by ({by_run}) ({q.series(m.BENCH_THROUGHPUT)}{sc})", "{{target}} {{scenario}}"),
                     ),
                     _p(
                         "Latency quantiles",
                         TS,
                         "s",
                         Query(
-                            f"max by (target, scenario, quantile) ({q.series(m.BENCH_LATENCY)}{sc})",
+                            f"max by ({by_run}, {m.QUANTILE}) ({q.series(m.BENCH_LATENCY)}{sc})",
                             "{{target}} {{scenario}} q{{quantile}}",
                         ),
                         policy_line=p.latency_p99,
@@ -760,7 +762,7 @@ def benchmarks(p: q.Policy) -> Dashboard:
                         TS,
                         "percentunit",
                         Query(
-                            f"max by (target, scenario) ({q.series(m.BENCH_ERROR_RATIO)}{sc})",
+                            f"max by ({by_run}) ({q.series(m.BENCH_ERROR_RATIO)}{sc})",
                             "{{target}} {{scenario}}",
                         ),
                         policy_line=p.error_ratio,
@@ -769,12 +771,15 @@ def benchmarks(p: q.Policy) -> Dashboard:
                         "Capacity per replica",
                         TS,
                         "reqps",
-                        Query(f'max by (target) ({q.series(m.BENCH_CAPACITY)}{{target=~"$target"}})', "{{target}}"),
+                        Query(
+                            f'max by ({m.TARGET}) ({q.series(m.BENCH_CAPACITY)}{{{m.TARGET}=~"${m.TARGET}"}})',
+                            "{{target}}",
+                        ),
                     ),
                 ),
             ),
         ),
-        variables=("target", "scenario"),
+        variables=(m.TARGET, m.SCENARIO),
     )
 
 

@@ -144,8 +144,10 @@ def _variables(spec: model.Dashboard, tenant: str | None) -> list[Builder[dm.Var
     else:
         bench = q.series(m.BENCH_THROUGHPUT)
         variables += [
-            _query_variable("target", "Target", f"label_values({bench}, target)"),
-            _query_variable("scenario", "Scenario", f'label_values({bench}{{target=~"$target"}}, scenario)'),
+            _query_variable(m.TARGET, "Target", f"label_values({bench}, {m.TARGET})"),
+            _query_variable(
+                m.SCENARIO, "Scenario", f'label_values({bench}{{{m.TARGET}=~"${m.TARGET}"}}, {m.SCENARIO})'
+            ),
         ]
     return variables
 
