@@ -2,20 +2,24 @@
 
 Core validators (promtool, amtool, routes, the rules' metric contract) always run; a missing promtool or
 amtool is a set-up error. The validators of the other parts (dashboards, compose, Kubernetes) run when
-their module and their files exist; a missing optional tool skips that validator with a note.
+their files are in the stack; a missing optional tool (docker compose) skips that validator with a note.
+Every validator is imported here plainly: a Python package missing from the ``check`` extra fails the
+import, and the command line names the extra to install.
 """
 
 from __future__ import annotations
 
-import importlib
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lookout.check.compose import check_compose
 from lookout.check.contract import check_rule_contract
+from lookout.check.dashboards import check_dashboard_contract, check_dashboards
 from lookout.check.findings import CheckSkipped, Finding
+from lookout.check.k8s import check_k8s
 from lookout.check.live import check_live
 from lookout.check.tools import check_amtool_config, check_promtool, check_routes
 from lookout.config.model import Config
@@ -23,12 +27,12 @@ from lookout.stack import DeployTarget, render_stack, write_stack
 
 Validator = Callable[[Path], list[Finding]]
 
-# (name, module, function, file or directory the validator needs in the stack dir)
-OPTIONAL: tuple[tuple[str, str, str, str], ...] = (
-    ("dashboards", "lookout.check.dashboards", "check_dashboards", "grafana"),
-    ("dashboard-contract", "lookout.check.dashboards", "check_dashboard_contract", "grafana"),
-    ("compose", "lookout.check.compose", "check_compose", "docker-compose.monitoring.yml"),
-    ("k8s", "lookout.check.k8s", "check_k8s", "k8s"),
+# (name, validator, file or directory the validator needs in the stack dir)
+OPTIONAL: tuple[tuple[str, Validator, str], ...] = (
+    ("dashboards", check_dashboards, "grafana"),
+    ("dashboard-contract", check_dashboard_contract, "grafana"),
+    ("compose", check_compose, "docker-compose.monitoring.yml"),
+    ("k8s", check_k8s, "k8s"),
 )
 
 
@@ -54,17 +58,13 @@ class Report:
 
 
 def _optional_validators(stack_dir: Path) -> tuple[list[tuple[str, Validator]], list[str]]:
-    validators, skipped = [], []
-    for name, module_name, function, needs in OPTIONAL:
+    validators: list[tuple[str, Validator]] = []
+    skipped: list[str] = []
+    for name, validator, needs in OPTIONAL:
         if not (stack_dir / needs).exists():
             skipped.append(f"{name}: {needs} not in the stack (generate with --target all)")
             continue
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            skipped.append(f"{name}: {module_name} is not available")
-            continue
-        validators.append((name, getattr(module, function)))
+        validators.append((name, validator))
     return validators, skipped
 
 
