@@ -27,7 +27,7 @@ WITHOUT_KUBERNETES_VALIDATE = textwrap.dedent(
     from lookout.extras import missing_extra
 
     try:
-        from lookout.check.runner import check_config
+        import lookout.check.runner
     except ImportError as exc:
         print(missing_extra(exc, ["check"]))
     else:
