@@ -34,7 +34,8 @@ class Trend:
     days: FloatArray
     values: FloatArray
     fit: LinearFit | None
-    threshold: float
+    threshold: float | None
+    """None: no capacity is known to compare with."""
     crossing_day: float | None
     earliest_crossing_day: float | None
 
@@ -87,9 +88,9 @@ class CapacityReport:
         return None if day is None else self.period.start + timedelta(days=day)
 
 
-def _trend(days: FloatArray, values: FloatArray, threshold: float, last_day: float, horizon_day: float) -> Trend:
+def _trend(days: FloatArray, values: FloatArray, threshold: float | None, last_day: float, horizon_day: float) -> Trend:
     fit = fit_line(days, values)
-    if fit is None:
+    if fit is None or threshold is None:
         return Trend(days, values, None, threshold, None, None)
     crossing = fit.crossing(threshold, last_day)
     earliest = fit.upper_crossing(threshold, last_day, horizon_day)
@@ -122,7 +123,7 @@ def capacity_report(
     for key in keys:
         per_replica = capacity.get(key)
         fleet = replicas.get(key, 1)
-        limit = (per_replica or 0.0) * fleet * policy
+        limit = None if per_replica is None else per_replica * fleet * policy
         services.append(
             ServiceCapacity(
                 key,

@@ -187,7 +187,7 @@ def _capacity_section(report: CapacityReport, s: ServiceCapacity, image_format: 
     section.paragraphs += [
         f"Daily peak request rate now {number(s.requests.latest or 0.0)} req/s, trend {fit.slope:+.3f} req/s per "
         f"day. Per-replica capacity {capacity} x {s.replicas} replica(s) x policy {pct(s.utilization_threshold, 0)}"
-        f" = {number(s.requests.threshold)} req/s.",
+        f" = {'unknown' if s.requests.threshold is None else number(s.requests.threshold)} req/s.",
         f"The trend reaches it on {_crossing(report, s.requests, s.horizon_day)} (upper 95 % bound: "
         f"{_day(report, s.requests.earliest_crossing_day)}).",
         f"Forecast peak at the end of the horizon {number(peak[0])} req/s (upper bound {number(peak[1])}): "
@@ -199,7 +199,7 @@ def _capacity_section(report: CapacityReport, s: ServiceCapacity, image_format: 
             continue
         section.paragraphs.append(
             f"{name} utilization (busiest replica, daily peak) now {pct(trend.latest or 0.0, 1)}, trend "
-            f"{trend.fit.slope * 100:+.2f} points per day; reaches the policy {pct(trend.threshold, 0)} on "
+            f"{trend.fit.slope * 100:+.2f} points per day; reaches the policy {pct(s.utilization_threshold, 0)} on "
             f"{_crossing(report, trend, s.horizon_day)}."
         )
     start = report.period.start.timestamp()
@@ -207,6 +207,11 @@ def _capacity_section(report: CapacityReport, s: ServiceCapacity, image_format: 
     seconds = start + future * 86400
     margin = fit.margin(future)
     name = _slug(str(s.key))
+    limit = (
+        []
+        if s.requests.threshold is None
+        else [Threshold(f"{pct(s.utilization_threshold, 0)} of capacity", s.requests.threshold)]
+    )
     section.images.append(
         line_plot(
             f"{name}-forecast",
@@ -216,7 +221,7 @@ def _capacity_section(report: CapacityReport, s: ServiceCapacity, image_format: 
                 Line("daily peak", start + s.requests.days * 86400, s.requests.values, style="", marker="o"),
                 Line("trend", seconds, fit.predict(future), style="--"),
             ],
-            [Threshold(f"{pct(s.utilization_threshold, 0)} of capacity", s.requests.threshold)],
+            limit,
             Band("95 % prediction interval", seconds, fit.predict(future) - margin, fit.predict(future) + margin),
             image_format=image_format,
         )

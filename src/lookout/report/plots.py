@@ -26,7 +26,7 @@ def require_matplotlib() -> Any:
     try:
         import matplotlib
     except ImportError:
-        raise MissingExtra("reports need matplotlib for their plots: pip install 'mcp-lookout[report]'") from None
+        raise MissingExtra("matplotlib is not installed: pip install 'mcp-lookout[report]'") from None
     matplotlib.use("Agg", force=True)
     matplotlib.rcParams["svg.hashsalt"] = "lookout"  # identical input, identical SVG
     import matplotlib.pyplot as plt

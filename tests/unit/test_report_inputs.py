@@ -1,0 +1,163 @@
+"""`lookout report`: periods, forecasts, rendering, and bad input refused in one line with exit 2."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+from typer.testing import CliRunner
+
+from lookout.cli import app, main
+from lookout.report.document import Document, Section, Table
+from lookout.report.errors import MissingExtra, ReportError
+from lookout.report.forecast import fit_line
+from lookout.report.period import choose_period, month_period, span_period
+from lookout.report.plots import Line, Threshold, line_plot, require_matplotlib
+from lookout.report.render import to_html, to_markdown, write
+
+NOW = datetime(2026, 11, 29, 12, 7, tzinfo=UTC)
+CONFIG = """\
+version: 1
+tenants:
+  - name: acme
+    targets:
+      - name: search
+        url: http://127.0.0.1:8001/mcp
+alerting:
+  receivers:
+    - name: hook
+      webhook: {url: "http://127.0.0.1:9095/notify"}
+  routes: {P0: [hook]}
+"""
+
+
+def test_a_past_month_is_whole_and_the_current_one_ends_now() -> None:
+    october = month_period("2026-10", NOW)
+    assert (october.start, october.end, october.truncated) == (
+        datetime(2026, 10, 1, tzinfo=UTC),
+        datetime(2026, 11, 1, tzinfo=UTC),
+        False,
+    )
+    december = month_period("2025-12", NOW)
+    assert december.end == datetime(2026, 1, 1, tzinfo=UTC)
+    november = month_period("2026-11", NOW)
+    assert november.truncated and november.end == datetime(2026, 11, 29, 12, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("month", "start", "end", "message"),
+    [
+        ("2026-12", None, None, "--month 2026-12 is in the future"),
+        ("2026-13", None, None, "--month '2026-13' is not a month"),
+        (None, "2026-11-02", "2026-11-02", "is an empty period"),
+        (None, "2026-11-03", "2026-11-02", "is an empty period"),
+        (None, "2027-01-01", None, "--from 2027-01-01 is in the future"),
+        (None, "yesterday", None, "--from 'yesterday' is not a date"),
+        (None, None, "2026-11-02", "--to needs --from"),
+        ("2026-10", "2026-10-01", None, "exclude each other"),
+    ],
+)
+def test_bad_periods_are_refused(month: str | None, start: str | None, end: str | None, message: str) -> None:
+    with pytest.raises(ReportError, match=message):
+        choose_period(month, start, end, NOW, NOW - NOW)
+
+
+def test_a_span_is_aligned_to_five_minute_windows() -> None:
+    period = span_period("2026-11-01T10:03", "2026-11-01T12:58", NOW)
+    assert (period.start.minute, period.end.minute, period.minutes) == (0, 55, 175)
+
+
+def test_the_line_fit_finds_an_exact_trend_and_its_crossing() -> None:
+    days = np.arange(30, dtype=np.float64)
+    fit = fit_line(days, 5 + 0.25 * days)
+    assert fit is not None
+    assert fit.slope == pytest.approx(0.25) and fit.intercept == pytest.approx(5)
+    assert fit.crossing(28, after=30) == pytest.approx(92)
+    assert fit.crossing(3, after=30) == 30  # already above: now
+    assert float(fit.margin(np.array([60.0]))[0]) == pytest.approx(0, abs=1e-9)
+
+
+def test_the_prediction_interval_widens_away_from_the_data() -> None:
+    rng = np.random.default_rng(7)
+    days = np.arange(30, dtype=np.float64)
+    fit = fit_line(days, 10 + 0.5 * days + rng.normal(0, 1, days.size))
+    assert fit is not None
+    near, far = fit.margin(np.array([15.0, 120.0]))
+    assert 1.5 < near < 3 and far > near
+    assert fit.upper_crossing(60, after=30, until=200) is not None
+    assert fit.upper_crossing(60, after=30, until=200) < fit.crossing(60, after=30)  # type: ignore[operator]
+    assert fit_line(np.array([1.0]), np.array([2.0])) is None
+
+
+def test_html_is_self_contained_and_markdown_links_the_images(tmp_path: Path) -> None:
+    image = line_plot("x", "title", "y", [Line("l", [0.0, 86400.0], [1.0, 2.0])], [Threshold("policy", 1.5)])
+    assert (image.width, image.height) == (800, 300)
+    assert PILImage.open(io.BytesIO(image.data)).size == (800, 300)
+    document = Document("sla", "T <1>", "sub", [Section("S", ["p"], [Table(("a|b",), (("1",),))], [image])], {"n": 1})
+    page = to_html(document)
+    assert "data:image/png;base64," in page and "T &lt;1&gt;" in page and "http" not in page.replace("\\n", "")
+    assert "![title](sla-x.png)" in to_markdown(document) and "a\\|b" in to_markdown(document)
+    written = write(document, "json", tmp_path)
+    assert [p.name for p in written] == ["sla.json", "sla-x.png"]
+    assert json.loads(written[0].read_text())["images"] == ["sla-x.png"]
+    svg = line_plot("x", "title", "y", [Line("l", [0.0, 1.0], [1.0, 2.0])], image_format="svg")
+    assert svg.mime == "image/svg+xml" and svg.data.startswith(b"<?xml")
+
+
+def _config(tmp_path: Path) -> Path:
+    path = tmp_path / "lookout.yaml"
+    path.write_text(CONFIG)
+    return path
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["sla", "--month", "2099-01"], "--month 2099-01 is in the future"),
+        (["sla", "--from", "2026-01-02", "--to", "2026-01-01"], "is an empty period"),
+        (["sla", "--service", "nope"], "--service 'nope' is not a target in lookout.yaml; known: search"),
+        (["capacity", "--tenant", "nope"], "--tenant 'nope' has no targets in lookout.yaml; known: acme"),
+        (["sla", "--format", "pdf"], "--format 'pdf' is not one of html, md, json"),
+    ],
+)
+def test_bad_arguments_are_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(app, ["report", *args, "--config", str(_config(tmp_path)), "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [f"lookout: {result.output.strip().removeprefix('lookout: ')}"]
+    assert message in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("kind", ["sla", "capacity", "cost"])
+def test_prometheus_down_names_the_url(tmp_path: Path, kind: str) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}"
+    args = ["report", kind, "--config", str(_config(tmp_path)), "--prometheus", url, "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert f"cannot reach Prometheus at {url}" in result.output
+
+
+def test_without_matplotlib_the_cli_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an install without the extra looks like
+    monkeypatch.setattr(sys, "argv", ["lookout", "report", "sla", "--config", str(_config(tmp_path))])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == "lookout: matplotlib is not installed: pip install 'mcp-lookout[report]'\n"
+    with pytest.raises(MissingExtra, match=r"pip install 'mcp-lookout\[report\]'"):
+        require_matplotlib()
