@@ -68,7 +68,7 @@ class McpLoadSession:
 
 
 def mcp_sessions(
-    target: str, *, transport: str = "streamable-http", protocol: str = "auto", timeout: float = 10.0
+    target: str, *, transport: str = Transport.STREAMABLE_HTTP.value, protocol: str = "auto", timeout: float = 10.0
 ) -> SessionFactory:
     """A factory of load sessions on ``target`` (a URL, or for stdio a command line)."""
     options = HttpOptions(timeout=None, headers={"User-Agent": "lookout-bench"})

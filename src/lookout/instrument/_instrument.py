@@ -31,6 +31,7 @@ from lookout.instrument.recorder import ProcessLimitsCollector, RequestRecorder
 from lookout.instrument.registry import LearnedRegistry, MCPServerRegistry, ServerRegistry
 from lookout.instrument.tracing import TracingSetup, configure_tracing
 from lookout.instrument.transport import CountingReadStream, CountingWriteStream, TransportMetricsMiddleware
+from lookout.protocol import Transport
 
 if TYPE_CHECKING:  # FastMCP is not a dependency; the SDK is imported only when a server is instrumented
     from fastmcp import FastMCP
@@ -78,7 +79,9 @@ class Instrumentation:
         """Wrap the server's HTTP app to count bytes, status codes and transport-level rejections."""
         return TransportMetricsMiddleware(app, self.recorder, transport)
 
-    def wrap_streams(self, read_stream: Any, write_stream: Any, transport: str = "stdio") -> tuple[Any, Any]:
+    def wrap_streams(
+        self, read_stream: Any, write_stream: Any, transport: str = Transport.STDIO.value
+    ) -> tuple[Any, Any]:
         """Wrap a stream transport's server-side streams to count bytes and malformed messages."""
         return (
             CountingReadStream(read_stream, self.recorder, transport),
@@ -93,7 +96,7 @@ class Instrumentation:
 
         low: Server[Any] = lowlevel_server(server)
         async with stdio_server() as (read_stream, write_stream):
-            counted_read, counted_write = self.wrap_streams(read_stream, write_stream, "stdio")
+            counted_read, counted_write = self.wrap_streams(read_stream, write_stream, Transport.STDIO.value)
             await low.run(counted_read, counted_write, low.create_initialization_options())
 
     def management_routes(self) -> list[BaseRoute]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from lookout.instrument.sampler import DEFAULT_TARGET_PER_SECOND
 from lookout.instrument.tracing import DEFAULT_SLOW_SECONDS, TracingSetup
+from lookout.protocol import Transport
 
 
 def _names(values: Collection[str]) -> tuple[str, ...]:
@@ -48,7 +49,7 @@ class Metrics:
 
     tools: Collection[str] = field(default=())
     prompts: Collection[str] = field(default=())
-    pipe_transport: str = "stdio"
+    pipe_transport: str = Transport.STDIO.value
     process: bool = True
 
     def __post_init__(self) -> None:
