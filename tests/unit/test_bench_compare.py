@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lookout.bench.capacity import capacity_of, write_capacity
+from lookout.bench.capacity import Policy, capacity_of, write_capacity
 from lookout.bench.compare import compare_runs
 from lookout.bench.history import History, HistoryError
 from lookout.bench.results import RunResult
@@ -91,10 +91,10 @@ def test_capacity_is_the_best_run_within_the_policy(tmp_path: Path) -> None:
         for median, rps in ((0.005, 100), (0.005, 300), (0.2, 900)):  # the 900/s run breaks p99 < 100 ms
             history.finish(history.begin(SCENARIO, "t"), synthetic(1, median_s=median, rps=rps))
         history.finish(history.begin(SCENARIO, "t"), synthetic(1, rps=800, error_every=10))  # 10 % errors
-        capacity = capacity_of(history.complete_runs("t"))
+        capacity = capacity_of(history.complete_runs("t"), Policy.of())
     assert capacity is not None and capacity.run_id == 2
     assert capacity.capacity_rps == pytest.approx(300, rel=1e-2)
-    path = write_capacity(tmp_path, capacity)
+    path = write_capacity(tmp_path, capacity, Policy.of())
     document = json.loads(path.read_text())
     assert document["policy"] == {"p99_seconds": 0.1, "max_error_ratio": 0.001}
     assert document["targets"]["t"]["capacity_rps"] == pytest.approx(300, rel=1e-2)

@@ -1,5 +1,6 @@
-"""Capacity of one replica: the highest throughput among the target's saved runs that met the latency
-policy (p99 at most 100 ms, error ratio below 0.1 %). Written to ``capacity.json`` in the data dir for the
+"""Capacity of one replica: the highest throughput among the target's saved runs that met the policy of
+lookout.yaml (``alerting.slo``: p99 at most ``latency_p99_threshold``, error ratio below
+``error_ratio_threshold``; 100 ms and 0.1 % by default). Written to ``capacity.json`` in the data dir for the
 stack generator, and exported as ``lookout_bench_capacity_rps``."""
 
 from __future__ import annotations
@@ -13,19 +14,35 @@ from typing import Any
 
 from lookout.bench.history import RunRecord
 from lookout.bench.results import RunResult
+from lookout.config.model import SloSettings
 
 CAPACITY_FILE = "capacity.json"
-POLICY_P99_S = 0.1
-POLICY_MAX_ERROR_RATIO = 0.001
 
 
-def meets_policy(result: RunResult) -> bool:
-    overall = result.overall
-    return (
-        overall.requests > 0
-        and overall.response_time.p99 <= POLICY_P99_S
-        and overall.error_ratio < POLICY_MAX_ERROR_RATIO
-    )
+@dataclass(frozen=True)
+class Policy:
+    """What a run must meet to count as served: the P1 alerts' thresholds, so capacity is what a replica
+    serves before it pages."""
+
+    p99_s: float
+    max_error_ratio: float
+
+    @classmethod
+    def of(cls, slo: SloSettings | None = None) -> Policy:
+        """The policy of ``alerting.slo`` (its defaults when no lookout.yaml is given)."""
+        slo = slo if slo is not None else SloSettings()
+        return cls(slo.latency_p99_threshold, slo.error_ratio_threshold)
+
+    def met_by(self, result: RunResult) -> bool:
+        overall = result.overall
+        return (
+            overall.requests > 0
+            and overall.response_time.p99 <= self.p99_s
+            and overall.error_ratio < self.max_error_ratio
+        )
+
+    def __str__(self) -> str:
+        return f"p99 <= {self.p99_s * 1000:g} ms, errors < {self.max_error_ratio:.2%}"
 
 
 @dataclass(frozen=True)
@@ -37,11 +54,11 @@ class Capacity:
     scenario: str
 
 
-def capacity_of(runs: list[RunRecord]) -> Capacity | None:
-    """The best run of one target that met the policy, or None if none did."""
+def capacity_of(runs: list[RunRecord], policy: Policy) -> Capacity | None:
+    """The best run of one target that met ``policy``, or None if none did."""
     best: Capacity | None = None
     for run in runs:
-        if run.result is None or not meets_policy(run.result):
+        if run.result is None or not policy.met_by(run.result):
             continue
         rps = run.result.overall.throughput_rps
         if best is None or rps > best.capacity_rps:
@@ -57,7 +74,7 @@ def read_capacity_file(data_dir: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def write_capacity(data_dir: Path, capacity: Capacity) -> Path:
+def write_capacity(data_dir: Path, capacity: Capacity, policy: Policy) -> Path:
     """Merge ``capacity`` into ``data_dir/capacity.json`` (atomically: readers never see half a file)."""
     data = read_capacity_file(data_dir)
     targets = data.get("targets") if isinstance(data.get("targets"), dict) else {}
@@ -69,7 +86,7 @@ def write_capacity(data_dir: Path, capacity: Capacity) -> Path:
         "scenario": capacity.scenario,
     }
     document = {
-        "policy": {"p99_seconds": POLICY_P99_S, "max_error_ratio": POLICY_MAX_ERROR_RATIO},
+        "policy": {"p99_seconds": policy.p99_s, "max_error_ratio": policy.max_error_ratio},
         "targets": dict(sorted(targets.items())),
     }
     path = data_dir / CAPACITY_FILE
@@ -93,17 +110,18 @@ class Step:
     within_policy: bool
 
 
-def search_capacity(run_step: Callable[[int], RunResult], max_concurrency: int = 256) -> tuple[list[Step], str]:
-    """Closed-loop steps at doubling concurrency (1, 2, 4, ...) until the latency policy breaks, throughput
-    stops growing, or ``max_concurrency`` is passed. Returns the steps and why the search stopped."""
+def search_capacity(
+    run_step: Callable[[int], RunResult], policy: Policy, max_concurrency: int = 256
+) -> tuple[list[Step], str]:
+    """Closed-loop steps at doubling concurrency (1, 2, 4, ...) until ``policy`` breaks, throughput stops
+    growing, or ``max_concurrency`` is passed. Returns the steps and why the search stopped."""
     steps: list[Step] = []
     concurrency, best, stalled = 1, 0.0, 0
     while concurrency <= max_concurrency:
         result = run_step(concurrency)
-        step = Step(concurrency, result, meets_policy(result))
+        step = Step(concurrency, result, policy.met_by(result))
         steps.append(step)
         if not step.within_policy:
-            policy = f"p99 <= {POLICY_P99_S * 1000:.0f} ms, errors < 0.1 %"
             return steps, f"{concurrency} clients broke the policy ({policy})"
         throughput = result.overall.throughput_rps
         stalled = stalled + 1 if throughput < best * (1 + GROWTH_TO_CONTINUE) else 0

@@ -3,35 +3,25 @@ history, compare runs. Bad input: one line, exit 2. A regression found by ``comp
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
-from lookout.bench.scenario import (
-    DEFAULT_OPERATION,
-    LoadModel,
-    Scenario,
-    ScenarioError,
-    load_scenario,
-    operations_from_flags,
-)
+from lookout.bench.gate import DEFAULT_ALPHA, DEFAULT_THRESHOLD, SelectionError, select_runs
+from lookout.bench.runner import BenchRunner, RunFailed, check_transport, open_history, push_results
+from lookout.bench.scenario import LoadModel, Scenario, ScenarioError, scenario_from_options
 
 if TYPE_CHECKING:  # the modules below are imported by the commands that need them: `lookout` starts fast
     from rich.console import Console
 
-    from lookout.bench.capacity import Capacity
+    from lookout.bench.capacity import Policy
     from lookout.bench.compare import Comparison
     from lookout.bench.history import History, RunRecord
     from lookout.bench.results import RunResult
-
-DEFAULT_THRESHOLD = 0.10
-DEFAULT_ALPHA = 0.01
 
 
 class _RunByDefault(TyperGroup):
@@ -50,6 +40,11 @@ bench_app = typer.Typer(
 )
 
 DATA_DIR = typer.Option(Path(".lookout"), "--data-dir", help="Where the run history (bench.sqlite) lives.")
+CONFIG = typer.Option(
+    None,
+    "--config",
+    help="lookout.yaml whose alerting.slo is the capacity policy (default: ./lookout.yaml if any).",
+)
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -59,17 +54,40 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 def _scenario(file: Path | None, tools: list[str], methods: list[str], overrides: dict[str, Any]) -> Scenario:
     try:
-        if file is not None:
-            scenario = load_scenario(file)
-            if tools or methods:
-                _fail("give the mix either in --scenario or with --tool/--method, not both")
-        else:
-            scenario = Scenario(operations=operations_from_flags(tools, methods) or [DEFAULT_OPERATION])
-        if overrides.get("rate") is not None and overrides.get("model") is None:
-            overrides["model"] = LoadModel.OPEN  # a rate only makes sense on a schedule
-        return scenario.with_load(**overrides)
+        return scenario_from_options(file, tools, methods, overrides)
     except ScenarioError as exc:
         _fail(str(exc))
+
+
+def _policy(config: Path | None) -> Policy:
+    """The capacity policy: ``alerting.slo`` of --config, of ./lookout.yaml when there is one, else its defaults."""
+    from lookout.bench.capacity import Policy
+    from lookout.config import ConfigError, load_config
+
+    default = Path("lookout.yaml")
+    path = config if config is not None else (default if default.exists() else None)
+    if path is None:
+        return Policy.of()
+    try:
+        return Policy.of(load_config(path).alerting.slo)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _stdout() -> Console:
+    from rich.console import Console
+
+    console = Console()
+    # Piped output (CI logs) gets room for the whole table instead of rich's 80-column default.
+    return console if console.is_terminal else Console(width=160)
+
+
+def _execute(runner: BenchRunner, scenario: Scenario) -> tuple[int | None, RunResult]:
+    from rich.console import Console
+
+    from lookout.bench.progress import Progress
+
+    return runner.execute(scenario, Progress(Console(stderr=True)))
 
 
 @bench_app.command("run")
@@ -95,9 +113,9 @@ def run(
     pushgateway: str | None = typer.Option(None, help="Push the results to this Pushgateway URL."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     seed: int | None = typer.Option(None, help="Seed of the operation mix."),
+    config: Path | None = CONFIG,
 ) -> None:
     """Drive TARGET with the scenario and report throughput, errors and latency percentiles."""
-    _check_transport(transport)
     overrides = {
         "model": model,
         "concurrency": concurrency,
@@ -108,11 +126,16 @@ def run(
         "warmup": warmup,
         "timeout": timeout,
     }
-    scenario = _scenario(scenario_file, tool, method, overrides)
-    runner = _Runner(target, name or target, transport, protocol, _history(data_dir) if save else None, revision, seed)
-    run_id, result = runner.execute(scenario)
-    capacity = _record_capacity(runner, data_dir)
-    _push(pushgateway, result, capacity)
+    try:
+        check_transport(transport)
+        scenario = _scenario(scenario_file, tool, method, overrides)
+        policy = _policy(config)
+        history = open_history(data_dir) if save else None
+        runner = BenchRunner(target, name or target, transport, protocol, history, revision, seed)
+        run_id, result = _execute(runner, scenario)
+        push_results(pushgateway, result, runner.record_capacity(data_dir, policy))
+    except RunFailed as exc:
+        _fail(str(exc), exc.code)
     if as_json:
         document = {"run_id": run_id, **result.model_dump(mode="json", by_alias=True)}
         typer.echo(json.dumps(document, indent=2))
@@ -122,91 +145,6 @@ def run(
         _stdout().print(results_table(result))
         if run_id is not None:
             typer.echo(f"saved as run {run_id} in {data_dir}")
-
-
-@dataclass
-class _Runner:
-    """Runs scenarios against one target, saving each run in the history (when there is one)."""
-
-    target: str
-    target_name: str
-    transport: str
-    protocol: str
-    history: History | None
-    revision: str | None
-    seed: int | None
-
-    def execute(self, scenario: Scenario) -> tuple[int | None, RunResult]:
-        import anyio
-        from rich.console import Console
-
-        from lookout.bench.client import mcp_sessions
-        from lookout.bench.history import INTERRUPTED, HistoryError
-        from lookout.bench.load import BenchError, run_load, summarize
-        from lookout.bench.progress import Progress
-
-        history = self.history
-        try:
-            run_id = history.begin(scenario, self.target_name, self.revision) if history else None
-        except HistoryError as exc:
-            _fail(str(exc))
-        progress = Progress(Console(stderr=True))
-        timeout = scenario.load.timeout_s
-        connect = mcp_sessions(self.target, transport=self.transport, protocol=self.protocol, timeout=timeout)
-        try:
-            with progress.shown():
-                recorder = anyio.run(lambda: run_load(scenario, connect, seed=self.seed, on_tick=progress))
-        except BenchError as exc:
-            if history is not None and run_id is not None:
-                with contextlib.suppress(HistoryError):  # the target's failure is the news, not the history's
-                    history.fail(run_id)
-            _fail(f"{self.target}: {exc}", code=1)
-        except KeyboardInterrupt:
-            if history is not None and run_id is not None:
-                with contextlib.suppress(HistoryError):
-                    history.fail(run_id, INTERRUPTED)
-            raise
-        result = summarize(recorder, scenario, self.target_name)
-        if history is not None and run_id is not None:
-            try:
-                history.finish(run_id, result)
-            except HistoryError as exc:
-                _fail(f"{exc} (run {run_id} stays incomplete)")
-        return run_id, result
-
-
-def _check_transport(transport: str) -> None:
-    from lookout.bench.client import TRANSPORTS
-
-    if transport not in TRANSPORTS:
-        _fail(f"--transport {transport!r}: use one of {', '.join(TRANSPORTS)}")
-
-
-def _record_capacity(runner: _Runner, data_dir: Path) -> Capacity | None:
-    """The target's capacity from its saved runs, also written to capacity.json."""
-    from lookout.bench.capacity import capacity_of, write_capacity
-    from lookout.bench.history import HistoryError
-
-    if runner.history is None:
-        return None
-    try:
-        capacity = capacity_of(runner.history.complete_runs(runner.target_name))
-    except HistoryError as exc:
-        _fail(str(exc))
-    if capacity is not None:
-        write_capacity(data_dir, capacity)
-    return capacity
-
-
-def _push(gateway: str | None, result: RunResult, capacity: Capacity | None) -> None:
-    if not gateway:
-        return
-    from lookout.bench.export import ExportError, push
-
-    try:
-        push(gateway, result, capacity)
-    except ExportError as exc:
-        _fail(str(exc), code=1)
 
 
 @bench_app.command("capacity")
@@ -224,18 +162,27 @@ def capacity_command(
     revision: str | None = typer.Option(None, help="Git revision of the target, kept in the history."),
     data_dir: Path = DATA_DIR,
     pushgateway: str | None = typer.Option(None, help="Push the capacity (and the last step) to this Pushgateway."),
+    config: Path | None = CONFIG,
 ) -> None:
-    """Measure the capacity of one replica: closed-loop steps at 1, 2, 4 ... clients until p99 passes 100 ms,
-    errors reach 0.1 % or throughput stops growing. Every step is saved; capacity.json is updated."""
+    """Measure the capacity of one replica: closed-loop steps at 1, 2, 4 ... clients until the policy breaks
+    (alerting.slo: p99 and error ratio, 100 ms and 0.1 % by default) or throughput stops growing. Every step is
+    saved; capacity.json is updated."""
     from lookout.bench.capacity import search_capacity
     from lookout.bench.progress import ms
 
-    _check_transport(transport)
-    base = _scenario(scenario_file, tool, method, {"model": LoadModel.CLOSED, "duration": step, "warmup": warmup})
-    runner = _Runner(target, name or target, transport, protocol, _history(data_dir), revision, None)
+    try:
+        check_transport(transport)
+        base = _scenario(scenario_file, tool, method, {"model": LoadModel.CLOSED, "duration": step, "warmup": warmup})
+        policy = _policy(config)
+        runner = BenchRunner(target, name or target, transport, protocol, open_history(data_dir), revision, None)
+    except RunFailed as exc:
+        _fail(str(exc), exc.code)
 
     def run_step(concurrency: int) -> RunResult:
-        run_id, result = runner.execute(base.with_load(concurrency=concurrency))
+        try:
+            run_id, result = _execute(runner, base.with_load(concurrency=concurrency))
+        except RunFailed as exc:
+            _fail(str(exc), exc.code)
         overall = result.overall
         typer.echo(
             f"{concurrency:4d} clients: {overall.throughput_rps:8.1f} ok/s  p99 {ms(overall.response_time.p99):>10}"
@@ -243,35 +190,26 @@ def capacity_command(
         )
         return result
 
-    steps, reason = search_capacity(run_step, max_concurrency)
+    steps, reason = search_capacity(run_step, policy, max_concurrency)
     typer.echo(f"stopped: {reason}")
-    capacity = _record_capacity(runner, data_dir)
-    _push(pushgateway, steps[-1].result, capacity)
+    try:
+        capacity = runner.record_capacity(data_dir, policy)
+        push_results(pushgateway, steps[-1].result, capacity)
+    except RunFailed as exc:
+        _fail(str(exc), exc.code)
     if capacity is None:
-        _fail(f"{runner.target_name}: no run met the policy (p99 <= 100 ms, errors < 0.1 %): capacity unknown", 1)
+        _fail(f"{runner.target_name}: no run met the policy ({policy}): capacity unknown", 1)
     typer.echo(
         f"capacity of {capacity.target}: {capacity.capacity_rps:.1f} requests/s (run {capacity.run_id}); "
         f"written to {data_dir / 'capacity.json'}"
     )
 
 
-def _stdout() -> Console:
-    from rich.console import Console
-
-    console = Console()
-    # Piped output (CI logs) gets room for the whole table instead of rich's 80-column default.
-    return console if console.is_terminal else Console(width=160)
-
-
 def _history(data_dir: Path, create: bool = True) -> History:
-    from lookout.bench.history import HISTORY_FILE, History, HistoryError
-
-    if not create and not (data_dir / HISTORY_FILE).exists():
-        _fail(f"no benchmark history in {data_dir}: run `lookout bench TARGET` first (or pass --data-dir)")
     try:
-        return History.in_dir(data_dir)
-    except HistoryError as exc:
-        _fail(str(exc))
+        return open_history(data_dir, create)
+    except RunFailed as exc:
+        _fail(str(exc), exc.code)
 
 
 @bench_app.command("history")
@@ -332,13 +270,6 @@ def _summary(record: RunRecord) -> dict[str, Any]:
     }
 
 
-def _complete(history: History, run_id: int) -> RunResult:
-    record = history.get(run_id)
-    if record.result is None:
-        _fail(f"run {run_id} did not complete (interrupted?): compare complete runs only")
-    return record.result
-
-
 @bench_app.command("compare")
 def compare_command(
     runs: list[int] = typer.Argument(None, help="A B: compare run B against run A. Omit for --baseline mode."),
@@ -359,29 +290,14 @@ def compare_command(
     if not (0 < alpha < 1):
         _fail("--alpha must be between 0 and 1, e.g. 0.01")
     history = _history(data_dir, create=False)
-    ids = list(runs or [])
     try:
-        if baseline is not None:
-            if baseline < 1 or len(ids) > 1:
-                _fail("--baseline N takes N >= 1 and at most one run id (the candidate)")
-            candidate_record = history.get(ids[0]) if ids else history.latest_complete()
-            before = [r.result for r in history.baseline(candidate_record, baseline) if r.result is not None]
-            if not before:
-                _fail(f"run {candidate_record.id} has no earlier complete run of the same target and scenario")
-            candidate = _complete(history, candidate_record.id)
-            label = f"run {candidate_record.id} vs the {len(before)} runs before it"
-        else:
-            if len(ids) != 2:
-                _fail("give two run ids (A B), or --baseline N")
-            before = [_complete(history, ids[0])]
-            candidate = _complete(history, ids[1])
-            label = f"run {ids[1]} vs run {ids[0]}"
-    except HistoryError as exc:
+        selection = select_runs(history, list(runs or []), baseline)
+    except (SelectionError, HistoryError) as exc:
         _fail(str(exc))
-    if before[0].fingerprint != candidate.fingerprint:
+    if not selection.same_shape:
         typer.echo("lookout: note: the runs used different scenarios or load shapes", err=True)
-    comparison = compare_runs(before, candidate, threshold, alpha)
-    _print_comparison(label, comparison, as_json)
+    comparison = compare_runs(selection.baseline, selection.candidate, threshold, alpha)
+    _print_comparison(selection.label, comparison, as_json)
     raise typer.Exit(1 if comparison.regression else 0)
 
 

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from lookout.bench.gate import DEFAULT_ALPHA, DEFAULT_THRESHOLD
 from lookout.bench.histogram import LatencyHistogram
 from lookout.bench.results import RunResult
 
-DEFAULT_THRESHOLD = 0.10  # keep in step with lookout.bench.cli
-DEFAULT_ALPHA = 0.01
 LATENCY_PERCENTILES = (50.0, 90.0, 99.0)
 ERROR_RATIO_RISE = 0.001
 """A rise of the error ratio by more than 0.1 percentage point fails, whatever the threshold: the error

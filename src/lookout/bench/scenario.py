@@ -151,3 +151,19 @@ def operations_from_flags(tools: list[str], methods: list[str]) -> list[Operatio
             message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
             raise ScenarioError(f"--method {method!r}: {message}") from None
     return operations
+
+
+def scenario_from_options(
+    file: Path | None, tools: list[str], methods: list[str], overrides: dict[str, Any]
+) -> Scenario:
+    """The scenario of ``lookout bench``'s options: a scenario file or --tool/--method flags (default: the demo
+    server's echo), with the load options given on the command line overriding the file's."""
+    if file is not None:
+        scenario = load_scenario(file)
+        if tools or methods:
+            raise ScenarioError("give the mix either in --scenario or with --tool/--method, not both")
+    else:
+        scenario = Scenario(operations=operations_from_flags(tools, methods) or [DEFAULT_OPERATION])
+    if overrides.get("rate") is not None and overrides.get("model") is None:
+        overrides = {**overrides, "model": LoadModel.OPEN}  # a rate only makes sense on a schedule
+    return scenario.with_load(**overrides)

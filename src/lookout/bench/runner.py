@@ -1,0 +1,121 @@
+"""Running benchmarks for ``lookout bench``: one run against a target (saved in the history when there is one),
+the target's capacity from its saved runs, and the export. Every failure is a RunFailed with one line for the
+user and its exit code; the command line only parses options and prints."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lookout.bench.capacity import Capacity, Policy
+    from lookout.bench.history import History
+    from lookout.bench.progress import Progress
+    from lookout.bench.results import RunResult
+    from lookout.bench.scenario import Scenario
+
+
+class RunFailed(Exception):
+    """One line for the user; ``code`` 1 when the target (or the Pushgateway) failed, 2 for input and set-up."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_transport(transport: str) -> None:
+    from lookout.bench.client import TRANSPORTS
+
+    if transport not in TRANSPORTS:
+        raise RunFailed(f"--transport {transport!r}: use one of {', '.join(TRANSPORTS)}")
+
+
+def open_history(data_dir: Path, create: bool = True) -> History:
+    """The history in ``data_dir``; without ``create``, a missing one is an error (nothing to list or compare)."""
+    from lookout.bench.history import HISTORY_FILE, History, HistoryError
+
+    if not create and not (data_dir / HISTORY_FILE).exists():
+        raise RunFailed(f"no benchmark history in {data_dir}: run `lookout bench TARGET` first (or pass --data-dir)")
+    try:
+        return History.in_dir(data_dir)
+    except HistoryError as exc:
+        raise RunFailed(str(exc)) from None
+
+
+@dataclass
+class BenchRunner:
+    """Runs scenarios against one target, saving each run in the history (when there is one)."""
+
+    target: str
+    target_name: str
+    transport: str
+    protocol: str
+    history: History | None
+    revision: str | None
+    seed: int | None
+
+    def execute(self, scenario: Scenario, progress: Progress | None = None) -> tuple[int | None, RunResult]:
+        """Run ``scenario``; the run's id in the history (None without one) and its result."""
+        import anyio
+
+        from lookout.bench.client import mcp_sessions
+        from lookout.bench.history import INTERRUPTED, HistoryError
+        from lookout.bench.load import BenchError, run_load, summarize
+
+        history = self.history
+        try:
+            run_id = history.begin(scenario, self.target_name, self.revision) if history else None
+        except HistoryError as exc:
+            raise RunFailed(str(exc)) from None
+        timeout = scenario.load.timeout_s
+        connect = mcp_sessions(self.target, transport=self.transport, protocol=self.protocol, timeout=timeout)
+        shown = progress.shown() if progress is not None else contextlib.nullcontext()
+        try:
+            with shown:
+                recorder = anyio.run(lambda: run_load(scenario, connect, seed=self.seed, on_tick=progress))
+        except BenchError as exc:
+            if history is not None and run_id is not None:
+                with contextlib.suppress(HistoryError):  # the target's failure is the news, not the history's
+                    history.fail(run_id)
+            raise RunFailed(f"{self.target}: {exc}", code=1) from None
+        except KeyboardInterrupt:
+            if history is not None and run_id is not None:
+                with contextlib.suppress(HistoryError):
+                    history.fail(run_id, INTERRUPTED)
+            raise
+        result = summarize(recorder, scenario, self.target_name)
+        if history is not None and run_id is not None:
+            try:
+                history.finish(run_id, result)
+            except HistoryError as exc:
+                raise RunFailed(f"{exc} (run {run_id} stays incomplete)") from None
+        return run_id, result
+
+    def record_capacity(self, data_dir: Path, policy: Policy) -> Capacity | None:
+        """The target's capacity from its saved runs under ``policy``, also written to capacity.json."""
+        from lookout.bench.capacity import capacity_of, write_capacity
+        from lookout.bench.history import HistoryError
+
+        if self.history is None:
+            return None
+        try:
+            capacity = capacity_of(self.history.complete_runs(self.target_name), policy)
+        except HistoryError as exc:
+            raise RunFailed(str(exc)) from None
+        if capacity is not None:
+            write_capacity(data_dir, capacity, policy)
+        return capacity
+
+
+def push_results(gateway: str | None, result: RunResult, capacity: Capacity | None) -> None:
+    """Push the run (and the capacity) to ``gateway``, when one is given."""
+    if not gateway:
+        return
+    from lookout.bench.export import ExportError, push
+
+    try:
+        push(gateway, result, capacity)
+    except ExportError as exc:
+        raise RunFailed(str(exc), code=1) from None
