@@ -138,3 +138,11 @@ def test_a_stack_off_the_drill_profile_is_warned_about() -> None:
 
 def test_the_drill_profile_is_quick() -> None:
     assert slow_warnings(_stack_on("lookout-drill.yaml", 25), ["MCPServerDown", "Watchdog"]) == []
+
+
+def test_an_escalation_on_the_drill_profile_is_not_called_slow() -> None:
+    stack = _stack_on("lookout-drill.yaml", 25)
+    stack.rules["LookoutEscalatedP1"] = RuleInfo(7 * 60, "P0")
+    assert slow_warnings(stack, ["LookoutEscalatedP1"]) == []
+    stack.rules["LookoutEscalatedP1"] = RuleInfo(30 * 60, "P0")
+    assert "LookoutEscalatedP1 (for 1800s)" in slow_warnings(stack, ["LookoutEscalatedP1"])[0]

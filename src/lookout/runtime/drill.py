@@ -50,6 +50,8 @@ DRILL_PROFILE: Final = "examples/lookout-drill.yaml"
 POLL_INTERVAL: Final = 1.0
 SLOW: Final = 60.0
 """A `for` or Alertmanager timing above this many seconds makes a drill slow: the profile's are shorter."""
+SLOW_ESCALATION: Final = 600.0
+"""An escalation's `for` must outlast the drills of the alerts it escalates, so its bound is higher."""
 MARGIN: Final = 30.0
 
 PASSED, FAILED, SKIPPED, NOT_DRILLABLE = "passed", "failed", "skipped", "not drillable"
@@ -493,16 +495,16 @@ def slow_warnings(stack: Stack, names: list[str]) -> list[str]:
     """Why this stack will make the drill slow (long `for`, long Alertmanager timings, P3 business hours)."""
     slow = []
     for name in names:
-        rule = stack.rules.get(name)
-        if rule is None or not isinstance(DRILLS.get(name), Drill):
+        rule, entry = stack.rules.get(name), DRILLS.get(name)
+        if rule is None or not isinstance(entry, Drill):
             continue
         timing = stack.timing(name, rule.priority)
+        long = [f"for {rule.for_s:.0f}s"] if rule.for_s > (SLOW_ESCALATION if entry.escalated_from else SLOW) else []
         waits = {
-            "for": rule.for_s,
             "group_wait": duration_seconds(timing.group_wait),
             "group_interval": duration_seconds(timing.group_interval),
         }
-        long = [f"{k} {v:.0f}s" for k, v in waits.items() if v > SLOW]
+        long += [f"{k} {v:.0f}s" for k, v in waits.items() if v > SLOW]
         if long:
             slow.append(f"{name} ({', '.join(long)})")
     warnings = []
