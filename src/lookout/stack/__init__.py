@@ -17,7 +17,7 @@ from lookout.config.model import Config
 from lookout.stack import naming
 from lookout.stack.alertmanager import TEMPLATES, render_alertmanager
 from lookout.stack.compose import render_compose
-from lookout.stack.grafana import render_grafana
+from lookout.stack.grafana import grafana_documents
 from lookout.stack.k8s import render_k8s
 from lookout.stack.loki import render_logs
 from lookout.stack.otelcol import render_tracing
@@ -56,7 +56,7 @@ _EVERYWHERE = frozenset(DeployTarget)
 PARTS: list[tuple[Callable[[Config], Documents], frozenset[DeployTarget]]] = [
     (_prometheus, _EVERYWHERE),
     (_alertmanager, _EVERYWHERE),
-    (render_grafana, _EVERYWHERE),
+    (grafana_documents, _EVERYWHERE),
     (render_logs, _EVERYWHERE),
     (render_tracing, _EVERYWHERE),
     (render_compose, frozenset({DeployTarget.COMPOSE})),

@@ -22,7 +22,6 @@ Document = str | Mapping[str, Any] | list[Any]
 """A generated file: its text, or data the writer serializes by the file's extension."""
 
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # PyYAML without libyaml: same output, slower
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _BlockDumper(_Dumper):  # type: ignore[misc]
@@ -48,11 +47,6 @@ def dump_yaml(data: Any, header: str = "") -> str:
     )
     prefix = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
     return prefix + body
-
-
-def load_yaml(text: str) -> Any:
-    """Parse YAML the generators wrote (for generators that embed another generator's output)."""
-    return yaml.load(text, Loader=_Loader)
 
 
 def dump_json(data: Any) -> str:

@@ -5,11 +5,16 @@ Files (relative to the stack dir):
 ``grafana/provisioning/dashboards/lookout.yaml``, ``grafana/dashboards/<tenant>/<slug>.json`` and
 ``grafana/dashboards/Lookout/benchmarks.json`` (fleet-wide). Container targets render their own
 datasources file with service names (:func:`render_datasources` with other :class:`Endpoints`).
+
+Dashboards are data (:func:`dashboards`: Grafana's JSON models); the stack's writer serializes them
+(:func:`lookout.stack.yamlio.serialize`). Each dashboard is one module of :mod:`.dashboards`, listed in
+:mod:`.catalog`.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 from lookout.config.model import Config
 from lookout.stack.grafana import catalog
@@ -19,7 +24,8 @@ from lookout.stack.grafana.provisioning import (
     render_dashboard_provider,
     render_datasources,
 )
-from lookout.stack.grafana.render import render_dashboard
+from lookout.stack.grafana.render import dashboard_json
+from lookout.stack.yamlio import Document, serialize
 
 GRAFANA_DIR: Final = "grafana"
 DASHBOARDS_DIR: Final = f"{GRAFANA_DIR}/dashboards"
@@ -40,26 +46,45 @@ def native_endpoints(config: Config) -> Endpoints:
     )
 
 
-def render_dashboards(config: Config) -> dict[str, str]:
-    """``{relative path: JSON}`` of every dashboard: one folder per tenant plus the shared folder."""
-    files = {}
+def dashboards(config: Config) -> dict[str, dict[str, Any]]:
+    """``{relative path: JSON model}`` of every dashboard: one folder per tenant plus the shared folder."""
+    models = {}
     policy = Policy.from_config(config)
     for tenant in config.tenants:
         for make in catalog.TENANT_DASHBOARDS:
             spec = make(policy)
-            files[f"{DASHBOARDS_DIR}/{tenant.name}/{spec.slug}.json"] = render_dashboard(spec, tenant.name, tenant.name)
+            models[f"{DASHBOARDS_DIR}/{tenant.name}/{spec.slug}.json"] = dashboard_json(spec, tenant.name, tenant.name)
     for make in catalog.SHARED_DASHBOARDS:
         spec = make(policy)
-        files[f"{DASHBOARDS_DIR}/{SHARED_FOLDER}/{spec.slug}.json"] = render_dashboard(spec, SHARED_FOLDER, None)
-    return files
+        models[f"{DASHBOARDS_DIR}/{SHARED_FOLDER}/{spec.slug}.json"] = dashboard_json(spec, SHARED_FOLDER, None)
+    return models
 
 
-def render_grafana(config: Config) -> dict[str, str]:
+def grafana_documents(config: Config) -> Mapping[str, Document]:
+    """The native stack's Grafana files: provisioning and every dashboard (as data)."""
     return {
         DATASOURCES_FILE: render_datasources(native_endpoints(config), config.timing.scrape_interval),
         PROVIDER_FILE: render_dashboard_provider(),
-        **render_dashboards(config),
+        **dashboards(config),
     }
 
 
-__all__ = ["DASHBOARDS_DIR", "Endpoints", "render_dashboards", "render_datasources", "render_grafana"]
+def render_dashboards(config: Config) -> dict[str, str]:
+    """``{relative path: JSON text}`` of every dashboard, as the stack's writer writes them."""
+    return {path: serialize(path, model) for path, model in dashboards(config).items()}
+
+
+def render_grafana(config: Config) -> dict[str, str]:
+    """The text of :func:`grafana_documents`' files."""
+    return {path: serialize(path, document) for path, document in grafana_documents(config).items()}
+
+
+__all__ = [
+    "DASHBOARDS_DIR",
+    "Endpoints",
+    "dashboards",
+    "grafana_documents",
+    "render_dashboards",
+    "render_datasources",
+    "render_grafana",
+]

@@ -1,4 +1,5 @@
-"""Dashboard specs -> Grafana dashboard JSON, through the Grafana Foundation SDK.
+"""Dashboard specs -> Grafana dashboard JSON models (data; the stack's writer serializes them), through the
+Grafana Foundation SDK.
 
 Why the SDK (pinned to its Grafana 11.6 build, ``1769699379!11.6.0``): its builders are generated from
 Grafana's own schemas, so every field we set exists with the right type and the output carries the
@@ -7,22 +8,20 @@ matching ``schemaVersion`` (41); an unpinned install would pick an old Grafana 1
 
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import Final
+from enum import Enum
+from typing import Any, Final
 
-import orjson
 from grafana_foundation_sdk.builders import dashboard as gd
 from grafana_foundation_sdk.builders import heatmap, logs, loki, prometheus, stat, table, timeseries
 from grafana_foundation_sdk.builders.common import GraphThresholdsStyleConfig, ReduceDataOptions
 from grafana_foundation_sdk.cog.builder import Builder
-from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.cog.variants import Dataquery
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models.common import GraphThresholdsStyleMode
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 from lookout import metrics as m
+from lookout.stack import naming
 from lookout.stack.grafana import model
 from lookout.stack.grafana import promql as q
 
@@ -30,16 +29,22 @@ PROMETHEUS_VAR: Final = "datasource"
 LOKI_VAR: Final = "loki"
 PROMETHEUS_REF: Final = dm.DataSourceRef(type_val="prometheus", uid=f"${{{PROMETHEUS_VAR}}}")
 LOKI_REF: Final = dm.DataSourceRef(type_val="loki", uid=f"${{{LOKI_VAR}}}")
-UID_MAX: Final = 40  # Grafana's limit on dashboard uids
 
 PanelBuilder = timeseries.Panel | stat.Panel | heatmap.Panel | table.Panel | logs.Panel
 
 
-def dashboard_uid(folder: str, slug: str) -> str:
-    uid = f"lookout-{folder}-{slug}"
-    if len(uid) > UID_MAX:
-        uid = f"lookout-{hashlib.sha256(folder.encode()).hexdigest()[:12]}-{slug}"
-    return uid[:UID_MAX]
+def _plain(value: Any) -> Any:
+    """The SDK's models as plain data (what its JSON encoder writes): dicts, lists, strings and numbers."""
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json):
+        return _plain(to_json())
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, Enum):
+        return value.value
+    return value
 
 
 def _thresholds(panel: model.Panel) -> gd.ThresholdsConfig:
@@ -152,12 +157,12 @@ def _variables(spec: model.Dashboard, tenant: str | None) -> list[Builder[dm.Var
     return variables
 
 
-def render_dashboard(spec: model.Dashboard, folder: str, tenant: str | None) -> str:
-    """Grafana JSON of ``spec`` for ``tenant`` (None: a fleet-wide dashboard such as Benchmarks)."""
+def dashboard_json(spec: model.Dashboard, folder: str, tenant: str | None) -> dict[str, Any]:
+    """Grafana's JSON model of ``spec`` for ``tenant`` (None: a fleet-wide dashboard such as Benchmarks)."""
     tags = ["lookout", f"tenant:{tenant}" if tenant else folder.lower()]
     builder = (
         gd.Dashboard(spec.title)
-        .uid(dashboard_uid(folder, spec.slug))
+        .uid(naming.dashboard_uid(folder, spec.slug))
         .description(spec.description)
         .tags(tags)
         .editable()
@@ -182,7 +187,5 @@ def render_dashboard(spec: model.Dashboard, folder: str, tenant: str | None) -> 
         for panel in row.panels:
             panel_id += 1
             builder = builder.with_panel(_panel(panel, panel_id))
-    # The SDK's encoder turns its builders into plain data; orjson then indents in C (json's indenting
-    # encoder is pure Python, and a 50-tenant fleet renders hundreds of dashboards).
-    plain = json.loads(json.dumps(builder.build(), cls=JSONEncoder))
-    return orjson.dumps(plain, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+    plain: dict[str, Any] = _plain(builder.build())
+    return plain

@@ -23,7 +23,7 @@ import orjson
 from lookout.config.model import Config
 from lookout.stack import naming
 from lookout.stack.deployment import demo_target, service_dns
-from lookout.stack.grafana import DASHBOARDS_DIR, render_dashboards
+from lookout.stack.grafana import DASHBOARDS_DIR, dashboards
 from lookout.stack.grafana.provisioning import ALERTMANAGER_UID, PROMETHEUS_UID
 from lookout.stack.k8s import alerting, monitoring, workloads
 from lookout.stack.k8s.monitoring import PART_OF
@@ -48,7 +48,7 @@ def _dump(objects: list[dict[str, Any]]) -> str:
 
 def dashboard_config_maps(config: Config) -> list[dict[str, Any]]:
     objects = []
-    for path, text in render_dashboards(config).items():
+    for path, model in dashboards(config).items():
         folder, file_name = path.removeprefix(f"{DASHBOARDS_DIR}/").split("/")
         slug = file_name.removesuffix(".json")
         objects.append(
@@ -61,7 +61,7 @@ def dashboard_config_maps(config: Config) -> list[dict[str, Any]]:
                     "annotations": {FOLDER_ANNOTATION: folder},
                 },
                 # Compact JSON: ConfigMaps are capped at 1 MiB.
-                "data": {file_name: orjson.dumps(orjson.loads(text), option=orjson.OPT_SORT_KEYS).decode()},
+                "data": {file_name: orjson.dumps(model, option=orjson.OPT_SORT_KEYS).decode()},
             }
         )
     return objects

@@ -18,8 +18,7 @@ from lookout import metrics as m
 from lookout.config.model import Config
 from lookout.stack import naming
 from lookout.stack.deployment import service_dns
-from lookout.stack.rules import render_alert_rules, render_recording_rules
-from lookout.stack.yamlio import load_yaml
+from lookout.stack.rules import alert_rules, recording_rules
 
 API: Final = "monitoring.coreos.com/v1"
 SCRAPE_LABEL: Final = "lookout.dev/scrape"
@@ -113,8 +112,8 @@ def probes(config: Config) -> list[dict[str, Any]]:
 def prometheus_rule(config: Config) -> dict[str, Any]:
     """The alert and recording rules, as the operator wants them."""
     groups = [
-        *load_yaml(render_recording_rules(config)).get("groups", []),
-        *load_yaml(render_alert_rules(config)).get("groups", []),
+        *recording_rules(config)["groups"],
+        *alert_rules(config)["groups"],
     ]
     return {
         "apiVersion": API,

@@ -1,0 +1,1 @@
+"""One module per dashboard: each defines ``dashboard(policy) -> Dashboard``; :mod:`..catalog` lists them."""
