@@ -116,6 +116,11 @@ TARGET: Final = "target"
 SCENARIO: Final = "scenario"
 QUANTILE: Final = "quantile"
 
+# The exporter's /probe query parameters (blackbox_exporter's convention); Prometheus' relabelling reads them
+# as __param_<name>.
+PROBE_PARAM_TARGET: Final = "target"
+PROBE_PARAM_MODULE: Final = "module"
+
 OTHER: Final = "_OTHER"
 """Label value for names that are not registered on the server (the cardinality guard)."""
 

@@ -160,8 +160,8 @@ async def unless_disconnected(request: Request, work: Callable[[], Awaitable[Pro
 def build_app(state: ExporterState) -> Starlette:
     async def probe(request: Request) -> Response:
         config = state.config
-        target_param = request.query_params.get("target", "")
-        module_name = request.query_params.get("module", DEFAULT_MODULE)
+        target_param = request.query_params.get(metrics.PROBE_PARAM_TARGET, "")
+        module_name = request.query_params.get(metrics.PROBE_PARAM_MODULE, DEFAULT_MODULE)
         if not target_param:
             return PlainTextResponse("target parameter is missing: /probe?target=NAME&module=MODULE\n", 400)
         module = config.probe.modules.get(module_name)

@@ -51,11 +51,11 @@ def prober_scrape_configs(config: Config, *, include_exporter: bool = True) -> l
         {
             "job_name": naming.probe_job_name(module),
             "metrics_path": "/probe",
-            "params": {"module": [module]},
+            "params": {m.PROBE_PARAM_MODULE: [module]},
             "static_configs": static[module],
             "relabel_configs": [
-                {"source_labels": ["__address__"], "target_label": "__param_target"},
-                {"source_labels": ["__param_target"], "target_label": m.INSTANCE},
+                {"source_labels": ["__address__"], "target_label": f"__param_{m.PROBE_PARAM_TARGET}"},
+                {"source_labels": [f"__param_{m.PROBE_PARAM_TARGET}"], "target_label": m.INSTANCE},
                 {"target_label": "__address__", "replacement": exporter},
             ],
         }

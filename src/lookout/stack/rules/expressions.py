@@ -204,7 +204,7 @@ def deprecated_protocol(c: Config) -> str:
     probed = f'{m.PROBE_PROTOCOL_VERSION.name}{{{PROBED},version=~"{versions}"}} > 0'
     served = f'rate({r.OPS_COUNT}{{{r.MCP_SELECTOR},{m.PROTOCOL_VERSION}=~"{versions}"}}[1h]) > 0'
     # Both sources as one `version` label: what the prober negotiated and what clients of the server speak.
-    as_version = f'label_replace({served}, "version", "$1", "{m.PROTOCOL_VERSION}", "(.+)")'
+    as_version = f'label_replace({served}, "{m.VERSION}", "$1", "{m.PROTOCOL_VERSION}", "(.+)")'
     return f"count by ({BY_SERVICE}, version) (({probed}) or {as_version}) > 0"
 
 

@@ -234,7 +234,8 @@ def _capacity_rules(config: Config) -> list[RecordingRule]:
         for tenant, target in config.targets()
     ]
     # `lookout bench` pushes its result with target=<lookout.yaml target name>; that name is our service label.
-    measured = f'max by ({m.SERVICE}) (label_replace({m.BENCH_CAPACITY.name}, "{m.SERVICE}", "$1", "target", "(.+)"))'
+    as_service = f'label_replace({m.BENCH_CAPACITY.name}, "{m.SERVICE}", "$1", "{m.TARGET}", "(.+)")'
+    measured = f"max by ({m.SERVICE}) ({as_service})"
     effective = f"({CAPACITY_FALLBACK} * 0 + on ({m.SERVICE}) group_left () {measured}) or {CAPACITY_FALLBACK}"
     # With no targets there is no fallback series to name; the measured capacity alone keeps the name defined.
     rules.append(RecordingRule(CAPACITY, effective if rules else measured))
