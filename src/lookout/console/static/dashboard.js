@@ -199,10 +199,9 @@
 
   function drawTimeseries(panel, body, results, r) {
     const series = matrixSeries(results);
-    const step = results.length ? results[0].step : stepFor(r);
-    const xs = [];
-    for (let t = Math.ceil(r.start / step) * step; t <= r.end + 1e-9; t += step) xs.push(t);
     if (!series.length) return false;
+    // Prometheus aligns each range query's points to its start: the union of their timestamps is the x axis.
+    const xs = Array.from(new Set(series.flatMap((s) => s.values.map((v) => Math.round(v[0]))))).sort((a, b) => a - b);
     const data = [xs];
     let any = false;
     for (const s of series) {
