@@ -1,13 +1,12 @@
 """The generated Grafana dashboards, as the console draws them.
 
-One catalog: the console reads the dashboard JSON that ``lookout generate`` writes for Grafana
-(:func:`lookout.stack.grafana.render_dashboards`) and keeps what a panel needs — type, title, queries,
+One catalog: the console reads the dashboard JSON models that ``lookout generate`` writes for Grafana
+(:func:`lookout.stack.grafana.dashboards`, as data) and keeps what a panel needs — type, title, queries,
 unit, thresholds, size — plus the template variables. No second list of queries exists.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Final
@@ -150,11 +149,12 @@ def from_grafana(folder: str, slug: str, model: dict[str, Any]) -> ConsoleDashbo
 
 def load_dashboards(config: Config) -> dict[str, ConsoleDashboard]:
     """Every dashboard of the generated catalog for ``config``, by uid, in catalog order."""
-    from lookout.stack.grafana import DASHBOARDS_DIR, render_dashboards
+    from lookout.stack.grafana import DASHBOARDS_DIR
+    from lookout.stack.grafana import dashboards as grafana_dashboards
 
     dashboards: dict[str, ConsoleDashboard] = {}
-    for path, text in render_dashboards(config).items():
+    for path, model in grafana_dashboards(config).items():
         folder, _, name = path.removeprefix(f"{DASHBOARDS_DIR}/").partition("/")
-        dashboard = from_grafana(folder, name.removesuffix(".json"), json.loads(text))
+        dashboard = from_grafana(folder, name.removesuffix(".json"), model)
         dashboards[dashboard.uid] = dashboard
     return dashboards
