@@ -12,7 +12,7 @@ from lookout.probe.modules import ProbeTarget
 from lookout.probe.result import ProbeResult
 from lookout.probe.result_exposition import render
 from lookout.protocol import Transport
-from lookout.stack.prometheus import prober_scrape_configs
+from lookout.stack.prometheus import prober_scrape_configs, prometheus_config
 
 CONFIG = parse_config(
     """\
@@ -102,6 +102,15 @@ def test_scrape_configs_one_job_per_module_in_use_with_blackbox_relabelling() ->
     assert by_name["lookout-exporter"]["static_configs"] == [{"targets": ["127.0.0.1:9999"]}]
     assert prober_scrape_configs(CONFIG) == jobs  # deterministic
     assert [j["job_name"] for j in prober_scrape_configs(CONFIG, include_exporter=False)][-1] == "lookout-probe-echo"
+
+
+def test_prometheus_config_scrapes_the_prober() -> None:
+    scraped = [job["job_name"] for job in prometheus_config(CONFIG)["scrape_configs"]]
+    assert [name for name in scraped if name.startswith("lookout-")] == [
+        "lookout-probe-discover",
+        "lookout-probe-echo",
+        "lookout-exporter",
+    ]
 
 
 def test_render_is_byte_identical_to_prometheus_client() -> None:
