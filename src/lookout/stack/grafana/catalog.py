@@ -18,7 +18,8 @@ from lookout.stack.grafana.dashboards import (
     slo,
     tools,
 )
-from lookout.stack.grafana.panels import LIMIT, PAGE_BURN_RATE
+from lookout.stack.grafana.panels import LIMIT
+from lookout.stack.rules.expressions import PAGE_BURN_RATE
 
 TENANT_DASHBOARDS: Final = (
     fleet.dashboard,

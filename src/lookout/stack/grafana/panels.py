@@ -23,10 +23,6 @@ LIMIT: Final = 1
 """Line of share-of-a-limit panels: 1 is the limit itself."""
 BY_SERVICE: Final = ", ".join(rec.SERVICE_LABELS)
 BY_INSTANCE: Final = ", ".join(rec.INSTANCE_LABELS)
-PAGE_BURN_RATE: Final = 14.4
-"""Burn rate of the paging budget alerts (2 % of a 30-day budget in one hour), as MCPErrorBudgetBurnFast uses it."""
-EXHAUSTION_WINDOW: Final = "1h"
-"""History the exhaustion forecasts extrapolate, as MCPMemoryExhaustionForecast and the FD forecast alert do."""
 
 
 def panel(

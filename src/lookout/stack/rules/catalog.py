@@ -68,7 +68,7 @@ ALERTS: tuple[AlertRule, ...] = (
     ),
     AlertRule(
         name="MCPErrorBudgetBurnFast",
-        expr=x.availability_burn("5m", "1h", 14.4),
+        expr=x.availability_burn("5m", "1h", x.PAGE_BURN_RATE),
         for_="2m",
         priority=Priority.P0,
         summary="Availability error budget burning 14.4x too fast",
@@ -145,7 +145,7 @@ ALERTS: tuple[AlertRule, ...] = (
     ),
     AlertRule(
         name="MCPLatencyBudgetBurnFast",
-        expr=x.latency_burn("5m", "1h", 14.4),
+        expr=x.latency_burn("5m", "1h", x.PAGE_BURN_RATE),
         for_="2m",
         priority=Priority.P1,
         summary="Latency error budget burning 14.4x too fast",

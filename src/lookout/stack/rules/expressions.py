@@ -31,6 +31,11 @@ BY_INSTANCE: Final = ", ".join(r.INSTANCE_LABELS)
 UP: Final = f"up{{{r.MCP_SELECTOR}}}"
 CERT_EXPIRY: Final = f"min by ({BY_SERVICE}) ({m.PROBE_SSL_EXPIRY.name}{{{PROBED}}} > 0) - time()"
 
+PAGE_BURN_RATE: Final = 14.4
+"""Burn rate of the paging budget alerts: 2 % of a 30-day budget in one hour (the SLO dashboard's line too)."""
+EXHAUSTION_WINDOW: Final = "1h"
+"""History the exhaustion forecasts extrapolate (the capacity dashboard's forecasts read the same)."""
+
 ESSENTIAL_JOBS: Final = (naming.JOB_PROMETHEUS, naming.JOB_ALERTMANAGER, naming.JOB_EXPORTER)
 """Stack components without which alerts are not evaluated, delivered or probed."""
 AUXILIARY_JOBS: Final = (naming.JOB_PUSHGATEWAY, naming.JOB_NODE)
@@ -156,14 +161,16 @@ def in_flight(c: Config) -> str:
 
 def fds_forecast(c: Config) -> str:
     horizon = int(duration_seconds(c.alerting.resources.forecast_horizon))
-    fds = f"max by ({BY_INSTANCE}) (predict_linear(process_open_fds{{{r.MCP_SELECTOR}}}[1h], {horizon}))"
+    open_fds = f"process_open_fds{{{r.MCP_SELECTOR}}}"
+    fds = f"max by ({BY_INSTANCE}) (predict_linear({open_fds}[{EXHAUSTION_WINDOW}], {horizon}))"
     return f"{fds} > on ({BY_INSTANCE}) max by ({BY_INSTANCE}) (process_max_fds{{{r.MCP_SELECTOR}}})"
 
 
 def memory_forecast(c: Config) -> str:
     horizon = int(duration_seconds(c.alerting.resources.forecast_horizon))
     rss = f"process_resident_memory_bytes{{{r.MCP_SELECTOR}}}"
-    return f"max by ({BY_INSTANCE}) (predict_linear({rss}[1h], {horizon})) > on ({BY_INSTANCE}) {r.MEMORY_LIMIT}"
+    forecast = f"max by ({BY_INSTANCE}) (predict_linear({rss}[{EXHAUSTION_WINDOW}], {horizon}))"
+    return f"{forecast} > on ({BY_INSTANCE}) {r.MEMORY_LIMIT}"
 
 
 def capacity(c: Config) -> str:

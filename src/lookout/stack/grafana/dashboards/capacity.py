@@ -5,8 +5,9 @@ from __future__ import annotations
 from lookout import metrics as m
 from lookout.stack.grafana import promql as q
 from lookout.stack.grafana.model import Dashboard, Query, Row
-from lookout.stack.grafana.panels import BY_INSTANCE, BY_SERVICE, EXHAUSTION_WINDOW, LIMIT, SVC, TS, panel
+from lookout.stack.grafana.panels import BY_INSTANCE, BY_SERVICE, LIMIT, SVC, TS, panel
 from lookout.stack.rules import recording as rec
+from lookout.stack.rules.expressions import EXHAUSTION_WINDOW
 
 
 def dashboard(p: q.Policy) -> Dashboard:

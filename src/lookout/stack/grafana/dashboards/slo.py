@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from lookout.stack.grafana import promql as q
 from lookout.stack.grafana.model import Dashboard, Query, Row
-from lookout.stack.grafana.panels import PAGE_BURN_RATE, STAT, TS, panel
+from lookout.stack.grafana.panels import STAT, TS, panel
 from lookout.stack.rules import recording as rec
+from lookout.stack.rules.expressions import PAGE_BURN_RATE
 
 
 def dashboard(p: q.Policy) -> Dashboard:
