@@ -121,7 +121,7 @@ def test_the_command_line_without_the_cli_extra_names_it() -> None:
     assert result.stderr.splitlines() == [f"lookout: typer is not installed: pip install '{DISTRIBUTION}[cli]'"]
 
 
-def test_a_sub_command_s_help_and_other_commands_work_without_that_extra() -> None:
+def test_commands_of_other_extras_work_without_the_bench_and_report_extras() -> None:
     source = absent(["hdrh", "numpy", "scipy", "matplotlib"]) + textwrap.dedent(
         """
         sys.argv = ["lookout", "config", "validate", "examples/lookout.yaml"]
