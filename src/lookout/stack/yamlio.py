@@ -25,7 +25,10 @@ _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # PyYAML without l
 
 
 class _BlockDumper(_Dumper):  # type: ignore[misc]
-    pass
+    def ignore_aliases(self, data: Any) -> bool:
+        # A generator may reuse one dict in several places; users read and edit these files, so every place
+        # is written out in full instead of as an &id001 anchor and *id001 alias.
+        return True
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
