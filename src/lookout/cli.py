@@ -395,6 +395,55 @@ def exporter(
         fail(str(exc))
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False}
+)
+def instrument(
+    command: list[str] = typer.Argument(..., help="The Python MCP server program and its arguments (after --)."),
+    service: str | None = typer.Option(
+        None, help="Service name of logs and spans [LOOKOUT_SERVICE, OTEL_SERVICE_NAME]."
+    ),
+    tenant: str | None = typer.Option(None, help="Tenant the log lines carry [LOOKOUT_TENANT]."),
+    management: str | None = typer.Option(
+        None, help="HOST:PORT of /metrics and /health/*, or off [LOOKOUT_MANAGEMENT; default 127.0.0.1:8080]."
+    ),
+    logs: str | None = typer.Option(None, help="json (JSON lines and access log on stderr) or off [LOOKOUT_LOGS]."),
+    traces: str | None = typer.Option(None, help="on (enrich and, with an endpoint, export) or off [LOOKOUT_TRACES]."),
+    otlp_endpoint: str | None = typer.Option(
+        None, help="OTLP/HTTP traces URL [LOOKOUT_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT]."
+    ),
+    traces_per_second: float | None = typer.Option(
+        None, help="Adaptive sampler's budget [LOOKOUT_TRACES_PER_SECOND; OTEL_TRACES_SAMPLER=always_on|always_off]."
+    ),
+    server_timeout: float | None = typer.Option(
+        None, help="Seconds the program has to build its MCP server, 0 for no limit [LOOKOUT_SERVER_TIMEOUT; 30]."
+    ),
+) -> None:
+    """Run a Python MCP server program with Lookout injected: lookout instrument [OPTIONS] -- COMMAND [ARGS...].
+
+    COMMAND is a console script of a Python package, python ..., or a .py file. The first MCPServer, lowlevel
+    Server or FastMCP server it builds is instrumented (metrics, spans, JSON logs on stderr) and /metrics and
+    /health/* are served on the management address; stdout stays the program's. Exits with the program's code.
+    """
+    from lookout.instrument import autoinstrument as auto
+
+    options = {
+        auto.ENV_SERVICE: service,
+        auto.ENV_TENANT: tenant,
+        auto.ENV_MANAGEMENT: management,
+        auto.ENV_LOGS: logs,
+        auto.ENV_TRACES: traces,
+        auto.ENV_OTLP_ENDPOINT: otlp_endpoint,
+        auto.ENV_TRACES_PER_SECOND: None if traces_per_second is None else repr(traces_per_second),
+        auto.ENV_SERVER_TIMEOUT: None if server_timeout is None else repr(server_timeout),
+    }
+    try:
+        returncode = auto.run(command, {name: value for name, value in options.items() if value is not None})
+    except auto.LaunchError as exc:
+        fail(str(exc))
+    raise typer.Exit(auto.exit_like(returncode))
+
+
 def _last_resort(exc: Exception) -> NoReturn:
     """No input ends in a traceback: a one-line error raised inside a task group still reads as one line
     (exit 2), and anything unforeseen is one line too, with the way to see where it came from (exit 1)."""

@@ -1,0 +1,314 @@
+"""``lookout instrument -- COMMAND``: run a Python MCP server program with Lookout injected.
+
+In the manner of ``opentelemetry-instrument``, the program runs unchanged as a child process with a directory
+holding a ``sitecustomize.py`` first on ``PYTHONPATH``. At interpreter start-up that module (chaining any
+``sitecustomize`` further down the path) installs an import hook that patches the constructors of the SDK's
+``MCPServer`` and lowlevel ``Server`` and of FastMCP 4's ``FastMCP``: the first server the program builds is
+instrumented (:func:`lookout.instrument.instrument`) and the management app (``/metrics``, ``/health/*``)
+starts on its own port, in a daemon thread with its own event loop, so it serves beside stdio and HTTP
+servers alike and before the server's own loop runs.
+
+This module is the launcher side: it reads the settings (command-line options over ``LOOKOUT_*`` over the
+``OTEL_*`` variables), resolves COMMAND to a Python program, starts it and watches a status pipe the child
+writes to, so a program that builds no server, or a management port that is taken, ends in one line and exit
+code 2. It imports nothing of the MCP SDK: the child does that (:mod:`._bootstrap`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import selectors
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lookout.health.app import DEFAULT_HOST, DEFAULT_PORT
+from lookout.instrument.sampler import DEFAULT_TARGET_PER_SECOND
+
+SITE_DIR = Path(__file__).resolve().parent / "site"
+"""The directory put first on the child's ``PYTHONPATH``: it holds only ``sitecustomize.py``."""
+
+ENV_SERVICE = "LOOKOUT_SERVICE"
+ENV_TENANT = "LOOKOUT_TENANT"
+ENV_MANAGEMENT = "LOOKOUT_MANAGEMENT"
+ENV_LOGS = "LOOKOUT_LOGS"
+ENV_TRACES = "LOOKOUT_TRACES"
+ENV_OTLP_ENDPOINT = "LOOKOUT_OTLP_ENDPOINT"
+ENV_TRACES_PER_SECOND = "LOOKOUT_TRACES_PER_SECOND"
+ENV_SERVER_TIMEOUT = "LOOKOUT_SERVER_TIMEOUT"
+ENV_STATUS_FD = "LOOKOUT_INSTRUMENT_STATUS_FD"
+"""Set by the launcher only: the child's end of the status pipe. The child takes it out of its environment,
+so processes the server starts in turn are not instrumented."""
+
+DEFAULT_SERVER_TIMEOUT = 30.0
+MANAGEMENT_OFF = "off"
+LOGS_CHOICES = ("json", "off")
+TRACES_CHOICES = ("on", "off")
+ALWAYS_ON_TRACES_PER_SECOND = math.inf
+"""``OTEL_TRACES_SAMPLER=always_on``: the adaptive sampler with no budget keeps every trace."""
+_SAMPLERS_ON = ("always_on", "parentbased_always_on")
+_SAMPLERS_OFF = ("always_off", "parentbased_always_off")
+_PYTHON = re.compile(r"python(\d+(\.\d+)*)?")
+
+
+class LaunchError(Exception):
+    """Bad input or a failed start: the message is one line for the command line (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class AutoSettings:
+    """What the injected instrumentation does, as the child reads it from its environment."""
+
+    service: str = ""
+    tenant: str = ""
+    management: tuple[str, int] | None = (DEFAULT_HOST, DEFAULT_PORT)
+    json_logs: bool = True
+    traces: bool = True
+    export_traces: bool = False
+    otlp_endpoint: str | None = None
+    traces_per_second: float = DEFAULT_TARGET_PER_SECOND
+    server_timeout: float = DEFAULT_SERVER_TIMEOUT
+
+    @property
+    def management_address(self) -> str:
+        return MANAGEMENT_OFF if self.management is None else f"{self.management[0]}:{self.management[1]}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AutoSettings:
+        """``LOOKOUT_*`` first, then the OpenTelemetry SDK's variables; raises :class:`LaunchError`."""
+        service = env.get(ENV_SERVICE) or env.get("OTEL_SERVICE_NAME", "")
+        logs = _choice(ENV_LOGS, env.get(ENV_LOGS, "json"), LOGS_CHOICES)
+        traces = _choice(ENV_TRACES, env.get(ENV_TRACES, "on"), TRACES_CHOICES) == "on"
+        if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+            traces = False
+        per_second = _positive(ENV_TRACES_PER_SECOND, env.get(ENV_TRACES_PER_SECOND), DEFAULT_TARGET_PER_SECOND)
+        sampler = env.get("OTEL_TRACES_SAMPLER", "").strip().lower()
+        if sampler in _SAMPLERS_OFF:
+            traces = False
+        elif sampler in _SAMPLERS_ON:
+            per_second = ALWAYS_ON_TRACES_PER_SECOND
+        elif sampler:
+            raise LaunchError(
+                f"OTEL_TRACES_SAMPLER={sampler} is not supported: use always_on, always_off, "
+                "parentbased_always_on or parentbased_always_off, or unset it for the adaptive sampler "
+                f"({ENV_TRACES_PER_SECOND} / --traces-per-second)"
+            )
+        endpoint = env.get(ENV_OTLP_ENDPOINT) or None
+        otel_endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        exporter = env.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower()
+        export = traces and exporter != "none" and bool(endpoint or otel_endpoint)
+        return cls(
+            service=service,
+            tenant=env.get(ENV_TENANT, ""),
+            management=parse_management(env.get(ENV_MANAGEMENT, f"{DEFAULT_HOST}:{DEFAULT_PORT}")),
+            json_logs=logs == "json",
+            traces=traces,
+            export_traces=export,
+            otlp_endpoint=endpoint if export else None,
+            traces_per_second=per_second,
+            server_timeout=_positive(
+                ENV_SERVER_TIMEOUT, env.get(ENV_SERVER_TIMEOUT), DEFAULT_SERVER_TIMEOUT, zero=True
+            ),
+        )
+
+
+def _choice(name: str, value: str, choices: Sequence[str]) -> str:
+    value = value.strip().lower()
+    if value not in choices:
+        raise LaunchError(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _positive(name: str, value: str | None, default: float, zero: bool = False) -> float:
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not (number > 0 or (zero and number == 0)) or math.isnan(number):
+        raise LaunchError(f"{name}={value!r} must be a {'non-negative' if zero else 'positive'} number of seconds")
+    return number
+
+
+def parse_management(value: str) -> tuple[str, int] | None:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6), or ``off``; raises :class:`LaunchError`."""
+    value = value.strip()
+    if value.lower() == MANAGEMENT_OFF:
+        return None
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise LaunchError(f"management address {value!r} is not HOST:PORT (e.g. 127.0.0.1:9464) or off")
+    return host, int(port)
+
+
+# ---------------------------------------------------------------------- COMMAND
+def _shebang_interpreter(path: Path) -> str | None:
+    """The interpreter a script's ``#!`` line names (through ``/usr/bin/env``), or None."""
+    try:
+        with path.open("rb") as f:
+            first = f.readline(512)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    words = first[2:].decode(errors="replace").split()
+    if words and Path(words[0]).name == "env":
+        words = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
+    return words[0] if words else None
+
+
+def _is_python(executable: str) -> bool:
+    return _PYTHON.fullmatch(Path(executable).name) is not None
+
+
+def resolve_command(argv: Sequence[str]) -> list[str]:
+    """The argv that runs COMMAND as a Python program: a ``.py`` file runs under this interpreter, ``python
+    ...`` and a console script whose shebang names a Python interpreter run as given. Raises
+    :class:`LaunchError` for anything else."""
+    if not argv:
+        raise LaunchError("no COMMAND given: lookout instrument [OPTIONS] -- COMMAND [ARGS...]")
+    command, rest = argv[0], list(argv[1:])
+    if command.endswith(".py"):
+        if not Path(command).is_file():
+            raise LaunchError(f"{command}: no such file")
+        return [sys.executable, command, *rest]
+    found = command if os.sep in command else shutil.which(command)
+    if found is None or not Path(found).is_file():
+        raise LaunchError(f"{command}: command not found")
+    if _is_python(found):
+        return [found, *rest]
+    interpreter = _shebang_interpreter(Path(found))
+    if interpreter is not None and _is_python(interpreter):
+        return [found, *rest]
+    raise LaunchError(
+        f"{command} is not a Python program (a console script of a Python package, python ..., or a .py file)"
+    )
+
+
+def child_environment(env: Mapping[str, str], settings_env: Mapping[str, str], status_fd: int) -> dict[str, str]:
+    """The child's environment: the site directory first on ``PYTHONPATH`` (keeping what was there), the
+    settings, and the status pipe."""
+    child = dict(env)
+    child.update(settings_env)
+    path = [str(SITE_DIR), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]]
+    child["PYTHONPATH"] = os.pathsep.join(path)
+    child[ENV_STATUS_FD] = str(status_fd)
+    return child
+
+
+def exit_like(returncode: int) -> int:
+    """End this process the way the program ended: by the same signal (a supervisor sees what it would see
+    without the launcher), else with its exit code, which is returned for the caller to exit with."""
+    if returncode < 0:
+        signal.signal(-returncode, signal.SIG_DFL)
+        os.kill(os.getpid(), -returncode)
+        return 128 - returncode
+    return returncode
+
+
+# ---------------------------------------------------------------------- status pipe
+STATUS_SERVER = "server"
+STATUS_MANAGEMENT = "management"
+STATUS_ERROR = "error"
+STATUS_DONE = "done"
+"""Lines the child writes: ``server<TAB>framework<TAB>name``, ``management<TAB>url``, ``error<TAB>message``
+and ``done`` once it has nothing more to report (then it closes its end)."""
+
+
+def _stop(popen: subprocess.Popen[bytes]) -> None:
+    if popen.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            popen.terminate()
+        try:
+            popen.wait(5)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait(5)
+
+
+def _watch(popen: subprocess.Popen[bytes], read_fd: int, timeout: float, command: str) -> str | None:
+    """Read the status pipe until the child is done reporting, exits, or the timeout passes without a
+    server. Returns the management URL (None when it is off or the child exited); raises LaunchError."""
+    deadline = time.monotonic() + timeout if timeout > 0 else math.inf
+    buffer = b""
+    server_seen = False
+    url: str | None = None
+    with selectors.DefaultSelector() as selector:
+        selector.register(read_fd, selectors.EVENT_READ)
+        while True:
+            remaining = deadline - time.monotonic()
+            if not server_seen and remaining <= 0:
+                raise LaunchError(
+                    f"{command} built no MCP server (MCPServer, lowlevel Server or FastMCP) within {timeout:g} s "
+                    "(--server-timeout)"
+                )
+            wait = min(remaining, 0.5) if not server_seen else 0.5
+            if selector.select(wait):
+                chunk = os.read(read_fd, 4096)
+                if not chunk:  # the child closed its end: it exited or finished reporting
+                    return url
+                buffer += chunk
+                *lines, rest = buffer.split(b"\n")
+                buffer = rest
+                for raw in lines:
+                    kind, _, detail = raw.decode(errors="replace").partition("\t")
+                    if kind == STATUS_ERROR:
+                        raise LaunchError(detail)
+                    if kind == STATUS_SERVER:
+                        server_seen = True
+                    elif kind == STATUS_MANAGEMENT:
+                        url = detail
+                    elif kind == STATUS_DONE:
+                        return url
+            elif popen.poll() is not None:
+                return None
+
+
+def run(argv: Sequence[str], settings_env: Mapping[str, str], env: Mapping[str, str] | None = None) -> int:
+    """Start COMMAND instrumented, watch it build its server, then wait for it; returns its return code
+    (negative: the signal that ended it, see :func:`exit_like`).
+    Stdin, stdout and stderr are the child's own (stdout is the stdio transport's protocol channel).
+    SIGTERM and SIGHUP are passed on; SIGINT reaches the child from the terminal by itself."""
+    base = dict(os.environ if env is None else env)
+    settings = AutoSettings.from_env({**base, **settings_env})
+    command = resolve_command(argv)
+    read_fd, write_fd = os.pipe()
+    try:
+        popen = subprocess.Popen(command, env=child_environment(base, settings_env, write_fd), pass_fds=(write_fd,))
+    except OSError as exc:
+        os.close(read_fd)
+        raise LaunchError(f"{argv[0]}: {exc.strerror or exc}") from None
+    finally:
+        os.close(write_fd)
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            popen.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        try:
+            url = _watch(popen, read_fd, settings.server_timeout, shlex.join(argv))
+        except LaunchError:
+            _stop(popen)
+            raise
+        finally:
+            os.close(read_fd)
+        if url:
+            print(f"lookout: {shlex.join(argv)} instrumented; management app on {url}", file=sys.stderr, flush=True)
+        return popen.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
