@@ -22,6 +22,7 @@ pytestmark = pytest.mark.integration
 
 PROFILE = Path(__file__).parents[2] / "examples" / "lookout-drill.yaml"
 DRILL_TIMEOUT = 600.0
+LISTEN = ("prometheus", "alertmanager", "sink", "exporter", "pushgateway", "grafana")
 
 
 @dataclass
@@ -61,17 +62,14 @@ def drill_profile_on(ports: dict[str, int]) -> dict[str, Any]:
     target["url"] = f"http://{LOOPBACK}:{ports['demo']}/mcp"
     target["metrics_url"] = f"http://{LOOPBACK}:{ports['demo_mgmt']}/metrics"
     config["alerting"]["receivers"][0]["webhook"]["url"] = f"http://{LOOPBACK}:{ports['sink']}/notify"
-    config["listen"] = {
-        k: f"{LOOPBACK}:{ports[k]}" for k in ("prometheus", "alertmanager", "sink", "exporter", "pushgateway")
-    }
+    config["listen"] = {k: f"{LOOPBACK}:{ports[k]}" for k in LISTEN}
     return config
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     tmp = tmp_path_factory.mktemp("drill")
-    names = ("demo", "demo_mgmt", "prometheus", "alertmanager", "sink", "exporter", "pushgateway")
-    ports = {k: free_port() for k in names}
+    ports = {k: free_port() for k in ("demo", "demo_mgmt", *LISTEN)}
     (tmp / "lookout.yaml").write_text(yaml.safe_dump(drill_profile_on(ports)))
     argv = lookout_argv(
         "up",
@@ -112,16 +110,15 @@ def test_up_drives_traffic_to_every_demo_tool_with_no_other_step(stack: LiveStac
         interval=1,
         what="traffic to calculate in Prometheus",
     )
-    by_tool = stack.query('sum by (gen_ai_tool_name) (mcp_server_operation_duration_seconds_count{error_type=""}) > 0')
-    assert {s["metric"].get("gen_ai_tool_name", "") for s in by_tool} >= {
-        "search_docs",
-        "get_weather",
-        "calculate",
-        "generate_report",
-        "echo",
-    }
-    by_method = stack.query('sum by (mcp_method_name) (mcp_server_operation_duration_seconds_count{error_type=""}) > 0')
-    assert {s["metric"]["mcp_method_name"] for s in by_method} >= {"tools/list", "resources/list", "resources/read"}
+    tools = {"search_docs", "get_weather", "calculate", "generate_report", "echo"}
+    methods = {"tools/list", "resources/list", "resources/read"}
+    ok = 'mcp_server_operation_duration_seconds_count{error_type=""}'
+
+    def seen(label: str) -> set[str]:
+        return {s["metric"].get(label, "") for s in stack.query(f"sum by ({label}) ({ok}) > 0")}
+
+    wait_until(lambda: seen("gen_ai_tool_name") >= tools, 60, interval=1, what=f"successful calls of {tools}")
+    wait_until(lambda: seen("mcp_method_name") >= methods, 60, interval=1, what=f"successful {methods}")
 
 
 @pytest.mark.timeout(DRILL_TIMEOUT + 60)

@@ -651,7 +651,7 @@ def plan(stack: Stack, names: list[str]) -> tuple[list[DrillResult], list[tuple[
     results = []
     # An escalation silences the alert it escalates (same family, higher priority), so drilled together the
     # source's resolve notification would never come: escalations get their own run of the action.
-    groups: dict[tuple[Action, bool], list[Track]] = {}
+    groups: dict[tuple[Action, bool, str], list[Track]] = {}
     catalog = {a.name: a for a in ALERTS}
     for name in names:
         entry = DRILLS[name]
@@ -677,10 +677,11 @@ def plan(stack: Stack, names: list[str]) -> tuple[list[DrillResult], list[tuple[
         receivers, sink = _routes(stack, name, labels, Priority(priority))
         timing = stack.timing(name, priority)
         fire = rule.for_s + _fire_allowance(entry, stack) + duration_seconds(timing.group_wait)
-        groups.setdefault((entry.action, entry.escalated_from is not None), []).append(
+        key = (entry.action, entry.escalated_from is not None, name if entry.alone else "")
+        groups.setdefault(key, []).append(
             Track(name, entry, result, labels, receivers, sink, fire, _resolve_allowance(entry, stack, timing))
         )
-    return results, [(action, tracks) for (action, _), tracks in groups.items()]
+    return results, [(action, tracks) for (action, _, _), tracks in groups.items()]
 
 
 def select(alerts: list[str]) -> list[str]:

@@ -87,6 +87,9 @@ class Drill:
     """Seconds the alert's windows still see the fault after it is cleared (its shortest window)."""
     escalated_from: str | None = None
     """For an escalation: the alert of the same action that it re-raises."""
+    alone: bool = False
+    """Drilled in its own run of the action, cleared as soon as it is notified: another alert of the same fault
+    inhibits it, and an alert that resolves while inhibited never gets its resolve notification."""
 
     @property
     def needs_demo(self) -> bool:
@@ -120,12 +123,13 @@ _OVER_CAPACITY = PushCapacity(0.5)
 DRILLS: Final[dict[str, Entry]] = {
     # Order is the drill's order: quick ones first, those that wait for a 5m window to clear after.
     "Watchdog": Drill(AlwaysFiring(), Scope.ALERT),
-    # The demo server stops answering: instance, server, tenant (staggered `for` in the drill profile keeps
-    # each notified before the next one inhibits it).
-    "MCPServerInstanceDown": Drill(_DEMO_DOWN, Scope.SERVICE),
-    "MCPServerDown": Drill(_DEMO_DOWN, Scope.SERVICE),
-    "MCPProbeFailing": Drill(_DEMO_DOWN, Scope.SERVICE),
-    "MCPTenantDown": Drill(_DEMO_DOWN, Scope.TENANT),
+    # The demo server stops answering. Each down alert inhibits the one before (tenant > server > probe >
+    # instance); the drill profile staggers their `for`, and each is drilled alone, so the fault is cleared
+    # before the next one fires.
+    "MCPServerInstanceDown": Drill(_DEMO_DOWN, Scope.SERVICE, alone=True),
+    "MCPProbeFailing": Drill(_DEMO_DOWN, Scope.SERVICE, alone=True),
+    "MCPServerDown": Drill(_DEMO_DOWN, Scope.SERVICE, alone=True),
+    "MCPTenantDown": Drill(_DEMO_DOWN, Scope.TENANT, alone=True),
     "LookoutAuxiliaryComponentDown": Drill(_PUSHGATEWAY_DOWN, Scope.STACK),
     "MCPCapacityHigh": Drill(_OVER_CAPACITY, Scope.SERVICE),
     "LookoutEscalatedP2": Drill(_OVER_CAPACITY, Scope.SERVICE, escalated_from="MCPCapacityHigh"),
