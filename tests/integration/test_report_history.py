@@ -82,7 +82,7 @@ def test_sla_month_figures_are_exact(history: tuple[Path, Prometheus], tmp_path:
     assert search["error_windows_above_policy"] == math.ceil(outage_s / 300) + h.BURST_HOURS * 12
     september = [i for i in h.INCIDENTS if i[3].month == 9]
     assert [(i["alert"], i["priority"], i["start"], i["end"], i["minutes"]) for i in search["incidents"]] == [
-        (alert, priority, str(since), str(until), (until - since).total_seconds() / 60)
+        (alert, priority, since.isoformat(), until.isoformat(), (until - since).total_seconds() / 60)
         for alert, priority, _, since, until in september
     ]
     assert services["billing"]["availability"] == 1.0

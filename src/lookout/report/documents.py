@@ -58,7 +58,8 @@ def _sla_section(report: SlaReport, s: ServiceSla, image_format: str) -> Section
     section.paragraphs += [
         f"Availability {pct(s.availability)} against the objective {pct(s.objective, 2)} ({met}): "
         f"{number(s.failed, 0)} of {number(s.requests, 0)} requests failed on the server's side, "
-        f"{number(s.downtime_minutes, 1)} minutes of full outage out of a budget of {number(s.budget_minutes, 1)}.",
+        f"{number(s.downtime_minutes, 1)} minutes of full outage out of a budget of "
+        f"{number(s.budget_minutes, 1)} minutes.",
         f"Error budget consumed {pct(s.budget_consumed, 1)}, remaining {pct(s.budget_remaining, 1)}.",
         f"Latency: p99 at or under {report.latency_p99_threshold * 1000:g} ms in {s.latency_compliant} of "
         f"{s.latency_windows} five-minute windows with traffic"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+from datetime import datetime
 from pathlib import Path
 
 from lookout.report.document import Document, Image, Table
@@ -85,7 +86,12 @@ def to_json(document: Document) -> str:
         **document.data,
         "images": [image_file(document, image) for image in document.images],
     }
-    return json.dumps(body, indent=2, sort_keys=False, default=str) + "\n"
+    return json.dumps(body, indent=2, sort_keys=False, default=_plain) + "\n"
+
+
+def _plain(value: object) -> str:
+    """Times as ISO 8601; anything else JSON has no type for as its text."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def write(document: Document, fmt: str, out: Path) -> list[Path]:
