@@ -3,10 +3,10 @@ VENV        ?= .venv
 PYTHON      ?= python3
 BIN         := $(VENV)/bin
 STAMP       := $(VENV)/.installed
-DEB_PACKAGES := prometheus prometheus-alertmanager prometheus-pushgateway docker-compose chromium
+DEB_PACKAGES := prometheus prometheus-alertmanager prometheus-pushgateway victoria-metrics docker-compose chromium
 CONFIG      ?= examples/lookout.yaml
 
-.PHONY: run test setup debs lint typecheck unit golden bench clean
+.PHONY: run test setup debs lint typecheck unit golden bench screenshots clean
 
 run: setup ## create .venv, install Lookout and Debian's Prometheus + Alertmanager, then `lookout up`
 	$(BIN)/lookout up --config $(CONFIG)
@@ -39,6 +39,9 @@ golden: $(STAMP) ## regenerate the golden files after an intended change to the 
 
 bench: setup ## Lookout's own benchmarks; results go to docs/performance.md
 	$(BIN)/python -m benchmarks
+
+screenshots: setup ## README screenshots of the console of a running stack (`make run` in another terminal)
+	$(BIN)/python scripts/console_screenshots.py --url http://127.0.0.1:3000 --out docs/screenshots
 
 clean:
 	rm -rf $(VENV) .lookout .pytest_cache .mypy_cache .ruff_cache

@@ -86,6 +86,8 @@ ALERT_NAME: Final = "alertname"
 ALERT_STATE: Final = "alertstate"
 REPLICA: Final = "replica"
 """External label telling HA Prometheus replicas apart; dropped from alerts so that Alertmanager deduplicates them."""
+SHARD: Final = "shard"
+"""External label of a sharded Prometheus: its shard (kept in the long-term store, dropped before alerting)."""
 # Lookout's own label names (the families below say which carries which).
 DIRECTION: Final = "direction"
 """``in`` or ``out``: a message or bytes the server received or sent."""
@@ -341,6 +343,33 @@ PROBE_TOOLS_HASH: Final = MetricSpec(
     Kind.GAUGE,
     "48-bit hash of the sorted tool names, descriptions and schemas; changes() detects drift.",
     source=Source.PROBER,
+)
+PROBE_TOOLS_DEFINITION_BYTES: Final = MetricSpec(
+    "probe_mcp_tools_definition_bytes",
+    Kind.GAUGE,
+    "Bytes of all tool definitions (name, description, input and output schema as compact JSON) that a client "
+    "loads into every model context (discover modules).",
+    unit="By",
+    source=Source.PROBER,
+    why="A server's context cost per request, paid whether its tools are called or not; no client reports it.",
+)
+PROBE_TOOLS_DEFINITION_TOKENS: Final = MetricSpec(
+    "probe_mcp_tools_definition_tokens_estimate",
+    Kind.GAUGE,
+    "Estimated model tokens of all tool definitions (offline byte-pair estimate, within a few percent of "
+    "o200k_base; discover modules).",
+    source=Source.PROBER,
+    why="Context budgets are counted in tokens; MCPToolDefinitionsFootprintHigh compares against one.",
+)
+PROBE_TOOL_DEFINITION_BYTES: Final = MetricSpec(
+    "probe_mcp_tool_definition_bytes",
+    Kind.GAUGE,
+    "Bytes of one tool's definition; the tools beyond the module's max_tool_series largest are summed under "
+    f"{OTHER} (discover modules).",
+    (TOOL_NAME,),
+    unit="By",
+    source=Source.PROBER,
+    why="Which tools to shorten when a server's footprint is too large.",
 )
 PROBE_JSONRPC_ERROR: Final = MetricSpec(
     "probe_mcp_jsonrpc_error_code",

@@ -306,6 +306,76 @@ class PrometheusSettings(_Model):
     remote_write: list[RemoteWrite] = Field(default_factory=list)
 
 
+LONG_TERM_STORAGE_VICTORIAMETRICS: Final = "victoriametrics"
+
+
+class HighAvailability(_Model):
+    """The HA topology: Prometheus replica pairs (optionally sharded), an Alertmanager gossip cluster and a
+    deduplicating long-term store. Instance 0 of each keeps its ``listen`` address; the others are listed here or
+    derived from it in steps of ``port_step`` (docs/scaling.md)."""
+
+    prometheus_replicas: int = Field(
+        default=2, ge=1, le=10, description="Prometheus replicas scraping the same targets."
+    )
+    prometheus_shards: int = Field(
+        default=1, ge=1, le=64, description="Shards splitting the targets by hashmod; each shard has every replica."
+    )
+    alertmanager_replicas: int = Field(default=3, ge=1, le=10, description="Alertmanager peers in one gossip cluster.")
+    long_term_storage: Literal["victoriametrics"] | None = Field(
+        default=LONG_TERM_STORAGE_VICTORIAMETRICS,
+        description="Where every Prometheus remote-writes; dashboards and the console query it, deduplicated.",
+    )
+    victoriametrics: str = Field(default="127.0.0.1:8428", description="host:port of the long-term store.")
+    port_step: int = Field(
+        default=100, ge=1, description="Port distance between derived addresses (9090, 9190, 9290 …)."
+    )
+    prometheus_listen: list[str] | None = Field(
+        default=None, description="Every Prometheus, shard-major (shard 0 replicas first); default: derived."
+    )
+    alertmanager_listen: list[str] | None = Field(default=None, description="Every Alertmanager; default: derived.")
+    alertmanager_cluster: list[str] | None = Field(
+        default=None, description="Every Alertmanager's gossip address; default: derived from the listen port + 1."
+    )
+
+    @field_validator("victoriametrics")
+    @classmethod
+    def _vm_host_port(cls, value: str) -> str:
+        return _host_port(value)
+
+    @field_validator("prometheus_listen", "alertmanager_listen", "alertmanager_cluster")
+    @classmethod
+    def _host_ports(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [_host_port(v) for v in value]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.prometheus_shards > 1 and self.long_term_storage is None:
+            raise ValueError(
+                "prometheus_shards > 1 needs long_term_storage: victoriametrics (no shard sees the whole fleet; "
+                "dashboards must query the store that does)"
+            )
+        counts = (
+            ("prometheus_listen", self.prometheus_listen, self.prometheus_replicas * self.prometheus_shards),
+            ("alertmanager_listen", self.alertmanager_listen, self.alertmanager_replicas),
+            ("alertmanager_cluster", self.alertmanager_cluster, self.alertmanager_replicas),
+        )
+        for name, value, expected in counts:
+            if value is not None and len(value) != expected:
+                raise ValueError(f"{name} lists {len(value)} addresses: list {expected}, one per instance")
+        return self
+
+
+def _host_port(value: str) -> str:
+    if not re.match(r"^[^\s:]+:\d{1,5}$", value) or not 0 < int(value.rsplit(":", 1)[1]) < 65536:
+        raise ValueError(f"{value!r} is not host:port")
+    return value
+
+
+def _shift(address: str, by: int) -> str:
+    host, _, port = address.rpartition(":")
+    return f"{host}:{int(port) + by}"
+
+
 class Listen(_Model):
     """Loopback addresses of the local stack started by ``lookout up``."""
 
@@ -412,6 +482,25 @@ class Config(_Model):
     demo: DemoSettings = Field(default_factory=DemoSettings)
     images: Images = Field(default_factory=Images)
     kubernetes: Kubernetes = Field(default_factory=Kubernetes)
+    ha: HighAvailability | None = Field(
+        default=None, description="Replicated, optionally sharded topology (docs/scaling.md); null: one of each."
+    )
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> Self:
+        if self.ha is not None:
+            for name, listed, first in (
+                ("prometheus_listen", self.ha.prometheus_listen, self.listen.prometheus),
+                ("alertmanager_listen", self.ha.alertmanager_listen, self.listen.alertmanager),
+            ):
+                if listed is not None and listed[0] != first:
+                    raise ValueError(f"ha.{name}[0] is {listed[0]}: it must be listen's own address {first}")
+        seen: dict[str, str] = {}
+        for name, address in self.addresses():
+            if address in seen:
+                raise ValueError(f"{name} and {seen[address]} both use {address}: give each its own port")
+            seen[address] = name
+        return self
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
@@ -464,3 +553,48 @@ class Config(_Model):
 
     def dashboard_base_url(self) -> str:
         return (self.alerting.dashboard_base_url or f"http://{self.listen.grafana}").rstrip("/")
+
+    # ------------------------------------------------------------------ topology
+
+    def prometheus_addresses(self) -> list[str]:
+        """Every Prometheus, shard-major: ``[shard 0 replica 0, shard 0 replica 1, shard 1 replica 0 …]``."""
+        if self.ha is None:
+            return [self.listen.prometheus]
+        if self.ha.prometheus_listen is not None:
+            return list(self.ha.prometheus_listen)
+        count = self.ha.prometheus_replicas * self.ha.prometheus_shards
+        return [_shift(self.listen.prometheus, i * self.ha.port_step) for i in range(count)]
+
+    def alertmanager_addresses(self) -> list[str]:
+        if self.ha is None:
+            return [self.listen.alertmanager]
+        if self.ha.alertmanager_listen is not None:
+            return list(self.ha.alertmanager_listen)
+        return [_shift(self.listen.alertmanager, i * self.ha.port_step) for i in range(self.ha.alertmanager_replicas)]
+
+    def alertmanager_cluster_addresses(self) -> list[str]:
+        """Gossip addresses of the Alertmanager peers; empty: a single Alertmanager without a cluster."""
+        if self.ha is None or self.ha.alertmanager_replicas == 1:
+            return []
+        if self.ha.alertmanager_cluster is not None:
+            return list(self.ha.alertmanager_cluster)
+        return [_shift(a, 1) for a in self.alertmanager_addresses()]
+
+    def long_term_storage_address(self) -> str | None:
+        return self.ha.victoriametrics if self.ha is not None and self.ha.long_term_storage else None
+
+    def query_url(self) -> str:
+        """Where dashboards, the console and reports query: the deduplicated long-term store when the HA topology
+        has one (it sees every replica and shard), else the one Prometheus."""
+        return f"http://{self.long_term_storage_address() or self.listen.prometheus}"
+
+    def addresses(self) -> list[tuple[str, str]]:
+        """Every address of the local stack with the field that sets it (ports must not clash)."""
+        out = [(f"listen.{name}", value) for name, value in self.listen.model_dump().items()]
+        if self.ha is not None:
+            out += [(f"ha.prometheus_listen[{i}]", a) for i, a in enumerate(self.prometheus_addresses()) if i]
+            out += [(f"ha.alertmanager_listen[{i}]", a) for i, a in enumerate(self.alertmanager_addresses()) if i]
+            out += [(f"ha.alertmanager_cluster[{i}]", a) for i, a in enumerate(self.alertmanager_cluster_addresses())]
+            if self.ha.long_term_storage:
+                out.append(("ha.victoriametrics", self.ha.victoriametrics))
+        return out

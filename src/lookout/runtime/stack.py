@@ -26,8 +26,15 @@ from lookout.runtime.children import (
     wait_ready,
 )
 from lookout.runtime.state import StackState, remove_state
+from lookout.runtime.topology import (
+    alertmanager_children,
+    endpoints,
+    port_checks,
+    prometheus_children,
+    storage_children,
+)
 from lookout.serving import PortInUse, bind
-from lookout.stack import DeployTarget, naming, render_stack, write_stack
+from lookout.stack import DeployTarget, render_stack, write_stack
 
 READY_TIMEOUT = 60.0
 
@@ -42,6 +49,7 @@ class StackOptions:
     prometheus_bin: str = "prometheus"
     alertmanager_bin: str = "prometheus-alertmanager"
     pushgateway_bin: str = "prometheus-pushgateway"
+    victoriametrics_bin: str = "victoria-metrics"
 
 
 def _split(address: str) -> tuple[str, int]:
@@ -83,18 +91,7 @@ def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[
             f"http://{config.listen.sink}/-/ready",
             log=None,
         ),
-        ChildSpec(
-            "alertmanager",
-            [
-                alertmanager,
-                f"--config.file={stack_dir / naming.ALERTMANAGER_FILE}",
-                f"--storage.path={data / 'alertmanager'}",
-                f"--web.listen-address={config.listen.alertmanager}",
-                "--cluster.listen-address=",  # no gossip: a single local instance
-            ],
-            f"http://{config.listen.alertmanager}/-/ready",
-            log=logs / "alertmanager.log",
-        ),
+        *alertmanager_children(config, alertmanager, data, stack_dir),
         ChildSpec(
             "exporter",
             [*lookout, "exporter", "--config", str(options.config_path.resolve()), "--listen", config.listen.exporter],
@@ -111,19 +108,8 @@ def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[
             f"http://{config.listen.pushgateway}/-/ready",
             log=logs / "pushgateway.log",
         ),
-        ChildSpec(
-            "prometheus",
-            [
-                prometheus,
-                f"--config.file={stack_dir / naming.PROMETHEUS_FILE}",
-                f"--storage.tsdb.path={data / 'prometheus'}",
-                f"--storage.tsdb.retention.time={config.retention.metrics}",
-                f"--web.listen-address={config.listen.prometheus}",
-                "--web.enable-lifecycle",
-            ],
-            f"http://{config.listen.prometheus}/-/ready",
-            log=logs / "prometheus.log",
-        ),
+        *storage_children(config, options.victoriametrics_bin, data),
+        *prometheus_children(config, prometheus, data, stack_dir),
         ChildSpec(
             "console",
             [
@@ -182,11 +168,10 @@ def _url_table(config: Config, options: StackOptions) -> Table:
             table.add_row("demo traffic", f"{config.demo.traffic_rps:g} requests/s (demo.traffic_rps)")
         table.add_row("demo health / metrics", f"http://127.0.0.1:{options.demo_management_port}/health  …/metrics")
     table.add_row("console (dashboards, alerts, SLOs)", f"http://{config.listen.grafana}")
-    table.add_row("Prometheus", f"http://{config.listen.prometheus}")
-    table.add_row("Alertmanager", f"http://{config.listen.alertmanager}")
-    table.add_row("MCP prober exporter", f"http://{config.listen.exporter}/probe?target=NAME")
-    table.add_row("Pushgateway (benchmark results)", f"http://{config.listen.pushgateway}")
-    table.add_row("notification sink", f"http://{config.listen.sink}/notify")
+    paths = {"exporter": "/probe?target=NAME", "sink": "/notify"}
+    for endpoint in endpoints(config):
+        if endpoint.child != "console":
+            table.add_row(endpoint.title, endpoint.url + paths.get(endpoint.child, ""))
     table.add_row("notifications file", str(options.data_dir / "notifications.jsonl"))
     table.add_row("logs", str(options.data_dir / "logs"))
     return table
@@ -213,14 +198,7 @@ def _say(console: Console, child: Child, what: str) -> None:
 def _run_stack(config: Config, options: StackOptions, specs: list[ChildSpec]) -> int:
     console = Console(stderr=True)
     stack_dir = options.data_dir / "stack"
-    ports = [
-        ("listen.prometheus", config.listen.prometheus),
-        ("listen.alertmanager", config.listen.alertmanager),
-        ("listen.sink", config.listen.sink),
-        ("listen.exporter", config.listen.exporter),
-        ("listen.pushgateway", config.listen.pushgateway),
-        ("listen.grafana (the console)", config.listen.grafana),
-    ]
+    ports = port_checks(config)
     if options.demo:
         ports += [
             ("demo server, --demo-port", f"127.0.0.1:{options.demo_port}"),

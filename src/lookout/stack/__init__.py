@@ -21,7 +21,7 @@ from lookout.stack.grafana import grafana_documents
 from lookout.stack.k8s import render_k8s
 from lookout.stack.loki import render_logs
 from lookout.stack.otelcol import render_tracing
-from lookout.stack.prometheus import render_prometheus
+from lookout.stack.prometheus import render_prometheus_instances
 from lookout.stack.rules import ALERTS_FILE, RECORDING_FILE, alert_rules, recording_rules
 from lookout.stack.yamlio import Document, serialize
 
@@ -38,7 +38,7 @@ class DeployTarget(StrEnum):
 
 def _prometheus(config: Config) -> Documents:
     return {
-        naming.PROMETHEUS_FILE: render_prometheus(config),
+        **render_prometheus_instances(config),
         ALERTS_FILE: alert_rules(config),
         RECORDING_FILE: recording_rules(config),
         naming.NODE_TARGETS_FILE: [],

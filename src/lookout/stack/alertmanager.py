@@ -265,5 +265,19 @@ TEMPLATES = (
 )
 
 
+def cluster_flags(config: Config, index: int) -> list[str]:
+    """Alertmanager ``index``'s gossip flags: an empty listen address (no cluster) for a single Alertmanager;
+    in HA its own loopback gossip address and every other peer, so notifications are deduplicated cluster-wide."""
+    peers = config.alertmanager_cluster_addresses()
+    if not peers:
+        return ["--cluster.listen-address="]
+    own = peers[index]
+    return [
+        f"--cluster.listen-address={own}",
+        f"--cluster.advertise-address={own}",
+        *(f"--cluster.peer={peer}" for peer in peers if peer != own),
+    ]
+
+
 def render_alertmanager(config: Config) -> str:
     return dump_yaml(alertmanager_config(config), naming.GENERATED_HEADER)

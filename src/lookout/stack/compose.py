@@ -22,10 +22,12 @@ from urllib.parse import urlsplit
 
 from lookout.config.model import Config
 from lookout.stack import deployment, naming
+from lookout.stack.alertmanager import cluster_flags
 from lookout.stack.grafana import DASHBOARDS_DIR
 from lookout.stack.grafana.provisioning import DASHBOARDS_MOUNT
 from lookout.stack.loki import ALLOY_FILE, COMPOSE_PROJECT, LOKI_FILE, LOKI_HTTP_PORT
 from lookout.stack.otelcol import JAEGER_OTLP, OTELCOL_FILE, OTLP_HTTP
+from lookout.stack.prometheus import victoriametrics_flags
 from lookout.stack.yamlio import dump_yaml
 
 COMPOSE_FILE: Final = "docker-compose.monitoring.yml"
@@ -60,6 +62,7 @@ IMAGES: Final = {
     "otelcol": "otel/opentelemetry-collector-contrib:0.120.0",
     "jaeger": "jaegertracing/jaeger:2.3.0",
     "node-exporter": "prom/node-exporter:v1.9.0",
+    "victoriametrics": "victoriametrics/victoria-metrics:v1.79.5",  # Debian bookworm's version
 }
 
 
@@ -264,11 +267,54 @@ def compose_config(config: Config) -> dict[str, Any]:
     volumes = ["prometheus-data", "alertmanager-data", "pushgateway-data", "grafana-data", "loki-data", "alloy-data"]
     if "sink" in services:
         volumes.append("sink-data")
+    if config.ha is not None:
+        volumes += _high_availability(config, services)
     return {
         "services": services,
         "volumes": {name: {} for name in volumes},
         "secrets": {GRAFANA_SECRET: {"file": GRAFANA_SECRET_FILE}},
     }
+
+
+def _high_availability(config: Config, services: dict[str, Any]) -> list[str]:
+    """The HA topology of lookout.yaml: one service per Prometheus (its own prometheus-<n>.yml and volume), one
+    per Alertmanager peer (gossip on the host's loopback), and VictoriaMetrics single-node as the deduplicating
+    long-term store. Returns the volumes it adds."""
+    volumes: list[str] = []
+    prometheus = services.pop("prometheus")
+    for i, address in enumerate(config.prometheus_addresses()):
+        name = "prometheus" if i == 0 else f"prometheus-{i}"
+        command = [
+            arg.replace("/prometheus.yml", "/" + naming.prometheus_file(i).split("/", 1)[1]).replace(
+                config.listen.prometheus, address
+            )
+            for arg in prometheus["command"]
+        ]
+        data = "prometheus-data" if i == 0 else f"prometheus-{i}-data"
+        mounts = [v.replace("prometheus-data:", f"{data}:") for v in prometheus["volumes"]]
+        services[name] = {**prometheus, "command": command, "volumes": mounts}
+        volumes += [] if i == 0 else [data]
+    alertmanager = services.pop("alertmanager")
+    for i, address in enumerate(config.alertmanager_addresses()):
+        name = "alertmanager" if i == 0 else f"alertmanager-{i}"
+        data = "alertmanager-data" if i == 0 else f"alertmanager-{i}-data"
+        command = [
+            arg.replace(config.listen.alertmanager, address)
+            for arg in alertmanager["command"]
+            if not arg.startswith("--cluster.")
+        ]
+        mounts = [v.replace("alertmanager-data:", f"{data}:") for v in alertmanager["volumes"]]
+        services[name] = {**alertmanager, "command": [*command, *cluster_flags(config, i)], "volumes": mounts}
+        volumes += [] if i == 0 else [data]
+    address = config.long_term_storage_address()
+    if address is not None:
+        services["victoriametrics"] = _host_service(
+            IMAGES["victoriametrics"],
+            [*victoriametrics_flags(config, "/victoria-metrics-data")],
+            ["victoriametrics-data:/victoria-metrics-data"],
+        )
+        volumes.append("victoriametrics-data")
+    return volumes
 
 
 def _makefile() -> str:

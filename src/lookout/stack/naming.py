@@ -18,10 +18,18 @@ JOB_PROBE_PREFIX: Final = "lookout-probe"
 """Prober jobs are named ``lookout-probe-<module>``: one job per probe module, natively and in Kubernetes."""
 
 PROMETHEUS_FILE: Final = "prometheus/prometheus.yml"
+LONG_TERM_REMOTE_WRITE: Final = "long-term"
+"""Name of the remote-write queue to the HA topology's long-term store (its ``remote_name`` label)."""
+VICTORIAMETRICS_WRITE_PATH: Final = "/api/v1/write"
 RULES_DIR: Final = "prometheus/rules"
 NODE_TARGETS_FILE: Final = "prometheus/targets/node.json"
 """File-SD targets of the node job: empty natively (no node-exporter), filled by deployments that run one."""
 ALERTMANAGER_FILE: Final = "alertmanager/alertmanager.yml"
+
+
+def prometheus_file(instance: int) -> str:
+    """The configuration of Prometheus ``instance`` (shard-major): the first keeps ``prometheus.yml``."""
+    return PROMETHEUS_FILE if instance == 0 else PROMETHEUS_FILE.replace(".yml", f"-{instance}.yml")
 
 
 def probe_job_name(module: str) -> str:

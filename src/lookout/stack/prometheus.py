@@ -1,13 +1,20 @@
 """``prometheus.yml``: scrape jobs for instrumented servers, the prober and the stack itself; external
-labels; optional remote_write per tenant; rules; alerting."""
+labels; optional remote_write per tenant; rules; alerting.
+
+In the HA topology (``ha`` in lookout.yaml) there is one file per Prometheus instance, shard-major: the
+replicas of a shard scrape the same targets and differ only by the ``replica`` external label; shards split
+the MCP servers by ``hashmod`` of their ``service`` label, so a server's metrics and its probes land in one
+shard. Every instance alerts to every Alertmanager and remote-writes to the long-term store without the
+``replica`` label, where replicas deduplicate (docs/scaling.md)."""
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from lookout import metrics as m
-from lookout.config.model import Config
+from lookout.config.model import Config, duration_seconds
 from lookout.stack import naming
 from lookout.stack.yamlio import dump_yaml
 
@@ -32,7 +39,22 @@ def _instrumented_targets(config: Config) -> list[dict[str, Any]]:
     return groups
 
 
-def prober_scrape_configs(config: Config, *, include_exporter: bool = True) -> list[dict[str, Any]]:
+_SHARD_HASH: Final = "__tmp_lookout_shard"
+
+
+def shard_relabeling(shards: int, shard: int) -> list[dict[str, Any]]:
+    """Keep the targets whose ``service`` hashes to ``shard``: each server is scraped by exactly one shard."""
+    if shards <= 1:
+        return []
+    return [
+        {"source_labels": [m.SERVICE], "modulus": shards, "target_label": _SHARD_HASH, "action": "hashmod"},
+        {"source_labels": [_SHARD_HASH], "regex": str(shard), "action": "keep"},
+    ]
+
+
+def prober_scrape_configs(
+    config: Config, *, include_exporter: bool = True, shards: int = 1, shard: int = 0
+) -> list[dict[str, Any]]:
     """Scrape configs for every module used by a target with ``probe: true`` (plus the exporter's /metrics).
 
     One job per module in use, with blackbox_exporter's relabelling: the target name becomes
@@ -54,6 +76,7 @@ def prober_scrape_configs(config: Config, *, include_exporter: bool = True) -> l
             "params": {m.PROBE_PARAM_MODULE: [module]},
             "static_configs": static[module],
             "relabel_configs": [
+                *shard_relabeling(shards, shard),
                 {"source_labels": ["__address__"], "target_label": f"__param_{m.PROBE_PARAM_TARGET}"},
                 {"source_labels": [f"__param_{m.PROBE_PARAM_TARGET}"], "target_label": m.INSTANCE},
                 {"target_label": "__address__", "replacement": exporter},
@@ -67,11 +90,40 @@ def prober_scrape_configs(config: Config, *, include_exporter: bool = True) -> l
     return jobs
 
 
-def _external_labels(config: Config) -> dict[str, str]:
-    labels = {**config.prometheus.external_labels, m.REPLICA: config.prometheus.replica}
+def replica_name(config: Config, replica: int) -> str:
+    """The ``replica`` external label of replica ``replica``: lookout.yaml's own name, numbered in HA."""
+    base = config.prometheus.replica
+    return base if config.ha is None or config.ha.prometheus_replicas == 1 else f"{base}-{replica}"
+
+
+def _layout(config: Config) -> tuple[int, int]:
+    """(replicas, shards) of the topology."""
+    return (1, 1) if config.ha is None else (config.ha.prometheus_replicas, config.ha.prometheus_shards)
+
+
+def _external_labels(config: Config, instance: int = 0) -> dict[str, str]:
+    replicas, shards = _layout(config)
+    labels = {**config.prometheus.external_labels, m.REPLICA: replica_name(config, instance % replicas)}
+    if shards > 1:
+        labels[m.SHARD] = str(instance // replicas)
     if len(config.tenants) == 1:  # a per-tenant Prometheus: every series it ships belongs to that tenant
         labels[m.TENANT] = config.tenants[0].name
     return dict(sorted(labels.items()))
+
+
+def _long_term_write(config: Config) -> list[dict[str, Any]]:
+    """The HA topology's long-term store: every replica writes the same series (the replica label dropped), which
+    the store deduplicates (``-dedup.minScrapeInterval``)."""
+    address = config.long_term_storage_address()
+    if address is None:
+        return []
+    return [
+        {
+            "name": naming.LONG_TERM_REMOTE_WRITE,
+            "url": f"http://{address}{naming.VICTORIAMETRICS_WRITE_PATH}",
+            "write_relabel_configs": [{"action": "labeldrop", "regex": m.REPLICA}],
+        }
+    ]
 
 
 def _remote_write(config: Config) -> list[dict[str, Any]]:
@@ -100,13 +152,21 @@ def _remote_write(config: Config) -> list[dict[str, Any]]:
     return out
 
 
-def prometheus_config(config: Config, alertmanager: str | None = None) -> dict[str, Any]:
-    """The Prometheus configuration as data. ``alertmanager`` overrides ``listen.alertmanager``."""
+def prometheus_config(config: Config, alertmanager: str | None = None, instance: int = 0) -> dict[str, Any]:
+    """The configuration of Prometheus ``instance`` (shard-major) as data. ``alertmanager`` overrides the
+    Alertmanager addresses."""
+    replicas, shards = _layout(config)
+    shard = instance // replicas
+    mcp_job: dict[str, Any] = {"job_name": naming.JOB_MCP, "static_configs": _instrumented_targets(config)}
+    if shards > 1:
+        mcp_job["relabel_configs"] = shard_relabeling(shards, shard)
+    alertmanagers = [alertmanager] if alertmanager else config.alertmanager_addresses()
     scrape_configs: list[dict[str, Any]] = [
-        {"job_name": naming.JOB_MCP, "static_configs": _instrumented_targets(config)},
-        *prober_scrape_configs(config),
-        {"job_name": naming.JOB_PROMETHEUS, "static_configs": [{"targets": [config.listen.prometheus]}]},
-        {"job_name": naming.JOB_ALERTMANAGER, "static_configs": [{"targets": [config.listen.alertmanager]}]},
+        mcp_job,
+        *prober_scrape_configs(config, shards=shards, shard=shard),
+        # Every instance watches every Prometheus and Alertmanager: replicas raise identical stack alerts.
+        {"job_name": naming.JOB_PROMETHEUS, "static_configs": [{"targets": config.prometheus_addresses()}]},
+        {"job_name": naming.JOB_ALERTMANAGER, "static_configs": [{"targets": config.alertmanager_addresses()}]},
         # Host metrics where the deployment runs node-exporter: the compose output mounts its target
         # over the empty native file, so one prometheus.yml serves both.
         {
@@ -124,21 +184,42 @@ def prometheus_config(config: Config, alertmanager: str | None = None) -> dict[s
         "global": {
             "scrape_interval": config.timing.scrape_interval,
             "evaluation_interval": config.timing.evaluation_interval,
-            "external_labels": _external_labels(config),
+            "external_labels": _external_labels(config, instance),
         },
         "rule_files": ["rules/*.yml"],
         "alerting": {
             # HA replicas send identical alerts; without the replica label Alertmanager deduplicates them.
-            "alert_relabel_configs": [{"action": "labeldrop", "regex": m.REPLICA}],
-            "alertmanagers": [{"static_configs": [{"targets": [alertmanager or config.listen.alertmanager]}]}],
+            "alert_relabel_configs": [
+                {"action": "labeldrop", "regex": m.REPLICA if shards == 1 else f"{m.REPLICA}|{m.SHARD}"}
+            ],
+            "alertmanagers": [{"static_configs": [{"targets": alertmanagers}]}],
         },
         "scrape_configs": scrape_configs,
     }
-    remote_write = _remote_write(config)
+    remote_write = _long_term_write(config) + _remote_write(config)
     if remote_write:
         data["remote_write"] = remote_write
     return data
 
 
-def render_prometheus(config: Config) -> str:
-    return dump_yaml(prometheus_config(config), naming.GENERATED_HEADER)
+def victoriametrics_flags(config: Config, storage_path: str) -> list[str]:
+    """VictoriaMetrics single-node as the long-term store: replicas deduplicated to one sample per scrape interval,
+    kept as long as Prometheus keeps them, and queries answered up to now (the default 30 s latency offset would
+    hide the newest scrape from dashboards and alerts' history)."""
+    days = math.ceil(duration_seconds(config.retention.metrics) / 86400)
+    return [
+        f"-storageDataPath={storage_path}",
+        f"-httpListenAddr={config.long_term_storage_address()}",
+        f"-retentionPeriod={days}d",
+        f"-dedup.minScrapeInterval={config.timing.scrape_interval}",
+        "-search.latencyOffset=0s",
+    ]
+
+
+def render_prometheus(config: Config, instance: int = 0) -> str:
+    return dump_yaml(prometheus_config(config, instance=instance), naming.GENERATED_HEADER)
+
+
+def render_prometheus_instances(config: Config) -> dict[str, str]:
+    """``{path: prometheus.yml}`` of every Prometheus of the topology (one without ``ha``)."""
+    return {naming.prometheus_file(i): render_prometheus(config, i) for i in range(len(config.prometheus_addresses()))}

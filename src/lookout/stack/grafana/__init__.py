@@ -39,7 +39,7 @@ NATIVE_JAEGER: Final = "http://127.0.0.1:16686"
 
 def native_endpoints(config: Config) -> Endpoints:
     return Endpoints(
-        prometheus=f"http://{config.listen.prometheus}",
+        prometheus=config.query_url(),  # the deduplicated long-term store in the HA topology
         alertmanager=f"http://{config.listen.alertmanager}",
         loki=NATIVE_LOKI,
         jaeger=NATIVE_JAEGER,

@@ -20,12 +20,13 @@ from typing import Any, Final
 
 import orjson
 
+from lookout import metrics as m
 from lookout.config.model import Config
 from lookout.stack import naming
 from lookout.stack.deployment import demo_target, service_dns
 from lookout.stack.grafana import DASHBOARDS_DIR, dashboards
 from lookout.stack.grafana.provisioning import ALERTMANAGER_UID, PROMETHEUS_UID
-from lookout.stack.k8s import alerting, monitoring, workloads
+from lookout.stack.k8s import alerting, monitoring, victoriametrics, workloads
 from lookout.stack.k8s.monitoring import PART_OF
 from lookout.stack.yamlio import dump_yaml
 
@@ -80,6 +81,26 @@ def _in_namespace(obj: dict[str, Any], name: str) -> dict[str, Any]:
     return {**obj, "metadata": {"name": metadata["name"], "namespace": name, **metadata}}
 
 
+def _query_url(config: Config) -> str:
+    """The deduplicated long-term store in the HA topology, else the cluster's Prometheus."""
+    return victoriametrics.url(config) if config.long_term_storage_address() else config.kubernetes.prometheus_url
+
+
+def _prometheus_topology(config: Config) -> dict[str, Any]:
+    """kube-prometheus-stack's replicas and shards (the operator shards by ``hashmod`` of the target address) under
+    the ``replica`` label Lookout drops before alerting, and the long-term store they remote-write to."""
+    if config.ha is None:
+        return {}
+    spec: dict[str, Any] = {
+        "replicas": config.ha.prometheus_replicas,
+        "shards": config.ha.prometheus_shards,
+        "replicaExternalLabelName": m.REPLICA,
+    }
+    if config.long_term_storage_address():
+        spec["remoteWrite"] = victoriametrics.remote_write(config)
+    return spec
+
+
 def grafana_values(config: Config) -> dict[str, Any]:
     """Values of the Grafana Helm chart: the sidecar loads the dashboard ConfigMaps of this namespace into one
     folder per tenant (chart defaults: sidecar off, folder annotation ignored, own namespace only), and the
@@ -105,7 +126,7 @@ def grafana_values(config: Config) -> dict[str, Any]:
                         "uid": PROMETHEUS_UID,
                         "type": "prometheus",
                         "access": "proxy",
-                        "url": config.kubernetes.prometheus_url,
+                        "url": _query_url(config),
                         "isDefault": True,
                         "jsonData": {"timeInterval": config.timing.scrape_interval},
                     },
@@ -136,6 +157,7 @@ def kube_prometheus_stack_values(config: Config) -> dict[str, Any]:
                 "alertingEndpoints": [
                     {"namespace": config.kubernetes.namespace, "name": ALERTMANAGER_SERVICE, "port": "web"}
                 ],
+                **_prometheus_topology(config),
             }
         },
         "alertmanager": {"enabled": False},
@@ -170,6 +192,8 @@ def render_k8s(config: Config) -> dict[str, str]:
         f"{K8S_DIR}/grafana-dashboards.yaml": dump(dashboard_config_maps(config)),
         f"{K8S_DIR}/exporter.yaml": dump(workloads.exporter(config)),
     }
+    if config.long_term_storage_address():
+        files[f"{K8S_DIR}/victoriametrics.yaml"] = dump(victoriametrics.objects(config))
     if demo_target(config) is not None:  # the example server stands for that target: one name everywhere
         files[f"{K8S_DIR}/example-server.yaml"] = dump(
             [workloads.deployment(config), workloads.service(config), workloads.autoscaler(config)]

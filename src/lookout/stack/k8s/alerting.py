@@ -121,11 +121,16 @@ def config_secret(config: Config) -> dict[str, Any]:
     }
 
 
+def _replicas(config: Config) -> dict[str, Any]:
+    """HA: several replicas that the operator wires into one gossip cluster, deduplicating notifications."""
+    return {} if config.ha is None else {"replicas": config.ha.alertmanager_replicas}
+
+
 def alertmanager(config: Config) -> dict[str, Any]:
     """No ``alertmanagerConfigSelector``: no AlertmanagerConfig object is merged into the routing tree."""
     return {
         "apiVersion": API,
         "kind": "Alertmanager",
         "metadata": {"name": ALERTMANAGER_NAME, "labels": dict(PART_OF)},
-        "spec": {"configSecret": CONFIG_SECRET, **_secret_mounts(config)},
+        "spec": {"configSecret": CONFIG_SECRET, **_replicas(config), **_secret_mounts(config)},
     }

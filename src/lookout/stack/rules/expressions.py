@@ -46,6 +46,12 @@ def const(expr: str) -> Expr:
     return lambda _config: expr
 
 
+def fleet_wide(expr: Expr) -> Expr:
+    """A rule that needs every target at once: no shard of a sharded topology sees them all, and Debian ships
+    no evaluator for the long-term store (vmalert), so a sharded topology leaves it out (docs/scaling.md)."""
+    return lambda config: "" if config.ha is not None and config.ha.prometheus_shards > 1 else expr(config)
+
+
 # ---------------------------------------------------------------- error budgets and policies
 def enough(count: str, labels: tuple[str, ...] = r.SERVICE_LABELS) -> Expr:
     """Only a minimum number of failed (or slow) requests may page: sustained failure pages at any traffic,
@@ -127,7 +133,7 @@ def instance_down(c: Config) -> str:
     )
 
 
-tenant_down: Final = const(f"max by ({m.TENANT}) ({UP}) == 0")
+tenant_down: Final = fleet_wide(const(f"max by ({m.TENANT}) ({UP}) == 0"))
 
 
 def probe_failing(c: Config) -> str:
@@ -227,13 +233,16 @@ receiver_failing: Final = const("sum by (integration) (rate(alertmanager_notific
 always: Final = const("vector(1)")
 
 
-def targets_absent(c: Config) -> str:
+def _targets_absent(c: Config) -> str:
     absent = [
         f'absent(up{{{m.JOB}="{naming.JOB_MCP}",{m.TENANT}="{tenant.name}",{m.SERVICE}="{target.name}"}})'
         for tenant, target in c.targets()
         if target.metrics_url is not None
     ]
     return " or ".join(absent)
+
+
+targets_absent: Final = fleet_wide(_targets_absent)
 
 
 def component_down(jobs: tuple[str, ...]) -> Expr:

@@ -1,0 +1,146 @@
+"""What ``lookout up`` runs, by address: every HTTP endpoint it starts, listed once (port checks, readiness
+waits and the URL table read this list), and the children of the Prometheus / Alertmanager / long-term store
+topology — one of each by default, the ``ha`` block's replicas, shards, gossip cluster and VictoriaMetrics
+otherwise (docs/scaling.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from lookout.config.model import Config
+from lookout.runtime.children import ChildSpec, resolve_binary
+from lookout.stack import naming
+from lookout.stack.alertmanager import cluster_flags
+from lookout.stack.prometheus import victoriametrics_flags
+
+VICTORIAMETRICS: Final = "victoriametrics"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An HTTP endpoint of the local stack: the child serving it, the lookout.yaml field that sets its address,
+    the path that answers 200 once it is ready, and what the URL table calls it."""
+
+    child: str
+    field: str
+    address: str
+    ready_path: str
+    title: str
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    @property
+    def ready_url(self) -> str:
+        return f"{self.url}{self.ready_path}"
+
+
+def _numbered(base: str, index: int) -> str:
+    return base if index == 0 else f"{base}-{index}"
+
+
+def prometheus_endpoints(config: Config) -> list[Endpoint]:
+    replicas = 1 if config.ha is None else config.ha.prometheus_replicas
+    out = []
+    for i, address in enumerate(config.prometheus_addresses()):
+        field = "listen.prometheus" if i == 0 else f"ha.prometheus_listen[{i}]"
+        where = "" if config.ha is None else f" (shard {i // replicas}, replica {i % replicas})"
+        out.append(Endpoint(_numbered("prometheus", i), field, address, "/-/ready", f"Prometheus{where}"))
+    return out
+
+
+def alertmanager_endpoints(config: Config) -> list[Endpoint]:
+    return [
+        Endpoint(
+            _numbered("alertmanager", i),
+            "listen.alertmanager" if i == 0 else f"ha.alertmanager_listen[{i}]",
+            address,
+            "/-/ready",
+            "Alertmanager" if config.ha is None else f"Alertmanager (peer {i})",
+        )
+        for i, address in enumerate(config.alertmanager_addresses())
+    ]
+
+
+def endpoints(config: Config) -> list[Endpoint]:
+    """Every HTTP endpoint `lookout up` starts from lookout.yaml (the demo server's ports are options)."""
+    listen = config.listen
+    out = [
+        Endpoint("sink", "listen.sink", listen.sink, "/-/ready", "notification sink"),
+        *alertmanager_endpoints(config),
+        Endpoint("exporter", "listen.exporter", listen.exporter, "/-/healthy", "MCP prober exporter"),
+        Endpoint(
+            "pushgateway", "listen.pushgateway", listen.pushgateway, "/-/ready", "Pushgateway (benchmark results)"
+        ),
+    ]
+    storage = config.long_term_storage_address()
+    if storage is not None:
+        out.append(
+            Endpoint(VICTORIAMETRICS, "ha.victoriametrics", storage, "/health", "VictoriaMetrics (deduplicated)")
+        )
+    out += prometheus_endpoints(config)
+    out.append(Endpoint("console", "listen.grafana (the console)", listen.grafana, "/-/ready", "console"))
+    return out
+
+
+def port_checks(config: Config) -> list[tuple[str, str]]:
+    """(field, address) of every port the stack binds: the HTTP endpoints and the Alertmanager gossip ports."""
+    gossip = [(f"ha.alertmanager_cluster[{i}]", a) for i, a in enumerate(config.alertmanager_cluster_addresses())]
+    return [(e.field, e.address) for e in endpoints(config)] + gossip
+
+
+def alertmanager_children(config: Config, binary: str, data: Path, stack_dir: Path) -> list[ChildSpec]:
+    """One Alertmanager (no gossip), or the HA peers gossiping on loopback so that one notification goes out."""
+    return [
+        ChildSpec(
+            endpoint.child,
+            [
+                binary,
+                f"--config.file={stack_dir / naming.ALERTMANAGER_FILE}",
+                f"--storage.path={data / endpoint.child}",
+                f"--web.listen-address={endpoint.address}",
+                *cluster_flags(config, i),
+            ],
+            endpoint.ready_url,
+            log=data / "logs" / f"{endpoint.child}.log",
+        )
+        for i, endpoint in enumerate(alertmanager_endpoints(config))
+    ]
+
+
+def prometheus_children(config: Config, binary: str, data: Path, stack_dir: Path) -> list[ChildSpec]:
+    return [
+        ChildSpec(
+            endpoint.child,
+            [
+                binary,
+                f"--config.file={stack_dir / naming.prometheus_file(i)}",
+                f"--storage.tsdb.path={data / endpoint.child}",
+                f"--storage.tsdb.retention.time={config.retention.metrics}",
+                f"--web.listen-address={endpoint.address}",
+                "--web.enable-lifecycle",
+            ],
+            endpoint.ready_url,
+            log=data / "logs" / f"{endpoint.child}.log",
+        )
+        for i, endpoint in enumerate(prometheus_endpoints(config))
+    ]
+
+
+def storage_children(config: Config, binary_name: str, data: Path) -> list[ChildSpec]:
+    """VictoriaMetrics single-node when the HA topology has a long-term store (Debian's victoria-metrics)."""
+    address = config.long_term_storage_address()
+    if address is None:
+        return []
+    binary = resolve_binary(binary_name, "--victoriametrics-bin", "victoria-metrics")
+    return [
+        ChildSpec(
+            VICTORIAMETRICS,
+            [binary, *victoriametrics_flags(config, str(data / VICTORIAMETRICS))],
+            f"http://{address}/health",
+            log=data / "logs" / f"{VICTORIAMETRICS}.log",
+        )
+    ]
