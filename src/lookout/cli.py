@@ -15,7 +15,7 @@ import typer
 from lookout import __version__
 from lookout.bench.cli import bench_app
 from lookout.config import Config, ConfigError, load_config
-from lookout.extras import COMMAND_EXTRA, missing_extra, require
+from lookout.extras import COMMAND_EXTRAS, missing_extra, require
 from lookout.report.cli import report_app
 
 app = typer.Typer(
@@ -60,9 +60,8 @@ def _main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     """Lookout: monitoring for MCP server fleets."""
-    extra = COMMAND_EXTRA.get(ctx.invoked_subcommand or "")
-    if extra is not None:
-        require(extra)  # before the command starts anything: one line naming the extra (see main)
+    # Before the command starts anything: one line naming the extras to install (see main).
+    require(*COMMAND_EXTRAS.get(ctx.invoked_subcommand or "", ()))
 
 
 # ------------------------------------------------------------------ config
@@ -148,7 +147,8 @@ def up(
 ) -> None:
     """Run the local stack: demo server, Prometheus, Alertmanager, prober exporter, Pushgateway and a
     notification sink. Ctrl-C stops all."""
-    from lookout.runtime import StackError, StackOptions, run_stack
+    from lookout.runtime.children import StackError
+    from lookout.runtime.stack import StackOptions, run_stack
 
     cfg = _load(config)
     options = StackOptions(

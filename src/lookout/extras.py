@@ -26,21 +26,23 @@ EXTRAS: Final[dict[str, dict[str, str]]] = {
     "report": {"matplotlib": "matplotlib", "numpy": "numpy", "scipy": "scipy"},
 }
 
-COMMAND_EXTRA: Final[dict[str, str]] = {
-    "generate": "stack",
-    "up": "stack",
-    "drill": "stack",
-    "check": "check",
-    "probe": "probe",
-    "exporter": "probe",
-    "bench": "bench",
-    "report": "report",
+COMMAND_EXTRAS: Final[dict[str, tuple[str, ...]]] = {
+    "generate": ("stack",),
+    # up runs the console and the demo traffic, which read benchmark results; drill pushes a capacity
+    "up": ("stack", "bench"),
+    "drill": ("stack", "bench"),
+    "console": ("stack", "bench"),
+    "check": ("check",),
+    "probe": ("probe",),
+    "exporter": ("probe",),
+    "bench": ("bench",),
+    "report": ("report",),
 }
-"""The extra each ``lookout`` sub-command needs beyond ``cli`` (the others need ``cli`` only)."""
+"""The extras each ``lookout`` sub-command needs beyond ``cli`` (the others need ``cli`` only)."""
 
 
 class MissingExtra(Exception):
-    """A command needs an extra that is not installed."""
+    """A command needs an extra (or several, comma-separated in ``extra``) that is not installed."""
 
     def __init__(self, extra: str, module: str) -> None:
         self.extra = extra
@@ -56,9 +58,9 @@ def extra_for(module: str, command: str | None = None) -> str | None:
     """The extra that installs ``module`` (a dotted name): the command's own extra when it has the module,
     else the first extra that does; None for a module no extra installs."""
     top = _top(module)
-    own = COMMAND_EXTRA.get(command or "")
-    if own is not None and any(_top(name) == top for name in EXTRAS[own].values()):
-        return own
+    for own in COMMAND_EXTRAS.get(command or "", ()):
+        if any(_top(name) == top for name in EXTRAS[own].values()):
+            return own
     for extra, modules in EXTRAS.items():
         if any(_top(name) == top for name in modules.values()):
             return extra
@@ -84,8 +86,10 @@ def _installed(module: str) -> bool:
         return False
 
 
-def require(extra: str) -> None:
-    """Raise MissingExtra when a package of ``extra`` is not installed (checked without importing it)."""
-    for module in EXTRAS[extra].values():
-        if not _installed(module):
-            raise MissingExtra(extra, module)
+def require(*extras: str) -> None:
+    """Raise MissingExtra naming every one of ``extras`` with a package that is not installed (checked without
+    importing it), and the first such package."""
+    missing = {extra: next((m for m in EXTRAS[extra].values() if not _installed(m)), None) for extra in extras}
+    absent = [extra for extra, module in missing.items() if module is not None]
+    if absent:
+        raise MissingExtra(",".join(absent), str(missing[absent[0]]))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lookout import metrics as m
-from lookout.extras import COMMAND_EXTRA, DISTRIBUTION, EXTRAS, extra_for, missing_extra
+from lookout.extras import COMMAND_EXTRAS, DISTRIBUTION, EXTRAS, extra_for, missing_extra
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_EXTRA_MODULES = sorted({module.split(".")[0] for modules in EXTRAS.values() for module in modules.values()})
@@ -162,5 +162,20 @@ def test_the_extras_table_matches_pyproject() -> None:
     core = {name(r).lower() for r in project["dependencies"]}
     for modules in EXTRAS.values():
         assert not core & {d.lower() for d in modules}, "a package of an extra is also a core dependency"
-    assert set(COMMAND_EXTRA.values()) <= set(declared)
+    assert {extra for extras in COMMAND_EXTRAS.values() for extra in extras} <= set(declared)
     assert project["scripts"]["lookout"] == "lookout.__main__:main"
+
+
+def test_a_command_needing_two_extras_names_both() -> None:
+    source = absent(["orjson", "numpy"]) + textwrap.dedent(
+        """
+        sys.argv = ["lookout", "up", "--config", "examples/lookout.yaml"]
+        from lookout.__main__ import main
+        main()
+        """
+    )
+    result = run_python(source)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        f"lookout: orjson is not installed: pip install '{DISTRIBUTION}[stack,bench]'"
+    ]

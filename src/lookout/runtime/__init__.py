@@ -1,6 +1,3 @@
-"""The runtime: ``lookout up`` runs the generated stack as supervised child processes."""
-
-from lookout.runtime.children import StackError
-from lookout.runtime.stack import StackOptions, run_stack
-
-__all__ = ["StackError", "StackOptions", "run_stack"]
+"""The runtime: ``lookout up`` runs the generated stack as supervised child processes (:mod:`.stack`,
+:mod:`.children`); the notification sink (:mod:`.sink`) and the demo traffic (:mod:`.traffic`) run on their own.
+Nothing is imported here, so ``lookout sink`` does not load the generators."""
