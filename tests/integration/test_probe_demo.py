@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -152,3 +153,66 @@ def test_cli_probe_exit_codes(shared_demo_server: DemoServer, tmp_path: Path) ->
     assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1 and "unknown target" in unknown.stderr
     bad_module = run_cli(shared_demo_server.url, "--module", "nope")
     assert bad_module.returncode == 2 and "no such module" in bad_module.stderr
+
+
+def _wire_tools(url: str) -> list[dict[str, Any]]:
+    """The demo's tools/list result as it comes off the wire (plain HTTP, none of the prober's code)."""
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+    def answer(response: httpx.Response) -> dict[str, Any]:
+        response.raise_for_status()
+        if response.headers["content-type"].startswith("text/event-stream"):
+            data = [line[5:] for line in response.text.splitlines() if line.startswith("data:")]
+            return dict(json.loads(data[-1]))
+        return dict(response.json())
+
+    with httpx.Client(timeout=10) as client:
+        init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}
+        opened = client.post(
+            url, headers=headers, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init}
+        )
+        answer(opened)
+        session = {**headers, "Mcp-Session-Id": opened.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-06-18"}
+        client.post(url, headers=session, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+        listed = answer(client.post(url, headers=session, json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
+        client.delete(url, headers=session)
+    assert "nextCursor" not in listed["result"]
+    return list(listed["result"]["tools"])
+
+
+async def test_tool_definition_footprint_counts_the_listed_bytes(shared_demo_server: DemoServer) -> None:
+    wire = _wire_tools(shared_demo_server.url)
+    fields = ("name", "description", "inputSchema", "outputSchema")
+    expected = {
+        tool["name"]: len(
+            json.dumps({k: tool[k] for k in fields if k in tool}, separators=(",", ":"), ensure_ascii=False).encode()
+        )
+        for tool in wire
+    }
+    assert sorted(expected) == DEMO_TOOLS
+    result = await probe(ProbeTarget("demo", shared_demo_server.url))
+    found = samples(result)
+    assert found[(metrics.PROBE_TOOLS_DEFINITION_BYTES.name, ())] == sum(expected.values())
+    per_tool = {
+        dict(labels)[metrics.TOOL_NAME]: value
+        for (name, labels), value in found.items()
+        if name == metrics.PROBE_TOOL_DEFINITION_BYTES.name
+    }
+    assert per_tool == expected
+    tokens = found[(metrics.PROBE_TOOLS_DEFINITION_TOKENS.name, ())]
+    assert sum(expected.values()) / 6 < tokens < sum(expected.values()) / 3  # JSON schema runs 4-5 bytes a token
+    bounded = samples(await probe(ProbeTarget("demo", shared_demo_server.url), max_tool_series=2))
+    largest = sorted(expected.items(), key=lambda item: (-item[1], item[0]))
+    assert {
+        dict(labels)[metrics.TOOL_NAME]: value
+        for (name, labels), value in bounded.items()
+        if name == metrics.PROBE_TOOL_DEFINITION_BYTES.name
+    } == {**dict(largest[:2]), metrics.OTHER: sum(v for _, v in largest[2:])}
+    call = samples(
+        await probe(
+            ProbeTarget("demo", shared_demo_server.url),
+            kind="tool_call",
+            tool_call={"name": "echo", "arguments": {"text": "x"}},
+        )
+    )
+    assert (metrics.PROBE_TOOLS_DEFINITION_BYTES.name, ()) not in call  # one footprint per target: discover's

@@ -123,6 +123,12 @@ class Module(_Model):
     follow_redirects: bool = Field(default=False, description="Follow up to 5 HTTP redirects (off: a 3xx fails).")
     list_resources: bool = Field(default=True, description="discover: also list resources when advertised.")
     list_prompts: bool = Field(default=True, description="discover: also list prompts when advertised.")
+    max_tool_series: int = Field(
+        default=50,
+        ge=1,
+        description="discover: per-tool footprint series for at most this many tools (the largest); the rest are "
+        "summed into one series (tool _OTHER).",
+    )
     tool_call: ToolCall | None = None
     resource_read: ResourceRead | None = None
 

@@ -145,6 +145,7 @@ async def _probe(target: ProbeTarget, module: Module, result: ProbeResult, stats
             tools = await session.list_tools()
         result.tools = sorted(str(t.get("name")) for t in tools)
         result.tools_hash = tools_hash(tools)
+        result.tool_definitions = tools
         missing = sorted(set(module.expected_tools) - set(result.tools))
         if missing:
             raise AssertionFailure(f"expected tools missing: {', '.join(missing)}")

@@ -82,6 +82,10 @@ def format_human(result: ProbeResult, debug: bool = False) -> str:
     if result.tools_hash is not None:
         lines.append(f"tools         {len(result.tools)}: {', '.join(result.tools)}")
         lines.append(f"tools hash    {result.tools_hash:#014x}")
+    if result.footprint is not None:
+        fp = result.footprint
+        largest = ", ".join(f"{t.name} {t.bytes} B" for t in fp.tools[:3]) or "-"
+        lines.append(f"tool defs     {fp.bytes} bytes, ~{fp.tokens} tokens (largest: {largest})")
     if result.resources is not None or result.prompts is not None:
         lines.append(f"resources     {result.resources if result.resources is not None else '-'}")
         lines.append(f"prompts       {result.prompts if result.prompts is not None else '-'}")

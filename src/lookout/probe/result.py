@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from lookout.probe.footprint import Footprint
+
 
 @dataclass
 class ProbeLog:
@@ -47,6 +49,11 @@ class ProbeResult:
     capabilities: dict[str, Any] = field(default_factory=dict)
     tools: list[str] = field(default_factory=list)
     tools_hash: int | None = None
+    tool_definitions: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    """The listed tools as the server returned them (for the kind that measures them; never exposed)."""
+    footprint: Footprint | None = None
+    max_tool_series: int = 0
+    """Per-tool footprint series at most (the module's ``max_tool_series``), the rest summed as one."""
     resources: int | None = None
     prompts: int | None = None
     jsonrpc_error_code: int | None = None
@@ -85,6 +92,15 @@ class ProbeResult:
             "capabilities": self.capabilities,
             "tools": self.tools,
             "tools_hash": self.tools_hash,
+            "tools_definition": None
+            if self.footprint is None
+            else {
+                "bytes": self.footprint.bytes,
+                "tokens_estimate": self.footprint.tokens,
+                "per_tool": [
+                    {"name": t.name, "bytes": t.bytes, "tokens_estimate": t.tokens} for t in self.footprint.tools
+                ],
+            },
             "resources": self.resources,
             "prompts": self.prompts,
             "jsonrpc_error_code": self.jsonrpc_error_code,

@@ -36,6 +36,11 @@ def families(r: ProbeResult) -> Iterator[tuple[MetricSpec, Samples]]:
     if r.tools_hash is not None:
         yield metrics.PROBE_TOOLS, [((), float(len(r.tools)))]
         yield metrics.PROBE_TOOLS_HASH, [((), float(r.tools_hash))]
+    if r.footprint is not None:
+        yield metrics.PROBE_TOOLS_DEFINITION_BYTES, [((), float(r.footprint.bytes))]
+        yield metrics.PROBE_TOOLS_DEFINITION_TOKENS, [((), float(r.footprint.tokens))]
+        top = r.footprint.top(r.max_tool_series, metrics.OTHER)
+        yield metrics.PROBE_TOOL_DEFINITION_BYTES, [((t.name,), float(t.bytes)) for t in top]
     if r.jsonrpc_error_code is not None:
         yield metrics.PROBE_JSONRPC_ERROR, [((), float(r.jsonrpc_error_code))]
     if r.http_status is not None:
