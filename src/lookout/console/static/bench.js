@@ -10,7 +10,9 @@
     box.innerHTML = '<h3 class="panel-title"></h3><div class="panel-body"></div>';
     box.querySelector("h3").textContent = title;
     el.appendChild(box);
-    const body = box.querySelector(".panel-body");
+    return () => draw(box.querySelector(".panel-body"), xs, series, unit);
+  }
+  function draw(body, xs, series, unit) {
     const colors = ["#5794f2", "#ff9830", "#f2495c"];
     new uPlot({
       width: Math.max(240, body.clientWidth - 4), height: 180,
@@ -22,8 +24,12 @@
   document.querySelectorAll(".bench-plots").forEach((el) => {
     const data = runs[el.dataset.target] || [];
     const xs = data.map((r) => r.t);
-    plot(el, "Throughput", xs, [{ label: "throughput", values: data.map((r) => r.throughput) }], "reqps");
-    plot(el, "Latency", xs, [{ label: "p50", values: data.map((r) => r.p50) }, { label: "p99", values: data.map((r) => r.p99) }], "s");
-    plot(el, "Errors", xs, [{ label: "errors", values: data.map((r) => r.errors) }], "none");
+    // Boxes first, plots second: each plot is as wide as its box once the grid has laid all three out.
+    const drawers = [
+      plot(el, "Throughput", xs, [{ label: "throughput", values: data.map((r) => r.throughput) }], "reqps"),
+      plot(el, "Latency", xs, [{ label: "p50", values: data.map((r) => r.p50) }, { label: "p99", values: data.map((r) => r.p99) }], "s"),
+      plot(el, "Errors", xs, [{ label: "errors", values: data.map((r) => r.errors) }], "none"),
+    ];
+    drawers.forEach((d) => d());
   });
 })();

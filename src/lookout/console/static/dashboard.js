@@ -227,7 +227,7 @@
       width: Math.max(200, body.clientWidth - 4),
       height: height,
       series: uSeries,
-      scales: { x: { time: true }, y: { range: (u, min, max) => [panel.min !== null && panel.min !== undefined ? panel.min : Math.min(0, min), panel.max !== null && panel.max !== undefined ? panel.max : (max > (min || 0) ? max * 1.05 : (min || 0) + 1)] } },
+      scales: { x: { time: true, range: () => [r.start, r.end] }, y: { range: (u, min, max) => [panel.min !== null && panel.min !== undefined ? panel.min : Math.min(0, min), panel.max !== null && panel.max !== undefined ? panel.max : (max > (min || 0) ? max * 1.05 : (min || 0) + 1)] } },
       axes: [{ stroke: "#9fa7b3", grid: { stroke: "#2c3235" } },
         { stroke: "#9fa7b3", grid: { stroke: "#2c3235" }, size: 70, values: (u, vals) => vals.map((v) => fmt(panel.unit, v)) }],
       legend: { live: true },
