@@ -4,6 +4,7 @@ compose and Kubernetes files start (slow: it resolves every dependency)."""
 from __future__ import annotations
 
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -41,8 +42,15 @@ def _run(argv: list[str], timeout: float = 900) -> subprocess.CompletedProcess[s
 
 @pytest.mark.timeout(1200)
 def test_wheel_installs_into_a_fresh_venv_and_runs_the_container_commands(tmp_path: Path) -> None:
+    # The build context the Dockerfile sees (.dockerignore: pyproject.toml, README.md, src/), copied so that no
+    # build directory lands in the checkout.
+    context = tmp_path / "context"
+    context.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, context / name)
+    shutil.copytree(ROOT / "src", context / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     wheels = tmp_path / "wheels"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(wheels), "."])
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(wheels), str(context)])
     [wheel] = wheels.glob("mcp_lookout-*.whl")
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)])
