@@ -199,6 +199,22 @@ class Resources(_Model):
     )
 
 
+class ToolFootprint(_Model):
+    """What a server's tool definitions may cost every model context (probe_mcp_tools_definition_*)."""
+
+    max_tokens: int = Field(
+        default=20000,
+        gt=0,
+        description="P3 when a server's tool definitions are estimated above this many tokens (discover probes).",
+    )
+    max_growth: float = Field(
+        default=0.25,
+        gt=0,
+        description="P3 when the footprint grew by more than this share of its smallest size within growth_window.",
+    )
+    growth_window: PositiveDuration = Field(default="1d", description="Window of max_growth.")
+
+
 class TimeRange(_Model):
     start_time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     end_time: str = Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")
@@ -270,6 +286,7 @@ class Alerting(_Model):
     deprecated_protocol_versions: list[str] = Field(
         default_factory=lambda: list(DEPRECATED_PROTOCOL_VERSIONS), description="P3 while any of these is in use."
     )
+    tool_footprint: ToolFootprint = Field(default_factory=ToolFootprint)
 
     @field_validator("runbook_base_url", "dashboard_base_url")
     @classmethod

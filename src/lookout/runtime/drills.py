@@ -156,6 +156,9 @@ DRILLS: Final[dict[str, Entry]] = {
     "MCPSessionLeak": NotDrillable("it needs 30 minutes of rising sessions at flat traffic"),
     "MCPInFlightSaturation": NotDrillable("the demo server exports no concurrency limit to saturate"),
     "MCPToolDefinitionsChanged": NotDrillable("the demo server's tools are fixed while it runs"),
+    "MCPToolDefinitionsFootprintHigh": NotDrillable(
+        "the demo server's tools are fixed while it runs: its footprint cannot grow or cross a budget on demand"
+    ),
     "MCPTelemetryDropped": NotDrillable("it needs the instrumentation's log or trace queue to overflow"),
     "MCPDeprecatedProtocolVersion": NotDrillable("it clears only after an hour without the revision (rate over 1h)"),
     "LookoutRuleEvaluationFailures": NotDrillable("the generated rules evaluate cleanly (promtool-checked)"),

@@ -51,6 +51,8 @@ class Policy:
     """How far ahead the exhaustion forecasts look, e.g. ``4h``."""
     certificate_expiry_warning: float
     """Seconds before a certificate's expiry that it is reported."""
+    tool_footprint_tokens: float
+    """Estimated tokens of a server's tool definitions above which it is reported."""
 
     @property
     def availability_budget(self) -> float:
@@ -68,6 +70,7 @@ class Policy:
             utilization=resources.utilization_threshold,
             forecast_horizon=resources.forecast_horizon,
             certificate_expiry_warning=duration_seconds(config.alerting.certificate_expiry_warning),
+            tool_footprint_tokens=config.alerting.tool_footprint.max_tokens,
         )
 
     @property

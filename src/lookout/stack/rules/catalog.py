@@ -305,6 +305,20 @@ ALERTS: tuple[AlertRule, ...] = (
         group="lookout-probes",
     ),
     AlertRule(
+        name="MCPToolDefinitionsFootprintHigh",
+        expr=x.tool_footprint_high,
+        for_="15m",
+        priority=Priority.P3,
+        summary=lambda c: (
+            f"MCP tool definitions above {c.alerting.tool_footprint.max_tokens} tokens, or grown more than "
+            f"{t.pct(c.alerting.tool_footprint.max_growth)} in {c.alerting.tool_footprint.growth_window}"
+        ),
+        description=f"The tool definitions of {t.SVC} take about {{{{ $value }}}} tokens of every model context "
+        f"that loads them ({{{{ $labels.{m.REASON} }}}}): every client pays them on every request.",
+        family="drift",
+        group="lookout-probes",
+    ),
+    AlertRule(
         name="MCPDeprecatedProtocolVersion",
         expr=x.deprecated_protocol,
         for_="10m",

@@ -204,6 +204,24 @@ tool_definitions_changed: Final = const(
     f"max by ({BY_SERVICE}) (changes({m.PROBE_TOOLS_HASH.name}{{{PROBED}}}[15m])) > 0"
 )
 certificate_expired: Final = const(f"{CERT_EXPIRY} <= 0")
+FOOTPRINT_BUDGET: Final = "budget"
+FOOTPRINT_GROWTH: Final = "growth"
+"""``reason`` of MCPToolDefinitionsFootprintHigh: above alerting.tool_footprint.max_tokens, or grown too fast."""
+
+
+def tool_footprint_high(c: Config) -> str:
+    policy = c.alerting.tool_footprint
+    tokens = f"{m.PROBE_TOOLS_DEFINITION_TOKENS.name}{{{PROBED}}}"
+    now = f"max by ({BY_SERVICE}) ({tokens})"
+    # Growth from the smallest size in the window (a gap in probe data does not hide it as offset would); a server
+    # that listed no tools before has no share to grow by, and only the budget applies to it.
+    smallest = f"(min by ({BY_SERVICE}) (min_over_time({tokens}[{policy.growth_window}])) > 0)"
+    over = f'label_replace({now} > {policy.max_tokens}, "{m.REASON}", "{FOOTPRINT_BUDGET}", "", "")'
+    grown = (
+        f'label_replace({now} > {round(1 + policy.max_growth, 10)} * {smallest}, "{m.REASON}", "{FOOTPRINT_GROWTH}", '
+        '"", "")'
+    )
+    return f"{over} or ignoring ({m.REASON}) {grown}"
 
 
 def certificate_expiring(c: Config) -> str:

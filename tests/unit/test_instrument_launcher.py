@@ -1,0 +1,113 @@
+"""`lookout instrument`'s launcher side: COMMAND resolution, settings from options and the OTEL_* variables,
+the child's environment, and the example stack that scrapes an instrumented program's management port."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from lookout.config.loader import load_config
+from lookout.health.app import DEFAULT_HOST, DEFAULT_PORT
+from lookout.instrument import autoinstrument as auto
+from lookout.instrument.sampler import DEFAULT_TARGET_PER_SECOND
+from lookout.stack.prometheus import prometheus_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _script(tmp_path: Path, name: str, first_line: str) -> Path:
+    path = tmp_path / name
+    path.write_text(f"{first_line}\nprint('hi')\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_python_programs_are_resolved(tmp_path: Path) -> None:
+    program = _script(tmp_path, "server.py", "import sys")
+    assert auto.resolve_command([str(program), "stdio"]) == [sys.executable, str(program), "stdio"]
+    assert auto.resolve_command([sys.executable, "-m", "pkg"]) == [sys.executable, "-m", "pkg"]
+    for shebang in (f"#!{sys.executable}", "#!/usr/bin/env python3", "#!/usr/bin/env -S python3.11 -u"):
+        console_script = _script(tmp_path, "weather-mcp", shebang)
+        assert auto.resolve_command([str(console_script), "--port", "1"]) == [str(console_script), "--port", "1"]
+
+
+def test_other_programs_are_refused(tmp_path: Path) -> None:
+    shell = _script(tmp_path, "serve", "#!/bin/sh")
+    with pytest.raises(auto.LaunchError, match=r"serve is not a Python program"):
+        auto.resolve_command([str(shell)])
+    binary = shutil.which("true")
+    assert binary is not None
+    with pytest.raises(auto.LaunchError, match=r"is not a Python program"):
+        auto.resolve_command([binary])
+    with pytest.raises(auto.LaunchError, match=r"command not found"):
+        auto.resolve_command(["no-such-command-anywhere"])
+    with pytest.raises(auto.LaunchError, match=r"missing\.py: no such file"):
+        auto.resolve_command([str(tmp_path / "missing.py")])
+
+
+def test_defaults() -> None:
+    settings = auto.AutoSettings.from_env({})
+    assert settings.management == (DEFAULT_HOST, DEFAULT_PORT)
+    assert settings.json_logs and settings.traces and not settings.export_traces
+    assert settings.traces_per_second == DEFAULT_TARGET_PER_SECOND
+
+
+def test_lookout_variables_win_over_opentelemetry_ones() -> None:
+    env = {"OTEL_SERVICE_NAME": "otel-name", "LOOKOUT_SERVICE": "lookout-name", "LOOKOUT_MANAGEMENT": "[::1]:9464"}
+    settings = auto.AutoSettings.from_env(env)
+    assert settings.service == "lookout-name"
+    assert settings.management == ("::1", 9464)
+    assert auto.AutoSettings.from_env({"OTEL_SERVICE_NAME": "otel-name"}).service == "otel-name"
+    assert auto.AutoSettings.from_env({"LOOKOUT_MANAGEMENT": "off"}).management is None
+
+
+def test_opentelemetry_variables_drive_tracing() -> None:
+    endpoint = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
+    assert auto.AutoSettings.from_env(endpoint).export_traces
+    assert not auto.AutoSettings.from_env({**endpoint, "OTEL_TRACES_EXPORTER": "none"}).export_traces
+    off = auto.AutoSettings.from_env({**endpoint, "OTEL_TRACES_SAMPLER": "always_off"})
+    assert not off.traces and not off.export_traces
+    assert not auto.AutoSettings.from_env({**endpoint, "OTEL_SDK_DISABLED": "true"}).traces
+    assert math.isinf(auto.AutoSettings.from_env({"OTEL_TRACES_SAMPLER": "always_on"}).traces_per_second)
+    own = auto.AutoSettings.from_env({"LOOKOUT_OTLP_ENDPOINT": "http://127.0.0.1:4318/v1/traces"})
+    assert own.export_traces and own.otlp_endpoint == "http://127.0.0.1:4318/v1/traces"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"OTEL_TRACES_SAMPLER": "traceidratio"}, "OTEL_TRACES_SAMPLER=traceidratio is not supported"),
+        ({"LOOKOUT_MANAGEMENT": "9464"}, "management address '9464' is not HOST:PORT"),
+        ({"LOOKOUT_MANAGEMENT": "localhost:99999"}, "is not HOST:PORT"),
+        ({"LOOKOUT_LOGS": "text"}, "LOOKOUT_LOGS='text' is not one of json, off"),
+        ({"LOOKOUT_SERVER_TIMEOUT": "-1"}, "LOOKOUT_SERVER_TIMEOUT='-1' must be a non-negative number"),
+        ({"LOOKOUT_TRACES_PER_SECOND": "0"}, "LOOKOUT_TRACES_PER_SECOND='0' must be a positive number"),
+    ],
+)
+def test_bad_settings_are_one_line(env: dict[str, str], message: str) -> None:
+    with pytest.raises(auto.LaunchError) as raised:
+        auto.AutoSettings.from_env(env)
+    assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_the_site_directory_goes_first_on_the_path() -> None:
+    child = auto.child_environment({"PYTHONPATH": f"/a{os.pathsep}/b", "HOME": "/h"}, {"LOOKOUT_TENANT": "acme"}, 7)
+    assert child["PYTHONPATH"].split(os.pathsep) == [str(auto.SITE_DIR), "/a", "/b"]
+    assert child[auto.ENV_STATUS_FD] == "7" and child["LOOKOUT_TENANT"] == "acme" and child["HOME"] == "/h"
+    assert sorted(p.name for p in auto.SITE_DIR.iterdir() if p.suffix == ".py") == ["sitecustomize.py"]
+
+
+def test_the_example_scrapes_the_management_port() -> None:
+    config = load_config(ROOT / "examples/instrument/lookout.yaml")
+    scraped = [
+        target
+        for job in prometheus_config(config)["scrape_configs"]
+        for static in job.get("static_configs", [])
+        for target in static.get("targets", [])
+    ]
+    assert "127.0.0.1:9464" in scraped
