@@ -149,6 +149,8 @@ def test_every_policy_line_is_a_number_of_lookout_yaml(config: Config) -> None:
         policy.latency_objective,
         policy.utilization,
         policy.certificate_expiry_warning,
+        policy.remote_write_max_lag,
+        policy.tool_footprint_tokens,
     }
     lines = {
         (dashboard.slug, panel.title): panel.policy_line

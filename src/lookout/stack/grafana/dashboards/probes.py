@@ -14,7 +14,7 @@ def dashboard(p: q.Policy) -> Dashboard:
     return Dashboard(
         "probes",
         "Synthetic probes",
-        "Blackbox MCP probes: success, phase timings, negotiated protocol, certificates, tool drift.",
+        "Blackbox MCP probes: success, phase timings, negotiated protocol, certificates, tool drift and footprint.",
         (
             Row(
                 "Probes",
@@ -76,6 +76,32 @@ def dashboard(p: q.Policy) -> Dashboard:
                             "{{service}}",
                         ),
                         description="Changes of the tool-definition hash: a tool was added, removed or redefined.",
+                    ),
+                    panel(
+                        "Tool definitions footprint",
+                        TS,
+                        "none",
+                        Query(
+                            f"max by ({m.SERVICE}) ({q.series(m.PROBE_TOOLS_DEFINITION_TOKENS)}{sc})",
+                            "{{service}}",
+                        ),
+                        policy_line=p.tool_footprint_tokens,
+                        description="Estimated tokens of the tool definitions (names, descriptions, schemas) every "
+                        "client loads into every model context; reported above "
+                        f"{p.tool_footprint_tokens:g} (alerting.tool_footprint.max_tokens). Measured by discover "
+                        "probes.",
+                    ),
+                    panel(
+                        "Largest tool definitions",
+                        TABLE,
+                        "bytes",
+                        Query(
+                            f"topk(20, max by ({m.SERVICE}, {m.TOOL_NAME}) "
+                            f"({q.series(m.PROBE_TOOL_DEFINITION_BYTES)}{sc}))",
+                            instant=True,
+                        ),
+                        description=f"Bytes of each tool's definition, largest first; {m.OTHER} sums the tools "
+                        "beyond the discover module's max_tool_series.",
                     ),
                     panel(
                         "JSON-RPC errors seen by probes",

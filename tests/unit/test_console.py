@@ -1,0 +1,146 @@
+"""The console without servers: the catalog adapter, the silence form, the burn-rate rules it reads, and the
+app's answers when its upstreams are down (an address nothing listens on)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from starlette.testclient import TestClient
+
+from lookout.config import Config, load_config
+from lookout.console import ConsoleSettings, create_app
+from lookout.console.app import BadSilence, parse_matchers, silence_body
+from lookout.console.dashboards import load_dashboards
+from lookout.console.slo import AVAILABILITY, LATENCY, burn_rules
+from lookout.stack import grafana
+from lookout.stack.rules import recording as rec
+from lookout.stack.rules import render_alert_rules
+from tests.support import LOOPBACK, free_port
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "lookout.yaml"
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return load_config(EXAMPLE)
+
+
+def test_every_dashboard_and_panel_of_the_catalog_is_in_the_console(config: Config) -> None:
+    models = grafana.dashboards(config)
+    console = load_dashboards(config)
+    assert [m["uid"] for m in models.values()] == list(console)
+    for model in models.values():
+        ours = console[model["uid"]]
+        assert [p.get("title") for p in model["panels"]] == [p["title"] for p in ours.panels]
+        for raw, panel in zip(model["panels"], ours.panels, strict=True):
+            if raw["type"] == "row":
+                continue
+            assert [t["expr"] for t in raw["targets"]] == [t["expr"] for t in panel["targets"]]
+            assert panel["unit"] == (raw["fieldConfig"]["defaults"].get("unit") or "none")
+            if raw["datasource"]["type"] != "prometheus":
+                assert "Loki" in panel["unsupported"]
+
+
+def test_policy_lines_and_variables_come_from_the_config(config: Config) -> None:
+    tenant = config.tenants[0].name
+    fleet = next(d for d in load_dashboards(config).values() if d.slug == "fleet" and d.tenant == tenant)
+    error_ratio = next(p for p in fleet.panels if p["title"] == "Error ratio (worst service)")
+    assert [t["value"] for t in error_ratio["thresholds"]] == [None, config.alerting.slo.error_ratio_threshold]
+    variables = {v.name: v for v in fleet.variables}
+    assert variables["tenant"].fixed == tenant
+    assert variables["service"].label_name == "service" and "$tenant" in variables["service"].match
+    assert variables["instance"].label_name == "instance" and "$service" in variables["instance"].match
+
+
+def test_matchers_parse_as_alertmanager_reads_them() -> None:
+    assert parse_matchers('alertname="MCPServerDown", service=~"demo-.*", tenant!=acme, env!~"dev|test"') == [
+        {"name": "alertname", "value": "MCPServerDown", "isRegex": False, "isEqual": True},
+        {"name": "service", "value": "demo-.*", "isRegex": True, "isEqual": True},
+        {"name": "tenant", "value": "acme", "isRegex": False, "isEqual": False},
+        {"name": "env", "value": "dev|test", "isRegex": True, "isEqual": False},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [
+        ({"matchers": "alertname", "duration": "2h", "author": "a", "comment": "c"}, "matchers"),
+        ({"matchers": "", "duration": "2h", "author": "a", "comment": "c"}, "matchers"),
+        ({"matchers": 'a="b"', "duration": "soon", "author": "a", "comment": "c"}, "duration"),
+        ({"matchers": 'a="b"', "duration": "2h", "author": "", "comment": "c"}, "author"),
+    ],
+)
+def test_a_bad_silence_names_its_field(form: dict[str, str], field: str) -> None:
+    with pytest.raises(BadSilence, match=f"^{field}"):
+        silence_body(form)
+
+
+def test_silence_spans_its_duration() -> None:
+    body = silence_body({"matchers": 'alertname="X"', "duration": "90m", "author": "me", "comment": "deploy"})
+    from datetime import datetime
+
+    span = datetime.fromisoformat(body["endsAt"]) - datetime.fromisoformat(body["startsAt"])
+    assert span.total_seconds() == 5400 and body["createdBy"] == "me"
+
+
+def test_burn_rate_alerts_are_read_from_the_generated_rules(config: Config) -> None:
+    groups = yaml.safe_load(render_alert_rules(config))["groups"]
+    as_prometheus_lists_them: list[dict[str, Any]] = [
+        {"name": r["alert"], "query": r["expr"], "alerts": []} for g in groups for r in g["rules"]
+    ]
+    rules = burn_rules(as_prometheus_lists_them)
+    names = {r.name: r for r in rules}
+    assert {"MCPErrorBudgetBurnFast", "MCPLatencyBudgetBurnFast"} <= set(names)
+    fast = names["MCPErrorBudgetBurnFast"]
+    assert fast.sli == AVAILABILITY and fast.windows == ("5m", "1h")
+    budget = 1 - config.alerting.slo.availability / 100
+    assert fast.threshold / budget == pytest.approx(14.4)
+    assert names["MCPLatencyBudgetBurnFast"].sli == LATENCY
+    assert all(rec.AVAILABILITY_BUDGET_REMAINING not in r.name for r in rules)
+
+
+@pytest.fixture
+def offline(config: Config, tmp_path: Path) -> TestClient:
+    dead = f"http://{LOOPBACK}:{free_port()}"
+    return TestClient(create_app(ConsoleSettings(config, dead, dead, tmp_path)))
+
+
+@pytest.mark.parametrize("path", ["/slo", "/alerts", "/probes", "/silences"])
+def test_pages_say_which_upstream_is_down(offline: TestClient, path: str) -> None:
+    response = offline.get(path)
+    assert response.status_code == 200
+    assert 'class="problem"' in response.text and "connection refused" in response.text
+
+
+def test_bench_page_says_how_to_record_a_history(offline: TestClient) -> None:
+    assert "run `lookout bench run`" in offline.get("/bench").text
+
+
+def test_only_queries_are_proxied(offline: TestClient) -> None:
+    assert offline.get("/api/prom/query", params={"query": "up"}).json()["errorType"] == "upstream"
+    for call in ("admin", "targets", "series", "..%2Fadmin%2Ftsdb%2Fdelete_series"):
+        response = offline.get(f"/api/prom/{call}")
+        assert response.status_code in (404, 502)
+        assert "not a proxied" in response.text or response.status_code == 404
+
+
+def test_runbooks_are_served_and_nothing_else(offline: TestClient) -> None:
+    assert offline.get("/runbooks/MCPServerDown.md").status_code == 200
+    assert offline.get("/runbooks/..%2F..%2Fcli.py").status_code == 404
+    assert offline.get("/runbooks/pyproject.toml").status_code == 404
+
+
+def test_cross_site_forms_are_refused(offline: TestClient) -> None:
+    form = {"matchers": 'alertname="X"', "duration": "2h", "author": "a", "comment": "c"}
+    assert offline.post("/silences", data=form, headers={"Origin": "http://elsewhere.example"}).status_code == 403
+    assert offline.post("/silences/x/expire", headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+
+
+def test_dashboard_urls_are_grafanas(offline: TestClient, config: Config) -> None:
+    uid = next(iter(load_dashboards(config)))
+    assert offline.get(f"/d/{uid}?var-service=x&from=now-1h&to=now").status_code == 200
+    assert offline.get(f"/d/{uid}/some-slug").status_code == 200
+    assert offline.get("/d/no-such-dashboard").status_code == 404
