@@ -55,7 +55,7 @@ def test_one_folder_per_tenant_with_every_dashboard_plus_the_shared_folder(
     for path in _dashboards(files):
         _, _, folder, name = path.split("/")
         folders.setdefault(folder, set()).add(name.removesuffix(".json"))
-    assert folders == {**{t.name: TENANT_DASHBOARDS for t in config.tenants}, "Lookout": {"benchmarks"}}
+    assert folders == {**{t.name: TENANT_DASHBOARDS for t in config.tenants}, "Lookout": {"benchmarks", "lookout-stack"}}
     provider = YAML(typ="safe").load(files[PROVIDER_FILE])["providers"][0]
     assert provider["options"]["foldersFromFilesStructure"] is True
 

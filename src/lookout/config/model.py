@@ -321,6 +321,11 @@ class PrometheusSettings(_Model):
     replica: str = Field(default="local", description="External label `replica` (dropped before alerting).")
     external_labels: Labels = Field(default_factory=dict)
     remote_write: list[RemoteWrite] = Field(default_factory=list)
+    remote_write_max_lag: PositiveDuration = Field(
+        default="2m",
+        description="P2 when a remote-write queue (the long-term store, remote_write) falls this far behind "
+        "what Prometheus scraped: the backend is down or too slow, and the queue holds the samples meanwhile.",
+    )
 
 
 LONG_TERM_STORAGE_VICTORIAMETRICS: Final = "victoriametrics"

@@ -168,6 +168,9 @@ DRILLS: Final[dict[str, Entry]] = {
     "LookoutReceiverNotificationsFailing": NotDrillable(
         "stopping the sink also stops the delivery the drill must observe"
     ),
+    "LookoutRemoteWriteBehind": NotDrillable(
+        "`lookout up` remote-writes only in the HA topology; its storage-outage test stops VictoriaMetrics instead"
+    ),
     "LookoutScrapeTargetAbsent": NotDrillable("it needs a target missing from the generated scrape configuration"),
     "LookoutAlertUnroutable": NotDrillable("the generated rules only carry configured tenants and priorities"),
 }

@@ -16,6 +16,7 @@ from lookout.stack.grafana.dashboards import (
     probes,
     server,
     slo,
+    stack,
     tools,
 )
 from lookout.stack.grafana.panels import LIMIT
@@ -32,7 +33,7 @@ TENANT_DASHBOARDS: Final = (
     logs.dashboard,
 )
 """Rendered once per tenant, into the tenant's folder."""
-SHARED_DASHBOARDS: Final = (benchmarks.dashboard,)
+SHARED_DASHBOARDS: Final = (benchmarks.dashboard, stack.dashboard)
 """Rendered once, into the shared Lookout folder."""
 
 __all__ = ["LIMIT", "PAGE_BURN_RATE", "SHARED_DASHBOARDS", "TENANT_DASHBOARDS"]

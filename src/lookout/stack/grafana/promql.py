@@ -30,6 +30,11 @@ PROCESS_OPEN_FDS: Final = "process_open_fds"
 PROCESS_MAX_FDS: Final = "process_max_fds"
 PYTHON_GC_COLLECTIONS: Final = "python_gc_collections_total"
 PYTHON_GC_COLLECTED: Final = "python_gc_objects_collected_total"
+REMOTE_HIGHEST_TIMESTAMP: Final = "prometheus_remote_storage_highest_timestamp_in_seconds"
+REMOTE_SENT_TIMESTAMP: Final = "prometheus_remote_storage_queue_highest_sent_timestamp_seconds"
+REMOTE_PENDING: Final = "prometheus_remote_storage_samples_pending"
+REMOTE_RETRIED: Final = "prometheus_remote_storage_samples_retried_total"
+REMOTE_FAILED: Final = "prometheus_remote_storage_samples_failed_total"
 
 SLO_WINDOW: Final = "30d"
 MCP_JOB: Final = f'{m.JOB}="{naming.JOB_MCP}"'
@@ -51,6 +56,8 @@ class Policy:
     """How far ahead the exhaustion forecasts look, e.g. ``4h``."""
     certificate_expiry_warning: float
     """Seconds before a certificate's expiry that it is reported."""
+    remote_write_max_lag: float
+    """Seconds a remote-write queue may fall behind (LookoutRemoteWriteBehind)."""
     tool_footprint_tokens: float
     """Estimated tokens of a server's tool definitions above which it is reported."""
 
@@ -70,6 +77,7 @@ class Policy:
             utilization=resources.utilization_threshold,
             forecast_horizon=resources.forecast_horizon,
             certificate_expiry_warning=duration_seconds(config.alerting.certificate_expiry_warning),
+            remote_write_max_lag=duration_seconds(config.prometheus.remote_write_max_lag),
             tool_footprint_tokens=config.alerting.tool_footprint.max_tokens,
         )
 

@@ -389,6 +389,21 @@ ALERTS: tuple[AlertRule, ...] = (
         about_servers=False,
     ),
     AlertRule(
+        name="LookoutRemoteWriteBehind",
+        expr=x.remote_write_behind,
+        for_="5m",
+        priority=Priority.P2,
+        summary=lambda c: f"A remote-write queue is more than {c.prometheus.remote_write_max_lag} behind",
+        description=(
+            "Prometheus {{ $labels.instance }} cannot ship samples to {{ $labels.remote_name }} ({{ $labels.url }}): "
+            "dashboards reading the long-term store miss recent data, and the queue grows in the WAL."
+        ),
+        family="stack",
+        group="lookout-self",
+        static_labels=stack_labels("prometheus"),
+        about_servers=False,
+    ),
+    AlertRule(
         name="LookoutScrapeTargetAbsent",
         expr=x.targets_absent,
         for_="5m",

@@ -251,6 +251,18 @@ receiver_failing: Final = const("sum by (integration) (rate(alertmanager_notific
 always: Final = const("vector(1)")
 
 
+def remote_write_behind(c: Config) -> str:
+    """A remote-write queue behind what Prometheus ingested (the backend down or too slow: the samples wait in the
+    WAL), or samples it gave up on."""
+    lag = duration_seconds(c.prometheus.remote_write_max_lag)
+    sent = "prometheus_remote_storage_queue_highest_sent_timestamp_seconds"
+    return (
+        f"max by (instance, remote_name, url) (prometheus_remote_storage_highest_timestamp_in_seconds"
+        f" - ignoring (remote_name, url) group_right {sent}) > {lag:g}"
+        " or sum by (instance, remote_name, url) (rate(prometheus_remote_storage_samples_failed_total[5m])) > 0"
+    )
+
+
 def _targets_absent(c: Config) -> str:
     absent = [
         f'absent(up{{{m.JOB}="{naming.JOB_MCP}",{m.TENANT}="{tenant.name}",{m.SERVICE}="{target.name}"}})'
