@@ -55,7 +55,10 @@ def test_one_folder_per_tenant_with_every_dashboard_plus_the_shared_folder(
     for path in _dashboards(files):
         _, _, folder, name = path.split("/")
         folders.setdefault(folder, set()).add(name.removesuffix(".json"))
-    assert folders == {**{t.name: TENANT_DASHBOARDS for t in config.tenants}, "Lookout": {"benchmarks", "lookout-stack"}}
+    assert folders == {
+        **{t.name: TENANT_DASHBOARDS for t in config.tenants},
+        "Lookout": {"benchmarks", "lookout-stack"},
+    }
     provider = YAML(typ="safe").load(files[PROVIDER_FILE])["providers"][0]
     assert provider["options"]["foldersFromFilesStructure"] is True
 
@@ -126,3 +129,21 @@ def test_latency_panels_ask_for_exemplars_and_the_heatmap_is_in_seconds(files: d
     assert heatmap["targets"][0]["exemplar"] is True
     assert all(t["exemplar"] is True for t in panels["Latency quantiles"]["targets"])
     assert "exemplar" not in panels["Requests by method"]["targets"][0]
+
+
+def test_a_span_links_to_its_services_metrics() -> None:
+    """Jaeger's traces-to-metrics links need queries: each runs over metrics Lookout emits, for the span's service."""
+    from lookout import metrics as m
+    from lookout.check.contract import metric_names
+    from lookout.stack.grafana.provisioning import Endpoints, datasources
+
+    endpoints = Endpoints("http://p", "http://a", "http://l", "http://j")
+    [jaeger] = [d for d in datasources(endpoints, "15s")["datasources"] if d["uid"] == JAEGER_UID]
+    links = jaeger["jsonData"]["tracesToMetrics"]
+    assert links["datasourceUid"] == PROMETHEUS_UID
+    assert links["tags"] == [{"key": "service.name", "value": m.SERVICE}]
+    assert {q["name"] for q in links["queries"]} == {"Request rate", "Error rate", "p99 latency"}
+    for query in links["queries"]:
+        assert "{$__tags}" in query["query"]
+        names = metric_names(query["query"].replace("$__tags", 'service="search"'))
+        assert names and all(m.is_known(name) for name in names), query
