@@ -1,6 +1,7 @@
 """The cost report: what the fleet's metrics cost Prometheus — active series per tenant, service and metric
 family, the labels with the most values, samples ingested per second, bytes on disk per day measured from the
-TSDB, the disk the configured retention needs — and concrete ways to spend less."""
+TSDB, the disk the configured retention needs — and concrete ways to spend less; and what the servers' tool
+definitions cost every model context that loads them (the discover probes' footprint), ranked."""
 
 from __future__ import annotations
 
@@ -59,6 +60,69 @@ class Histogram:
     series: int
 
 
+@dataclass(frozen=True)
+class ServerFootprint:
+    """A server's tool definitions, as its discover probes last measured them in the period."""
+
+    tenant: str
+    service: str
+    bytes: int
+    tokens: int
+    tools: int | None
+
+
+@dataclass(frozen=True)
+class ToolDefinitionSize:
+    tenant: str
+    service: str
+    tool: str
+    """A tool's name, or ``_OTHER`` for the tools beyond the discover module's ``max_tool_series``."""
+    bytes: int
+
+
+def _last(spec: m.MetricSpec, by: str, seconds: int) -> str:
+    return f'max by ({by}) (last_over_time({spec.name}{{{m.SERVICE}!=""}}[{seconds}s]))'
+
+
+def footprint_ranking(
+    client: PromClient, at: datetime, seconds: int, top: int = 10
+) -> tuple[list[ServerFootprint], list[ToolDefinitionSize]]:
+    """Servers by the tokens of their tool definitions (largest first) and the ``top`` largest tool definitions,
+    from the last discover probe within ``seconds`` before ``at``."""
+    by = f"{m.TENANT}, {m.SERVICE}"
+
+    def per_server(spec: m.MetricSpec) -> dict[tuple[str, str], float]:
+        return {(s.get(m.TENANT, ""), s.get(m.SERVICE, "")): v for s, v in client.instant(_last(spec, by, seconds), at)}
+
+    sizes = per_server(m.PROBE_TOOLS_DEFINITION_BYTES)
+    tokens = per_server(m.PROBE_TOOLS_DEFINITION_TOKENS)
+    counts = per_server(m.PROBE_TOOLS)
+    servers = sorted(
+        (
+            ServerFootprint(
+                tenant,
+                service,
+                int(size),
+                int(tokens.get((tenant, service), 0)),
+                int(counts[(tenant, service)]) if (tenant, service) in counts else None,
+            )
+            for (tenant, service), size in sizes.items()
+        ),
+        key=lambda s: (-s.tokens, -s.bytes, s.tenant, s.service),
+    )
+    largest = client.instant(
+        f"topk({top}, {_last(m.PROBE_TOOL_DEFINITION_BYTES, f'{by}, {m.TOOL_NAME}', seconds)})", at
+    )
+    tools = sorted(
+        (
+            ToolDefinitionSize(s.get(m.TENANT, ""), s.get(m.SERVICE, ""), s.get(m.TOOL_NAME, ""), int(v))
+            for s, v in largest
+        ),
+        key=lambda t: (-t.bytes, t.tenant, t.service, t.tool),
+    )
+    return servers, tools
+
+
 @dataclass
 class CostReport:
     period: Period
@@ -72,6 +136,10 @@ class CostReport:
     retention_days: float
     head: dict[str, Any] = field(default_factory=dict)
     queries: int = 0
+    footprints: list[ServerFootprint] = field(default_factory=list)
+    largest_tools: list[ToolDefinitionSize] = field(default_factory=list)
+    footprint_budget_tokens: int = 0
+    """``alerting.tool_footprint.max_tokens``: servers above it are worth shortening."""
 
     @property
     def total_series(self) -> int:
@@ -100,6 +168,13 @@ class CostReport:
                     f"Trim the buckets of histogram {histogram.family}: {histogram.buckets} buckets in "
                     f"{histogram.series} series; {HISTOGRAM_BUCKETS_LIMIT} (Lookout's latency histogram) would save "
                     f"about {saved} series."
+                )
+        for server in self.footprints:
+            if self.footprint_budget_tokens and server.tokens > self.footprint_budget_tokens:
+                advice.append(
+                    f"Shorten the tool definitions of {server.tenant}/{server.service}: about {server.tokens} tokens "
+                    f"in every model context that loads them, above the {self.footprint_budget_tokens} of "
+                    "alerting.tool_footprint.max_tokens (runbook MCPToolDefinitionsFootprintHigh)."
                 )
         return advice
 
@@ -163,6 +238,7 @@ def cost_report(client: PromClient, config: Config, period: Period, top: int = 1
     )
     seconds = int(period.seconds)
     samples = _sum_at(client, f"sum(rate({m.PROMETHEUS_SAMPLES_APPENDED}[{seconds}s]))", at)
+    footprints, largest_tools = footprint_ranking(client, at, seconds, top)
     return CostReport(
         period,
         at,
@@ -175,4 +251,7 @@ def cost_report(client: PromClient, config: Config, period: Period, top: int = 1
         duration_seconds(config.retention.metrics) / 86400,
         client.tsdb_status(),
         client.queries - before,
+        footprints,
+        largest_tools,
+        config.alerting.tool_footprint.max_tokens,
     )

@@ -361,6 +361,32 @@ def cost_document(report: CostReport, top: int = 20) -> Document:
             )
         ],
     )
+    footprint = Section(
+        "Tool-definition footprint",
+        [
+            "What every model context that loads a server's tools pays on every request: the tool definitions "
+            "(names, descriptions, schemas) as the last discover probe of the period measured them; tokens are an "
+            "offline estimate."
+        ],
+    )
+    if report.footprints:
+        footprint.tables.append(
+            Table(
+                ("tenant", "service", "tools", "bytes", "tokens (estimate)"),
+                tuple(
+                    (s.tenant, s.service, "—" if s.tools is None else str(s.tools), str(s.bytes), str(s.tokens))
+                    for s in report.footprints
+                ),
+            )
+        )
+        footprint.tables.append(
+            Table(
+                ("tenant", "service", "tool", "bytes"),
+                tuple((t.tenant, t.service, t.tool, str(t.bytes)) for t in report.largest_tools),
+            )
+        )
+    else:
+        footprint.paragraphs.append("No discover probe measured a server in the period.")
     advice = report.recommendations()
     recommendations = Section("Recommendations", advice or ["Nothing stands out: no label or histogram to trim."])
     data = {
@@ -377,6 +403,11 @@ def cost_document(report: CostReport, top: int = 20) -> Document:
         "histograms": [vars(h) for h in report.histograms],
         "recommendations": advice,
         "queries": report.queries,
+        "tool_footprint": {
+            "budget_tokens": report.footprint_budget_tokens,
+            "servers": [vars(s) for s in report.footprints],
+            "largest_tools": [vars(t) for t in report.largest_tools],
+        },
     }
-    sections = [usage, recommendations, families, labels, histograms]
+    sections = [usage, recommendations, families, labels, histograms, footprint]
     return Document("cost", "Metrics cost report", _period_line("Cost", report), sections, data)
