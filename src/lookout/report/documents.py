@@ -12,6 +12,7 @@ from lookout.report.cost import CostReport
 from lookout.report.document import Document, Section, Table, number, pct, size
 from lookout.report.forecast import METHOD
 from lookout.report.plots import Band, Line, Threshold, line_plot
+from lookout.report.prom import FloatArray
 from lookout.report.sla import ServiceSla, SlaReport
 
 _TIME = "%Y-%m-%d %H:%M"
@@ -47,6 +48,18 @@ def _sla_row(s: ServiceSla) -> tuple[str, ...]:
         pct(s.error_ratio, 3),
         str(len(s.incidents)),
     )
+
+
+def _hourly(times: FloatArray, values: FloatArray, pick: np.ufunc) -> tuple[FloatArray, FloatArray]:
+    """One point per hour (the window ``pick`` reduces to, e.g. np.maximum: the worst) so month-long plots stay
+    light."""
+    usable = np.isfinite(values)
+    at, kept = times[usable], values[usable]
+    if at.size == 0:
+        return at, kept
+    hours = np.floor((at - 1) / 3600)
+    starts = np.flatnonzero(np.r_[True, hours[1:] != hours[:-1]])
+    return hours[starts] * 3600 + 3600, np.asarray(pick.reduceat(kept, starts), dtype=np.float64)
 
 
 def _sla_section(report: SlaReport, s: ServiceSla, image_format: str) -> Section:
@@ -90,7 +103,7 @@ def _sla_section(report: SlaReport, s: ServiceSla, image_format: str) -> Section
             f"{s.key}: error budget remaining",
             "budget left",
             [
-                Line("remaining", s.window_ends, s.budget_burn()),
+                Line("remaining", *_hourly(s.window_ends, s.budget_burn(), np.minimum)),
                 Line("even burn to the objective", [start, s.window_ends[-1]], [1.0, 0.0], style="--"),
             ],
             [Threshold("budget exhausted", 0.0)],
@@ -99,9 +112,9 @@ def _sla_section(report: SlaReport, s: ServiceSla, image_format: str) -> Section
         ),
         line_plot(
             f"{name}-p99",
-            f"{s.key}: p99 latency per 5 minutes",
+            f"{s.key}: p99 latency, the worst 5-minute window of each hour",
             "seconds",
-            [Line("p99", s.window_ends, s.window_p99)],
+            [Line("p99", *_hourly(s.window_ends, s.window_p99, np.maximum))],
             [Threshold(f"policy {report.latency_p99_threshold:g} s", report.latency_p99_threshold)],
             image_format=image_format,
         ),
