@@ -333,3 +333,17 @@ def test_a_config_without_the_demo_target_gets_no_example_server(tmp_path: Path)
     write_stack(render_stack(config, DeployTarget.K8S), tmp_path)
     assert not (tmp_path / "k8s/example-server.yaml").exists()
     assert check_k8s(tmp_path) == []
+
+
+def test_kube_prometheus_stack_grafana_gets_datasources_beside_its_own(stack_dir: Path) -> None:
+    path = stack_dir / "helm/kube-prometheus-stack-values.yaml"
+    values = YAML(typ="safe").load(path.read_text())
+    sources = values["grafana"]["additionalDataSources"]
+    assert {s["name"] for s in sources} == {"Lookout Prometheus", "Lookout Alertmanager"}
+    assert not any(s["isDefault"] for s in sources)
+    assert values["prometheus"]["prometheusSpec"]["enableFeatures"] == ["exemplar-storage"]
+    sources[0].update(name="Prometheus", isDefault=True)  # as the chart's own default: Grafana refuses it
+    import yaml
+
+    path.write_text(yaml.safe_dump(values))
+    assert any("named as the chart's own" in m for m in _messages(stack_dir))

@@ -60,6 +60,8 @@ SERVICE_LABEL: Final = "service"
 DASHBOARD_LABEL: Final = "grafana_dashboard"
 FOLDER_ANNOTATION: Final = "grafana_folder"
 EXEMPLAR_FEATURE: Final = "exemplar-storage"
+CHART_DATASOURCES: Final = frozenset({"Prometheus", "Alertmanager"})
+"""Datasources kube-prometheus-stack's Grafana provisions itself (Prometheus the default)."""
 SELECTED_KINDS: Final = ("ServiceMonitor", "PodMonitor", "Probe", "PrometheusRule")
 CLUSTER_SCOPED: Final = frozenset({"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"})
 LOOPBACK: Final = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -301,7 +303,22 @@ def _reference_findings(stack_dir: Path, objects: Objects, namespace: str, confi
     for rel in (GRAFANA_VALUES, KPS_VALUES):
         values = _load_values(stack_dir, rel)
         grafana = (values or {}).get("grafana", values) if rel == KPS_VALUES else values
-        for source in _dig(grafana, "datasources", "lookout.yaml", "datasources") or []:
+        sources = [
+            *(_dig(grafana, "datasources", "lookout.yaml", "datasources") or []),
+            *(_dig(grafana, "additionalDataSources") or []),
+        ]
+        if rel == KPS_VALUES and any(
+            source.get("isDefault") or source.get("name") in CHART_DATASOURCES for source in sources
+        ):
+            findings.append(
+                Finding(
+                    CHECK,
+                    rel,
+                    "a datasource that is the default or named as the chart's own "
+                    f"({', '.join(sorted(CHART_DATASOURCES))}): Grafana would refuse the provisioning",
+                )
+            )
+        for source in sources:
             host = urlsplit(str(source.get("url", ""))).hostname or ""
             findings.append(_host_finding(rel, f"datasource {source.get('name')}", host, namespace, services))
     return [f for f in findings if f is not None]

@@ -150,6 +150,12 @@ def kube_prometheus_stack_values(config: Config) -> dict[str, Any]:
     (``release: <release>``) are what ``kubernetes.selector_labels`` must match."""
     grafana = grafana_values(config)
     grafana["sidecar"]["dashboards"].pop("enabled")  # the subchart's sidecar is on by default
+    # The chart provisions its own default datasources ("Prometheus", "Alertmanager"): these come in beside
+    # them under other names, none the default (Grafana refuses two defaults or two equal names).
+    sources = grafana.pop("datasources")["lookout.yaml"]["datasources"]
+    grafana["additionalDataSources"] = [
+        {**source, "name": f"Lookout {source['name']}", "isDefault": False} for source in sources
+    ]
     return {
         "prometheus": {
             "prometheusSpec": {
