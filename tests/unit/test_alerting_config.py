@@ -44,6 +44,11 @@ def _validate(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
             "  heartbeat_receiver: local-sink\n  default_receiver: nobody",
             ["alerting.default_receiver", "nobody"],
         ),
+        (
+            "  heartbeat_receiver: local-sink",
+            "  heartbeat_receiver: local-sink\n  tool_footprint: {max_growth: 0}",
+            ["alerting.tool_footprint.max_growth", "greater than 0"],
+        ),
     ],
 )
 def test_refused_with_one_line_naming_the_field(tmp_path: Path, old: str, new: str, expected: list[str]) -> None:
@@ -69,6 +74,7 @@ TUNED = EXAMPLE.replace(
   certificate_expiry_warning: 30d
   slo: {error_ratio_threshold: 0.05, latency_p99_threshold: 0.25, budget_low: 0.1}
   resources: {utilization_threshold: 0.8, in_flight_threshold: 0.9, forecast_horizon: 2h}
+  tool_footprint: {max_tokens: 8000, max_growth: 0.5, growth_window: 6h}
 """,
 )
 
@@ -89,6 +95,10 @@ def test_summaries_state_the_configured_numbers() -> None:
     assert annotations["MCPErrorBudgetLow"]["summary"] == "Less than 10 % of the 30-day error budget is left"
     assert annotations["MCPCertificateExpiringSoon"]["summary"] == "TLS certificate expires within 30d"
     assert annotations["MCPMemoryExhaustionForecast"]["summary"] == "MCP server memory runs out within 2h"
+    assert (
+        annotations["MCPToolDefinitionsFootprintHigh"]["summary"]
+        == "MCP tool definitions above 8000 tokens, or grown more than 50 % in 6h"
+    )
     for name, a in annotations.items():
         for default in ("0.1 %", "100 ms", "70 %", "a quarter", "14 days"):
             assert default not in a["summary"], f"{name}: {a['summary']!r} hard-codes {default}"
@@ -118,3 +128,10 @@ def test_whether_tool_errors_burn_availability_is_one_setting() -> None:
         "  heartbeat_receiver: local-sink\n  slo: {tool_errors_count_against_availability: true}\n",
     )
     assert 'error_class=~"server|tool"' in availability_rule(counted)
+
+
+def test_footprint_alert_reads_its_budget_growth_and_window_from_the_config() -> None:
+    config = parse_config(TUNED)
+    rule = alert_rule(next(a for a in ALERTS if a.name == "MCPToolDefinitionsFootprintHigh"), config)
+    assert rule is not None
+    assert "> 8000," in rule["expr"] and "> 1.5 * (min by" in rule["expr"] and "[6h]" in rule["expr"]

@@ -64,6 +64,7 @@ probe:
         ("allowed_urls: ['(']", "not a valid regex"),
         ("modules: {x: {tool_call: {name: a, expect_text_regex: '['}}}", "not a valid regex"),
         ("modules: {x: {credentials: {bearer_token: abc}}}", "bearer_token_file"),
+        ("modules: {x: {max_tool_series: 0}}", "max_tool_series"),
     ],
 )
 def test_bad_probe_config_is_one_line_naming_the_field(section: str, message: str) -> None:
