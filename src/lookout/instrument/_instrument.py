@@ -221,7 +221,11 @@ def instrument(
     logging_handle = None
     if logs.json:
         logging_handle = configure_json_logging(service=service or name, tenant=tenant)
-    access = AccessLog(logs.arguments_for) if logs.writes_access_log else None
+    access = (
+        AccessLog(logs.arguments_for, sample_every=logs.access_sample, slow_seconds=tracing.slow_request_seconds)
+        if logs.writes_access_log
+        else None
+    )
 
     handle = Instrumentation(
         registry=registry,

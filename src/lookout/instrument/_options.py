@@ -87,14 +87,21 @@ class Logs:
       application configured (default: on with ``json``).
     - ``arguments_for``: names of the tools whose arguments and results the access log may contain
       (none by default: tool arguments and results stay out of telemetry).
+    - ``access_sample``: 1 (the default) writes a line for every request. N > 1 writes every failed request
+      and every one slower than ``Tracing(slow_request_seconds=...)``, but only one in N of the fast
+      successful ones, each carrying ``"access_sample": N``: a trade of log completeness for CPU on busy
+      servers (the metrics still count every request).
     """
 
     json: bool = False
     access_log: bool | None = None
     arguments_for: Collection[str] = field(default=())
+    access_sample: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arguments_for", _names(self.arguments_for))
+        if self.access_sample < 1:
+            raise ValueError("Logs(access_sample=...) must be at least 1 (1: a line for every request)")
 
     @property
     def writes_access_log(self) -> bool:

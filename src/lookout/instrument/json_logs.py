@@ -24,6 +24,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import math
 import os
 import select
 import sys
@@ -468,12 +469,30 @@ def configure_json_logging(
 class AccessLog:
     """Writes one line per MCP request to the ``lookout.access`` logger (cheap no-op when disabled)."""
 
-    def __init__(self, log_arguments_for: Collection[str] = ()) -> None:
+    def __init__(
+        self, log_arguments_for: Collection[str] = (), *, sample_every: int = 1, slow_seconds: float = math.inf
+    ) -> None:
+        if sample_every < 1:
+            raise ValueError("access_sample must be at least 1 (every request)")
         self.logger = logging.getLogger(ACCESS_LOGGER)
         self.log_arguments_for = frozenset(log_arguments_for)
+        self.sample_every = sample_every
+        self.slow_seconds = slow_seconds
+        self._skipped = 0
 
     def enabled(self) -> bool:
         return self.logger.isEnabledFor(logging.INFO)
+
+    def wanted(self, error_type: str, seconds: float) -> bool:
+        """Whether this request gets a line: every one by default; with ``sample_every`` > 1, every failed or
+        slow request and one in ``sample_every`` of the fast successful ones."""
+        if self.sample_every == 1 or error_type or seconds >= self.slow_seconds:
+            return True
+        self._skipped += 1
+        if self._skipped < self.sample_every:
+            return False
+        self._skipped = 0
+        return True
 
     def emit(
         self,
@@ -497,6 +516,8 @@ class AccessLog:
                 fields["mcp_tool"] = target
         if error_type:
             fields["error_type"] = error_type
+        elif self.sample_every > 1 and seconds < self.slow_seconds:  # this line stands for sample_every requests
+            fields["access_sample"] = self.sample_every
         if kept is not None:  # the request's span was kept after the fact: point at that trace
             fields["trace_id"] = format(kept.trace_id, "032x")
             fields["span_id"] = format(kept.span_id, "016x")

@@ -306,6 +306,9 @@ class RequestRecorder:
             self.registry_changes.labels(kind)
 
         self._sessions_children: dict[str, Any] = {}
+        self._bytes_children: dict[tuple[str, str], Any] = {}
+        self._status_children: dict[tuple[str, int], Any] = {}
+        self._children: dict[tuple[str, str], Any] = {}
         self._primed: set[tuple[str, str]] = set()
         for method in ERROR_PRIMED_METHODS:
             self._prime_errors(method, "")
@@ -411,7 +414,10 @@ class RequestRecorder:
         values[key] = values.get(key, 0) + n
 
     def reject(self, reason: str) -> None:
-        self.rejected.labels(reason).inc()
+        child = self._children.get(("rejected", reason))
+        if child is None:
+            child = self._children.setdefault(("rejected", reason), self.rejected.labels(reason))
+        child.inc()
 
     # ------------------------------------------------------------------ sessions
     def session_opened(self, network_transport: str) -> float:
@@ -432,15 +438,25 @@ class RequestRecorder:
         )
 
     # ------------------------------------------------------------------ transport (ASGI / stdio)
+    # Label children are looked up in a plain dict: ``labels()`` validates and locks on every call, which is
+    # most of what counting an HTTP request's bytes and status would cost.
     def transport_bytes_add(self, transport: str, direction: str, n: int) -> None:
         if n:
-            self.transport_bytes.labels(transport, direction).inc(n)
+            key = (transport, direction)
+            child = self._bytes_children.get(key)
+            if child is None:
+                child = self._bytes_children.setdefault(key, self.transport_bytes.labels(transport, direction))
+            child.inc(n)
 
     def transport_error(self, transport: str, error_type: str) -> None:
         self.transport_errors.labels(transport, error_type).inc()
 
     def http_response(self, transport: str, status: int) -> None:
-        self.http_responses.labels(transport, str(status)).inc()
+        key = (transport, status)
+        child = self._status_children.get(key)
+        if child is None:
+            child = self._status_children.setdefault(key, self.http_responses.labels(transport, str(status)))
+        child.inc()
 
     def series_count(self) -> int:
         """Number of series in the registry (for cardinality tests)."""

@@ -241,9 +241,10 @@ class LookoutMiddleware:
             kept = self._keep(ctx, keeper, raw_method, target, version, network, session_id, scope, start_ns, error)
             trace_id = format(kept.trace_id, "032x")
         rec.observe_operation(method, tool, prompt, error, guard_version(version), network, elapsed, trace_id)
-        if self.access_log is not None and self.access_log.enabled():
+        access = self.access_log
+        if access is not None and access.wanted(error, elapsed) and access.enabled():
             arguments = ctx.params.get("arguments") if ctx.params is not None else None
-            self.access_log.emit(raw_method, target, elapsed, error, arguments=arguments, result=result, kept=kept)
+            access.emit(raw_method, target, elapsed, error, arguments=arguments, result=result, kept=kept)
 
     def _keep(
         self,
@@ -342,13 +343,12 @@ def wrap_call_tool(server: Any, has_tool: Callable[[str], bool]) -> Callable[[],
         failure = TOOL_FAILURE.get()
         if failure is None:  # a programmatic call, not an MCP request Lookout is recording
             return await original(name, arguments, context)
-        known = has_tool(name)
         nested = TOOL_FAILURE.set(None)  # tools this tool calls in turn are not the request's outcome
         try:
             return await original(name, arguments, context)
         except Exception as exc:
             try:
-                failure.append(tool_exception_type(exc, known))
+                failure.append(tool_exception_type(exc, has_tool(name)))
             except Exception:  # instrumentation must never change the outcome
                 logger.exception("lookout: classifying a failure of tool %r failed", name)
             raise
