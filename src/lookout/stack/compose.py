@@ -306,8 +306,7 @@ def _high_availability(config: Config, services: dict[str, Any]) -> list[str]:
         mounts = [v.replace("alertmanager-data:", f"{data}:") for v in alertmanager["volumes"]]
         services[name] = {**alertmanager, "command": [*command, *cluster_flags(config, i)], "volumes": mounts}
         volumes += [] if i == 0 else [data]
-    address = config.long_term_storage_address()
-    if address is not None:
+    if config.long_term_storage_address() is not None:
         services["victoriametrics"] = _host_service(
             IMAGES["victoriametrics"],
             [*victoriametrics_flags(config, "/victoria-metrics-data")],
