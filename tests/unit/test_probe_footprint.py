@@ -151,3 +151,15 @@ def test_json_output_carries_the_footprint() -> None:
         "tokens_estimate": measure([PING]).tokens,
         "per_tool": [{"name": "ping", "bytes": 111, "tokens_estimate": measure([PING]).tokens}],
     }
+
+
+@pytest.mark.parametrize("tools", [[], [{"name": 'we"ird', "description": "x"}, PING, ORDERS]], ids=["none", "some"])
+def test_render_with_a_footprint_is_byte_identical_to_prometheus_client(tools: list[dict[str, Any]]) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from lookout.probe.result_exposition import ProbeCollector
+
+    result = _result(tools, max_tool_series=2)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ProbeCollector(result))
+    assert render(result) == generate_latest(registry)
