@@ -127,3 +127,21 @@ def test_render_is_byte_identical_to_prometheus_client() -> None:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ProbeCollector(result))
     assert render(result) == generate_latest(registry)
+
+
+def test_allowlist_matches_the_parsed_url_not_the_raw_string() -> None:
+    config = CONFIG.model_copy(
+        update={"probe": CONFIG.probe.model_copy(update={"allowed_urls": [r"http://127\.0\.0\.1:18000.*"]})}
+    )
+    assert resolve_target(config, "http://127.0.0.1:18000/mcp").address == "http://127.0.0.1:18000/mcp"
+    for target in (
+        "http://127.0.0.1:18000@127.0.0.1:18299/mcp",  # user info: the client would connect to :18299
+        "http://127.0.0.1:18000:pw@127.0.0.1:18299/mcp",
+        "http://127.0.0.1:18000\\@127.0.0.1:18299/mcp",
+        "http://127.0.0.1:18000/mcp#@127.0.0.1:18299",
+        "http://127.0.0.1:18000/mcp\n",
+        "http://127.0.0.1:18000.evil.example/mcp",
+        "http://127.0.0.1:180000/mcp",
+    ):
+        with pytest.raises(TargetRefused):
+            resolve_target(config, target)

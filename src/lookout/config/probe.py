@@ -7,6 +7,7 @@ credentials, TLS); a target says *what* to probe. Secrets are only ever read fro
 from __future__ import annotations
 
 import re
+import urllib.parse
 from enum import StrEnum
 from typing import Any, Self
 
@@ -223,4 +224,25 @@ class ProbeSettings(_Model):
         return list(self.target_modules.get(target_name, self.default_modules))
 
     def url_allowed(self, url: str) -> bool:
-        return any(re.fullmatch(pattern, url) for pattern in self.allowed_urls)
+        """Whether ``url`` is a plain http(s) URL in canonical form that a pattern fully matches. The pattern
+        sees exactly the scheme, host, port and path the client connects to: user info (``host:port@other``),
+        fragments, backslashes, whitespace and anything the parser would rewrite are refused outright."""
+        canonical = canonical_url(url)
+        return canonical is not None and any(re.fullmatch(pattern, canonical) for pattern in self.allowed_urls)
+
+
+def canonical_url(url: str) -> str | None:
+    """``url`` itself when it is an unambiguous http(s) URL (parsing and re-assembling it gives it back), else None."""
+    if any(c in url for c in "@\\#") or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        return None
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    rebuilt = f"{parts.scheme}://{host}{'' if port is None else f':{port}'}{parts.path}"
+    rebuilt += f"?{parts.query}" if parts.query else ""
+    return url if rebuilt == url else None

@@ -48,6 +48,30 @@ def tls_context(ca_file: str | None, insecure: bool) -> ssl.SSLContext:
     return context
 
 
+def origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and port (the scheme's default when the URL names none): what a redirect may not change."""
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host, url.port or default
+
+
+def _same_origin_only() -> Any:
+    """A request hook refusing every request to another origin than the first one the client sent: a
+    redirect hop is a new request, so a target cannot send the prober to a host:port nobody configured."""
+    first: list[tuple[str, str, int | None]] = []
+
+    async def check(request: httpx.Request) -> None:
+        here = origin(request.url)
+        if not first:
+            first.append(here)
+        elif here != first[0]:
+            raise ProbeFailure(
+                f"redirect to {request.url.scheme}://{request.url.host}:{here[2]} refused: redirects are followed "
+                f"only within {first[0][0]}://{first[0][1]}:{first[0][2]}"
+            )
+
+    return check
+
+
 def build_client(options: HttpOptions) -> httpx.AsyncClient:
     """A fresh client per probe (fresh connections: connect and TLS are measured), sharing the TLS context."""
     headers = {"User-Agent": "lookout-probe", **options.headers}
@@ -62,6 +86,7 @@ def build_client(options: HttpOptions) -> httpx.AsyncClient:
         trust_env=False,  # never route probes through a proxy from the environment
         headers=headers,
         auth=httpx.BasicAuth(*options.auth) if isinstance(options.auth, tuple) else None,
+        event_hooks={"request": [_same_origin_only()]},
     )
 
 
