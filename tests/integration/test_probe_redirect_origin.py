@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import threading
 from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
-    hits: list[str] = []
+    hits: ClassVar[list[str]] = []
     location = ""
 
     def _answer(self) -> None:
@@ -33,7 +34,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
     do_GET = do_POST = _answer
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -46,11 +47,9 @@ def _serve(handler: type[http.server.BaseHTTPRequestHandler]) -> tuple[http.serv
 @pytest.fixture
 def redirecting() -> Iterator[tuple[str, list[str]]]:
     """A target redirecting to another loopback port, and the requests that other port received."""
-    elsewhere_handler = type("Elsewhere", (_Recorder,), {"hits": [], "location": ""})
+    elsewhere_handler: type[_Recorder] = type("Elsewhere", (_Recorder,), {"hits": [], "location": ""})
     elsewhere, elsewhere_port = _serve(elsewhere_handler)
-    target_handler = type(
-        "Target", (_Recorder,), {"hits": [], "location": f"http://{LOOPBACK}:{elsewhere_port}/mcp"}
-    )
+    target_handler = type("Target", (_Recorder,), {"hits": [], "location": f"http://{LOOPBACK}:{elsewhere_port}/mcp"})
     target, target_port = _serve(target_handler)
     try:
         yield f"http://{LOOPBACK}:{target_port}/mcp", elsewhere_handler.hits
