@@ -90,16 +90,14 @@
 
   async function runTargets(panel, r) {
     const step = stepFor(r);
-    const results = [];
-    for (const target of panel.targets) {
+    return Promise.all(panel.targets.map(async (target) => {
       const expr = substitute(target.expr, r, step);
       const instant = target.instant || panel.type === "stat" || panel.type === "gauge" || panel.type === "bargauge";
       const data = instant
         ? await promQuery("query", { query: expr, time: r.end.toFixed(3) })
         : await promQuery("query_range", { query: expr, start: r.start.toFixed(3), end: r.end.toFixed(3), step: step });
-      results.push({ target: target, expr: expr, data: data, step: step });
-    }
-    return results;
+      return { target: target, expr: expr, data: data, step: step };
+    }));
   }
 
   function colorFor(panel, value) {
@@ -405,7 +403,7 @@
     document.getElementById("controls").appendChild(label);
   }
 
-  async function buildControls() {
+  function buildControls() {
     for (const v of dash.variables) {
       const given = params.getAll("var-" + v.name);
       if (v.fixed === null) state.vars[v.name] = given.length ? given : ["$__all"];
@@ -423,7 +421,8 @@
       control(v.label, select);
       selects.push([v, select]);
     }
-    for (const [v, select] of selects) await loadOptions(v, select);
+    // Options load beside the panels' queries: the panels read the variables from the URL, not the options.
+    Promise.all(selects.map(([v, select]) => loadOptions(v, select))).then(() => { document.body.dataset.options = "1"; });
     for (const [v, select] of selects) {
       select.addEventListener("change", async () => {
         state.vars[v.name] = [select.value];
@@ -465,5 +464,8 @@
   });
 
   buildPanels();
-  buildControls().then(() => { writeUrl(); refresh(); schedule(); });
+  buildControls();
+  writeUrl();
+  refresh();
+  schedule();
 })();
