@@ -9,16 +9,18 @@ builds with its defaults: sessions, SSE answers):
   and byte counts), as the README shows;
 - ``full``: metrics + JSON logs with one access line per request (stderr, here /dev/null) + traces with the
   adaptive sampler (10/s) exported by a batch processor to an exporter that discards them (the network is not
-  what is measured).
+  what is measured);
+- ``full-sampled``: ``full`` with ``Logs(access_sample=10)``, the documented trade-off (every failed or slow
+  request keeps its access line, one in ten fast successes does).
 
 The load generator (this process) keeps ``--clients`` sessions busy against one server at a time for a slice,
 alternating the order of the set-ups every round, and reads the server's CPU time (user + system, all its
-threads: the log writer and span exporter included) from ``/proc/<pid>/stat`` before and after. A server's
+threads: the log writer and span exporter included) from ``/proc/<pid>/task/*/schedstat`` before and after. A server's
 cost is its CPU per request; the ratio of a set-up is ``bare CPU / its CPU`` in the same round (requests per
 CPU-second relative to bare, where bare is the mean of the two bare servers), and the report gives the median
 over rounds. Targets: metrics-only >= 0.98x, full >= 0.95x.
 
-    python -m benchmarks.bench_http_overhead [--rounds 12] [--slice 2] [--write docs/performance.md]
+    python -m benchmarks.bench_http_overhead [--rounds 40] [--slice 0.5] [--write docs/performance.md]
     python -m benchmarks.bench_http_overhead --profile full   # cProfile inside the server process
 """
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -39,7 +42,7 @@ from typing import Any
 
 import httpx
 
-VARIANTS = ("bare", "bare-control", "metrics", "full")
+VARIANTS = ("bare", "bare-control", "metrics", "full", "full-sampled")
 TARGETS = {"metrics": 0.98, "full": 0.95}
 PROTOCOL_VERSION = "2025-11-25"
 HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
@@ -79,28 +82,31 @@ def build_app(variant: str) -> Any:
         from lookout.instrument.tracing import configure_tracing
 
         setup = configure_tracing(service="bench", exporter=_DiscardExporter())  # type: ignore[arg-type]
-        handle = instrument(server, service="bench", tracing=Tracing(setup=setup), logs=Logs(json=True))
+        logs = Logs(json=True, access_sample=10 if variant == "full-sampled" else 1)
+        handle = instrument(server, service="bench", tracing=Tracing(setup=setup), logs=logs)
     return handle.wrap_asgi(server.streamable_http_app())
 
 
 def serve(variant: str, port: int, profile_to: str | None) -> None:
+    """Serve until SIGINT. With ``profile_to``, SIGUSR1 starts cProfile in the event loop's thread and SIGUSR2
+    stops it and writes the profile there (so only the measured requests are in it)."""
     import uvicorn
 
     app = build_app(variant)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, log_config=None)
-    server = uvicorn.Server(config)
-    if profile_to is None:
-        server.run()
-        return
-    import cProfile
+    if profile_to is not None:
+        import cProfile
 
-    profiler = cProfile.Profile()
-    profiler.enable()
-    try:
-        server.run()
-    finally:
-        profiler.disable()
-        profiler.dump_stats(profile_to)
+        profiler = cProfile.Profile()
+
+        def stop(*_: object) -> None:
+            profiler.disable()
+            profiler.dump_stats(profile_to + ".part")
+            os.replace(profile_to + ".part", profile_to)
+
+        signal.signal(signal.SIGUSR1, lambda *_: profiler.enable())
+        signal.signal(signal.SIGUSR2, stop)
+    uvicorn.Server(config).run()
 
 
 # ---------------------------------------------------------------------- the load generator
@@ -134,7 +140,7 @@ def server_process(variant: str, profile_to: str | None = None) -> Iterator[Serv
                 time.sleep(0.2)
         yield server
     finally:
-        proc.send_signal(2)  # SIGINT: uvicorn shuts down cleanly, so a profile gets written
+        proc.send_signal(signal.SIGINT)
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:
@@ -165,10 +171,20 @@ async def _session(client: httpx.AsyncClient, url: str) -> dict[str, str]:
     return headers
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds of every thread of ``pid`` so far, in nanoseconds' resolution: ``/proc/<pid>/task/*/schedstat``
+    (``/proc/<pid>/stat`` counts the same time in clock ticks of 10 ms, too coarse for half-second slices)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, IndexError, ValueError):  # a thread that ended meanwhile
+            continue
+    return total / 1e9
+
+
 async def run_slice(server: Server, clients: int, seconds: float) -> tuple[int, float]:
     """(requests, server CPU seconds) of ``clients`` sessions calling the no-op tool for ``seconds``."""
-    from benchmarks.support import cpu_seconds
-
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
         sessions = [await _session(client, server.url) for _ in range(clients)]
@@ -184,10 +200,10 @@ async def run_slice(server: Server, clients: int, seconds: float) -> tuple[int, 
 
         await caller(sessions[0], time.monotonic() + 0.2)  # warm the connection and the code paths
         done = 0
-        before = cpu_seconds(server.proc.pid)
+        before = server_cpu(server.proc.pid)
         until = time.monotonic() + seconds
         await asyncio.gather(*(caller(headers, until) for headers in sessions))
-        cpu = cpu_seconds(server.proc.pid) - before
+        cpu = server_cpu(server.proc.pid) - before
         for headers in sessions:  # end the sessions, so servers do not accumulate them over the run
             await client.delete(server.url, headers=headers)
     return done, cpu
@@ -228,10 +244,11 @@ LABELS = {
     "bare-control": "bare SDK again (A/A control: the noise floor)",
     "metrics": "Lookout metrics only (+ `wrap_asgi`)",
     "full": "Lookout metrics + JSON access log + traces (adaptive, 10/s)",
+    "full-sampled": "the same with `Logs(access_sample=10)` (an option, not the default)",
 }
 
 
-def report(servers: dict[str, Server], rounds: int, slice_seconds: float, clients: int) -> str:
+def report(servers: dict[str, Server], rounds: int, slice_seconds: float, clients: int, calls: dict[str, float]) -> str:
     from benchmarks.support import machine
 
     per_round = ratios(servers)
@@ -241,8 +258,8 @@ def report(servers: dict[str, Server], rounds: int, slice_seconds: float, client
         f"Measured by `benchmarks/bench_http_overhead.py` on {machine()}: an `MCPServer` with a no-op tool, each "
         f"set-up served by uvicorn in its own process (the SDK's default app: sessions, SSE answers); {clients} "
         f"sessions call the tool for {slice_seconds:g} s slices against one server at a time, the order rotating "
-        f"every round, {rounds} rounds. Server CPU per request comes from `/proc/<pid>/stat` (user + system, all "
-        "threads: the log writer and the span exporter included). Ratio: requests per server CPU-second relative "
+        f"every round, {rounds} rounds. Server CPU per request comes from `/proc/<pid>/task/*/schedstat` (every "
+        "thread: the log writer and the span exporter included). Ratio: requests per server CPU-second relative "
         "to bare, the median over rounds of the per-round ratio (bare = the mean of the two bare servers); the "
         "A/A row compares the two bare servers with each other: the noise floor of the run.",
         "",
@@ -264,27 +281,61 @@ def report(servers: dict[str, Server], rounds: int, slice_seconds: float, client
         "",
         f"The A/A control's median is {noise * 100:.1f} % away from 1: a difference smaller than that between a "
         "set-up and bare is not resolved by this run.",
+        "",
+        "Python function calls per request in the server's event-loop thread (cProfile over 1,000 sequential "
+        "calls after a warm-up; deterministic, unlike CPU time on a shared machine; the log writer's and span "
+        "exporter's threads are not in it):",
+        "",
+        "| set-up | calls per request | vs bare |",
+        "|---|---:|---:|",
     ]
+    base = calls["bare"]
+    lines += [f"| {LABELS[v]} | {n:,.0f} | {n / base:.3f}x |" for v, n in calls.items()]
     return "\n".join(lines)
 
 
-def profile(variant: str, seconds: float, clients: int) -> str:
+async def _profiled_calls(server: Server, requests: int) -> None:
+    async with httpx.AsyncClient(timeout=30) as client:
+        headers = await _session(client, server.url)
+        for _ in range(20):  # warm up: first-call caches, primed series
+            await client.post(server.url, content=CALL, headers=headers)
+        os.kill(server.proc.pid, signal.SIGUSR1)
+        for _ in range(requests):
+            await client.post(server.url, content=CALL, headers=headers)
+        os.kill(server.proc.pid, signal.SIGUSR2)
+
+
+def profiled(variant: str, requests: int) -> Any:
+    """cProfile statistics of the server's event-loop thread over ``requests`` sequential no-op calls."""
     import pstats
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "server.prof")
         with server_process(variant, out) as server:
-            asyncio.run(run_slice(server, clients, seconds))
-        stats = pstats.Stats(out)
-        import io
+            asyncio.run(_profiled_calls(server, requests))
+            deadline = time.monotonic() + 30
+            while not os.path.exists(out) and time.monotonic() < deadline:  # the server writes it on SIGUSR2
+                time.sleep(0.05)
+        return pstats.Stats(out)
 
-        buffer = io.StringIO()
-        stats.stream = buffer  # type: ignore[attr-defined]
-        stats.sort_stats("tottime").print_stats(40)
-        buffer.write("\nLookout's own functions, by cumulative time:\n")
-        stats.sort_stats("cumulative").print_stats("lookout", 40)
-        return buffer.getvalue()
+
+def calls_per_request(variants: Sequence[str], requests: int = 1000) -> dict[str, float]:
+    """Python function calls per request in the server's event-loop thread: deterministic, unlike CPU time on a
+    shared machine (cProfile counts each resumption of a coroutine as a call)."""
+    return {variant: profiled(variant, requests).total_calls / requests for variant in variants}
+
+
+def profile(variant: str, requests: int) -> str:
+    import io
+
+    stats = profiled(variant, requests)
+    buffer = io.StringIO()
+    stats.stream = buffer
+    stats.sort_stats("tottime").print_stats(40)
+    buffer.write("\nLookout's own functions, by cumulative time:\n")
+    stats.sort_stats("cumulative").print_stats("lookout", 40)
+    return buffer.getvalue()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -293,8 +344,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--profile-to", help=argparse.SUPPRESS)
     parser.add_argument("--profile", choices=VARIANTS, help="cProfile one set-up's server and print its top functions")
-    parser.add_argument("--rounds", type=int, default=12)
-    parser.add_argument("--slice", type=float, default=2.0, help="seconds per measurement slice")
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--slice", type=float, default=0.5, help="seconds per measurement slice")
     parser.add_argument("--clients", type=int, default=4, help="concurrent sessions")
     parser.add_argument("--write", type=Path, help="replace this benchmark's section of docs/performance.md")
     args = parser.parse_args(argv)
@@ -302,10 +353,11 @@ def main(argv: list[str] | None = None) -> None:
         serve(args.serve, args.port, args.profile_to)
         return
     if args.profile:
-        print(profile(args.profile, max(args.slice, 5.0), args.clients))
+        print(profile(args.profile, 2000))
         return
     servers = measure(args.rounds, args.slice, args.clients, VARIANTS)
-    text = report(servers, args.rounds, args.slice, args.clients)
+    calls = calls_per_request([v for v in VARIANTS if v != "bare-control"])
+    text = report(servers, args.rounds, args.slice, args.clients, calls)
     print(text)
     if args.write:
         from benchmarks.support import write_section

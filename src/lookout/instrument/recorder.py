@@ -287,9 +287,12 @@ class RequestRecorder:
         self.registry_changes = _counter(m.REGISTRY_CHANGES, registry)
         self.transport_messages = _PlainFamily(m.TRANSPORT_MESSAGES)
         registry.register(self.transport_messages)
-        self.transport_bytes = _counter(m.TRANSPORT_BYTES, registry)
+        # Updated on every HTTP request: plain numbers rendered at scrape time, like the message counts.
+        self.transport_bytes = _PlainFamily(m.TRANSPORT_BYTES)
+        registry.register(self.transport_bytes)
         self.transport_errors = _counter(m.TRANSPORT_ERRORS, registry)
-        self.http_responses = _counter(m.HTTP_RESPONSES, registry)
+        self.http_responses = _PlainFamily(m.HTTP_RESPONSES)
+        registry.register(self.http_responses)
         self.rejected = _counter(m.REQUESTS_REJECTED, registry)
         info_spec = m.SERVER_INFO
         self.info = Info(info_spec.name, info_spec.help, registry=registry)
@@ -306,8 +309,6 @@ class RequestRecorder:
             self.registry_changes.labels(kind)
 
         self._sessions_children: dict[str, Any] = {}
-        self._bytes_children: dict[tuple[str, str], Any] = {}
-        self._status_children: dict[tuple[str, int], Any] = {}
         self._children: dict[tuple[str, str], Any] = {}
         self._primed: set[tuple[str, str]] = set()
         for method in ERROR_PRIMED_METHODS:
@@ -438,25 +439,19 @@ class RequestRecorder:
         )
 
     # ------------------------------------------------------------------ transport (ASGI / stdio)
-    # Label children are looked up in a plain dict: ``labels()`` validates and locks on every call, which is
-    # most of what counting an HTTP request's bytes and status would cost.
     def transport_bytes_add(self, transport: str, direction: str, n: int) -> None:
         if n:
+            values = self.transport_bytes.values
             key = (transport, direction)
-            child = self._bytes_children.get(key)
-            if child is None:
-                child = self._bytes_children.setdefault(key, self.transport_bytes.labels(transport, direction))
-            child.inc(n)
+            values[key] = values.get(key, 0) + n
 
     def transport_error(self, transport: str, error_type: str) -> None:
         self.transport_errors.labels(transport, error_type).inc()
 
     def http_response(self, transport: str, status: int) -> None:
-        key = (transport, status)
-        child = self._status_children.get(key)
-        if child is None:
-            child = self._status_children.setdefault(key, self.http_responses.labels(transport, str(status)))
-        child.inc()
+        values = self.http_responses.values
+        key = (transport, str(status))
+        values[key] = values.get(key, 0) + 1
 
     def series_count(self) -> int:
         """Number of series in the registry (for cardinality tests)."""

@@ -81,9 +81,9 @@ def tool_exception_type(exc: BaseException, known_tool: bool) -> str:
 
 def is_tool_error(result: Any) -> bool:
     """A ``tools/call`` result that reaches the wire with ``isError: true``."""
-    if isinstance(result, Mapping):
-        return result.get("isError") is True
-    return isinstance(result, CallToolResult) and result.is_error is True
+    if isinstance(result, CallToolResult):  # first: the common case, and cheaper than the Mapping ABC check
+        return result.is_error is True
+    return isinstance(result, Mapping) and result.get("isError") is True
 
 
 def _connection(ctx: ServerRequestContext[Any, Any]) -> Any:
