@@ -324,7 +324,9 @@ def _http_url(flag: str, value: str) -> str:
 @app.command()
 def console(
     config: Path = CONFIG_OPTION,
-    prometheus: str | None = typer.Option(None, help="Prometheus URL (default: http://<listen.prometheus>)."),
+    prometheus: str | None = typer.Option(
+        None, help="Prometheus (or long-term store) URL to query (default: where lookout.yaml's dashboards query)."
+    ),
     alertmanager: str | None = typer.Option(None, help="Alertmanager URL (default: http://<listen.alertmanager>)."),
     listen: str | None = typer.Option(None, help="host:port to serve on (default: listen.grafana, loopback)."),
     data_dir: Path = typer.Option(Path(".lookout"), help="Where `lookout bench` keeps its history (read only)."),
@@ -341,7 +343,7 @@ def console(
         fail(f"--listen {address!r} is not host:port, e.g. 127.0.0.1:3000")
     settings = ConsoleSettings(
         cfg,
-        _http_url("--prometheus", prometheus or cfg.listen.prometheus),
+        _http_url("--prometheus", prometheus or cfg.query_url()),
         _http_url("--alertmanager", alertmanager or cfg.listen.alertmanager),
         data_dir,
     )

@@ -4,20 +4,17 @@ app's answers when its upstreams are down (an address nothing listens on)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 from starlette.testclient import TestClient
 
 from lookout.config import Config, load_config
 from lookout.console import ConsoleSettings, create_app
 from lookout.console.app import BadSilence, parse_matchers, silence_body
 from lookout.console.dashboards import load_dashboards
-from lookout.console.slo import AVAILABILITY, LATENCY, burn_rules
+from lookout.console.slo import AVAILABILITY, LATENCY, generated_burn_rules
 from lookout.stack import grafana
 from lookout.stack.rules import recording as rec
-from lookout.stack.rules import render_alert_rules
 from tests.support import LOOPBACK, free_port
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "lookout.yaml"
@@ -87,11 +84,7 @@ def test_silence_spans_its_duration() -> None:
 
 
 def test_burn_rate_alerts_are_read_from_the_generated_rules(config: Config) -> None:
-    groups = yaml.safe_load(render_alert_rules(config))["groups"]
-    as_prometheus_lists_them: list[dict[str, Any]] = [
-        {"name": r["alert"], "query": r["expr"], "alerts": []} for g in groups for r in g["rules"]
-    ]
-    rules = burn_rules(as_prometheus_lists_them)
+    rules = generated_burn_rules(config)
     names = {r.name: r for r in rules}
     assert {"MCPErrorBudgetBurnFast", "MCPLatencyBudgetBurnFast"} <= set(names)
     fast = names["MCPErrorBudgetBurnFast"]

@@ -101,10 +101,6 @@ class PrometheusClient(_Upstream):
         values: list[str] = await self._data(f"/api/v1/label/{label}/values", params)
         return sorted(values)
 
-    async def alert_rules(self) -> list[dict[str, Any]]:
-        data = await self._data("/api/v1/rules", {"type": "alert"})
-        return [rule for group in data["groups"] for rule in group["rules"]]
-
 
 class AlertmanagerClient(_Upstream):
     name = "Alertmanager"

@@ -112,19 +112,19 @@ def _alert_row(alert: dict[str, Any], console_base: str) -> str:
         links.append(f'<a class=runbook href="{e(runbook)}">runbook</a>')
     if dash := annotations.get("dashboard_url"):
         links.append(f'<a class=dashboard href="{e(dash)}">dashboard</a>')
-    matchers = {"alertname": labels.get("alertname", "")}
+    matchers = {m.ALERT_NAME: labels.get(m.ALERT_NAME, "")}
     for key in (m.TENANT, m.SERVICE):
         if key in labels:
             matchers[key] = labels[key]
     query = urlencode([("matcher", f'{k}="{v}"') for k, v in matchers.items()])
     links.append(f'<a class=silence href="/silences?{e(query)}#new">silence</a>')
     other = ", ".join(
-        f"{k}={v}" for k, v in sorted(labels.items()) if k not in ("alertname", m.TENANT, m.PRIORITY, "severity")
+        f"{k}={v}" for k, v in sorted(labels.items()) if k not in (m.ALERT_NAME, m.TENANT, m.PRIORITY, m.SEVERITY)
     )
     state = status.get("state", "")
     return (
-        f'<tr class="alert {e(state)}" data-alertname="{e(labels.get("alertname", ""))}">'
-        f"<td><b>{e(labels.get('alertname', ''))}</b><div class=muted>{e(annotations.get('summary', ''))}</div></td>"
+        f'<tr class="alert {e(state)}" data-alertname="{e(labels.get(m.ALERT_NAME, ""))}">'
+        f"<td><b>{e(labels.get(m.ALERT_NAME, ''))}</b><div class=muted>{e(annotations.get('summary', ''))}</div></td>"
         f"<td>{e(other)}</td><td>{e(state)}</td><td>{e(alert.get('startsAt', '')[:19])}</td>"
         f"<td class=receivers>{e(receivers)}</td><td>{' · '.join(links)}</td></tr>"
     )
@@ -142,7 +142,9 @@ def alerts(items: list[dict[str, Any]] | None, error: str | None, console_base: 
             labels = alert.get("labels", {})
             groups.setdefault((labels.get(m.TENANT, "(no tenant)"), labels.get(m.PRIORITY, "(none)")), []).append(alert)
         for (tenant, priority), group in sorted(groups.items()):
-            rows = "".join(_alert_row(a, console_base) for a in sorted(group, key=lambda a: a["labels"]["alertname"]))
+            rows = "".join(
+                _alert_row(a, console_base) for a in sorted(group, key=lambda a: a["labels"].get(m.ALERT_NAME, ""))
+            )
             body += (
                 f'<section class=alert-group data-tenant="{e(tenant)}" data-priority="{e(priority)}">'
                 f"<h2>{e(tenant)} · <span class=prio>{e(priority)}</span> <small>({len(group)})</small></h2>"

@@ -2,19 +2,21 @@
 error budget left, and the burn rate of every burn-rate alert's windows with whether that alert fires.
 
 Numbers come from the recording rules (:mod:`lookout.stack.rules.recording`) the alerts read, the
-objectives from ``alerting.slo``, and the burn-rate alerts (windows and thresholds) from the rules
-Prometheus has loaded: the page and the alerts cannot disagree.
+objectives from ``alerting.slo``, the burn-rate alerts (windows and thresholds) from the alert rules generated
+for the same lookout.yaml, and whether each fires from Prometheus's ``ALERTS`` series (which a long-term store
+behind ``Config.query_url()`` has too): the page and the alerts cannot disagree.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from lookout import metrics as m
 from lookout.config.model import SLO_PERIOD, Config
 from lookout.console.clients import PrometheusClient, Sample
+from lookout.stack.grafana.promql import ALERTS
 from lookout.stack.rules import recording as rec
 
 AVAILABILITY, LATENCY = "availability", "latency"
@@ -62,28 +64,34 @@ class ServiceSlo:
 
 @dataclass(frozen=True)
 class BurnRule:
-    """A burn-rate alert as Prometheus evaluates it."""
+    """A burn-rate alert: the SLI it reads, its windows and the ratio above which it fires."""
 
     name: str
     sli: str
     windows: tuple[str, ...]
     threshold: float
-    alerts: tuple[dict[str, Any], ...] = field(default=())
 
 
 def burn_rules(rules: list[dict[str, Any]]) -> list[BurnRule]:
-    """The burn-rate alerts among Prometheus's alerting rules: those comparing an SLI ratio with a threshold."""
+    """The burn-rate alerts among alerting rules (``{"alert", "expr"}``): those comparing an SLI ratio with a
+    threshold."""
     found = []
     for rule in rules:
-        expr = str(rule.get("query", ""))
+        expr = str(rule.get("expr", ""))
         for sli, name_of in _SLI.items():
             pattern = re.escape(name_of("WINDOW")).replace("WINDOW", r"(\w+)") + r"\s*>\s*" + _NUMBER
             hits = re.findall(pattern, expr)
             if hits:
                 windows = tuple(dict.fromkeys(w for w, _ in hits))
-                found.append(BurnRule(rule["name"], sli, windows, float(hits[0][1]), tuple(rule.get("alerts", []))))
+                found.append(BurnRule(str(rule["alert"]), sli, windows, float(hits[0][1])))
                 break
     return found
+
+
+def generated_burn_rules(config: Config) -> list[BurnRule]:
+    from lookout.stack.rules import alert_rules
+
+    return burn_rules([rule for group in alert_rules(config)["groups"] for rule in group["rules"]])
 
 
 def _key(labels: dict[str, str]) -> tuple[str, str]:
@@ -94,9 +102,14 @@ def _by_service(samples: list[Sample]) -> dict[tuple[str, str, str], float]:
     return {(*_key(s.labels), s.labels.get("__name__", "")): s.value for s in samples}
 
 
-def _state(rule: BurnRule, key: tuple[str, str]) -> str:
-    states = {str(a.get("state", "")) for a in rule.alerts if _key(a.get("labels", {})) == key}
-    return "firing" if "firing" in states else "pending" if "pending" in states else "inactive"
+def _states(samples: list[Sample]) -> dict[tuple[str, str, str], str]:
+    """(alert, tenant, service) -> firing or pending, from the ALERTS series."""
+    states: dict[tuple[str, str, str], str] = {}
+    for s in samples:
+        key = (s.labels.get(m.ALERT_NAME, ""), *_key(s.labels))
+        if states.get(key) != "firing":
+            states[key] = s.labels.get(m.ALERT_STATE, "")
+    return states
 
 
 def objectives_of(config: Config) -> dict[str, float]:
@@ -105,7 +118,9 @@ def objectives_of(config: Config) -> dict[str, float]:
 
 
 async def service_slos(config: Config, prometheus: PrometheusClient, at: float) -> list[ServiceSlo]:
-    rules = burn_rules(await prometheus.alert_rules())
+    rules = generated_burn_rules(config)
+    alerts = "|".join(re.escape(r.name) for r in rules) or "^$"
+    states = _states(await prometheus.instant(f'{ALERTS}{{{m.ALERT_NAME}=~"{alerts}"}}', at))
     names = {rec.AVAILABILITY_BUDGET_REMAINING, rec.LATENCY_BUDGET_REMAINING}
     names |= {name_of(w) for name_of in _SLI.values() for w in (*rec.WINDOWS, SLO_PERIOD)}
     selector = '{__name__=~"' + "|".join(re.escape(n).replace("\\", "\\\\") for n in sorted(names)) + '"}'
@@ -129,7 +144,7 @@ async def service_slos(config: Config, prometheus: PrometheusClient, at: float) 
                         )
                         for w in rule.windows
                     ),
-                    _state(rule, (tenant, service)),
+                    states.get((rule.name, tenant, service), "inactive"),
                 )
                 for rule in rules
                 if rule.sli == sli

@@ -124,6 +124,7 @@ def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[
             ],
             f"http://{config.listen.grafana}/-/ready",
             log=logs / "console.log",
+            essential=False,  # a view: alerting goes on without it
         ),
     ]
     if options.demo and config.demo.traffic_rps > 0:
