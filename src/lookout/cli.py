@@ -48,6 +48,20 @@ def _load(path: Path) -> Config:
         fail(str(exc))
 
 
+def _secured(cfg: Config) -> Config:
+    """``cfg`` once every file its ``security:`` names is usable (else one line naming the field, exit 2)."""
+    if not (cfg.security.tls.enabled or cfg.security.auth):
+        return cfg
+    from lookout.security import SecurityError
+    from lookout.security.files import check_files
+
+    try:
+        check_files(cfg.security)
+    except SecurityError as exc:
+        fail(str(exc))
+    return cfg
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"lookout {__version__}")
@@ -166,6 +180,43 @@ def up(
     except StackError as exc:
         fail(str(exc))
     raise typer.Exit(code)
+
+
+# ------------------------------------------------------------------ certs
+@app.command()
+def certs(
+    config: Path = CONFIG_OPTION,
+    renew: bool = typer.Option(False, "--renew", help="Replace the server and client certificates (the CA stays)."),
+    hash_password: bool = typer.Option(
+        False, "--hash-password", help="Read a password on stdin and print its bcrypt hash (for password_hash)."
+    ),
+) -> None:
+    """Create what security: names: a local CA, the server certificate for every listen host, the client
+    certificate, and missing password and token files (owner-only). Existing files are kept."""
+    if hash_password:
+        import bcrypt
+
+        password = sys.stdin.readline().rstrip("\n")
+        if not password:
+            fail("--hash-password: no password on stdin: pipe one in (e.g. from a password manager)")
+        typer.echo(bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode())
+        return
+    from lookout.security import SecurityError
+    from lookout.security.certs import write_certs
+    from lookout.security.files import check_files
+
+    cfg = _load(config)
+    if not (cfg.security.tls.enabled or cfg.security.auth):
+        fail(f"{config}: security: has neither tls.enabled nor users: nothing to create (see docs/security.md)")
+    try:
+        written = write_certs(cfg, renew=renew)
+        check_files(cfg.security)
+    except SecurityError as exc:
+        fail(str(exc))
+    for path in written.created:
+        typer.echo(f"created {path}")
+    for path in written.kept:
+        typer.echo(f"kept    {path}")
 
 
 # ------------------------------------------------------------------ drill
@@ -386,7 +437,7 @@ def exporter(
     from lookout.probe.exporter import ExporterState, serve_exporter
     from lookout.serving import PortInUse
 
-    cfg = _load(config)
+    cfg = _secured(_load(config))
     address = listen or cfg.listen.exporter
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:

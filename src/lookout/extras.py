@@ -13,7 +13,14 @@ DISTRIBUTION: Final = "mcp-lookout"
 
 EXTRAS: Final[dict[str, dict[str, str]]] = {
     # extra -> {distribution: top-level module it installs}; an extra's own packages, not those it includes
-    "cli": {"typer": "typer", "rich": "rich", "ruamel.yaml": "ruamel.yaml", "httpx": "httpx", "sniffio": "sniffio"},
+    "cli": {
+        "typer": "typer",
+        "rich": "rich",
+        "ruamel.yaml": "ruamel.yaml",
+        "httpx": "httpx",
+        "sniffio": "sniffio",
+        "bcrypt": "bcrypt",
+    },
     "probe": {},
     "stack": {"PyYAML": "yaml", "orjson": "orjson", "grafana-foundation-sdk": "grafana_foundation_sdk"},
     "check": {

@@ -9,7 +9,8 @@ Every server here is bounded against slow or hostile clients (:class:`ServerLimi
 keep-alive timeout and h11's head size limit, plus what uvicorn lacks — a deadline for reading a
 request (head and body), and a cap on open connections below the process's file-descriptor limit that
 closes the oldest idle connection to make room. Error logs are rate-limited (:class:`RateLimitFilter`),
-so a flood of failures cannot fill the disk.
+so a flood of failures cannot fill the disk. With a :class:`~lookout.security.auth.ServerSecurity` a server
+serves TLS and checks credentials and roles (docs/security.md): every Lookout server goes through here.
 """
 
 from __future__ import annotations
@@ -24,13 +25,16 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import h11
 import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+if TYPE_CHECKING:
+    from lookout.security.auth import ServerSecurity
 
 
 class PortInUse(Exception):
@@ -61,6 +65,7 @@ class Listener:
     name: str  # shown in errors, e.g. "MCP endpoint (--port)"
     lifespan: Literal["auto", "on", "off"] = "auto"
     limits: ServerLimits = field(default_factory=ServerLimits)
+    security: ServerSecurity | None = None  # TLS, credentials and roles; None: plain HTTP, open
 
 
 MAX_BACKLOG = 2048
@@ -171,10 +176,18 @@ def uvicorn_config(
     *,
     listeners: int = 1,
     lifespan: Literal["auto", "on", "off"] = "auto",
+    security: ServerSecurity | None = None,
     **extra: Any,
 ) -> uvicorn.Config:
-    """A uvicorn config with Lookout's limits and quiet logs (the one place servers are configured)."""
+    """A uvicorn config with Lookout's limits and quiet logs (the one place servers are configured), serving
+    TLS and checking credentials when ``security`` says so."""
     max_connections, backlog = connection_cap(limits, listeners)
+    if security is not None:
+        from lookout.security.auth import AuthMiddleware
+
+        if security.principals:
+            app = AuthMiddleware(app, security)
+        extra = {**security.uvicorn_ssl(), **extra}
     config = uvicorn.Config(
         app,
         log_level="warning",
@@ -284,7 +297,9 @@ async def serve(listeners: Sequence[Listener], on_signal: Callable[[], Awaitable
             s.close()
         raise
     servers = [
-        _QuietServer(uvicorn_config(lst.app, lst.limits, listeners=len(listeners), lifespan=lst.lifespan))
+        _QuietServer(
+            uvicorn_config(lst.app, lst.limits, listeners=len(listeners), lifespan=lst.lifespan, security=lst.security)
+        )
         for lst in listeners
     ]
 

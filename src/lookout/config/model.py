@@ -13,6 +13,7 @@ from pydantic import Field, HttpUrl, field_validator, model_validator
 
 from lookout import __version__
 from lookout.config.probe import ProbeSettings
+from lookout.config.security import Security
 from lookout.config.types import Duration as Duration  # re-exported with the model, like the four below
 from lookout.config.types import FrozenModel as _Model
 from lookout.config.types import Labels, PositiveDuration
@@ -506,6 +507,9 @@ class Config(_Model):
     kubernetes: Kubernetes = Field(default_factory=Kubernetes)
     ha: HighAvailability | None = Field(
         default=None, description="Replicated, optionally sharded topology (docs/scaling.md); null: one of each."
+    )
+    security: Security = Field(
+        default_factory=Security, description="TLS, users and roles, redaction (docs/security.md)."
     )
 
     @model_validator(mode="after")

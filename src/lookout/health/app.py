@@ -8,6 +8,7 @@ app with :func:`management_routes`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
@@ -17,6 +18,9 @@ from starlette.routing import BaseRoute, Route
 
 from lookout import registry_exposition
 from lookout.health.lifecycle import Health, Status
+
+if TYPE_CHECKING:
+    from lookout.security.auth import ServerSecurity
 
 DEFAULT_HOST = "127.0.0.1"
 """Where the management app listens by default: loopback, so /metrics is not exposed by accident."""
@@ -66,7 +70,9 @@ def management_routes(registry: CollectorRegistry, health: Health | None = None)
     ]
 
 
-async def serve_management(app: Starlette, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+async def serve_management(
+    app: Starlette, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, security: ServerSecurity | None = None
+) -> None:
     """Serve the management app on its own port until cancelled (for servers without an HTTP app of
     their own, e.g. stdio). Signals stay with the application. The server has the same bounds against
     slow and hostile clients as Lookout's own (:class:`lookout.serving.ServerLimits`)."""
@@ -81,7 +87,7 @@ async def serve_management(app: Starlette, host: str = DEFAULT_HOST, port: int =
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    config = uvicorn_config(app, ServerLimits(), lifespan="off", host=host, port=port)
+    config = uvicorn_config(app, ServerLimits(), lifespan="off", security=security, host=host, port=port)
     await _Server(config).serve()
 
 

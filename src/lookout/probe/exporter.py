@@ -38,6 +38,7 @@ from lookout.probe.modules import ProbeTarget, run_probe
 from lookout.probe.result import ProbeResult
 from lookout.probe.result_exposition import render
 from lookout.protocol import Transport
+from lookout.security.auth import server_security
 from lookout.serving import Listener, serve
 
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
@@ -229,6 +230,7 @@ async def serve_exporter(state: ExporterState, host: str, port: int) -> None:
         watcher = anyio.CancelScope()
         group.start_soon(reload_on_sighup, watcher)
         try:
-            await serve([Listener(build_app(state), host, port, "exporter, --listen")])
+            security = server_security(state.config.security)
+            await serve([Listener(build_app(state), host, port, "exporter, --listen", security=security)])
         finally:
             watcher.cancel()

@@ -121,7 +121,8 @@ def prometheus_children(config: Config, binary: str, data: Path, stack_dir: Path
                 f"--storage.tsdb.path={data / endpoint.child}",
                 f"--storage.tsdb.retention.time={config.retention.metrics}",
                 f"--web.listen-address={endpoint.address}",
-                "--web.enable-lifecycle",
+                # No --web.enable-lifecycle: /-/quit and /-/reload would let anyone on the host stop or reload
+                # Prometheus; SIGHUP reloads it (signals need the same user).
             ],
             endpoint.ready_url,
             log=data / "logs" / f"{endpoint.child}.log",

@@ -9,10 +9,12 @@ Secrets are referenced by file (``*_file`` fields), never inlined. Everything he
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from lookout import metrics as m
 from lookout.config.model import Config, Priority, Receiver, RouteTiming
 from lookout.stack import naming
+from lookout.stack.prometheus import client_http_config
 from lookout.stack.rules import FAMILY, STACK_TENANT, WATCHDOG
 from lookout.stack.yamlio import dump_yaml
 
@@ -249,7 +251,23 @@ def alertmanager_config(config: Config) -> dict[str, Any]:
     intervals = _time_intervals(config)
     if intervals:
         data["time_intervals"] = intervals
+    _secure_sink_webhooks(config, receivers)
     return data
+
+
+def _secure_sink_webhooks(config: Config, receivers: list[dict[str, Any]]) -> None:
+    """Webhooks to Lookout's own sink connect as Prometheus does under ``security:`` (TLS, the client user)."""
+    client = client_http_config(config)
+    if not client:
+        return
+    scheme = client.pop("scheme", None)
+    for receiver in receivers:
+        for hook in receiver.get("webhook_configs", []):
+            url = urlsplit(hook["url"])
+            if url.netloc == config.listen.sink:
+                if scheme is not None:
+                    hook["url"] = urlunsplit(url._replace(scheme=scheme))
+                hook["http_config"] = {**hook.get("http_config", {}), **client}
 
 
 TEMPLATES = (

@@ -199,7 +199,30 @@ def prometheus_config(config: Config, alertmanager: str | None = None, instance:
     remote_write = _long_term_write(config) + _remote_write(config)
     if remote_write:
         data["remote_write"] = remote_write
+    client = client_http_config(config)
+    if client:
+        # Every endpoint Lookout serves or starts takes TLS and credentials (security:); node-exporter is not one.
+        for job in scrape_configs:
+            if job["job_name"] != naming.JOB_NODE:
+                job.update(client)
+        data["alerting"]["alertmanagers"][0].update(client)
     return data
+
+
+def client_http_config(config: Config) -> dict[str, Any]:
+    """How Prometheus (and Alertmanager's webhook) connect to Lookout's endpoints under ``security:``:
+    scheme, the CA (and client certificate), and the client user's password by file. Empty when off."""
+    security = config.security
+    out: dict[str, Any] = {}
+    if security.tls.enabled:
+        tls: dict[str, Any] = {"ca_file": security.tls.ca_file}
+        if security.tls.client_cert_file:
+            tls |= {"cert_file": security.tls.client_cert_file, "key_file": security.tls.client_key_file}
+        out |= {"scheme": "https", "tls_config": tls}
+    user = security.client()
+    if user is not None:
+        out["basic_auth"] = {"username": user.name, "password_file": user.password_file}
+    return out
 
 
 def victoriametrics_flags(config: Config, storage_path: str) -> list[str]:

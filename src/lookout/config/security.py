@@ -1,0 +1,171 @@
+"""The ``security:`` section of ``lookout.yaml``: TLS, users with roles, bearer tokens, redaction, audit.
+
+One block that every generator and ``lookout up`` read (docs/security.md). Secrets are only ever named by
+file (a password file, a token file, a key file); a user's bcrypt hash may stand in the config itself since it is
+not a secret. Files are checked when they are used (``lookout up``, ``lookout check --controls``), not at parse
+time: ``lookout certs`` writes them after the config exists.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import StrEnum
+from typing import Literal, Self
+
+from pydantic import Field, field_validator, model_validator
+
+from lookout.config.types import Duration, Name
+from lookout.config.types import FrozenModel as _Model
+
+BCRYPT_HASH = re.compile(r"^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$")
+
+
+class Role(StrEnum):
+    """What a principal may do on Lookout's own HTTP endpoints."""
+
+    VIEWER = "viewer"  # read dashboards, metrics, alerts, health
+    OPERATOR = "operator"  # also: create and expire silences, change demo faults, reload the exporter
+
+
+class ClientCertificates(StrEnum):
+    OFF = "off"
+    REQUEST = "request"  # verified when presented
+    REQUIRE = "require"  # every client must present one from the CA
+
+
+class Tls(_Model):
+    enabled: bool = Field(default=False, description="Serve every endpoint over TLS and connect to them over TLS.")
+    ca_file: str | None = Field(default=None, description="PEM CA that signed the certificates (clients trust it).")
+    cert_file: str | None = Field(default=None, description="PEM server certificate (SANs: every listen host).")
+    key_file: str | None = Field(default=None, description="PEM private key of cert_file.")
+    client_cert_file: str | None = Field(
+        default=None, description="PEM client certificate Lookout's own clients present (Prometheus, console)."
+    )
+    client_key_file: str | None = Field(default=None, description="PEM private key of client_cert_file.")
+    client_certificates: ClientCertificates = Field(
+        default=ClientCertificates.OFF, description="Ask clients for a certificate signed by ca_file."
+    )
+    certificate_validity: Duration = Field(default="90d", description="Lifetime of certificates `lookout certs` makes.")
+
+    @model_validator(mode="after")
+    def _files_when_enabled(self) -> Self:
+        if self.enabled:
+            for name in ("ca_file", "cert_file", "key_file"):
+                if not getattr(self, name):
+                    raise ValueError(
+                        f"tls.{name} is required when tls.enabled is true: run `lookout certs` and name it"
+                    )
+        if self.client_certificates is not ClientCertificates.OFF and not (
+            self.client_cert_file and self.client_key_file
+        ):
+            raise ValueError(
+                "tls.client_certificates needs tls.client_cert_file and tls.client_key_file for Lookout's own clients"
+            )
+        return self
+
+
+class User(_Model):
+    name: Name
+    role: Role = Role.VIEWER
+    password_file: str | None = Field(default=None, description="File holding the password (Lookout hashes it).")
+    password_hash: str | None = Field(default=None, description="bcrypt hash of the password ($2b$...).")
+
+    @field_validator("password_hash")
+    @classmethod
+    def _bcrypt(cls, value: str | None) -> str | None:
+        if value is not None and not BCRYPT_HASH.match(value):
+            raise ValueError("password_hash is not a bcrypt hash: write one with `lookout certs --hash-password`")
+        return value
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> Self:
+        if self.password_file is None and self.password_hash is None:
+            raise ValueError(f"user {self.name!r} has no password: set password_file or password_hash (bcrypt)")
+        return self
+
+
+class Token(_Model):
+    name: Name
+    role: Role = Role.VIEWER
+    token_file: str = Field(description="File holding the bearer token.")
+
+
+class Redaction(_Model):
+    enabled: bool = Field(default=True, description="Redact secrets and personal data from logs, spans and errors.")
+    patterns: list[str] = Field(default_factory=list, description="Extra regexes whose matches are redacted.")
+
+    @field_validator("patterns")
+    @classmethod
+    def _compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"redaction.patterns: {pattern!r} is not a valid regex: {exc}") from None
+        return patterns
+
+
+class Security(_Model):
+    """The ``security:`` section."""
+
+    profile: Literal["open", "secure"] = Field(
+        default="open",
+        description="secure: TLS and authentication are required, and every non-loopback listener needs both.",
+    )
+    tls: Tls = Field(default_factory=Tls)
+    users: list[User] = Field(default_factory=list, description="Who may call Lookout's endpoints, with a role.")
+    tokens: list[Token] = Field(default_factory=list, description="Bearer tokens, by file, with a role.")
+    client_user: str | None = Field(
+        default=None,
+        description="The user (with a password_file) Lookout's own clients log in as: Prometheus scrapes and "
+        "alerts, Alertmanager's notifications, the console. Defaults to the first operator with a password_file.",
+    )
+    open_health: bool = Field(
+        default=True, description="/health/live and /health/ready answer without credentials (the kubelet's probes)."
+    )
+    redaction: Redaction = Field(default_factory=Redaction)
+
+    @property
+    def auth(self) -> bool:
+        return bool(self.users or self.tokens)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.profile == "secure" and not (self.tls.enabled and self.auth):
+            raise ValueError("profile secure needs tls.enabled: true and at least one user or token")
+        names = [u.name for u in self.users] + [t.name for t in self.tokens]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"principal {name!r} is defined twice: give each user and token its own name")
+        if self.users and self.client() is None:
+            raise ValueError(
+                "no user Lookout's own clients can log in as: give an operator a password_file, or set client_user"
+            )
+        return self
+
+    def client(self) -> User | None:
+        """The user Lookout's clients log in as (None without users)."""
+        if self.client_user is not None:
+            for user in self.users:
+                if user.name == self.client_user:
+                    if user.password_file is None:
+                        raise ValueError(f"client_user {user.name!r} needs a password_file (clients send the password)")
+                    return user
+            raise ValueError(f"client_user {self.client_user!r} is not one of security.users")
+        return next((u for u in self.users if u.role is Role.OPERATOR and u.password_file), None)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls.enabled else "http"
+
+
+def is_loopback(address: str) -> bool:
+    """Whether host:port binds only the loopback interface (``localhost`` counts)."""
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything

@@ -1,0 +1,157 @@
+"""Authentication and roles on Lookout's own HTTP endpoints: an ASGI middleware every server gets through
+:mod:`lookout.serving` when ``security:`` has users or tokens, and the TLS settings uvicorn serves with.
+
+Basic credentials are checked against bcrypt hashes (a verified pair is remembered by its SHA-256, so a
+scrape every 15 s costs one bcrypt check per process, not one per request), bearer tokens in constant time.
+Reading (GET, HEAD) needs ``viewer``; every other method needs ``operator`` (silences, demo faults, the
+exporter's reload). ``/health/live`` and ``/health/ready`` stay open when ``security.open_health`` says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ssl
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lookout.config.security import ClientCertificates, Role, Security
+from lookout.security.files import Principal, principals
+
+OPEN_HEALTH_PATHS = frozenset({"/health/live", "/health/ready"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PRINCIPAL_SCOPE_KEY = "lookout.principal"
+"""Where the middleware leaves the authenticated principal's name in the ASGI scope (audit records read it)."""
+_RANK = {Role.VIEWER: 0, Role.OPERATOR: 1}
+
+
+@dataclass(frozen=True)
+class ServerSecurity:
+    """What one server enforces: who may call, with which role, and the TLS it serves."""
+
+    principals: Sequence[Principal] = ()
+    open_paths: frozenset[str] = OPEN_HEALTH_PATHS
+    read_posts: frozenset[str] = frozenset()
+    """Paths whose POST only reads (e.g. a query form): a viewer may send them."""
+    cert_file: str | None = None
+    key_file: str | None = None
+    ca_file: str | None = None
+    client_certificates: ClientCertificates = ClientCertificates.OFF
+    _verified: dict[bytes, Principal] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_config(cls, security: Security, read_posts: frozenset[str] = frozenset()) -> ServerSecurity:
+        tls = security.tls
+        return cls(
+            principals=principals(security),
+            open_paths=OPEN_HEALTH_PATHS if security.open_health else frozenset(),
+            read_posts=read_posts,
+            cert_file=tls.cert_file if tls.enabled else None,
+            key_file=tls.key_file if tls.enabled else None,
+            ca_file=tls.ca_file if tls.enabled else None,
+            client_certificates=tls.client_certificates,
+        )
+
+    def uvicorn_ssl(self) -> dict[str, Any]:
+        """uvicorn's ``ssl_*`` settings (empty without TLS)."""
+        if self.cert_file is None:
+            return {}
+        reqs = {
+            ClientCertificates.OFF: ssl.CERT_NONE,
+            ClientCertificates.REQUEST: ssl.CERT_OPTIONAL,
+            ClientCertificates.REQUIRE: ssl.CERT_REQUIRED,
+        }[self.client_certificates]
+        return {
+            "ssl_certfile": self.cert_file,
+            "ssl_keyfile": self.key_file,
+            "ssl_ca_certs": self.ca_file,
+            "ssl_cert_reqs": reqs,
+        }
+
+    def authenticate(self, authorization: str) -> Principal | None:
+        scheme, _, value = authorization.partition(" ")
+        value = value.strip()
+        if scheme.lower() == "bearer" and value:
+            found = None
+            for principal in self.principals:
+                # Compare against every token (no early exit): the time taken says nothing about which matched.
+                if principal.token is not None and hmac.compare_digest(principal.token.encode(), value.encode()):
+                    found = principal
+            return found
+        if scheme.lower() != "basic":
+            return None
+        try:
+            name, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        digest = hashlib.sha256(f"{name}\0{password}".encode()).digest()
+        remembered = self._verified.get(digest)
+        if remembered is not None:
+            return remembered
+        import bcrypt
+
+        for principal in self.principals:
+            hashed = principal.password_hash
+            if principal.name == name and hashed is not None and bcrypt.checkpw(password.encode(), hashed):
+                if len(self._verified) < 1024:
+                    self._verified[digest] = principal
+                return principal
+        return None
+
+    def required_role(self, method: str, path: str) -> Role | None:
+        if path in self.open_paths:
+            return None
+        if method in READ_METHODS or (method == "POST" and path in self.read_posts):
+            return Role.VIEWER
+        return Role.OPERATOR
+
+
+class AuthMiddleware:
+    """401 without valid credentials, 403 when the principal's role is too low; the principal's name in the scope."""
+
+    def __init__(self, app: Any, security: ServerSecurity) -> None:
+        self.app = app
+        self.security = security
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        needed = self.security.required_role(scope["method"], scope["path"])
+        if needed is None:
+            await self.app(scope, receive, send)
+            return
+        authorization = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), "")
+        principal = self.security.authenticate(authorization) if authorization else None
+        if principal is None:
+            await _plain(send, 401, b"authentication required\n", [(b"www-authenticate", b'Basic realm="lookout"')])
+            return
+        if _RANK[principal.role] < _RANK[needed]:
+            await _plain(send, 403, f"{principal.name} ({principal.role}) may not do this: needs {needed}\n".encode())
+            return
+        scope[PRINCIPAL_SCOPE_KEY] = principal.name
+        await self.app(scope, receive, send)
+
+
+async def _plain(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def server_security(security: Security, read_posts: frozenset[str] = frozenset()) -> ServerSecurity | None:
+    """What a Lookout server enforces under ``security:``; None when TLS and authentication are both off."""
+    if not (security.tls.enabled or security.auth):
+        return None
+    return ServerSecurity.from_config(security, read_posts)

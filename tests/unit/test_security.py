@@ -1,0 +1,177 @@
+"""security: in lookout.yaml — the model's refusals, the file checks (one line naming the field and the fix),
+`lookout certs`, the authentication middleware's roles, and what the generators make of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from lookout.config import ConfigError, parse_config
+from lookout.config.model import Config
+from lookout.runtime.topology import prometheus_children
+from lookout.security import SecurityError
+from lookout.security.auth import AuthMiddleware, ServerSecurity
+from lookout.security.certs import _key, _pem_cert, _pem_key, make_certificate, write_certs
+from lookout.security.files import check_files
+from lookout.security.web_config import web_config
+from lookout.stack.alertmanager import alertmanager_config
+from lookout.stack.prometheus import prometheus_config
+from tests.support import lookout_argv
+
+BASE = """version: 1
+tenants: [{name: acme, targets: [{name: api, url: "http://127.0.0.1:9/mcp", metrics_url: "https://127.0.0.1:9/metrics"}]}]
+alerting:
+  receivers: [{name: sink, webhook: {url: "http://127.0.0.1:9095/notify"}}]
+  routes: {P0: [sink]}
+"""
+
+
+def secure(tmp: Path, extra: str = "") -> Config:
+    s = tmp / "secrets"
+    return parse_config(
+        BASE
+        + f"""security:
+  profile: secure
+  tls: {{enabled: true, ca_file: {s}/ca.crt, cert_file: {s}/server.crt, key_file: {s}/server.key}}
+  users:
+    - {{name: ops, role: operator, password_file: {s}/ops.password}}
+    - {{name: watcher, role: viewer, password_file: {s}/watcher.password}}
+{extra}"""
+    )
+
+
+@pytest.mark.parametrize(
+    ("security", "message"),
+    [
+        ("{users: [{name: bob}]}", "user 'bob' has no password: set password_file or password_hash"),
+        ("{users: [{name: bob, password_hash: plain}]}", "password_hash is not a bcrypt hash"),
+        ("{profile: secure}", "profile secure needs tls.enabled: true and at least one user or token"),
+        ("{tls: {enabled: true}}", "tls.ca_file is required when tls.enabled is true"),
+        ("{users: [{name: v, role: viewer, password_hash: '$2b$12$" + "a" * 53 + "'}]}", "no user Lookout's own"),
+    ],
+)
+def test_bad_security_blocks_are_refused_naming_the_field(security: str, message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(BASE + f"security: {security}\n")
+    assert message in str(raised.value)
+    assert "security" in str(raised.value)
+
+
+def test_certs_make_a_ca_server_and_password_files_that_pass_the_checks(tmp_path: Path) -> None:
+    config = secure(tmp_path)
+    written = write_certs(config)
+    assert len(written.created) == 6  # CA, its key, server cert and key, two password files
+    check_files(config.security)
+    for key in ("ca.key", "server.key", "ops.password", "watcher.password"):
+        assert (tmp_path / "secrets" / key).stat().st_mode & 0o077 == 0, key
+    assert write_certs(config).created == []  # kept, never replaced
+
+
+def test_bad_files_are_one_line_naming_the_field_and_the_fix(tmp_path: Path) -> None:
+    config = secure(tmp_path)
+    write_certs(config)
+    s = tmp_path / "secrets"
+
+    def fails(expected: str, now: dt.datetime | None = None) -> None:
+        with pytest.raises(SecurityError) as raised:
+            check_files(config.security, now)
+        assert expected in str(raised.value) and "\n" not in str(raised.value)
+
+    fails(
+        "security.tls.cert_file: " + str(s / "server.crt") + " expired", dt.datetime.now(dt.UTC) + dt.timedelta(days=91)
+    )
+    (s / "server.key").write_bytes(_pem_key(_key()))
+    fails("security.tls.key_file: " + str(s / "server.key") + " is not the key of security.tls.cert_file")
+    (s / "server.key").unlink()
+    fails("security.tls.key_file: cannot read " + str(s / "server.key"))
+    other_key = _key()
+    other_ca = make_certificate("another CA", other_key, None, dt.timedelta(days=1))
+    leaf_key = _key()
+    (s / "server.crt").write_bytes(
+        _pem_cert(make_certificate("x", leaf_key, (other_ca, other_key), dt.timedelta(days=1)))
+    )
+    (s / "server.key").write_bytes(_pem_key(leaf_key))
+    fails("is not signed by security.tls.ca_file")
+    write_certs(config, renew=True)
+    (s / "ops.password").unlink()
+    fails("security.users[0].password_file: cannot read")
+
+
+def test_bad_security_files_stop_a_server_with_exit_2(tmp_path: Path) -> None:
+    config_file = tmp_path / "lookout.yaml"
+    s = tmp_path / "secrets"
+    config_file.write_text(
+        BASE + f"security: {{tls: {{enabled: true, ca_file: {s}/ca.crt, cert_file: {s}/s.crt, key_file: {s}/s.key}}}}\n"
+    )
+    result = subprocess.run(
+        lookout_argv("exporter", "--config", str(config_file)), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert "security.tls.ca_file: cannot read" in result.stderr and "lookout certs" in result.stderr
+
+
+def _app(security: ServerSecurity) -> TestClient:
+    async def ok(request: Any) -> PlainTextResponse:
+        return PlainTextResponse(request.scope.get("lookout.principal", "-"))
+
+    routes = [Route(p, ok, methods=["GET", "POST"]) for p in ("/metrics", "/faults", "/health/live", "/query")]
+    return TestClient(AuthMiddleware(Starlette(routes=routes), security))
+
+
+def test_roles_401_for_strangers_403_for_viewers_writing(tmp_path: Path) -> None:
+    config = secure(
+        tmp_path, "  tokens: [{name: robot, role: viewer, token_file: " + str(tmp_path / "secrets/robot") + "}]\n"
+    )
+    write_certs(config)
+    ops = (tmp_path / "secrets/ops.password").read_text().strip()
+    watcher = (tmp_path / "secrets/watcher.password").read_text().strip()
+    robot = (tmp_path / "secrets/robot").read_text().strip()
+    client = _app(ServerSecurity.from_config(config.security, read_posts=frozenset({"/query"})))
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics").headers["www-authenticate"].startswith("Basic")
+    assert client.get("/metrics", auth=("ops", "wrong")).status_code == 401
+    assert client.get("/metrics", auth=("nobody", ops)).status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/metrics", auth=("watcher", watcher)).text == "watcher"
+    assert client.get("/metrics", headers={"Authorization": f"Bearer {robot}"}).text == "robot"
+    assert client.post("/faults", auth=("watcher", watcher)).status_code == 403
+    assert client.post("/faults", headers={"Authorization": f"Bearer {robot}"}).status_code == 403
+    assert client.post("/query", auth=("watcher", watcher)).status_code == 200
+    assert client.post("/faults", auth=("ops", ops)).text == "ops"
+    assert client.get("/health/live").status_code == 200  # open_health: the kubelet's probe
+    closed = _app(ServerSecurity.from_config(config.security.model_copy(update={"open_health": False})))
+    assert closed.get("/health/live").status_code == 401
+
+
+def test_generators_connect_with_tls_and_the_client_user_and_name_no_secret(tmp_path: Path) -> None:
+    config = secure(tmp_path)
+    write_certs(config)
+    prom = prometheus_config(config)
+    for job in prom["scrape_configs"]:
+        if job["job_name"] != "node":
+            assert job["scheme"] == "https" and job["tls_config"]["ca_file"].endswith("ca.crt"), job["job_name"]
+            assert job["basic_auth"] == {"username": "ops", "password_file": str(tmp_path / "secrets/ops.password")}
+    assert prom["alerting"]["alertmanagers"][0]["scheme"] == "https"
+    hook = alertmanager_config(config)["receivers"][1]["webhook_configs"][0]
+    assert hook["url"] == "https://127.0.0.1:9095/notify"
+    assert hook["http_config"]["basic_auth"]["username"] == "ops"
+    web = web_config(config.security)
+    assert web["tls_server_config"]["cert_file"].endswith("server.crt")
+    assert set(web["basic_auth_users"]) == {"ops", "watcher"}
+    password = (tmp_path / "secrets/ops.password").read_text().strip()
+    assert password not in repr(prom) + repr(web) + repr(alertmanager_config(config))
+
+
+def test_prometheus_runs_without_the_lifecycle_api(tmp_path: Path) -> None:
+    config = parse_config(BASE)
+    for child in prometheus_children(config, "prometheus", tmp_path, tmp_path):
+        assert "--web.enable-lifecycle" not in child.argv
