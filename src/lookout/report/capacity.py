@@ -14,12 +14,11 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from lookout import metrics as m
 from lookout.config.model import Config
 from lookout.report.forecast import LinearFit, fit_line
 from lookout.report.period import Period
 from lookout.report.prom import FloatArray, PromClient
-from lookout.report.scope import ServiceKey, on_grid, selector
+from lookout.report.scope import ServiceKey, key_of_labels, on_grid, selector
 from lookout.stack.rules import recording as r
 
 DAY = timedelta(days=1)
@@ -137,7 +136,3 @@ def capacity_report(
             )
         )
     return CapacityReport(period, horizon, services, policy, client.queries - before)
-
-
-def key_of_labels(labels: dict[str, str]) -> ServiceKey:
-    return ServiceKey(labels.get(m.TENANT, ""), labels.get(m.SERVICE, ""))

@@ -12,7 +12,6 @@ from lookout.report.cost import CostReport
 from lookout.report.document import Document, Section, Table, number, pct, size
 from lookout.report.forecast import METHOD
 from lookout.report.plots import Band, Line, Threshold, line_plot
-from lookout.report.prom import FloatArray
 from lookout.report.sla import ServiceSla, SlaReport
 
 _TIME = "%Y-%m-%d %H:%M"
@@ -50,18 +49,6 @@ def _sla_row(s: ServiceSla) -> tuple[str, ...]:
     )
 
 
-def _hourly(times: FloatArray, values: FloatArray, pick: np.ufunc) -> tuple[FloatArray, FloatArray]:
-    """One point per hour (the window ``pick`` reduces to, e.g. np.maximum: the worst) so month-long plots stay
-    light."""
-    usable = np.isfinite(values)
-    at, kept = times[usable], values[usable]
-    if at.size == 0:
-        return at, kept
-    hours = np.floor((at - 1) / 3600)
-    starts = np.flatnonzero(np.r_[True, hours[1:] != hours[:-1]])
-    return hours[starts] * 3600 + 3600, np.asarray(pick.reduceat(kept, starts), dtype=np.float64)
-
-
 def _sla_section(report: SlaReport, s: ServiceSla, image_format: str) -> Section:
     section = Section(f"{s.key.tenant} / {s.key.service}")
     if not s.has_traffic:
@@ -86,7 +73,7 @@ def _sla_section(report: SlaReport, s: ServiceSla, image_format: str) -> Section
     else:
         section.paragraphs.append("No alerts fired in the period.")
     start = report.period.start.timestamp()
-    days, daily = s.daily_availability(start)
+    days, daily = s.daily_availability()
     name = _slug(str(s.key))
     section.images += [
         line_plot(
@@ -103,8 +90,8 @@ def _sla_section(report: SlaReport, s: ServiceSla, image_format: str) -> Section
             f"{s.key}: error budget remaining",
             "budget left",
             [
-                Line("remaining", *_hourly(s.window_ends, s.budget_burn(), np.minimum)),
-                Line("even burn to the objective", [start, s.window_ends[-1]], [1.0, 0.0], style="--"),
+                Line("remaining", s.hour_ends, s.budget_burn()),
+                Line("even burn to the objective", [start, report.period.end.timestamp()], [1.0, 0.0], style="--"),
             ],
             [Threshold("budget exhausted", 0.0)],
             image_format=image_format,
@@ -114,7 +101,7 @@ def _sla_section(report: SlaReport, s: ServiceSla, image_format: str) -> Section
             f"{name}-p99",
             f"{s.key}: p99 latency, the worst 5-minute window of each hour",
             "seconds",
-            [Line("p99", *_hourly(s.window_ends, s.window_p99, np.maximum))],
+            [Line("p99", s.hour_ends, s.hourly_p99)],
             [Threshold(f"policy {report.latency_p99_threshold:g} s", report.latency_p99_threshold)],
             image_format=image_format,
         ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -53,6 +54,7 @@ class PromClient:
     timeout: float = 30.0
     queries: int = 0
     _http: httpx.Client | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
@@ -64,9 +66,10 @@ class PromClient:
             self._http.close()
 
     def _get(self, path: str, params: dict[str, Any]) -> Any:
-        if self._http is None:
-            self._http = httpx.Client(timeout=self.timeout)
-        self.queries += 1
+        with self._lock:  # the reports issue independent queries from a few threads
+            if self._http is None:
+                self._http = httpx.Client(timeout=self.timeout)
+            self.queries += 1
         try:
             response = self._http.get(f"{self.url}{path}", params=params)
         except httpx.HTTPError as exc:

@@ -50,7 +50,11 @@ def selector(name: str, keys: Iterable[ServiceKey]) -> str:
 
 
 def key_of(series: Series) -> ServiceKey:
-    return ServiceKey(series.label(m.TENANT), series.label(m.SERVICE))
+    return key_of_labels(series.labels)
+
+
+def key_of_labels(labels: dict[str, str]) -> ServiceKey:
+    return ServiceKey(labels.get(m.TENANT, ""), labels.get(m.SERVICE, ""))
 
 
 def on_grid(results: list[Series], grid: FloatArray, keys: Iterable[ServiceKey]) -> dict[ServiceKey, FloatArray]:

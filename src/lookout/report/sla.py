@@ -1,13 +1,16 @@
 """The SLA report: per service, availability against the objective, downtime, error budget, latency compliance,
 error ratio against the policy, and the incidents of the period.
 
-Every figure is a sum over the 5-minute windows of the recording rules, read at the end of each window that tiles
-the period: failed requests from the availability SLI's 5-minute increase, requests from the 5-minute request
-rate, errors from the 5-minute error rate, p99 from the 5-minute p99. The SLI itself is never rewritten here.
+Every figure is a sum or count over the 5-minute windows of the recording rules, read at the end of each window
+that tiles the period (a ``[period:5m]`` subquery, so Prometheus does the sums and sends one number per service):
+failed requests from the availability SLI's 5-minute increase, requests from the 5-minute request rate, errors from
+the 5-minute error rate, windows over the policies from the 5-minute p99 and error ratio. The SLI itself is never
+rewritten here. The plots read the same sums per day and per hour.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -17,14 +20,15 @@ from lookout import metrics as m
 from lookout.config.model import SHORTEST_RATE_WINDOW, Config, duration_seconds
 from lookout.report.period import WINDOW, Period
 from lookout.report.prom import FloatArray, PromClient
-from lookout.report.scope import ServiceKey, key_of, on_grid, selector
+from lookout.report.scope import ServiceKey, key_of, key_of_labels, on_grid, selector
 from lookout.stack.rules import recording as r
 
 WINDOW_S = WINDOW.total_seconds()
 FAILED_5M = r.availability_errors_increase(SHORTEST_RATE_WINDOW)
-RULES = (r.REQUESTS_RATE, FAILED_5M, r.ERRORS_RATE, r.LATENCY_P99)
+RULES = (r.REQUESTS_RATE, FAILED_5M, r.ERRORS_RATE, r.LATENCY_P99, r.ERROR_RATIO)
 """The recording rules this report reads."""
 DAY_S = 86400.0
+HOUR_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -54,10 +58,13 @@ class ServiceSla:
     latency_compliant: int = 0
     error_windows_above: int = 0
     incidents: list[Incident] = field(default_factory=list)
-    window_ends: FloatArray = field(default_factory=lambda: np.zeros(0))
-    window_requests: FloatArray = field(default_factory=lambda: np.zeros(0))
-    window_failed: FloatArray = field(default_factory=lambda: np.zeros(0))
-    window_p99: FloatArray = field(default_factory=lambda: np.zeros(0))
+    day_ends: FloatArray = field(default_factory=lambda: np.zeros(0))
+    daily_requests: FloatArray = field(default_factory=lambda: np.zeros(0))
+    daily_failed: FloatArray = field(default_factory=lambda: np.zeros(0))
+    hour_ends: FloatArray = field(default_factory=lambda: np.zeros(0))
+    hourly_failed: FloatArray = field(default_factory=lambda: np.zeros(0))
+    hourly_p99: FloatArray = field(default_factory=lambda: np.zeros(0))
+    """The worst 5-minute p99 of each hour."""
 
     @property
     def has_traffic(self) -> bool:
@@ -97,19 +104,15 @@ class ServiceSla:
     def error_ratio(self) -> float:
         return self.errors / self.requests if self.requests else 0.0
 
-    def daily_availability(self, start: float) -> tuple[FloatArray, FloatArray]:
+    def daily_availability(self) -> tuple[FloatArray, FloatArray]:
         """(day starts, availability per day) over the days with traffic."""
-        day = np.floor((self.window_ends - WINDOW_S - start) / DAY_S)
-        days, index = np.unique(day, return_inverse=True)
-        requests = np.bincount(index, weights=self.window_requests, minlength=days.size)
-        failed = np.bincount(index, weights=self.window_failed, minlength=days.size)
-        seen = requests > 0
-        return start + days[seen] * DAY_S, 1 - failed[seen] / requests[seen]
+        seen = self.daily_requests > 0
+        return self.day_ends[seen] - DAY_S, 1 - self.daily_failed[seen] / self.daily_requests[seen]
 
     def budget_burn(self) -> FloatArray:
-        """Error budget left after each window, as a share of the period's budget."""
+        """Error budget left at the end of each hour, as a share of the period's budget."""
         allowed = self.budget * self.requests
-        return np.asarray(1 - np.cumsum(self.window_failed) / allowed, dtype=np.float64)
+        return np.asarray(1 - np.cumsum(self.hourly_failed) / allowed, dtype=np.float64)
 
 
 @dataclass
@@ -120,11 +123,6 @@ class SlaReport:
     error_ratio_threshold: float
     availability_objective: float
     queries: int = 0
-
-
-def _window_ends(period: Period) -> FloatArray:
-    start = period.start.timestamp() + WINDOW_S
-    return np.arange(start, period.end.timestamp() + 1, WINDOW_S, dtype=np.float64)
 
 
 def _incidents(client: PromClient, config: Config, period: Period, keys: list[ServiceKey]) -> list[Incident]:
@@ -157,43 +155,72 @@ def _incidents(client: PromClient, config: Config, period: Period, keys: list[Se
 
 def sla_report(client: PromClient, config: Config, period: Period, keys: list[ServiceKey]) -> SlaReport:
     slo = config.alerting.slo
-    grid = _window_ends(period)
-    start, end = datetime.fromtimestamp(grid[0], UTC), datetime.fromtimestamp(grid[-1], UTC)
     before = client.queries
+    step = f"{int(WINDOW_S)}s"
 
-    def windows(rule: str) -> dict[ServiceKey, FloatArray]:
-        return on_grid(client.range(selector(rule, keys), start, end, WINDOW_S), grid, keys)
+    def windows(expr: str, seconds: float, func: str = "sum_over_time") -> str:
+        # One second short: Prometheus 2 includes a subquery's first step, which belongs to the window before.
+        return f"{func}(({expr})[{int(seconds) - 1}s:{step}])"
 
-    rates, failed, errors, p99 = (windows(rule) for rule in RULES)
-    incidents = _incidents(client, config, period, keys)
-    services = []
-    for key in keys:
-        requests = np.nan_to_num(rates.get(key, np.zeros(grid.shape))) * WINDOW_S
-        failures = np.nan_to_num(failed.get(key, np.zeros(grid.shape)))
-        wrong = np.nan_to_num(errors.get(key, np.zeros(grid.shape))) * WINDOW_S
-        latency = p99.get(key, np.full(grid.shape, np.nan))
-        with_traffic = requests > 0
-        total = float(requests.sum())
-        ratio = np.divide(wrong, requests, out=np.zeros(grid.shape), where=with_traffic)
-        measured = ~np.isnan(latency)
-        services.append(
-            ServiceSla(
-                key,
-                requests=total,
-                failed=float(failures.sum()),
-                errors=float(wrong.sum()),
-                objective=slo.availability / 100,
-                period_minutes=period.minutes,
-                latency_windows=int(measured.sum()),
-                latency_compliant=int((latency[measured] <= slo.latency_p99_threshold).sum()),
-                error_windows_above=int((ratio > slo.error_ratio_threshold).sum()),
-                incidents=[i for i in incidents if ServiceKey(i.tenant, i.service) == key],
-                window_ends=grid,
-                window_requests=requests,
-                window_failed=failures,
-                window_p99=latency,
-            )
+    def totals(expr: str) -> dict[ServiceKey, float]:
+        return {key_of_labels(labels): value for labels, value in client.instant(expr, period.end)}
+
+    def series(expr: str, every: float) -> tuple[FloatArray, dict[ServiceKey, FloatArray]]:
+        grid = np.arange(period.start.timestamp() + every, period.end.timestamp() + 1, every, dtype=np.float64)
+        if grid.size == 0:
+            return grid, {}
+        start, end = datetime.fromtimestamp(grid[0], UTC), datetime.fromtimestamp(grid[-1], UTC)
+        return grid, on_grid(client.range(expr, start, end, every), grid, keys)
+
+    span = period.seconds
+    requests, failed, errors, p99, error_ratio = (selector(rule, keys) for rule in RULES)
+    # Independent queries: Prometheus evaluates them side by side.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        sums = [
+            pool.submit(totals, f"{windows(requests, span)} * {WINDOW_S:g}"),
+            pool.submit(totals, windows(failed, span)),
+            pool.submit(totals, f"{windows(errors, span)} * {WINDOW_S:g}"),
+            pool.submit(totals, windows(p99, span, "count_over_time")),
+            pool.submit(totals, windows(f"{p99} <= {slo.latency_p99_threshold}", span, "count_over_time")),
+            pool.submit(totals, windows(f"{error_ratio} > {slo.error_ratio_threshold}", span, "count_over_time")),
+        ]
+        plotted = [
+            pool.submit(series, f"{windows(requests, DAY_S)} * {WINDOW_S:g}", DAY_S),
+            pool.submit(series, windows(failed, DAY_S), DAY_S),
+            pool.submit(series, windows(failed, HOUR_S), HOUR_S),
+            pool.submit(series, windows(p99, HOUR_S, "max_over_time"), HOUR_S),
+        ]
+        found = pool.submit(_incidents, client, config, period, keys)
+        total_requests, total_failed, total_errors, measured, within, above = (s.result() for s in sums)
+        (days, daily_requests), (_, daily_failed), (hours, hourly_failed), (_, hourly_p99) = (
+            s.result() for s in plotted
         )
+        incidents = found.result()
+
+    def zeros(found: dict[ServiceKey, FloatArray], key: ServiceKey, grid: FloatArray) -> FloatArray:
+        return np.nan_to_num(found.get(key, np.zeros(grid.shape)))
+
+    services = [
+        ServiceSla(
+            key,
+            requests=total_requests.get(key, 0.0),
+            failed=total_failed.get(key, 0.0),
+            errors=total_errors.get(key, 0.0),
+            objective=slo.availability / 100,
+            period_minutes=period.minutes,
+            latency_windows=int(measured.get(key, 0)),
+            latency_compliant=int(within.get(key, 0)),
+            error_windows_above=int(above.get(key, 0)),
+            incidents=[i for i in incidents if ServiceKey(i.tenant, i.service) == key],
+            day_ends=days,
+            daily_requests=zeros(daily_requests, key, days),
+            daily_failed=zeros(daily_failed, key, days),
+            hour_ends=hours,
+            hourly_failed=zeros(hourly_failed, key, hours),
+            hourly_p99=hourly_p99.get(key, np.full(hours.shape, np.nan)),
+        )
+        for key in keys
+    ]
     return SlaReport(
         period,
         services,
