@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -245,6 +246,17 @@ def test_time_range_and_service_variable_change_the_queries(stack: Stack, watche
     assert any("demo-server" in httpx.QueryParams(p).get("query", "") for p in seen), seen
     after = _render(page, page.url)
     assert next(p for p in after if p["title"] == "Request rate")["state"] == "data"
+
+    # Dragging across a graph zooms into that span: an absolute range (epoch milliseconds) in the URL.
+    box = page.locator('.panel[data-title="Request rate"] .u-over').bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+    page.wait_for_url(re.compile(r"from=\d{13}&to=\d{13}"))
+    zoomed = httpx.URL(page.url).params
+    assert 0 < int(zoomed["to"]) - int(zoomed["from"]) < 300_000 * 0.5
     assert not watched.console_errors, watched.console_errors
 
 
@@ -304,6 +316,7 @@ def test_silence_created_in_the_console_reaches_alertmanager_and_suppresses_noti
         return bool(row.count() > 0)
 
     wait_until(listed, 60, interval=1, what="Watchdog on the alerts page")
+    assert row.locator("td.receivers").inner_text().strip(), "the receivers the alert went to"
     for link in page.locator("tr.alert a.runbook").all():
         assert "/runbooks/" in (link.get_attribute("href") or "")
     row.locator("a.silence").click()
@@ -319,7 +332,9 @@ def test_silence_created_in_the_console_reaches_alertmanager_and_suppresses_noti
 
     def silenced() -> bool:
         alerts = httpx.get(f"{stack.alertmanager}/api/v2/alerts", params={"filter": 'alertname="Watchdog"'}).json()
-        return bool(alerts) and all(a["status"]["state"] == "suppressed" for a in alerts)
+        return bool(alerts) and all(
+            a["status"]["state"] == "suppressed" and silence_id in a["status"]["silencedBy"] for a in alerts
+        )
 
     wait_until(silenced, 30, what="Watchdog suppressed by the console's silence")
     page.goto(f"{stack.console}/silences")

@@ -229,6 +229,14 @@
       axes: [{ stroke: "#9fa7b3", grid: { stroke: "#2c3235" } },
         { stroke: "#9fa7b3", grid: { stroke: "#2c3235" }, size: 70, values: (u, vals) => vals.map((v) => fmt(panel.unit, v)) }],
       legend: { live: true },
+      // Drag across a graph to zoom into that span (an absolute range in the URL, as Grafana does).
+      cursor: { drag: { x: true, y: false, setScale: false } },
+      hooks: { setSelect: [(u) => {
+        if (u.select.width < 5) return;
+        const a = u.posToVal(u.select.left, "x");
+        const b = u.posToVal(u.select.left + u.select.width, "x");
+        zoomTo(a, b);
+      }] },
     };
     const plot = new uPlot(opts, data, body);
     plots.push({ plot: plot, body: body });
@@ -438,7 +446,7 @@
     const options = RANGES.slice();
     if (current && state.to === "now" && !options.includes(current[1])) options.push(current[1]);
     for (const d of options) rangeSelect.add(new Option("Last " + d, d, false, !!current && current[1] === d && state.to === "now"));
-    if (!(current && state.to === "now")) rangeSelect.add(new Option("Custom (from URL)", "", true, true));
+    rangeSelect.add(new Option("Custom (from URL or zoom)", "", !(current && state.to === "now"), !(current && state.to === "now")));
     rangeSelect.addEventListener("change", () => {
       if (!rangeSelect.value) return;
       state.from = "now-" + rangeSelect.value; state.to = "now";
@@ -455,6 +463,15 @@
     now.type = "button"; now.textContent = "Refresh";
     now.addEventListener("click", refresh);
     document.getElementById("controls").appendChild(now);
+  }
+
+  function zoomTo(start, end) {
+    state.from = String(Math.round(start * 1000));
+    state.to = String(Math.round(end * 1000));
+    const select = document.querySelector("select[name=range]");
+    if (select) select.value = "";
+    writeUrl();
+    refresh();
   }
 
   let resizeTimer = null;
