@@ -42,6 +42,7 @@ from ruamel.yaml import YAML
 from lookout.check.findings import Finding
 from lookout.config.loader import ConfigError, parse_config
 from lookout.config.model import Config, Images, Kubernetes
+from lookout.stack.k8s import victoriametrics
 
 CHECK: Final = "k8s"
 K8S_DIR: Final = "k8s"
@@ -425,7 +426,8 @@ def _image_findings(objects: Objects, config: Config | None) -> list[Finding]:
     for rel, obj in objects:
         spec = _dig(obj, "spec", "template", "spec") or {}
         for container in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
-            if container.get("image") != image:
+            # The HA topology's long-term store is the one third-party workload, pinned like the compose images.
+            if container.get("image") not in (image, victoriametrics.IMAGE):
                 findings.append(
                     Finding(
                         CHECK,
