@@ -81,7 +81,9 @@ def tool_exception_type(exc: BaseException, known_tool: bool) -> str:
 
 def is_tool_error(result: Any) -> bool:
     """A ``tools/call`` result that reaches the wire with ``isError: true``."""
-    if isinstance(result, CallToolResult):  # first: the common case, and cheaper than the Mapping ABC check
+    if type(result) is dict:  # what the SDK's handlers return at the middleware seam; no ABC check needed
+        return result.get("isError") is True
+    if isinstance(result, CallToolResult):
         return result.is_error is True
     return isinstance(result, Mapping) and result.get("isError") is True
 
