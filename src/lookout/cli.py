@@ -385,6 +385,9 @@ def console(
     """Serve the console: the dashboards, alerts and silences, SLOs, probes and benchmarks of lookout.yaml,
     read from Prometheus and Alertmanager."""
     from lookout.console import ConsoleSettings, serve_console
+    from lookout.console.access import scheme_of, upstream_access
+    from lookout.security import SecurityError
+    from lookout.security.files import check_files
     from lookout.serving import PortInUse
 
     cfg = _load(config)
@@ -392,11 +395,18 @@ def console(
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         fail(f"--listen {address!r} is not host:port, e.g. 127.0.0.1:3000")
+    try:
+        if cfg.security.tls.enabled or cfg.security.auth:
+            check_files(cfg.security)
+        access = upstream_access(cfg.security)
+    except SecurityError as exc:
+        fail(str(exc))
     settings = ConsoleSettings(
         cfg,
-        _http_url("--prometheus", prometheus or cfg.query_url()),
-        _http_url("--alertmanager", alertmanager or cfg.listen.alertmanager),
+        _http_url("--prometheus", prometheus or scheme_of(cfg.security, cfg.query_url())),
+        _http_url("--alertmanager", alertmanager or scheme_of(cfg.security, f"http://{cfg.listen.alertmanager}")),
         data_dir,
+        access,
     )
     try:
         anyio.run(serve_console, settings, host, int(port))

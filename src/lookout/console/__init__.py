@@ -12,7 +12,10 @@ from lookout.serving import Listener, serve
 
 
 async def serve_console(settings: ConsoleSettings, host: str, port: int) -> None:
-    await serve([Listener(create_app(settings), host, port, "console, --listen")])
+    from lookout.console.access import console_security
+
+    security = console_security(settings.config.security)
+    await serve([Listener(create_app(settings), host, port, "console, --listen", security=security)])
 
 
 __all__ = ["ConsoleSettings", "create_app", "serve_console"]

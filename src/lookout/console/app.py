@@ -24,7 +24,7 @@ from lookout.config.model import SLO_PERIOD, Config
 from lookout.config.types import duration_seconds
 from lookout.console import pages
 from lookout.console.bench import BenchUnavailable, bench_history
-from lookout.console.clients import AlertmanagerClient, PrometheusClient, UpstreamError
+from lookout.console.clients import AlertmanagerClient, PrometheusClient, UpstreamAccess, UpstreamError
 from lookout.console.dashboards import ConsoleDashboard, load_dashboards
 from lookout.console.probes import probe_targets
 from lookout.console.slo import service_slos
@@ -44,6 +44,8 @@ class ConsoleSettings:
     alertmanager_url: str
     data_dir: Path
     """Where `lookout bench` keeps its history (bench.sqlite); read only."""
+    access: UpstreamAccess | None = None
+    """TLS and credentials for the upstreams (``security:``); None: plain HTTP, no credentials."""
 
 
 class BadSilence(ValueError):
@@ -97,8 +99,8 @@ def _same_origin(request: Request) -> bool:
 
 def create_app(settings: ConsoleSettings) -> Starlette:
     config = settings.config
-    prometheus = PrometheusClient(settings.prometheus_url)
-    alertmanager = AlertmanagerClient(settings.alertmanager_url)
+    prometheus = PrometheusClient(settings.prometheus_url, settings.access)
+    alertmanager = AlertmanagerClient(settings.alertmanager_url, settings.access)
     dashboards = load_dashboards(config)
     scrape_interval = duration_seconds(config.timing.scrape_interval)
 

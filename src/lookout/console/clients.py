@@ -6,6 +6,7 @@ Every failure (connection refused, timeout, an error status, a query Prometheus 
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -35,12 +36,28 @@ def _why(exc: httpx.HTTPError) -> str:
     return str(exc) or type(exc).__name__
 
 
+@dataclass(frozen=True)
+class UpstreamAccess:
+    """How the console reaches Prometheus and Alertmanager under ``security:``: the CA it trusts (and the client
+    certificate it presents) for TLS, and the user it logs in as."""
+
+    verify: ssl.SSLContext | bool = True
+    auth: tuple[str, str] | None = None
+
+
 class _Upstream:
     name = ""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, access: UpstreamAccess | None = None) -> None:
+        access = access or UpstreamAccess()
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=TIMEOUT, follow_redirects=False)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=TIMEOUT,
+            follow_redirects=False,
+            verify=access.verify,
+            auth=httpx.BasicAuth(*access.auth) if access.auth else None,
+        )
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -50,6 +67,11 @@ class _Upstream:
             response = await self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise UpstreamError(f"{self.name} at {self.base_url}: {_why(exc)}") from None
+        if response.status_code in (401, 403):
+            raise UpstreamError(
+                f"{self.name} at {self.base_url}: HTTP {response.status_code}: it refused the console's credentials "
+                "(security.client_user and its password_file)"
+            )
         if response.status_code >= 500 or response.status_code in (404, 405):
             raise UpstreamError(f"{self.name} at {self.base_url}: HTTP {response.status_code} on {path}")
         return response
