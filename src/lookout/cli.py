@@ -350,16 +350,19 @@ def demo_traffic(
 def sink(
     listen: str = typer.Option("127.0.0.1:9095", help="host:port to receive Alertmanager webhooks on."),
     file: Path = typer.Option(Path("notifications.jsonl"), help="Append each notification here."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="lookout.yaml whose security: the sink obeys."),
 ) -> None:
     """Run the local notification sink: prints each Alertmanager notification and appends it to a JSONL file."""
     from lookout.runtime.sink import serve_sink
+    from lookout.security.auth import server_security
     from lookout.serving import PortInUse
 
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         fail(f"--listen {listen!r} is not host:port, e.g. 127.0.0.1:9095")
+    security = server_security(_secured(_load(config)).security) if config is not None else None
     try:
-        anyio.run(serve_sink, host, int(port), file)
+        anyio.run(serve_sink, host, int(port), file, security)
     except PortInUse as exc:
         fail(str(exc))
 

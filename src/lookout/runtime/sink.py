@@ -21,6 +21,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from lookout.security.auth import ServerSecurity
 from lookout.serving import Listener, serve
 
 MAX_BODY = 1 << 20  # Alertmanager groups are small; refuse anything bigger than 1 MiB
@@ -121,9 +122,9 @@ def _append(path: Path, line: str) -> None:
         f.write(line)
 
 
-async def serve_sink(host: str, port: int, path: Path) -> None:
+async def serve_sink(host: str, port: int, path: Path, security: ServerSecurity | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    await serve([Listener(sink_app(path), host, port, "notification sink, --listen")])
+    await serve([Listener(sink_app(path), host, port, "notification sink, --listen", security=security)])
 
 
 def read_notifications(path: Path) -> list[dict[str, Any]]:
