@@ -43,9 +43,14 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def _load(path: Path) -> Config:
     try:
-        return load_config(path)
+        config = load_config(path)
     except ConfigError as exc:
         fail(str(exc))
+    from lookout.config.security import exposure_warnings
+
+    for line in exposure_warnings(config.addresses(), config.security):
+        typer.secho(f"lookout: warning: {line}", fg="yellow", err=True)
+    return config
 
 
 def _secured(cfg: Config) -> Config:

@@ -175,3 +175,20 @@ def test_prometheus_runs_without_the_lifecycle_api(tmp_path: Path) -> None:
     config = parse_config(BASE)
     for child in prometheus_children(config, "prometheus", tmp_path, tmp_path):
         assert "--web.enable-lifecycle" not in child.argv
+
+
+def test_listeners_beyond_loopback_are_named_and_need_tls_and_auth_when_secure(tmp_path: Path) -> None:
+    exposed = BASE + "listen: {prometheus: '0.0.0.0:9090'}\n"
+    config_file = tmp_path / "lookout.yaml"
+    config_file.write_text(exposed)
+    result = subprocess.run(lookout_argv("config", "validate", str(config_file)), capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "listen.prometheus: 0.0.0.0:9090 listens beyond loopback without TLS and authentication" in result.stderr
+    loopback = tmp_path / "loopback.yaml"
+    loopback.write_text(BASE)
+    assert (
+        "beyond loopback"
+        not in subprocess.run(lookout_argv("config", "validate", str(loopback)), capture_output=True, text=True).stderr
+    )
+    with pytest.raises(ConfigError, match="profile secure needs tls.enabled: true and at least one user"):
+        parse_config(exposed + "security: {profile: secure}\n")  # so every listener beyond loopback has both

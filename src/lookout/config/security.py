@@ -169,3 +169,19 @@ def is_loopback(address: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False  # a name: it may resolve to anything
+
+
+def exposure_warnings(addresses: list[tuple[str, str]], security: Security) -> list[str]:
+    """One line per listener beyond loopback, saying what protects it (or that nothing does)."""
+    out = []
+    for field, address in addresses:
+        if is_loopback(address):
+            continue
+        if security.tls.enabled and security.auth:
+            out.append(f"{field}: {address} listens beyond loopback (TLS and authentication are on)")
+        else:
+            out.append(
+                f"{field}: {address} listens beyond loopback without TLS and authentication: anyone who can reach "
+                "it can read and change the stack; use 127.0.0.1, or set security.profile: secure (docs/security.md)"
+            )
+    return out
