@@ -190,5 +190,5 @@ def test_listeners_beyond_loopback_are_named_and_need_tls_and_auth_when_secure(t
         "beyond loopback"
         not in subprocess.run(lookout_argv("config", "validate", str(loopback)), capture_output=True, text=True).stderr
     )
-    with pytest.raises(ConfigError, match="profile secure needs tls.enabled: true and at least one user"):
+    with pytest.raises(ConfigError, match=r"profile secure needs tls\.enabled: true and at least one user"):
         parse_config(exposed + "security: {profile: secure}\n")  # so every listener beyond loopback has both
