@@ -14,6 +14,7 @@ import ast
 import enum
 import importlib
 import inspect
+import json
 import itertools
 import re
 import sys
@@ -141,7 +142,9 @@ def _entry(name: str, value: object, attribute_doc: str) -> list[str]:
         signature = _signature(value)
         prefix = "async def" if inspect.iscoroutinefunction(value) else "def"
         return [f"### `{name}()`", "", "```python", f"{prefix} {name}{signature}", "```", "", _doc(value), ""]
-    return [f"### `{name}`", "", "```python", f"{name} = {value!r}", "```", "", attribute_doc, ""]
+    # Strings in double quotes, as ruff format writes the Python blocks of this Markdown file.
+    literal = json.dumps(value) if isinstance(value, str) else repr(value)
+    return [f"### `{name}`", "", "```python", f"{name} = {literal}", "```", "", attribute_doc, ""]
 
 
 def _public(package: ModuleType) -> Iterator[tuple[str, object, str]]:
