@@ -88,6 +88,7 @@ security:
 
 def test_pages_need_credentials(secured: Secured) -> None:
     assert httpx.get(f"{secured.url}/alerts", verify=secured.context).status_code == 401
+    assert httpx.get(f"{secured.url}/health/ready", verify=secured.context).status_code == 200  # open_health
     viewer = ("viewer", secured.password("viewer"))
     page = httpx.get(f"{secured.url}/alerts", verify=secured.context, auth=viewer)
     assert page.status_code == 200 and "connection refused" in page.text

@@ -249,6 +249,9 @@ def create_app(settings: ConsoleSettings) -> Starlette:
             Route("/runbooks/{name}", runbook),
             Route("/-/healthy", healthy),
             Route("/-/ready", healthy),
+            # Open without credentials when security.open_health says so: what `lookout up` waits on.
+            Route("/health/live", healthy),
+            Route("/health/ready", healthy),
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         ],
         lifespan=lifespan,

@@ -122,7 +122,7 @@ def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[
                 "--data-dir",
                 str(data),
             ],
-            f"http://{config.listen.grafana}/-/ready",
+            f"http://{config.listen.grafana}/health/ready",
             log=logs / "console.log",
             essential=False,  # a view: alerting goes on without it
         ),
