@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -398,3 +399,23 @@ def _healthy(url: str) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_up_runs_without_the_console_when_its_port_is_taken(tmp_path: Path) -> None:
+    names = ("demo", "demo_mgmt", "prometheus", "alertmanager", "sink", "exporter", "pushgateway", "console")
+    ports = {k: free_port() for k in names}
+    config = tmp_path / "lookout.yaml"
+    write_config(config, ports)
+    with socket.socket() as taken:
+        taken.bind((LOOPBACK, ports["console"]))
+        taken.listen()
+        argv = lookout_argv("up", "--config", str(config), "--data-dir", str(tmp_path / "data"), "--no-demo")
+        proc = start(argv, tmp_path / "up.log")
+        try:
+            wait_until(lambda: "Lookout is up" in proc.output() or not proc.alive(), 90, what="lookout up")
+            assert proc.alive(), proc.output()
+            output = proc.output()
+            assert "listen.grafana" in output and "runs without the console" in output
+            assert not (tmp_path / "data" / "run" / "console.pid").exists()
+        finally:
+            proc.stop(signal.SIGTERM, timeout=30)

@@ -159,7 +159,7 @@ def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[
     return specs
 
 
-def _url_table(config: Config, options: StackOptions) -> Table:
+def _url_table(config: Config, options: StackOptions, console: bool = True) -> Table:
     table = Table(title="Lookout is up", title_justify="left")
     table.add_column("component")
     table.add_column("URL")
@@ -168,7 +168,8 @@ def _url_table(config: Config, options: StackOptions) -> Table:
         if config.demo.traffic_rps > 0:
             table.add_row("demo traffic", f"{config.demo.traffic_rps:g} requests/s (demo.traffic_rps)")
         table.add_row("demo health / metrics", f"http://127.0.0.1:{options.demo_management_port}/health  …/metrics")
-    table.add_row("console (dashboards, alerts, SLOs)", f"http://{config.listen.grafana}")
+    if console:
+        table.add_row("console (dashboards, alerts, SLOs)", f"http://{config.listen.grafana}")
     paths = {"exporter": "/probe?target=NAME", "sink": "/notify"}
     for endpoint in endpoints(config):
         if endpoint.child != "console":
@@ -205,7 +206,13 @@ def _run_stack(config: Config, options: StackOptions, specs: list[ChildSpec]) ->
             ("demo server, --demo-port", f"127.0.0.1:{options.demo_port}"),
             ("demo management, --demo-management-port", f"127.0.0.1:{options.demo_management_port}"),
         ]
-    _check_ports(ports)
+    try:
+        _check_ports([("listen.grafana (the console)", config.listen.grafana)])
+    except StackError as exc:
+        # A view, not part of alerting: a Grafana (or another stack) on its port leaves the rest running.
+        console.print(Text(f"lookout: {exc}: the stack runs without the console", style="yellow"), soft_wrap=True)
+        specs = [spec for spec in specs if spec.name != "console"]
+    _check_ports([(what, address) for what, address in ports if address != config.listen.grafana])
     for directory in ("run", "logs", "stack", "prometheus", "alertmanager"):
         ensure_dir(options.data_dir / directory)  # one line naming it, not a traceback from a child's start
     try:
@@ -239,7 +246,7 @@ def _run_stack(config: Config, options: StackOptions, specs: list[ChildSpec]) ->
             _demo_url(options) if options.demo else None,
             _demo_management_url(options) if options.demo else None,
         ).write()
-        console.print(_url_table(config, options))
+        console.print(_url_table(config, options, any(spec.name == "console" for spec in specs)))
         console.print("Ctrl-C stops everything.")
         return _supervise(children, stop, console)
     finally:
