@@ -120,6 +120,11 @@ def test_only_queries_are_proxied(offline: TestClient) -> None:
         assert "not a proxied" in response.text or response.status_code == 404
 
 
+def test_label_values_take_label_names_only(offline: TestClient) -> None:
+    assert offline.get("/api/labels/..%2F..%2Fadmin").status_code in (400, 404)
+    assert offline.get("/api/labels/service", params={"match": "up"}).status_code == 502  # Prometheus is down
+
+
 def test_runbooks_are_served_and_nothing_else(offline: TestClient) -> None:
     assert offline.get("/runbooks/MCPServerDown.md").status_code == 200
     assert offline.get("/runbooks/..%2F..%2Fcli.py").status_code == 404

@@ -33,6 +33,7 @@ STATIC_DIR: Final = Path(str(files("lookout.console") / "static"))
 RUNBOOKS_DIR: Final = Path(str(files("lookout.console") / "runbooks"))
 RUNBOOK_NAME: Final = re.compile(r"^[A-Za-z0-9]+\.md$")
 SILENCE_ID: Final = re.compile(r"^[0-9a-fA-F-]{36}$")
+LABEL_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MATCHER: Final = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^,"]*))\s*(?:,|$)')
 MAX_FORM_BYTES: Final = 16 * 1024
 
@@ -133,6 +134,8 @@ def create_app(settings: ConsoleSettings) -> Starlette:
     async def label_values(request: Request) -> Response:
         q = request.query_params
         label = request.path_params["label"]
+        if not LABEL_NAME.match(label):
+            return JSONResponse({"status": "error", "error": f"{label!r} is not a label name"}, status_code=400)
         try:
             values = await prometheus.label_values(
                 label, q.get("match", ""), float(q.get("start", "0")), float(q.get("end", "0"))
