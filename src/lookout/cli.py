@@ -169,7 +169,7 @@ def up(
     from lookout.runtime.children import StackError
     from lookout.runtime.stack import StackOptions, run_stack
 
-    cfg = _load(config)
+    cfg = _secured(_load(config))
     options = StackOptions(
         config_path=config,
         data_dir=data_dir,
@@ -269,14 +269,26 @@ def demo_server(
     otlp_endpoint: str | None = typer.Option(
         None, help="OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces (exemplars need traces)."
     ),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="lookout.yaml whose security: the management port obeys (TLS, users, roles)."
+    ),
 ) -> None:
     """Run the demo MCP server (SDK MCPServer, streamable HTTP) with fault injection."""
     from functools import partial
 
     from lookout.demo.app import serve_demo
+    from lookout.security.auth import server_security
     from lookout.serving import PortInUse
 
-    serve = partial(serve_demo, service=service, tenant=tenant, json_logs=json_logs, otlp_endpoint=otlp_endpoint)
+    security = server_security(_secured(_load(config)).security) if config is not None else None
+    serve = partial(
+        serve_demo,
+        service=service,
+        tenant=tenant,
+        json_logs=json_logs,
+        otlp_endpoint=otlp_endpoint,
+        management_security=security,
+    )
     try:
         anyio.run(serve, host, port, management_host, management_port)
     except PortInUse as exc:

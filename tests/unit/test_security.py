@@ -192,3 +192,24 @@ def test_listeners_beyond_loopback_are_named_and_need_tls_and_auth_when_secure(t
     )
     with pytest.raises(ConfigError, match=r"profile secure needs tls\.enabled: true and at least one user"):
         parse_config(exposed + "security: {profile: secure}\n")  # so every listener beyond loopback has both
+
+
+def test_lookout_up_serves_tls_with_the_web_config_and_checks_readiness_as_a_client(tmp_path: Path) -> None:
+    from lookout.runtime.stack import StackOptions, child_specs
+    from lookout.runtime.topology import endpoints
+
+    config = secure(tmp_path)
+    write_certs(config)
+    options = StackOptions(config_path=tmp_path / "lookout.yaml", data_dir=tmp_path / "data")
+    specs = {spec.name: spec for spec in child_specs(config, options, tmp_path / "stack")}
+    for name in ("prometheus", "alertmanager", "pushgateway"):
+        assert f"--web.config.file={tmp_path / 'stack' / 'web.yml'}" in specs[name].argv, name
+    for name in ("sink", "exporter", "demo-server"):
+        assert "--config" in specs[name].argv, name
+    for spec in specs.values():
+        if spec.ready_url is not None:
+            assert spec.ready_url.startswith("https://") and spec.ready_auth is not None, spec.name
+            assert spec.ready_auth[0] == "ops"
+    assert all(e.url.startswith("https://") for e in endpoints(config))
+    plain = parse_config(BASE)
+    assert all("--web.config.file" not in " ".join(s.argv) for s in child_specs(plain, options, tmp_path / "stack"))

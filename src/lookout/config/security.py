@@ -9,6 +9,7 @@ time: ``lookout certs`` writes them after the config exists.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from enum import StrEnum
 from typing import Literal, Self
@@ -19,6 +20,12 @@ from lookout.config.types import Duration, Name
 from lookout.config.types import FrozenModel as _Model
 
 BCRYPT_HASH = re.compile(r"^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$")
+
+
+def _absolute(path: str | None) -> str | None:
+    """A file named relative to the working directory (like the data dir), made absolute: Prometheus and
+    Alertmanager resolve relative paths against their own config file's directory instead."""
+    return None if path is None else os.path.abspath(os.path.expanduser(path))
 
 
 class Role(StrEnum):
@@ -48,6 +55,10 @@ class Tls(_Model):
     )
     certificate_validity: Duration = Field(default="90d", description="Lifetime of certificates `lookout certs` makes.")
 
+    _files_absolute = field_validator("ca_file", "cert_file", "key_file", "client_cert_file", "client_key_file")(
+        lambda v: _absolute(v)
+    )
+
     @model_validator(mode="after")
     def _files_when_enabled(self) -> Self:
         if self.enabled:
@@ -71,6 +82,8 @@ class User(_Model):
     password_file: str | None = Field(default=None, description="File holding the password (Lookout hashes it).")
     password_hash: str | None = Field(default=None, description="bcrypt hash of the password ($2b$...).")
 
+    _file_absolute = field_validator("password_file")(lambda v: _absolute(v))
+
     @field_validator("password_hash")
     @classmethod
     def _bcrypt(cls, value: str | None) -> str | None:
@@ -89,6 +102,8 @@ class Token(_Model):
     name: Name
     role: Role = Role.VIEWER
     token_file: str = Field(description="File holding the bearer token.")
+
+    _file_absolute = field_validator("token_file")(lambda v: _absolute(v))
 
 
 class Redaction(_Model):

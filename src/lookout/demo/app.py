@@ -8,6 +8,7 @@ from lookout.demo.faults import FaultInjector
 from lookout.demo.management import fault_routes
 from lookout.demo.server import build_server
 from lookout.instrument import Logs, Tracing, instrument
+from lookout.security.auth import ServerSecurity
 from lookout.serving import Listener, serve
 
 DRAIN_TIMEOUT = 10.0
@@ -24,11 +25,13 @@ async def serve_demo(
     tenant: str = "",
     json_logs: bool = False,
     otlp_endpoint: str | None = None,
+    management_security: ServerSecurity | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM; on the signal, stop being ready, drain in-flight requests, exit.
 
     ``service``/``tenant`` name the server in its JSON log lines and spans (the target's name in lookout.yaml,
-    so logs and traces join its metrics); ``otlp_endpoint`` turns tracing (and so exemplars) on.
+    so logs and traces join its metrics); ``otlp_endpoint`` turns tracing (and so exemplars) on;
+    ``management_security`` puts the management port (metrics, health, faults) behind TLS and credentials.
     """
     injector = FaultInjector()
     server = build_server(injector)
@@ -49,7 +52,13 @@ async def serve_demo(
     await serve(
         [
             Listener(mcp_app, host, port, "MCP endpoint, --port", lifespan="on"),
-            Listener(mgmt_app, management_host, management_port, "management, --management-port"),
+            Listener(
+                mgmt_app,
+                management_host,
+                management_port,
+                "management, --management-port",
+                security=management_security,
+            ),
         ],
         on_signal=drain,
     )

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -70,6 +71,8 @@ class ChildSpec:
     ready_url: str | None  # None: ready once started (a client that serves nothing)
     log: Path | None  # None: inherit our stdout (the sink prints notifications there)
     essential: bool = True  # the stack stops when an essential child dies; the demo is what gets watched
+    ready_verify: ssl.SSLContext | bool = True  # the CA (and client certificate) under security.tls
+    ready_auth: tuple[str, str] | None = None  # the client user under security.users
 
 
 @dataclass
@@ -90,7 +93,8 @@ class Child:
         if self.spec.ready_url is None:
             return True
         try:
-            return httpx.get(self.spec.ready_url, timeout=1).status_code == 200
+            answer = httpx.get(self.spec.ready_url, timeout=1, verify=self.spec.ready_verify, auth=self.spec.ready_auth)
+            return answer.status_code == 200
         except httpx.HTTPError:
             return False
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import signal
+import ssl
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 
@@ -27,12 +28,16 @@ from lookout.runtime.children import (
 )
 from lookout.runtime.state import StackState, remove_state
 from lookout.runtime.topology import (
+    VICTORIAMETRICS,
     alertmanager_children,
     endpoints,
     port_checks,
     prometheus_children,
     storage_children,
+    web_config_flags,
 )
+from lookout.security.files import client_password
+from lookout.security.web_config import WEB_CONFIG_FILE, write_web_config
 from lookout.serving import PortInUse, bind
 from lookout.stack import DeployTarget, render_stack, write_stack
 
@@ -87,7 +92,16 @@ def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[
     specs = [
         ChildSpec(
             "sink",
-            [*lookout, "sink", "--listen", config.listen.sink, "--file", str(data / "notifications.jsonl")],
+            [
+                *lookout,
+                "sink",
+                "--config",
+                str(options.config_path.resolve()),
+                "--listen",
+                config.listen.sink,
+                "--file",
+                str(data / "notifications.jsonl"),
+            ],
             f"http://{config.listen.sink}/-/ready",
             log=None,
         ),
@@ -104,6 +118,7 @@ def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[
                 pushgateway,
                 f"--web.listen-address={config.listen.pushgateway}",
                 f"--persistence.file={data / 'pushgateway.db'}",  # benchmark results survive restarts
+                *web_config_flags(config, stack_dir.resolve()),
             ],
             f"http://{config.listen.pushgateway}/-/ready",
             log=logs / "pushgateway.log",
@@ -150,13 +165,38 @@ def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[
                     str(options.demo_port),
                     "--management-port",
                     str(options.demo_management_port),
+                    "--config",
+                    str(options.config_path.resolve()),
                 ],
                 f"http://127.0.0.1:{options.demo_management_port}/health",
                 log=logs / "demo-server.log",
                 essential=False,
             ),
         )
-    return specs
+    return _secured(config, specs)
+
+
+def _secured(config: Config, specs: list[ChildSpec]) -> list[ChildSpec]:
+    """Readiness checks as Lookout's clients connect under ``security:``: https, the CA (and client
+    certificate), the client user. VictoriaMetrics runs without TLS (loopback only)."""
+    security = config.security
+    if not (security.tls.enabled or security.auth):
+        return specs
+    verify: ssl.SSLContext | bool = True
+    if security.tls.enabled:
+        verify = ssl.create_default_context(cafile=security.tls.ca_file)
+        if security.tls.client_cert_file and security.tls.client_key_file:
+            verify.load_cert_chain(security.tls.client_cert_file, security.tls.client_key_file)
+    auth = client_password(security)
+    out = []
+    for spec in specs:
+        if spec.ready_url is not None and spec.name != VICTORIAMETRICS:
+            url = spec.ready_url
+            if security.tls.enabled:
+                url = "https://" + url.removeprefix("http://")
+            spec = replace(spec, ready_url=url, ready_verify=verify, ready_auth=auth)
+        out.append(spec)
+    return out
 
 
 def _url_table(config: Config, options: StackOptions, console: bool = True) -> Table:
@@ -167,9 +207,10 @@ def _url_table(config: Config, options: StackOptions, console: bool = True) -> T
         table.add_row("demo MCP server", _demo_url(options))
         if config.demo.traffic_rps > 0:
             table.add_row("demo traffic", f"{config.demo.traffic_rps:g} requests/s (demo.traffic_rps)")
-        table.add_row("demo health / metrics", f"http://127.0.0.1:{options.demo_management_port}/health  …/metrics")
+        management = f"{config.security.scheme}://127.0.0.1:{options.demo_management_port}"
+        table.add_row("demo health / metrics", f"{management}/health  …/metrics")
     if console:
-        table.add_row("console (dashboards, alerts, SLOs)", f"http://{config.listen.grafana}")
+        table.add_row("console (dashboards, alerts, SLOs)", f"{config.security.scheme}://{config.listen.grafana}")
     paths = {"exporter": "/probe?target=NAME", "sink": "/notify"}
     for endpoint in endpoints(config):
         if endpoint.child != "console":
@@ -217,6 +258,7 @@ def _run_stack(config: Config, options: StackOptions, specs: list[ChildSpec]) ->
         ensure_dir(options.data_dir / directory)  # one line naming it, not a traceback from a child's start
     try:
         write_stack(render_stack(config, DeployTarget.NATIVE), stack_dir)
+        write_web_config(config.security, stack_dir.resolve() / WEB_CONFIG_FILE)
     except OSError as exc:
         raise StackError(f"{stack_dir}: cannot write the generated stack: {exc.strerror}") from None
 

@@ -5,12 +5,13 @@ otherwise (docs/scaling.md)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
 from lookout.config.model import Config
 from lookout.runtime.children import ChildSpec, resolve_binary
+from lookout.security.web_config import WEB_CONFIG_FILE
 from lookout.stack import naming
 from lookout.stack.alertmanager import cluster_flags
 from lookout.stack.prometheus import victoriametrics_flags
@@ -28,10 +29,11 @@ class Endpoint:
     address: str
     ready_path: str
     title: str
+    scheme: str = "http"  # https under security.tls
 
     @property
     def url(self) -> str:
-        return f"http://{self.address}"
+        return f"{self.scheme}://{self.address}"
 
     @property
     def ready_url(self) -> str:
@@ -83,7 +85,16 @@ def endpoints(config: Config) -> list[Endpoint]:
         )
     out += prometheus_endpoints(config)
     out.append(Endpoint("console", "listen.grafana (the console)", listen.grafana, "/-/ready", "console"))
-    return out
+    # Every endpoint serves TLS under security.tls but VictoriaMetrics, which Lookout starts without it (loopback).
+    scheme = config.security.scheme
+    return [e if e.child == VICTORIAMETRICS else replace(e, scheme=scheme) for e in out]
+
+
+def web_config_flags(config: Config, stack_dir: Path) -> list[str]:
+    """``--web.config.file`` for Prometheus, Alertmanager and the Pushgateway when ``security:`` is on."""
+    if not (config.security.tls.enabled or config.security.auth):
+        return []
+    return [f"--web.config.file={stack_dir / WEB_CONFIG_FILE}"]
 
 
 def port_checks(config: Config) -> list[tuple[str, str]]:
@@ -103,6 +114,7 @@ def alertmanager_children(config: Config, binary: str, data: Path, stack_dir: Pa
                 f"--storage.path={data / endpoint.child}",
                 f"--web.listen-address={endpoint.address}",
                 *cluster_flags(config, i),
+                *web_config_flags(config, stack_dir),
             ],
             endpoint.ready_url,
             log=data / "logs" / f"{endpoint.child}.log",
@@ -123,6 +135,7 @@ def prometheus_children(config: Config, binary: str, data: Path, stack_dir: Path
                 f"--web.listen-address={endpoint.address}",
                 # No --web.enable-lifecycle: /-/quit and /-/reload would let anyone on the host stop or reload
                 # Prometheus; SIGHUP reloads it (signals need the same user).
+                *web_config_flags(config, stack_dir),
             ],
             endpoint.ready_url,
             log=data / "logs" / f"{endpoint.child}.log",

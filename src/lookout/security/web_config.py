@@ -17,6 +17,8 @@ import yaml
 from lookout.config.security import ClientCertificates, Security
 from lookout.security.files import principals
 
+WEB_CONFIG_FILE = "web.yml"
+"""Its name in the generated stack directory."""
 CLIENT_AUTH_TYPES = {
     ClientCertificates.OFF: "NoClientCert",
     ClientCertificates.REQUEST: "VerifyClientCertIfGiven",
