@@ -4,14 +4,19 @@ with its plots) into ``--out``. Bad input, an unreachable Prometheus or a missin
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
 from lookout.config import Config, ConfigError, load_config
 from lookout.report.errors import ReportError
+
+if TYPE_CHECKING:  # the report modules are imported by the commands: `lookout` starts fast
+    from lookout.report.document import Document
+    from lookout.report.prom import PromClient
 
 report_app = typer.Typer(
     help="Reports for service owners read from Prometheus: SLA, capacity forecast, metrics cost.",
@@ -51,20 +56,22 @@ def _choices(value: str, allowed: tuple[str, ...], option: str) -> None:
         raise ReportError(f"{option} {value!r} is not one of {', '.join(allowed)}")
 
 
-def _write(document: object, fmt: str, out: Path) -> None:
-    from lookout.report.document import Document
+def _write(document: Document, fmt: str, out: Path) -> None:
     from lookout.report.render import write
 
-    assert isinstance(document, Document)
     paths = write(document, fmt, out)
     typer.echo(f"wrote {paths[0]} ({len(paths) - 1} images)")
 
 
-def _client(config: Config, url: str | None) -> object:
+def _client(config: Config, url: str | None) -> PromClient:
     from lookout.report.prom import PromClient
 
     client = PromClient(url or f"http://{config.listen.prometheus}")
-    client.check()
+    try:
+        client.check()
+    except ReportError:
+        client.close()
+        raise
     return client
 
 
@@ -88,7 +95,6 @@ def sla(
         from lookout.report.documents import sla_document
         from lookout.report.period import choose_period
         from lookout.report.plots import FORMATS, require_matplotlib
-        from lookout.report.prom import PromClient
         from lookout.report.scope import select
         from lookout.report.sla import sla_report
 
@@ -97,9 +103,8 @@ def sla(
         period = choose_period(month, start, end, now, timedelta(days=30))
         keys = select(cfg, tenant, service)
         require_matplotlib()
-        client = _client(cfg, prometheus)
-        assert isinstance(client, PromClient)
-        _write(sla_document(sla_report(client, cfg, period, keys), images), fmt, out)
+        with closing(_client(cfg, prometheus)) as client:
+            _write(sla_document(sla_report(client, cfg, period, keys), images), fmt, out)
 
     _run(build, config)
 
@@ -125,7 +130,6 @@ def capacity(
         from lookout.report.documents import capacity_document
         from lookout.report.period import choose_period
         from lookout.report.plots import FORMATS, require_matplotlib
-        from lookout.report.prom import PromClient
         from lookout.report.scope import select
 
         _choices(fmt, render.FORMATS, "--format")
@@ -133,9 +137,8 @@ def capacity(
         period = choose_period(None, start, end, now, timedelta(days=30))
         keys = select(cfg, tenant, service)
         require_matplotlib()
-        client = _client(cfg, prometheus)
-        assert isinstance(client, PromClient)
-        report = capacity_report(client, cfg, period, keys, timedelta(days=horizon))
+        with closing(_client(cfg, prometheus)) as client:
+            report = capacity_report(client, cfg, period, keys, timedelta(days=horizon))
         _write(capacity_document(report, images), fmt, out)
 
     _run(build, config)
@@ -157,12 +160,10 @@ def cost(
         from lookout.report.cost import cost_report
         from lookout.report.documents import cost_document
         from lookout.report.period import choose_period
-        from lookout.report.prom import PromClient
 
         _choices(fmt, render.FORMATS, "--format")
         period = choose_period(None, start, end, now, timedelta(days=30))
-        client = _client(cfg, prometheus)
-        assert isinstance(client, PromClient)
-        _write(cost_document(cost_report(client, cfg, period)), fmt, out)
+        with closing(_client(cfg, prometheus)) as client:
+            _write(cost_document(cost_report(client, cfg, period)), fmt, out)
 
     _run(build, config)

@@ -189,8 +189,8 @@ def _capacity_section(report: CapacityReport, s: ServiceCapacity, image_format: 
         f"Daily peak request rate now {number(s.requests.latest or 0.0)} req/s, trend {fit.slope:+.3f} req/s per "
         f"day. Per-replica capacity {capacity} x {s.replicas} replica(s) x policy {pct(s.utilization_threshold, 0)}"
         f" = {'unknown' if s.requests.threshold is None else number(s.requests.threshold)} req/s.",
-        f"The trend reaches it on {_crossing(report, s.requests, s.horizon_day)} (upper 95 % bound: "
-        f"{_day(report, s.requests.earliest_crossing_day)}).",
+        f"Reaches it: {_crossing(report, s.requests, s.horizon_day)} by the trend, "
+        f"{_day(report, s.requests.earliest_crossing_day)} by the upper 95 % bound.",
         f"Forecast peak at the end of the horizon {number(peak[0])} req/s (upper bound {number(peak[1])}): "
         f"{s.replicas_needed() or '—'} replica(s) needed.",
     ]
@@ -200,7 +200,7 @@ def _capacity_section(report: CapacityReport, s: ServiceCapacity, image_format: 
             continue
         section.paragraphs.append(
             f"{name} utilization (busiest replica, daily peak) now {pct(trend.latest or 0.0, 1)}, trend "
-            f"{trend.fit.slope * 100:+.2f} points per day; reaches the policy {pct(s.utilization_threshold, 0)} on "
+            f"{trend.fit.slope * 100:+.2f} points per day; reaches the policy {pct(s.utilization_threshold, 0)}: "
             f"{_crossing(report, trend, s.horizon_day)}."
         )
     start = report.period.start.timestamp()
