@@ -175,9 +175,9 @@ def server_cpu(pid: int) -> float:
     """CPU seconds of every thread of ``pid`` so far, in nanoseconds' resolution: ``/proc/<pid>/task/*/schedstat``
     (``/proc/<pid>/stat`` counts the same time in clock ticks of 10 ms, too coarse for half-second slices)."""
     total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
+    for thread in Path(f"/proc/{pid}/task").iterdir():
         try:
-            total += int((task / "schedstat").read_text().split()[0])
+            total += int((thread / "schedstat").read_text().split()[0])
         except (OSError, IndexError, ValueError):  # a thread that ended meanwhile
             continue
     return total / 1e9

@@ -207,3 +207,23 @@ def test_a_taken_management_port_is_reported() -> None:
 def test_bad_settings_are_refused_before_the_program_starts() -> None:
     result = run_instrument("--management", "nowhere", "--", str(PROGRAMS / "no_server.py"))
     assert_one_line(result, "management address 'nowhere' is not HOST:PORT")
+
+
+@pytest.mark.parametrize("form", ["console script", "python -m"])
+def test_console_scripts_and_modules_are_instrumented(form: str, tmp_path: Path) -> None:
+    port, mport = free_port(), free_port()
+    if form == "console script":  # what pip writes for a package's entry point: a Python shebang
+        script = tmp_path / "weather-mcp"
+        program = PROGRAMS / "sdk_server.py"
+        script.write_text(f"#!{sys.executable}\nimport runpy\nrunpy.run_path({str(program)!r}, run_name='__main__')\n")
+        script.chmod(0o755)
+        command = [str(script), "http", str(port)]
+    else:
+        command = [sys.executable, "-m", "sdk_server", "http", str(port)]
+    argv = lookout_argv("instrument", "--management", f"{LOOPBACK}:{mport}", "--", *command)
+    proc = start(argv, tmp_path / "server.log", cwd=PROGRAMS)
+    try:
+        wait_until(lambda: proc.alive() and ready(mport), 30, what=f"/health/ready of the {form}")
+        assert f'{m.SERVER_NAME}="weather"' in management_text(mport)
+    finally:
+        proc.stop()
