@@ -139,11 +139,13 @@ DRILLS: Final[dict[str, Entry]] = {
     "MCPErrorRatioHigh": Drill(_TOOL_ERRORS, Scope.SERVICE, clears_after=_FIVE_MINUTES),
     "MCPToolLatencyP99High": Drill(_SLOW, Scope.SERVICE, clears_after=_FIVE_MINUTES),
     "MCPLatencyP99High": Drill(_SLOW, Scope.SERVICE, clears_after=_FIVE_MINUTES),
-    "MCPLatencyBudgetBurnFast": Drill(_SLOW, Scope.SERVICE, clears_after=_FIVE_MINUTES),
     "MCPErrorBudgetBurnFast": Drill(_EXCEPTIONS, Scope.SERVICE, clears_after=_FIVE_MINUTES),
     # ---------------------------------------------------------------- not drillable
     "MCPErrorBudgetBurnMedium": NotDrillable("it clears only when its 30m window is clean: a 30-minute drill"),
     "MCPErrorBudgetBurnSlow": NotDrillable("it clears only when its 2h window is clean"),
+    "MCPLatencyBudgetBurnFast": NotDrillable(
+        "its 1h window must be 14.4 % slow too: tens of minutes of added latency on a stack that ran an hour"
+    ),
     "MCPLatencyBudgetBurnSlow": NotDrillable("it clears only when its 2h window is clean"),
     "MCPErrorBudgetBurnTicket": NotDrillable("it clears only when its 6h window is clean"),
     "MCPErrorBudgetLow": NotDrillable("it needs a quarter of the 30-day error budget spent"),
