@@ -47,7 +47,9 @@ def _load(path: Path) -> Config:
     except ConfigError as exc:
         fail(str(exc))
     from lookout.config.security import exposure_warnings
+    from lookout.security.redact import configure_redaction
 
+    configure_redaction(config.security.redaction.enabled, config.security.redaction.patterns)
     for line in exposure_warnings(config.addresses(), config.security):
         typer.secho(f"lookout: warning: {line}", fg="yellow", err=True)
     return config
@@ -163,6 +165,9 @@ def up(
     prometheus_bin: str = typer.Option("prometheus", help="Prometheus binary (name on PATH or path)."),
     alertmanager_bin: str = typer.Option("prometheus-alertmanager", help="Alertmanager binary."),
     pushgateway_bin: str = typer.Option("prometheus-pushgateway", help="Pushgateway binary (benchmark results)."),
+    victoriametrics_bin: str = typer.Option(
+        "victoria-metrics", help="VictoriaMetrics binary (the long-term store of the `ha` topology)."
+    ),
 ) -> None:
     """Run the local stack: demo server, Prometheus, Alertmanager, prober exporter, Pushgateway and a
     notification sink. Ctrl-C stops all."""
@@ -179,6 +184,7 @@ def up(
         prometheus_bin=prometheus_bin,
         alertmanager_bin=alertmanager_bin,
         pushgateway_bin=pushgateway_bin,
+        victoriametrics_bin=victoriametrics_bin,
     )
     try:
         code = run_stack(cfg, options)

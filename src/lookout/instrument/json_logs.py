@@ -40,6 +40,7 @@ from typing import IO, Any
 from opentelemetry import trace
 
 from lookout.instrument.drops import DROPS, FORMAT_FAILED, QUEUE_FULL, SHUTDOWN, SIGNAL_LOGS, WRITE_FAILED
+from lookout.security.redact import redactor
 
 ACCESS_LOGGER = "lookout.access"
 
@@ -92,7 +93,7 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             out["exception"] = record.exc_text
-        return json.dumps(out, default=str, ensure_ascii=False)
+        return json.dumps(_redacted(out), default=str, ensure_ascii=False)
 
     def format_fields(self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]) -> str:
         """The same line for a record that never was a ``LogRecord`` (the access log's fast path)."""
@@ -105,7 +106,21 @@ class JsonFormatter(logging.Formatter):
             "tenant": self.tenant,
         }
         out.update(fields)
-        return json.dumps(out, default=str, ensure_ascii=False)
+        return json.dumps(_redacted(out), default=str, ensure_ascii=False)
+
+
+def _redacted(line: dict[str, Any]) -> dict[str, Any]:
+    """Secrets and personal data out of every field but the line's own identity (lookout.security.redact)."""
+    current = redactor()
+    if not current.enabled:
+        return line
+    for key, value in line.items():
+        if key not in _IDENTITY and not isinstance(value, int | float | bool | None):
+            line[key] = current.value(value)
+    return line
+
+
+_IDENTITY = frozenset({"timestamp", "level", "logger", "service", "tenant"})
 
 
 def _writable_fd(stream: IO[str]) -> int | None:

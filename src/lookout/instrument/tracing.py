@@ -24,12 +24,13 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from opentelemetry.trace import StatusCode
+from opentelemetry.trace import Status, StatusCode
 
 from lookout.instrument.drops import DROPS, EXPORT_FAILED, QUEUE_FULL, SHUTDOWN, SIGNAL_TRACES
 from lookout.instrument.sampler import DEFAULT_TARGET_PER_SECOND, AdaptiveSampler
+from lookout.security.redact import redactor
 
 DEFAULT_SLOW_SECONDS = 1.0
 EXPORT_TIMEOUT_SECONDS = 2.0
@@ -160,6 +161,37 @@ class SpanAccount:
         return pending
 
 
+def _redacted_span(span: ReadableSpan) -> ReadableSpan:
+    """``span`` with secrets and personal data out of its attributes, events (exception messages, stack traces)
+    and status description (lookout.security.redact); the span itself when nothing matched."""
+    current = redactor()
+    if not current.enabled:
+        return span
+    attributes = current.value(dict(span.attributes or {}))
+    events = [Event(e.name, current.value(dict(e.attributes or {})), e.timestamp) for e in span.events]
+    description = current.redact(span.status.description or "") or None
+    if (
+        attributes == dict(span.attributes or {})
+        and all(new.attributes == dict(old.attributes or {}) for new, old in zip(events, span.events, strict=True))
+        and description == (span.status.description or None)
+    ):
+        return span
+    return ReadableSpan(
+        name=span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=attributes,
+        events=events,
+        links=span.links,
+        kind=span.kind,
+        status=span.status if description == span.status.description else Status(span.status.status_code, description),
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
 class _CountingExporter(SpanExporter):
     """Settles every exported batch in the account (a failed one is counted as dropped)."""
 
@@ -168,6 +200,7 @@ class _CountingExporter(SpanExporter):
         self.account = account
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        spans = [_redacted_span(span) for span in spans]
         try:
             result: SpanExportResult = self.inner.export(spans)
         except Exception:

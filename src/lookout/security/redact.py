@@ -1,0 +1,95 @@
+"""Redaction of secrets and personal data from what Lookout emits: every JSON log line, every exported span's
+attributes, events (exception messages and stack traces) and status, and error messages.
+
+On by default (``security.redaction`` in lookout.yaml, :func:`configure_redaction` in a process). A match is
+replaced by ``[REDACTED:<kind>]``; for ``key=value`` and ``"key": "value"`` forms the key stays so a reader
+still knows what was there. Standard library only: the instrumentation imports it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+_SECRET_KEYS = (
+    r"password|passwd|pwd|secret|client[_-]?secret|token|access[_-]?token|refresh[_-]?token|api[_-]?key|apikey"
+    r"|access[_-]?key|private[_-]?key|session[_-]?key|authorization|auth|credentials?|cookie|set-cookie"
+)
+DEFAULT_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
+    ("private-key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"),
+    ("jwt", r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"),
+    ("bearer", r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
+    ("basic", r"(?i)\bbasic\s+[A-Za-z0-9+/]{8,}={0,2}"),
+    ("url-credentials", r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),
+    ("aws-key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    ("github-token", r"\bgh[pousr]_[A-Za-z0-9]{30,}\b|\bgithub_pat_[A-Za-z0-9_]{30,}\b"),
+    ("slack-token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+    ("api-key", r"\bsk-(?:[A-Za-z0-9_-]{2,}-)?[A-Za-z0-9_-]{20,}"),
+    ("email", r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
+)
+_KEY_VALUE = re.compile(
+    rf"(?i)(?P<key>\b(?:{_SECRET_KEYS})\b[\"']?\s*[:=]\s*[\"']?)(?P<value>(?!\[REDACTED)[^\s\"',;&}}\]]+)"
+)
+_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+class Redactor:
+    """Replaces what the patterns match. ``extra`` adds (kind, regex) pairs, e.g. from ``redaction.patterns``."""
+
+    def __init__(self, extra: Iterable[str] = (), *, enabled: bool = True) -> None:
+        self.enabled = enabled
+        kinds = [*DEFAULT_PATTERNS, *(("custom", p) for p in extra)]
+        self._patterns = [(kind, re.compile(p)) for kind, p in kinds]
+
+    def redact(self, text: str) -> str:
+        if not self.enabled or not text:
+            return text
+        for kind, pattern in self._patterns:
+            text = pattern.sub(f"[REDACTED:{kind}]", text)
+        text = _KEY_VALUE.sub(lambda m: m.group("key") + "[REDACTED:secret]", text)
+        return _CARD.sub(_card, text)
+
+    def value(self, value: Any) -> Any:
+        """``value`` with every string in it redacted (strings, sequences of strings, mappings)."""
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, Mapping):
+            return {k: self.value(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.value(v) for v in value)
+        return value
+
+
+def _card(match: re.Match[str]) -> str:
+    digits = re.sub(r"[ -]", "", match.group(0))
+    return "[REDACTED:card]" if 13 <= len(digits) <= 19 and _luhn(digits) else match.group(0)
+
+
+_current = Redactor()
+
+
+def redactor() -> Redactor:
+    """The process's redactor (on, default patterns, unless :func:`configure_redaction` said otherwise)."""
+    return _current
+
+
+def configure_redaction(enabled: bool = True, patterns: Iterable[str] = ()) -> Redactor:
+    """Set the process's redaction: off only when asked; ``patterns`` are regexes redacted besides the defaults."""
+    global _current
+    _current = Redactor(patterns, enabled=enabled)
+    return _current
+
+
+def redact(text: str) -> str:
+    return _current.redact(text)
