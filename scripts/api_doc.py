@@ -14,8 +14,8 @@ import ast
 import enum
 import importlib
 import inspect
-import json
 import itertools
+import json
 import re
 import sys
 from collections.abc import Callable, Iterator
