@@ -128,12 +128,27 @@ def check(
     out: Path | None = typer.Option(None, "--out", "-o", help="Check the stack generated in DIR instead."),
     live: str | None = typer.Option(None, "--live", help="Prometheus URL: every recording rule and query has data."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    controls: bool = typer.Option(
+        False, "--controls", help="Only the security controls in force (TLS, auth, secrets, redaction, retention)."
+    ),
 ) -> None:
-    """Prove the generated stack with promtool, amtool, the metric contract (and --live): exit 1 on findings."""
+    """Prove the generated stack with promtool, amtool, the metric contract (and --live): exit 1 on findings.
+    With --controls: the security controls in force, each with the file and line that decides it."""
     from lookout.check.live import LiveUnreachable
     from lookout.check.runner import SetupError, check_config
 
     cfg = _load(config)
+    if controls:
+        from lookout.security.controls import as_json as controls_json
+        from lookout.security.controls import controls as security_controls
+
+        found = security_controls(cfg, config)
+        if as_json:
+            typer.echo(json.dumps(controls_json(found), indent=2))
+        else:
+            for control in found:
+                typer.echo(control.line())
+        raise typer.Exit(0 if all(c.passed for c in found) else 1)
     if out is not None and not out.is_dir():
         fail(f"--out {out}: no such directory: run `lookout generate --out {out}` first")
     try:

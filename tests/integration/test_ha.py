@@ -21,8 +21,9 @@ import yaml
 
 from lookout.config.loader import parse_config
 from lookout.config.model import Config
-from lookout.runtime.children import Child, start_child
+from lookout.runtime.children import Child, pid_alive, start_child
 from lookout.runtime.sink import read_notifications
+from lookout.runtime.state import read_state
 from lookout.runtime.topology import alertmanager_children, prometheus_children, storage_children
 from lookout.stack import DeployTarget, naming, render_stack, write_stack
 from tests.support import (
@@ -31,6 +32,7 @@ from tests.support import (
     free_port,
     lookout_argv,
     require_binary,
+    start,
     start_pushgateway,
     start_ready,
     wait_until,
@@ -333,3 +335,45 @@ def test_shards_split_the_targets(topology_factory: Any) -> None:
     assert first and second
     assert not first & second
     assert first | second == names
+
+
+def test_lookout_up_runs_the_ha_topology(tmp_path: Path) -> None:
+    """`lookout up` itself: every replica, peer and the store ready, one gossip cluster, the replicas' series one
+    in the store, and every child stopped with it."""
+    for binary in ("prometheus", "prometheus-alertmanager", "prometheus-pushgateway", "victoria-metrics"):
+        require_binary(binary)
+    sink, pushgateway = _addresses(2)
+    config = ha_config(sink, pushgateway)
+    path = tmp_path / "lookout.yaml"
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json", by_alias=True, exclude_none=True)))
+    data = tmp_path / "data"
+    up = start(lookout_argv("up", "--config", str(path), "--data-dir", str(data), "--no-demo"), tmp_path / "up.log")
+    pids: list[int] = []
+    try:
+        wait_until(lambda: up.alive() and read_state(data), 120, 0.5, what="lookout up ready")
+        pids = [int(p.read_text()) for p in (data / "run").glob("*.pid")]
+        assert {p.stem for p in (data / "run").glob("*.pid")} >= {
+            "prometheus",
+            "prometheus-1",
+            "alertmanager",
+            "alertmanager-1",
+            "alertmanager-2",
+            "victoriametrics",
+        }
+        for address in config.alertmanager_addresses():
+            wait_until(partial(_sees_peers, address, 3), 60, 0.5, what=f"{address} in the cluster")
+        store = f"http://{config.long_term_storage_address()}"
+
+        def prometheus_series_in_store() -> list[dict[str, Any]]:
+            query = {"query": f'up{{job="{naming.JOB_PROMETHEUS}"}}'}
+            result: list[dict[str, Any]] = httpx.get(f"{store}/api/v1/query", params=query, timeout=5).json()["data"][
+                "result"
+            ]
+            return result
+
+        wait_until(lambda: len(prometheus_series_in_store()) == 2, 60, 0.5, what="both replicas' series in the store")
+        assert all("replica" not in r["metric"] for r in prometheus_series_in_store())
+    finally:
+        up.stop(signal.SIGTERM, timeout=60)
+    assert up.popen.returncode == 0, up.output()[-2000:]
+    wait_until(lambda: not any(pid_alive(pid) for pid in pids), 30, 0.2, what="every child stopped")
