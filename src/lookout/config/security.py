@@ -140,6 +140,11 @@ class Security(_Model):
         default=True, description="/health/live and /health/ready answer without credentials (the kubelet's probes)."
     )
     redaction: Redaction = Field(default_factory=Redaction)
+    max_log_retention: Duration = Field(
+        default="30d",
+        description="The longest any tenant's logs (which may hold personal data) may be kept: "
+        "`lookout check --controls` fails a tenant above it.",
+    )
 
     @property
     def auth(self) -> bool:

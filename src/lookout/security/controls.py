@@ -1,0 +1,149 @@
+"""``lookout check --controls``: the security controls a ``lookout.yaml`` puts in force, each pass or fail with
+the file and line that decides it (docs/security.md maps them to SOC 2, HIPAA and GDPR themes).
+
+A control reads the config and the files it names (permissions of keys and secrets); it starts nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from lookout.config.model import Config
+from lookout.config.security import is_loopback
+from lookout.config.types import duration_seconds
+
+
+@dataclass(frozen=True)
+class Control:
+    name: str
+    passed: bool
+    where: str  # file:line that decides it
+    detail: str
+
+    def line(self) -> str:
+        return f"{'PASS' if self.passed else 'FAIL'} {self.name:<22} {self.where}: {self.detail}"
+
+
+class _Lines:
+    """Line numbers of fields in the YAML file (the deepest existing node of a path; 1 when absent)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.data = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+
+    def __call__(self, *loc: str | int) -> str:
+        line, node = 1, self.data
+        for key in loc:
+            if isinstance(node, CommentedMap) and key in node:
+                line, node = node.lc.key(key)[0] + 1, node[key]
+            elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
+                line, node = node.lc.item(key)[0] + 1, node[key]
+            else:
+                break
+        return f"{self.path}:{line}"
+
+
+def _private(path: str) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not mode & (stat.S_IRWXG | stat.S_IRWXO)
+
+
+def controls(config: Config, path: Path) -> list[Control]:
+    at = _Lines(path)
+    security = config.security
+    out = []
+    tls = security.tls.enabled
+    out.append(
+        Control(
+            "tls-everywhere",
+            tls,
+            at("security", "tls", "enabled"),
+            "every endpoint serves TLS and every client verifies it against security.tls.ca_file"
+            if tls
+            else "security.tls.enabled is not true: endpoints serve plain HTTP",
+        )
+    )
+    out.append(
+        Control(
+            "auth-everywhere",
+            security.auth,
+            at("security", "users"),
+            f"{len(security.users)} users and {len(security.tokens)} tokens with roles; open: "
+            + ("/health/live, /health/ready" if security.open_health else "nothing")
+            if security.auth
+            else "security.users is empty: anyone who reaches an endpoint may use it",
+        )
+    )
+    secret_files: list[tuple[tuple[str | int, ...], str | None]] = [
+        (("security", "users", i, "password_file"), u.password_file) for i, u in enumerate(security.users)
+    ]
+    secret_files += [(("security", "tokens", i, "token_file"), t.token_file) for i, t in enumerate(security.tokens)]
+    if tls:
+        secret_files.append((("security", "tls", "key_file"), security.tls.key_file))
+        if security.tls.client_key_file:
+            secret_files.append((("security", "tls", "client_key_file"), security.tls.client_key_file))
+    exposed = [(loc, f) for loc, f in secret_files if f is not None and not _private(f)]
+    out.append(
+        Control(
+            "secrets-by-file",
+            not exposed,
+            at(*exposed[0][0]) if exposed else at("security"),
+            f"{exposed[0][1]} is missing or readable by group or others: chmod 600 it (or run `lookout certs`)"
+            if exposed
+            else f"secrets only by *_file fields (inline ones are refused); {len(secret_files)} files owner-only",
+        )
+    )
+    out.append(
+        Control(
+            "redaction-on",
+            security.redaction.enabled,
+            at("security", "redaction", "enabled"),
+            f"logs and spans redacted ({len(security.redaction.patterns)} extra patterns)"
+            if security.redaction.enabled
+            else "security.redaction.enabled is false: secrets and personal data may reach logs and traces",
+        )
+    )
+    limit = duration_seconds(security.max_log_retention)
+    for i, tenant in enumerate(config.tenants):
+        kept = tenant.log_retention or config.retention.logs
+        where = at("tenants", i, "log_retention") if tenant.log_retention else at("retention", "logs")
+        ok = duration_seconds(kept) <= limit
+        out.append(
+            Control(
+                f"retention:{tenant.name}",
+                ok,
+                where,
+                f"logs kept {kept}, policy security.max_log_retention {security.max_log_retention}"
+                + ("" if ok else ": shorten it or raise the policy"),
+            )
+        )
+    for field, address in config.addresses():
+        if is_loopback(address):
+            continue
+        ok = tls and security.auth
+        out.append(
+            Control(
+                f"exposed:{field}",
+                ok,
+                at(*field.split(".")),
+                f"{address} beyond loopback "
+                + ("with TLS and authentication" if ok else "without TLS and authentication"),
+            )
+        )
+    if not any(c.name.startswith("exposed:") for c in out):
+        out.append(Control("loopback-only", True, at("listen"), "every endpoint listens on loopback only"))
+    return out
+
+
+def as_json(found: list[Control]) -> dict[str, Any]:
+    return {"passed": all(c.passed for c in found), "controls": [asdict(c) for c in found]}

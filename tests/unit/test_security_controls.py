@@ -1,0 +1,88 @@
+"""lookout check --controls: each control pass or fail with the file and line that decides it; exit 1 on a failure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from lookout.config import load_config
+from lookout.security.certs import write_certs
+from lookout.security.controls import controls
+from tests.support import lookout_argv
+
+OPEN = """version: 1
+tenants:
+  - name: acme
+    targets: [{name: api, url: "http://127.0.0.1:9/mcp"}]
+  - name: hoarder
+    log_retention: 400d
+    targets: [{name: api2, url: "http://127.0.0.1:8/mcp"}]
+alerting:
+  receivers: [{name: sink, webhook: {url: "http://127.0.0.1:9095/notify"}}]
+  routes: {P0: [sink]}
+listen: {exporter: "0.0.0.0:9115"}
+"""
+
+
+def _secure(tmp: Path) -> str:
+    s = tmp / "secrets"
+    return f"""version: 1
+tenants: [{{name: acme, targets: [{{name: api, url: "http://127.0.0.1:9/mcp"}}]}}]
+alerting:
+  receivers: [{{name: sink, webhook: {{url: "http://127.0.0.1:9095/notify"}}}}]
+  routes: {{P0: [sink]}}
+security:
+  profile: secure
+  tls:
+    enabled: true
+    ca_file: {s}/ca.crt
+    cert_file: {s}/server.crt
+    key_file: {s}/server.key
+  users:
+    - {{name: ops, role: operator, password_file: {s}/ops.password}}
+"""
+
+
+def _run(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        lookout_argv("check", "--controls", "--config", str(path), *extra), capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_secure_profile_passes_every_control(tmp_path: Path) -> None:
+    path = tmp_path / "lookout.yaml"
+    path.write_text(_secure(tmp_path))
+    write_certs(load_config(path))
+    result = _run(path, "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["passed"] is True
+    names = {c["name"] for c in report["controls"]}
+    assert {"tls-everywhere", "auth-everywhere", "secrets-by-file", "redaction-on", "retention:acme"} <= names
+    tls = next(c for c in report["controls"] if c["name"] == "tls-everywhere")
+    assert tls["where"] == f"{path}:9"  # the line of security.tls.enabled
+
+
+def test_a_readable_key_fails_naming_its_field_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "lookout.yaml"
+    path.write_text(_secure(tmp_path))
+    write_certs(load_config(path))
+    (tmp_path / "secrets" / "server.key").chmod(0o644)
+    failed = {c.name: c for c in controls(load_config(path), path) if not c.passed}
+    assert set(failed) == {"secrets-by-file"}
+    assert failed["secrets-by-file"].where == f"{path}:12" and "chmod 600" in failed["secrets-by-file"].detail
+
+
+def test_an_open_config_fails_with_the_lines_that_decide(tmp_path: Path) -> None:
+    path = tmp_path / "lookout.yaml"
+    path.write_text(OPEN)
+    result = _run(path)
+    assert result.returncode == 1
+    lines = {line.split()[1]: line for line in result.stdout.splitlines()}
+    assert lines["tls-everywhere"].startswith("FAIL")
+    assert lines["auth-everywhere"].startswith("FAIL")
+    assert lines["retention:hoarder"].startswith("FAIL") and f"{path}:6:" in lines["retention:hoarder"]
+    assert lines["retention:acme"].startswith("PASS")
+    assert lines["exposed:listen.exporter"].startswith("FAIL") and f"{path}:11:" in lines["exposed:listen.exporter"]
+    assert lines["redaction-on"].startswith("PASS")
