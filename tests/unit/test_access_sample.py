@@ -1,4 +1,5 @@
-"""``Logs(access_sample=N)``: every failed or slow request keeps its access line, one in N fast successes does."""
+"""Access lines: ``Logs(access_sample=N)`` keeps every failed or slow request's line and one in N fast
+successes; redaction skips only the fields Lookout computes itself."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from lookout.demo.server import build_server
 from lookout.instrument import Logs, instrument
-from lookout.instrument.json_logs import AccessLog, JsonLogging, configure_json_logging
+from lookout.instrument.json_logs import AccessLog, JsonFormatter, JsonLogging, configure_json_logging
 from tests.instrument_support import operation_counts
 
 
@@ -57,3 +58,22 @@ async def test_sampled_access_log_over_real_calls(json_logs: tuple[JsonLogging, 
     ok_requests = sum(v for k, v in counts.items() if k[3] == "")
     assert sum(v for k, v in counts.items() if k[0] == "tools/call") == 5
     assert len(successes) == ok_requests // 2
+
+
+def test_client_input_in_an_access_line_is_redacted_and_lookouts_own_fields_are_kept() -> None:
+    secret_tool = "lookup password=hunter2"
+    fields = {
+        "mcp_method": "tools/call",
+        "duration_ms": 1.5,
+        "outcome": "error",
+        "target": secret_tool,
+        "mcp_tool": secret_tool,
+        "error_type": "ZeroDivisionError",
+        "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+        "span_id": "00f067aa0ba902b7",
+    }
+    line = json.loads(JsonFormatter("search").format_fields(0.0, "info", "lookout.access", "mcp request", fields))
+    assert "hunter2" not in json.dumps(line)
+    assert line["target"] == line["mcp_tool"] == "lookup password=[REDACTED:secret]"
+    assert (line["outcome"], line["error_type"]) == ("error", "ZeroDivisionError")
+    assert (line["trace_id"], line["span_id"]) == (fields["trace_id"], fields["span_id"])

@@ -106,21 +106,34 @@ class JsonFormatter(logging.Formatter):
             "tenant": self.tenant,
         }
         out.update(fields)
-        return json.dumps(_redacted(out), default=str, ensure_ascii=False)
+        return json.dumps(_redacted(out, _ACCESS_OWN), default=str, ensure_ascii=False)
 
 
-def _redacted(line: dict[str, Any]) -> dict[str, Any]:
-    """Secrets and personal data out of every field but the line's own identity (lookout.security.redact)."""
+def _redacted(line: dict[str, Any], own: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Secrets and personal data out of every field but the line's own identity and the fields in ``own``, which
+    Lookout writes itself (lookout.security.redact). A string that repeats in a line is redacted once."""
     current = redactor()
     if not current.enabled:
         return line
+    done: dict[str, Any] = {}
     for key, value in line.items():
-        if key not in _IDENTITY and not isinstance(value, int | float | bool | None):
+        if key in _IDENTITY or key in own or isinstance(value, int | float | bool | None):
+            continue
+        if isinstance(value, str):
+            redacted = done.get(value)
+            if redacted is None:
+                redacted = done[value] = current.value(value)
+            line[key] = redacted
+        else:
             line[key] = current.value(value)
     return line
 
 
 _IDENTITY = frozenset({"timestamp", "level", "logger", "service", "tenant"})
+_ACCESS_OWN = frozenset({"outcome", "error_type", "trace_id", "span_id"})
+"""Access-line fields Lookout computes (``ok``/``error``, an exception class name or JSON-RPC code, hex ids): no
+client or tool input reaches them, so the redaction patterns are not run over them (they cost more than the
+rest of the line). Method, target and arguments are redacted as every other field."""
 
 
 def _writable_fd(stream: IO[str]) -> int | None:
