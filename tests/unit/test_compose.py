@@ -147,7 +147,9 @@ def test_logs_come_from_this_compose_project_only(stack_dir: Path) -> None:
     assert (stack_dir / ".env").read_text().splitlines()[-1] == "COMPOSE_PROJECT_NAME=lookout"
     alloy = (stack_dir / "alloy/config.alloy").read_text()
     assert 'values = ["com.docker.compose.project=lookout"]' in alloy
-    assert "local.file_match" not in alloy
+    # Files only from the configured audit trail (security.audit.files), no other file on the host.
+    assert alloy.count("local.file_match \"") == 1
+    assert 'path_targets = [{__path__ = "/var/log/lookout/audit/*.jsonl", stream = "audit"}]' in alloy
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None or shutil.which("make") is None, reason="needs make and openssl")

@@ -59,7 +59,14 @@ def test_the_secure_profile_passes_every_control(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert report["passed"] is True
     names = {c["name"] for c in report["controls"]}
-    assert {"tls-everywhere", "auth-everywhere", "secrets-by-file", "redaction-on", "retention:acme"} <= names
+    assert {
+        "tls-everywhere",
+        "auth-everywhere",
+        "secrets-by-file",
+        "redaction-on",
+        "audit-on",
+        "retention:acme",
+    } <= names
     tls = next(c for c in report["controls"] if c["name"] == "tls-everywhere")
     assert tls["where"] == f"{path}:9"  # the line of security.tls.enabled
 

@@ -121,6 +121,16 @@ class Redaction(_Model):
         return patterns
 
 
+class AuditSettings(_Model):
+    enabled: bool = Field(
+        default=True, description="Ship the audit trail of tool calls (instrument(..., audit=Audit(path=...)))."
+    )
+    files: str = Field(
+        default="/var/log/lookout/audit/*.jsonl", description="Glob of the audit files Alloy ships as stream=audit."
+    )
+    retention: Duration = Field(default="400d", description="How long Loki keeps the audit stream.")
+
+
 class Security(_Model):
     """The ``security:`` section."""
 
@@ -140,6 +150,7 @@ class Security(_Model):
         default=True, description="/health/live and /health/ready answer without credentials (the kubelet's probes)."
     )
     redaction: Redaction = Field(default_factory=Redaction)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     max_log_retention: Duration = Field(
         default="30d",
         description="The longest any tenant's logs (which may hold personal data) may be kept: "

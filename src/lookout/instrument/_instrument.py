@@ -24,7 +24,8 @@ from starlette.types import ASGIApp
 
 from lookout.health.builtin_checks import default_health
 from lookout.health.lifecycle import Health
-from lookout.instrument._options import Limits, Logs, Metrics, Tracing
+from lookout.instrument._options import Audit, Limits, Logs, Metrics, Tracing
+from lookout.instrument.audit import AuditTrail
 from lookout.instrument.drops import register_drop_counter
 from lookout.instrument.json_logs import AccessLog, JsonLogging, configure_json_logging
 from lookout.instrument.recorder import ProcessLimitsCollector, RequestRecorder
@@ -48,6 +49,7 @@ DEFAULT_LIMITS = Limits()
 DEFAULT_METRICS = Metrics()
 DEFAULT_TRACING = Tracing()
 DEFAULT_LOGS = Logs()
+DEFAULT_AUDIT = Audit()
 
 _INSTRUMENTED = "_lookout_instrumented"  # marker attribute: a server is instrumented at most once
 
@@ -169,6 +171,7 @@ def instrument(
     metrics: Metrics = DEFAULT_METRICS,
     tracing: Tracing = DEFAULT_TRACING,
     logs: Logs = DEFAULT_LOGS,
+    audit: Audit = DEFAULT_AUDIT,
 ) -> Instrumentation:
     """Instrument ``server`` (SDK ``MCPServer``/``Server`` or FastMCP 4) and return the handle.
 
@@ -176,8 +179,8 @@ def instrument(
     - ``service``/``tenant``: the names the JSON log lines and spans carry (default: the server's name).
     - ``health``: the application's own :class:`~lookout.health.Health` (default: one with the built-in
       checks); either way it learns the in-flight count it drains and exports its checks to ``registry``.
-    - ``limits``, ``metrics``, ``tracing``, ``logs``: see :class:`Limits`, :class:`Metrics`,
-      :class:`Tracing` and :class:`Logs`.
+    - ``limits``, ``metrics``, ``tracing``, ``logs``, ``audit``: see :class:`Limits`, :class:`Metrics`,
+      :class:`Tracing`, :class:`Logs` and :class:`Audit`.
 
     Raises ``TypeError`` for any other kind of server and ``ValueError`` if ``server`` is instrumented
     already.
@@ -256,8 +259,16 @@ def instrument(
     recorder.attach_registry(server_registry)
     handle.server_registry = server_registry
 
+    trail = (
+        AuditTrail(audit.path, service=service or name, tenant=tenant, arguments_for=audit.arguments_for)
+        if audit.path is not None
+        else None
+    )
+    if trail is not None:
+        handle._undo.append(trail.close)
     middleware = _sdk.LookoutMiddleware(
         recorder,
+        audit=trail,
         access_log=access,
         enrich_spans=tracing.enrich_spans,
         pipe_transport=metrics.pipe_transport,

@@ -107,3 +107,20 @@ class Logs:
     def writes_access_log(self) -> bool:
         """Whether the access log is on (explicitly, or with ``json``)."""
         return self.json if self.access_log is None else self.access_log
+
+
+@dataclass(frozen=True, kw_only=True)
+class Audit:
+    """The audit trail of tool calls (docs/security.md).
+
+    - ``path``: the JSON-lines file that gets one record per ``tools/call`` (time, tenant, service, tool,
+      outcome, duration, trace id, ``enduser.id`` when the transport authenticated the caller); None (the
+      default) writes none. Alloy ships the files under ``security.audit.files`` as their own stream.
+    - ``arguments_for``: names of the tools whose arguments the record may carry (none by default).
+    """
+
+    path: str | None = None
+    arguments_for: Collection[str] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "arguments_for", _names(self.arguments_for))

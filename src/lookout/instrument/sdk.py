@@ -29,6 +29,7 @@ from opentelemetry import trace
 from pydantic import ValidationError
 
 from lookout import metrics as m
+from lookout.instrument.audit import AuditTrail, principal_of
 from lookout.instrument.json_logs import CURRENT_REQUEST, AccessLog
 from lookout.instrument.recorder import RequestRecorder, guard_method, guard_version
 from lookout.instrument.tracing import SpanKeeper, enrich_span, sampled_trace_id
@@ -120,8 +121,10 @@ class LookoutMiddleware:
         enrich_spans: bool = True,
         pipe_transport: str = STDIO,
         keeper: SpanKeeper | None = None,
+        audit: AuditTrail | None = None,
     ) -> None:
         self.recorder = recorder
+        self.audit = audit
         self.access_log = access_log
         self.enrich_spans = enrich_spans
         self.pipe_transport = pipe_transport
@@ -247,6 +250,15 @@ class LookoutMiddleware:
         if access is not None and access.wanted(error, elapsed) and access.enabled():
             arguments = ctx.params.get("arguments") if ctx.params is not None else None
             access.emit(raw_method, target, elapsed, error, arguments=arguments, result=result, kept=kept)
+        if self.audit is not None and raw_method == "tools/call":
+            self.audit.record(
+                target,
+                error,
+                elapsed,
+                trace_id=trace_id or _current_trace_id(span),
+                principal=principal_of(scope),
+                arguments=ctx.params.get("arguments") if ctx.params is not None else None,
+            )
 
     def _keep(
         self,
@@ -385,3 +397,9 @@ def wrap_lifespan(low: Any, on_start: Callable[[], None], on_stop: Callable[[], 
         low.lifespan = original
 
     return undo
+
+
+def _current_trace_id(span: trace.Span) -> str | None:
+    """The request's trace id even when its span is not sampled (the audit record still names it)."""
+    context = span.get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None

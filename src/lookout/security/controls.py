@@ -113,6 +113,17 @@ def controls(config: Config, path: Path) -> list[Control]:
             else "security.redaction.enabled is false: secrets and personal data may reach logs and traces",
         )
     )
+    audit = security.audit
+    out.append(
+        Control(
+            "audit-on",
+            audit.enabled,
+            at("security", "audit", "enabled"),
+            f"tool calls audited as stream=audit from {audit.files}, kept {audit.retention}"
+            if audit.enabled
+            else "security.audit.enabled is false: no audit trail of tool calls is shipped",
+        )
+    )
     limit = duration_seconds(security.max_log_retention)
     for i, tenant in enumerate(config.tenants):
         kept = tenant.log_retention or config.retention.logs

@@ -26,6 +26,8 @@ COMPOSE_SERVICE_LABEL: Final = "com.docker.compose.service"
 LOG_LABELS: Final = ("level", m.TENANT, m.SERVICE)
 """Bounded values only: everything else in a log line stays content, queried with ``| json``."""
 TRACE_ID: Final = "trace_id"
+AUDIT_STREAM: Final = {"stream": "audit"}
+"""The audit trail's stream label (instrument(..., audit=Audit(path=...)) writes it): its own retention."""
 
 
 def loki_config(config: Config) -> dict[str, Any]:
@@ -62,7 +64,8 @@ def loki_config(config: Config) -> dict[str, Any]:
                     "period": tenant.log_retention or retention,
                 }
                 for tenant in config.tenants
-            ],
+            ]
+            + _audit_retention(config),
         },
         "compactor": {
             "working_directory": "/loki/compactor",
@@ -73,6 +76,14 @@ def loki_config(config: Config) -> dict[str, Any]:
         },
         "analytics": {"reporting_enabled": False},
     }
+
+
+def _audit_retention(config: Config) -> list[dict[str, Any]]:
+    """The audit stream outranks the tenants' streams: it is kept for security.audit.retention."""
+    if not config.security.audit.enabled:
+        return []
+    selector = ",".join(f'{k}="{v}"' for k, v in AUDIT_STREAM.items())
+    return [{"selector": f"{{{selector}}}", "priority": 2, "period": config.security.audit.retention}]
 
 
 def render_loki(config: Config) -> str:
@@ -142,11 +153,51 @@ loki.process "lookout" {{
   forward_to = [loki.write.default.receiver]
 }}
 
-loki.write "default" {{
+{_alloy_audit(config)}loki.write "default" {{
   endpoint {{
     url = "{LOKI_PUSH_URL}"
   }}
 }}
+"""
+
+
+def _alloy_audit(config: Config) -> str:
+    """The audit files as their own stream: tenant and service labels, the trace id structured metadata."""
+    if not config.security.audit.enabled:
+        return ""
+    target = _map({"__path__": config.security.audit.files, **AUDIT_STREAM})
+    extracted = {m.TENANT: m.TENANT, m.SERVICE: m.SERVICE, TRACE_ID: TRACE_ID, "ts": "timestamp"}
+    return f"""// The audit trail of tool calls (one JSON line per call): its own stream, with its own retention.
+local.file_match "audit" {{
+  path_targets = [{target}]
+}}
+
+loki.source.file "audit" {{
+  targets    = local.file_match.audit.targets
+  forward_to = [loki.process.audit.receiver]
+}}
+
+loki.process "audit" {{
+  stage.json {{
+    expressions = {_map(extracted)}
+  }}
+
+  stage.timestamp {{
+    source = "ts"
+    format = "RFC3339Nano"
+  }}
+
+  stage.labels {{
+    values = {_map({m.TENANT: "", m.SERVICE: ""})}
+  }}
+
+  stage.structured_metadata {{
+    values = {_map({TRACE_ID: ""})}
+  }}
+
+  forward_to = [loki.write.default.receiver]
+}}
+
 """
 
 
