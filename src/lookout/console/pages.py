@@ -228,7 +228,8 @@ def slo(items: list[ServiceSlo] | None, error: str | None, at: float, window: st
                 for b in o.burns
             )
             left = o.budget_remaining
-            width = 0.0 if left is None else max(0.0, min(1.0, left)) * 100
+            # An exhausted budget is a full red bar, not an empty one.
+            width = 0.0 if left is None else 100.0 if left < 0 else min(1.0, left) * 100
             cards += (
                 f'<div class=slo-card data-sli="{e(o.sli)}">'
                 f"<h3>{e(o.sli.capitalize())} {o.objective * 100:g} %</h3>"
