@@ -1,0 +1,89 @@
+"""`lookout certs` then `lookout up` with examples/lookout-secure.yaml (ports moved to free ones): every child is
+ready over TLS with a login, Prometheus scrapes every job over TLS (up == 1), the demo's fault API wants an
+operator, and no password is on a child's command line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import ssl
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.support import free_port, lookout_argv, start, wait_until
+
+pytestmark = pytest.mark.integration
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lookout-secure.yaml"
+
+
+def _config(tmp: Path) -> tuple[Path, dict[str, int]]:
+    ports = {k: free_port() for k in ("demo", "mgmt", "prometheus", "alertmanager", "sink", "exporter", "push", "ui")}
+    data = yaml.safe_load(EXAMPLE.read_text())
+    target = data["tenants"][0]["targets"][0]
+    target["url"] = f"http://127.0.0.1:{ports['demo']}/mcp"
+    target["metrics_url"] = f"https://127.0.0.1:{ports['mgmt']}/metrics"
+    data["alerting"]["receivers"][0]["webhook"]["url"] = f"https://127.0.0.1:{ports['sink']}/notify"
+    data["listen"] = {
+        "prometheus": f"127.0.0.1:{ports['prometheus']}",
+        "alertmanager": f"127.0.0.1:{ports['alertmanager']}",
+        "sink": f"127.0.0.1:{ports['sink']}",
+        "exporter": f"127.0.0.1:{ports['exporter']}",
+        "pushgateway": f"127.0.0.1:{ports['push']}",
+        "grafana": f"127.0.0.1:{ports['ui']}",
+    }
+    data["demo"] = {"traffic_rps": 0}
+    path = tmp / "lookout.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path, ports
+
+
+def test_lookout_up_runs_the_secure_example_on_tls(tmp_path: Path) -> None:
+    config, ports = _config(tmp_path)
+    certs = subprocess.run(lookout_argv("certs", "--config", str(config)), cwd=tmp_path, capture_output=True, text=True)
+    assert certs.returncode == 0, certs.stderr
+    secrets = tmp_path / ".lookout" / "secrets"
+    context = ssl.create_default_context(cafile=str(secrets / "ca.crt"))
+    context.load_cert_chain(str(secrets / "client.crt"), str(secrets / "client.key"))
+    operator = ("lookout", (secrets / "lookout.password").read_text().strip())
+    viewer = ("viewer", (secrets / "viewer.password").read_text().strip())
+    argv = lookout_argv(
+        "up", "--config", str(config), "--demo-port", str(ports["demo"]), "--demo-management-port", str(ports["mgmt"])
+    )
+    up = start(argv, tmp_path / "up.log", cwd=tmp_path)
+    try:
+        wait_until(lambda: "Lookout is up" in up.output() or not up.alive(), 120, what="lookout up")
+        assert up.alive(), up.output()
+        assert f"https://127.0.0.1:{ports['prometheus']}" in up.output()
+        with httpx.Client(verify=context, timeout=10) as client:
+            prometheus = f"https://127.0.0.1:{ports['prometheus']}"
+            assert client.get(f"{prometheus}/api/v1/query", params={"query": "up"}).status_code == 401
+
+            def every_job_up() -> bool:
+                answer = client.get(f"{prometheus}/api/v1/query", params={"query": "up"}, auth=operator).json()
+                up_by_job = {r["metric"]["job"]: r["value"][1] for r in answer["data"]["result"]}
+                return len(up_by_job) >= 6 and set(up_by_job.values()) == {"1"}
+
+            wait_until(every_job_up, 60, what="up == 1 for every job over TLS")
+            faults = f"https://127.0.0.1:{ports['mgmt']}/faults"
+            assert client.get(faults).status_code == 401
+            assert client.get(faults, auth=viewer).status_code == 200
+            assert client.delete(faults, auth=viewer).status_code == 403
+            assert client.delete(faults, auth=operator).status_code == 200
+            assert client.get(f"https://127.0.0.1:{ports['mgmt']}/health/live").status_code == 200  # open_health
+        pids = [int(p.read_text()) for p in (tmp_path / ".lookout" / "run").glob("*.pid")]
+        assert pids
+        for pid in pids:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+            assert operator[1] not in cmdline and viewer[1] not in cmdline
+        for log in (tmp_path / ".lookout").rglob("*.log"):
+            text = log.read_text(errors="replace")
+            assert operator[1] not in text and viewer[1] not in text, log
+        generated = "".join(p.read_text() for p in (tmp_path / ".lookout" / "stack").rglob("*.y*ml"))
+        assert operator[1] not in generated and json.dumps(viewer[1]) not in generated
+    finally:
+        up.stop(signal.SIGTERM, timeout=60)
