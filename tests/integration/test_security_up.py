@@ -1,6 +1,6 @@
 """`lookout certs` then `lookout up` with examples/lookout-secure.yaml (ports moved to free ones): every child is
 ready over TLS with a login, Prometheus scrapes every job over TLS (up == 1), the demo's fault API wants an
-operator, and no password is on a child's command line."""
+operator, a fault fires an alert that reaches the sink over TLS, and no password is on a child's command line."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from tests.support import free_port, lookout_argv, start, wait_until
 pytestmark = pytest.mark.integration
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lookout-secure.yaml"
+DRILL = EXAMPLE.with_name("lookout-drill.yaml")
+ERROR_ALERTS = {"MCPErrorBudgetBurnFast", "MCPErrorRatioHigh", "MCPToolErrorRatioHigh"}
 
 
 def _config(tmp: Path) -> tuple[Path, dict[str, int]]:
@@ -36,7 +38,11 @@ def _config(tmp: Path) -> tuple[Path, dict[str, int]]:
         "pushgateway": f"127.0.0.1:{ports['push']}",
         "grafana": f"127.0.0.1:{ports['ui']}",
     }
-    data["demo"] = {"traffic_rps": 0}
+    # The drill profile's alerting (short `for` and Alertmanager timings, traffic): a fault notifies in seconds.
+    drill = yaml.safe_load(DRILL.read_text())
+    for key in ("slo", "business_hours", "timings", "alerts"):
+        data["alerting"][key] = drill["alerting"][key]
+    data["timing"], data["demo"] = drill["timing"], drill["demo"]
     path = tmp / "lookout.yaml"
     path.write_text(yaml.safe_dump(data))
     return path, ports
@@ -73,6 +79,22 @@ def test_lookout_up_runs_the_secure_example_on_tls(tmp_path: Path) -> None:
             assert client.get(faults).status_code == 401
             assert client.get(faults, auth=viewer).status_code == 200
             assert client.delete(faults, auth=viewer).status_code == 403
+            assert client.delete(faults, auth=operator).status_code == 200
+            # A fault still fires an alert that reaches the sink through Alertmanager over TLS.
+            fault = {"error_ratio": 0.5, "latency_ms": 0}
+            assert client.put(f"{faults}/calculate", json=fault, auth=viewer).status_code == 403
+            assert client.put(f"{faults}/calculate", json=fault, auth=operator).status_code == 200
+            notifications = tmp_path / ".lookout" / "notifications.jsonl"
+
+            def error_alert_at_the_sink() -> bool:
+                lines = notifications.read_text().splitlines() if notifications.exists() else []
+                return any(
+                    alert["status"] == "firing" and alert["labels"]["alertname"] in ERROR_ALERTS
+                    for line in lines
+                    for alert in json.loads(line)["alerts"]
+                )
+
+            wait_until(error_alert_at_the_sink, 150, interval=1, what="an error alert at the sink over TLS")
             assert client.delete(faults, auth=operator).status_code == 200
             assert client.get(f"https://127.0.0.1:{ports['mgmt']}/health/live").status_code == 200  # open_health
         pids = [int(p.read_text()) for p in (tmp_path / ".lookout" / "run").glob("*.pid")]
