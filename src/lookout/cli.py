@@ -317,13 +317,28 @@ def demo_server(
 
 
 MANAGEMENT_URL = typer.Option("http://127.0.0.1:8080", "--url", help="The demo server's management URL.")
+DEMO_CONFIG = typer.Option(
+    None, "--config", "-c", help="lookout.yaml whose security: gives the CA and the login (https --url)."
+)
 
 
-def _faults_request(method: str, url: str, body: Mapping[str, object] | None = None) -> None:
+def _faults_request(
+    method: str, url: str, body: Mapping[str, object] | None = None, config: Path | None = None
+) -> None:
     import httpx
 
+    verify: object = True
+    auth: tuple[str, str] | None = None
+    if config is not None:
+        from lookout.security import SecurityError
+        from lookout.security.files import client_access
+
+        try:
+            verify, auth = client_access(_load(config).security)
+        except SecurityError as exc:
+            fail(str(exc))
     try:
-        response = httpx.request(method, url, json=body, timeout=5)
+        response = httpx.request(method, url, json=body, timeout=5, verify=verify, auth=auth)  # type: ignore[arg-type]
     except httpx.InvalidURL as exc:
         fail(f"--url {url!r}: {exc}: give the demo server's management URL, e.g. http://127.0.0.1:8080")
     except httpx.HTTPError as exc:
@@ -352,24 +367,25 @@ def demo_fault(
     latency_ms: float = typer.Option(0.0, help="Milliseconds added to every call."),
     hang: bool = typer.Option(False, help="Calls never return."),
     url: str = MANAGEMENT_URL,
+    config: Path | None = DEMO_CONFIG,
 ) -> None:
     """Inject a fault into a running demo server's tool (or all tools)."""
     if kind not in FAULT_KINDS:
         fail(f"--kind {kind!r}: use one of {', '.join(FAULT_KINDS)}")
     body = {"error_ratio": error_ratio, "kind": FAULT_KINDS[kind], "latency_ms": latency_ms, "hang": hang}
-    _faults_request("PUT", f"{url.rstrip('/')}/faults/{tool}", body)
+    _faults_request("PUT", f"{url.rstrip('/')}/faults/{tool}", body, config)
 
 
 @demo_app.command("clear")
-def demo_clear(url: str = MANAGEMENT_URL) -> None:
+def demo_clear(url: str = MANAGEMENT_URL, config: Path | None = DEMO_CONFIG) -> None:
     """Remove every injected fault."""
-    _faults_request("DELETE", f"{url.rstrip('/')}/faults")
+    _faults_request("DELETE", f"{url.rstrip('/')}/faults", config=config)
 
 
 @demo_app.command("faults")
-def demo_faults(url: str = MANAGEMENT_URL) -> None:
+def demo_faults(url: str = MANAGEMENT_URL, config: Path | None = DEMO_CONFIG) -> None:
     """Show the injected faults."""
-    _faults_request("GET", f"{url.rstrip('/')}/faults")
+    _faults_request("GET", f"{url.rstrip('/')}/faults", config=config)
 
 
 @demo_app.command("traffic")

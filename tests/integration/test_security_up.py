@@ -80,6 +80,12 @@ def test_lookout_up_runs_the_secure_example_on_tls(tmp_path: Path) -> None:
             assert client.get(faults, auth=viewer).status_code == 200
             assert client.delete(faults, auth=viewer).status_code == 403
             assert client.delete(faults, auth=operator).status_code == 200
+            management = f"https://127.0.0.1:{ports['mgmt']}"
+            cli = lookout_argv("demo", "faults", "--url", management, "--config", str(config))
+            shown = subprocess.run(cli, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+            assert shown.returncode == 0 and json.loads(shown.stdout) == {}, shown.stderr
+            refused = subprocess.run(cli[:-2], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+            assert refused.returncode == 1 and "Traceback" not in refused.stderr  # no CA, no login
             # A fault still fires an alert that reaches the sink through Alertmanager over TLS.
             fault = {"error_ratio": 0.5, "latency_ms": 0}
             assert client.put(f"{faults}/calculate", json=fault, auth=viewer).status_code == 403

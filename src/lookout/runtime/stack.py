@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import ssl
 import sys
 import threading
 from dataclasses import dataclass, replace
@@ -36,7 +35,7 @@ from lookout.runtime.topology import (
     storage_children,
     web_config_flags,
 )
-from lookout.security.files import client_password
+from lookout.security.files import client_access
 from lookout.security.web_config import WEB_CONFIG_FILE, write_web_config
 from lookout.serving import PortInUse, bind
 from lookout.stack import DeployTarget, render_stack, write_stack
@@ -182,12 +181,7 @@ def _secured(config: Config, specs: list[ChildSpec]) -> list[ChildSpec]:
     security = config.security
     if not (security.tls.enabled or security.auth):
         return specs
-    verify: ssl.SSLContext | bool = True
-    if security.tls.enabled:
-        verify = ssl.create_default_context(cafile=security.tls.ca_file)
-        if security.tls.client_cert_file and security.tls.client_key_file:
-            verify.load_cert_chain(security.tls.client_cert_file, security.tls.client_key_file)
-    auth = client_password(security)
+    verify, auth = client_access(security)
     out = []
     for spec in specs:
         if spec.ready_url is not None and spec.name != VICTORIAMETRICS:

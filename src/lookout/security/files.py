@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,3 +141,18 @@ def _pair(
             f"{where}.{cert_field}: {cert_path} is not signed by security.tls.ca_file: name the CA that signed it "
             "or run `lookout certs` again"
         ) from None
+
+
+def client_access(security: Security) -> tuple[ssl.SSLContext | bool, tuple[str, str] | None]:
+    """How Lookout's own clients connect under ``security:``: the TLS context (the CA, and the client
+    certificate when there is one; True without TLS) and the client user's login (None without users)."""
+    verify: ssl.SSLContext | bool = True
+    tls = security.tls
+    if tls.enabled:
+        try:
+            verify = ssl.create_default_context(cafile=tls.ca_file)
+            if tls.client_cert_file and tls.client_key_file:
+                verify.load_cert_chain(tls.client_cert_file, tls.client_key_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise SecurityError(f"security.tls: cannot load the CA or the client certificate: {exc}") from None
+    return verify, client_password(security)
