@@ -125,3 +125,14 @@ def test_no_secret_in_an_exported_span() -> None:
         assert LEAKS[kind] not in everything, (kind, everything)
         assert "alice@example.org" not in everything
     assert dict(exported[-1].attributes or {}) == {"http.status_code": 200}
+
+
+def test_a_probe_log_and_error_quote_no_credentials() -> None:
+    from lookout.probe.on_demand import format_human, format_json
+    from lookout.probe.result import ProbeResult
+
+    result = ProbeResult(target="api", module="discover")
+    result.log("GET https://admin:pa55w0rd@db.internal/mcp answered: token=abc123secret")
+    result.error = "HTTP 401: invalid api_key=abc123secret"
+    for text in (result.log.text(), format_human(result, True), format_json(result, True)):
+        assert "pa55w0rd" not in text and "abc123secret" not in text, text

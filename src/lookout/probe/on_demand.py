@@ -12,6 +12,7 @@ from lookout.config.probe import DEFAULT_MODULE, Module, ProbeSettings
 from lookout.probe.modules import ProbeTarget, run_probe
 from lookout.probe.result import ProbeResult
 from lookout.protocol import Transport, transport_names
+from lookout.security.redact import redact
 
 
 class UsageError(Exception):
@@ -69,7 +70,7 @@ def _ms(seconds: float) -> str:
 
 
 def format_human(result: ProbeResult, debug: bool = False) -> str:
-    status = "OK" if result.success else f"FAILED: {result.error}"
+    status = "OK" if result.success else f"FAILED: {redact(str(result.error))}"
     lines = [
         f"target        {result.target} (module {result.module})",
         f"result        {status}",
@@ -104,5 +105,7 @@ def format_human(result: ProbeResult, debug: bool = False) -> str:
 def format_json(result: ProbeResult, debug: bool = False) -> str:
     data = result.as_dict()
     if debug:
-        data["log"] = result.log.lines
+        data["log"] = result.log.text().splitlines()
+    if isinstance(data.get("error"), str):
+        data["error"] = redact(data["error"])
     return json.dumps(data, indent=2, sort_keys=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lookout.probe.footprint import Footprint
+from lookout.security.redact import redact
 
 
 @dataclass
@@ -31,7 +32,8 @@ class ProbeLog:
         self.lines.append(f"{time.monotonic() - self.started:8.4f}s {message}")
 
     def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
+        """The lines, redacted: a target's answer or error may quote credentials (lookout.security.redact)."""
+        return redact("\n".join(self.lines)) + "\n"
 
 
 @dataclass
