@@ -102,7 +102,17 @@ def test_lookout_up_runs_the_secure_example_on_tls(tmp_path: Path) -> None:
 
             wait_until(error_alert_at_the_sink, 150, interval=1, what="an error alert at the sink over TLS")
             assert client.delete(faults, auth=operator).status_code == 200
+            # lookout drill reaches Prometheus, Alertmanager, the Pushgateway and the demo over TLS with the login.
+            drill = subprocess.run(
+                lookout_argv("drill", "--alert", "MCPCapacityHigh", "--json"),
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert drill.returncode == 0, drill.stdout + drill.stderr
             assert client.get(f"https://127.0.0.1:{ports['mgmt']}/health/live").status_code == 200  # open_health
+        assert [a["status"] for a in json.loads(drill.stdout)["alerts"]] == ["passed"], drill.stdout
         pids = [int(p.read_text()) for p in (tmp_path / ".lookout" / "run").glob("*.pid")]
         assert pids
         for pid in pids:

@@ -27,10 +27,13 @@ class LiveUnreachable(Exception):
     """The Prometheus given to --live does not answer."""
 
 
-def query(url: str, expr: str) -> list[dict[str, Any]]:
-    """Instant query; raises :class:`LiveUnreachable` when Prometheus does not answer, ValueError on a bad query."""
+def query(url: str, expr: str, *, verify: Any = True, auth: tuple[str, str] | None = None) -> list[dict[str, Any]]:
+    """Instant query; raises :class:`LiveUnreachable` when Prometheus does not answer, ValueError on a bad query.
+    ``verify`` and ``auth``: the TLS context and login under ``security:``."""
     try:
-        response = httpx.get(f"{url.rstrip('/')}/api/v1/query", params={"query": expr}, timeout=30)
+        response = httpx.get(
+            f"{url.rstrip('/')}/api/v1/query", params={"query": expr}, timeout=30, verify=verify, auth=auth
+        )
     except httpx.HTTPError as exc:
         raise LiveUnreachable(f"cannot reach Prometheus at {url}: {exc}") from None
     body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}

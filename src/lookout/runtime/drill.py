@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any, Final
+from urllib.parse import quote
 
 import httpx
-from prometheus_client import CollectorRegistry, Gauge, delete_from_gateway, push_to_gateway
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from rich.table import Table
 
 from lookout import metrics as m
@@ -43,6 +44,8 @@ from lookout.runtime.drills import (
 )
 from lookout.runtime.state import StackState, notifications_file, pid_file, read_state
 from lookout.runtime.traffic import MIX
+from lookout.security import SecurityError
+from lookout.security.files import client_access
 from lookout.stack.alertmanager import DEFAULT_TIMINGS, HEARTBEAT_TIMING, NULL_RECEIVER, receiver_names
 from lookout.stack.rules import ALERTS, ESCALATED_FROM, STACK_TENANT, WATCHDOG
 
@@ -142,18 +145,24 @@ class Stack:
     data_dir: Path
     rules: dict[str, RuleInfo]
     demo: tuple[str, str] | None  # (tenant, service) of the target that is the demo server
+    verify: Any = True  # the TLS context under security.tls
+    auth: tuple[str, str] | None = None  # the client user under security.users
 
     @property
     def prometheus(self) -> str:
-        return f"http://{self.config.listen.prometheus}"
+        return f"{self.config.security.scheme}://{self.config.listen.prometheus}"
 
     @property
     def alertmanager(self) -> str:
-        return f"http://{self.config.listen.alertmanager}"
+        return f"{self.config.security.scheme}://{self.config.listen.alertmanager}"
 
     @property
     def pushgateway(self) -> str:
-        return f"http://{self.config.listen.pushgateway}"
+        return f"{self.config.security.scheme}://{self.config.listen.pushgateway}"
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """An HTTP call to the stack as Lookout's clients make it (TLS context and login under security:)."""
+        return httpx.request(method, url, timeout=10, verify=self.verify, auth=self.auth, **kwargs)
 
     @property
     def scrape_s(self) -> float:
@@ -186,9 +195,11 @@ def _demo_target(config: Config, demo_url: str | None) -> tuple[str, str] | None
     return None
 
 
-def _alert_rules(prometheus: str) -> dict[str, RuleInfo]:
+def _alert_rules(prometheus: str, verify: Any = True, auth: tuple[str, str] | None = None) -> dict[str, RuleInfo]:
     try:
-        response = httpx.get(f"{prometheus}/api/v1/rules", params={"type": "alert"}, timeout=10)
+        response = httpx.get(
+            f"{prometheus}/api/v1/rules", params={"type": "alert"}, timeout=10, verify=verify, auth=auth
+        )
         groups = response.json()["data"]["groups"]
     except (httpx.HTTPError, ValueError, KeyError) as exc:
         raise DrillError(f"cannot read the alert rules from Prometheus at {prometheus}: {exc}") from None
@@ -210,8 +221,12 @@ def open_stack(data_dir: Path) -> Stack:
         config = load_config(Path(state.config_path))
     except ConfigError as exc:
         raise DrillError(str(exc)) from None
-    rules = _alert_rules(f"http://{config.listen.prometheus}")
-    return Stack(state, config, data_dir, rules, _demo_target(config, state.demo_url))
+    try:
+        verify, auth = client_access(config.security)
+    except SecurityError as exc:
+        raise DrillError(str(exc)) from None
+    rules = _alert_rules(f"{config.security.scheme}://{config.listen.prometheus}", verify, auth)
+    return Stack(state, config, data_dir, rules, _demo_target(config, state.demo_url), verify, auth)
 
 
 # ---------------------------------------------------------------- actions
@@ -250,9 +265,9 @@ def _stopped(action: StopChild, stack: Stack) -> Iterator[None]:
             os.kill(pid, signal.SIGCONT)
 
 
-def _faults_call(method: str, url: str, body: dict[str, Any] | None = None) -> None:
+def _faults_call(stack: Stack, method: str, url: str, body: dict[str, Any] | None = None) -> None:
     try:
-        response = httpx.request(method, url, json=body, timeout=10)
+        response = stack.request(method, url, json=body)
     except httpx.HTTPError as exc:
         raise ActionFailed(f"cannot reach the demo server's fault API at {url}: {exc}") from None
     if response.status_code >= 400:
@@ -268,17 +283,17 @@ def _fault(action: InjectFault, stack: Stack) -> Iterator[None]:
     body: dict[str, Any] = {"error_ratio": action.error_ratio, "latency_ms": action.latency_ms}
     if action.kind is not None:
         body["kind"] = action.kind
-    _faults_call("PUT", url, body)
+    _faults_call(stack, "PUT", url, body)
     try:
         yield
     finally:
-        _faults_call("DELETE", url)
+        _faults_call(stack, "DELETE", url)
 
 
 def _pushed_capacity(stack: Stack, target: str) -> float | None:
     """A capacity pushed before the drill (by `lookout bench --pushgateway`), to put back afterwards."""
     try:
-        text = httpx.get(f"{stack.pushgateway}/metrics", timeout=10).text
+        text = stack.request("GET", f"{stack.pushgateway}/metrics").text
     except httpx.HTTPError:
         return None
     for line in text.splitlines():
@@ -295,7 +310,18 @@ def _push_capacity(stack: Stack, target: str, value: float) -> None:
     registry = CollectorRegistry()
     spec = m.BENCH_CAPACITY
     Gauge(spec.name, spec.help, spec.labels, registry=registry).labels(target).set(value)
-    push_to_gateway(stack.pushgateway, job=CAPACITY_JOB, registry=registry, grouping_key={m.TARGET: target}, timeout=10)
+    # The Pushgateway's own API (what push_to_gateway sends), so the stack's TLS and login apply.
+    answer = stack.request(
+        "PUT",
+        _capacity_group(stack, target),
+        content=generate_latest(registry),
+        headers={"Content-Type": CONTENT_TYPE_LATEST},
+    )
+    answer.raise_for_status()
+
+
+def _capacity_group(stack: Stack, target: str) -> str:
+    return f"{stack.pushgateway}/metrics/job/{quote(CAPACITY_JOB, safe='')}/{m.TARGET}/{quote(target, safe='')}"
 
 
 @contextlib.contextmanager
@@ -305,17 +331,17 @@ def _capacity(action: PushCapacity, stack: Stack) -> Iterator[None]:
     previous = _pushed_capacity(stack, target)
     try:
         _push_capacity(stack, target, action.capacity_rps)
-    except OSError as exc:
+    except httpx.HTTPError as exc:
         raise ActionFailed(f"cannot push to the Pushgateway at {stack.pushgateway}: {exc}") from None
     try:
         yield
     finally:
         try:
             if previous is None:
-                delete_from_gateway(stack.pushgateway, job=CAPACITY_JOB, grouping_key={m.TARGET: target}, timeout=10)
+                stack.request("DELETE", _capacity_group(stack, target)).raise_for_status()
             else:
                 _push_capacity(stack, target, previous)
-        except OSError as exc:
+        except httpx.HTTPError as exc:
             raise ActionFailed(f"cannot restore the capacity on the Pushgateway: {exc}") from None
 
 
@@ -340,15 +366,21 @@ def observe(stack: Stack, names: list[str], since_line: int) -> Observation:
     selector = "|".join(names)
     try:
         firing = [
-            s["metric"] for s in query(stack.prometheus, f'ALERTS{{alertstate="firing",alertname=~"{selector}"}}')
+            s["metric"]
+            for s in query(
+                stack.prometheus,
+                f'ALERTS{{alertstate="firing",alertname=~"{selector}"}}',
+                verify=stack.verify,
+                auth=stack.auth,
+            )
         ]
     except (LiveUnreachable, ValueError):
         firing = []
     try:
-        response = httpx.get(
+        response = stack.request(
+            "GET",
             f"{stack.alertmanager}/api/v2/alerts",
             params={"filter": f'alertname=~"{selector}"', "inhibited": "true", "silenced": "true"},
-            timeout=10,
         )
         am_alerts = response.json() if response.status_code == 200 else []
     except (httpx.HTTPError, ValueError):

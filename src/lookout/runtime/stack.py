@@ -78,8 +78,8 @@ def _demo_url(options: StackOptions) -> str:
     return f"http://127.0.0.1:{options.demo_port}/mcp"
 
 
-def _demo_management_url(options: StackOptions) -> str:
-    return f"http://127.0.0.1:{options.demo_management_port}"
+def _demo_management_url(config: Config, options: StackOptions) -> str:
+    return f"{config.security.scheme}://127.0.0.1:{options.demo_management_port}"
 
 
 def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[ChildSpec]:
@@ -280,7 +280,7 @@ def _run_stack(config: Config, options: StackOptions, specs: list[ChildSpec]) ->
             options.config_path,
             options.data_dir,
             _demo_url(options) if options.demo else None,
-            _demo_management_url(options) if options.demo else None,
+            _demo_management_url(config, options) if options.demo else None,
         ).write()
         console.print(_url_table(config, options, any(spec.name == "console" for spec in specs)))
         console.print("Ctrl-C stops everything.")
