@@ -240,11 +240,16 @@ RATE_LIMITED_LOGGERS = ("asyncio", "uvicorn", "uvicorn.error", "lookout.serving"
 
 
 def limit_error_logs() -> None:
-    """Install one :class:`RateLimitFilter` on each of :data:`RATE_LIMITED_LOGGERS` (idempotent)."""
+    """Install one :class:`RateLimitFilter` and one redaction filter (lookout.security.redact) on each of
+    :data:`RATE_LIMITED_LOGGERS` (idempotent): an error message may quote a client's credentials."""
+    from lookout.security.redact import RedactingFilter
+
     for name in RATE_LIMITED_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RateLimitFilter) for f in logger.filters):
             logger.addFilter(RateLimitFilter())
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
 
 
 class _QuietServer(uvicorn.Server):

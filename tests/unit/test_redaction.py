@@ -136,3 +136,18 @@ def test_a_probe_log_and_error_quote_no_credentials() -> None:
     result.error = "HTTP 401: invalid api_key=abc123secret"
     for text in (result.log.text(), format_human(result, True), format_json(result, True)):
         assert "pa55w0rd" not in text and "abc123secret" not in text, text
+
+
+def test_plain_text_error_logs_of_lookouts_servers_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    from lookout.serving import limit_error_logs
+
+    limit_error_logs()
+    with caplog.at_level(logging.ERROR, logger="uvicorn.error"):
+        logger = logging.getLogger("uvicorn.error")
+        try:
+            raise ValueError("bad header Authorization: Bearer 9f8e7d6c5b4a39281706abcdef")
+        except ValueError:
+            logger.exception("request from %s failed", "jane@example.org")
+    text = caplog.text
+    assert "jane@example.org" not in text and "9f8e7d6c5b4a39281706abcdef" not in text, text
+    assert "request from [REDACTED:email] failed" in text

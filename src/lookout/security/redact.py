@@ -8,6 +8,7 @@ still knows what was there. Standard library only: the instrumentation imports i
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
@@ -93,3 +94,22 @@ def configure_redaction(enabled: bool = True, patterns: Iterable[str] = ()) -> R
 
 def redact(text: str) -> str:
     return _current.redact(text)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts a record's message and exception text before any handler formats it
+    (the plain-text logs of Lookout's servers; the JSON formatter redacts its fields itself)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        current = _current
+        if not current.enabled:
+            return True
+        message = record.getMessage()
+        cleaned = current.redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = current.redact(record.exc_text)
+        return True
