@@ -538,6 +538,9 @@ def instrument(
     server_timeout: float | None = typer.Option(
         None, help="Seconds the program has to build its MCP server, 0 for no limit [LOOKOUT_SERVER_TIMEOUT; 30]."
     ),
+    audit_file: str | None = typer.Option(
+        None, help="JSON-lines audit trail, one record per tool call (docs/security.md) [LOOKOUT_AUDIT_FILE]."
+    ),
 ) -> None:
     """Run a Python MCP server program with Lookout injected: lookout instrument [OPTIONS] -- COMMAND [ARGS...].
 
@@ -556,6 +559,7 @@ def instrument(
         auto.ENV_OTLP_ENDPOINT: otlp_endpoint,
         auto.ENV_TRACES_PER_SECOND: None if traces_per_second is None else repr(traces_per_second),
         auto.ENV_SERVER_TIMEOUT: None if server_timeout is None else repr(server_timeout),
+        auto.ENV_AUDIT_FILE: audit_file,
     }
     try:
         returncode = auto.run(command, {name: value for name, value in options.items() if value is not None})

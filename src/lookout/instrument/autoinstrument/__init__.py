@@ -45,6 +45,7 @@ ENV_TRACES = "LOOKOUT_TRACES"
 ENV_OTLP_ENDPOINT = "LOOKOUT_OTLP_ENDPOINT"
 ENV_TRACES_PER_SECOND = "LOOKOUT_TRACES_PER_SECOND"
 ENV_SERVER_TIMEOUT = "LOOKOUT_SERVER_TIMEOUT"
+ENV_AUDIT_FILE = "LOOKOUT_AUDIT_FILE"
 ENV_STATUS_FD = "LOOKOUT_INSTRUMENT_STATUS_FD"
 """Set by the launcher only: the child's end of the status pipe. The child takes it out of its environment,
 so processes the server starts in turn are not instrumented."""
@@ -77,6 +78,7 @@ class AutoSettings:
     otlp_endpoint: str | None = None
     traces_per_second: float = DEFAULT_TARGET_PER_SECOND
     server_timeout: float = DEFAULT_SERVER_TIMEOUT
+    audit_file: str | None = None  # the audit trail of tool calls (docs/security.md); None: none
 
     @property
     def management_address(self) -> str:
@@ -118,6 +120,7 @@ class AutoSettings:
             server_timeout=_positive(
                 ENV_SERVER_TIMEOUT, env.get(ENV_SERVER_TIMEOUT), DEFAULT_SERVER_TIMEOUT, zero=True
             ),
+            audit_file=env.get(ENV_AUDIT_FILE) or None,
         )
 
 

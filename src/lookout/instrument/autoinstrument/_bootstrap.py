@@ -266,7 +266,7 @@ class AutoInstrumentation:
         self.status.close()
 
     def instrument(self, server: Any) -> Any:
-        from lookout.instrument import Logs, Tracing, instrument
+        from lookout.instrument import Audit, Logs, Tracing, instrument
 
         settings = self.settings
         handle_box: list[Any] = []
@@ -284,6 +284,7 @@ class AutoInstrumentation:
             health=health,
             tracing=tracing,
             logs=Logs(json=settings.json_logs),
+            audit=Audit(path=settings.audit_file),
         )
         handle_box.append(handle)
         _count_http_transport(server, handle)
