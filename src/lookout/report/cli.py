@@ -16,7 +16,9 @@ from lookout.report.errors import ReportError
 
 if TYPE_CHECKING:  # the report modules are imported by the commands: `lookout` starts fast
     from lookout.report.document import Document
+    from lookout.report.period import Period
     from lookout.report.prom import PromClient
+    from lookout.report.scope import ServiceKey
 
 report_app = typer.Typer(
     help="Reports for service owners read from Prometheus: SLA, capacity forecast, metrics cost.",
@@ -56,6 +58,30 @@ def _choices(value: str, allowed: tuple[str, ...], option: str) -> None:
         raise ReportError(f"{option} {value!r} is not one of {', '.join(allowed)}")
 
 
+def _plotted_scope(
+    cfg: Config,
+    now: datetime,
+    fmt: str,
+    images: str,
+    period: tuple[str | None, str | None, str | None],
+    tenant: str | None,
+    service: str | None,
+) -> tuple[Period, list[ServiceKey]]:
+    """What a per-service report with plots checks before it asks Prometheus, in this order: both formats, the
+    period (``--month``, ``--from``, ``--to``; else the last 30 days), the services, then the plotting extra."""
+    from lookout.report import render
+    from lookout.report.period import choose_period
+    from lookout.report.plots import FORMATS, require_matplotlib
+    from lookout.report.scope import select
+
+    _choices(fmt, render.FORMATS, "--format")
+    _choices(images, FORMATS, "--images")
+    chosen = choose_period(*period, now, timedelta(days=30))
+    keys = select(cfg, tenant, service)
+    require_matplotlib()
+    return chosen, keys
+
+
 def _write(document: Document, fmt: str, out: Path) -> None:
     from lookout.report.render import write
 
@@ -91,18 +117,10 @@ def sla(
     """Availability, downtime, error budget, latency and error-ratio compliance and incidents per service."""
 
     def build(cfg: Config, now: datetime) -> None:
-        from lookout.report import render
         from lookout.report.documents import sla_document
-        from lookout.report.period import choose_period
-        from lookout.report.plots import FORMATS, require_matplotlib
-        from lookout.report.scope import select
         from lookout.report.sla import sla_report
 
-        _choices(fmt, render.FORMATS, "--format")
-        _choices(images, FORMATS, "--images")
-        period = choose_period(month, start, end, now, timedelta(days=30))
-        keys = select(cfg, tenant, service)
-        require_matplotlib()
+        period, keys = _plotted_scope(cfg, now, fmt, images, (month, start, end), tenant, service)
         with closing(_client(cfg, prometheus)) as client:
             _write(sla_document(sla_report(client, cfg, period, keys), images), fmt, out)
 
@@ -125,18 +143,10 @@ def capacity(
     """Request-rate trend and forecast against the benchmarked capacity; CPU and memory trends."""
 
     def build(cfg: Config, now: datetime) -> None:
-        from lookout.report import render
         from lookout.report.capacity import capacity_report
         from lookout.report.documents import capacity_document
-        from lookout.report.period import choose_period
-        from lookout.report.plots import FORMATS, require_matplotlib
-        from lookout.report.scope import select
 
-        _choices(fmt, render.FORMATS, "--format")
-        _choices(images, FORMATS, "--images")
-        period = choose_period(None, start, end, now, timedelta(days=30))
-        keys = select(cfg, tenant, service)
-        require_matplotlib()
+        period, keys = _plotted_scope(cfg, now, fmt, images, (None, start, end), tenant, service)
         with closing(_client(cfg, prometheus)) as client:
             report = capacity_report(client, cfg, period, keys, timedelta(days=horizon))
         _write(capacity_document(report, images), fmt, out)
