@@ -1,5 +1,5 @@
-"""`lookout instrument --audit-file`: an unchanged SDK server program over stdio writes one audit record per
-tool call (no arguments), none for other requests."""
+"""`lookout instrument --audit-file`: unchanged SDK and FastMCP server programs over stdio write one audit record
+per tool call (no arguments), none for other requests."""
 
 from __future__ import annotations
 
@@ -14,24 +14,31 @@ from tests.support import LOOPBACK, free_port, lookout_argv
 
 pytestmark = pytest.mark.integration
 
-PROGRAM = Path(__file__).parent / "instrumented_programs" / "sdk_server.py"
+PROGRAMS = Path(__file__).parent / "instrumented_programs"
+# program, (tool, arguments, a word of them), (failing tool, arguments, error type)
+CASES = {
+    "sdk": ("sdk_server.py", ("forecast", {"city": "Oslo"}, "Oslo"), ("divide", {"a": 1, "b": 0}, "ZeroDivisionError")),
+    "fastmcp": ("fastmcp_server.py", ("word_count", {"text": "alpha beta"}, "alpha"), ("crash", {}, "RuntimeError")),
+}
 
 
-async def test_each_tool_call_is_one_audit_record(tmp_path: Path) -> None:
+@pytest.mark.parametrize("case", sorted(CASES))
+async def test_each_tool_call_is_one_audit_record(case: str, tmp_path: Path) -> None:
+    program, (tool, arguments, word), (failing, failing_arguments, error_type) = CASES[case]
     audit = tmp_path / "audit" / "calls.jsonl"
     argv = lookout_argv(
         "instrument", "--management", f"{LOOPBACK}:{free_port()}", "--audit-file", str(audit), "--tenant", "acme",
-        "--", str(PROGRAM), "stdio",
+        "--", str(PROGRAMS / program), "stdio",
     )  # fmt: skip
     params = StdioServerParameters(command=argv[0], args=argv[1:], cwd=str(Path.cwd()))
     async with Client(params, mode="legacy") as client:
         await client.list_tools()
-        assert not (await client.call_tool("forecast", {"city": "Oslo"})).is_error
-        assert (await client.call_tool("divide", {"a": 1, "b": 0})).is_error
+        assert not (await client.call_tool(tool, arguments)).is_error
+        assert (await client.call_tool(failing, failing_arguments)).is_error
     records = [json.loads(line) for line in audit.read_text().splitlines()]
     assert [(r["tool"], r["outcome"], r.get("error_type")) for r in records] == [
-        ("forecast", "ok", None),
-        ("divide", "error", "ZeroDivisionError"),
+        (tool, "ok", None),
+        (failing, "error", error_type),
     ]
     assert all(r["tenant"] == "acme" and r["stream"] == "audit" and "arguments" not in r for r in records)
-    assert "Oslo" not in audit.read_text()
+    assert word not in audit.read_text()

@@ -239,12 +239,19 @@ def instrument(
         tracing=tracing_handle,
         logging=logging_handle,
     )
+    trail = (
+        AuditTrail(audit.path, service=service or name, tenant=tenant, arguments_for=audit.arguments_for)
+        if audit.path is not None
+        else None
+    )
+    if trail is not None:
+        handle._undo.append(trail.close)
     setattr(server, _INSTRUMENTED, True)
     handle._undo.append(lambda: setattr(server, _INSTRUMENTED, False))
     if framework == "fastmcp":
         from lookout.instrument import fastmcp as _fastmcp
 
-        _fastmcp.install(server, handle, access_log=access, enrich_spans=tracing.enrich_spans)
+        _fastmcp.install(server, handle, access_log=access, enrich_spans=tracing.enrich_spans, audit=trail)
         return handle
 
     from lookout.instrument import sdk as _sdk
@@ -259,13 +266,6 @@ def instrument(
     recorder.attach_registry(server_registry)
     handle.server_registry = server_registry
 
-    trail = (
-        AuditTrail(audit.path, service=service or name, tenant=tenant, arguments_for=audit.arguments_for)
-        if audit.path is not None
-        else None
-    )
-    if trail is not None:
-        handle._undo.append(trail.close)
     middleware = _sdk.LookoutMiddleware(
         recorder,
         audit=trail,

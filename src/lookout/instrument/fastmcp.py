@@ -25,6 +25,7 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 from lookout import metrics as m
+from lookout.instrument.audit import AuditTrail
 from lookout.instrument.json_logs import AccessLog
 from lookout.instrument.registry import ObservedDict, ServerRegistry
 from lookout.instrument.sdk import INVALID_PARAMS, UNKNOWN_TOOL, LookoutMiddleware, classify_exception, wrap_lifespan
@@ -180,14 +181,19 @@ def _middleware_class() -> type:
 
 
 def install(
-    server: Any, handle: Instrumentation, *, access_log: AccessLog | None = None, enrich_spans: bool = True
+    server: Any,
+    handle: Instrumentation,
+    *,
+    access_log: AccessLog | None = None,
+    enrich_spans: bool = True,
+    audit: AuditTrail | None = None,
 ) -> None:
     """Register Lookout on a FastMCP 4 server (outermost middleware) and wire its registry and lifespan."""
     registry = FastMCPRegistry(server)
     handle.recorder.attach_registry(registry)
     handle.server_registry = registry
     keeper = handle.tracing.keeper if handle.tracing is not None else None
-    core = _Core(handle.recorder, access_log=access_log, enrich_spans=enrich_spans, keeper=keeper)
+    core = _Core(handle.recorder, access_log=access_log, enrich_spans=enrich_spans, keeper=keeper, audit=audit)
     middleware = _middleware_class()(core)
     server.middleware.insert(0, middleware)
     handle.middleware = middleware
