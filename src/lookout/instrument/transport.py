@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, Self
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -93,13 +93,31 @@ def _size(message: Any) -> int:
     return len(dump(by_alias=True, exclude_unset=True).encode()) + 1
 
 
-class CountingReadStream:
-    """Wraps the server side's read stream: bytes in, and malformed messages (the transport hands the
-    server an exception instead of a message) as transport errors. Everything else is delegated,
-    ``last_context`` included (the SDK reads the sender's context from it)."""
+class _StreamWrapper:
+    """What both counting streams delegate unchanged to the stream they wrap; each adds only its counting."""
 
     def __init__(self, inner: Any, recorder: RequestRecorder, transport: str) -> None:
         self._inner, self._recorder, self._transport = inner, recorder, transport
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> Self:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        result: bool | None = await self._inner.__aexit__(*exc)
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class CountingReadStream(_StreamWrapper):
+    """Wraps the server side's read stream: bytes in, and malformed messages (the transport hands the
+    server an exception instead of a message) as transport errors. Everything else is delegated,
+    ``last_context`` included (the SDK reads the sender's context from it)."""
 
     def _count(self, item: Any) -> Any:
         if isinstance(item, Exception):
@@ -117,41 +135,10 @@ class CountingReadStream:
     async def __anext__(self) -> Any:
         return self._count(await self._inner.__anext__())
 
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
-    async def __aenter__(self) -> CountingReadStream:
-        await self._inner.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc: Any) -> bool | None:
-        result: bool | None = await self._inner.__aexit__(*exc)
-        return result
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-class CountingWriteStream:
+class CountingWriteStream(_StreamWrapper):
     """Wraps the server side's write stream: bytes out."""
-
-    def __init__(self, inner: Any, recorder: RequestRecorder, transport: str) -> None:
-        self._inner, self._recorder, self._transport = inner, recorder, transport
 
     async def send(self, item: Any, /) -> None:
         self._recorder.transport_bytes_add(self._transport, "out", _size(item))
         await self._inner.send(item)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def __aenter__(self) -> CountingWriteStream:
-        await self._inner.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc: Any) -> bool | None:
-        result: bool | None = await self._inner.__aexit__(*exc)
-        return result
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
