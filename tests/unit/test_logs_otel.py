@@ -89,8 +89,11 @@ def test_loki_keeps_each_tenants_logs_for_the_configured_retention(files: dict[s
     loki = _yaml(files[LOKI_FILE])
     limits = loki["limits_config"]
     assert duration_seconds(limits["retention_period"]) == 14 * 86400
-    assert [s["selector"] for s in limits["retention_stream"]] == ['{tenant="acme"}', '{tenant="globex"}']
-    assert all(duration_seconds(s["period"]) == 14 * 86400 for s in limits["retention_stream"])
+    *tenants, audit = limits["retention_stream"]
+    assert [s["selector"] for s in tenants] == ['{tenant="acme"}', '{tenant="globex"}']
+    assert all(duration_seconds(s["period"]) == 14 * 86400 for s in tenants)
+    # The audit trail of tool calls outranks the tenants' streams with its own retention (security.audit).
+    assert (audit["selector"], audit["period"]) == ('{stream="audit"}', "400d") and audit["priority"] > 1
     assert loki["compactor"]["retention_enabled"] is True  # retention is ignored without it
     assert loki["compactor"]["delete_request_store"] == "filesystem"
     [schema] = loki["schema_config"]["configs"]
