@@ -66,5 +66,8 @@ def test_loki_retention_is_per_tenant(tmp_path: Path) -> None:
     path.write_text(EXAMPLE.read_text().replace("  - name: demo\n", "  - name: demo\n    log_retention: 90d\n"))
     config = load_config(path)
     limits = loki_config(config)["limits_config"]
-    assert limits["retention_stream"] == [{"selector": '{tenant="demo"}', "priority": 1, "period": "90d"}]
+    assert limits["retention_stream"] == [
+        {"selector": '{tenant="demo"}', "priority": 1, "period": "90d"},
+        {"selector": '{stream="audit"}', "priority": 2, "period": config.security.audit.retention},
+    ]
     assert limits["retention_period"] == config.retention.logs == "7d"
