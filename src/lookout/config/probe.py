@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from lookout import protocol
 from lookout.config.types import FrozenModel as _Model
-from lookout.config.types import Name, PositiveDuration, duration_seconds
+from lookout.config.types import Name, PositiveDuration, check_regexes, duration_seconds
 from lookout.protocol import KNOWN_PROTOCOL_VERSIONS
 
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
@@ -203,12 +203,7 @@ class ProbeSettings(_Model):
     @field_validator("allowed_urls")
     @classmethod
     def _regexes_compile(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"allowed_urls: {pattern!r} is not a valid regex: {exc}") from None
-        return patterns
+        return check_regexes("allowed_urls", patterns)
 
     @model_validator(mode="after")
     def _module_references(self) -> Self:

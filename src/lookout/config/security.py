@@ -16,7 +16,7 @@ from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from lookout.config.types import Duration, Name
+from lookout.config.types import Duration, Name, check_regexes
 from lookout.config.types import FrozenModel as _Model
 
 BCRYPT_HASH = re.compile(r"^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$")
@@ -113,12 +113,7 @@ class Redaction(_Model):
     @field_validator("patterns")
     @classmethod
     def _compile(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"redaction.patterns: {pattern!r} is not a valid regex: {exc}") from None
-        return patterns
+        return check_regexes("redaction.patterns", patterns)
 
 
 class AuditSettings(_Model):

@@ -23,6 +23,7 @@ __all__ = [
     "PositiveDuration",
     "Priority",
     "Transport",
+    "check_regexes",
     "duration_seconds",
 ]
 
@@ -92,6 +93,16 @@ def _check_labels(labels: dict[str, str]) -> dict[str, str]:
 
 
 Labels = Annotated[dict[str, str], AfterValidator(_check_labels)]
+
+
+def check_regexes(field: str, patterns: list[str]) -> list[str]:
+    """Each pattern compiles, else a line naming the field, the pattern and what is wrong with it."""
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"{field}: {pattern!r} is not a valid regex: {exc}") from None
+    return patterns
 
 
 class FrozenModel(BaseModel):
