@@ -1,5 +1,5 @@
-"""`lookout instrument --audit-file`: unchanged SDK and FastMCP server programs over stdio write one audit record
-per tool call (no arguments), none for other requests."""
+"""`lookout instrument --audit-file`: unchanged SDK (the weather example) and FastMCP server programs over stdio
+write one audit record per tool call (no arguments), none for other requests."""
 
 from __future__ import annotations
 
@@ -15,10 +15,15 @@ from tests.support import LOOPBACK, free_port, lookout_argv
 pytestmark = pytest.mark.integration
 
 PROGRAMS = Path(__file__).parent / "instrumented_programs"
+WEATHER = Path(__file__).parents[2] / "examples" / "instrument" / "weather_server.py"
 # program, (tool, arguments, a word of them), (failing tool, arguments, error type)
 CASES = {
-    "sdk": ("sdk_server.py", ("forecast", {"city": "Oslo"}, "Oslo"), ("divide", {"a": 1, "b": 0}, "ZeroDivisionError")),
-    "fastmcp": ("fastmcp_server.py", ("word_count", {"text": "alpha beta"}, "alpha"), ("crash", {}, "RuntimeError")),
+    "sdk": (WEATHER, ("forecast", {"city": "Oslo"}, "Oslo"), ("divide", {"a": 1, "b": 0}, "ZeroDivisionError")),
+    "fastmcp": (
+        PROGRAMS / "fastmcp_server.py",
+        ("word_count", {"text": "alpha beta"}, "alpha"),
+        ("crash", {}, "RuntimeError"),
+    ),
 }
 
 
@@ -28,7 +33,7 @@ async def test_each_tool_call_is_one_audit_record(case: str, tmp_path: Path) -> 
     audit = tmp_path / "audit" / "calls.jsonl"
     argv = lookout_argv(
         "instrument", "--management", f"{LOOPBACK}:{free_port()}", "--audit-file", str(audit), "--tenant", "acme",
-        "--", str(PROGRAMS / program), "stdio",
+        "--", str(program), "stdio",
     )  # fmt: skip
     params = StdioServerParameters(command=argv[0], args=argv[1:], cwd=str(Path.cwd()))
     async with Client(params, mode="legacy") as client:

@@ -1,5 +1,6 @@
-"""`lookout instrument -- COMMAND`: unchanged MCP server programs (SDK and FastMCP, under instrumented_programs/,
-never imported here) run instrumented over stdio and streamable HTTP; the error cases end in one line, exit 2."""
+"""`lookout instrument -- COMMAND`: unchanged MCP server programs (the SDK weather example under
+examples/instrument/ and a FastMCP program under instrumented_programs/, never imported here) run instrumented
+over stdio and streamable HTTP; the error cases end in one line, exit 2."""
 
 from __future__ import annotations
 
@@ -25,11 +26,12 @@ from tests.support import LOOPBACK, free_port, lookout_argv, start, wait_until
 pytestmark = pytest.mark.integration
 
 PROGRAMS = Path(__file__).parent / "instrumented_programs"
+WEATHER = Path(__file__).parents[2] / "examples" / "instrument" / "weather_server.py"
 LEGACY = "2025-11-25"
 # program, framework, (tool, arguments), (failing tool, arguments, error_type)
 CASES = {
-    "sdk": ("sdk_server.py", ("forecast", {"city": "Oslo"}), ("divide", {"a": 1, "b": 0}, "ZeroDivisionError")),
-    "fastmcp": ("fastmcp_server.py", ("word_count", {"text": "a b c"}), ("crash", {}, "RuntimeError")),
+    "sdk": (WEATHER, ("forecast", {"city": "Oslo"}), ("divide", {"a": 1, "b": 0}, "ZeroDivisionError")),
+    "fastmcp": (PROGRAMS / "fastmcp_server.py", ("word_count", {"text": "a b c"}), ("crash", {}, "RuntimeError")),
 }
 
 
@@ -76,7 +78,7 @@ def tool_calls(text: str) -> dict[tuple[str, ...], float]:
 @pytest.mark.parametrize("case", sorted(CASES))
 async def test_stdio_program_is_instrumented(case: str) -> None:
     mport = free_port()
-    program = str(PROGRAMS / CASES[case][0])
+    program = str(CASES[case][0])
     argv = lookout_argv("instrument", "--management", f"{LOOPBACK}:{mport}", "--", program, "stdio")
     params = StdioServerParameters(command=argv[0], args=argv[1:], cwd=str(Path.cwd()))
     async with Client(params, mode="legacy") as client:
@@ -90,7 +92,7 @@ async def test_stdio_program_is_instrumented(case: str) -> None:
 @pytest.mark.parametrize("case", sorted(CASES))
 async def test_streamable_http_program_is_instrumented(case: str, tmp_path: Path) -> None:
     port, mport = free_port(), free_port()
-    program = str(PROGRAMS / CASES[case][0])
+    program = str(CASES[case][0])
     argv = lookout_argv("instrument", "--management", f"{LOOPBACK}:{mport}", "--", program, "http", str(port))
     proc = start(argv, tmp_path / "server.log")
     try:
@@ -122,7 +124,7 @@ def _initialize(request_id: int) -> dict[str, object]:
 def test_stdout_carries_only_protocol_messages(tmp_path: Path) -> None:
     """Logs, the launcher's own line and the management app never reach stdout, the stdio protocol channel."""
     mport = free_port()
-    argv = lookout_argv("instrument", "--management", f"{LOOPBACK}:{mport}", "--", str(PROGRAMS / "sdk_server.py"))
+    argv = lookout_argv("instrument", "--management", f"{LOOPBACK}:{mport}", "--", str(WEATHER))
     stderr = tmp_path / "stderr.log"
     with stderr.open("wb") as err:
         popen = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
@@ -200,7 +202,7 @@ def test_a_taken_management_port_is_reported() -> None:
         taken.bind((LOOPBACK, 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run_instrument("--management", f"{LOOPBACK}:{port}", "--", str(PROGRAMS / "sdk_server.py"))
+        result = run_instrument("--management", f"{LOOPBACK}:{port}", "--", str(WEATHER))
     assert_one_line(result, f"management address {LOOPBACK}:{port} is not available", "--management")
 
 
@@ -214,14 +216,13 @@ def test_console_scripts_and_modules_are_instrumented(form: str, tmp_path: Path)
     port, mport = free_port(), free_port()
     if form == "console script":  # what pip writes for a package's entry point: a Python shebang
         script = tmp_path / "weather-mcp"
-        program = PROGRAMS / "sdk_server.py"
-        script.write_text(f"#!{sys.executable}\nimport runpy\nrunpy.run_path({str(program)!r}, run_name='__main__')\n")
+        script.write_text(f"#!{sys.executable}\nimport runpy\nrunpy.run_path({str(WEATHER)!r}, run_name='__main__')\n")
         script.chmod(0o755)
         command = [str(script), "http", str(port)]
     else:
-        command = [sys.executable, "-m", "sdk_server", "http", str(port)]
+        command = [sys.executable, "-m", WEATHER.stem, "http", str(port)]
     argv = lookout_argv("instrument", "--management", f"{LOOPBACK}:{mport}", "--", *command)
-    proc = start(argv, tmp_path / "server.log", cwd=PROGRAMS)
+    proc = start(argv, tmp_path / "server.log", cwd=WEATHER.parent)
     try:
         wait_until(lambda: proc.alive() and ready(mport), 30, what=f"/health/ready of the {form}")
         assert f'{m.SERVER_NAME}="weather"' in management_text(mport)
