@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from ruamel.yaml import YAML
 
+from lookout.check.dashboards import has_exemplar
 from lookout.check.findings import CheckSkipped, Finding
 from lookout.config.loader import ConfigError, parse_config
 from lookout.config.model import Config, Images
@@ -232,16 +233,8 @@ def _needed_findings(compose: dict[str, Any], config: Config) -> list[Finding]:
 def _panels_want_exemplars(stack_dir: Path) -> bool:
     for path in sorted((stack_dir / DASHBOARDS).rglob("*.json")):
         text = path.read_text(encoding="utf-8")
-        if '"exemplar"' in text and _has_exemplar(json.loads(text)):
+        if '"exemplar"' in text and has_exemplar(json.loads(text)):
             return True
-    return False
-
-
-def _has_exemplar(node: Any) -> bool:
-    if isinstance(node, dict):
-        return node.get("exemplar") is True or any(_has_exemplar(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_has_exemplar(v) for v in node)
     return False
 
 

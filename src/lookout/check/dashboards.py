@@ -204,6 +204,15 @@ def analyse(expr: str, variables: Mapping[str, str]) -> tuple[list[str], list[st
 # ---------------------------------------------------------------- lint
 
 
+def has_exemplar(node: Any) -> bool:
+    """Whether a dashboard (or any part of its JSON) asks Prometheus for exemplars: the stack must store them."""
+    if isinstance(node, dict):
+        return node.get("exemplar") is True or any(has_exemplar(v) for v in node.values())
+    if isinstance(node, list):
+        return any(has_exemplar(v) for v in node)
+    return False
+
+
 def _units(panel: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     """Every unit id a panel sets: field defaults, overrides, a heatmap's y axis."""
     field_config = panel.get("fieldConfig") or {}

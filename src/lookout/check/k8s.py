@@ -39,6 +39,7 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import yaml
 from ruamel.yaml import YAML
 
+from lookout.check.dashboards import has_exemplar
 from lookout.check.findings import Finding
 from lookout.config.loader import ConfigError, parse_config
 from lookout.config.model import Config, Images, Kubernetes
@@ -439,14 +440,6 @@ def _image_findings(objects: Objects, config: Config | None) -> list[Finding]:
     return findings
 
 
-def _has_exemplar(node: Any) -> bool:
-    if isinstance(node, dict):
-        return node.get("exemplar") is True or any(_has_exemplar(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_has_exemplar(v) for v in node)
-    return False
-
-
 def _helm_findings(stack_dir: Path, objects: Objects, namespace: str) -> list[Finding]:
     findings = []
     dashboards = [o for _, o in objects if (_meta(o).get("labels") or {}).get(DASHBOARD_LABEL)]
@@ -487,7 +480,7 @@ def _helm_findings(stack_dir: Path, objects: Objects, namespace: str) -> list[Fi
         elif problems:
             findings.append(Finding(CHECK, GRAFANA_VALUES, "the dashboards need " + ", ".join(problems)))
         wants_exemplars = any(
-            _has_exemplar(json.loads(text)) for o in dashboards for text in (o.get("data") or {}).values()
+            has_exemplar(json.loads(text)) for o in dashboards for text in (o.get("data") or {}).values()
         )
         features = _dig(_load_values(stack_dir, KPS_VALUES), "prometheus", "prometheusSpec", "enableFeatures") or []
         if wants_exemplars and EXEMPLAR_FEATURE not in features:
