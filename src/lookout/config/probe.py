@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from lookout import protocol
 from lookout.config.types import FrozenModel as _Model
-from lookout.config.types import Name, PositiveDuration, check_regexes, duration_seconds
+from lookout.config.types import Name, PositiveDuration, check_regex, check_regexes, duration_seconds
 from lookout.protocol import KNOWN_PROTOCOL_VERSIONS
 
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
@@ -79,12 +79,7 @@ class ToolCall(_Model):
     @field_validator("expect_text_regex")
     @classmethod
     def _regex_compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"expect_text_regex {value!r} is not a valid regex: {exc}") from None
-        return value
+        return None if value is None else check_regex("expect_text_regex", value)
 
 
 class ResourceRead(_Model):

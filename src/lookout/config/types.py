@@ -23,6 +23,7 @@ __all__ = [
     "PositiveDuration",
     "Priority",
     "Transport",
+    "check_regex",
     "check_regexes",
     "duration_seconds",
 ]
@@ -95,13 +96,18 @@ def _check_labels(labels: dict[str, str]) -> dict[str, str]:
 Labels = Annotated[dict[str, str], AfterValidator(_check_labels)]
 
 
+def check_regex(where: str, pattern: str) -> str:
+    """The pattern if it compiles, else a line naming where it stands, the pattern and what is wrong with it."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{where} {pattern!r} is not a valid regex: {exc}") from None
+    return pattern
+
+
 def check_regexes(field: str, patterns: list[str]) -> list[str]:
-    """Each pattern compiles, else a line naming the field, the pattern and what is wrong with it."""
     for pattern in patterns:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"{field}: {pattern!r} is not a valid regex: {exc}") from None
+        check_regex(f"{field}:", pattern)
     return patterns
 
 
