@@ -99,6 +99,33 @@ def _map(values: dict[str, str]) -> str:
     return "{" + ", ".join(f'{key} = "{value}"' for key, value in values.items()) + "}"
 
 
+def _json_process(name: str, extracted: dict[str, str], labels: dict[str, str]) -> str:
+    """A loki.process for JSON lines: `extracted` fields parsed, `ts` the timestamp, `labels` become labels and the
+    trace id structured metadata, then on to Loki."""
+    return f"""loki.process "{name}" {{
+  stage.json {{
+    expressions = {_map(extracted)}
+  }}
+
+  stage.timestamp {{
+    source = "ts"
+    format = "RFC3339Nano"
+  }}
+
+  stage.labels {{
+    values = {_map(labels)}
+  }}
+
+  stage.structured_metadata {{
+    values = {_map({TRACE_ID: ""})}
+  }}
+
+  forward_to = [loki.write.default.receiver]
+}}
+
+"""
+
+
 def render_alloy(config: Config) -> str:
     """Alloy: the compose project's container output, JSON parsed, pushed to Loki."""
     label_values = {label: "" for label in LOG_LABELS}
@@ -132,28 +159,7 @@ loki.source.docker "containers" {{
 
 // Lookout's JSON lines: bounded fields become labels, the trace id structured metadata
 // (Grafana links it to the trace); lines that are not JSON pass through unchanged.
-loki.process "lookout" {{
-  stage.json {{
-    expressions = {_map(extracted)}
-  }}
-
-  stage.timestamp {{
-    source = "ts"
-    format = "RFC3339Nano"
-  }}
-
-  stage.labels {{
-    values = {_map(label_values)}
-  }}
-
-  stage.structured_metadata {{
-    values = {_map({TRACE_ID: ""})}
-  }}
-
-  forward_to = [loki.write.default.receiver]
-}}
-
-{_alloy_audit(config)}loki.write "default" {{
+{_json_process("lookout", extracted, label_values)}{_alloy_audit(config)}loki.write "default" {{
   endpoint {{
     url = "{LOKI_PUSH_URL}"
   }}
@@ -177,28 +183,7 @@ loki.source.file "audit" {{
   forward_to = [loki.process.audit.receiver]
 }}
 
-loki.process "audit" {{
-  stage.json {{
-    expressions = {_map(extracted)}
-  }}
-
-  stage.timestamp {{
-    source = "ts"
-    format = "RFC3339Nano"
-  }}
-
-  stage.labels {{
-    values = {_map({m.TENANT: "", m.SERVICE: ""})}
-  }}
-
-  stage.structured_metadata {{
-    values = {_map({TRACE_ID: ""})}
-  }}
-
-  forward_to = [loki.write.default.receiver]
-}}
-
-"""
+{_json_process("audit", extracted, {m.TENANT: "", m.SERVICE: ""})}"""
 
 
 def render_logs(config: Config) -> dict[str, str]:
