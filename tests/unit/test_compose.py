@@ -148,7 +148,7 @@ def test_logs_come_from_this_compose_project_only(stack_dir: Path) -> None:
     alloy = (stack_dir / "alloy/config.alloy").read_text()
     assert 'values = ["com.docker.compose.project=lookout"]' in alloy
     # Files only from the configured audit trail (security.audit.files), no other file on the host.
-    assert alloy.count("local.file_match \"") == 1
+    assert alloy.count('local.file_match "') == 1
     assert 'path_targets = [{__path__ = "/var/log/lookout/audit/*.jsonl", stream = "audit"}]' in alloy
 
 
