@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -42,6 +42,15 @@ def wait_until(predicate: Callable[[], T | None], timeout: float = 30.0, interva
             last_error = exc
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}; last error: {last_error!r}")
+
+
+def instant_query(prometheus: str, expr: str, at: float | None = None, timeout: float = 5) -> list[dict[str, Any]]:
+    """The result of an instant query (at `at`, else now) that Prometheus must answer with success."""
+    params = {"query": expr} | ({"time": f"{at:.3f}"} if at is not None else {})
+    body = httpx.get(f"{prometheus}/api/v1/query", params=params, timeout=timeout).json()
+    assert body["status"] == "success", body
+    result: list[dict[str, Any]] = body["data"]["result"]
+    return result
 
 
 def http_ok(url: str) -> bool:
@@ -152,11 +161,8 @@ class Prometheus:
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
 
-    def query(self, expr: str) -> list[dict[str, object]]:
-        body = httpx.get(f"{self.url}/api/v1/query", params={"query": expr}, timeout=10).json()
-        assert body["status"] == "success", body
-        result: list[dict[str, object]] = body["data"]["result"]
-        return result
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        return instant_query(self.url, expr, timeout=10)
 
 
 def start_prometheus(config: Path, tmp: Path, port: int | None = None, extra_args: Sequence[str] = ()) -> Prometheus:

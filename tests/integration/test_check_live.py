@@ -20,7 +20,8 @@ import pytest
 from mcp.client.client import Client
 
 from lookout.runtime.sink import read_notifications
-from tests.support import LOOPBACK, Proc, free_port, lookout_argv, start, wait_until
+from tests.stack_support import LISTEN, free_ports, lookout_up, sink_webhook, write_demo_config
+from tests.support import LOOPBACK, Proc, lookout_argv, start, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -57,23 +58,11 @@ class Stack:
 
 
 def write_config(path: Path, ports: dict[str, int]) -> None:
-    def hook(port: str) -> str:
-        return f'{{url: "http://{LOOPBACK}:{ports[port]}/notify"}}'
-
-    path.write_text(
-        f"""
-version: 1
-tenants:
-  - name: acme
-    targets:
-      - name: demo-server
-        url: http://{LOOPBACK}:{ports["demo"]}/mcp
-        metrics_url: http://{LOOPBACK}:{ports["demo_mgmt"]}/metrics
-alerting:
+    alerting = f"""
   receivers:
-    - {{name: pager, webhook: {hook("pager")}}}
-    - {{name: chat, webhook: {hook("chat")}}}
-    - {{name: sink, webhook: {hook("sink")}}}
+    - {{name: pager, webhook: {sink_webhook(ports, "pager")}}}
+    - {{name: chat, webhook: {sink_webhook(ports, "chat")}}}
+    - {{name: sink, webhook: {sink_webhook(ports)}}}
   routes: {{P0: [pager], P1: [chat], P2: [sink], P3: [sink]}}
   heartbeat_receiver: sink
   alerts:
@@ -84,24 +73,14 @@ alerting:
   timings:
     P0: {{group_wait: 1s, group_interval: 1s, repeat_interval: 1h}}
     P1: {{group_wait: 1s, group_interval: 1s, repeat_interval: 1h}}
-listen:
-  prometheus: {LOOPBACK}:{ports["prometheus"]}
-  alertmanager: {LOOPBACK}:{ports["alertmanager"]}
-  sink: {LOOPBACK}:{ports["sink"]}
-  exporter: {LOOPBACK}:{ports["exporter"]}
-  pushgateway: {LOOPBACK}:{ports["pushgateway"]}
-timing: {{scrape_interval: 1s, evaluation_interval: 1s}}
 """
-    )
+    write_demo_config(path, ports, alerting)
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("live")
-    ports = {
-        k: free_port()
-        for k in ("demo", "demo_mgmt", "prometheus", "alertmanager", "sink", "exporter", "pushgateway", "pager", "chat")
-    }
+    ports = free_ports(*LISTEN, "pager", "chat")
     write_config(tmp / "lookout.yaml", ports)
     sinks = {"pager": tmp / "pager.jsonl", "chat": tmp / "chat.jsonl", "sink": tmp / "data" / "notifications.jsonl"}
     procs = [
@@ -112,22 +91,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         for name in ("pager", "chat")
     ]
     try:
-        up_argv = lookout_argv(
-            "up",
-            "--config",
-            str(tmp / "lookout.yaml"),
-            "--data-dir",
-            str(tmp / "data"),
-            "--demo-port",
-            str(ports["demo"]),
-            "--demo-management-port",
-            str(ports["demo_mgmt"]),
-        )
-        up = start(up_argv, tmp / "up.log")
-        procs.append(up)
-        wait_until(lambda: "Lookout is up" in up.output() or not up.alive(), 90, what="lookout up")
-        assert up.alive(), up.output()
-        yield Stack(up, tmp / "lookout.yaml", tmp / "data", ports, sinks)
+        with lookout_up(tmp, ports) as up:
+            yield Stack(up, tmp / "lookout.yaml", tmp / "data", ports, sinks)
     finally:
         for proc in reversed(procs):
             proc.stop(signal.SIGTERM, timeout=30)

@@ -5,7 +5,6 @@ stopped Prometheus is a message rather than a blank page."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -20,8 +19,10 @@ import pytest
 
 from lookout.config import load_config
 from lookout.console.dashboards import load_dashboards
+from lookout.runtime.sink import read_notifications
 from lookout.stack.rules import recording as rec
-from tests.support import LOOPBACK, Proc, free_port, lookout_argv, start, wait_until
+from tests.stack_support import LISTEN, free_ports, lookout_up, sink_alerting, write_demo_config
+from tests.support import LOOPBACK, Proc, free_port, instant_query, lookout_argv, start, wait_until
 
 pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
@@ -56,48 +57,14 @@ class Stack:
     errors: list[str] = field(default_factory=list)
 
     def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
-        params = {"query": expr} | ({"time": f"{at:.3f}"} if at is not None else {})
-        body = httpx.get(f"{self.prometheus}/api/v1/query", params=params, timeout=5).json()
-        assert body["status"] == "success", body
-        result: list[dict[str, Any]] = body["data"]["result"]
-        return result
+        return instant_query(self.prometheus, expr, at)
 
     def notifications(self) -> list[dict[str, Any]]:
-        path = self.data / "notifications.jsonl"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return read_notifications(self.data / "notifications.jsonl")
 
 
 def write_config(path: Path, ports: dict[str, int]) -> None:
-    path.write_text(
-        f"""
-version: 1
-tenants:
-  - name: acme
-    targets:
-      - name: demo-server
-        url: http://{LOOPBACK}:{ports["demo"]}/mcp
-        metrics_url: http://{LOOPBACK}:{ports["demo_mgmt"]}/metrics
-alerting:
-  receivers:
-    - name: sink
-      webhook: {{url: "http://{LOOPBACK}:{ports["sink"]}/notify"}}
-  routes: {{P0: [sink], P1: [sink], P2: [sink], P3: [sink]}}
-  alerts:
-    MCPServerDown: {{for: 0s}}
-  timings:
-    P0: {{group_wait: 1s, group_interval: 1s, repeat_interval: 1h}}
-listen:
-  prometheus: {LOOPBACK}:{ports["prometheus"]}
-  alertmanager: {LOOPBACK}:{ports["alertmanager"]}
-  sink: {LOOPBACK}:{ports["sink"]}
-  exporter: {LOOPBACK}:{ports["exporter"]}
-  pushgateway: {LOOPBACK}:{ports["pushgateway"]}
-  grafana: {LOOPBACK}:{ports["console"]}
-timing: {{scrape_interval: 1s, evaluation_interval: 1s}}
-"""
-    )
+    write_demo_config(path, ports, sink_alerting(ports), (*LISTEN, "grafana"))
 
 
 @pytest.fixture(scope="module")
@@ -105,34 +72,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium")
     tmp = tmp_path_factory.mktemp("console")
-    names = ("demo", "demo_mgmt", "prometheus", "alertmanager", "sink", "exporter", "pushgateway", "console")
-    ports = {k: free_port() for k in names}
+    ports = free_ports(*LISTEN, "grafana")
     config = tmp / "lookout.yaml"
     write_config(config, ports)
-    argv = lookout_argv(
-        "up",
-        "--config",
-        str(config),
-        "--data-dir",
-        str(tmp / "data"),
-        "--demo-port",
-        str(ports["demo"]),
-        "--demo-management-port",
-        str(ports["demo_mgmt"]),
-    )
-    proc = start(argv, tmp / "up.log")
-    s = Stack(
-        proc,
-        tmp / "data",
-        config,
-        ports,
-        console=f"http://{LOOPBACK}:{ports['console']}",
-        prometheus=f"http://{LOOPBACK}:{ports['prometheus']}",
-        alertmanager=f"http://{LOOPBACK}:{ports['alertmanager']}",
-    )
-    try:
-        wait_until(lambda: "Lookout is up" in proc.output() or not proc.alive(), 90, what="lookout up")
-        assert proc.alive(), proc.output()
+    with lookout_up(tmp, ports) as proc:
+        s = Stack(
+            proc,
+            tmp / "data",
+            config,
+            ports,
+            console=f"http://{LOOPBACK}:{ports['grafana']}",
+            prometheus=f"http://{LOOPBACK}:{ports['prometheus']}",
+            alertmanager=f"http://{LOOPBACK}:{ports['alertmanager']}",
+        )
         # Demo traffic (on by default) has reached the SLO recording rules and the prober has probed.
         wait_until(lambda: s.query(rec.AVAILABILITY_BUDGET_REMAINING), 60, what="SLO budget series")
         wait_until(lambda: s.query("probe_success == 1"), 60, what="a successful probe")
@@ -149,8 +101,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             finally:
                 assert run.stop() == 0, run.output()
         yield s
-    finally:
-        proc.stop(signal.SIGTERM, timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -402,20 +352,12 @@ def _healthy(url: str) -> bool:
 
 
 def test_up_runs_without_the_console_when_its_port_is_taken(tmp_path: Path) -> None:
-    names = ("demo", "demo_mgmt", "prometheus", "alertmanager", "sink", "exporter", "pushgateway", "console")
-    ports = {k: free_port() for k in names}
-    config = tmp_path / "lookout.yaml"
-    write_config(config, ports)
+    ports = free_ports(*LISTEN, "grafana")
+    write_config(tmp_path / "lookout.yaml", ports)
     with socket.socket() as taken:
-        taken.bind((LOOPBACK, ports["console"]))
+        taken.bind((LOOPBACK, ports["grafana"]))
         taken.listen()
-        argv = lookout_argv("up", "--config", str(config), "--data-dir", str(tmp_path / "data"), "--no-demo")
-        proc = start(argv, tmp_path / "up.log")
-        try:
-            wait_until(lambda: "Lookout is up" in proc.output() or not proc.alive(), 90, what="lookout up")
-            assert proc.alive(), proc.output()
+        with lookout_up(tmp_path, ports, demo=False) as proc:
             output = proc.output()
             assert "listen.grafana" in output and "runs without the console" in output
             assert not (tmp_path / "data" / "run" / "console.pid").exists()
-        finally:
-            proc.stop(signal.SIGTERM, timeout=30)

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
 from lookout.runtime.children import pid_alive
-from tests.support import LOOPBACK, Proc, free_port, lookout_argv, start, wait_until
+from lookout.runtime.sink import read_notifications
+from tests.stack_support import free_ports, lookout_up
+from tests.support import LOOPBACK, Proc, instant_query, lookout_argv, start, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -37,15 +38,10 @@ class LiveStack:
         return f"http://{LOOPBACK}:{self.ports['demo_mgmt']}"
 
     def query(self, expr: str) -> list[dict[str, Any]]:
-        url = f"http://{LOOPBACK}:{self.ports['prometheus']}/api/v1/query"
-        body = httpx.get(url, params={"query": expr}, timeout=10).json()
-        assert body["status"] == "success", body
-        result: list[dict[str, Any]] = body["data"]["result"]
-        return result
+        return instant_query(f"http://{LOOPBACK}:{self.ports['prometheus']}", expr, timeout=10)
 
     def notifications(self) -> list[dict[str, Any]]:
-        path = self.data / "notifications.jsonl"
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+        return read_notifications(self.data / "notifications.jsonl")
 
     def pids(self) -> dict[str, int]:
         return {p.stem: int(p.read_text()) for p in (self.data / "run").glob("*.pid")}
@@ -69,26 +65,10 @@ def drill_profile_on(ports: dict[str, int]) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     tmp = tmp_path_factory.mktemp("drill")
-    ports = {k: free_port() for k in ("demo", "demo_mgmt", *LISTEN)}
+    ports = free_ports(*LISTEN)
     (tmp / "lookout.yaml").write_text(yaml.safe_dump(drill_profile_on(ports)))
-    argv = lookout_argv(
-        "up",
-        "--config",
-        str(tmp / "lookout.yaml"),
-        "--data-dir",
-        str(tmp / "data"),
-        "--demo-port",
-        str(ports["demo"]),
-        "--demo-management-port",
-        str(ports["demo_mgmt"]),
-    )
-    proc = start(argv, tmp / "up.log")
-    try:
-        wait_until(lambda: "Lookout is up" in proc.output() or not proc.alive(), 90, what="lookout up")
-        assert proc.alive(), proc.output()
+    with lookout_up(tmp, ports) as proc:
         yield LiveStack(proc, tmp, tmp / "data", ports)
-    finally:
-        proc.stop(signal.SIGTERM, timeout=30)
 
 
 def finished(proc: Proc, timeout: float) -> dict[str, Any]:

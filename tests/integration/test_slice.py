@@ -5,7 +5,6 @@ in Prometheus, Alertmanager routes it, and the sink receives it with priority P0
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from collections.abc import Iterator
@@ -13,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from mcp.client.client import Client
 
 from lookout.runtime.children import pid_alive
-from tests.support import LOOPBACK, Proc, free_port, lookout_argv, start, wait_until
+from lookout.runtime.sink import read_notifications
+from tests.stack_support import LISTEN, free_ports, lookout_up, sink_alerting, write_demo_config
+from tests.support import LOOPBACK, Proc, instant_query, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -35,76 +35,25 @@ class Stack:
         return {p.stem: int(p.read_text()) for p in (self.data / "run").glob("*.pid")}
 
     def query(self, expr: str) -> list[dict[str, Any]]:
-        body = httpx.get(f"{self.prometheus}/api/v1/query", params={"query": expr}, timeout=5).json()
-        assert body["status"] == "success", body
-        result: list[dict[str, Any]] = body["data"]["result"]
-        return result
+        return instant_query(self.prometheus, expr)
 
     def notifications(self) -> list[dict[str, Any]]:
-        path = self.data / "notifications.jsonl"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def write_config(path: Path, ports: dict[str, int]) -> None:
-    path.write_text(
-        f"""
-version: 1
-tenants:
-  - name: acme
-    targets:
-      - name: demo-server
-        url: http://{LOOPBACK}:{ports["demo"]}/mcp
-        metrics_url: http://{LOOPBACK}:{ports["demo_mgmt"]}/metrics
-alerting:
-  receivers:
-    - name: sink
-      webhook: {{url: "http://{LOOPBACK}:{ports["sink"]}/notify"}}
-  routes: {{P0: [sink], P1: [sink], P2: [sink], P3: [sink]}}
-  alerts:
-    MCPServerDown: {{for: 0s}}
-  timings:
-    P0: {{group_wait: 1s, group_interval: 1s, repeat_interval: 1h}}
-listen:
-  prometheus: {LOOPBACK}:{ports["prometheus"]}
-  alertmanager: {LOOPBACK}:{ports["alertmanager"]}
-  sink: {LOOPBACK}:{ports["sink"]}
-  exporter: {LOOPBACK}:{ports["exporter"]}
-  pushgateway: {LOOPBACK}:{ports["pushgateway"]}
-timing: {{scrape_interval: 1s, evaluation_interval: 1s}}
-"""
-    )
+        return read_notifications(self.data / "notifications.jsonl")
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("slice")
-    ports = {
-        k: free_port() for k in ("demo", "demo_mgmt", "prometheus", "alertmanager", "sink", "exporter", "pushgateway")
-    }
-    write_config(tmp / "lookout.yaml", ports)
-    argv = lookout_argv(
-        "up",
-        "--config",
-        str(tmp / "lookout.yaml"),
-        "--data-dir",
-        str(tmp / "data"),
-        "--demo-port",
-        str(ports["demo"]),
-        "--demo-management-port",
-        str(ports["demo_mgmt"]),
-    )
-    proc = start(argv, tmp / "up.log")
-    s = Stack(
-        proc, tmp / "data", f"http://{LOOPBACK}:{ports['prometheus']}", f"http://{LOOPBACK}:{ports['demo']}/mcp", ports
-    )
-    try:
-        wait_until(lambda: "Lookout is up" in proc.output() or not proc.alive(), 90, what="lookout up")
-        assert proc.alive(), proc.output()
-        yield s
-    finally:
-        proc.stop(signal.SIGTERM, timeout=30)
+    ports = free_ports(*LISTEN)
+    write_demo_config(tmp / "lookout.yaml", ports, sink_alerting(ports))
+    with lookout_up(tmp, ports) as proc:
+        yield Stack(
+            proc,
+            tmp / "data",
+            f"http://{LOOPBACK}:{ports['prometheus']}",
+            f"http://{LOOPBACK}:{ports['demo']}/mcp",
+            ports,
+        )
 
 
 async def test_demo_server_is_scraped_and_its_metric_is_queryable(stack: Stack) -> None:

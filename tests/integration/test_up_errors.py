@@ -12,20 +12,18 @@ from pathlib import Path
 import pytest
 
 from lookout.runtime.children import pid_alive
-from tests.integration.test_slice import write_config
-from tests.support import LOOPBACK, free_port, lookout_argv, start, wait_until
+from tests.stack_support import LISTEN, free_ports, sink_alerting, write_demo_config
+from tests.support import LOOPBACK, lookout_argv, start, wait_until
 
 pytestmark = pytest.mark.integration
 
 
 def _ports() -> dict[str, int]:
-    return {
-        k: free_port() for k in ("demo", "demo_mgmt", "prometheus", "alertmanager", "sink", "exporter", "pushgateway")
-    }
+    return free_ports(*LISTEN)
 
 
 def _up(tmp: Path, ports: dict[str, int], *extra: str) -> list[str]:
-    write_config(tmp / "lookout.yaml", ports)
+    write_demo_config(tmp / "lookout.yaml", ports, sink_alerting(ports))
     return lookout_argv("up", "--config", str(tmp / "lookout.yaml"), "--data-dir", str(tmp / "data"), *extra)
 
 

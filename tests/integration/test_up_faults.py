@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from lookout.runtime.children import pid_alive
-from tests.integration.test_slice import write_config
-from tests.support import LOOPBACK, Proc, free_port, lookout_argv, require_binary, start, wait_until
+from tests.stack_support import LISTEN, free_ports, sink_alerting, write_demo_config
+from tests.support import LOOPBACK, Proc, lookout_argv, require_binary, start, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -21,13 +21,11 @@ UP_TIMEOUT = 90.0
 
 
 def _ports() -> dict[str, int]:
-    return {
-        k: free_port() for k in ("demo", "demo_mgmt", "prometheus", "alertmanager", "sink", "exporter", "pushgateway")
-    }
+    return free_ports(*LISTEN)
 
 
 def _up_argv(tmp: Path, ports: dict[str, int], data_dir: Path, *extra: str) -> list[str]:
-    write_config(tmp / "lookout.yaml", ports)
+    write_demo_config(tmp / "lookout.yaml", ports, sink_alerting(ports))
     return lookout_argv("up", "--config", str(tmp / "lookout.yaml"), "--data-dir", str(data_dir), "--no-demo", *extra)
 
 
