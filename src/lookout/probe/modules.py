@@ -61,7 +61,8 @@ def _read_secret(path: str, what: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise ProbeFailure(f"credentials: cannot read {what} {path}: {exc.strerror}") from None
+        # No "credentials:" prefix: the redactor reads "<key>: <value>" as a secret and would hide the reason.
+        raise ProbeFailure(f"cannot read {what} {path}: {exc.strerror}") from None
 
 
 def http_options(module: Module, timeout: float | None) -> HttpOptions:
