@@ -23,10 +23,19 @@ T = TypeVar("T")
 LOOPBACK = "127.0.0.1"
 
 
+_HANDED_OUT: set[int] = set()
+"""Ports this test process was given: the kernel may offer a port again once its socket is closed, and two
+components of one test config must never share one."""
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return int(s.getsockname()[1])
+    while True:
+        with socket.socket() as s:
+            s.bind((LOOPBACK, 0))
+            port = int(s.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def wait_until(predicate: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.1, what: str = "") -> T:
