@@ -32,7 +32,8 @@ DEFAULT_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
 _KEY_VALUE = re.compile(
     rf"(?i)(?P<key>\b(?:{_SECRET_KEYS})\b[\"']?\s*[:=]\s*[\"']?)(?P<value>(?!\[REDACTED)[^\s\"',;&}}\]]+)"
 )
-_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+# Not inside a longer token (a hex trace id, a hash): its digits are no card number.
+_CARD = re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])")
 
 
 def _luhn(digits: str) -> bool:
