@@ -42,13 +42,16 @@ def _run(argv: list[str], timeout: float = 900) -> subprocess.CompletedProcess[s
 
 @pytest.mark.timeout(1200)
 def test_wheel_installs_into_a_fresh_venv_and_runs_the_container_commands(tmp_path: Path) -> None:
-    # The build context the Dockerfile sees (.dockerignore: pyproject.toml, README.md, src/), copied so that no
-    # build directory lands in the checkout.
+    # The build context the Dockerfile sees (.dockerignore: pyproject.toml, README.md, src/, docs/runbooks/), copied
+    # as COPY does (links stay links: console/runbooks points at docs/runbooks) so that no build directory lands in
+    # the checkout.
     context = tmp_path / "context"
     context.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, context / name)
-    shutil.copytree(ROOT / "src", context / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    shutil.copytree(ROOT / "src", context / "src", symlinks=True, ignore=ignore)
+    shutil.copytree(ROOT / "docs/runbooks", context / "docs/runbooks", ignore=ignore)
     wheels = tmp_path / "wheels"
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(wheels), str(context)])
     [wheel] = wheels.glob("mcp_lookout-*.whl")
@@ -90,3 +93,8 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_the_container_commands(tmp_pa
     # The installed package is the wheel, not this checkout.
     where = _run([str(venv / "bin/python"), "-c", "import lookout; print(lookout.__file__)"], 60).stdout
     assert str(venv) in where and str(ROOT / "src") not in where
+    # The console serves the runbooks the alerts link to from the installed package.
+    runbooks = Path(where.strip()).parent / "console/runbooks"
+    assert sorted(p.name for p in runbooks.glob("*.md")) == sorted(
+        p.name for p in (ROOT / "docs/runbooks").glob("*.md")
+    )

@@ -54,7 +54,8 @@ def test_the_image_is_built_from_this_tree_as_a_non_root_user() -> None:
     assert "USER 10001" in lines and lines[-2:] == ['ENTRYPOINT ["lookout"]', 'CMD ["--help"]']
     # The build context holds what the build stage copies, and nothing else of the checkout.
     ignore = (ROOT / ".dockerignore").read_text().splitlines()
-    assert "*" in ignore and {"!pyproject.toml", "!README.md", "!src/"} <= set(ignore)
+    assert "*" in ignore and {"!pyproject.toml", "!README.md", "!src/", "!docs/runbooks/"} <= set(ignore)
+    assert "COPY docs/runbooks ./docs/runbooks" in lines
 
 
 def test_the_default_tag_is_the_one_the_docs_build() -> None:
