@@ -105,6 +105,19 @@ CHECK: Final = "check"
 """A health check's name."""
 PHASE: Final = "phase"
 """A probe phase: connect, tls, handshake, list_tools, call ..."""
+PROBE_PHASES: Final = (
+    "connect",
+    "tls",
+    "handshake",
+    "list_tools",
+    "list_resources",
+    "list_prompts",
+    "ping",
+    "call",
+    "read",
+    "close",
+)
+"""Every value of the phase label, in the order a probe goes through them (how the console lists them)."""
 VERSION: Final = "version"
 """A negotiated MCP revision (probe_mcp_protocol_version_info) or a server's version (probe_mcp_server_info)."""
 NAME: Final = "name"

@@ -142,3 +142,33 @@ def test_dashboard_urls_are_grafanas(offline: TestClient, config: Config) -> Non
     assert offline.get(f"/d/{uid}?var-service=x&from=now-1h&to=now").status_code == 200
     assert offline.get(f"/d/{uid}/some-slug").status_code == 200
     assert offline.get("/d/no-such-dashboard").status_code == 404
+
+
+def test_probe_phases_are_listed_in_the_order_a_probe_goes_through_them() -> None:
+    from lookout.console import pages
+    from lookout.console.probes import ProbeTarget
+
+    target = ProbeTarget("t", "s", "i", "discover", success=1.0)
+    target.phases = {"close": 0.001, "list_tools": 0.004, "connect": 0.002, "handshake": 0.003, "zeta": 0.005}
+    html = pages.probes([target], None, 0.0)
+    listed = html.split("<dd class=phases>", 1)[1].split("</dd>", 1)[0]
+    assert [part.split(" ")[0] for part in listed.split(" · ")] == [
+        "connect",
+        "handshake",
+        "list_tools",
+        "close",
+        "zeta",
+    ]
+
+
+def test_every_phase_the_prober_times_is_in_the_phase_order() -> None:
+    import re
+
+    from lookout import metrics as m
+
+    source = Path(__file__).resolve().parents[2] / "src/lookout/probe"
+    text = "\n".join(p.read_text() for p in source.rglob("*.py"))
+    timed = set(re.findall(r'(?:\.phase|add_phase)\("([a-z_]+)"', text)) | set(
+        re.findall(r'"connection\.\w+", "(\w+)"', text)
+    )
+    assert timed and timed <= set(m.PROBE_PHASES), timed - set(m.PROBE_PHASES)

@@ -65,6 +65,12 @@ def _pct(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value * 100:.{digits}f} %"
 
 
+def _phase_order(phase: tuple[str, float]) -> tuple[int, str]:
+    """A probe's phases in the order it goes through them; a name the list does not know goes last."""
+    name = phase[0]
+    return (m.PROBE_PHASES.index(name) if name in m.PROBE_PHASES else len(m.PROBE_PHASES), name)
+
+
 def _seconds(value: float | None) -> str:
     if value is None:
         return "—"
@@ -257,7 +263,7 @@ def probes(items: list[ProbeTarget] | None, error: str | None, at: float) -> str
         body += "<p class=empty>No probe results yet: the prober exporter has not been scraped.</p>"
     for t in items or []:
         ok = t.success == 1
-        phases = " · ".join(f"{e(k)} {_seconds(v)}" for k, v in sorted(t.phases.items(), key=lambda kv: kv[0]))
+        phases = " · ".join(f"{e(k)} {_seconds(v)}" for k, v in sorted(t.phases.items(), key=_phase_order))
         history = (
             "".join(f"<li>{_fmt_time(ts)}: hash changed to {value:.0f}</li>" for ts, value in t.hash_changes)
             or "<li>no change in the last 7 days</li>"
