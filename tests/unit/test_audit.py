@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 from mcp.client.client import Client
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
 from prometheus_client import CollectorRegistry
+from starlette.authentication import SimpleUser, UnauthenticatedUser
 
 from lookout.config import parse_config
 from lookout.demo.server import build_server
@@ -72,6 +75,15 @@ def test_the_callers_identity_comes_from_the_transport() -> None:
 
     assert principal_of({"user": User()}) == "bob"
     assert principal_of({}) is None and principal_of(None) is None
+    # Starlette's AuthenticationMiddleware: request.user; an unauthenticated user is nobody.
+    assert principal_of({"user": SimpleUser("carol")}) == "carol"
+    assert principal_of({"user": UnauthenticatedUser()}) is None
+    # The MCP SDK's bearer authentication: the token's subject (the resource owner) when the verifier gives one,
+    # else the client id; never the token.
+    app = AccessToken(token="secret-token-value", client_id="weather-app", scopes=["tools"])
+    assert principal_of({"user": AuthenticatedUser(app)}) == "weather-app"
+    owned = app.model_copy(update={"subject": "user-42"})
+    assert principal_of({"user": AuthenticatedUser(owned)}) == "user-42"
 
 
 def test_loki_keeps_the_audit_stream_for_its_own_retention_and_alloy_ships_it() -> None:

@@ -2,9 +2,8 @@
 Loki as the ``stream="audit"`` stream with its own retention (``security.audit`` in lookout.yaml).
 
 A record: time, tenant, service, tool, outcome (ok or the error type), duration, trace id, and the caller's
-identity when the transport provides one (the principal Lookout's authentication middleware established, or an
-ASGI ``user`` with a ``display_name``), as ``enduser.id``. Arguments never, unless the tool is named in
-``Audit(arguments_for=...)``; everything passes through redaction.
+identity when the transport authenticated one, as ``enduser.id`` (see :func:`principal_of`). Arguments never,
+unless the tool is named in ``Audit(arguments_for=...)``; everything passes through redaction.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from lookout.instrument.tracing import ENDUSER_ID
 from lookout.security.redact import redactor
 
 PRINCIPAL_SCOPE_KEY = "lookout.principal"
@@ -23,14 +23,24 @@ PRINCIPAL_SCOPE_KEY = "lookout.principal"
 
 
 def principal_of(scope: Mapping[str, Any] | None) -> str | None:
-    """The caller's identity from the ASGI scope, when the transport authenticated one."""
+    """The caller's identity from the ASGI scope, when the transport authenticated one; never a credential.
+
+    In order: the principal Lookout's authentication middleware established; the MCP SDK's bearer
+    authentication (``scope["user"]`` an ``AuthenticatedUser`` carrying the verified access token: the token's
+    ``subject`` - the resource owner - when the verifier supplies one, else its ``client_id``); any other
+    authenticated Starlette user (``AuthenticationMiddleware``: ``request.user.display_name``)."""
     if scope is None:
         return None
     named = scope.get(PRINCIPAL_SCOPE_KEY)
     if isinstance(named, str):
         return named
     user = scope.get("user")
-    name = getattr(user, "display_name", None) or getattr(user, "username", None)
+    if user is None or getattr(user, "is_authenticated", True) is False:
+        return None
+    token = getattr(user, "access_token", None)
+    name = getattr(token, "subject", None) or getattr(token, "client_id", None)
+    if not name:
+        name = getattr(user, "display_name", None) or getattr(user, "username", None)
     return name if isinstance(name, str) and name else None
 
 
@@ -73,7 +83,7 @@ class AuditTrail:
         if trace_id:
             line["trace_id"] = trace_id
         if principal:
-            line["enduser.id"] = principal
+            line[ENDUSER_ID] = principal
         if tool in self.arguments_for:
             line["arguments"] = arguments
         text = json.dumps(redactor().value(line), default=str, ensure_ascii=False, sort_keys=True)

@@ -5,7 +5,8 @@ The MCP SDK 2.x opens a SERVER span per request (``OpenTelemetryMiddleware``) an
 context from ``params._meta``; FastMCP 4 does the same at its middleware seam. Lookout opens no span of
 its own: its middleware runs inside that span and adds what the framework does not know or does not
 set - ``mcp.session.id`` (when there is one), ``network.transport``, ``network.protocol.name``,
-``server.address``/``server.port`` and ``client.address``.
+``server.address``/``server.port``, ``client.address`` and ``enduser.id`` (the principal the transport
+authenticated: its id only, never a credential).
 
 Export never hurts the server: spans go through a bounded in-memory queue (dropped when full) to a
 background thread, and the exporter gives up after ``export_timeout`` seconds, so an OTLP endpoint
@@ -45,6 +46,8 @@ MAX_QUEUE_SIZE = 2048
 KEEP_ATTRIBUTE = "lookout.kept"
 """Set (to ``error`` or ``slow``) on a span Lookout reconstructed for an unsampled request; the adaptive
 sampler always samples such a span and does not count it against the budget."""
+ENDUSER_ID = "enduser.id"
+"""OpenTelemetry's attribute for the authenticated caller, on the request span and in the audit record."""
 
 
 def enrich_span(
@@ -52,6 +55,7 @@ def enrich_span(
     network_transport: str,
     session_id: str | None,
     scope: Mapping[str, Any] | None,
+    principal: str | None = None,
 ) -> None:
     """Add the attributes the framework's SERVER span lacks (no-op on a non-recording span)."""
     attributes: dict[str, Any] = {"network.transport": network_transport}
@@ -67,6 +71,8 @@ def enrich_span(
         client = scope.get("client")
         if client and client[0]:
             attributes["client.address"] = client[0]
+    if principal:
+        attributes[ENDUSER_ID] = principal
     span.set_attributes(attributes)
 
 
