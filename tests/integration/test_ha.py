@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from lookout.runtime.children import Child, pid_alive, start_child
 from lookout.runtime.sink import read_notifications
 from lookout.runtime.state import read_state
 from lookout.runtime.topology import alertmanager_children, prometheus_children, storage_children
+from lookout.security.certs import write_certs
 from lookout.stack import DeployTarget, naming, render_stack, write_stack
 from tests.support import (
     LOOPBACK,
@@ -383,3 +385,82 @@ def test_lookout_up_runs_the_ha_topology(tmp_path: Path) -> None:
         up.stop(signal.SIGTERM, timeout=60)
     assert up.popen.returncode == 0, up.output()[-2000:]
     wait_until(lambda: not any(pid_alive(pid) for pid in pids), 30, 0.2, what="every child stopped")
+
+
+def test_lookout_up_serves_the_long_term_store_over_tls(tmp_path: Path) -> None:
+    """Under security: VictoriaMetrics serves only TLS with the stack's certificate, Prometheus remote-writes to it
+    over TLS, and the console reads it with the CA; no password is on a command line."""
+    for binary in ("prometheus", "prometheus-alertmanager", "prometheus-pushgateway", "victoria-metrics"):
+        require_binary(binary)
+    sink, pushgateway = _addresses(2)
+    secrets = tmp_path / "secrets"
+    data_text = ha_config(sink, pushgateway, peers=1).model_dump(mode="json", by_alias=True, exclude_none=True)
+    data_text["security"] = {
+        "profile": "secure",
+        "tls": {
+            "enabled": True,
+            "ca_file": str(secrets / "ca.crt"),
+            "cert_file": str(secrets / "server.crt"),
+            "key_file": str(secrets / "server.key"),
+            "client_cert_file": str(secrets / "client.crt"),
+            "client_key_file": str(secrets / "client.key"),
+        },
+        "users": [{"name": "lookout", "role": "operator", "password_file": str(secrets / "lookout.password")}],
+    }
+    path = tmp_path / "lookout.yaml"
+    path.write_text(yaml.safe_dump(data_text))
+    config = parse_config(path.read_text(), str(path))
+    write_certs(config)
+    password = (secrets / "lookout.password").read_text().strip()
+    data = tmp_path / "data"
+    up = start(lookout_argv("up", "--config", str(path), "--data-dir", str(data), "--no-demo"), tmp_path / "up.log")
+    pids: list[int] = []
+    store = config.long_term_storage_address()
+    context = ssl.create_default_context(cafile=str(secrets / "ca.crt"))
+    try:
+        wait_until(lambda: not up.alive() or bool(read_state(data)), 120, 0.5, what="lookout up ready")
+        assert up.alive(), up.output()[-2000:]
+        pids = [int(p.read_text()) for p in (data / "run").glob("*.pid")]
+        assert "victoriametrics" in {p.stem for p in (data / "run").glob("*.pid")}
+
+        plain = _plain_http_status(f"http://{store}/health")
+        assert plain != 200, "the store answered plain HTTP"
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            httpx.get(f"https://{store}/health", timeout=5)  # the system's CAs do not know the stack's
+        assert httpx.get(f"https://{store}/health", verify=context, timeout=5).status_code == 200
+
+        def replicas_in_store() -> list[dict[str, Any]]:
+            query = {"query": f'up{{job="{naming.JOB_PROMETHEUS}"}}'}
+            body = httpx.get(f"https://{store}/api/v1/query", params=query, verify=context, timeout=5).json()
+            result: list[dict[str, Any]] = body["data"]["result"]
+            return result
+
+        wait_until(lambda: len(replicas_in_store()) == 2, 60, 0.5, what="both replicas' series in the store over TLS")
+        assert all("replica" not in r["metric"] for r in replicas_in_store())
+
+        # The console queries the store (Config.query_url) with the stack's CA.
+        console = httpx.get(
+            f"https://{config.listen.grafana}/api/prom/query",
+            params={"query": f'count(up{{job="{naming.JOB_PROMETHEUS}"}})'},
+            auth=("lookout", password),
+            verify=context,
+            timeout=10,
+        )
+        assert console.status_code == 200, console.text
+        assert console.json()["data"]["result"][0]["value"][1] == "2"
+
+        for pid in pids:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            assert password not in cmdline
+    finally:
+        up.stop(signal.SIGTERM, timeout=60)
+    assert up.popen.returncode == 0, up.output()[-2000:]
+    wait_until(lambda: not any(pid_alive(pid) for pid in pids), 30, 0.2, what="every child stopped")
+
+
+def _plain_http_status(url: str) -> int | None:
+    """The status a plain-HTTP request gets (None: the connection was refused or dropped)."""
+    try:
+        return httpx.get(url, timeout=5).status_code
+    except httpx.TransportError:
+        return None

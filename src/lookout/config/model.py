@@ -612,7 +612,7 @@ class Config(_Model):
     def query_url(self) -> str:
         """Where dashboards, the console and reports query: the deduplicated long-term store when the HA topology
         has one (it sees every replica and shard), else the one Prometheus."""
-        return f"http://{self.long_term_storage_address() or self.listen.prometheus}"
+        return f"{self.security.scheme}://{self.long_term_storage_address() or self.listen.prometheus}"
 
     def addresses(self) -> list[tuple[str, str]]:
         """Every address of the local stack with the field that sets it (ports must not clash)."""

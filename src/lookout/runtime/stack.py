@@ -27,7 +27,6 @@ from lookout.runtime.children import (
 )
 from lookout.runtime.state import StackState, remove_state
 from lookout.runtime.topology import (
-    VICTORIAMETRICS,
     alertmanager_children,
     endpoints,
     port_checks,
@@ -177,14 +176,14 @@ def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[
 
 def _secured(config: Config, specs: list[ChildSpec]) -> list[ChildSpec]:
     """Readiness checks as Lookout's clients connect under ``security:``: https, the CA (and client
-    certificate), the client user. VictoriaMetrics runs without TLS (loopback only)."""
+    certificate), the client user (VictoriaMetrics takes no login and ignores it)."""
     security = config.security
     if not (security.tls.enabled or security.auth):
         return specs
     verify, auth = client_access(security)
     out = []
     for spec in specs:
-        if spec.ready_url is not None and spec.name != VICTORIAMETRICS:
+        if spec.ready_url is not None:
             url = spec.ready_url
             if security.tls.enabled:
                 url = "https://" + url.removeprefix("http://")

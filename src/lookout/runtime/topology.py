@@ -85,9 +85,8 @@ def endpoints(config: Config) -> list[Endpoint]:
         )
     out += prometheus_endpoints(config)
     out.append(Endpoint("console", "listen.grafana (the console)", listen.grafana, "/-/ready", "console"))
-    # Every endpoint serves TLS under security.tls but VictoriaMetrics, which Lookout starts without it (loopback).
-    scheme = config.security.scheme
-    return [e if e.child == VICTORIAMETRICS else replace(e, scheme=scheme) for e in out]
+    # Every endpoint serves TLS under security.tls, VictoriaMetrics included (victoriametrics_flags).
+    return [replace(e, scheme=config.security.scheme) for e in out]
 
 
 def web_config_flags(config: Config, stack_dir: Path) -> list[str]:

@@ -117,13 +117,15 @@ def _long_term_write(config: Config) -> list[dict[str, Any]]:
     address = config.long_term_storage_address()
     if address is None:
         return []
-    return [
-        {
-            "name": naming.LONG_TERM_REMOTE_WRITE,
-            "url": f"http://{address}{naming.VICTORIAMETRICS_WRITE_PATH}",
-            "write_relabel_configs": [{"action": "labeldrop", "regex": m.REPLICA}],
-        }
-    ]
+    queue: dict[str, Any] = {
+        "name": naming.LONG_TERM_REMOTE_WRITE,
+        "url": f"{config.security.scheme}://{address}{naming.VICTORIAMETRICS_WRITE_PATH}",
+        "write_relabel_configs": [{"action": "labeldrop", "regex": m.REPLICA}],
+    }
+    client = client_http_config(config)
+    if "tls_config" in client:  # the store takes no login (victoriametrics_flags), only TLS
+        queue["tls_config"] = client["tls_config"]
+    return [queue]
 
 
 def _remote_write(config: Config) -> list[dict[str, Any]]:
@@ -230,13 +232,19 @@ def victoriametrics_flags(config: Config, storage_path: str) -> list[str]:
     kept as long as Prometheus keeps them, and queries answered up to now (the default 30 s latency offset would
     hide the newest scrape from dashboards and alerts' history)."""
     days = math.ceil(duration_seconds(config.retention.metrics) / 86400)
-    return [
+    flags = [
         f"-storageDataPath={storage_path}",
         f"-httpListenAddr={config.long_term_storage_address()}",
         f"-retentionPeriod={days}d",
         f"-dedup.minScrapeInterval={config.timing.scrape_interval}",
         "-search.latencyOffset=0s",
     ]
+    tls = config.security.tls
+    if tls.enabled:
+        # No -httpAuth.*: this version reads the password only from its command line, where every local user
+        # could read it (/proc/<pid>/cmdline); the store stays without a login (docs/security.md).
+        flags += ["-tls", f"-tlsCertFile={tls.cert_file}", f"-tlsKeyFile={tls.key_file}"]
+    return flags
 
 
 def render_prometheus(config: Config, instance: int = 0) -> str:
