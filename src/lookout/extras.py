@@ -22,9 +22,13 @@ EXTRAS: Final[dict[str, dict[str, str]]] = {
         "bcrypt": "bcrypt",
     },
     "probe": {},
-    "stack": {"PyYAML": "yaml", "orjson": "orjson", "grafana-foundation-sdk": "grafana_foundation_sdk"},
-    "check": {
+    "stack": {
+        "PyYAML": "yaml",
+        "orjson": "orjson",
+        "grafana-foundation-sdk": "grafana_foundation_sdk",
         "promql-parser": "promql_parser",
+    },
+    "check": {
         "kubernetes-validate": "kubernetes_validate",
         "cloudcoil-models-prometheus-operator": "cloudcoil",
         "jsonschema": "jsonschema",

@@ -450,6 +450,23 @@ BENCH_CAPACITY: Final = MetricSpec(
 
 ALL: Final[tuple[MetricSpec, ...]] = tuple(v for v in list(globals().values()) if isinstance(v, MetricSpec))
 
+CONVENTION: Final[tuple[MetricSpec, ...]] = (OPERATION_DURATION, SESSION_DURATION)
+"""The families of the OpenTelemetry MCP semantic conventions: what a server in any language may export through its
+OpenTelemetry SDK. Every other family of :data:`ALL` is a Lookout extension, exported only by Lookout's
+instrumentation, prober, exporter, health app or ``lookout bench``."""
+
+
+def spec_of(series_name: str) -> MetricSpec | None:
+    """The family of Lookout's contract that exposes ``series_name`` (None: not one of Lookout's families)."""
+    return next((spec for spec in ALL if series_name in spec.series_names), None)
+
+
+def is_extension(series_name: str) -> bool:
+    """True if ``series_name`` belongs to a Lookout extension family, which no OpenTelemetry-convention server
+    exports; third-party series (``up``, ``process_*`` ...) and the convention's own are not extensions."""
+    spec = spec_of(series_name)
+    return spec is not None and spec not in CONVENTION
+
 
 @dataclass(frozen=True)
 class ThirdParty:

@@ -25,6 +25,7 @@ from lookout.stack.grafana.provisioning import (
     render_datasources,
 )
 from lookout.stack.grafana.render import dashboard_json
+from lookout.stack.rules.inputs import Inputs
 from lookout.stack.yamlio import Document, serialize
 
 GRAFANA_DIR: Final = "grafana"
@@ -50,13 +51,16 @@ def dashboards(config: Config) -> dict[str, dict[str, Any]]:
     """``{relative path: JSON model}`` of every dashboard: one folder per tenant plus the shared folder."""
     models = {}
     policy = Policy.from_config(config)
+    inputs = Inputs.of(config)
     for tenant in config.tenants:
         for make in catalog.TENANT_DASHBOARDS:
             spec = make(policy)
-            models[f"{DASHBOARDS_DIR}/{tenant.name}/{spec.slug}.json"] = dashboard_json(spec, tenant.name, tenant.name)
+            models[f"{DASHBOARDS_DIR}/{tenant.name}/{spec.slug}.json"] = dashboard_json(
+                spec, tenant.name, tenant.name, inputs
+            )
     for make in catalog.SHARED_DASHBOARDS:
         spec = make(policy)
-        models[f"{DASHBOARDS_DIR}/{SHARED_FOLDER}/{spec.slug}.json"] = dashboard_json(spec, SHARED_FOLDER, None)
+        models[f"{DASHBOARDS_DIR}/{SHARED_FOLDER}/{spec.slug}.json"] = dashboard_json(spec, SHARED_FOLDER, None, inputs)
     return models
 
 

@@ -24,6 +24,8 @@ from lookout import metrics as m
 from lookout.stack import naming
 from lookout.stack.grafana import model
 from lookout.stack.grafana import promql as q
+from lookout.stack.grafana.requirements import requirement
+from lookout.stack.rules.inputs import Inputs
 
 PROMETHEUS_VAR: Final = "datasource"
 LOKI_VAR: Final = "loki"
@@ -87,7 +89,7 @@ def _panel_builder(panel: model.Panel) -> PanelBuilder:
     return logs.Panel().show_time(True).wrap_log_message(True).enable_log_details(True)
 
 
-def _panel(panel: model.Panel, panel_id: int) -> PanelBuilder:
+def _panel(panel: model.Panel, panel_id: int, inputs: Inputs) -> PanelBuilder:
     is_logql = any(query.language is model.QueryLanguage.LOGQL for query in panel.queries)
     builder = (
         _panel_builder(panel)
@@ -99,8 +101,13 @@ def _panel(panel: model.Panel, panel_id: int) -> PanelBuilder:
         .height(panel.height)
         .targets([_target(query, chr(ord("A") + i), panel.kind) for i, query in enumerate(panel.queries)])
     )
-    if panel.description:
-        builder = builder.description(panel.description)
+    # A panel that only Lookout's own series can fill says so, rather than look like an outage when empty.
+    explanation = requirement(panel, inputs).explanation
+    description = " ".join(text for text in (panel.description, f"{explanation}." if explanation else "") if text)
+    if description:
+        builder = builder.description(description)
+    if explanation:
+        builder = builder.no_value(explanation)
     if panel.policy_line is not None:
         builder = builder.thresholds(_thresholds(panel))
     if panel.min_value is not None:
@@ -157,8 +164,9 @@ def _variables(spec: model.Dashboard, tenant: str | None) -> list[Builder[dm.Var
     return variables
 
 
-def dashboard_json(spec: model.Dashboard, folder: str, tenant: str | None) -> dict[str, Any]:
-    """Grafana's JSON model of ``spec`` for ``tenant`` (None: a fleet-wide dashboard such as Benchmarks)."""
+def dashboard_json(spec: model.Dashboard, folder: str, tenant: str | None, inputs: Inputs) -> dict[str, Any]:
+    """Grafana's JSON model of ``spec`` for ``tenant`` (None: a fleet-wide dashboard such as Benchmarks);
+    ``inputs`` resolves the recorded series its panels read."""
     tags = ["lookout", f"tenant:{tenant}" if tenant else folder.lower()]
     builder = (
         gd.Dashboard(spec.title)
@@ -186,6 +194,6 @@ def dashboard_json(spec: model.Dashboard, folder: str, tenant: str | None) -> di
         builder = builder.with_row(gd.Row(row.title).id(panel_id))
         for panel in row.panels:
             panel_id += 1
-            builder = builder.with_panel(_panel(panel, panel_id))
+            builder = builder.with_panel(_panel(panel, panel_id, inputs))
     plain: dict[str, Any] = _plain(builder.build())
     return plain
