@@ -11,7 +11,9 @@ import socket
 import ssl
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -20,8 +22,11 @@ import httpx
 import pytest
 import yaml
 
+from lookout.check.live import check_live
+from lookout.check.runner import live_access
 from lookout.config.loader import parse_config
 from lookout.config.model import Config
+from lookout.report.cli import _client as report_client
 from lookout.runtime.children import Child, pid_alive, start_child
 from lookout.runtime.sink import read_notifications
 from lookout.runtime.state import read_state
@@ -448,6 +453,14 @@ def test_lookout_up_serves_the_long_term_store_over_tls(tmp_path: Path) -> None:
         )
         assert console.status_code == 200, console.text
         assert console.json()["data"]["result"][0]["value"][1] == "2"
+
+        # The reports and `check --live` read it with the stack's CA and client user too.
+        with closing(report_client(config, None)) as reports:
+            assert reports.url == f"https://{store}"
+            now = datetime.now(UTC)
+            assert [v for _, v in reports.instant(f'count(up{{job="{naming.JOB_PROMETHEUS}"}})', now)] == [2]
+        verify, auth = live_access(config)
+        check_live(data / "stack", f"https://{store}", verify=verify, auth=auth)  # raises LiveUnreachable otherwise
 
         for pid in pids:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")

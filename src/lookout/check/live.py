@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -56,22 +57,31 @@ def _dashboard_queries(stack_dir: Path) -> list[tuple[str, str]]:
     return queries(stack_dir)
 
 
-def check_live(stack_dir: Path, url: str, not_checkable: list[str] | None = None) -> list[Finding]:
-    """Findings of the live check; queries that cannot be checked here are appended to ``not_checkable``."""
+def check_live(
+    stack_dir: Path,
+    url: str,
+    not_checkable: list[str] | None = None,
+    *,
+    verify: Any = True,
+    auth: tuple[str, str] | None = None,
+) -> list[Finding]:
+    """Findings of the live check; queries that cannot be checked here are appended to ``not_checkable``.
+    ``verify`` and ``auth`` as :func:`query` takes them (the stack's CA and client user under ``security:``)."""
     findings = []
     present: dict[str, bool] = {}
+    ask = partial(query, verify=verify, auth=auth)
 
     def missing_families(expr: str) -> list[str]:
         names = [n for n in metric_names(expr) if n not in present]
         for name in names:
-            present[name] = bool(query(url, f'count({{__name__="{name}"}})'))
+            present[name] = bool(ask(url, f'count({{__name__="{name}"}})'))
         return [n for n in metric_names(expr) if not present[n]]
 
     for rule in iter_rules(stack_dir):
         if not rule.recording:
             continue
         try:
-            result = query(url, rule.name)
+            result = ask(url, rule.name)
         except ValueError as exc:
             findings.append(Finding(CHECK, rule.file, f"{rule.name}: query failed: {exc}"))
             continue
@@ -82,7 +92,7 @@ def check_live(stack_dir: Path, url: str, not_checkable: list[str] | None = None
     for reference, expr in _dashboard_queries(stack_dir):
         file, _, panel = reference.partition(": ")
         try:
-            result = query(url, expr)
+            result = ask(url, expr)
             absent = [] if result else missing_families(expr)
         except ValueError as exc:
             findings.append(Finding(CHECK, file, f"{panel}: query failed: {exc}"))

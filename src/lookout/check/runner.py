@@ -23,6 +23,8 @@ from lookout.check.k8s import check_k8s
 from lookout.check.live import check_live
 from lookout.check.tools import check_amtool_config, check_promtool, check_routes
 from lookout.config.model import Config
+from lookout.security import SecurityError
+from lookout.security.files import client_access
 from lookout.stack import DeployTarget, render_stack, write_stack
 
 Validator = Callable[[Path], list[Finding]]
@@ -93,12 +95,24 @@ def check_stack(stack_dir: Path, config: Config, live_url: str | None = None) ->
         report.ran.append(name)
     if live_url is not None:
         not_checkable: list[str] = []
-        report.findings += check_live(stack_dir, live_url, not_checkable)
+        verify, auth = live_access(config)
+        report.findings += check_live(stack_dir, live_url, not_checkable, verify=verify, auth=auth)
         report.ran.append("live")
         if not_checkable:
             report.skipped.append(f"live: {len(not_checkable)} dashboard queries (e.g. {not_checkable[0]})")
             report.not_checkable = not_checkable
     return report
+
+
+def live_access(config: Config) -> tuple[Any, tuple[str, str] | None]:
+    """The stack's CA, client certificate and client user under ``security:`` (the defaults without it)."""
+    security = config.security
+    if not (security.tls.enabled or security.auth):
+        return True, None
+    try:
+        return client_access(security)
+    except SecurityError as exc:
+        raise SetupError(str(exc)) from None
 
 
 def check_config(config: Config, out: Path | None = None, live_url: str | None = None) -> Report:

@@ -3,6 +3,7 @@ with its plots) into ``--out``. Bad input, an unreachable Prometheus or a missin
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,12 @@ report_app = typer.Typer(
 )
 
 CONFIG = typer.Option(Path("lookout.yaml"), "--config", "-c", help="Path to lookout.yaml.")
-PROMETHEUS = typer.Option(None, "--prometheus", help="Prometheus base URL (default: http://<listen.prometheus>).")
+PROMETHEUS = typer.Option(
+    None,
+    "--prometheus",
+    help="Prometheus base URL (default: where lookout.yaml's dashboards query: listen.prometheus, or the HA "
+    "topology's long-term store; https with the stack's CA and client user under security:).",
+)
 TENANT = typer.Option(None, "--tenant", help="Only this tenant's services.")
 SERVICE = typer.Option(None, "--service", help="Only this service (a target name in lookout.yaml).")
 MONTH = typer.Option(None, "--month", help="A calendar month, YYYY-MM (UTC).")
@@ -91,8 +97,17 @@ def _write(document: Document, fmt: str, out: Path) -> None:
 
 def _client(config: Config, url: str | None) -> PromClient:
     from lookout.report.prom import PromClient
+    from lookout.security import SecurityError
+    from lookout.security.files import client_access
 
-    client = PromClient(url or f"http://{config.listen.prometheus}")
+    verify: ssl.SSLContext | bool = True
+    auth = None
+    if config.security.tls.enabled or config.security.auth:
+        try:
+            verify, auth = client_access(config.security)
+        except SecurityError as exc:
+            raise ReportError(str(exc)) from None
+    client = PromClient(url or config.query_url(), verify=verify, auth=auth)
     try:
         client.check()
     except ReportError:

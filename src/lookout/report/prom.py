@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import ssl
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,6 +53,10 @@ class Series:
 class PromClient:
     url: str
     timeout: float = 30.0
+    verify: ssl.SSLContext | bool = True
+    """The stack's CA (and client certificate) under ``security:``."""
+    auth: tuple[str, str] | None = None
+    """The client user's login under ``security:``."""
     queries: int = 0
     _http: httpx.Client | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -68,7 +73,7 @@ class PromClient:
     def _get(self, path: str, params: dict[str, Any]) -> Any:
         with self._lock:  # the reports issue independent queries from a few threads
             if self._http is None:
-                self._http = httpx.Client(timeout=self.timeout)
+                self._http = httpx.Client(timeout=self.timeout, verify=self.verify, auth=self.auth)
             self.queries += 1
         try:
             response = self._http.get(f"{self.url}{path}", params=params)

@@ -23,6 +23,7 @@ from lookout.stack.grafana.provisioning import (
     Endpoints,
     render_dashboard_provider,
     render_datasources,
+    upstream_access,
 )
 from lookout.stack.grafana.render import dashboard_json
 from lookout.stack.rules.inputs import Inputs
@@ -41,7 +42,7 @@ NATIVE_JAEGER: Final = "http://127.0.0.1:16686"
 def native_endpoints(config: Config) -> Endpoints:
     return Endpoints(
         prometheus=config.query_url(),  # the deduplicated long-term store in the HA topology
-        alertmanager=f"http://{config.listen.alertmanager}",
+        alertmanager=f"{config.security.scheme}://{config.listen.alertmanager}",
         loki=NATIVE_LOKI,
         jaeger=NATIVE_JAEGER,
     )
@@ -67,7 +68,9 @@ def dashboards(config: Config) -> dict[str, dict[str, Any]]:
 def grafana_documents(config: Config) -> Mapping[str, Document]:
     """The native stack's Grafana files: provisioning and every dashboard (as data)."""
     return {
-        DATASOURCES_FILE: render_datasources(native_endpoints(config), config.timing.scrape_interval),
+        DATASOURCES_FILE: render_datasources(
+            native_endpoints(config), config.timing.scrape_interval, upstream_access(config.security)
+        ),
         PROVIDER_FILE: render_dashboard_provider(),
         **dashboards(config),
     }

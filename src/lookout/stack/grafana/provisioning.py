@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from lookout import metrics as m
+from lookout.config.security import Security
 from lookout.stack import naming
 from lookout.stack.yamlio import dump_yaml
 
@@ -45,7 +46,44 @@ class Endpoints:
     jaeger: str
 
 
-def datasources(endpoints: Endpoints, scrape_interval: str) -> dict[str, Any]:
+def upstream_access(security: Security) -> dict[str, Any]:
+    """What a datasource of an endpoint Lookout serves or starts (Prometheus, VictoriaMetrics, Alertmanager) needs
+    under ``security:``: the stack's CA and client certificate, and the client user's password, all read from
+    their files when Grafana provisions (``$__file{...}``): no secret in the provisioning file itself."""
+    tls, user = security.tls, security.client()
+    out: dict[str, Any] = {"jsonData": {}, "secureJsonData": {}}
+    if tls.enabled:
+        out["jsonData"]["tlsAuthWithCACert"] = True
+        out["secureJsonData"]["tlsCACert"] = f"$__file{{{tls.ca_file}}}"
+        if tls.client_cert_file and tls.client_key_file:
+            out["jsonData"]["tlsAuth"] = True
+            out["secureJsonData"] |= {
+                "tlsClientCert": f"$__file{{{tls.client_cert_file}}}",
+                "tlsClientKey": f"$__file{{{tls.client_key_file}}}",
+            }
+    if user is not None:
+        out |= {"basicAuth": True, "basicAuthUser": user.name}
+        out["secureJsonData"]["basicAuthPassword"] = f"$__file{{{user.password_file}}}"
+    return out if out["secureJsonData"] else {}
+
+
+def _with_access(source: dict[str, Any], access: dict[str, Any]) -> dict[str, Any]:
+    if not access:
+        return source
+    return {**source, **access, "jsonData": {**source["jsonData"], **access["jsonData"]}}
+
+
+def datasources(endpoints: Endpoints, scrape_interval: str, access: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``access``: :func:`upstream_access` for the Prometheus and Alertmanager datasources under ``security:``."""
+    access = access or {}
+    sources = _datasources(endpoints, scrape_interval)
+    for source in sources["datasources"]:
+        if source["uid"] in (PROMETHEUS_UID, ALERTMANAGER_UID):
+            source.update(_with_access(source, access))
+    return sources
+
+
+def _datasources(endpoints: Endpoints, scrape_interval: str) -> dict[str, Any]:
     return {
         "apiVersion": 1,
         "datasources": [
@@ -142,8 +180,8 @@ def dashboard_provider() -> dict[str, Any]:
     }
 
 
-def render_datasources(endpoints: Endpoints, scrape_interval: str) -> str:
-    return dump_yaml(datasources(endpoints, scrape_interval), naming.GENERATED_HEADER)
+def render_datasources(endpoints: Endpoints, scrape_interval: str, access: dict[str, Any] | None = None) -> str:
+    return dump_yaml(datasources(endpoints, scrape_interval, access), naming.GENERATED_HEADER)
 
 
 def render_dashboard_provider() -> str:
