@@ -10,6 +10,8 @@ server exports return data.
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,16 +21,31 @@ import pytest
 
 from lookout import metrics as m
 from lookout.check.dashboards import analyse, dashboard_queries, iter_targets, recording_rule_names
+from lookout.config import load_config
 from lookout.config.loader import parse_config
 from lookout.config.types import duration_seconds
-from lookout.stack import DeployTarget, render_stack, write_stack
+from lookout.console.dashboards import load_dashboards
+from lookout.stack import DeployTarget, naming, render_stack, write_stack
 from lookout.stack.grafana import promql
 from lookout.stack.rules import recording
-from tests.support import LOOPBACK, Proc, Prometheus, free_port, http_ok, start, start_prometheus, wait_until
+from tests.support import (
+    LOOPBACK,
+    Proc,
+    Prometheus,
+    free_port,
+    http_ok,
+    lookout_argv,
+    start,
+    start_prometheus,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
 EMITTER = Path(__file__).parent / "interop" / "otel_emitter.py"
+CONFIG_FILE = "lookout.yaml"
+"""Beside the generated stack directory: the console reads it."""
+CHROMIUM = "/usr/bin/chromium"
 TENANT = "acme"
 SERVICE = "weather-go"
 # The emitter's mix per 100 ms: 7 successes, 1 tool error, 1 server failure, 1 client error, each 30 ms.
@@ -67,7 +84,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Prom
         emitter_port, prometheus_port = free_port(), free_port()
         procs.append(start([sys.executable, str(EMITTER), str(emitter_port)], tmp / "emitter.log"))
         metrics_url = f"http://{LOOPBACK}:{emitter_port}/metrics"
-        config = parse_config(_config(metrics_url, prometheus_port))
+        text = _config(metrics_url, prometheus_port)
+        (tmp / CONFIG_FILE).write_text(text)
+        config = parse_config(text)
         write_stack(render_stack(config, DeployTarget.ALL), tmp / "stack")
         wait_until(lambda: http_ok(metrics_url), 30, what="the OpenTelemetry emitter's /metrics")
         prom = start_prometheus(tmp / "stack/prometheus/prometheus.yml", tmp, prometheus_port)
@@ -158,3 +177,53 @@ def test_dashboard_queries_over_what_the_emitter_exports_return_data(stack: tupl
         wait_until(all_have_data, 60, interval=0.5, what="data for every query over what the emitter exports")
     except pytest.fail.Exception:
         pytest.fail("queries without data:\n" + "\n".join(missing))
+
+
+def test_console_says_what_a_panel_of_lookout_series_needs(stack: tuple[Path, Prometheus], tmp_path: Path) -> None:
+    """The emitter exports the convention's histogram only: the server dashboard's panels over it draw charts, and
+    every panel that needs a Lookout extension series shows what it needs instead of an empty chart."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the dev extra installs playwright")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium")
+    stack_dir, prom = stack
+    wait_until(lambda: _service_value(prom, recording.LATENCY_P99), 60, what="the recording rules' first values")
+    exported = httpx.get(f"{prom.url}/api/v1/label/__name__/values", timeout=10).json()["data"]
+    assert not [name for name in exported if m.is_extension(name)], "the emitter exports convention series only"
+    config = stack_dir.parent / CONFIG_FILE
+    server = next(d for d in load_dashboards(load_config(config)).values() if d.slug == naming.SERVICE_DASHBOARD)
+    needs = {p["title"]: p["noValue"] for p in server.panels if p["type"] != "row"}
+    assert needs["Requests in flight"] and not needs["Requests by method"]
+
+    port = free_port()
+    argv = lookout_argv(
+        "console", "--config", str(config), "--listen", f"{LOOPBACK}:{port}", "--prometheus", prom.url,
+        "--alertmanager", f"http://{LOOPBACK}:{free_port()}", "--data-dir", str(tmp_path),
+    )  # fmt: skip
+    console = start(argv, tmp_path / "console.log")
+    try:
+        wait_until(lambda: http_ok(f"http://{LOOPBACK}:{port}/-/healthy"), 30, what="the console")
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            try:
+                page = browser.new_page(viewport={"width": 1600, "height": 1000})
+                page.goto(f"http://{LOOPBACK}:{port}/d/{server.uid}?from=now-15m&to=now")
+                page.wait_for_selector("body[data-rendered]", timeout=30_000)
+                panels = {
+                    panel["title"]: panel
+                    for panel in page.eval_on_selector_all(
+                        ".panel",
+                        "els => els.map(e => ({title: e.dataset.title, state: e.dataset.state,"
+                        " note: e.querySelector('.panel-note').textContent,"
+                        " chart: !!e.querySelector('.panel-body .uplot')}))",
+                    )
+                }
+            finally:
+                browser.close()
+    finally:
+        console.stop(signal.SIGTERM, timeout=10)
+    by_method = panels["Requests by method"]
+    assert (by_method["state"], by_method["chart"], by_method["note"]) == ("data", True, "")
+    for title, explanation in needs.items():
+        if explanation:
+            panel = panels[title]
+            assert (panel["state"], panel["chart"], panel["note"]) == ("nodata", False, explanation), title

@@ -37,6 +37,7 @@ def test_every_dashboard_and_panel_of_the_catalog_is_in_the_console(config: Conf
                 continue
             assert [t["expr"] for t in raw["targets"]] == [t["expr"] for t in panel["targets"]]
             assert panel["unit"] == (raw["fieldConfig"]["defaults"].get("unit") or "none")
+            assert panel["noValue"] == raw["fieldConfig"]["defaults"].get("noValue", "")
             if raw["datasource"]["type"] != "prometheus":
                 assert "Loki" in panel["unsupported"]
 

@@ -2,7 +2,7 @@
 
 One catalog: the console reads the dashboard JSON models that ``lookout generate`` writes for Grafana
 (:func:`lookout.stack.grafana.dashboards`, as data) and keeps what a panel needs — type, title, queries,
-unit, thresholds, size — plus the template variables. No second list of queries exists.
+unit, thresholds, size, the explanation it shows without data — plus the template variables. No second list of queries exists.
 """
 
 from __future__ import annotations
@@ -100,6 +100,8 @@ def _panel(raw: dict[str, Any]) -> dict[str, Any]:
         "width": raw.get("gridPos", {}).get("w", 12),
         "height": raw.get("gridPos", {}).get("h", 8),
         "targets": targets,
+        # What the panel needs when it has no data (a Lookout extension series): said instead of an empty chart.
+        "noValue": str(defaults.get("noValue") or ""),
     }
     if language != "prometheus":
         panel["unsupported"] = (

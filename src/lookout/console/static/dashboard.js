@@ -315,6 +315,7 @@
     else if (panel.type === "heatmap") drawn = drawHeatmap(panel, body, results, r);
     else drawn = drawTimeseries(panel, body, results, r);
     if (drawn) setState(el, "data", "");
+    else if (panel.noValue) setState(el, "nodata", panel.noValue); // Grafana's noValue: what the panel needs
     else setState(el, "nodata", "No data in this time range" + (panel.description ? ": " + panel.description : "."));
   }
 
