@@ -216,6 +216,12 @@ def certs(
     hash_password: bool = typer.Option(
         False, "--hash-password", help="Read a password on stdin and print its bcrypt hash (for password_hash)."
     ),
+    web_config: Path | None = typer.Option(
+        None,
+        "--web-config",
+        help="Only write the web config of Prometheus, Alertmanager and the Pushgateway (TLS, bcrypt hashes of "
+        "the users' passwords) to this file, owner-only: the compose stack's Makefile runs it.",
+    ),
 ) -> None:
     """Create what security: names: a local CA, the server certificate for every listen host, the client
     certificate, and missing password and token files (owner-only). Existing files are kept."""
@@ -234,6 +240,18 @@ def certs(
     cfg = _load(config)
     if not (cfg.security.tls.enabled or cfg.security.auth):
         fail(f"{config}: security: has neither tls.enabled nor users: nothing to create (see docs/security.md)")
+    if web_config is not None:
+        from lookout.security.web_config import write_web_config
+
+        try:
+            check_files(cfg.security)
+            write_web_config(cfg.security, web_config)
+        except SecurityError as exc:
+            fail(str(exc))
+        except OSError as exc:
+            fail(f"--web-config {web_config}: cannot write: {exc.strerror}")
+        typer.echo(f"wrote {web_config}")
+        return
     try:
         written = write_certs(cfg, renew=renew)
         check_files(cfg.security)
@@ -541,6 +559,21 @@ def instrument(
     audit_file: str | None = typer.Option(
         None, help="JSON-lines audit trail, one record per tool call (docs/security.md) [LOOKOUT_AUDIT_FILE]."
     ),
+    tls_cert_file: str | None = typer.Option(
+        None, help="PEM certificate the management port serves TLS with [LOOKOUT_TLS_CERT_FILE]."
+    ),
+    tls_key_file: str | None = typer.Option(None, help="PEM key of --tls-cert-file [LOOKOUT_TLS_KEY_FILE]."),
+    tls_client_ca_file: str | None = typer.Option(
+        None, help="Require client certificates signed by this PEM CA [LOOKOUT_TLS_CLIENT_CA_FILE]."
+    ),
+    users_file: str | None = typer.Option(
+        None, help="NAME:BCRYPT-HASH lines: basic auth on the management port [LOOKOUT_USERS_FILE]."
+    ),
+    open_health: str | None = typer.Option(
+        None,
+        help="on: /health/live and /health/ready need no login (the kubelet's probes), or off "
+        "[LOOKOUT_OPEN_HEALTH; on].",
+    ),
 ) -> None:
     """Run a Python MCP server program with Lookout injected: lookout instrument [OPTIONS] -- COMMAND [ARGS...].
 
@@ -560,6 +593,11 @@ def instrument(
         auto.ENV_TRACES_PER_SECOND: None if traces_per_second is None else repr(traces_per_second),
         auto.ENV_SERVER_TIMEOUT: None if server_timeout is None else repr(server_timeout),
         auto.ENV_AUDIT_FILE: audit_file,
+        auto.ENV_TLS_CERT_FILE: tls_cert_file,
+        auto.ENV_TLS_KEY_FILE: tls_key_file,
+        auto.ENV_TLS_CLIENT_CA_FILE: tls_client_ca_file,
+        auto.ENV_USERS_FILE: users_file,
+        auto.ENV_OPEN_HEALTH: open_health,
     }
     try:
         returncode = auto.run(command, {name: value for name, value in options.items() if value is not None})

@@ -5,9 +5,11 @@ over stdio and streamable HTTP; the error cases end in one line, exit 2."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -226,5 +228,98 @@ def test_console_scripts_and_modules_are_instrumented(form: str, tmp_path: Path)
     try:
         wait_until(lambda: proc.alive() and ready(mport), 30, what=f"/health/ready of the {form}")
         assert f'{m.SERVER_NAME}="weather"' in management_text(mport)
+    finally:
+        proc.stop()
+
+
+def _management_tls(tmp: Path) -> tuple[Path, Path, Path, Path, str]:
+    """CA, server certificate and key for 127.0.0.1, and an htpasswd-style users file; returns them and the
+    password (which only the test knows: the files hold its bcrypt hash)."""
+    import datetime as dt
+    import secrets
+
+    import bcrypt
+
+    from lookout.security.certs import _key, _pem_cert, _pem_key, make_certificate
+
+    ca_key, leaf_key = _key(), _key()
+    ca = make_certificate("test CA", ca_key, None, dt.timedelta(days=1))
+    leaf = make_certificate("server", leaf_key, (ca, ca_key), dt.timedelta(days=1), hosts=[LOOPBACK])
+    paths = tmp / "ca.crt", tmp / "server.crt", tmp / "server.key", tmp / "users"
+    paths[0].write_bytes(_pem_cert(ca))
+    paths[1].write_bytes(_pem_cert(leaf))
+    paths[2].write_bytes(_pem_key(leaf_key))
+    password = secrets.token_urlsafe(16)
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
+    paths[3].write_text(f"# who may scrape\nprometheus:{hashed}\n")
+    return *paths, password
+
+
+def test_the_management_port_serves_tls_with_logins_from_files(tmp_path: Path) -> None:
+    ca, cert, key, users, password = _management_tls(tmp_path)
+    port, mport = free_port(), free_port()
+    argv = lookout_argv(
+        "instrument", "--management", f"{LOOPBACK}:{mport}", "--tls-cert-file", str(cert), "--tls-key-file", str(key),
+        "--", str(WEATHER), "http", str(port),
+    )  # fmt: skip
+    env = {**os.environ, "LOOKOUT_USERS_FILE": str(users)}  # the environment works as the options do
+    proc = start(argv, tmp_path / "server.log", env=env)
+    base = f"https://{LOOPBACK}:{mport}"
+    login = ("prometheus", password)
+    try:
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(ca)), timeout=5) as client:
+
+            def live() -> bool:
+                assert proc.alive(), proc.output()
+                try:
+                    return client.get(f"{base}/health/live").status_code == 200  # open: the kubelet's probe
+                except httpx.HTTPError:
+                    return False
+
+            wait_until(live, 30, what="/health/live of the instrumented server over TLS")
+            assert f"management app on https://{LOOPBACK}:{mport}" in proc.output()
+            with pytest.raises(httpx.HTTPError):  # plain HTTP: no answer but a dropped handshake
+                httpx.get(f"http://{LOOPBACK}:{mport}/metrics", auth=login, timeout=5)
+            assert client.get(f"{base}/metrics").status_code == 401
+            assert client.get(f"{base}/metrics", auth=("prometheus", "wrong")).status_code == 401
+            assert client.get(f"{base}/health", auth=("nobody", password)).status_code == 401
+            scraped = client.get(f"{base}/metrics", auth=login)
+            assert scraped.status_code == 200 and m.OPERATION_DURATION.name in scraped.text
+            assert client.get(f"{base}/health/ready", auth=login).status_code == 200
+        assert password not in Path(f"/proc/{proc.popen.pid}/cmdline").read_bytes().decode(errors="replace")
+    finally:
+        proc.stop()
+    assert password not in proc.output()
+
+
+def test_closed_health_and_bad_management_files_are_refused(tmp_path: Path) -> None:
+    ca, cert, _, users, password = _management_tls(tmp_path)
+    result = run_instrument("--tls-cert-file", str(cert), "--", str(WEATHER))
+    assert_one_line(result, "--tls-cert-file (LOOKOUT_TLS_CERT_FILE)", "--tls-key-file", "give both")
+    result = run_instrument("--tls-cert-file", str(cert), "--tls-key-file", str(ca), "--", str(WEATHER))
+    assert_one_line(result, "cannot serve TLS", str(cert))
+    (tmp_path / "plain").write_text(f"prometheus:{password}\n")  # a password where the hash belongs
+    result = run_instrument("--users-file", str(tmp_path / "plain"), "--", str(WEATHER))
+    assert_one_line(result, "--users-file (LOOKOUT_USERS_FILE)", "line 1 is not NAME:BCRYPT-HASH")
+    assert password not in result.stderr
+    # Without open health every path wants the login (plain HTTP here: logins without TLS are allowed on loopback).
+    mport = free_port()
+    argv = lookout_argv(
+        "instrument", "--management", f"{LOOPBACK}:{mport}", "--users-file", str(users), "--open-health", "off",
+        "--", str(WEATHER), "http", str(free_port()),
+    )  # fmt: skip
+    proc = start(argv, tmp_path / "closed.log")
+    try:
+
+        def answers() -> bool:
+            assert proc.alive(), proc.output()
+            try:
+                return httpx.get(f"http://{LOOPBACK}:{mport}/health/live", timeout=2).status_code == 401
+            except httpx.HTTPError:
+                return False
+
+        wait_until(answers, 30, what="/health/live refusing a request without a login")
+        live = httpx.get(f"http://{LOOPBACK}:{mport}/health/live", auth=("prometheus", password), timeout=5)
+        assert live.status_code == 200
     finally:
         proc.stop()

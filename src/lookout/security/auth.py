@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lookout.config.security import ClientCertificates, Role, Security
-from lookout.security.files import Principal, principals
+from lookout.security import SecurityError
+from lookout.security.files import Principal, principals, users_file_principals
 
 OPEN_HEALTH_PATHS = frozenset({"/health/live", "/health/ready"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -155,3 +156,50 @@ def server_security(security: Security, read_posts: frozenset[str] = frozenset()
     if not (security.tls.enabled or security.auth):
         return None
     return ServerSecurity.from_config(security, read_posts)
+
+
+@dataclass(frozen=True)
+class ManagementFiles:
+    """What a management port serves with, by file only (``lookout instrument``'s options): the certificate and
+    key it serves TLS with, the CA client certificates must come from, the htpasswd-style users file, and
+    whether the kubelet's health paths stay open. ``fields`` names each file the way the user set it."""
+
+    cert_file: str | None = None
+    key_file: str | None = None
+    client_ca_file: str | None = None
+    users_file: str | None = None
+    open_health: bool = True
+    fields: tuple[str, str, str, str] = ("cert_file", "key_file", "client_ca_file", "users_file")
+
+    def server_security(self) -> ServerSecurity | None:
+        """The :class:`ServerSecurity` of these files (None when none is given); :class:`SecurityError` naming
+        the field when a file is missing, unreadable or not what it should be."""
+        cert_field, key_field, ca_field, users_field = self.fields
+        if not (self.cert_file or self.key_file or self.client_ca_file or self.users_file):
+            return None
+        if bool(self.cert_file) != bool(self.key_file):
+            raise SecurityError(f"{cert_field} and {key_field} go together: give both to serve TLS, or neither")
+        if self.client_ca_file and not self.cert_file:
+            raise SecurityError(f"{ca_field} checks client certificates, which needs TLS: give {cert_field} too")
+        if self.cert_file and self.key_file:
+            try:
+                ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(self.cert_file, self.key_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise SecurityError(
+                    f"{cert_field}, {key_field}: cannot serve TLS with {self.cert_file} and {self.key_file} ({exc}): "
+                    "name a PEM certificate and its unencrypted key"
+                ) from None
+        if self.client_ca_file:
+            try:
+                ssl.create_default_context(cafile=self.client_ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise SecurityError(f"{ca_field}: {self.client_ca_file} is not a PEM CA ({exc})") from None
+        users = users_file_principals(self.users_file, users_field) if self.users_file else []
+        return ServerSecurity(
+            principals=users,
+            open_paths=OPEN_HEALTH_PATHS if self.open_health else frozenset(),
+            cert_file=self.cert_file,
+            key_file=self.key_file,
+            ca_file=self.client_ca_file,
+            client_certificates=ClientCertificates.REQUIRE if self.client_ca_file else ClientCertificates.OFF,
+        )

@@ -8,7 +8,7 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from lookout.config.security import Role, Security
+from lookout.config.security import BCRYPT_HASH, Role, Security
 from lookout.security import SecurityError
 
 
@@ -52,6 +52,30 @@ def principals(security: Security) -> list[Principal]:
         out.append(
             Principal(token.name, token.role, token=read_secret(token.token_file, f"security.tokens[{i}].token_file"))
         )
+    return out
+
+
+def users_file_principals(path: str, field: str, role: Role = Role.VIEWER) -> list[Principal]:
+    """The users of an htpasswd-style file, one ``NAME:BCRYPT-HASH`` a line (``#`` comments), each with ``role``.
+    It holds hashes, not passwords."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SecurityError(f"{field}: cannot read {path} ({exc.strerror}): fix the path and permissions") from None
+    out: list[Principal] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, _, hashed = line.partition(":")
+        if not name or not BCRYPT_HASH.match(hashed):
+            raise SecurityError(
+                f"{field}: {path} line {number} is not NAME:BCRYPT-HASH: write one user a line, the hash from "
+                "`htpasswd -nbB NAME PASSWORD` or `lookout certs --hash-password`"
+            )
+        out.append(Principal(name, role, password_hash=hashed.encode()))
+    if not out:
+        raise SecurityError(f"{field}: {path} names no user: write one NAME:BCRYPT-HASH a line")
     return out
 
 

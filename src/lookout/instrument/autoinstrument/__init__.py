@@ -30,9 +30,13 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lookout.health.app import DEFAULT_HOST, DEFAULT_PORT
 from lookout.instrument.sampler import DEFAULT_TARGET_PER_SECOND
+
+if TYPE_CHECKING:
+    from lookout.security.auth import ServerSecurity
 
 SITE_DIR = Path(__file__).resolve().parent / "site"
 """The directory put first on the child's ``PYTHONPATH``: it holds only ``sitecustomize.py``."""
@@ -46,6 +50,18 @@ ENV_OTLP_ENDPOINT = "LOOKOUT_OTLP_ENDPOINT"
 ENV_TRACES_PER_SECOND = "LOOKOUT_TRACES_PER_SECOND"
 ENV_SERVER_TIMEOUT = "LOOKOUT_SERVER_TIMEOUT"
 ENV_AUDIT_FILE = "LOOKOUT_AUDIT_FILE"
+ENV_TLS_CERT_FILE = "LOOKOUT_TLS_CERT_FILE"
+ENV_TLS_KEY_FILE = "LOOKOUT_TLS_KEY_FILE"
+ENV_TLS_CLIENT_CA_FILE = "LOOKOUT_TLS_CLIENT_CA_FILE"
+ENV_USERS_FILE = "LOOKOUT_USERS_FILE"
+ENV_OPEN_HEALTH = "LOOKOUT_OPEN_HEALTH"
+MANAGEMENT_FILE_OPTIONS = (
+    (ENV_TLS_CERT_FILE, "--tls-cert-file"),
+    (ENV_TLS_KEY_FILE, "--tls-key-file"),
+    (ENV_TLS_CLIENT_CA_FILE, "--tls-client-ca-file"),
+    (ENV_USERS_FILE, "--users-file"),
+)
+"""The management port's TLS and logins, by file only (docs/security.md): variable and option of each."""
 ENV_STATUS_FD = "LOOKOUT_INSTRUMENT_STATUS_FD"
 """Set by the launcher only: the child's end of the status pipe. The child takes it out of its environment,
 so processes the server starts in turn are not instrumented."""
@@ -54,6 +70,7 @@ DEFAULT_SERVER_TIMEOUT = 30.0
 MANAGEMENT_OFF = "off"
 LOGS_CHOICES = ("json", "off")
 TRACES_CHOICES = ("on", "off")
+OPEN_HEALTH_CHOICES = ("on", "off")
 ALWAYS_ON_TRACES_PER_SECOND = math.inf
 """``OTEL_TRACES_SAMPLER=always_on``: the adaptive sampler with no budget keeps every trace."""
 _SAMPLERS_ON = ("always_on", "parentbased_always_on")
@@ -79,10 +96,26 @@ class AutoSettings:
     traces_per_second: float = DEFAULT_TARGET_PER_SECOND
     server_timeout: float = DEFAULT_SERVER_TIMEOUT
     audit_file: str | None = None  # the audit trail of tool calls (docs/security.md); None: none
+    management_files: tuple[str | None, str | None, str | None, str | None] = (None, None, None, None)
+    """Certificate, key, client CA and users file of the management port (MANAGEMENT_FILE_OPTIONS order)."""
+    open_health: bool = True  # /health/live and /health/ready without credentials when users are required
 
     @property
     def management_address(self) -> str:
         return MANAGEMENT_OFF if self.management is None else f"{self.management[0]}:{self.management[1]}"
+
+    def management_security(self) -> ServerSecurity | None:
+        """TLS and logins of the management port (None: plain HTTP, open); raises :class:`LaunchError`."""
+        from lookout.security import SecurityError
+        from lookout.security.auth import ManagementFiles
+
+        cert, key, ca, users = self.management_files
+        cert_field, key_field, ca_field, users_field = (f"{option} ({env})" for env, option in MANAGEMENT_FILE_OPTIONS)
+        files = ManagementFiles(cert, key, ca, users, self.open_health, (cert_field, key_field, ca_field, users_field))
+        try:
+            return files.server_security()
+        except SecurityError as exc:
+            raise LaunchError(str(exc)) from None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AutoSettings:
@@ -121,6 +154,13 @@ class AutoSettings:
                 ENV_SERVER_TIMEOUT, env.get(ENV_SERVER_TIMEOUT), DEFAULT_SERVER_TIMEOUT, zero=True
             ),
             audit_file=env.get(ENV_AUDIT_FILE) or None,
+            management_files=(
+                env.get(ENV_TLS_CERT_FILE) or None,
+                env.get(ENV_TLS_KEY_FILE) or None,
+                env.get(ENV_TLS_CLIENT_CA_FILE) or None,
+                env.get(ENV_USERS_FILE) or None,
+            ),
+            open_health=_choice(ENV_OPEN_HEALTH, env.get(ENV_OPEN_HEALTH, "on"), OPEN_HEALTH_CHOICES) == "on",
         )
 
 
@@ -285,6 +325,7 @@ def run(argv: Sequence[str], settings_env: Mapping[str, str], env: Mapping[str, 
     SIGTERM and SIGHUP are passed on; SIGINT reaches the child from the terminal by itself."""
     base = dict(os.environ if env is None else env)
     settings = AutoSettings.from_env({**base, **settings_env})
+    settings.management_security()  # a bad file ends here, in one line, before the program starts
     command = resolve_command(argv)
     read_fd, write_fd = os.pipe()
     try:

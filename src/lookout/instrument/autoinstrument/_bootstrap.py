@@ -171,8 +171,9 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_in_thread(app: Any, sock: socket.socket) -> threading.Thread:
-    """Serve ``app`` on ``sock`` from a daemon thread with its own event loop (it dies with the process)."""
+def serve_in_thread(app: Any, sock: socket.socket, security: Any = None) -> threading.Thread:
+    """Serve ``app`` on ``sock`` from a daemon thread with its own event loop (it dies with the process); TLS and
+    logins when ``security`` (a :class:`lookout.security.auth.ServerSecurity`) says so, as Lookout's servers."""
     import uvicorn
 
     from lookout.serving import ServerLimits, uvicorn_config
@@ -183,7 +184,7 @@ def serve_in_thread(app: Any, sock: socket.socket) -> threading.Thread:
             yield
 
     # log_config=None: uvicorn's loggers go through the root logger (JSON on stderr), never to stdout.
-    config = uvicorn_config(app, ServerLimits(), lifespan="off", log_config=None)
+    config = uvicorn_config(app, ServerLimits(), lifespan="off", security=security, log_config=None)
     protocol: Any = config.http
 
     def quiet_init(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -253,6 +254,10 @@ class AutoInstrumentation:
         address = self.settings.management
         if address is not None:
             try:
+                security = self.settings.management_security()
+            except LaunchError as exc:
+                self.status.fail(str(exc))
+            try:
                 sock = bind(*address)
             except OSError as exc:
                 self.status.fail(
@@ -260,9 +265,10 @@ class AutoInstrumentation:
                     f"({exc.strerror or exc}): choose another with --management HOST:PORT"
                 )
             host, port = sock.getsockname()[:2]
-            serve_in_thread(handle.management_app(), sock)
+            serve_in_thread(handle.management_app(), sock, security)
             shown = f"[{host}]" if ":" in host else host
-            self.status.send(STATUS_MANAGEMENT, f"http://{shown}:{port}")
+            scheme = "https" if security is not None and security.cert_file else "http"
+            self.status.send(STATUS_MANAGEMENT, f"{scheme}://{shown}:{port}")
         self.status.close()
 
     def instrument(self, server: Any) -> Any:
