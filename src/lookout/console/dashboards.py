@@ -2,7 +2,8 @@
 
 One catalog: the console reads the dashboard JSON models that ``lookout generate`` writes for Grafana
 (:func:`lookout.stack.grafana.dashboards`, as data) and keeps what a panel needs — type, title, queries,
-unit, thresholds, size, the explanation it shows without data — plus the template variables. No second list of queries exists.
+unit, thresholds, size, the explanation it shows without data — plus the template variables. No second list of
+queries exists.
 """
 
 from __future__ import annotations
