@@ -38,6 +38,7 @@ CASES: Final = (
     GoldenCase("minimal", INPUTS / "minimal.yaml"),  # one tenant, one target, one receiver
     GoldenCase("remote-write", INPUTS / "remote-write.yaml"),  # remote_write, no business hours, own resources
     GoldenCase("ha", INPUTS / "ha.yaml"),  # 2 shards x 2 Prometheus replicas, 3 Alertmanager peers, VictoriaMetrics
+    GoldenCase("secure", INPUTS / "secure.yaml"),  # security: (TLS, users, a token) with the HA topology
 )
 
 

@@ -93,3 +93,20 @@ def test_an_open_config_fails_with_the_lines_that_decide(tmp_path: Path) -> None
     assert lines["retention:acme"].startswith("PASS")
     assert lines["exposed:listen.exporter"].startswith("FAIL") and f"{path}:11:" in lines["exposed:listen.exporter"]
     assert lines["redaction-on"].startswith("PASS")
+
+
+def test_the_long_term_store_passes_on_tls_and_loopback_only(tmp_path: Path) -> None:
+    """VictoriaMetrics takes no login from Lookout: its control asks for TLS and a loopback address instead."""
+    path = tmp_path / "lookout.yaml"
+    path.write_text(_secure(tmp_path) + "ha: {prometheus_replicas: 2, long_term_storage: victoriametrics}\n")
+    write_certs(load_config(path))
+    [store] = [c for c in controls(load_config(path), path) if c.name == "long-term-store"]
+    assert store.passed and "TLS on loopback" in store.detail and store.where == f"{path}:15"  # the ha block
+    path.write_text(
+        _secure(tmp_path)
+        + "ha: {prometheus_replicas: 2, long_term_storage: victoriametrics, victoriametrics: '0.0.0.0:8428'}\n"
+    )
+    [store] = [c for c in controls(load_config(path), path) if c.name == "long-term-store"]
+    assert not store.passed and "keep it on loopback" in store.detail
+    path.write_text(OPEN)
+    assert not [c for c in controls(load_config(path), path) if c.name == "long-term-store"]

@@ -18,6 +18,7 @@ read from the generated files, so it runs without any tool:
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -33,6 +34,7 @@ from lookout.check.findings import CheckSkipped, Finding
 from lookout.config.loader import ConfigError, parse_config
 from lookout.config.model import Config, Images
 from lookout.stack import deployment
+from lookout.stack.compose import OWNER_VARIABLES
 
 CHECK: Final = "compose"
 COMPOSE_FILE: Final = "docker-compose.monitoring.yml"
@@ -46,6 +48,8 @@ DASHBOARDS: Final = "grafana/dashboards"
 EXEMPLAR_FEATURE: Final = "exemplar-storage"
 PROJECT_LABEL: Final = "com.docker.compose.project"
 LOOPBACK: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+WEB_FLAG: Final = "--web.config.file"
+WEB_CONFIG_IMAGES: Final = ("prom/prometheus", "prom/alertmanager", "prom/pushgateway")
 _PINNED_PUBLIC = re.compile(r"^[a-z0-9][a-z0-9._-]*(:\d+)?/[a-z0-9][a-z0-9._/-]*:v?\d[\w.-]*$")
 """``<publisher or registry>/<name>:<version>``: ``latest`` and tagless images change under the stack, and a
 bare local name such as ``lookout-exporter:0.1.0`` exists only where someone built it."""
@@ -93,8 +97,13 @@ def _make_targets(stack_dir: Path) -> set[str]:
     return targets
 
 
+def _rel(source: str) -> str:
+    return source.removeprefix("./").rstrip("/")
+
+
 def _mount_findings(stack_dir: Path, compose: dict[str, Any]) -> list[Finding]:
     findings = []
+    made = _make_targets(stack_dir)
     for name, service in (compose.get("services") or {}).items():
         for kind, source in _volumes(service):
             if kind != "bind":
@@ -107,16 +116,15 @@ def _mount_findings(stack_dir: Path, compose: dict[str, Any]) -> list[Finding]:
                         f"{name}: bind mount {source} comes from the environment; mount a file the stack generates",
                     )
                 )
-            elif not source.startswith("/") and not (stack_dir / source).exists():
+            elif not source.startswith("/") and not (stack_dir / source).exists() and _rel(source) not in made:
                 findings.append(
                     Finding(
                         CHECK,
                         COMPOSE_FILE,
-                        f"{name}: bind mount {source} does not exist in the stack "
-                        "(Docker would mount an empty directory): generate it",
+                        f"{name}: bind mount {source} does not exist in the stack and no {MAKEFILE} target "
+                        "makes it (Docker would mount an empty directory): generate it",
                     )
                 )
-    made = _make_targets(stack_dir)
     for name, secret in (compose.get("secrets") or {}).items():
         source = str((secret or {}).get("file", ""))
         if not source:
@@ -260,6 +268,35 @@ def _exemplar_findings(stack_dir: Path, compose: dict[str, Any]) -> list[Finding
     return findings
 
 
+def _web_findings(compose: dict[str, Any], config: Config | None) -> list[Finding]:
+    """Prometheus' lifecycle API stays off, and under ``security:`` every component Lookout starts natively with
+    a web config gets one here too."""
+    secured = config is not None and (config.security.tls.enabled or config.security.auth)
+    findings = []
+    for name, service in (compose.get("services") or {}).items():
+        image = str(service.get("image", ""))
+        command = [str(a) for a in service.get("command") or []]
+        if "--web.enable-lifecycle" in command:
+            findings.append(
+                Finding(
+                    CHECK,
+                    COMPOSE_FILE,
+                    f"{name}: --web.enable-lifecycle lets anyone who reaches it stop or reload it (/-/quit, "
+                    "/-/reload): remove it and reload with `docker compose kill -s HUP`",
+                )
+            )
+        if secured and any(f"{c}:" in image for c in WEB_CONFIG_IMAGES) and _arg_value(command, WEB_FLAG) is None:
+            findings.append(
+                Finding(
+                    CHECK,
+                    COMPOSE_FILE,
+                    f"{name}: lookout.yaml has security: but it runs without {WEB_FLAG}: it serves plain HTTP "
+                    "to anyone (regenerate the stack)",
+                )
+            )
+    return findings
+
+
 def _project_name(stack_dir: Path) -> str | None:
     path = stack_dir / ENV_FILE
     if not path.is_file():
@@ -330,14 +367,18 @@ def check_compose(stack_dir: Path, config: Config | None = None) -> list[Finding
         findings += _needed_findings(compose, config)
     findings += _exemplar_findings(stack_dir, compose)
     findings += _log_findings(stack_dir, compose)
+    findings += _web_findings(compose, config)
     binary = shutil.which(BINARY)
     if binary is None:
         if findings:
             return findings
         raise CheckSkipped(f"{BINARY} is not installed ({INSTALL_HINT})")
+    # As `make` runs it: the Makefile exports the owner of the security: files the secured services run as.
+    owner = {OWNER_VARIABLES[0]: str(os.getuid()), OWNER_VARIABLES[1]: str(os.getgid())}
     result = subprocess.run(
         [binary, "-f", str(path.resolve()), "config", "-q"],
         cwd=stack_dir,
+        env={**owner, **os.environ},
         capture_output=True,
         text=True,
         timeout=60,

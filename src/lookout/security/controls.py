@@ -151,6 +151,23 @@ def controls(config: Config, path: Path) -> list[Control]:
                 + ("with TLS and authentication" if ok else "without TLS and authentication"),
             )
         )
+    store = config.long_term_storage_address()
+    if store is not None:
+        # VictoriaMetrics takes no login from Lookout (it reads its password only from its command line).
+        ok = tls and is_loopback(store)
+        out.append(
+            Control(
+                "long-term-store",
+                ok,
+                at("ha", "victoriametrics"),
+                f"VictoriaMetrics on {store}: "
+                + (
+                    "TLS on loopback (it takes no login)"
+                    if ok
+                    else "it takes no login: keep it on loopback and set security.tls.enabled"
+                ),
+            )
+        )
     if not any(c.name.startswith("exposed:") for c in out):
         out.append(Control("loopback-only", True, at("listen"), "every endpoint listens on loopback only"))
     return out

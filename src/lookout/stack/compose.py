@@ -21,6 +21,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from lookout.config.model import Config
+from lookout.security.web_config import WEB_CONFIG_FILE
 from lookout.stack import deployment, naming
 from lookout.stack.alertmanager import cluster_flags
 from lookout.stack.grafana import DASHBOARDS_DIR
@@ -50,6 +51,14 @@ ALLOY_LISTEN: Final = "127.0.0.1:12345"
 EXEMPLAR_FEATURE: Final = "exemplar-storage"
 GRAFANA_ADMIN: Final = "admin"
 JAEGER_UI: Final = "127.0.0.1:16686"
+WEB_CONFIG: Final = f"{SECRETS_DIR}/{WEB_CONFIG_FILE}"
+"""The exporter-toolkit web config under ``security:``: bcrypt hashes of the users' passwords, so the generated
+Makefile writes it (``lookout certs --web-config``) from the password files, never the generator."""
+WEB_CONFIG_MOUNT: Final = f"/etc/lookout/{WEB_CONFIG_FILE}"
+DATA_DIR: Final = "data"
+OWNER_VARIABLES: Final = ("LOOKOUT_UID", "LOOKOUT_GID")
+"""Under ``security:`` the containers reading its owner-only files run as their owner: the Makefile exports these."""
+WEB_CONFIG_SERVICES: Final = ("prometheus", "alertmanager", "pushgateway")
 
 # Pinned images: the versions these configs were written against.
 IMAGES: Final = {
@@ -162,7 +171,8 @@ def compose_config(config: Config) -> dict[str, Any]:
                 "--storage.tsdb.path=/prometheus",
                 f"--storage.tsdb.retention.time={config.retention.metrics}",
                 f"--web.listen-address={listen.prometheus}",
-                "--web.enable-lifecycle",
+                # No --web.enable-lifecycle: /-/quit and /-/reload would let anyone who reaches the port stop or
+                # reload it; `docker compose kill -s HUP prometheus` reloads.
                 # The latency panels show exemplars (trace ids); without it Prometheus drops them at scrape.
                 f"--enable-feature={EXEMPLAR_FEATURE}",
             ],
@@ -269,6 +279,8 @@ def compose_config(config: Config) -> dict[str, Any]:
         volumes.append("sink-data")
     if config.ha is not None:
         volumes += _high_availability(config, services)
+    if _secured(config):
+        volumes = _secure(config, services, volumes)
     return {
         "services": services,
         "volumes": {name: {} for name in volumes},
@@ -316,17 +328,160 @@ def _high_availability(config: Config, services: dict[str, Any]) -> list[str]:
     return volumes
 
 
-def _makefile() -> str:
+def _secured(config: Config) -> bool:
+    return config.security.tls.enabled or config.security.auth
+
+
+def _server_files(config: Config) -> list[str]:
+    """What a component serving TLS reads: its certificate and key, and the CA it verifies clients with."""
+    tls = config.security.tls
+    return [f for f in (tls.cert_file, tls.key_file, tls.ca_file) if tls.enabled and f]
+
+
+def _client_files(config: Config) -> list[str]:
+    """What a client of the stack's endpoints reads: the CA, its client certificate, the client user's password."""
+    tls, user = config.security.tls, config.security.client()
+    files = [f for f in (tls.ca_file, tls.client_cert_file, tls.client_key_file) if tls.enabled and f]
+    return files + ([user.password_file] if user is not None and user.password_file else [])
+
+
+def _all_files(config: Config) -> list[str]:
+    """Every file ``security:`` names: Lookout's own servers check them all and know every user and token."""
+    security = config.security
+    users = [u.password_file for u in security.users if u.password_file]
+    return [*_server_files(config), *_client_files(config), *users, *(t.token_file for t in security.tokens)]
+
+
+def _read_only(paths: list[str]) -> list[str]:
+    """Mounted at the paths lookout.yaml names, so prometheus.yml, alertmanager.yml, the Grafana provisioning and
+    the exporter's lookout.yaml (all generated with those absolute paths) read them unchanged."""
+    return [f"{path}:{path}:ro" for path in sorted(set(paths))]
+
+
+def _healthcheck_code(config: Config, url: str) -> str:
+    """A Python one-liner for the image's healthcheck: the stack's CA, client certificate and client user's
+    password, each read from its mounted file when the check runs."""
+    tls, user = config.security.tls, config.security.client()
+    lines = ["import base64,ssl,urllib.request as u"]
+    context = "None"
+    if tls.enabled:
+        lines.append(f"c=ssl.create_default_context(cafile={tls.ca_file!r})")
+        if tls.client_cert_file:
+            lines.append(f"c.load_cert_chain({tls.client_cert_file!r},{tls.client_key_file!r})")
+        context = "c"
+    headers = "{}"
+    if user is not None and user.password_file:
+        login = f"b{user.name + ':'!r}+open({user.password_file!r},'rb').read().strip()"
+        headers = f"{{'Authorization':'Basic '+base64.b64encode({login}).decode()}}"
+    lines.append(f"u.urlopen(u.Request({url!r},headers={headers}),timeout=2,context={context})")
+    return ";".join(lines)
+
+
+def _secure(config: Config, services: dict[str, Any], volumes: list[str]) -> list[str]:
+    """``security:`` in the containers: every component Lookout starts natively serves as it does there (TLS, the
+    web config, the users), reads the files lookout.yaml names from read-only mounts at the same paths, and runs
+    as the files' owner (they stay owner-only), with its data in a directory of the stack that the Makefile makes.
+    Returns the named volumes still in use."""
+    owner = ":".join(f"${{{v}:?run make, which exports it}}" for v in OWNER_VARIABLES)
+    server, client, every = _server_files(config), _client_files(config), _all_files(config)
+    tls = config.security.tls
+    store = [f for f in (tls.cert_file, tls.key_file) if tls.enabled and f]
+    for name, service in services.items():
+        base = name.split("-")[0] if name.startswith(("prometheus", "alertmanager")) else name
+        command = [str(a) for a in service.get("command") or []]
+        if base in WEB_CONFIG_SERVICES:
+            files = [*server, *client] if base != "pushgateway" else server
+            service["command"] = [*command, f"--web.config.file={WEB_CONFIG_MOUNT}"]
+            mounts = [f"./{WEB_CONFIG}:{WEB_CONFIG_MOUNT}:ro", *_read_only(files)]
+        elif name == "victoriametrics":
+            mounts = _read_only(store)
+        elif name == "grafana":
+            mounts = _read_only(client)
+        elif name in ("exporter", "sink", "demo-server"):
+            if name != "exporter":  # the exporter reads lookout.yaml already; the others obey its security:
+                service["command"] = [*command, "--config", EXPORTER_CONFIG_MOUNT]
+                mounts = [f"./{EXPORTER_CONFIG}:{EXPORTER_CONFIG_MOUNT}:ro"]
+            else:
+                mounts = []
+            mounts += _read_only(every)
+        else:
+            continue
+        service["user"] = owner
+        service["volumes"] = list(dict.fromkeys([*_owned_data(service.get("volumes") or []), *mounts]))
+    if "exporter" in services:
+        url = f"{config.security.scheme}://{config.listen.exporter}/-/healthy"
+        services["exporter"]["healthcheck"]["test"] = ["CMD", "python", "-c", _healthcheck_code(config, url)]
+    used = {str(v).split(":", 1)[0] for service in services.values() for v in service.get("volumes") or []}
+    return [v for v in volumes if v in used]
+
+
+def _owned_data(mounts: list[str]) -> list[str]:
+    """Named data volumes become directories of the stack (``data/<volume>``): a volume takes its owner from the
+    image, which the files' owner cannot write."""
+    out = []
+    for mount in mounts:
+        source, _, target = str(mount).partition(":")
+        if source.endswith("-data") and "/" not in source:
+            out.append(f"./{data_dir(source)}:{target}")
+        else:
+            out.append(str(mount))
+    return out
+
+
+def data_dir(volume: str) -> str:
+    return f"{DATA_DIR}/{volume.removesuffix('-data')}"
+
+
+def _data_dirs(compose: dict[str, Any]) -> list[str]:
+    """The data directories the secured services mount (the Makefile makes them)."""
+    dirs = set()
+    for service in compose["services"].values():
+        for mount in service.get("volumes") or []:
+            source = str(mount).split(":", 1)[0]
+            if source.startswith(f"./{DATA_DIR}/"):
+                dirs.add(source.removeprefix("./"))
+    return sorted(dirs)
+
+
+def _secured_make(config: Config, compose: dict[str, Any]) -> tuple[str, list[str], str]:
+    """Under ``security:``: the exported owner, what ``up`` needs first, and the rules writing it."""
+    if not _secured(config):
+        return "", [], ""
+    exports = "".join(f"export {v} := $(shell id -{'u' if v.endswith('UID') else 'g'})\n" for v in OWNER_VARIABLES)
+    dirs = _data_dirs(compose)
+    passwords = sorted({u.password_file for u in config.security.users if u.password_file})
+    rules = f"""
+# The web config of Prometheus, Alertmanager and the Pushgateway (TLS and bcrypt hashes of the users'
+# passwords, owner-only), written again when lookout.yaml or a password file changes; needs `lookout` here.
+{WEB_CONFIG}: {" ".join([EXPORTER_CONFIG, *passwords])}
+\t@mkdir -p -m 700 {SECRETS_DIR}
+\tlookout certs --config {EXPORTER_CONFIG} --web-config $@
+"""
+    if dirs:
+        rules += f"""
+# Data of the services that run as the owner of the security: files (a named volume would belong to the image's user).
+{" ".join(dirs)}:
+\t@mkdir -p -m 700 $@
+"""
+    return (
+        f"# The services reading the owner-only files of security: run as you.\n{exports}",
+        [WEB_CONFIG, *dirs],
+        rules,
+    )
+
+
+def _makefile(config: Config, compose: dict[str, Any]) -> str:
     header = "".join(f"# {line}\n" for line in naming.GENERATED_HEADER.splitlines())
-    compose = f"docker compose -f {COMPOSE_FILE}"
+    command = f"docker compose -f {COMPOSE_FILE}"
     secret = GRAFANA_SECRET_FILE.removeprefix("./")
+    exports, needs, rules = _secured_make(config, compose)
     return f"""{header}# `make` starts the stack (Grafana on :3000, user {GRAFANA_ADMIN}); the first run writes
 # the Grafana admin password to {secret} (never committed: see .gitignore). `make password` prints it.
-COMPOSE := {compose}
-
+COMPOSE := {command}
+{exports}
 .PHONY: up down password
 
-up: {secret}
+up: {" ".join([secret, *needs])}
 \t$(COMPOSE) up -d
 
 down:
@@ -340,7 +495,7 @@ password: {secret}
 \t@mkdir -p -m 700 {SECRETS_DIR}
 \t@openssl rand -base64 24 > $@.tmp && chmod 644 $@.tmp && mv $@.tmp $@
 \t@echo "Grafana admin password written to $@"
-"""
+{rules}"""
 
 
 def render_compose(config: Config) -> dict[str, str]:
@@ -349,11 +504,12 @@ def render_compose(config: Config) -> dict[str, str]:
         f"`docker compose -f {COMPOSE_FILE} up -d`).\nBuild Lookout's image first, from the repository: "
         f"`docker build -t {config.images.lookout} .` (docs/deployment.md)."
     )
+    compose = compose_config(config)
     return {
-        COMPOSE_FILE: dump_yaml(compose_config(config), header),
+        COMPOSE_FILE: dump_yaml(compose, header),
         COMPOSE_NODE_TARGETS: json.dumps([{"targets": [NODE_EXPORTER_LISTEN]}]) + "\n",
         EXPORTER_CONFIG: dump_yaml(deployment.config_yaml(config), naming.GENERATED_HEADER),
-        MAKEFILE: _makefile(),
+        MAKEFILE: _makefile(config, compose),
         ENV_FILE: f"# {naming.GENERATED_HEADER}\nCOMPOSE_PROJECT_NAME={COMPOSE_PROJECT}\n",
-        GITIGNORE: f"# {naming.GENERATED_HEADER}\n/{SECRETS_DIR}/\n",
+        GITIGNORE: f"# {naming.GENERATED_HEADER}\n/{SECRETS_DIR}/\n" + (f"/{DATA_DIR}/\n" if _secured(config) else ""),
     }
