@@ -19,7 +19,7 @@ from lookout.report.document import Document, Section, Table
 from lookout.report.errors import MissingExtra, ReportError
 from lookout.report.forecast import fit_line
 from lookout.report.period import choose_period, month_period, span_period
-from lookout.report.plots import Line, Threshold, line_plot, require_matplotlib
+from lookout.report.plots import Band, Line, Plot, Threshold, draw, line_plot, render, require_matplotlib
 from lookout.report.render import to_html, to_markdown, write
 
 NOW = datetime(2026, 11, 29, 12, 7, tzinfo=UTC)
@@ -161,3 +161,34 @@ def test_without_matplotlib_the_cli_names_the_extra(
     assert capsys.readouterr().err == "lookout: matplotlib is not installed: pip install 'mcp-lookout[report]'\n"
     with pytest.raises(MissingExtra, match=r"pip install 'mcp-lookout\[report\]'"):
         require_matplotlib()
+
+
+@pytest.mark.parametrize("kind", ["sla", "capacity", "cost"])
+def test_without_prometheus_the_reports_read_the_store_that_sees_every_replica(tmp_path: Path, kind: str) -> None:
+    store = f"127.0.0.1:{_closed_port()}"
+    ha = f"ha:\n  prometheus_replicas: 2\n  long_term_storage: victoriametrics\n  victoriametrics: {store}\n"
+    config = tmp_path / "lookout.yaml"
+    config.write_text(CONFIG + ha)
+    result = CliRunner().invoke(app, ["report", kind, "--config", str(config), "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert f"cannot reach Prometheus at http://{store}" in result.output
+
+
+def test_a_reused_figure_and_the_worker_processes_draw_what_a_new_figure_draws() -> None:
+    days = np.arange(1, 31, dtype=np.float64) * 86400
+    plots = [
+        Plot(
+            f"p{i}",
+            f"service {i}",
+            "req/s",
+            [Line("daily peak", days, (i + 1) * days / 86400, marker="o"), Line("trend", days[[0, -1]], [0.0, 9.0])],
+            [Threshold(f"limit {10 * i}", 10.0 * i)],
+            Band("interval", days, days / 86400 - i, days / 86400 + i) if i % 2 else None,
+        )
+        for i in range(6)
+    ]
+    fresh = [draw(plot, reuse=False).data for plot in plots]
+    assert len(set(fresh)) == len(plots)
+    assert [image.data for image in render(plots, workers=1)] == fresh
+    assert [image.data for image in render(plots, workers=2)] == fresh
+    assert [image.name for image in render(plots, "svg", workers=2)] == [plot.name for plot in plots]

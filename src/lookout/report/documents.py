@@ -11,7 +11,7 @@ from lookout.report.capacity import CapacityReport, ServiceCapacity, Trend
 from lookout.report.cost import CostReport
 from lookout.report.document import Document, Section, Table, number, pct, size
 from lookout.report.forecast import METHOD
-from lookout.report.plots import Band, Line, Threshold, line_plot
+from lookout.report.plots import Band, Line, Plot, Threshold, render
 from lookout.report.sla import ServiceSla, SlaReport
 
 _TIME = "%Y-%m-%d %H:%M"
@@ -49,11 +49,21 @@ def _sla_row(s: ServiceSla) -> tuple[str, ...]:
     )
 
 
-def _sla_section(report: SlaReport, s: ServiceSla, image_format: str) -> Section:
+def _with_plots(
+    parts: list[tuple[Section, list[Plot]]], image_format: str, workers: int | None, reuse: bool
+) -> list[Section]:
+    """The sections with their plots drawn in one batch (spread over the cores when there are many)."""
+    images = iter(render([plot for _, plots in parts for plot in plots], image_format, workers, reuse))
+    for section, plots in parts:
+        section.images += [next(images) for _ in plots]
+    return [section for section, _ in parts]
+
+
+def _sla_section(report: SlaReport, s: ServiceSla) -> tuple[Section, list[Plot]]:
     section = Section(f"{s.key.tenant} / {s.key.service}")
     if not s.has_traffic:
         section.paragraphs.append("No traffic in the period: no request reached this service, so there is no SLI.")
-        return section
+        return section, []
     met = "met" if s.availability >= s.objective else "missed"
     section.paragraphs += [
         f"Availability {pct(s.availability)} against the objective {pct(s.objective, 2)} ({met}): "
@@ -75,17 +85,16 @@ def _sla_section(report: SlaReport, s: ServiceSla, image_format: str) -> Section
     start = report.period.start.timestamp()
     days, daily = s.daily_availability()
     name = _slug(str(s.key))
-    section.images += [
-        line_plot(
+    plots = [
+        Plot(
             f"{name}-availability",
             f"{s.key}: availability per day",
             "availability",
             [Line("availability", days, daily, marker="o")],
             [Threshold(f"objective {pct(s.objective, 2)}", s.objective)],
-            image_format=image_format,
             percent=True,
         ),
-        line_plot(
+        Plot(
             f"{name}-budget",
             f"{s.key}: error budget remaining",
             "budget left",
@@ -94,22 +103,23 @@ def _sla_section(report: SlaReport, s: ServiceSla, image_format: str) -> Section
                 Line("even burn to the objective", [start, report.period.end.timestamp()], [1.0, 0.0], style="--"),
             ],
             [Threshold("budget exhausted", 0.0)],
-            image_format=image_format,
             percent=True,
         ),
-        line_plot(
+        Plot(
             f"{name}-p99",
             f"{s.key}: p99 latency, the worst 5-minute window of each hour",
             "seconds",
             [Line("p99", s.hour_ends, s.hourly_p99)],
             [Threshold(f"policy {report.latency_p99_threshold:g} s", report.latency_p99_threshold)],
-            image_format=image_format,
         ),
     ]
-    return section
+    return section, plots
 
 
-def sla_document(report: SlaReport, image_format: str = "png") -> Document:
+def sla_document(
+    report: SlaReport, image_format: str = "png", workers: int | None = None, reuse: bool = True
+) -> Document:
+    """``workers`` and ``reuse``: how the plots are drawn (:func:`lookout.report.plots.render`)."""
     headers = (
         "tenant", "service", "availability", "downtime min", "budget consumed", "budget remaining",
         "p99 windows in policy", "error ratio", "incidents",
@@ -133,7 +143,7 @@ def sla_document(report: SlaReport, image_format: str = "png") -> Document:
         "queries": report.queries,
         "services": [_sla_data(s) for s in report.services],
     }
-    sections = [summary, *(_sla_section(report, s, image_format) for s in report.services)]
+    sections = [summary, *_with_plots([_sla_section(report, s) for s in report.services], image_format, workers, reuse)]
     return Document("sla", "Service level report", _period_line("SLA", report), sections, data)
 
 
@@ -169,34 +179,44 @@ def _day(report: CapacityReport, day: float | None) -> str:
 
 def _crossing(report: CapacityReport, trend: Trend, horizon_day: float) -> str:
     if trend.fit is None:
-        return "no data"
+        return "peaks on one day only" if np.isfinite(trend.values).any() else "no data"
     if trend.crossing_day is None or trend.crossing_day > horizon_day:
         return "not within the horizon"
     return _day(report, trend.crossing_day)
 
 
-def _capacity_section(report: CapacityReport, s: ServiceCapacity, image_format: str) -> Section:
+_TOO_YOUNG = "No trend or forecast yet: they need daily peaks on at least two days of the period."
+
+
+def _capacity_section(report: CapacityReport, s: ServiceCapacity) -> tuple[Section, list[Plot]]:
     section = Section(f"{s.key.tenant} / {s.key.service}")
     if not s.has_traffic:
         section.paragraphs.append("No traffic in the period: there is no request-rate trend to forecast.")
-        return section
-    fit = s.requests.fit
-    assert fit is not None
-    peak = s.forecast_peak()
-    assert peak is not None
+        return section, []
     capacity = "unknown (no capacity series)" if s.capacity_rps is None else f"{number(s.capacity_rps)} req/s"
-    section.paragraphs += [
-        f"Daily peak request rate now {number(s.requests.latest or 0.0)} req/s, trend {fit.slope:+.3f} req/s per "
-        f"day. Per-replica capacity {capacity} x {s.replicas} replica(s) x policy {pct(s.utilization_threshold, 0)}"
-        f" = {'unknown' if s.requests.threshold is None else number(s.requests.threshold)} req/s.",
-        f"Reaches it: {_crossing(report, s.requests, s.horizon_day)} by the trend, "
-        f"{_day(report, s.requests.earliest_crossing_day)} by the upper 95 % bound.",
-        f"Forecast peak at the end of the horizon {number(peak[0])} req/s (upper bound {number(peak[1])}): "
-        f"{s.replicas_needed() or '—'} replica(s) needed.",
-    ]
+    limit_text = "unknown" if s.requests.threshold is None else number(s.requests.threshold)
+    fit = s.requests.fit
+    peak = s.forecast_peak()
+    if fit is None or peak is None:  # peaks on one day only: a young stack
+        section.paragraphs.append(
+            f"Daily peak request rate {number(s.requests.latest or 0.0)} req/s against per-replica capacity "
+            f"{capacity} x {s.replicas} replica(s) x policy {pct(s.utilization_threshold, 0)} = {limit_text} req/s. "
+            f"{_TOO_YOUNG}"
+        )
+    else:
+        section.paragraphs += [
+            f"Daily peak request rate now {number(s.requests.latest or 0.0)} req/s, trend {fit.slope:+.3f} req/s per "
+            f"day. Per-replica capacity {capacity} x {s.replicas} replica(s) x policy "
+            f"{pct(s.utilization_threshold, 0)} = {limit_text} req/s.",
+            f"Reaches it: {_crossing(report, s.requests, s.horizon_day)} by the trend, "
+            f"{_day(report, s.requests.earliest_crossing_day)} by the upper 95 % bound.",
+            f"Forecast peak at the end of the horizon {number(peak[0])} req/s (upper bound {number(peak[1])}): "
+            f"{s.replicas_needed() or '—'} replica(s) needed.",
+        ]
     for name, trend in (("CPU", s.cpu), ("Memory", s.memory)):
         if trend.fit is None:
-            section.paragraphs.append(f"{name} utilization: no data.")
+            measured = np.isfinite(trend.values).any()
+            section.paragraphs.append(f"{name} utilization: {'peaks on one day only' if measured else 'no data'}.")
             continue
         section.paragraphs.append(
             f"{name} utilization (busiest replica, daily peak) now {pct(trend.latest or 0.0, 1)}, trend "
@@ -204,50 +224,50 @@ def _capacity_section(report: CapacityReport, s: ServiceCapacity, image_format: 
             f"{_crossing(report, trend, s.horizon_day)}."
         )
     start = report.period.start.timestamp()
-    future = np.linspace(float(s.requests.days[0]), s.horizon_day, 200)
-    seconds = start + future * 86400
-    margin = fit.margin(future)
     name = _slug(str(s.key))
     limit = (
         []
         if s.requests.threshold is None
         else [Threshold(f"{pct(s.utilization_threshold, 0)} of capacity", s.requests.threshold)]
     )
-    section.images.append(
-        line_plot(
-            f"{name}-forecast",
-            f"{s.key}: daily peak request rate and forecast",
-            "req/s",
-            [
-                Line("daily peak", start + s.requests.days * 86400, s.requests.values, style="", marker="o"),
-                Line("trend", seconds, fit.predict(future), style="--"),
-            ],
-            limit,
-            Band("95 % prediction interval", seconds, fit.predict(future) - margin, fit.predict(future) + margin),
-            image_format=image_format,
-        )
-    )
+    peaks = Line("daily peak", start + s.requests.days * 86400, s.requests.values, style="", marker="o")
+    if fit is None:
+        plots = [Plot(f"{name}-forecast", f"{s.key}: daily peak request rate", "req/s", [peaks], limit)]
+    else:
+        future = np.linspace(float(s.requests.days[0]), s.horizon_day, 200)
+        seconds = start + future * 86400
+        margin = fit.margin(future)
+        predicted = fit.predict(future)
+        band = Band("95 % prediction interval", seconds, predicted - margin, predicted + margin)
+        title = f"{s.key}: daily peak request rate and forecast"
+        plots = [
+            Plot(
+                f"{name}-forecast", title, "req/s", [peaks, Line("trend", seconds, predicted, style="--")], limit, band
+            )
+        ]
     lines = [
         Line(label, start + trend.days * 86400, trend.values, marker="o")
         for label, trend in (("CPU", s.cpu), ("memory", s.memory))
         if trend.fit is not None
     ]
     if lines:
-        section.images.append(
-            line_plot(
+        plots.append(
+            Plot(
                 f"{name}-utilization",
                 f"{s.key}: CPU and memory utilization (busiest replica, daily peak)",
                 "utilization",
                 lines,
                 [Threshold(f"policy {pct(s.utilization_threshold, 0)}", s.utilization_threshold)],
-                image_format=image_format,
                 percent=True,
             )
         )
-    return section
+    return section, plots
 
 
-def capacity_document(report: CapacityReport, image_format: str = "png") -> Document:
+def capacity_document(
+    report: CapacityReport, image_format: str = "png", workers: int | None = None, reuse: bool = True
+) -> Document:
+    """``workers`` and ``reuse``: how the plots are drawn (:func:`lookout.report.plots.render`)."""
     rows = []
     for s in report.services:
         if not s.has_traffic:
@@ -284,7 +304,10 @@ def capacity_document(report: CapacityReport, image_format: str = "png") -> Docu
         "queries": report.queries,
         "services": [_capacity_data(report, s) for s in report.services],
     }
-    sections = [summary, *(_capacity_section(report, s, image_format) for s in report.services)]
+    sections = [
+        summary,
+        *_with_plots([_capacity_section(report, s) for s in report.services], image_format, workers, reuse),
+    ]
     return Document("capacity", "Capacity report", _period_line("Capacity", report), sections, data)
 
 
