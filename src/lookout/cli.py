@@ -456,9 +456,12 @@ def console(
     alertmanager: str | None = typer.Option(None, help="Alertmanager URL (default: http://<listen.alertmanager>)."),
     listen: str | None = typer.Option(None, help="host:port to serve on (default: listen.grafana, loopback)."),
     data_dir: Path = typer.Option(Path(".lookout"), help="Where `lookout bench` keeps its history (read only)."),
+    reports: Path = typer.Option(
+        Path("reports"), help="Where `lookout report` writes its HTML (its --out), listed under Reports (read only)."
+    ),
 ) -> None:
-    """Serve the console: the dashboards, alerts and silences, SLOs, probes and benchmarks of lookout.yaml,
-    read from Prometheus and Alertmanager."""
+    """Serve the console: the dashboards, alerts and silences, SLOs, probes, benchmarks and reports of
+    lookout.yaml, read from Prometheus and Alertmanager."""
     from lookout.console import ConsoleSettings, serve_console
     from lookout.console.access import scheme_of, upstream_access
     from lookout.security import SecurityError
@@ -482,6 +485,7 @@ def console(
         _http_url("--alertmanager", alertmanager or scheme_of(cfg.security, f"http://{cfg.listen.alertmanager}")),
         data_dir,
         access,
+        reports,
     )
     try:
         anyio.run(serve_console, settings, host, int(port))

@@ -113,6 +113,29 @@ def test_bench_page_says_how_to_record_a_history(offline: TestClient) -> None:
     assert "run `lookout bench run`" in offline.get("/bench").text
 
 
+def test_every_page_links_to_the_reports_and_the_reports_page_serves_what_lookout_report_wrote(
+    config: Config, tmp_path: Path
+) -> None:
+    dead = f"http://{LOOPBACK}:{free_port()}"
+    reports = tmp_path / "reports"
+    console = TestClient(create_app(ConsoleSettings(config, dead, dead, tmp_path, reports_dir=reports)))
+    for path in ("/", "/slo", "/bench", "/reports"):
+        assert '<a href="/reports"' in console.get(path).text
+    empty = console.get("/reports").text
+    assert f"lookout report sla --out {reports}" in empty and "lookout report cost" in empty
+    reports.mkdir()
+    (reports / "sla.html").write_text("<!DOCTYPE html><title>Service level report</title>")
+    (reports / "secrets.txt").write_text("not a report")
+    listed = console.get("/reports").text
+    assert '<a href="/reports/sla.html">' in listed and "lookout report sla --out" not in listed
+    assert "secrets" not in listed and "lookout report capacity --out" in listed
+    served = console.get("/reports/sla.html")
+    assert served.status_code == 200 and "Service level report" in served.text
+    assert served.headers["content-type"].startswith("text/html")
+    for name in ("secrets.txt", "cost.html", "..%2Flookout.yaml"):
+        assert console.get(f"/reports/{name}").status_code == 404
+
+
 def test_only_queries_are_proxied(offline: TestClient) -> None:
     assert offline.get("/api/prom/query", params={"query": "up"}).json()["errorType"] == "upstream"
     for call in ("admin", "targets", "series", "..%2Fadmin%2Ftsdb%2Fdelete_series"):

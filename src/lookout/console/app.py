@@ -36,6 +36,8 @@ SILENCE_ID: Final = re.compile(r"^[0-9a-fA-F-]{36}$")
 LABEL_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MATCHER: Final = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^,"]*))\s*(?:,|$)')
 MAX_FORM_BYTES: Final = 16 * 1024
+REPORT_FILE: Final = re.compile(rf"^({'|'.join(kind for kind, _ in pages.REPORTS)})\.html$")
+"""The self-contained HTML files of `lookout report`; nothing else in the directory is served."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class ConsoleSettings:
     """Where `lookout bench` keeps its history (bench.sqlite); read only."""
     access: UpstreamAccess | None = None
     """TLS and credentials for the upstreams (``security:``); None: plain HTTP, no credentials."""
+    reports_dir: Path = Path("reports")
+    """Where `lookout report` writes its HTML (its ``--out``); read only."""
 
 
 class BadSilence(ValueError):
@@ -213,6 +217,22 @@ def create_app(settings: ConsoleSettings) -> Starlette:
             runs, error = None, str(exc)
         return html(pages.bench(runs, error))
 
+    async def reports(request: Request) -> Response:
+        directory = settings.reports_dir
+        found = {
+            path.stem: path.stat().st_mtime
+            for path in (directory.iterdir() if directory.is_dir() else ())
+            if REPORT_FILE.match(path.name) and path.is_file()
+        }
+        return html(pages.reports(found, directory))
+
+    async def report(request: Request) -> Response:
+        name = request.path_params["name"]
+        path = settings.reports_dir / name
+        if not REPORT_FILE.match(name) or not path.is_file():
+            return PlainTextResponse(f"no report {name}", status_code=404)
+        return HTMLResponse(path.read_text(encoding="utf-8"))
+
     async def runbook(request: Request) -> Response:
         name = request.path_params["name"]
         path = RUNBOOKS_DIR / name
@@ -249,6 +269,8 @@ def create_app(settings: ConsoleSettings) -> Starlette:
             Route("/slo", slo),
             Route("/probes", probes),
             Route("/bench", bench),
+            Route("/reports", reports),
+            Route("/reports/{name}", report),
             Route("/runbooks/{name}", runbook),
             Route("/-/healthy", healthy),
             Route("/-/ready", healthy),

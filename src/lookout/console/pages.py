@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from html import escape
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,7 +24,14 @@ NAV = (
     ("/slo", "SLOs"),
     ("/probes", "Probes"),
     ("/bench", "Benchmarks"),
+    ("/reports", "Reports"),
 )
+REPORTS = (
+    ("sla", "SLA: availability, downtime, error budget, latency and incidents per service"),
+    ("capacity", "Capacity: request-rate trend and forecast against the benchmarked capacity"),
+    ("cost", "Metrics cost: active series, cardinality, disk, tool-definition footprint"),
+)
+"""The reports `lookout report` writes, by file stem, as the reports page lists them."""
 
 
 def e(value: object) -> str:
@@ -328,3 +336,25 @@ def bench(runs: dict[str, list[BenchRun]] | None, error: str | None) -> str:
 
 def now() -> float:
     return time.time()
+
+
+# ------------------------------------------------------------------------------------------------ reports
+def reports(found: dict[str, float], directory: Path) -> str:
+    """The reports `lookout report` wrote into ``directory`` (stem → modification time), newest first."""
+    body = (
+        "<h1>Reports</h1><p class=muted>Self-contained HTML that <code>lookout report</code> wrote into "
+        f"<code>{e(directory)}</code>; each is a snapshot of its period, made from Prometheus when it ran.</p>"
+    )
+    rows = "".join(
+        f'<tr><td><a href="/reports/{e(kind)}.html">{e(kind)}.html</a></td><td>{e(about)}</td>'
+        f"<td>{_fmt_time(found[kind])}</td></tr>"
+        for kind, about in sorted(REPORTS, key=lambda item: -found.get(item[0], 0.0))
+        if kind in found
+    )
+    if rows:
+        body += f"<table><thead><tr><th>report</th><th>what it shows</th><th>written</th></tr></thead>{rows}</table>"
+    missing = [kind for kind, _ in REPORTS if kind not in found]
+    if missing:
+        commands = "".join(f"<li><code>lookout report {e(k)} --out {e(directory)}</code></li>" for k in missing)
+        body += f"<p>Not written yet: run</p><ul>{commands}</ul>"
+    return layout("Reports", body, "/reports")
