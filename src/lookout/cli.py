@@ -309,17 +309,27 @@ def demo_server(
         None, help="OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces (exemplars need traces)."
     ),
     config: Path | None = typer.Option(
-        None, "--config", "-c", help="lookout.yaml whose security: the management port obeys (TLS, users, roles)."
+        None,
+        "--config",
+        "-c",
+        help="lookout.yaml whose security: both ports obey: the management port's TLS, users and roles; the MCP "
+        "endpoint's TLS and bearer tokens (security.tokens).",
     ),
 ) -> None:
     """Run the demo MCP server (SDK MCPServer, streamable HTTP) with fault injection."""
     from functools import partial
 
+    from lookout.config.security import NO_MCP_TOKEN
     from lookout.demo.app import serve_demo
     from lookout.security.auth import server_security
     from lookout.serving import PortInUse
 
-    security = server_security(_secured(_load(config)).security) if config is not None else None
+    security = None
+    if config is not None:
+        settings = _secured(_load(config)).security
+        if settings.auth and settings.mcp_token() is None:
+            fail(NO_MCP_TOKEN)
+        security = server_security(settings)
     serve = partial(
         serve_demo,
         service=service,
@@ -327,6 +337,7 @@ def demo_server(
         json_logs=json_logs,
         otlp_endpoint=otlp_endpoint,
         management_security=security,
+        mcp_security=security,
     )
     try:
         anyio.run(serve, host, port, management_host, management_port)
@@ -410,11 +421,27 @@ def demo_faults(url: str = MANAGEMENT_URL, config: Path | None = DEMO_CONFIG) ->
 def demo_traffic(
     url: str = typer.Option("http://127.0.0.1:8000/mcp", "--url", help="The demo server's MCP endpoint."),
     rps: float = typer.Option(2.0, "--rps", min=0.1, max=50, help="Requests per second, over every tool."),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="lookout.yaml whose security: gives the CA and the bearer token (https --url)."
+    ),
 ) -> None:
     """Send steady background traffic to a demo server (what `lookout up` runs; demo.traffic_rps)."""
+    from lookout.probe.transports.http import HttpOptions
     from lookout.runtime.traffic import run_until_signal
 
-    anyio.run(run_until_signal, url, rps)
+    http = None
+    if config is not None:
+        from lookout.security import SecurityError
+        from lookout.security.files import read_secret
+
+        security = _load(config).security
+        token = security.mcp_token()
+        try:
+            secret = None if token is None else read_secret(token.token_file, "security.tokens[0].token_file")
+        except SecurityError as exc:
+            fail(str(exc))
+        http = HttpOptions(auth=secret, ca_file=security.tls.ca_file if security.tls.enabled else None)
+    anyio.run(run_until_signal, url, rps, http)
 
 
 # ------------------------------------------------------------------ sink

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -195,13 +196,24 @@ def test_listeners_beyond_loopback_are_named_and_need_tls_and_auth_when_secure(t
 
 
 def test_lookout_up_serves_tls_with_the_web_config_and_checks_readiness_as_a_client(tmp_path: Path) -> None:
+    from lookout.runtime.children import StackError
     from lookout.runtime.stack import StackOptions, child_specs
     from lookout.runtime.topology import endpoints
 
-    config = secure(tmp_path)
-    write_certs(config)
+    users_only = secure(tmp_path)
+    write_certs(users_only)
     options = StackOptions(config_path=tmp_path / "lookout.yaml", data_dir=tmp_path / "data")
+    with pytest.raises(StackError, match=r"security\.tokens: the demo's MCP endpoint takes bearer tokens"):
+        child_specs(users_only, options, tmp_path / "stack")  # the demo's MCP endpoint would be open
+    assert child_specs(users_only, replace(options, demo=False), tmp_path / "stack")
+    token = f"  tokens: [{{name: demo-client, token_file: {tmp_path}/secrets/demo-client.token}}]\n"
+    config = secure(tmp_path, extra=token + "demo: {traffic_rps: 2}\n")
+    write_certs(config)
     specs = {spec.name: spec for spec in child_specs(config, options, tmp_path / "stack")}
+    traffic = specs["demo-traffic"].argv
+    assert traffic[traffic.index("--url") + 1].startswith("https://127.0.0.1:")
+    assert traffic[traffic.index("--config") + 1] == str(options.config_path.resolve())
+    assert not any("demo-client.token" in arg for spec in specs.values() for arg in spec.argv)  # by config only
     for name in ("prometheus", "alertmanager", "pushgateway"):
         assert f"--web.config.file={tmp_path / 'stack' / 'web.yml'}" in specs[name].argv, name
     for name in ("sink", "exporter", "demo-server"):

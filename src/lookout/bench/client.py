@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import replace
 
 import anyio
 
@@ -68,10 +69,18 @@ class McpLoadSession:
 
 
 def mcp_sessions(
-    target: str, *, transport: str = Transport.STREAMABLE_HTTP.value, protocol: str = "auto", timeout: float = 10.0
+    target: str,
+    *,
+    transport: str = Transport.STREAMABLE_HTTP.value,
+    protocol: str = "auto",
+    timeout: float = 10.0,
+    http: HttpOptions | None = None,
 ) -> SessionFactory:
-    """A factory of load sessions on ``target`` (a URL, or for stdio a command line)."""
+    """A factory of load sessions on ``target`` (a URL, or for stdio a command line); ``http`` adds credentials
+    and the CA of a protected endpoint (its headers and timeout are the load engine's)."""
     options = HttpOptions(timeout=None, headers={"User-Agent": "lookout-bench"})
+    if http is not None:
+        options = replace(http, timeout=None, headers={**http.headers, "User-Agent": "lookout-bench"})
 
     def connect() -> AbstractAsyncContextManager[Session]:
         return _open(target, transport, protocol, options, timeout)

@@ -185,6 +185,19 @@ class Security(_Model):
     def scheme(self) -> str:
         return "https" if self.tls.enabled else "http"
 
+    def mcp_token(self) -> Token | None:
+        """The bearer token Lookout's own MCP clients (the demo's traffic) send: the first of ``tokens``. The demo's
+        MCP endpoint takes bearer tokens only, as MCP clients authenticate (docs/security.md)."""
+        return self.tokens[0] if self.tokens else None
+
+
+NO_MCP_TOKEN = (
+    "security.tokens: the demo's MCP endpoint takes bearer tokens, and security: has users only: add a token, "
+    "e.g. {name: demo-client, role: viewer, token_file: .lookout/secrets/demo-client.token} (`lookout certs` "
+    "writes the file), or run without the demo (--no-demo)"
+)
+"""Why the demo cannot run under ``security:`` with users but no token (``lookout up``, ``lookout demo-server``)."""
+
 
 def is_loopback(address: str) -> bool:
     """Whether host:port binds only the loopback interface (``localhost`` counts)."""

@@ -7,6 +7,8 @@ import ast
 import operator
 from typing import Any
 
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 
@@ -46,10 +48,23 @@ def _evaluate(node: ast.AST) -> float:
     raise ToolError("only numbers and + - * / % ** ( ) are allowed")
 
 
-def build_server(faults: FaultInjector | None = None, name: str = "lookout-demo") -> MCPServer:
-    """Build the demo server; ``faults`` decides which calls fail, slow down or hang."""
+def build_server(
+    faults: FaultInjector | None = None,
+    name: str = "lookout-demo",
+    *,
+    token_verifier: TokenVerifier | None = None,
+    auth: AuthSettings | None = None,
+) -> MCPServer:
+    """Build the demo server; ``faults`` decides which calls fail, slow down or hang. With ``token_verifier`` and
+    ``auth`` its HTTP app is a protected resource: the SDK's bearer authentication in front of every request."""
     injector = faults or FaultInjector()
-    server: MCPServer = MCPServer(name=name, version=__version__, instructions="A demo server watched by Lookout.")
+    server: MCPServer = MCPServer(
+        name=name,
+        version=__version__,
+        instructions="A demo server watched by Lookout.",
+        token_verifier=token_verifier,
+        auth=auth,
+    )
 
     async def guard(tool: str) -> None:
         try:

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lookout.config.model import Config
+from lookout.config.security import NO_MCP_TOKEN
 from lookout.runtime.children import (
     Child,
     ChildSpec,
@@ -73,8 +74,8 @@ def _check_ports(addresses: list[tuple[str, str]]) -> None:
             raise StackError(f"{exc}{hint}") from None
 
 
-def _demo_url(options: StackOptions) -> str:
-    return f"http://127.0.0.1:{options.demo_port}/mcp"
+def _demo_url(config: Config, options: StackOptions) -> str:
+    return f"{config.security.scheme}://127.0.0.1:{options.demo_port}/mcp"
 
 
 def _demo_management_url(config: Config, options: StackOptions) -> str:
@@ -82,6 +83,8 @@ def _demo_management_url(config: Config, options: StackOptions) -> str:
 
 
 def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[ChildSpec]:
+    if options.demo and config.security.auth and config.security.mcp_token() is None:
+        raise StackError(NO_MCP_TOKEN)
     data, logs = options.data_dir.resolve(), options.data_dir.resolve() / "logs"
     prometheus = resolve_binary(options.prometheus_bin, "--prometheus-bin", "prometheus")
     alertmanager = resolve_binary(options.alertmanager_bin, "--alertmanager-bin", "prometheus-alertmanager")
@@ -145,7 +148,17 @@ def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[
         specs.append(
             ChildSpec(
                 "demo-traffic",
-                [*lookout, "demo", "traffic", "--url", _demo_url(options), "--rps", f"{config.demo.traffic_rps:g}"],
+                [
+                    *lookout,
+                    "demo",
+                    "traffic",
+                    "--url",
+                    _demo_url(config, options),
+                    "--rps",
+                    f"{config.demo.traffic_rps:g}",
+                    "--config",  # the CA and the bearer token under security:, by file
+                    str(options.config_path.resolve()),
+                ],
                 None,
                 log=logs / "demo-traffic.log",
                 essential=False,
@@ -197,7 +210,7 @@ def _url_table(config: Config, options: StackOptions, console: bool = True) -> T
     table.add_column("component")
     table.add_column("URL")
     if options.demo:
-        table.add_row("demo MCP server", _demo_url(options))
+        table.add_row("demo MCP server", _demo_url(config, options))
         if config.demo.traffic_rps > 0:
             table.add_row("demo traffic", f"{config.demo.traffic_rps:g} requests/s (demo.traffic_rps)")
         management = f"{config.security.scheme}://127.0.0.1:{options.demo_management_port}"
@@ -278,7 +291,7 @@ def _run_stack(config: Config, options: StackOptions, specs: list[ChildSpec]) ->
         StackState.for_this_process(
             options.config_path,
             options.data_dir,
-            _demo_url(options) if options.demo else None,
+            _demo_url(config, options) if options.demo else None,
             _demo_management_url(config, options) if options.demo else None,
         ).write()
         console.print(_url_table(config, options, any(spec.name == "console" for spec in specs)))

@@ -20,6 +20,7 @@ from anyio.abc import ObjectReceiveStream
 from lookout.bench.client import TOOL_ERROR, mcp_sessions
 from lookout.bench.load import SessionFactory
 from lookout.bench.scenario import Operation
+from lookout.probe.transports.http import HttpOptions
 
 MAX_IN_FLIGHT: Final = 4
 REQUEST_TIMEOUT: Final = 10.0
@@ -86,12 +87,15 @@ async def _client(connect: SessionFactory, tickets: ObjectReceiveStream[Operatio
             backoff = min(backoff * 2, RECONNECT_BACKOFF[1])
 
 
-async def drive(url: str, rps: float, *, duration: float | None = None, report: bool = True) -> TrafficStats:
-    """Send the mix to ``url`` at ``rps`` until cancelled (or for ``duration`` seconds)."""
+async def drive(
+    url: str, rps: float, *, duration: float | None = None, report: bool = True, http: HttpOptions | None = None
+) -> TrafficStats:
+    """Send the mix to ``url`` at ``rps`` until cancelled (or for ``duration`` seconds); ``http`` carries the CA and
+    the bearer token of a protected endpoint."""
     stats = TrafficStats()
     if rps <= 0:
         return stats
-    connect = mcp_sessions(url, timeout=REQUEST_TIMEOUT)
+    connect = mcp_sessions(url, timeout=REQUEST_TIMEOUT, http=http)
     send, receive = anyio.create_memory_object_stream[Operation](0)
     interval = 1.0 / rps
     async with anyio.create_task_group() as tg, receive:
@@ -114,7 +118,7 @@ async def drive(url: str, rps: float, *, duration: float | None = None, report: 
     return stats
 
 
-async def run_until_signal(url: str, rps: float) -> None:
+async def run_until_signal(url: str, rps: float, http: HttpOptions | None = None) -> None:
     """``lookout demo traffic``: drive until SIGINT/SIGTERM, then stop at once and exit 0."""
     print(f"traffic: {rps:g} requests/s to {url} ({len(MIX)} operations round robin)", flush=True)
     async with anyio.create_task_group() as tg:
@@ -126,6 +130,6 @@ async def run_until_signal(url: str, rps: float) -> None:
                     return
 
         tg.start_soon(until_signal)
-        await drive(url, rps)
+        await drive(url, rps, http=http)
         tg.cancel_scope.cancel()
     print("traffic: stopped", file=sys.stdout, flush=True)
