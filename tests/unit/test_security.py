@@ -225,3 +225,18 @@ def test_lookout_up_serves_tls_with_the_web_config_and_checks_readiness_as_a_cli
     assert all(e.url.startswith("https://") for e in endpoints(config))
     plain = parse_config(BASE)
     assert all("--web.config.file" not in " ".join(s.argv) for s in child_specs(plain, options, tmp_path / "stack"))
+
+
+async def test_the_demos_mcp_endpoint_accepts_the_configured_tokens_only(tmp_path: Path) -> None:
+    from lookout.demo.app import ConfiguredTokens
+
+    token_file = tmp_path / "secrets" / "demo-client.token"
+    config = secure(tmp_path, extra=f"  tokens: [{{name: demo-client, token_file: {token_file}}}]\n")
+    write_certs(config)
+    verifier = ConfiguredTokens(ServerSecurity.from_config(config.security))
+    token = token_file.read_text().strip()
+    accepted = await verifier.verify_token(token)
+    assert accepted is not None and accepted.client_id == "demo-client"  # the caller's enduser.id
+    assert await verifier.verify_token(token[:-1]) is None
+    password = (tmp_path / "secrets" / "ops.password").read_text().strip()
+    assert await verifier.verify_token(password) is None  # a user's password is no bearer token
