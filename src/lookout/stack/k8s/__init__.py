@@ -26,7 +26,7 @@ from lookout.stack import naming
 from lookout.stack.deployment import demo_target, service_dns
 from lookout.stack.grafana import DASHBOARDS_DIR, dashboards
 from lookout.stack.grafana.provisioning import ALERTMANAGER_UID, PROMETHEUS_UID
-from lookout.stack.k8s import alerting, monitoring, victoriametrics, workloads
+from lookout.stack.k8s import alerting, monitoring, security, victoriametrics, workloads
 from lookout.stack.k8s.monitoring import PART_OF
 from lookout.stack.yamlio import dump_yaml
 
@@ -105,7 +105,15 @@ def grafana_values(config: Config) -> dict[str, Any]:
     """Values of the Grafana Helm chart: the sidecar loads the dashboard ConfigMaps of this namespace into one
     folder per tenant (chart defaults: sidecar off, folder annotation ignored, own namespace only), and the
     datasources under the uids the dashboards' links use."""
-    alertmanager = f"http://{service_dns(ALERTMANAGER_SERVICE, config.kubernetes.namespace)}:{ALERTMANAGER_PORT}"
+    scheme = config.security.scheme
+    alertmanager = f"{scheme}://{service_dns(ALERTMANAGER_SERVICE, config.kubernetes.namespace)}:{ALERTMANAGER_PORT}"
+    access, secret_mounts = security.grafana_access(config)
+
+    def secured(source: dict[str, Any]) -> dict[str, Any]:
+        if not access:
+            return source
+        return {**source, **access, "jsonData": {**source["jsonData"], **access["jsonData"]}}
+
     return {
         "sidecar": {
             "dashboards": {
@@ -121,27 +129,40 @@ def grafana_values(config: Config) -> dict[str, Any]:
             "lookout.yaml": {
                 "apiVersion": 1,
                 "datasources": [
-                    {
-                        "name": "Prometheus",
-                        "uid": PROMETHEUS_UID,
-                        "type": "prometheus",
-                        "access": "proxy",
-                        "url": _query_url(config),
-                        "isDefault": True,
-                        "jsonData": {"timeInterval": config.timing.scrape_interval},
-                    },
-                    {
-                        "name": "Alertmanager",
-                        "uid": ALERTMANAGER_UID,
-                        "type": "alertmanager",
-                        "access": "proxy",
-                        "url": alertmanager,
-                        "jsonData": {"implementation": "prometheus", "handleGrafanaManagedAlerts": False},
-                    },
+                    secured(
+                        {
+                            "name": "Prometheus",
+                            "uid": PROMETHEUS_UID,
+                            "type": "prometheus",
+                            "access": "proxy",
+                            "url": _query_url(config),
+                            "isDefault": True,
+                            "jsonData": {"timeInterval": config.timing.scrape_interval},
+                        }
+                    ),
+                    secured(
+                        {
+                            "name": "Alertmanager",
+                            "uid": ALERTMANAGER_UID,
+                            "type": "alertmanager",
+                            "access": "proxy",
+                            "url": alertmanager,
+                            "jsonData": {"implementation": "prometheus", "handleGrafanaManagedAlerts": False},
+                        }
+                    ),
                 ],
             }
         },
+        # The Secrets the datasources read their CA, client certificate and password from (k8s/security.py).
+        **({"extraSecretMounts": secret_mounts} if secret_mounts else {}),
     }
+
+
+def _alerting_security(config: Config) -> dict[str, Any]:
+    """Prometheus to the Alertmanager under ``security.tls``: https with the CA and client certificate. No login:
+    the operator's Alertmanager has no users (alerting.py)."""
+    tls = security.safe_tls_config(config.security)
+    return {"scheme": "https", "tlsConfig": tls} if tls else {}
 
 
 def kube_prometheus_stack_values(config: Config) -> dict[str, Any]:
@@ -161,9 +182,16 @@ def kube_prometheus_stack_values(config: Config) -> dict[str, Any]:
             "prometheusSpec": {
                 "enableFeatures": [EXEMPLAR_FEATURE],
                 "alertingEndpoints": [
-                    {"namespace": config.kubernetes.namespace, "name": ALERTMANAGER_SERVICE, "port": "web"}
+                    {
+                        "namespace": config.kubernetes.namespace,
+                        "name": ALERTMANAGER_SERVICE,
+                        "port": "web",
+                        **_alerting_security(config),
+                    }
                 ],
                 **_prometheus_topology(config),
+                # Serve TLS with lookout-tls, which must exist in the Prometheus' own namespace too.
+                **({"web": web} if (web := security.web_tls_config(config.security)) else {}),
             }
         },
         "alertmanager": {"enabled": False},

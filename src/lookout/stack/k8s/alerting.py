@@ -30,6 +30,7 @@ from typing import Any, Final
 from lookout.config.model import Config
 from lookout.stack.alertmanager import TEMPLATES, alertmanager_config
 from lookout.stack.k8s.monitoring import API, PART_OF
+from lookout.stack.k8s.security import web_tls_config
 from lookout.stack.yamlio import dump_yaml
 
 ALERTMANAGER_NAME: Final = "lookout"
@@ -126,11 +127,18 @@ def _replicas(config: Config) -> dict[str, Any]:
     return {} if config.ha is None else {"replicas": config.ha.alertmanager_replicas}
 
 
+def _web(config: Config) -> dict[str, Any]:
+    """Under ``security.tls``: serve TLS with the ``lookout-tls`` Secret (k8s/security.py). The operator's web
+    settings have no users: the login of ``security.users`` guards the compose and native Alertmanager only."""
+    web = web_tls_config(config.security)
+    return {"web": web} if web else {}
+
+
 def alertmanager(config: Config) -> dict[str, Any]:
     """No ``alertmanagerConfigSelector``: no AlertmanagerConfig object is merged into the routing tree."""
     return {
         "apiVersion": API,
         "kind": "Alertmanager",
         "metadata": {"name": ALERTMANAGER_NAME, "labels": dict(PART_OF)},
-        "spec": {"configSecret": CONFIG_SECRET, **_replicas(config), **_secret_mounts(config)},
+        "spec": {"configSecret": CONFIG_SECRET, **_replicas(config), **_secret_mounts(config), **_web(config)},
     }

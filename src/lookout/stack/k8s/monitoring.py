@@ -18,6 +18,7 @@ from lookout import metrics as m
 from lookout.config.model import Config
 from lookout.stack import naming
 from lookout.stack.deployment import service_dns
+from lookout.stack.k8s.security import scrape_endpoint
 from lookout.stack.rules import alert_rules, recording_rules
 
 API: Final = "monitoring.coreos.com/v1"
@@ -53,8 +54,15 @@ def _relabelings(kind: str) -> list[dict[str, Any]]:
     ]
 
 
-def _endpoint(kind: str, interval: str) -> dict[str, Any]:
-    return {"port": MANAGEMENT_PORT_NAME, "path": "/metrics", "interval": interval, "relabelings": _relabelings(kind)}
+def _endpoint(kind: str, config: Config) -> dict[str, Any]:
+    """The management port's /metrics, over TLS with the client user under ``security:`` (Secret references)."""
+    return {
+        "port": MANAGEMENT_PORT_NAME,
+        "path": "/metrics",
+        "interval": config.timing.scrape_interval,
+        "relabelings": _relabelings(kind),
+        **scrape_endpoint(config.security),
+    }
 
 
 def service_monitor(config: Config) -> dict[str, Any]:
@@ -65,7 +73,7 @@ def service_monitor(config: Config) -> dict[str, Any]:
         "spec": {
             "selector": {"matchLabels": {SCRAPE_LABEL: "true"}},
             "namespaceSelector": {"any": True},
-            "endpoints": [_endpoint("service", config.timing.scrape_interval)],
+            "endpoints": [_endpoint("service", config)],
         },
     }
 
@@ -79,7 +87,7 @@ def pod_monitor(config: Config) -> dict[str, Any]:
         "spec": {
             "selector": {"matchLabels": {SCRAPE_LABEL: "pod"}},
             "namespaceSelector": {"any": True},
-            "podMetricsEndpoints": [_endpoint("pod", config.timing.scrape_interval)],
+            "podMetricsEndpoints": [_endpoint("pod", config)],
         },
     }
 
@@ -87,6 +95,13 @@ def pod_monitor(config: Config) -> dict[str, Any]:
 def probes(config: Config) -> list[dict[str, Any]]:
     """One Probe per target and module: the Lookout exporter probes the target by its lookout.yaml name."""
     objects = []
+    # Under security: the exporter serves TLS and wants the client user (Secret references).
+    secure = scrape_endpoint(config.security)
+    prober = {
+        "url": exporter_address(config),
+        "path": "/probe",
+        **({"scheme": secure.pop("scheme")} if "scheme" in secure else {}),
+    }
     for tenant, target in config.targets():
         if not target.probe:
             continue
@@ -101,8 +116,9 @@ def probes(config: Config) -> list[dict[str, Any]]:
                         "jobName": naming.probe_job_name(module),
                         "module": module,
                         "interval": config.timing.scrape_interval,
-                        "prober": {"url": exporter_address(config), "path": "/probe"},  # workloads.exporter
+                        "prober": prober,  # workloads.exporter
                         "targets": {"staticConfig": {"static": [target.name], "labels": dict(sorted(labels.items()))}},
+                        **secure,
                     },
                 }
             )

@@ -15,6 +15,7 @@ from lookout.config.model import Config
 from lookout.stack import naming
 from lookout.stack.deployment import service_dns
 from lookout.stack.k8s.monitoring import PART_OF
+from lookout.stack.k8s.security import CERT_KEY, KEY_KEY, TLS_DIR, TLS_SECRET, safe_tls_config
 from lookout.stack.prometheus import victoriametrics_flags
 
 NAME: Final = "lookout-victoriametrics"
@@ -25,25 +26,38 @@ STORAGE: Final = "50Gi"
 
 
 def url(config: Config) -> str:
-    return f"http://{service_dns(NAME, config.kubernetes.namespace)}:{PORT}"
+    return f"{config.security.scheme}://{service_dns(NAME, config.kubernetes.namespace)}:{PORT}"
 
 
 def remote_write(config: Config) -> list[dict[str, Any]]:
     """kube-prometheus-stack's ``prometheusSpec.remoteWrite``: every replica writes without its replica label."""
-    return [
-        {
-            "name": naming.LONG_TERM_REMOTE_WRITE,
-            "url": f"{url(config)}{naming.VICTORIAMETRICS_WRITE_PATH}",
-            "writeRelabelConfigs": [{"action": "labeldrop", "regex": m.REPLICA}],
-        }
-    ]
+    queue: dict[str, Any] = {
+        "name": naming.LONG_TERM_REMOTE_WRITE,
+        "url": f"{url(config)}{naming.VICTORIAMETRICS_WRITE_PATH}",
+        "writeRelabelConfigs": [{"action": "labeldrop", "regex": m.REPLICA}],
+    }
+    if config.security.tls.enabled:  # the store takes no login, only TLS
+        queue["tlsConfig"] = safe_tls_config(config.security)
+    return [queue]
 
 
 def objects(config: Config) -> list[dict[str, Any]]:
     labels = {**PART_OF, "app.kubernetes.io/name": NAME}
-    flags = [
-        f.replace(str(config.long_term_storage_address()), f":{PORT}") for f in victoriametrics_flags(config, DATA)
-    ]
+    tls = config.security.tls
+    # The certificate and key as lookout-tls is mounted (k8s/security.py), not the paths of the local machine.
+    mounted = {f"={tls.cert_file}": f"={TLS_DIR}/{CERT_KEY}", f"={tls.key_file}": f"={TLS_DIR}/{KEY_KEY}"}
+    flags = []
+    for flag in victoriametrics_flags(config, DATA):
+        flag = flag.replace(str(config.long_term_storage_address()), f":{PORT}")
+        for local, path in mounted.items():
+            if tls.enabled and flag.endswith(local):
+                flag = flag.removesuffix(local) + path
+        flags.append(flag)
+    mounts: list[dict[str, Any]] = [{"name": "data", "mountPath": DATA}]
+    tls_volumes: list[dict[str, Any]] = []
+    if tls.enabled:
+        mounts.append({"name": "lookout-tls", "mountPath": TLS_DIR, "readOnly": True})
+        tls_volumes.append({"name": "lookout-tls", "secret": {"secretName": TLS_SECRET}})
     statefulset = {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
@@ -61,10 +75,17 @@ def objects(config: Config) -> list[dict[str, Any]]:
                             "image": IMAGE,
                             "args": flags,
                             "ports": [{"name": "http", "containerPort": PORT}],
-                            "readinessProbe": {"httpGet": {"path": "/health", "port": "http"}},
-                            "volumeMounts": [{"name": "data", "mountPath": DATA}],
+                            "readinessProbe": {
+                                "httpGet": {
+                                    "path": "/health",
+                                    "port": "http",
+                                    **({"scheme": "HTTPS"} if tls.enabled else {}),
+                                }
+                            },
+                            "volumeMounts": mounts,
                         }
-                    ]
+                    ],
+                    **({"volumes": tls_volumes} if tls_volumes else {}),
                 },
             },
             "volumeClaimTemplates": [

@@ -25,6 +25,8 @@ from lookout.stack.k8s.monitoring import (
 from lookout.stack.k8s.monitoring import (
     EXPORTER_SERVICE as EXPORTER,
 )
+from lookout.stack.k8s.security import cluster_security, secured
+from lookout.stack.k8s.security import volumes as security_volumes
 from lookout.stack.yamlio import dump_yaml
 
 IMAGE_UID: Final = 10001
@@ -49,20 +51,44 @@ def _labels(config: Config) -> dict[str, str]:
     return {NAME_LABEL: name, TENANT_LABEL: tenant, **PART_OF}
 
 
-def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
+def _http_check(config: Config, path: str, port: str, open_path: bool) -> dict[str, Any]:
+    """The kubelet's check of ``path``: over https under ``security.tls`` (the kubelet does not verify), and a TCP
+    connect instead where the path needs a login the kubelet cannot send without the password in the pod spec."""
+    security = config.security
+    if security.auth and not open_path:
+        return {"tcpSocket": {"port": port}}
+    return {"httpGet": {"path": path, "port": port, **({"scheme": "HTTPS"} if security.tls.enabled else {})}}
+
+
+def _probe(config: Config, path: str, period: int, failures: int) -> dict[str, Any]:
+    open_path = path in ("/health/live", "/health/ready") and config.security.open_health
     return {
-        "httpGet": {"path": path, "port": MANAGEMENT_PORT_NAME},
+        **_http_check(config, path, MANAGEMENT_PORT_NAME, open_path),
         "periodSeconds": period,
         "timeoutSeconds": 2,
         "failureThreshold": failures,
     }
 
 
+def _secured_pod(config: Config, container: dict[str, Any], pod: dict[str, Any], config_volume: bool) -> None:
+    """Under ``security:``: the container reads lookout.yaml (the ConfigMap, with the files at the mounted paths)
+    and the Secrets of k8s/security.py, read-only."""
+    if not secured(config):
+        return
+    volumes, mounts = security_volumes(config)
+    if config_volume:
+        container["args"] = [*container["args"], "--config=/etc/lookout/lookout.yaml"]
+        volumes = [{"name": "config", "configMap": {"name": CONFIG_MAP}}, *volumes]
+        mounts = [{"name": "config", "mountPath": "/etc/lookout", "readOnly": True}, *mounts]
+    container["volumeMounts"] = [*container.get("volumeMounts", []), *mounts]
+    pod["volumes"] = [*pod.get("volumes", []), *volumes]
+
+
 def deployment(config: Config) -> dict[str, Any]:
     resources = config.alerting.resources
     cpu = f"{round(resources.cpu_cores * 1000)}m"
     name, tenant = example_server(config)
-    return {
+    out: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": name, "labels": _labels(config)},
@@ -95,9 +121,9 @@ def deployment(config: Config) -> dict[str, Any]:
                                 {"name": "mcp", "containerPort": MCP_PORT},
                                 {"name": MANAGEMENT_PORT_NAME, "containerPort": MANAGEMENT_PORT},
                             ],
-                            "startupProbe": _probe("/health/startup", 2, 30),
-                            "livenessProbe": _probe("/health/live", 10, 3),
-                            "readinessProbe": _probe("/health/ready", 5, 2),
+                            "startupProbe": _probe(config, "/health/startup", 2, 30),
+                            "livenessProbe": _probe(config, "/health/live", 10, 3),
+                            "readinessProbe": _probe(config, "/health/ready", 5, 2),
                             "resources": {
                                 "requests": {"cpu": cpu, "memory": str(resources.memory_limit_bytes)},
                                 "limits": {"memory": str(resources.memory_limit_bytes)},
@@ -109,6 +135,9 @@ def deployment(config: Config) -> dict[str, Any]:
             },
         },
     }
+    pod = out["spec"]["template"]["spec"]
+    _secured_pod(config, pod["containers"][0], pod, config_volume=True)
+    return out
 
 
 def service(config: Config) -> dict[str, Any]:
@@ -185,8 +214,31 @@ def exporter(config: Config) -> list[dict[str, Any]]:
     names the Service called after the target instead of the exporter's own pod."""
     labels = {NAME_LABEL: EXPORTER, **PART_OF}
     in_cluster = cluster_config(config, config.kubernetes.namespace, f"0.0.0.0:{EXPORTER_PORT}")
-    lookout_yaml = dump_yaml(config_yaml(in_cluster))
-    http_probe = {"httpGet": {"path": "/-/healthy", "port": "http"}, "periodSeconds": 10}
+    data = config_yaml(in_cluster)
+    if secured(config):  # the files of security: where the Secrets are mounted (k8s/security.py)
+        data["security"] = cluster_security(config.security)
+    lookout_yaml = dump_yaml(data)
+    http_probe = {**_http_check(config, "/-/healthy", "http", open_path=False), "periodSeconds": 10}
+    container: dict[str, Any] = {
+        "name": "exporter",
+        "image": config.images.lookout,  # the repository's Dockerfile
+        "args": [
+            "exporter",
+            "--config=/etc/lookout/lookout.yaml",
+            f"--listen=0.0.0.0:{EXPORTER_PORT}",
+        ],
+        "ports": [{"name": "http", "containerPort": EXPORTER_PORT}],
+        "readinessProbe": http_probe,
+        "livenessProbe": http_probe,
+        "volumeMounts": [{"name": "config", "mountPath": "/etc/lookout", "readOnly": True}],
+        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
+    }
+    pod: dict[str, Any] = {
+        "securityContext": {"runAsNonRoot": True, "runAsUser": IMAGE_UID},
+        "containers": [container],
+        "volumes": [{"name": "config", "configMap": {"name": CONFIG_MAP}}],
+    }
+    _secured_pod(config, container, pod, config_volume=False)
     return [
         {
             "apiVersion": "v1",
@@ -201,29 +253,7 @@ def exporter(config: Config) -> list[dict[str, Any]]:
             "spec": {
                 "replicas": 1,
                 "selector": {"matchLabels": {NAME_LABEL: EXPORTER}},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "securityContext": {"runAsNonRoot": True, "runAsUser": IMAGE_UID},
-                        "containers": [
-                            {
-                                "name": "exporter",
-                                "image": config.images.lookout,  # the repository's Dockerfile
-                                "args": [
-                                    "exporter",
-                                    "--config=/etc/lookout/lookout.yaml",
-                                    f"--listen=0.0.0.0:{EXPORTER_PORT}",
-                                ],
-                                "ports": [{"name": "http", "containerPort": EXPORTER_PORT}],
-                                "readinessProbe": http_probe,
-                                "livenessProbe": http_probe,
-                                "volumeMounts": [{"name": "config", "mountPath": "/etc/lookout", "readOnly": True}],
-                                "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
-                            }
-                        ],
-                        "volumes": [{"name": "config", "configMap": {"name": CONFIG_MAP}}],
-                    },
-                },
+                "template": {"metadata": {"labels": labels}, "spec": pod},
             },
         },
         {

@@ -1,0 +1,173 @@
+"""``security:`` in the cluster: which Secrets hold what, where Lookout's pods mount them, and how the operator's
+objects refer to them. The base names Secrets and keys only; the material stays out of it (docs/security.md):
+
+- ``lookout-tls`` (``kubectl create secret tls`` plus ``ca.crt``, as cert-manager writes it): the server
+  certificate, its key and the CA. Its certificate must name the Services (``*.<namespace>.svc``).
+- ``lookout-client-tls``: the client certificate Lookout's clients present, when ``tls.client_cert_file`` is set.
+- ``lookout-client-auth`` (``kubernetes.io/basic-auth``: ``username``, ``password``): the client user's login
+  for Prometheus' scrapes and alerts and for Grafana.
+- ``lookout-users``: one key per user with a ``password_file`` and per token, named after it, for Lookout's own
+  servers (the exporter, the example server), which check every login themselves.
+
+The operator reads the Secrets its objects name from their namespace: Lookout's for the ServiceMonitor, PodMonitor,
+Probes and Alertmanager, the Prometheus' own for kube-prometheus-stack's ``prometheusSpec``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from lookout.config.model import Config
+from lookout.config.security import ClientCertificates, Security
+from lookout.security.web_config import CLIENT_AUTH_TYPES
+
+TLS_SECRET: Final = "lookout-tls"
+CLIENT_TLS_SECRET: Final = "lookout-client-tls"
+CLIENT_AUTH_SECRET: Final = "lookout-client-auth"
+USERS_SECRET: Final = "lookout-users"
+CA_KEY: Final = "ca.crt"
+CERT_KEY: Final = "tls.crt"
+KEY_KEY: Final = "tls.key"
+MOUNT: Final = "/var/run/secrets/lookout"
+"""Where Lookout's pods mount the Secrets, one directory each (not under the ConfigMap's read-only /etc/lookout)."""
+TLS_DIR: Final = f"{MOUNT}/tls"
+CLIENT_TLS_DIR: Final = f"{MOUNT}/client-tls"
+USERS_DIR: Final = f"{MOUNT}/users"
+CLIENT_AUTH_DIR: Final = f"{MOUNT}/client-auth"
+
+
+def secured(config: Config) -> bool:
+    return config.security.tls.enabled or config.security.auth
+
+
+def _key(secret: str, key: str) -> dict[str, str]:
+    return {"name": secret, "key": key}
+
+
+def safe_tls_config(security: Security) -> dict[str, Any]:
+    """The operator's SafeTLSConfig for a client of Lookout's endpoints: the CA and, when set, the client
+    certificate (empty without TLS)."""
+    tls = security.tls
+    if not tls.enabled:
+        return {}
+    out: dict[str, Any] = {"ca": {"secret": _key(TLS_SECRET, CA_KEY)}}
+    if tls.client_cert_file:
+        out |= {"cert": {"secret": _key(CLIENT_TLS_SECRET, CERT_KEY)}, "keySecret": _key(CLIENT_TLS_SECRET, KEY_KEY)}
+    return out
+
+
+def basic_auth(security: Security) -> dict[str, Any]:
+    """The client user's login as Secret key references (empty without users)."""
+    if security.client() is None:
+        return {}
+    return {"username": _key(CLIENT_AUTH_SECRET, "username"), "password": _key(CLIENT_AUTH_SECRET, "password")}
+
+
+def scrape_endpoint(security: Security) -> dict[str, Any]:
+    """What a ServiceMonitor or PodMonitor endpoint (and a Probe's spec) adds to reach a secured endpoint."""
+    out: dict[str, Any] = {}
+    if security.tls.enabled:
+        out |= {"scheme": "https", "tlsConfig": safe_tls_config(security)}
+    if auth := basic_auth(security):
+        out["basicAuth"] = auth
+    return out
+
+
+def web_tls_config(security: Security) -> dict[str, Any]:
+    """``spec.web.tlsConfig`` of the Prometheus and Alertmanager objects: serve TLS with ``lookout-tls``."""
+    tls = security.tls
+    if not tls.enabled:
+        return {}
+    out: dict[str, Any] = {
+        "cert": {"secret": _key(TLS_SECRET, CERT_KEY)},
+        "keySecret": _key(TLS_SECRET, KEY_KEY),
+        "minVersion": "TLS12",
+    }
+    if tls.client_certificates is not ClientCertificates.OFF:
+        out |= {
+            "client_ca": {"secret": _key(TLS_SECRET, CA_KEY)},
+            "clientAuthType": CLIENT_AUTH_TYPES[tls.client_certificates],
+        }
+    return {"tlsConfig": out}
+
+
+def volumes(config: Config) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(volumes, volumeMounts) of the Secrets a Lookout server reads: the TLS material, the client certificate,
+    and every user's password and token (it checks every login itself)."""
+    security = config.security
+    wanted = []
+    if security.tls.enabled:
+        wanted.append(("lookout-tls", TLS_SECRET, TLS_DIR))
+        if security.tls.client_cert_file:
+            wanted.append(("lookout-client-tls", CLIENT_TLS_SECRET, CLIENT_TLS_DIR))
+    if security.tokens or any(u.password_file for u in security.users):
+        wanted.append(("lookout-users", USERS_SECRET, USERS_DIR))
+    return (
+        [{"name": name, "secret": {"secretName": secret}} for name, secret, _ in wanted],
+        [{"name": name, "mountPath": path, "readOnly": True} for name, _, path in wanted],
+    )
+
+
+def cluster_security(security: Security) -> dict[str, Any]:
+    """lookout.yaml's ``security:`` for a Lookout pod: every file at the path its Secret is mounted at."""
+    data: dict[str, Any] = security.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    tls = data.get("tls", {})
+    paths = {
+        "ca_file": f"{TLS_DIR}/{CA_KEY}",
+        "cert_file": f"{TLS_DIR}/{CERT_KEY}",
+        "key_file": f"{TLS_DIR}/{KEY_KEY}",
+        "client_cert_file": f"{CLIENT_TLS_DIR}/{CERT_KEY}",
+        "client_key_file": f"{CLIENT_TLS_DIR}/{KEY_KEY}",
+    }
+    for field, path in paths.items():
+        if tls.get(field):
+            tls[field] = path
+    for user in data.get("users", []):
+        if user.get("password_file"):
+            user["password_file"] = f"{USERS_DIR}/{user['name']}"
+    for token in data.get("tokens", []):
+        token["token_file"] = f"{USERS_DIR}/{token['name']}"
+    return data
+
+
+def grafana_access(config: Config) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """What the Grafana chart's datasources of Prometheus, VictoriaMetrics and Alertmanager add under
+    ``security:`` (read from the mounted Secrets when Grafana provisions), and its ``extraSecretMounts``."""
+    security = config.security
+    if not secured(config):
+        return {}, []
+    json_data: dict[str, Any] = {}
+    secure: dict[str, str] = {}
+    mounts = []
+    if security.tls.enabled:
+        json_data["tlsAuthWithCACert"] = True
+        secure["tlsCACert"] = f"$__file{{{TLS_DIR}/{CA_KEY}}}"
+        mounts.append({"name": "lookout-ca", "secretName": TLS_SECRET, "mountPath": TLS_DIR, "readOnly": True})
+        if security.tls.client_cert_file:
+            json_data["tlsAuth"] = True
+            secure |= {
+                "tlsClientCert": f"$__file{{{CLIENT_TLS_DIR}/{CERT_KEY}}}",
+                "tlsClientKey": f"$__file{{{CLIENT_TLS_DIR}/{KEY_KEY}}}",
+            }
+            mounts.append(
+                {
+                    "name": "lookout-client-tls",
+                    "secretName": CLIENT_TLS_SECRET,
+                    "mountPath": CLIENT_TLS_DIR,
+                    "readOnly": True,
+                }
+            )
+    access: dict[str, Any] = {"jsonData": json_data, "secureJsonData": secure}
+    user = security.client()
+    if user is not None:
+        access |= {"basicAuth": True, "basicAuthUser": user.name}
+        secure["basicAuthPassword"] = f"$__file{{{CLIENT_AUTH_DIR}/password}}"
+        mounts.append(
+            {
+                "name": "lookout-client-auth",
+                "secretName": CLIENT_AUTH_SECRET,
+                "mountPath": CLIENT_AUTH_DIR,
+                "readOnly": True,
+            }
+        )
+    return access, mounts
