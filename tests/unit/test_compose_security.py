@@ -41,6 +41,9 @@ alerting:
   receivers:
     - {{name: sink, webhook: {{url: "https://127.0.0.1:9095/notify"}}}}
   routes: {{P0: [sink]}}
+probe:
+  modules:
+    discover: {{credentials: {{bearer_token_file: {secrets}/ci.token}}, tls: {{ca_file: {secrets}/mcp-ca.pem}}}}
 security:
   profile: secure
   tls:
@@ -154,6 +157,8 @@ def test_every_file_a_generated_config_names_is_mounted_where_it_is_read(
         "grafana": [stack / "grafana/provisioning/datasources/lookout.yaml"],
         "exporter": [stack / "lookout/lookout.yaml"],
     }
+    # The prober's module files too: the exporter reads them.
+    assert _mounts(services["exporter"])[str(config.probe.modules["discover"].tls.ca_file)].endswith(":ro")
     for name, paths in readers.items():
         named = set().union(*(_file_fields(yaml.safe_load(p.read_text())) for p in paths))
         assert named, f"{name}: no file named (security: not applied?)"

@@ -32,6 +32,9 @@ tenants:
 alerting:
   receivers: [{{name: oncall, pagerduty: {{routing_key_file: /etc/lookout/secrets/pagerduty}}}}]
   routes: {{P0: [oncall]}}
+probe:
+  modules:
+    discover: {{credentials: {{bearer_token_file: {secrets}/ci.token}}, tls: {{ca_file: {secrets}/ca.crt}}}}
 security:
   profile: secure
   tls:
@@ -143,7 +146,12 @@ def test_lookouts_pods_read_the_secrets_where_they_are_mounted(secure: tuple[Con
     _, stack, _ = secure
     kinds = _objects(stack)
     config_map = _named(kinds, "ConfigMap", "lookout-config")
-    in_cluster = parse_config(config_map["data"]["lookout.yaml"]).security
+    cluster_config = parse_config(config_map["data"]["lookout.yaml"])
+    in_cluster = cluster_config.security
+    # The prober's module names the stack's own token and CA: read where the Secrets are mounted too.
+    discover = cluster_config.probe.modules["discover"]
+    assert discover.credentials.bearer_token_file == f"{k8s_security.USERS_DIR}/ci"
+    assert discover.tls.ca_file == f"{k8s_security.TLS_DIR}/ca.crt"
     files = [
         in_cluster.tls.ca_file,
         in_cluster.tls.cert_file,

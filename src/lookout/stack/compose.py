@@ -352,6 +352,16 @@ def _all_files(config: Config) -> list[str]:
     return [*_server_files(config), *_client_files(config), *users, *(t.token_file for t in security.tokens)]
 
 
+def _probe_files(config: Config) -> list[str]:
+    """The probe modules' credentials and CA files the exporter reads (absolute paths: a relative one would be
+    read from the container's working directory)."""
+    files: list[str | None] = []
+    for module in config.probe.modules.values():
+        basic = module.credentials.basic_auth
+        files += [module.credentials.bearer_token_file, basic.password_file if basic else None, module.tls.ca_file]
+    return [f for f in files if f and f.startswith("/")]
+
+
 def _read_only(paths: list[str]) -> list[str]:
     """Mounted at the paths lookout.yaml names, so prometheus.yml, alertmanager.yml, the Grafana provisioning and
     the exporter's lookout.yaml (all generated with those absolute paths) read them unchanged."""
@@ -397,13 +407,14 @@ def _secure(config: Config, services: dict[str, Any], volumes: list[str]) -> lis
             mounts = _read_only(store)
         elif name == "grafana":
             mounts = _read_only(client)
-        elif name in ("exporter", "sink", "demo-server"):
-            if name != "exporter":  # the exporter reads lookout.yaml already; the others obey its security:
+        elif name in ("exporter", "sink", "demo-server", "demo-traffic"):
+            # The exporter reads lookout.yaml already; the others obey its security: (the traffic: CA and token).
+            if name != "exporter":
                 service["command"] = [*command, "--config", EXPORTER_CONFIG_MOUNT]
                 mounts = [f"./{EXPORTER_CONFIG}:{EXPORTER_CONFIG_MOUNT}:ro"]
             else:
                 mounts = []
-            mounts += _read_only(every)
+            mounts += _read_only(every + (_probe_files(config) if name == "exporter" else []))
         else:
             continue
         service["user"] = owner

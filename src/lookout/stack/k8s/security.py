@@ -108,26 +108,40 @@ def volumes(config: Config) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
     )
 
 
+def cluster_paths(security: Security) -> dict[str, str]:
+    """``{path lookout.yaml names: where a Lookout pod reads that file}`` for every file of ``security:``."""
+    tls = security.tls
+    paths = {
+        tls.ca_file: f"{TLS_DIR}/{CA_KEY}",
+        tls.cert_file: f"{TLS_DIR}/{CERT_KEY}",
+        tls.key_file: f"{TLS_DIR}/{KEY_KEY}",
+        tls.client_cert_file: f"{CLIENT_TLS_DIR}/{CERT_KEY}",
+        tls.client_key_file: f"{CLIENT_TLS_DIR}/{KEY_KEY}",
+    }
+    out = {local: mounted for local, mounted in paths.items() if local}
+    out |= {u.password_file: f"{USERS_DIR}/{u.name}" for u in security.users if u.password_file}
+    out |= {t.token_file: f"{USERS_DIR}/{t.name}" for t in security.tokens}
+    return out
+
+
+def in_cluster(node: Any, paths: dict[str, str]) -> Any:
+    """``node`` (lookout.yaml as data) with every ``*_file`` value that ``paths`` knows replaced: the probe modules'
+    CA and token files are usually the stack's own."""
+    if isinstance(node, dict):
+        return {
+            k: paths.get(v, v) if k.endswith("_file") and isinstance(v, str) else in_cluster(v, paths)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [in_cluster(v, paths) for v in node]
+    return node
+
+
 def cluster_security(security: Security) -> dict[str, Any]:
     """lookout.yaml's ``security:`` for a Lookout pod: every file at the path its Secret is mounted at."""
     data: dict[str, Any] = security.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-    tls = data.get("tls", {})
-    paths = {
-        "ca_file": f"{TLS_DIR}/{CA_KEY}",
-        "cert_file": f"{TLS_DIR}/{CERT_KEY}",
-        "key_file": f"{TLS_DIR}/{KEY_KEY}",
-        "client_cert_file": f"{CLIENT_TLS_DIR}/{CERT_KEY}",
-        "client_key_file": f"{CLIENT_TLS_DIR}/{KEY_KEY}",
-    }
-    for field, path in paths.items():
-        if tls.get(field):
-            tls[field] = path
-    for user in data.get("users", []):
-        if user.get("password_file"):
-            user["password_file"] = f"{USERS_DIR}/{user['name']}"
-    for token in data.get("tokens", []):
-        token["token_file"] = f"{USERS_DIR}/{token['name']}"
-    return data
+    result: dict[str, Any] = in_cluster(data, cluster_paths(security))
+    return result
 
 
 def grafana_access(config: Config) -> tuple[dict[str, Any], list[dict[str, Any]]]:

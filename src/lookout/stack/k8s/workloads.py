@@ -25,7 +25,8 @@ from lookout.stack.k8s.monitoring import (
 from lookout.stack.k8s.monitoring import (
     EXPORTER_SERVICE as EXPORTER,
 )
-from lookout.stack.k8s.security import cluster_security, secured
+from lookout.stack.k8s.security import cluster_paths, cluster_security, secured
+from lookout.stack.k8s.security import in_cluster as cluster_files
 from lookout.stack.k8s.security import volumes as security_volumes
 from lookout.stack.yamlio import dump_yaml
 
@@ -217,6 +218,8 @@ def exporter(config: Config) -> list[dict[str, Any]]:
     data = config_yaml(in_cluster)
     if secured(config):  # the files of security: where the Secrets are mounted (k8s/security.py)
         data["security"] = cluster_security(config.security)
+        if "probe" in data:
+            data["probe"] = cluster_files(data["probe"], cluster_paths(config.security))
     lookout_yaml = dump_yaml(data)
     http_probe = {**_http_check(config, "/-/healthy", "http", open_path=False), "periodSeconds": 10}
     container: dict[str, Any] = {
