@@ -493,6 +493,8 @@ ALERTS: Final = "ALERTS"
 PROMETHEUS_SAMPLES_APPENDED: Final = "prometheus_tsdb_head_samples_appended_total"
 PROMETHEUS_BLOCKS_BYTES: Final = "prometheus_tsdb_storage_blocks_bytes"
 PROMETHEUS_WAL_BYTES: Final = "prometheus_tsdb_wal_storage_size_bytes"
+PROMETHEUS_HEAD_SERIES: Final = "prometheus_tsdb_head_series"
+"""Series in the TSDB head: what the cost report's active-series count is checked against."""
 
 
 def emitted_series_names() -> frozenset[str]:

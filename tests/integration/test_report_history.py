@@ -115,6 +115,18 @@ def test_sla_says_when_a_service_had_no_traffic(history: tuple[Path, Prometheus]
     assert not list(tmp_path.glob("*.png"))
 
 
+@pytest.mark.parametrize("kind", ["sla", "capacity"])
+def test_a_period_before_any_recorded_traffic_is_one_line(
+    history: tuple[Path, Prometheus], tmp_path: Path, kind: str
+) -> None:
+    done = _report(history, tmp_path / "out", kind, "--from", "2026-07-01", "--to", "2026-08-01")
+    assert done.returncode == 2, done.stdout
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert f"no traffic: Prometheus at {history[1].url} recorded no" in done.stderr
+    assert "from 2026-07-01 00:00 to 2026-08-01 00:00 UTC" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_capacity_forecast_crossing_and_replicas(history: tuple[Path, Prometheus], tmp_path: Path) -> None:
     body = _json(history, tmp_path, "capacity", "--from", "2026-09-05", "--to", "2026-10-05", "--horizon", "90")
     assert "linear" in body["method"]

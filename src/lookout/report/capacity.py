@@ -18,7 +18,7 @@ from lookout.config.model import Config
 from lookout.report.forecast import LinearFit, fit_line
 from lookout.report.period import Period
 from lookout.report.prom import FloatArray, PromClient
-from lookout.report.scope import ServiceKey, key_of_labels, on_grid, selector
+from lookout.report.scope import ServiceKey, key_of_labels, on_grid, require_recorded_traffic, selector
 from lookout.stack.rules import recording as r
 
 DAY = timedelta(days=1)
@@ -135,4 +135,6 @@ def capacity_report(
                 policy,
             )
         )
+    if not any(service.has_traffic for service in services):
+        require_recorded_traffic(client, period)
     return CapacityReport(period, horizon, services, policy, client.queries - before)

@@ -11,7 +11,9 @@ import numpy as np
 from lookout import metrics as m
 from lookout.config.model import Config
 from lookout.report.errors import ReportError
-from lookout.report.prom import FloatArray, Series, matcher
+from lookout.report.period import Period
+from lookout.report.prom import FloatArray, PromClient, Series, matcher
+from lookout.stack.rules import recording as r
 
 
 @dataclass(frozen=True, order=True)
@@ -70,3 +72,16 @@ def on_grid(results: list[Series], grid: FloatArray, keys: Iterable[ServiceKey])
         inside = (index < grid.size) & (grid[np.minimum(index, grid.size - 1)] == series.times)
         values[index[inside]] = series.values[inside]
     return laid
+
+
+def require_recorded_traffic(client: PromClient, period: Period) -> None:
+    """Called when no selected service had traffic: an idle service is an answer, but a Prometheus that recorded no
+    request rate of any service in the period is the wrong one (or the stack was not running): one line, not a
+    report of empty rows."""
+    if client.instant(f"count(last_over_time({r.REQUESTS_RATE}[{int(period.seconds)}s]))", period.end):
+        return
+    raise ReportError(
+        f"no traffic: Prometheus at {client.url} recorded no {r.REQUESTS_RATE} of any service from "
+        f"{period.start:%Y-%m-%d %H:%M} to {period.end:%Y-%m-%d %H:%M} UTC: is it the stack of this lookout.yaml "
+        "(--prometheus), and was it running then (--month, --from)?"
+    )

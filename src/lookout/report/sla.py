@@ -20,7 +20,7 @@ from lookout import metrics as m
 from lookout.config.model import SHORTEST_RATE_WINDOW, Config, duration_seconds
 from lookout.report.period import WINDOW, Period
 from lookout.report.prom import FloatArray, PromClient
-from lookout.report.scope import ServiceKey, key_of, key_of_labels, on_grid, selector
+from lookout.report.scope import ServiceKey, key_of, key_of_labels, on_grid, require_recorded_traffic, selector
 from lookout.stack.rules import recording as r
 
 WINDOW_S = WINDOW.total_seconds()
@@ -221,6 +221,8 @@ def sla_report(client: PromClient, config: Config, period: Period, keys: list[Se
         )
         for key in keys
     ]
+    if not any(service.has_traffic for service in services):
+        require_recorded_traffic(client, period)
     return SlaReport(
         period,
         services,
