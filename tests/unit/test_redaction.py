@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import re
 import sys
 from collections.abc import Iterator
 
@@ -16,7 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from lookout.instrument.json_logs import JsonFormatter
 from lookout.instrument.tracing import SpanAccount, _CountingExporter
-from lookout.security.redact import configure_redaction, redact
+from lookout.security.redact import _CARD, _KEY_VALUE, DEFAULT_PATTERNS, Redactor, _card, configure_redaction, redact
 
 SECRETS = {
     "bearer": "Authorization: Bearer 9f8e7d6c5b4a39281706abcdef",
@@ -76,6 +78,54 @@ def test_each_kind_of_secret_is_redacted(kind: str) -> None:
 @pytest.mark.parametrize("text", KEPT)
 def test_ordinary_values_stay(text: str) -> None:
     assert redact(text) == text
+
+
+# Each default pattern alone, with none of the characters that other patterns key on (``:``, ``=``, ``@``)
+# where the pattern allows it: the pre-check that lets most strings skip the patterns must pass each of them.
+ALONE = {
+    "private-key": "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJlLWhlcmU",
+    "bearer": "BEARER 9f8e7d6c5b4a39281706abcdef",
+    "basic": "basic dXNlcjpodW50ZXIy",
+    "url-credentials": "https://admin:pa55w0rd@db.internal",
+    "aws-key": "ASIAIOSFODNN7EXAMPLE",
+    "github-token": "github_pat_abcdefghijklmnopqrstuvwxyz0123456789",
+    "slack-token": "xoxp-1234567890-abcdefghij",
+    "api-key": "sk-abcdefghijklmnopqrstuvwx1234",
+    "email": "jane@example.org",
+}
+
+
+def _reference(text: str, extra: list[str]) -> str:
+    """Every pattern in order over every text: what :class:`Redactor` must return, however it gets there."""
+    kinds = [*DEFAULT_PATTERNS, *(("custom", p) for p in extra)]
+    for kind, pattern in kinds:
+        text = re.sub(pattern, f"[REDACTED:{kind}]", text)
+    text = _KEY_VALUE.sub(lambda m: m.group("key") + "[REDACTED:secret]", text)
+    return _CARD.sub(_card, text)
+
+
+def test_each_default_pattern_alone_passes_the_pre_check() -> None:
+    assert set(ALONE) == {kind for kind, _ in DEFAULT_PATTERNS}, "a default pattern needs a sample here"
+    for kind, text in ALONE.items():
+        assert redact(text) == _reference(text, []) != text, kind
+        assert f"[REDACTED:{kind}]" in redact(text), kind
+    assert redact("4111 1111 1111 1111") == "[REDACTED:card]"
+    assert redact("password hunter2") == "password hunter2" and redact("pwd=x") == "pwd=[REDACTED:secret]"
+
+
+def test_redaction_equals_every_pattern_applied_in_order() -> None:
+    fragments = [
+        *ALONE.values(), *SECRETS.values(), *KEPT, "tools/call", "noop", " ", "=", ":", "@", "-", "token", "4111",
+        "1111", "eyJ", "sk-", "cust-123456", "cust-", "123456", "\n", "Bearer", "xox", "é",
+    ]  # fmt: skip
+    rng = random.Random(7)
+    custom = [r"\bcust-\d{6}\b", r"(?i)internal-\w+"]
+    for extra in ([], custom):
+        redactor = Redactor(extra)
+        for _ in range(3000):
+            text = "".join(rng.choice(fragments) for _ in range(rng.randint(1, 5)))
+            assert redactor.redact(text) == _reference(text, extra), text
 
 
 def test_configured_patterns_and_off() -> None:
