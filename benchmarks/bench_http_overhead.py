@@ -63,6 +63,25 @@ class _DiscardExporter:
         return True
 
 
+COUNTED_RATE = "BENCH_HTTP_COUNTED_RATE"
+"""Set for servers whose instructions are counted: the request rate the adaptive sampler is to see."""
+
+
+def _sampler_at(rate: float) -> Any:
+    """The adaptive sampler (default budget) on a clock that advances ``1 / rate`` seconds per decision.
+
+    Under valgrind a server handles ~50x fewer requests per second than natively, so a sampler on the wall
+    clock would sample ~50x more requests; on this clock it samples what it would at ``rate`` requests per
+    second, and with a seeded generator the same requests in every run."""
+    import itertools
+    import random
+
+    from lookout.instrument.sampler import AdaptiveSampler
+
+    ticks = itertools.count()
+    return AdaptiveSampler(clock=lambda: next(ticks) / rate, rng=random.Random(0).random)
+
+
 def build_app(variant: str) -> Any:
     from mcp.server.mcpserver import MCPServer
 
@@ -79,11 +98,20 @@ def build_app(variant: str) -> Any:
     if variant == "metrics":
         handle = instrument(server, service="bench")
     else:
-        from lookout.instrument.tracing import configure_tracing
+        from lookout.instrument.tracing import DEFAULT_SLOW_SECONDS, configure_tracing
 
-        setup = configure_tracing(service="bench", exporter=_DiscardExporter())  # type: ignore[arg-type]
+        rate = float(os.environ.get(COUNTED_RATE, "0"))
+        slow = 3600.0 if rate else DEFAULT_SLOW_SECONDS  # counted: a request is slow only under valgrind
+        setup = configure_tracing(
+            service="bench",
+            exporter=_DiscardExporter(),  # type: ignore[arg-type]
+            slow_seconds=slow,
+        )
+        if rate:
+            setup.provider.sampler = _sampler_at(rate)
         logs = Logs(json=True, access_sample=10 if variant == "full-sampled" else 1)
-        handle = instrument(server, service="bench", tracing=Tracing(setup=setup), logs=logs)
+        tracing = Tracing(setup=setup, slow_request_seconds=slow)
+        handle = instrument(server, service="bench", tracing=tracing, logs=logs)
     return handle.wrap_asgi(server.streamable_http_app())
 
 
@@ -119,20 +147,30 @@ class Server:
 
 
 @contextmanager
-def server_process(variant: str, profile_to: str | None = None) -> Iterator[Server]:
+def server_process(
+    variant: str,
+    profile_to: str | None = None,
+    *,
+    wrapper: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+    cpus: set[int] | None = None,
+) -> Iterator[Server]:
+    """A server of ``variant`` in its own process (``wrapper`` runs it, e.g. under valgrind; ``cpus`` pins it)."""
     from benchmarks.support import free_port
 
     port = free_port()
-    argv = [sys.executable, "-m", "benchmarks.bench_http_overhead", "--serve", variant, "--port", str(port)]
+    argv = [*wrapper, sys.executable, "-m", "benchmarks.bench_http_overhead", "--serve", variant, "--port", str(port)]
     if profile_to:
         argv += ["--profile-to", profile_to]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    if cpus:
+        os.sched_setaffinity(proc.pid, cpus)  # threads the server starts later inherit it
     server = Server(variant, proc, f"http://127.0.0.1:{port}/mcp")
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + (300 if wrapper else 60)
         while True:
             try:
-                httpx.get(server.url, timeout=2)
+                httpx.get(server.url, timeout=10 if wrapper else 2)
                 break
             except httpx.HTTPError:
                 if time.monotonic() > deadline or proc.poll() is not None:
@@ -142,7 +180,7 @@ def server_process(variant: str, profile_to: str | None = None) -> Iterator[Serv
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(15)
+            proc.wait(120 if wrapper else 15)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
@@ -209,9 +247,25 @@ async def run_slice(server: Server, clients: int, seconds: float) -> tuple[int, 
     return done, cpu
 
 
-def measure(rounds: int, slice_seconds: float, clients: int, variants: Sequence[str]) -> dict[str, Server]:
+def pinning() -> tuple[set[int], set[int]] | None:
+    """(server CPUs, load generator CPUs): the servers on one CPU and this process on another, so the load
+    generator never takes the server's CPU; None on a single CPU."""
+    cpus = sorted(os.sched_getaffinity(0))
+    return ({cpus[0]}, {cpus[1]}) if len(cpus) >= 2 else None
+
+
+def measure(
+    rounds: int, slice_seconds: float, clients: int, variants: Sequence[str], pin: bool = True
+) -> dict[str, Server]:
+    split = pinning() if pin else None
+    own = os.sched_getaffinity(0)
+    if split is not None:
+        os.sched_setaffinity(0, split[1])
     with ExitStack() as stack:
-        servers = {v: stack.enter_context(server_process(v)) for v in variants}
+        stack.callback(os.sched_setaffinity, 0, own)
+        servers = {
+            v: stack.enter_context(server_process(v, cpus=split[0] if split is not None else None)) for v in variants
+        }
         for round_ in range(rounds):
             order = list(variants) if round_ % 2 == 0 else list(reversed(variants))
             order = order[round_ % len(order) :] + order[: round_ % len(order)]
@@ -267,20 +321,84 @@ LABELS = {
 }
 
 
-def report(servers: dict[str, Server], rounds: int, slice_seconds: float, clients: int, calls: dict[str, float]) -> str:
+def instructions_table(counted: dict[str, InstructionCount], clients: int, batches: int, batch: int) -> str:
+    """The callgrind table: instructions per request, the ratio to bare and the verdict against the targets."""
     from benchmarks.support import machine
 
-    per_round = ratios(servers)
+    bares = [counted[v].per_request for v in ("bare", "bare-control") if v in counted]
+    if not bares:  # nothing to compare with: the counts alone
+        return "\n".join(f"{v}: {c.per_request / 1e6:.3f} M instructions per request" for v, c in counted.items())
+    bare = statistics.mean(bares)
+    both = "bare" in counted and "bare-control" in counted
+    aa = counted["bare"].per_request / counted["bare-control"].per_request if both else 1.0
+    floor = abs(1 - aa)
     lines = [
-        "## Instrumentation overhead over streamable HTTP",
+        f"**Instructions per request** (deterministic; measured by `benchmarks/bench_http_overhead.py` on "
+        f"{machine()}): each server runs under valgrind's callgrind, which counts the machine instructions every "
+        f"thread of the process executes (the log writer and the span exporter included; the kernel's work, such "
+        "as the socket I/O, is not counted). After a warm-up (uninstrumented, then instrumented), "
+        f"{clients} sessions make {batches} batches of {batch} `tools/call` requests, each batch counted "
+        "between a zero and a dump of the counters. Work the server does by the clock rather than per request "
+        "(uvicorn's 0.1 s tick, the log writer's and span exporter's wake-ups) runs ~50x more often per request "
+        "under valgrind than natively; it is counted while the server is idle and subtracted by each batch's "
+        "wall time (the share subtracted is in the last column). The count does not depend on other load on the "
+        "machine. Ratio: bare instructions / the set-up's (requests per instruction relative to bare; bare = the "
+        "mean of the two bare servers); the A/A row compares the two bare servers with each other.",
         "",
-        f"Measured by `benchmarks/bench_http_overhead.py` on {machine()}: an `MCPServer` with a no-op tool, each "
-        f"set-up served by uvicorn in its own process (the SDK's default app: sessions, SSE answers); {clients} "
-        f"sessions call the tool for {slice_seconds:g} s slices against one server at a time, the order rotating "
-        f"every round, {rounds} rounds. Server CPU per request comes from `/proc/<pid>/task/*/schedstat` (every "
-        "thread: the log writer and the span exporter included). Ratio: requests per server CPU-second relative "
-        "to bare, the median over rounds of the per-round ratio (bare = the mean of the two bare servers); the "
-        "A/A row compares the two bare servers with each other: the noise floor of the run.",
+        "| set-up | instructions per request | ratio to bare | batches: lowest to highest ratio | target | met | "
+        "background subtracted |",
+        "|---|---:|---:|---|---:|:--:|---:|",
+    ]
+    for variant, count in counted.items():
+        if variant == "bare-control":
+            ratio = aa
+            per_batch = [a / b for a, b in zip(counted["bare"].batches, counted["bare-control"].batches, strict=True)]
+        else:
+            ratio = bare / count.per_request
+            per_batch = [bare / b for b in count.batches]
+        target = TARGETS.get(variant)
+        met = ""
+        if target is not None:
+            met = "**yes**" if ratio - floor >= target else "**no**" if ratio + floor < target else "within A/A"
+        lines.append(
+            f"| {LABELS[variant]} | {count.per_request / 1e6:.3f} M | {ratio:.3f}x | "
+            f"{min(per_batch):.3f}x to {max(per_batch):.3f}x | {'' if target is None else f'>= {target:.2f}x'} | "
+            f"{met} | {count.background_share:.1%} |"
+        )
+    lines += [
+        "",
+        f"The two bare servers agree to {floor:.2%} (A/A). A target is met when the ratio clears it by more than "
+        "that difference, missed when it falls short by more.",
+    ]
+    return "\n".join(lines)
+
+
+def report(
+    servers: dict[str, Server],
+    rounds: int,
+    slice_seconds: float,
+    clients: int,
+    calls: dict[str, float],
+    counted: dict[str, InstructionCount] | None = None,
+    batches: int = 0,
+    batch: int = 0,
+    pinned: bool = False,
+) -> str:
+
+    per_round = ratios(servers)
+    lines = ["## Instrumentation overhead over streamable HTTP", ""]
+    if counted:
+        lines += [instructions_table(counted, clients, batches, batch), ""]
+    lines += [
+        "**Server CPU time per request** (wall-clock CPU accounting, noisy on a shared machine): each set-up "
+        "served by uvicorn in its own process (the SDK's default app: sessions, SSE answers); "
+        f"{clients} sessions call the tool for {slice_seconds:g} s slices against one server at a time, the order "
+        f"rotating every round, {rounds} rounds"
+        + (", the servers pinned to one CPU and the load generator to the other" if pinned else "")
+        + ". Server CPU per request comes from `/proc/<pid>/task/*/schedstat` (every thread: the log writer and "
+        "the span exporter included). Ratio: requests per server CPU-second relative to bare, the median over "
+        "rounds of the per-round ratio (bare = the mean of the two bare servers); the A/A row compares the two "
+        "bare servers with each other: the noise floor of the run.",
         "",
         "| set-up | median server CPU per request | ratio to bare (median) | 95 % interval of the median | "
         "middle half of the rounds | target | met |",
@@ -361,6 +479,149 @@ def profile(variant: str, requests: int) -> str:
     return buffer.getvalue()
 
 
+# ---------------------------------------------------------------------- instructions (callgrind)
+VALGRIND = "/usr/bin/valgrind"
+COUNTED_REQUEST_RATE = 1000.0
+"""Requests per second the adaptive sampler of a counted server sees (about what one core serves natively)."""
+
+
+@dataclass
+class InstructionCount:
+    """Machine instructions the server executed per request, all threads, in consecutive batches."""
+
+    variant: str
+    batches: list[float] = field(default_factory=list)  # per request, time-driven background work subtracted
+    requests: int = 0
+    total: float = 0.0  # all batches' instructions (background subtracted)
+    idle_per_second: float = 0.0
+    background_share: float = 0.0  # of the raw count, what was subtracted
+
+    @property
+    def per_request(self) -> float:
+        return self.total / max(1, self.requests)
+
+
+def _callgrind_control(pid: int, *args: str) -> None:
+    subprocess.run(["callgrind_control", *args, str(pid)], check=True, capture_output=True, timeout=120)
+
+
+def _dumped_instructions(out: Path, dump: int, deadline: float = 60.0) -> int:
+    """``Ir`` of callgrind's ``dump``-th dump (``<out>.<dump>``), waiting for the file to be complete."""
+    path = Path(f"{out}.{dump}")
+    until = time.monotonic() + deadline
+    while time.monotonic() < until:
+        if path.exists():
+            for line in path.read_text().splitlines():
+                if line.startswith("totals:"):  # the last line: the dump is complete
+                    return int(line.split()[1])
+        time.sleep(0.05)
+    raise RuntimeError(f"callgrind wrote no complete {path}")
+
+
+async def _count_instructions(
+    server: Server, out: Path, clients: int, warmup: int, batches: int, batch: int, idle_seconds: float
+) -> InstructionCount:
+    pid = server.proc.pid
+    result = InstructionCount(server.variant)
+    dumps = 0
+
+    def dump() -> int:
+        nonlocal dumps
+        _callgrind_control(pid, "--dump")
+        dumps += 1
+        return _dumped_instructions(out, dumps)
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+        sessions = [await _session(client, server.url) for _ in range(clients)]
+
+        async def calls(n: int) -> float:
+            """``n`` requests spread over the sessions, concurrently; returns the wall seconds."""
+
+            async def caller(headers: dict[str, str], count: int) -> None:
+                for _ in range(count):
+                    response = await client.post(server.url, content=CALL, headers=headers)
+                    if b'"result"' not in response.content:
+                        raise RuntimeError(f"{server.variant}: {response.status_code} {response.text[:200]}")
+
+            start = time.monotonic()
+            shares = [n // clients + (1 if i < n % clients else 0) for i in range(clients)]
+            await asyncio.gather(*(caller(h, k) for h, k in zip(sessions, shares, strict=True)))
+            return time.monotonic() - start
+
+        await calls(warmup)  # uninstrumented (fast): imports, caches, the first full garbage collections
+        _callgrind_control(pid, "--instr=on")
+        await calls(max(100, warmup // 4))  # instrumented from here on
+        idle: list[float] = []
+
+        async def idle_rate() -> None:
+            _callgrind_control(pid, "--zero")
+            start = time.monotonic()
+            await asyncio.sleep(idle_seconds)
+            idle.append(dump() / (time.monotonic() - start))
+
+        await idle_rate()
+        raw: list[tuple[int, float]] = []
+        for _ in range(batches):
+            _callgrind_control(pid, "--zero")
+            wall = await calls(batch)
+            raw.append((dump(), wall))
+        await idle_rate()
+        for headers in sessions:
+            await client.delete(server.url, headers=headers)
+    result.idle_per_second = statistics.mean(idle)
+    background = [result.idle_per_second * wall for _, wall in raw]
+    result.batches = [(ir - b) / batch for (ir, _), b in zip(raw, background, strict=True)]
+    result.requests = batches * batch
+    result.total = sum(ir for ir, _ in raw) - sum(background)
+    result.background_share = sum(background) / sum(ir for ir, _ in raw)
+    return result
+
+
+def instructions(
+    variants: Sequence[str],
+    *,
+    clients: int = 4,
+    warmup: int = 400,
+    batches: int = 4,
+    batch: int = 250,
+    idle_seconds: float = 3.0,
+    rate: float = COUNTED_REQUEST_RATE,
+    keep: Path | None = None,
+) -> dict[str, InstructionCount]:
+    """Instructions per request of each set-up's server, counted by valgrind's callgrind (all threads).
+
+    Each server runs under ``valgrind --tool=callgrind`` with instrumentation off until ``warmup`` requests
+    are done; then ``batches`` batches of ``batch`` requests are each counted between a zero and a dump. Work
+    the server does by the clock rather than per request (uvicorn's 0.1 s tick, the log writer's and the span
+    exporter's wake-ups) is measured while idle and subtracted by each batch's wall time: under valgrind a
+    request takes ~50x longer than natively, so that work would otherwise weigh ~50x more than it does in
+    production. The count does not depend on the machine's load; kernel time (the socket I/O) is not in it."""
+    import tempfile
+
+    counts: dict[str, InstructionCount] = {}
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for variant in variants:
+            out = Path(keep or tmp) / f"callgrind.{variant}"
+            wrapper = [
+                VALGRIND,
+                "--tool=callgrind",
+                "--instr-atstart=no",
+                f"--callgrind-out-file={out}",
+            ]
+            env = {**os.environ, "PYTHONHASHSEED": "0", COUNTED_RATE: str(rate)}  # PYTHONHASHSEED: same dicts
+            with server_process(variant, wrapper=wrapper, env=env) as server:
+                counts[variant] = asyncio.run(
+                    _count_instructions(server, out, clients, warmup, batches, batch, idle_seconds)
+                )
+            c = counts[variant]
+            spread = ", ".join(f"{b / 1e6:.3f}" for b in c.batches)
+            print(f"{variant}: {c.per_request / 1e6:.3f} M instructions per request (batches {spread})", flush=True)
+    return counts
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_http_overhead")
     parser.add_argument("--serve", choices=VARIANTS, help=argparse.SUPPRESS)
@@ -370,6 +631,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--slice", type=float, default=0.5, help="seconds per measurement slice")
     parser.add_argument("--clients", type=int, default=4, help="concurrent sessions")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin servers and load generator to two CPUs")
+    parser.add_argument(
+        "--instructions", action="store_true", help="only count instructions per request (callgrind), no timing"
+    )
+    parser.add_argument("--batches", type=int, default=4, help="callgrind: counted batches per server")
+    parser.add_argument("--batch", type=int, default=250, help="callgrind: requests per counted batch")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--keep-callgrind", type=Path, help="callgrind: keep the dumps here (callgrind_annotate)")
     parser.add_argument("--write", type=Path, help="replace this benchmark's section of docs/performance.md")
     args = parser.parse_args(argv)
     if args.serve:
@@ -378,9 +647,25 @@ def main(argv: list[str] | None = None) -> None:
     if args.profile:
         print(profile(args.profile, 2000))
         return
-    servers = measure(args.rounds, args.slice, args.clients, VARIANTS)
+    counted = instructions(
+        args.variants, clients=args.clients, batches=args.batches, batch=args.batch, keep=args.keep_callgrind
+    )
+    if args.instructions:
+        print(instructions_table(counted, args.clients, args.batches, args.batch))
+        return
+    servers = measure(args.rounds, args.slice, args.clients, VARIANTS, pin=not args.no_pin)
     calls = calls_per_request([v for v in VARIANTS if v != "bare-control"])
-    text = report(servers, args.rounds, args.slice, args.clients, calls)
+    text = report(
+        servers,
+        args.rounds,
+        args.slice,
+        args.clients,
+        calls,
+        counted,
+        args.batches,
+        args.batch,
+        pinned=not args.no_pin and pinning() is not None,
+    )
     print(text)
     if args.write:
         from benchmarks.support import write_section
