@@ -9,6 +9,8 @@ What is planted (tenant acme):
   40 req/s per replica, CPU and memory utilization growing linearly; a histogram with 40 buckets and a counter
   with a session_id label (150 values) for the cost report.
 - archive: in lookout.yaml, never any traffic.
+- The discover probes' tool-definition footprint of search and billing (tools, bytes, estimated tokens, the largest
+  tools) in the two hours before the cost report's end.
 - Prometheus' own TSDB metrics: 2,500 samples/s appended, blocks growing 64 MiB a day, a 32 MiB WAL.
 
 The recording rules the reports read are evaluated by the real Prometheus over that history (a range query of
@@ -33,6 +35,7 @@ import httpx
 from lookout import metrics as m
 from lookout.config import Config, load_config
 from lookout.report import capacity, sla
+from lookout.stack import naming
 from lookout.stack.rules.recording import RecordingRule, recording_groups
 from tests.support import Prometheus, require_binary, start_prometheus
 
@@ -76,6 +79,12 @@ SAMPLES_PER_SECOND = 2500.0
 BLOCKS_BASE, BLOCKS_PER_DAY, WAL_BYTES = 100 * 2**20, 64 * 2**20, 32 * 2**20
 LEGACY_BUCKETS = 40
 SESSIONS = 150
+FOOTPRINTS = {
+    "search": (12, 9_840, 2_310, {"search_docs": 2_950, "summarize": 1_720, "fetch_page": 1_280}),
+    "billing": (4, 1_930, 452, {"create_invoice": 820, "refund": 510}),
+}
+"""What the discover probes measured of each server's tool definitions: tools, bytes, estimated tokens, and the
+bytes of its largest tools."""
 COST_AT = datetime(2026, 10, 5, tzinfo=UTC)
 """The cost report's end (its `--to`): the cardinality series exist in the two hours before it."""
 LE = ("0.05", "0.1", "0.2", "+Inf")
@@ -224,6 +233,15 @@ def write_openmetrics(path: Path, config: Config, begin: float, end: float) -> N
         om.series("legacy_request_seconds_bucket", _labels(**legacy, le=le), lambda t: 1.0, recent)
     for index in range(SESSIONS):
         om.series("app_cache_lookups_total", _labels(**legacy, session_id=f"s{index:04d}"), lambda t: 1.0, recent)
+    probe = {"job": naming.probe_job_name("discover"), m.TENANT: "acme"}
+    for name, (tools, size, tokens, largest) in FOOTPRINTS.items():
+        target = _labels(**probe, service=name, instance=f"https://{name}.example/mcp")
+        om.series(m.PROBE_TOOLS.name, target, _level(tools), recent)
+        om.series(m.PROBE_TOOLS_DEFINITION_BYTES.name, target, _level(size), recent)
+        om.series(m.PROBE_TOOLS_DEFINITION_TOKENS.name, target, _level(tokens), recent)
+        for tool, tool_size in largest.items():
+            labels = f"{target},{_labels(**{m.TOOL_NAME: tool})}"
+            om.series(m.PROBE_TOOL_DEFINITION_BYTES.name, labels, _level(tool_size), recent)
     minute = [float(t) for t in range(int(math.ceil(begin / 60) * 60), int(end), 60)]
     for alert, priority, service, since, until in INCIDENTS:
         labels = _labels(alertname=alert, alertstate="firing", priority=priority, tenant="acme", service=service)

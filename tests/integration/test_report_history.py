@@ -172,6 +172,12 @@ def test_cost_counts_series_and_measures_storage(history: tuple[Path, Prometheus
     assert body["retention_bytes"] == pytest.approx(h.BLOCKS_PER_DAY * 35 + h.WAL_BYTES, rel=1e-9)
     assert body["labels"][0] == {"label": "session_id", "values": h.SESSIONS, "families": {"app_cache_lookups": 150}}
     assert {x["family"]: x["buckets"] for x in body["histograms"]}["legacy_request_seconds"] == h.LEGACY_BUCKETS
+    footprint = body["tool_footprint"]
+    assert [(s["service"], s["tools"], s["bytes"], s["tokens"]) for s in footprint["servers"]] == [
+        (name, tools, size, tokens) for name, (tools, size, tokens, _) in h.FOOTPRINTS.items()
+    ]
+    largest = sorted(((b, n, t) for n, f in h.FOOTPRINTS.items() for t, b in f[3].items()), reverse=True)
+    assert [(t["bytes"], t["service"], t["tool"]) for t in footprint["largest_tools"]] == largest
     advice = body["recommendations"]
     assert len(advice) == 2
     assert advice[0].startswith("Drop label 'session_id' from app_cache_lookups")
