@@ -15,6 +15,7 @@ from PIL import Image as PILImage
 from typer.testing import CliRunner
 
 from lookout.cli import app, main
+from lookout.report import plots
 from lookout.report.document import Document, Section, Table
 from lookout.report.errors import MissingExtra, ReportError
 from lookout.report.forecast import fit_line
@@ -192,3 +193,12 @@ def test_a_reused_figure_and_the_worker_processes_draw_what_a_new_figure_draws()
     assert [image.data for image in render(plots, workers=1)] == fresh
     assert [image.data for image in render(plots, workers=2)] == fresh
     assert [image.name for image in render(plots, "svg", workers=2)] == [plot.name for plot in plots]
+
+
+def test_without_worker_processes_the_plots_are_drawn_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_semaphores(*args: object, **kwargs: object) -> None:
+        raise OSError(38, "Function not implemented")  # what a sandbox without /dev/shm answers
+
+    monkeypatch.setattr(plots, "ProcessPoolExecutor", no_semaphores)
+    many = [Plot(f"p{i}", "t", "y", [Line("l", [0.0, 86400.0], [1.0, float(i)])]) for i in range(plots.PARALLEL_FROM)]
+    assert [image.data for image in render(many)] == [draw(plot).data for plot in many]

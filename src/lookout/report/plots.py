@@ -13,6 +13,7 @@ import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
@@ -197,8 +198,11 @@ def render(
         return [draw(plot, image_format, reuse) for plot in plots]
     # fork: the workers start with matplotlib already imported; a chunk of consecutive plots shares figures.
     chunk = max(1, len(plots) // (workers * 4))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return list(pool.map(draw, plots, repeat(image_format), repeat(reuse), chunksize=chunk))
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(draw, plots, repeat(image_format), repeat(reuse), chunksize=chunk))
+    except (OSError, BrokenProcessPool):  # no worker processes here (no /dev/shm, a worker killed): draw here
+        return [draw(plot, image_format, reuse) for plot in plots]
 
 
 def line_plot(
