@@ -242,7 +242,13 @@ def _capacity_section(report: CapacityReport, s: ServiceCapacity) -> tuple[Secti
         title = f"{s.key}: daily peak request rate and forecast"
         plots = [
             Plot(
-                f"{name}-forecast", title, "req/s", [peaks, Line("trend", seconds, predicted, style="--")], limit, band
+                f"{name}-forecast",
+                title,
+                "req/s",
+                [peaks, Line("trend", seconds, predicted, style="--")],
+                limit,
+                band,
+                legend="best",
             )
         ]
     lines = [

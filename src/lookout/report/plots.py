@@ -4,7 +4,8 @@ matplotlib is the ``report`` extra; without it :func:`require_matplotlib` names 
 A report of many services draws many plots of few shapes, so drawing is built for that: each process keeps one
 figure per shape (lines and their styles, thresholds, band, axis format) and updates its artists' data instead of
 building a figure, axes, ticks and legend again; the layout is fixed (no tight layout, no title or axis-label
-placement pass); and :func:`render` spreads a long list of plots over the CPU cores."""
+placement pass); the value axis has at most five ticks (every tick label is text to lay out and draw); and
+:func:`render` spreads a long list of plots over the CPU cores."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from itertools import repeat
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -82,12 +83,15 @@ class Plot:
     thresholds: Sequence[Threshold] = ()
     band: Band | None = None
     percent: bool = False
+    legend: Literal["lower left", "best"] = "lower left"
+    """Where the legend goes; "best" finds the emptiest corner on every draw (a few ms): for data that may be
+    anywhere, such as a forecast rising or falling."""
 
     @property
     def shape(self) -> tuple[object, ...]:
         """What a figure is built for; plots of one shape differ only in data and text."""
         styles = tuple((line.style, line.marker) for line in self.lines)
-        return styles, len(self.thresholds), self.band is not None, self.percent
+        return styles, len(self.thresholds), self.band is not None, self.percent, self.legend
 
 
 class _Figure:
@@ -98,7 +102,7 @@ class _Figure:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
         from matplotlib.figure import Figure
-        from matplotlib.ticker import PercentFormatter
+        from matplotlib.ticker import MaxNLocator, PercentFormatter
 
         self.figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
         FigureCanvasAgg(self.figure)
@@ -120,6 +124,7 @@ class _Figure:
         locator = AutoDateLocator()  # type: ignore[no-untyped-call]
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
         if plot.percent:
             ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
         ax.tick_params(labelsize=8)
@@ -127,7 +132,7 @@ class _Figure:
         ax.yaxis.set_label_coords(-0.085, 0.5)
         ax.xaxis.set_label_coords(0.5, -0.12)
         ax.grid(True, alpha=0.3)
-        self.legend = ax.legend(handles, _labels(plot), fontsize=7, loc="lower left")
+        self.legend = ax.legend(handles, _labels(plot), fontsize=7, loc=plot.legend)
 
     def _fill(self, band: Band) -> Any:
         times = _dates(band.times)
