@@ -59,6 +59,8 @@ _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 
 
 _SECOND_CACHE: list[Any] = [-1, ""]
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
+"""``json.dumps(line, default=str, ensure_ascii=False)`` without building an encoder per line."""
 
 
 def _rfc3339(created: float) -> str:
@@ -93,7 +95,7 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             out["exception"] = record.exc_text
-        return json.dumps(_redacted(out), default=str, ensure_ascii=False)
+        return _ENCODER.encode(_redacted(out))
 
     def format_fields(self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]) -> str:
         """The same line for a record that never was a ``LogRecord`` (the access log's fast path)."""
@@ -106,7 +108,7 @@ class JsonFormatter(logging.Formatter):
             "tenant": self.tenant,
         }
         out.update(fields)
-        return json.dumps(_redacted(out, _ACCESS_OWN), default=str, ensure_ascii=False)
+        return _ENCODER.encode(_redacted(out, _ACCESS_OWN))
 
 
 def _redacted(line: dict[str, Any], own: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -117,7 +119,7 @@ def _redacted(line: dict[str, Any], own: frozenset[str] = frozenset()) -> dict[s
         return line
     done: dict[str, Any] = {}
     for key, value in line.items():
-        if key in _IDENTITY or key in own or isinstance(value, int | float | bool | None):
+        if key in _IDENTITY or key in own or isinstance(value, _PLAIN):
             continue
         if isinstance(value, str):
             redacted = done.get(value)
@@ -130,6 +132,7 @@ def _redacted(line: dict[str, Any], own: frozenset[str] = frozenset()) -> dict[s
 
 
 _IDENTITY = frozenset({"timestamp", "level", "logger", "service", "tenant"})
+_PLAIN = (int, float, bool, type(None))  # nothing to redact (a tuple: ``int | float | ...`` is built per use)
 _ACCESS_OWN = frozenset({"outcome", "error_type", "trace_id", "span_id"})
 """Access-line fields Lookout computes (``ok``/``error``, an exception class name or JSON-RPC code, hex ids): no
 client or tool input reaches them, so the redaction patterns are not run over them (they cost more than the
@@ -258,7 +261,8 @@ class NonBlockingHandler(logging.Handler):
                 copy.exc_text = logging.Formatter().formatException(record.exc_info)
                 copy.exc_info = None
             record = copy
-        self._idle.clear()
+        if self._idle.is_set():  # clearing takes the event's lock: only when the writer said idle
+            self._idle.clear()
         self._buffer.append(record)
 
     def emit_fields(self, level: str, logger: str, message: str, fields: dict[str, Any]) -> None:
@@ -266,7 +270,8 @@ class NonBlockingHandler(logging.Handler):
         if len(self._buffer) >= self.capacity or self._stopping:
             self._drop(QUEUE_FULL if not self._stopping else SHUTDOWN)
             return
-        self._idle.clear()
+        if self._idle.is_set():
+            self._idle.clear()
         self._buffer.append((time.time(), level, logger, message, fields))
 
     # ------------------------------------------------------------------ writer thread

@@ -159,9 +159,8 @@ class LookoutMiddleware:
         span = trace.get_current_span()
         connection = _connection(ctx)
         session_id = getattr(connection, "session_id", None)
-        principal = principal_of(scope) if scope is not None else None
         if self.enrich_spans and span.is_recording():
-            enrich_span(span, network, session_id, scope, principal)
+            enrich_span(span, network, session_id, scope, principal_of(scope))
 
         rec.message(mcp_transport, "in")
         if rec.saturated():
@@ -203,7 +202,7 @@ class LookoutMiddleware:
             try:
                 self._record(
                     ctx, raw_method, method, target, tool, prompt, error, result, elapsed, start_ns,
-                    span, connection, session_id, network, mcp_transport, scope, principal,
+                    span, connection, session_id, network, mcp_transport, scope,
                 )  # fmt: skip
             except Exception:  # instrumentation must never fail a request
                 logger.exception("lookout: recording %s failed", raw_method)
@@ -226,7 +225,6 @@ class LookoutMiddleware:
         network: str,
         mcp_transport: str,
         scope: Mapping[str, Any] | None,
-        principal: str | None,
     ) -> None:
         rec = self.recorder
         rec.message(mcp_transport, "out")
@@ -245,9 +243,7 @@ class LookoutMiddleware:
             and trace_id is None
             and (elapsed >= keeper.slow_seconds or (error and error not in m.CLIENT_ERROR_TYPES))
         ):
-            kept = self._keep(
-                ctx, keeper, raw_method, target, version, network, session_id, scope, principal, start_ns, error
-            )
+            kept = self._keep(ctx, keeper, raw_method, target, version, network, session_id, scope, start_ns, error)
             trace_id = format(kept.trace_id, "032x")
         rec.observe_operation(method, tool, prompt, error, guard_version(version), network, elapsed, trace_id)
         access = self.access_log
@@ -260,7 +256,7 @@ class LookoutMiddleware:
                 error,
                 elapsed,
                 trace_id=trace_id or _current_trace_id(span),
-                principal=principal,
+                principal=principal_of(scope),  # only here and in kept spans: most requests never need it
                 arguments=ctx.params.get("arguments") if ctx.params is not None else None,
             )
 
@@ -274,7 +270,6 @@ class LookoutMiddleware:
         network: str,
         session_id: str | None,
         scope: Mapping[str, Any] | None,
-        principal: str | None,
         start_ns: int,
         error: str,
     ) -> trace.SpanContext:
@@ -291,7 +286,7 @@ class LookoutMiddleware:
         if error.lstrip("-").isdigit():
             attributes["rpc.response.status_code"] = error
         holder = _AttributeHolder()
-        enrich_span(holder, network, session_id, scope, principal)  # type: ignore[arg-type]
+        enrich_span(holder, network, session_id, scope, principal_of(scope))  # type: ignore[arg-type]
         attributes.update(holder.attributes)
         parent = extract_trace_context(ctx.meta) if ctx.meta else None
         name = f"{method} {target}" if target else method

@@ -41,6 +41,9 @@ _MAYBE_SECRET = re.compile(
     r"[@:=]|-----BEGIN|eyJ|(?i:bearer|basic)|A[KS]IA|gh[pousr]_|github_pat_|xox|sk-|(?:\d[ -]?){12}\d"
 )
 
+_CLEAN_MAX_CHARS = 128
+_CLEAN_MAX_TEXTS = 4096
+
 
 def _luhn(digits: str) -> bool:
     total = 0
@@ -59,9 +62,12 @@ class Redactor:
         self.enabled = enabled
         self._defaults = [(re.compile(p), f"[REDACTED:{kind}]") for kind, p in DEFAULT_PATTERNS]
         self._custom = [(re.compile(p), "[REDACTED:custom]") for p in extra]
+        # Short texts seen to need no redaction (method, tool and logger names, messages: the same few strings
+        # on every line). Only texts that go out verbatim anyway are kept; bounded, emptied when full.
+        self._clean: set[str] = set()
 
     def redact(self, text: str) -> str:
-        if not self.enabled or not text:
+        if not self.enabled or not text or text in self._clean:
             return text
         if _MAYBE_SECRET.search(text) is None:
             # No default pattern, key-value or card can match: only custom patterns can change the text, and
@@ -70,6 +76,10 @@ class Redactor:
             for pattern, replacement in self._custom:
                 cleaned = pattern.sub(replacement, cleaned)
             if cleaned == text:
+                if len(text) <= _CLEAN_MAX_CHARS:
+                    if len(self._clean) >= _CLEAN_MAX_TEXTS:
+                        self._clean.clear()
+                    self._clean.add(text)
                 return text
             return _CARD.sub(_card, _KEY_VALUE.sub(_secret_value, cleaned))
         for pattern, replacement in self._defaults:
