@@ -105,7 +105,7 @@ class _Figure:
         from matplotlib.ticker import MaxNLocator, PercentFormatter
 
         self.figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
-        FigureCanvasAgg(self.figure)
+        self.canvas = FigureCanvasAgg(self.figure)
         self.figure.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.14)  # fixed: tight_layout costs a render
         ax = self.axes = self.figure.add_subplot()
         self.band: Any = None
@@ -160,8 +160,17 @@ class _Figure:
         ax.set_title(plot.title, fontsize=10, y=1.0, pad=6)  # a fixed place: no title placement pass per draw
         ax.set_ylabel(plot.ylabel, fontsize=9)
         buffer = io.BytesIO()
-        metadata = {"Software": None} if image_format == "png" else {"Date": None, "Creator": None}
-        self.figure.savefig(buffer, format=image_format, dpi=DPI, metadata=metadata)
+        if image_format == "png":
+            # The figure is opaque: PNG from the canvas as RGB, not savefig's RGBA, is faster and a tenth smaller.
+            from PIL import Image as Pixels
+
+            self.canvas.draw()  # type: ignore[no-untyped-call]
+            width, height = self.canvas.get_width_height()
+            pixels = self.canvas.buffer_rgba()  # type: ignore[no-untyped-call]
+            rgba = Pixels.frombuffer("RGBA", (width, height), pixels, "raw", "RGBA", 0, 1)
+            rgba.convert("RGB").save(buffer, format="png")
+        else:
+            self.figure.savefig(buffer, format=image_format, dpi=DPI, metadata={"Date": None, "Creator": None})
         return buffer.getvalue()
 
 
