@@ -30,6 +30,7 @@ from opentelemetry.trace import Link, SpanKind, get_current_span
 from opentelemetry.util.types import Attributes
 
 DEFAULT_TARGET_PER_SECOND = 10.0
+_DROPPED = SamplingResult(Decision.DROP)  # shared: a dropped root's span is non-recording, its attributes unused
 KEEP_ATTRIBUTE = "lookout.kept"  # also lookout.instrument.tracing.KEEP_ATTRIBUTE
 
 
@@ -111,7 +112,11 @@ class AdaptiveSampler(Sampler):
             rate = self._observe(self._clock())
             self.ratio = max(self.min_ratio, min(1.0, self.target / rate)) if rate > 0 else 1.0
             keep = self._rng() < self.ratio
-        return SamplingResult(Decision.RECORD_AND_SAMPLE if keep else self._unsampled(), attributes)
+        if keep:
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+        if self._record_unsampled:
+            return SamplingResult(Decision.RECORD_ONLY, attributes)
+        return _DROPPED  # most roots: the SDK reads nothing but the decision from it
 
     def _unsampled(self) -> Decision:
         return Decision.RECORD_ONLY if self._record_unsampled else Decision.DROP
