@@ -163,3 +163,33 @@ def test_a_handler_replaced_or_stopped_on_purpose_stays_detached() -> None:
     first.stop()
     assert logger.handlers == []
     logger.propagate = True
+
+
+def test_an_access_line_is_the_json_of_its_redacted_fields() -> None:
+    from lookout.instrument.json_logs import JsonFormatter
+
+    fields: dict[str, Any] = {
+        "mcp_method": "tools/call",
+        "duration_ms": 1.25,
+        "outcome": "ok",
+        "target": 'é\u2028"quoted"\n',
+        "mcp_tool": 'é\u2028"quoted"\n',
+        "not_a_number": float("nan"),
+        "flag": True,
+        "nothing": None,
+        "count": 3,
+        "arguments": {"query": "mail jane@example.org", "limits": [1, 2.5, {"token": "token=abc123"}]},
+        "result": object(),
+    }
+    line = JsonFormatter("svc", "acme").format_fields(1764470000.25, "info", "lookout.access", "mcp request", fields)
+    expected = {
+        "timestamp": "2025-11-30T02:33:20.250000Z",
+        "level": "info",
+        "logger": "lookout.access",
+        "message": "mcp request",
+        "service": "svc",
+        "tenant": "acme",
+        **fields,
+        "arguments": {"query": "mail [REDACTED:email]", "limits": [1, 2.5, {"token": "token=[REDACTED:secret]"}]},
+    }
+    assert line == json.dumps(expected, default=str, ensure_ascii=False)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import json.encoder
 import logging
 import math
 import os
@@ -31,7 +32,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,6 +62,15 @@ _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 _SECOND_CACHE: list[Any] = [-1, ""]
 _ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
 """``json.dumps(line, default=str, ensure_ascii=False)`` without building an encoder per line."""
+# Access lines: the same text from one C encoder made once (JSONEncoder.encode builds one per call). Without the
+# circular-reference check: a line's values are redacted copies, which cannot be cyclic (and a cyclic value
+# would fail the line either way, counted as a formatting failure).
+_C_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_encode_line: Callable[[Any, bool], Iterable[str]] = (
+    _ENCODER.iterencode
+    if _C_MAKE_ENCODER is None
+    else _C_MAKE_ENCODER(None, str, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
+)
 
 
 def _rfc3339(created: float) -> str:
@@ -108,7 +118,7 @@ class JsonFormatter(logging.Formatter):
             "tenant": self.tenant,
         }
         out.update(fields)
-        return _ENCODER.encode(_redacted(out, _ACCESS_OWN))
+        return "".join(_encode_line(_redacted(out, _ACCESS_OWN), False))
 
 
 def _redacted(line: dict[str, Any], own: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -119,9 +129,17 @@ def _redacted(line: dict[str, Any], own: frozenset[str] = frozenset()) -> dict[s
         return line
     done: dict[str, Any] = {}
     for key, value in line.items():
-        if key in _IDENTITY or key in own or isinstance(value, _PLAIN):
+        if type(value) is str:  # most fields: straight to the redactor (a subclass takes the general path)
+            if key in _IDENTITY or key in own:
+                continue
+            redacted = done.get(value)
+            if redacted is None:
+                redacted = done[value] = current.redact(value)
+            if redacted is not value:
+                line[key] = redacted
+        elif key in _IDENTITY or key in own or isinstance(value, _PLAIN):
             continue
-        if isinstance(value, str):
+        elif isinstance(value, str):
             redacted = done.get(value)
             if redacted is None:
                 redacted = done[value] = current.value(value)
