@@ -74,13 +74,10 @@ class TransportMetricsMiddleware:
                 status = 500
             raise
         finally:
-            rec.transport_bytes_add(kind, "in", bytes_in)
-            rec.transport_bytes_add(kind, "out", bytes_out)
-            if status:
-                rec.http_response(kind, status)
-                reason = _REJECT_REASONS.get(status)
-                if reason is not None:
-                    rec.reject(reason)
+            rec.http_exchange(kind, bytes_in, bytes_out, status)
+            reason = _REJECT_REASONS.get(status)
+            if reason is not None:
+                rec.reject(reason)
 
 
 # ---------------------------------------------------------------------- stream transports (stdio)
