@@ -193,3 +193,23 @@ def test_an_access_line_is_the_json_of_its_redacted_fields() -> None:
         "arguments": {"query": "mail [REDACTED:email]", "limits": [1, 2.5, {"token": "token=[REDACTED:secret]"}]},
     }
     assert line == json.dumps(expected, default=str, ensure_ascii=False)
+
+
+def test_access_lines_without_fields_or_with_a_field_named_like_the_lines_own() -> None:
+    from lookout.instrument.json_logs import JsonFormatter
+    from lookout.security.redact import configure_redaction
+
+    formatter = JsonFormatter('svc "quoted"', "é")
+    base = {"level": "warning", "logger": "lookout", "message": "mail jane@example.org", "service": 'svc "quoted"'}
+    for fields in ({}, {"message": "instead", "extra": 1}, {"tenant": "other"}):
+        line = formatter.format_fields(1764470000.0, "warning", "lookout", "mail jane@example.org", fields)
+        expected = {"timestamp": "2025-11-30T02:33:20.000000Z", **base, "tenant": "é", **fields}
+        if "message" not in fields:
+            expected["message"] = "mail [REDACTED:email]"
+        assert line == json.dumps(expected, default=str, ensure_ascii=False)
+    configure_redaction(enabled=False)  # a change of redaction is seen by the next line
+    try:
+        line = formatter.format_fields(1764470000.0, "warning", "lookout", "mail jane@example.org", {})
+        assert json.loads(line)["message"] == "mail jane@example.org"
+    finally:
+        configure_redaction()

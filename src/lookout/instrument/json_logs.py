@@ -88,6 +88,7 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, service: str = "", tenant: str = "") -> None:
         super().__init__()
         self.service, self.tenant = service, tenant
+        self._heads: dict[tuple[Any, ...], str] = {}  # encoded level..tenant of format_fields' lines, by their values
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
@@ -108,7 +109,28 @@ class JsonFormatter(logging.Formatter):
         return _ENCODER.encode(_redacted(out))
 
     def format_fields(self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]) -> str:
-        """The same line for a record that never was a ``LogRecord`` (the access log's fast path)."""
+        """The same line for a record that never was a ``LogRecord`` (the access log's fast path).
+
+        Level, logger, message, service and tenant are the same on almost every line: their JSON (the message
+        redacted) is made once and kept, and only the timestamp and ``fields`` are encoded per line."""
+        if not _HEAD.isdisjoint(fields):  # a field that takes the place of one of the line's own
+            return self._format_fields_whole(created, level, logger, message, fields)
+        current = redactor()
+        key = (level, logger, message, self.service, self.tenant, current, current.enabled)
+        head = self._heads.get(key)
+        if head is None:
+            own = {"level": level, "logger": logger, "message": message, "service": self.service, "tenant": self.tenant}
+            head = "".join(_encode_line(_redacted(own), False))[1:-1]
+            if len(self._heads) >= _MAX_HEADS:
+                self._heads.clear()
+            self._heads[key] = head
+        body = "".join(_encode_line(_redacted(dict(fields), _ACCESS_OWN), False))
+        rest = ", " + body[1:] if len(body) > 2 else "}"  # body is "{...}", or "{}" without fields
+        return '{"timestamp": "' + _rfc3339(created) + '", ' + head + rest  # nothing in a timestamp is escaped
+
+    def _format_fields_whole(
+        self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]
+    ) -> str:
         out: dict[str, Any] = {
             "timestamp": _rfc3339(created),
             "level": level,
@@ -150,6 +172,8 @@ def _redacted(line: dict[str, Any], own: frozenset[str] = frozenset()) -> dict[s
 
 
 _IDENTITY = frozenset({"timestamp", "level", "logger", "service", "tenant"})
+_HEAD = _IDENTITY | {"message"}
+_MAX_HEADS = 64
 _PLAIN = (int, float, bool, type(None))  # nothing to redact (a tuple: ``int | float | ...`` is built per use)
 _ACCESS_OWN = frozenset({"outcome", "error_type", "trace_id", "span_id"})
 """Access-line fields Lookout computes (``ok``/``error``, an exception class name or JSON-RPC code, hex ids): no
