@@ -579,7 +579,9 @@ class AccessLog:
         arguments: Any = None,
         result: Any = None,
         kept: trace.SpanContext | None = None,
+        span: trace.Span | None = None,
     ) -> None:
+        """One line for a request; ``span`` is the request's span when the caller has it (else the current one)."""
         fields: dict[str, Any] = {
             "mcp_method": method,
             "duration_ms": round(seconds * 1000, 3),
@@ -604,7 +606,7 @@ class AccessLog:
             self.logger.info("mcp request", extra=fields)
             return
         if "trace_id" not in fields:
-            ctx = trace.get_current_span().get_span_context()
+            ctx = (span if span is not None else trace.get_current_span()).get_span_context()
             if ctx.is_valid:
                 fields["trace_id"] = format(ctx.trace_id, "032x")
                 fields["span_id"] = format(ctx.span_id, "016x")

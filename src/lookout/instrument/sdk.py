@@ -249,7 +249,7 @@ class LookoutMiddleware:
         access = self.access_log
         if access is not None and access.wanted(error, elapsed) and access.enabled():
             arguments = ctx.params.get("arguments") if ctx.params is not None else None
-            access.emit(raw_method, target, elapsed, error, arguments=arguments, result=result, kept=kept)
+            access.emit(raw_method, target, elapsed, error, arguments=arguments, result=result, kept=kept, span=span)
         if self.audit is not None and raw_method == "tools/call":
             self.audit.record(
                 target,
