@@ -163,7 +163,7 @@ class LookoutMiddleware:
             enrich_span(span, network, session_id, scope, principal_of(scope))
 
         rec.message(mcp_transport, "in")
-        if rec.saturated():
+        if 0 < rec.max_in_flight <= rec.in_flight_total:  # rec.saturated(), without the call on every request
             rec.reject("concurrency_limit")
             rec.message(mcp_transport, "out")
             rec.observe_operation(

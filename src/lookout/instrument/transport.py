@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lookout.instrument.recorder import RequestRecorder
 from lookout.protocol import Transport
 
+_SSE, _STREAMABLE_HTTP = Transport.SSE.value, Transport.STREAMABLE_HTTP.value  # an enum's .value is a property call
 # Rejections the SDK's HTTP transport makes on its own, by status code.
 _REJECT_REASONS = {413: "body_too_large", 503: "session_limit", 429: "rate_limit"}
 
@@ -34,8 +35,8 @@ class TransportMetricsMiddleware:
             return self.transport
         # SSE: GET opens the event stream, POSTs carry ?session_id=; everything else is streamable HTTP.
         if b"session_id=" in scope.get("query_string", b"") or scope.get("path", "").endswith("/sse"):
-            return Transport.SSE.value
-        return Transport.STREAMABLE_HTTP.value
+            return _SSE
+        return _STREAMABLE_HTTP
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
