@@ -38,6 +38,7 @@ golden: $(STAMP) ## regenerate the golden files after an intended change to the 
 	$(BIN)/python -m tests.golden.regenerate
 
 bench: setup ## Lookout's own benchmarks; results go to docs/performance.md
+	@scripts/ensure-debs.sh valgrind
 	$(BIN)/python -m benchmarks
 
 screenshots: setup ## README screenshots of the console of a running stack (`make run` in another terminal)

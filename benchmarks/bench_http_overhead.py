@@ -389,8 +389,9 @@ def instructions_table(counted: dict[str, InstructionCount], clients: int, batch
         "The count does not depend on other load on the machine. Ratio: bare instructions / the set-up's "
         "(requests per instruction relative to bare; bare = the mean of the two bare servers); the A/A row "
         "compares the two bare servers with each other. CPython's cyclic garbage collector is shown apart: "
-        "its full collections come every few thousand requests, so how many fall into a run moves a total "
-        "by a few tenths of a percent, while the count outside it repeats to a few hundredths.",
+        "its full collections (tens of millions of instructions each) come every several hundred requests, so "
+        "whether one more falls into a run moves a total by a few tenths of a percent, while the count outside "
+        "it repeats to a few hundredths.",
         "",
         "| set-up | instructions per request | of which garbage collector | ratio to bare | target | met | "
         "outside the collector: ratio to bare | batches (outside the collector): lowest to highest ratio | "
@@ -558,7 +559,8 @@ class InstructionCount:
     @property
     def outside_collector(self) -> float:
         """Per request, without the garbage collector: steady to a few hundredths of a percent from batch to batch
-        (the collector's full collections come every few thousand requests, a lump in whichever batch they fall)."""
+        (the collector's full collections come every several hundred requests, a lump in whichever batch they
+        fall)."""
         return (self.total - self.collector) / max(1, self.requests)
 
 
@@ -683,6 +685,8 @@ def instructions(
     production. The count does not depend on the machine's load; kernel time (the socket I/O) is not in it."""
     import tempfile
 
+    if not Path(VALGRIND).exists():
+        raise RuntimeError(f"bench_http_overhead: {VALGRIND} not found: apt-get install valgrind (make bench does)")
     counts: dict[str, InstructionCount] = {}
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
