@@ -24,12 +24,17 @@ from lookout.stack.rules import recording as rec
 from tests.stack_support import free_ports, lookout_up, sink_alerting, write_demo_config
 from tests.support import LOOPBACK, instant_query, lookout_argv, wait_until
 
-pytestmark = pytest.mark.integration
+STARTUP_S = 90
+"""Until the demo server's recorded request rate is non-zero."""
+WINDOW_S = int(WINDOW.total_seconds())
+TRAFFIC_S = 30
+# The module's stack is set up inside its first test, and waiting for a whole 5-minute window to close over
+# TRAFFIC_S of traffic alone takes up to WINDOW_S + TRAFFIC_S: the default 300 s limit is too short for it.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(STARTUP_S + WINDOW_S + 240)]
 
 SERVICE = 'tenant="acme",service="demo-server"'
 REQUESTS_TOLERANCE = 0.1
 """Rates over 5-minute windows extrapolate to the windows' edges: their sum is within this of the counter's rise."""
-TRAFFIC_S = 30
 SERIES_TOLERANCE = 0.1
 """The head also holds series that went stale before the report's end (probe and scrape churn of a young stack)."""
 
@@ -63,11 +68,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with lookout_up(tmp, ports) as up:
         s = Stack(tmp / "lookout.yaml", f"http://{LOOPBACK}:{ports['prometheus']}", tmp / "reports")
         recorded = f"{rec.REQUESTS_RATE}{{{SERVICE}}} > 0"
-        wait_until(lambda: bool(instant_query(s.prometheus, recorded)), 90, what=f"{recorded} ({up.output()})")
+        wait_until(lambda: bool(instant_query(s.prometheus, recorded)), STARTUP_S, what=f"{recorded} ({up.output()})")
         # The reports end at the last whole 5-minute window: wait for one to close over half a minute of traffic.
-        window = WINDOW.total_seconds()
-        closed = ((time.time() + TRAFFIC_S) // window + 1) * window + 5
-        wait_until(lambda: time.time() > closed, window + TRAFFIC_S + 10, what="a 5-minute window to close")
+        closed = ((time.time() + TRAFFIC_S) // WINDOW_S + 1) * WINDOW_S + 5
+        wait_until(lambda: time.time() > closed, WINDOW_S + TRAFFIC_S + 10, what="a 5-minute window to close")
         yield s
 
 
