@@ -9,7 +9,6 @@ when the file is stale or a public name has no docstring, without writing.
 
 from __future__ import annotations
 
-import argparse
 import ast
 import enum
 import importlib
@@ -22,6 +21,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+# A script loaded by file path (as the tests load it) does not have its own directory on the path.
+_SCRIPTS = str(Path(__file__).resolve().parent)
+if _SCRIPTS not in sys.path:
+    sys.path.insert(0, _SCRIPTS)
+import generated_doc  # noqa: E402
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 PACKAGES = ("lookout.instrument", "lookout.health")
@@ -183,21 +188,14 @@ def undocumented() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 when docs/api.md is stale")
-    args = parser.parse_args(argv)
+    check = generated_doc.check_requested(argv, (__doc__ or "").splitlines()[0], DOC)
     missing = undocumented()
     if missing:
         print(f"no docstring: {', '.join(missing)}", file=sys.stderr)
         return 1
-    wanted = render()
-    if args.check:
-        if not DOC.exists() or DOC.read_text() != wanted:
-            print(f"{DOC} is stale: run python scripts/api_doc.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(wanted)
-    return 0
+    return generated_doc.write_or_check(
+        DOC, render(), check=check, stale=f"{DOC} is stale: run python scripts/api_doc.py"
+    )
 
 
 if __name__ == "__main__":

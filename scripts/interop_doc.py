@@ -7,7 +7,6 @@ definitions (the prose above it is written by hand). ``--check`` exits 1 when th
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -19,6 +18,12 @@ from lookout.stack.grafana.promql import Policy
 from lookout.stack.grafana.requirements import Requirement, requirement
 from lookout.stack.rules import alert_rules
 from lookout.stack.rules.inputs import Inputs
+
+# A script loaded by file path (as the tests load it) does not have its own directory on the path.
+_SCRIPTS = str(Path(__file__).resolve().parent)
+if _SCRIPTS not in sys.path:
+    sys.path.insert(0, _SCRIPTS)
+import generated_doc  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "interop.md"
@@ -95,28 +100,13 @@ def render() -> str:
 
 def with_section(text: str) -> str:
     """``text`` with its generated section replaced (or appended when it has none)."""
-    start = text.find(f"\n{HEADING}\n")
-    if start < 0:
-        return text.rstrip("\n") + "\n\n" + render()
-    end = text.find("\n## ", start + 1)
-    rest = "" if end < 0 else text[end:]
-    return text[: start + 1] + render() + rest
+    return generated_doc.with_section(text, HEADING, render())
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 when docs/interop.md is stale")
-    args = parser.parse_args(argv)
-    current = DOC.read_text()
-    wanted = with_section(current)
-    if args.check:
-        if current != wanted:
-            print(f"{DOC}: the '{HEADING}' tables are stale: run python scripts/interop_doc.py", file=sys.stderr)
-            return 1
-        return 0
-    if current != wanted:
-        DOC.write_text(wanted)
-    return 0
+    return generated_doc.section_main(
+        argv, description=__doc__.splitlines()[0], doc=DOC, heading=HEADING, render=render, script=__file__
+    )
 
 
 if __name__ == "__main__":

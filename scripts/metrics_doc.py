@@ -7,11 +7,16 @@ written by hand). ``--check`` exits 1 when the file is stale, without writing.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from lookout import metrics as m
+
+# A script loaded by file path (as the tests load it) does not have its own directory on the path.
+_SCRIPTS = str(Path(__file__).resolve().parent)
+if _SCRIPTS not in sys.path:
+    sys.path.insert(0, _SCRIPTS)
+import generated_doc  # noqa: E402
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
 HEADING = "## Every family"
@@ -42,28 +47,13 @@ def render() -> str:
 
 def with_section(text: str) -> str:
     """``text`` with its generated section replaced (or appended when it has none)."""
-    start = text.find(f"\n{HEADING}\n")
-    if start < 0:
-        return text.rstrip("\n") + "\n\n" + render()
-    end = text.find("\n## ", start + 1)
-    rest = "" if end < 0 else text[end:]
-    return text[: start + 1] + render() + rest
+    return generated_doc.with_section(text, HEADING, render())
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 when docs/metrics.md is stale")
-    args = parser.parse_args(argv)
-    current = DOC.read_text()
-    wanted = with_section(current)
-    if args.check:
-        if current != wanted:
-            print(f"{DOC}: the '{HEADING}' tables are stale: run python scripts/metrics_doc.py", file=sys.stderr)
-            return 1
-        return 0
-    if current != wanted:
-        DOC.write_text(wanted)
-    return 0
+    return generated_doc.section_main(
+        argv, description=__doc__.splitlines()[0], doc=DOC, heading=HEADING, render=render, script=__file__
+    )
 
 
 if __name__ == "__main__":
