@@ -57,7 +57,7 @@ def _load(path: Path) -> Config:
 
 def _secured(cfg: Config) -> Config:
     """``cfg`` once every file its ``security:`` names is usable (else one line naming the field, exit 2)."""
-    if not (cfg.security.tls.enabled or cfg.security.auth):
+    if not cfg.security.enabled:
         return cfg
     from lookout.security import SecurityError
     from lookout.security.files import check_files
@@ -238,7 +238,7 @@ def certs(
     from lookout.security.files import check_files
 
     cfg = _load(config)
-    if not (cfg.security.tls.enabled or cfg.security.auth):
+    if not cfg.security.enabled:
         fail(f"{config}: security: has neither tls.enabled nor users: nothing to create (see docs/security.md)")
     if web_config is not None:
         from lookout.security.web_config import write_web_config
@@ -501,7 +501,7 @@ def console(
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         fail(f"--listen {address!r} is not host:port, e.g. 127.0.0.1:3000")
     try:
-        if cfg.security.tls.enabled or cfg.security.auth:
+        if cfg.security.enabled:
             check_files(cfg.security)
         access = upstream_access(cfg.security)
     except SecurityError as exc:

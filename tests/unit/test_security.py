@@ -66,6 +66,20 @@ def test_bad_security_blocks_are_refused_naming_the_field(security: str, message
     assert "security" in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("security", "enabled"),
+    [
+        ("{}", False),  # redaction and audit are on by default and do not count
+        ("{tls: {enabled: true, ca_file: ca.crt, cert_file: server.crt, key_file: server.key}}", True),
+        ("{users: [{name: ops, role: operator, password_file: ops.password}]}", True),
+        ("{tokens: [{name: ci, token_file: ci.token}]}", True),
+    ],
+    ids=["nothing", "tls-only", "users-only", "tokens-only"],
+)
+def test_security_is_enabled_by_tls_or_any_principal(security: str, enabled: bool) -> None:
+    assert parse_config(BASE + f"security: {security}\n").security.enabled is enabled
+
+
 def test_certs_make_a_ca_server_and_password_files_that_pass_the_checks(tmp_path: Path) -> None:
     config = secure(tmp_path)
     written = write_certs(config)

@@ -271,7 +271,7 @@ def _exemplar_findings(stack_dir: Path, compose: dict[str, Any]) -> list[Finding
 def _web_findings(compose: dict[str, Any], config: Config | None) -> list[Finding]:
     """Prometheus' lifecycle API stays off, and under ``security:`` every component Lookout starts natively with
     a web config gets one here too."""
-    secured = config is not None and (config.security.tls.enabled or config.security.auth)
+    secured = config is not None and config.security.enabled
     findings = []
     for name, service in (compose.get("services") or {}).items():
         image = str(service.get("image", ""))

@@ -107,7 +107,7 @@ def check_stack(stack_dir: Path, config: Config, live_url: str | None = None) ->
 def live_access(config: Config) -> tuple[Any, tuple[str, str] | None]:
     """The stack's CA, client certificate and client user under ``security:`` (the defaults without it)."""
     security = config.security
-    if not (security.tls.enabled or security.auth):
+    if not security.enabled:
         return True, None
     try:
         return client_access(security)

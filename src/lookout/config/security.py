@@ -156,6 +156,13 @@ class Security(_Model):
     def auth(self) -> bool:
         return bool(self.users or self.tokens)
 
+    @property
+    def enabled(self) -> bool:
+        """Whether ``security:`` is switched on: TLS is enabled, or any user or token is configured. Lookout's
+        servers and clients then use its certificates and credentials. Redaction and audit do not count: they
+        apply either way."""
+        return self.tls.enabled or self.auth
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.profile == "secure" and not (self.tls.enabled and self.auth):

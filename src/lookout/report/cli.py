@@ -102,7 +102,7 @@ def _client(config: Config, url: str | None) -> PromClient:
 
     verify: ssl.SSLContext | bool = True
     auth = None
-    if config.security.tls.enabled or config.security.auth:
+    if config.security.enabled:
         try:
             verify, auth = client_access(config.security)
         except SecurityError as exc:

@@ -191,7 +191,7 @@ def _secured(config: Config, specs: list[ChildSpec]) -> list[ChildSpec]:
     """Readiness checks as Lookout's clients connect under ``security:``: https, the CA (and client
     certificate), the client user (VictoriaMetrics takes no login and ignores it)."""
     security = config.security
-    if not (security.tls.enabled or security.auth):
+    if not security.enabled:
         return specs
     verify, auth = client_access(security)
     out = []

@@ -91,7 +91,7 @@ def endpoints(config: Config) -> list[Endpoint]:
 
 def web_config_flags(config: Config, stack_dir: Path) -> list[str]:
     """``--web.config.file`` for Prometheus, Alertmanager and the Pushgateway when ``security:`` is on."""
-    if not (config.security.tls.enabled or config.security.auth):
+    if not config.security.enabled:
         return []
     return [f"--web.config.file={stack_dir / WEB_CONFIG_FILE}"]
 

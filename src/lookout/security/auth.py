@@ -153,7 +153,7 @@ async def _plain(send: Any, status: int, body: bytes, headers: list[tuple[bytes,
 
 def server_security(security: Security, read_posts: frozenset[str] = frozenset()) -> ServerSecurity | None:
     """What a Lookout server enforces under ``security:``; None when TLS and authentication are both off."""
-    if not (security.tls.enabled or security.auth):
+    if not security.enabled:
         return None
     return ServerSecurity.from_config(security, read_posts)
 

@@ -279,7 +279,7 @@ def compose_config(config: Config) -> dict[str, Any]:
         volumes.append("sink-data")
     if config.ha is not None:
         volumes += _high_availability(config, services)
-    if _secured(config):
+    if config.security.enabled:
         volumes = _secure(config, services, volumes)
     return {
         "services": services,
@@ -326,10 +326,6 @@ def _high_availability(config: Config, services: dict[str, Any]) -> list[str]:
         )
         volumes.append("victoriametrics-data")
     return volumes
-
-
-def _secured(config: Config) -> bool:
-    return config.security.tls.enabled or config.security.auth
 
 
 def _server_files(config: Config) -> list[str]:
@@ -456,7 +452,7 @@ def _data_dirs(compose: dict[str, Any]) -> list[str]:
 
 def _secured_make(config: Config, compose: dict[str, Any]) -> tuple[str, list[str], str]:
     """Under ``security:``: the exported owner, what ``up`` needs first, and the rules writing it."""
-    if not _secured(config):
+    if not config.security.enabled:
         return "", [], ""
     exports = "".join(f"export {v} := $(shell id -{'u' if v.endswith('UID') else 'g'})\n" for v in OWNER_VARIABLES)
     dirs = _data_dirs(compose)
@@ -522,5 +518,6 @@ def render_compose(config: Config) -> dict[str, str]:
         EXPORTER_CONFIG: dump_yaml(deployment.config_yaml(config), naming.GENERATED_HEADER),
         MAKEFILE: _makefile(config, compose),
         ENV_FILE: f"# {naming.GENERATED_HEADER}\nCOMPOSE_PROJECT_NAME={COMPOSE_PROJECT}\n",
-        GITIGNORE: f"# {naming.GENERATED_HEADER}\n/{SECRETS_DIR}/\n" + (f"/{DATA_DIR}/\n" if _secured(config) else ""),
+        GITIGNORE: f"# {naming.GENERATED_HEADER}\n/{SECRETS_DIR}/\n"
+        + (f"/{DATA_DIR}/\n" if config.security.enabled else ""),
     }

@@ -36,10 +36,6 @@ USERS_DIR: Final = f"{MOUNT}/users"
 CLIENT_AUTH_DIR: Final = f"{MOUNT}/client-auth"
 
 
-def secured(config: Config) -> bool:
-    return config.security.tls.enabled or config.security.auth
-
-
 def _key(secret: str, key: str) -> dict[str, str]:
     return {"name": secret, "key": key}
 
@@ -148,7 +144,7 @@ def grafana_access(config: Config) -> tuple[dict[str, Any], list[dict[str, Any]]
     """What the Grafana chart's datasources of Prometheus, VictoriaMetrics and Alertmanager add under
     ``security:`` (read from the mounted Secrets when Grafana provisions), and its ``extraSecretMounts``."""
     security = config.security
-    if not secured(config):
+    if not security.enabled:
         return {}, []
     json_data: dict[str, Any] = {}
     secure: dict[str, str] = {}

@@ -25,7 +25,7 @@ from lookout.stack.k8s.monitoring import (
 from lookout.stack.k8s.monitoring import (
     EXPORTER_SERVICE as EXPORTER,
 )
-from lookout.stack.k8s.security import cluster_paths, cluster_security, secured
+from lookout.stack.k8s.security import cluster_paths, cluster_security
 from lookout.stack.k8s.security import in_cluster as cluster_files
 from lookout.stack.k8s.security import volumes as security_volumes
 from lookout.stack.yamlio import dump_yaml
@@ -74,7 +74,7 @@ def _probe(config: Config, path: str, period: int, failures: int) -> dict[str, A
 def _secured_pod(config: Config, container: dict[str, Any], pod: dict[str, Any], config_volume: bool) -> None:
     """Under ``security:``: the container reads lookout.yaml (the ConfigMap, with the files at the mounted paths)
     and the Secrets of k8s/security.py, read-only."""
-    if not secured(config):
+    if not config.security.enabled:
         return
     volumes, mounts = security_volumes(config)
     if config_volume:
@@ -216,7 +216,7 @@ def exporter(config: Config) -> list[dict[str, Any]]:
     labels = {NAME_LABEL: EXPORTER, **PART_OF}
     in_cluster = cluster_config(config, config.kubernetes.namespace, f"0.0.0.0:{EXPORTER_PORT}")
     data = config_yaml(in_cluster)
-    if secured(config):  # the files of security: where the Secrets are mounted (k8s/security.py)
+    if config.security.enabled:  # the files of security: where the Secrets are mounted (k8s/security.py)
         data["security"] = cluster_security(config.security)
         if "probe" in data:
             data["probe"] = cluster_files(data["probe"], cluster_paths(config.security))
