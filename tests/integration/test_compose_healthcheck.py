@@ -17,6 +17,7 @@ from lookout.security.certs import write_certs
 from lookout.security.files import client_access
 from lookout.stack import DeployTarget, render_stack
 from lookout.stack.compose import COMPOSE_FILE
+from tests.stack_support import SecurityBlock
 from tests.support import LOOPBACK, free_port, lookout_argv, running, start, wait_until
 
 pytestmark = pytest.mark.integration
@@ -43,21 +44,10 @@ alerting:
   routes: {{P0: [hook]}}
 listen: {{exporter: "{LOOPBACK}:{port}"}}
 """
-    secure_text = (
-        open_text
-        + f"""
-security:
-  tls:
-    enabled: true
-    ca_file: {secrets}/ca.crt
-    cert_file: {secrets}/server.crt
-    key_file: {secrets}/server.key
-    client_cert_file: {secrets}/client.crt
-    client_key_file: {secrets}/client.key
-    client_certificates: require
-  users: [{{name: lookout, role: operator, password_file: {secrets}/lookout.password}}]
-"""
+    security = SecurityBlock(
+        secrets, secure_profile=False, require_client_certificates=True, users={"lookout": "operator"}
     )
+    secure_text = open_text + security.as_yaml()
     config = parse_config(secure_text)
     write_certs(config)
     path = tmp_path / "lookout.yaml"

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.stack_support import SecurityBlock
 from tests.support import LOOPBACK, free_port, lookout_argv, start, wait_until
 
 pytestmark = pytest.mark.integration
@@ -51,18 +52,8 @@ listen:
   prometheus: {LOOPBACK}:{dead}
   alertmanager: {LOOPBACK}:{dead_too}
   grafana: {LOOPBACK}:{port}
-security:
-  tls:
-    enabled: true
-    ca_file: {secrets}/ca.crt
-    cert_file: {secrets}/server.crt
-    key_file: {secrets}/server.key
-    client_cert_file: {secrets}/client.crt
-    client_key_file: {secrets}/client.key
-  users:
-    - {{name: lookout, role: operator, password_file: {secrets}/lookout.password}}
-    - {{name: viewer, role: viewer, password_file: {secrets}/viewer.password}}
 """
+        + SecurityBlock(secrets, secure_profile=False).as_yaml()
     )
     certs = start(lookout_argv("certs", "--config", str(config)), tmp / "certs.log")
     wait_until(lambda: not certs.alive(), 60, what="lookout certs")

@@ -33,6 +33,7 @@ from lookout.runtime.state import read_state
 from lookout.runtime.topology import alertmanager_children, prometheus_children, storage_children
 from lookout.security.certs import write_certs
 from lookout.stack import DeployTarget, naming, render_stack, write_stack
+from tests.stack_support import SecurityBlock
 from tests.support import (
     LOOPBACK,
     Proc,
@@ -400,18 +401,7 @@ def test_lookout_up_serves_the_long_term_store_over_tls(tmp_path: Path) -> None:
     sink, pushgateway = _addresses(2)
     secrets = tmp_path / "secrets"
     data_text = ha_config(sink, pushgateway, peers=1).model_dump(mode="json", by_alias=True, exclude_none=True)
-    data_text["security"] = {
-        "profile": "secure",
-        "tls": {
-            "enabled": True,
-            "ca_file": str(secrets / "ca.crt"),
-            "cert_file": str(secrets / "server.crt"),
-            "key_file": str(secrets / "server.key"),
-            "client_cert_file": str(secrets / "client.crt"),
-            "client_key_file": str(secrets / "client.key"),
-        },
-        "users": [{"name": "lookout", "role": "operator", "password_file": str(secrets / "lookout.password")}],
-    }
+    data_text["security"] = SecurityBlock(secrets, users={"lookout": "operator"}).as_data()
     path = tmp_path / "lookout.yaml"
     path.write_text(yaml.safe_dump(data_text))
     config = parse_config(path.read_text(), str(path))

@@ -28,6 +28,7 @@ from lookout.console.dashboards import load_dashboards
 from lookout.stack import DeployTarget, naming, render_stack, write_stack
 from lookout.stack.grafana import promql
 from lookout.stack.rules import recording
+from tests.stack_support import scraped_target_config
 from tests.support import (
     LOOPBACK,
     Proc,
@@ -55,27 +56,6 @@ AVAILABILITY_ERROR_RATIO = 0.1  # the server failure only (tool errors are answe
 P99 = 0.02 + (0.05 - 0.02) * 0.99  # every request in the (0.02, 0.05] bucket: linear interpolation inside it
 
 
-def _config(metrics_url: str, prometheus_port: int) -> str:
-    return f"""
-version: 1
-tenants:
-  - name: {TENANT}
-    targets:
-      - name: {SERVICE}
-        url: http://{LOOPBACK}:{free_port()}/mcp
-        metrics_url: {metrics_url}
-alerting:
-  receivers: [{{name: sink, webhook: {{url: "http://{LOOPBACK}:{free_port()}/notify"}}}}]
-  routes: {{P0: [sink]}}
-listen:
-  prometheus: {LOOPBACK}:{prometheus_port}
-  alertmanager: {LOOPBACK}:{free_port()}
-  exporter: {LOOPBACK}:{free_port()}
-  pushgateway: {LOOPBACK}:{free_port()}
-timing: {{scrape_interval: 1s, evaluation_interval: 1s}}
-"""
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Prometheus]]:
     tmp = tmp_path_factory.mktemp("interop")
@@ -84,7 +64,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Prom
         emitter_port, prometheus_port = free_port(), free_port()
         procs.append(start([sys.executable, str(EMITTER), str(emitter_port)], tmp / "emitter.log"))
         metrics_url = f"http://{LOOPBACK}:{emitter_port}/metrics"
-        text = _config(metrics_url, prometheus_port)
+        text = scraped_target_config(
+            TENANT, SERVICE, f"http://{LOOPBACK}:{free_port()}/mcp", metrics_url, prometheus_port
+        )
         (tmp / CONFIG_FILE).write_text(text)
         config = parse_config(text)
         write_stack(render_stack(config, DeployTarget.ALL), tmp / "stack")

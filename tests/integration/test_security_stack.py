@@ -28,6 +28,7 @@ from lookout.security.certs import _key, _pem_cert, _pem_key, make_certificate, 
 from lookout.security.web_config import write_web_config
 from lookout.stack.alertmanager import alertmanager_config
 from lookout.stack.prometheus import prometheus_config
+from tests.stack_support import SecurityBlock
 from tests.support import LOOPBACK, Proc, free_port, lookout_argv, require_binary, start, wait_until
 
 pytestmark = pytest.mark.integration
@@ -55,7 +56,6 @@ class Stack:
 
 
 def _config(tmp: Path, ports: dict[str, int]) -> Config:
-    s = tmp / "secrets"
     return parse_config(
         f"""version: 1
 tenants:
@@ -73,20 +73,8 @@ listen:
   sink: 127.0.0.1:{ports["sink"]}
   grafana: 127.0.0.1:{free_port()}
 timing: {{scrape_interval: 1s, evaluation_interval: 1s}}
-security:
-  profile: secure
-  tls:
-    enabled: true
-    ca_file: {s}/ca.crt
-    cert_file: {s}/server.crt
-    key_file: {s}/server.key
-    client_cert_file: {s}/client.crt
-    client_key_file: {s}/client.key
-    client_certificates: require
-  users:
-    - {{name: lookout, role: operator, password_file: {s}/lookout.password}}
-    - {{name: viewer, role: viewer, password_file: {s}/viewer.password}}
 """
+        + SecurityBlock(tmp / "secrets", require_client_certificates=True).as_yaml()
     )
 
 

@@ -23,6 +23,7 @@ from lookout import metrics as m
 from lookout.config.loader import parse_config
 from lookout.stack import DeployTarget, render_stack, write_stack
 from lookout.stack.rules import recording
+from tests.stack_support import scraped_target_config
 from tests.support import LOOPBACK, Prometheus, free_port, lookout_argv, start_prometheus, wait_until
 
 pytestmark = pytest.mark.integration
@@ -46,26 +47,11 @@ def _program() -> str:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Prometheus, int]]:
     tmp = tmp_path_factory.mktemp("third-party")
     management, prometheus_port = free_port(), free_port()
-    config = parse_config(f"""
-version: 1
-tenants:
-  - name: {TENANT}
-    targets:
-      - name: {SERVICE}
-        transport: stdio
-        url: lookout instrument --service {SERVICE} --management {LOOPBACK}:{management} -- {PROGRAM}
-        metrics_url: http://{LOOPBACK}:{management}/metrics
-        probe: false
-alerting:
-  receivers: [{{name: sink, webhook: {{url: "http://{LOOPBACK}:{free_port()}/notify"}}}}]
-  routes: {{P0: [sink]}}
-listen:
-  prometheus: {LOOPBACK}:{prometheus_port}
-  alertmanager: {LOOPBACK}:{free_port()}
-  exporter: {LOOPBACK}:{free_port()}
-  pushgateway: {LOOPBACK}:{free_port()}
-timing: {{scrape_interval: 1s, evaluation_interval: 1s}}
-""")
+    command = f"lookout instrument --service {SERVICE} --management {LOOPBACK}:{management} -- {PROGRAM}"
+    metrics_url = f"http://{LOOPBACK}:{management}/metrics"
+    config = parse_config(
+        scraped_target_config(TENANT, SERVICE, command, metrics_url, prometheus_port, transport="stdio", probe=False)
+    )
     write_stack(render_stack(config, DeployTarget.ALL), tmp / "stack")
     prom = start_prometheus(tmp / "stack/prometheus/prometheus.yml", tmp, prometheus_port)
     try:

@@ -24,6 +24,7 @@ from lookout.config.model import Config
 from lookout.security.certs import write_certs
 from lookout.stack import DeployTarget, render_stack, write_stack
 from lookout.stack.compose import COMPOSE_FILE, WEB_CONFIG, WEB_CONFIG_MOUNT
+from tests.stack_support import SecurityBlock
 
 pytestmark = pytest.mark.tools
 
@@ -44,21 +45,8 @@ alerting:
 probe:
   modules:
     discover: {{credentials: {{bearer_token_file: {secrets}/ci.token}}, tls: {{ca_file: {secrets}/mcp-ca.pem}}}}
-security:
-  profile: secure
-  tls:
-    enabled: true
-    ca_file: {secrets}/ca.crt
-    cert_file: {secrets}/server.crt
-    key_file: {secrets}/server.key
-    client_cert_file: {secrets}/client.crt
-    client_key_file: {secrets}/client.key
-  users:
-    - {{name: lookout, role: operator, password_file: {secrets}/lookout.password}}
-    - {{name: viewer, role: viewer, password_file: {secrets}/viewer.password}}
-  tokens:
-    - {{name: ci, role: viewer, token_file: {secrets}/ci.token}}
 """
+    text += SecurityBlock(secrets, tokens={"ci": "viewer"}).as_yaml()
     if ha:
         text += "ha: {prometheus_replicas: 2, alertmanager_replicas: 2, long_term_storage: victoriametrics}\n"
     return parse_config(text)

@@ -17,13 +17,15 @@ from lookout.config.model import Config
 from lookout.security.certs import write_certs
 from lookout.stack import DeployTarget, render_stack, write_stack
 from lookout.stack.k8s import security as k8s_security
+from tests.stack_support import SecurityBlock
 
 CRD_DIR = Path(__file__).resolve().parents[1] / "schemas/prometheus-operator-v0.93.0"
 TOKEN = "planted-token-8d2b6c4f"
 
 
 def _config(secrets: Path) -> Config:
-    return parse_config(f"""
+    return parse_config(
+        f"""
 version: 1
 tenants:
   - name: acme
@@ -35,23 +37,10 @@ alerting:
 probe:
   modules:
     discover: {{credentials: {{bearer_token_file: {secrets}/ci.token}}, tls: {{ca_file: {secrets}/ca.crt}}}}
-security:
-  profile: secure
-  tls:
-    enabled: true
-    ca_file: {secrets}/ca.crt
-    cert_file: {secrets}/server.crt
-    key_file: {secrets}/server.key
-    client_cert_file: {secrets}/client.crt
-    client_key_file: {secrets}/client.key
-    client_certificates: require
-  users:
-    - {{name: lookout, role: operator, password_file: {secrets}/lookout.password}}
-    - {{name: viewer, role: viewer, password_file: {secrets}/viewer.password}}
-  tokens:
-    - {{name: ci, role: viewer, token_file: {secrets}/ci.token}}
-ha: {{prometheus_replicas: 2, alertmanager_replicas: 2, long_term_storage: victoriametrics}}
-""")
+"""
+        + SecurityBlock(secrets, require_client_certificates=True, tokens={"ci": "viewer"}).as_yaml()
+        + "ha: {prometheus_replicas: 2, alertmanager_replicas: 2, long_term_storage: victoriametrics}\n"
+    )
 
 
 @pytest.fixture(scope="module")

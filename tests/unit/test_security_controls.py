@@ -9,6 +9,7 @@ from pathlib import Path
 from lookout.config import load_config
 from lookout.security.certs import write_certs
 from lookout.security.controls import controls
+from tests.stack_support import SecurityBlock
 from tests.support import lookout_argv
 
 OPEN = """version: 1
@@ -26,22 +27,13 @@ listen: {exporter: "0.0.0.0:9115"}
 
 
 def _secure(tmp: Path) -> str:
-    s = tmp / "secrets"
-    return f"""version: 1
-tenants: [{{name: acme, targets: [{{name: api, url: "http://127.0.0.1:9/mcp"}}]}}]
+    security = SecurityBlock(tmp / "secrets", client_certificate=False, users={"ops": "operator"})
+    return """version: 1
+tenants: [{name: acme, targets: [{name: api, url: "http://127.0.0.1:9/mcp"}]}]
 alerting:
-  receivers: [{{name: sink, webhook: {{url: "http://127.0.0.1:9095/notify"}}}}]
-  routes: {{P0: [sink]}}
-security:
-  profile: secure
-  tls:
-    enabled: true
-    ca_file: {s}/ca.crt
-    cert_file: {s}/server.crt
-    key_file: {s}/server.key
-  users:
-    - {{name: ops, role: operator, password_file: {s}/ops.password}}
-"""
+  receivers: [{name: sink, webhook: {url: "http://127.0.0.1:9095/notify"}}]
+  routes: {P0: [sink]}
+""" + security.as_yaml()
 
 
 def _run(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
