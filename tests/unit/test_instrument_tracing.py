@@ -103,3 +103,30 @@ async def test_errors_and_slow_requests_are_kept_beyond_the_budget(tracing: Otel
     assert names.count("tools/call echo") == 0
     assert "tools/call get_weather" in names and "tools/call generate_report" in names
     assert keep.kept_errors >= 1 and keep.kept_slow >= 1
+
+
+def test_the_fast_current_span_reads_what_the_opentelemetry_api_reads() -> None:
+    """`current_span` reads OpenTelemetry's private context variable and span key: if an OpenTelemetry release
+    moves them, it falls back to the API, and this test says which (it would fail on a reader that lost the
+    span)."""
+    from opentelemetry import context as otel_context
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from lookout.instrument.tracing import INVALID_SPAN, current_span
+
+    assert current_span is not trace.get_current_span, "OpenTelemetry's context internals moved: fast path lost"
+    assert current_span() is INVALID_SPAN is trace.get_current_span()
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("outer") as outer:
+        assert current_span() is outer is trace.get_current_span()
+        with tracer.start_as_current_span("inner") as inner:
+            assert current_span() is inner
+        assert current_span() is outer
+    detached = trace.NonRecordingSpan(outer.get_span_context())
+    token = otel_context.attach(trace.set_span_in_context(detached))
+    try:
+        assert current_span() is detached
+    finally:
+        otel_context.detach(token)
+    assert current_span() is INVALID_SPAN

@@ -34,3 +34,61 @@ async def test_stream_wrappers_count_bytes_and_malformed_messages() -> None:
     assert reg.get_sample_value(bytes_total, {"mcp_transport": "stdio", "direction": "out"}) == size
     errors = f"{m.TRANSPORT_ERRORS.name}_total"
     assert reg.get_sample_value(errors, {"mcp_transport": "stdio", "error_type": "ValueError"}) == 1
+
+
+async def _exchange(app: object, headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> None:
+    """One HTTP request through ``app`` (an ASGI app): ``chunks`` as the body's messages."""
+    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
+    messages.append({"type": "http.disconnect"})
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, object]) -> None:
+        return None
+
+    scope = {"type": "http", "method": "POST", "path": "/mcp", "query_string": b"", "headers": headers}
+    await app(scope, receive, send)  # type: ignore[operator]
+
+
+async def test_http_request_bytes_as_read_whatever_the_framing_and_none_for_a_body_refused_unread() -> None:
+    from lookout.instrument.transport import TransportMetricsMiddleware
+
+    async def reading_app(scope: object, receive: object, send: object) -> None:
+        """Reads the whole body, then answers 200 with 5 bytes, or 413 without reading (a body over 100)."""
+        headers = dict(scope["headers"])  # type: ignore[index]
+        if int(headers.get(b"content-length", b"0")) > 100:
+            await send({"type": "http.response.start", "status": 413, "headers": []})  # type: ignore[operator]
+            await send({"type": "http.response.body", "body": b"large"})  # type: ignore[operator]
+            return
+        more = True
+        while more:
+            message = await receive()  # type: ignore[operator]
+            more = message.get("more_body", False)
+        await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": b"hello"})  # type: ignore[operator]
+
+    recorder = RequestRecorder(CollectorRegistry())
+    app = TransportMetricsMiddleware(reading_app, recorder, "streamable-http")
+    bytes_in = f"{m.TRANSPORT_BYTES.name}_total"
+    labels = {"mcp_transport": "streamable-http", "direction": "in"}
+
+    def counted() -> float:
+        return recorder.registry.get_sample_value(bytes_in, labels) or 0
+
+    await _exchange(app, [(b"host", b"x"), (b"content-length", b"12")], [b"hello ", b"world!"])
+    assert counted() == 12
+    await _exchange(app, [(b"transfer-encoding", b"chunked")], [b"abc", b"defg", b""])
+    assert counted() == 12 + 7
+    await _exchange(app, [(b"content-length", b"5000")], [b"x" * 5000])  # refused by its size, never read
+    assert counted() == 12 + 7
+    responses = f"{m.HTTP_RESPONSES.name}_total"
+    for status, n in (("200", 2), ("413", 1)):
+        assert (
+            recorder.registry.get_sample_value(
+                responses, {"mcp_transport": "streamable-http", "http_response_status_code": status}
+            )
+            == n
+        )
+    out = recorder.registry.get_sample_value(bytes_in, {"mcp_transport": "streamable-http", "direction": "out"})
+    assert out == 3 * 5

@@ -55,6 +55,9 @@ _CHUNK_BYTES = 64 * 1024  # one write; a stuck stream costs at most this much of
 
 # (mcp method, tool-or-prompt name) of the request the current task is handling.
 CURRENT_REQUEST: ContextVar[tuple[str, str] | None] = ContextVar("lookout_current_request", default=None)
+context_wanted = False
+"""Whether a :class:`NonBlockingHandler` exists to read :data:`CURRENT_REQUEST`: until one does, the middleware
+does not set it (a context variable set and reset per request that nothing reads)."""
 
 _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 
@@ -255,6 +258,8 @@ class NonBlockingHandler(logging.Handler):
         shutdown_timeout: float = SHUTDOWN_TIMEOUT_SECONDS,
     ) -> None:
         super().__init__()
+        global context_wanted
+        context_wanted = True
         self.stream = stream
         self.setFormatter(formatter)
         self.capacity = capacity

@@ -29,10 +29,11 @@ from opentelemetry import trace
 from pydantic import ValidationError
 
 from lookout import metrics as m
+from lookout.instrument import json_logs
 from lookout.instrument.audit import AuditTrail, principal_of
 from lookout.instrument.json_logs import CURRENT_REQUEST, AccessLog
-from lookout.instrument.recorder import RequestRecorder, guard_method, guard_version
-from lookout.instrument.tracing import SpanKeeper, enrich_span, sampled_trace_id
+from lookout.instrument.recorder import MCP_METHODS, RequestRecorder, guard_version
+from lookout.instrument.tracing import INVALID_SPAN, SpanKeeper, current_span, enrich_span, sampled_trace_id
 from lookout.protocol import Transport
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ with -32602 (invalid params), and so does Lookout, whichever way the framework r
 TOOL_FAILURE: ContextVar[list[str] | None] = ContextVar("lookout_tool_failure", default=None)
 """Per ``tools/call``: the ``error_type`` of the exception the framework turned into an ``isError`` result,
 noted at the framework's seam before the conversion hides it (empty: the tool returned ``isError`` itself)."""
+
+_NAMED_METHODS = frozenset(("tools/call", "prompts/get"))
 
 # network_transport values (OpenTelemetry network.transport) and mcp_transport values.
 PIPE, TCP, INPROC = "pipe", "tcp", "inproc"
@@ -89,12 +92,6 @@ def is_tool_error(result: Any) -> bool:
     return isinstance(result, Mapping) and result.get("isError") is True
 
 
-def _connection(ctx: ServerRequestContext[Any, Any]) -> Any:
-    # The SDK keeps the per-client Connection on the per-request session (private in 2.3); Lookout's
-    # tests pin this so an SDK change is caught.
-    return getattr(ctx.session, "_connection", None)
-
-
 def transport_of(ctx: ServerRequestContext[Any, Any]) -> tuple[str, str, Mapping[str, Any] | None]:
     """(network_transport, mcp_transport, ASGI scope or None) of the message ``ctx`` carries."""
     request = ctx.request
@@ -102,7 +99,7 @@ def transport_of(ctx: ServerRequestContext[Any, Any]) -> tuple[str, str, Mapping
     if scope is not None:
         # The SSE transport posts messages with ?session_id=...; streamable HTTP uses a header.
         query = scope.get("query_string", b"")
-        return TCP, (SSE if b"session_id=" in query else STREAMABLE_HTTP), scope
+        return TCP, (SSE if query.find(b"session_id=") != -1 else STREAMABLE_HTTP), scope
     outbound = getattr(ctx.session, "_request_outbound", None)
     kind = getattr(getattr(outbound, "transport", None), "kind", "")
     if kind == "direct":
@@ -131,21 +128,28 @@ class LookoutMiddleware:
         self.keeper = keeper
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        # Runs for every message: fewer calls here are measurably less CPU per request (docs/performance.md).
         rec = self.recorder
-        network, mcp_transport, scope = transport_of(ctx)
-        if mcp_transport == STDIO:
-            mcp_transport = self.pipe_transport
+        scope = getattr(ctx.request, "scope", None)
+        if scope is not None:  # HTTP, the common case, resolved inline (transport_of does the same)
+            network = TCP
+            # find, not `in`: `bytes in bytes` first tries the operand as an integer and raises inside.
+            mcp_transport = SSE if scope.get("query_string", b"").find(b"session_id=") != -1 else STREAMABLE_HTTP
+        else:
+            network, mcp_transport, scope = transport_of(ctx)
+            if mcp_transport == STDIO:
+                mcp_transport = self.pipe_transport
         if ctx.request_id is None:  # a notification: counted as a message, not an operation
             rec.message(mcp_transport, "in")
             return await call_next(ctx)
 
         raw_method = ctx.method
-        method = guard_method(raw_method)
+        method = raw_method if raw_method in MCP_METHODS else m.OTHER
         params = ctx.params
         target = ""
         tool = m.OTHER if raw_method == "tools/call" else ""  # a call without params names no registered tool
         prompt = ""
-        if params is not None and raw_method in ("tools/call", "prompts/get"):
+        if params is not None and raw_method in _NAMED_METHODS:
             name = params.get("name")
             if isinstance(name, str):
                 target = name
@@ -156,28 +160,29 @@ class LookoutMiddleware:
             elif raw_method == "prompts/get":
                 prompt = m.OTHER
 
-        span = trace.get_current_span()
-        connection = _connection(ctx)
+        span = current_span()
+        # The SDK keeps the per-client Connection on the per-request session (private in 2.3); Lookout's
+        # tests pin this (sessions are counted from it) so an SDK change is caught.
+        connection = getattr(ctx.session, "_connection", None)
         session_id = getattr(connection, "session_id", None)
-        if self.enrich_spans and span.is_recording():
+        if span is not INVALID_SPAN and self.enrich_spans and span.is_recording():
             enrich_span(span, network, session_id, scope, principal_of(scope))
 
-        rec.message(mcp_transport, "in")
         if 0 < rec.max_in_flight <= rec.in_flight_total:  # rec.saturated(), without the call on every request
+            rec.message(mcp_transport, "in")
             rec.reject("concurrency_limit")
-            rec.message(mcp_transport, "out")
-            rec.observe_operation(
-                method, tool, prompt, str(OVERLOADED), guard_version(ctx.protocol_version), network, 0.0
-            )
+            version = ctx.protocol_version
+            rec.request_answered(mcp_transport, method, tool, prompt, str(OVERLOADED), version, network, 0.0)
             raise MCPError(code=OVERLOADED, message="Server overloaded: concurrency limit reached")
 
-        token = CURRENT_REQUEST.set((raw_method, target))
+        # Only a JSON log handler reads the request's method and target from the context.
+        token = CURRENT_REQUEST.set((raw_method, target)) if json_logs.context_wanted else None
         failure: list[str] | None = None
         failure_token = None
         if raw_method == "tools/call":
             failure = []
             failure_token = TOOL_FAILURE.set(failure)
-        rec.begin(method)
+        rec.request_started(mcp_transport, method)
         error = ""
         result: HandlerResult = None
         start_ns = time.time_ns() if self.keeper is not None else 0
@@ -198,7 +203,8 @@ class LookoutMiddleware:
             rec.end(method)
             if failure_token is not None:
                 TOOL_FAILURE.reset(failure_token)
-            CURRENT_REQUEST.reset(token)
+            if token is not None:
+                CURRENT_REQUEST.reset(token)
             try:
                 self._record(
                     ctx, raw_method, method, target, tool, prompt, error, result, elapsed, start_ns,
@@ -227,7 +233,6 @@ class LookoutMiddleware:
         scope: Mapping[str, Any] | None,
     ) -> None:
         rec = self.recorder
-        rec.message(mcp_transport, "out")
         version = ctx.protocol_version
         if raw_method == "initialize" and not error:
             version = self.negotiated_version(result) or version
@@ -235,7 +240,7 @@ class LookoutMiddleware:
             self._session_started(connection, network, guard_version(version), stateless)
         elif not error and rec.server_registry is not None and raw_method.endswith("/list"):
             self.observe_listing(raw_method, result)
-        trace_id = sampled_trace_id(span)
+        trace_id = None if span is INVALID_SPAN else sampled_trace_id(span)
         kept: trace.SpanContext | None = None
         keeper = self.keeper
         if (
@@ -245,7 +250,7 @@ class LookoutMiddleware:
         ):
             kept = self._keep(ctx, keeper, raw_method, target, version, network, session_id, scope, start_ns, error)
             trace_id = format(kept.trace_id, "032x")
-        rec.observe_operation(method, tool, prompt, error, guard_version(version), network, elapsed, trace_id)
+        rec.request_answered(mcp_transport, method, tool, prompt, error, version, network, elapsed, trace_id)
         access = self.access_log
         if access is not None and access.wanted(error, elapsed) and access.enabled():
             arguments = ctx.params.get("arguments") if ctx.params is not None else None

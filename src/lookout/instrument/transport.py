@@ -34,7 +34,8 @@ class TransportMetricsMiddleware:
         if self.transport is not None:
             return self.transport
         # SSE: GET opens the event stream, POSTs carry ?session_id=; everything else is streamable HTTP.
-        if b"session_id=" in scope.get("query_string", b"") or scope.get("path", "").endswith("/sse"):
+        # find, not `in`: `bytes in bytes` first tries the operand as an integer and raises inside.
+        if scope.get("query_string", b"").find(b"session_id=") != -1 or scope.get("path", "").endswith("/sse"):
             return _SSE
         return _STREAMABLE_HTTP
 
