@@ -239,7 +239,10 @@ def certs(
 
     cfg = _load(config)
     if not cfg.security.enabled:
-        fail(f"{config}: security: has neither tls.enabled nor users: nothing to create (see docs/security.md)")
+        fail(
+            f"{config}: security: is off (no tls.enabled, users or tokens): nothing to create; "
+            "set security.tls.enabled: true (see docs/security.md)"
+        )
     if web_config is not None:
         from lookout.security.web_config import write_web_config
 

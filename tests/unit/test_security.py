@@ -134,6 +134,18 @@ def test_bad_security_files_stop_a_server_with_exit_2(tmp_path: Path) -> None:
     assert "security.tls.ca_file: cannot read" in result.stderr and "lookout certs" in result.stderr
 
 
+def test_certs_for_a_config_without_security_is_one_line_naming_the_file_and_the_fix(tmp_path: Path) -> None:
+    config_file = tmp_path / "lookout.yaml"
+    config_file.write_text(BASE)
+    result = subprocess.run(
+        lookout_argv("certs", "--config", str(config_file)), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert str(config_file) in result.stderr and "set security.tls.enabled: true" in result.stderr
+    assert not (tmp_path / "secrets").exists()
+
+
 def _app(security: ServerSecurity) -> TestClient:
     async def ok(request: Any) -> PlainTextResponse:
         return PlainTextResponse(request.scope.get("lookout.principal", "-"))
