@@ -113,7 +113,7 @@ def test_the_fast_current_span_reads_what_the_opentelemetry_api_reads() -> None:
     from opentelemetry import trace
     from opentelemetry.sdk.trace import TracerProvider
 
-    from lookout.instrument.tracing import INVALID_SPAN, current_span
+    from lookout.instrument.current_span import INVALID_SPAN, current_span
 
     assert current_span is not trace.get_current_span, "OpenTelemetry's context internals moved: fast path lost"
     assert current_span() is INVALID_SPAN is trace.get_current_span()

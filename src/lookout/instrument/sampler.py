@@ -29,6 +29,8 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanKind, get_current_span
 from opentelemetry.util.types import Attributes
 
+from lookout.instrument.current_span import INVALID_SPAN, current_span
+
 DEFAULT_TARGET_PER_SECOND = 10.0
 _DROPPED = SamplingResult(Decision.DROP)  # shared: a dropped root's span is non-recording, its attributes unused
 KEEP_ATTRIBUTE = "lookout.kept"  # also lookout.instrument.tracing.KEEP_ATTRIBUTE
@@ -102,16 +104,20 @@ class AdaptiveSampler(Sampler):
     ) -> SamplingResult:
         if attributes and attributes.get(KEEP_ATTRIBUTE):  # a kept error/slow request: outside the budget
             return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
-        parent = get_current_span(parent_context).get_span_context()
-        if parent.is_valid:
-            # A child follows its parent, local or remote: a sampled parent is always honoured.
-            if parent.trace_flags.sampled:
-                return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, parent.trace_state)
-            return SamplingResult(self._unsampled(), attributes, parent.trace_state)
+        # Most requests are roots: outside any span the current span is INVALID_SPAN itself (one lookup).
+        parent_span = current_span() if parent_context is None else get_current_span(parent_context)
+        if parent_span is not INVALID_SPAN:
+            parent = parent_span.get_span_context()
+            if parent.is_valid:
+                # A child follows its parent, local or remote: a sampled parent is always honoured.
+                if parent.trace_flags.sampled:
+                    return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, parent.trace_state)
+                return SamplingResult(self._unsampled(), attributes, parent.trace_state)
         with self._lock:
-            rate = self._observe(self._clock())
-            self.ratio = max(self.min_ratio, min(1.0, self.target / rate)) if rate > 0 else 1.0
-            keep = self._rng() < self.ratio
+            rate = self._observe(self._clock())  # the clock read inside the lock: slots never go backwards
+            ratio = self.target / rate
+            self.ratio = ratio = 1.0 if ratio >= 1.0 else self.min_ratio if ratio < self.min_ratio else ratio
+            keep = self._rng() < ratio
         if keep:
             return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
         if self._record_unsampled:
