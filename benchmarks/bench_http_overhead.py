@@ -337,6 +337,7 @@ def median_interval(values: Sequence[float], resamples: int = 2000, seed: int = 
     import random
 
     rng = random.Random(seed)
+    values = sorted(values)  # the same values give the same interval, whatever their order
     medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
     return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
 
