@@ -406,41 +406,6 @@ class RequestRecorder:
             key = (method, tool, m.error_class(error_type) or m.ERROR_CLASS_SERVER)
             values[key] = values.get(key, 0) + 1
 
-    def request_started(self, transport: str, method: str) -> None:
-        """An inbound request (already guarded ``method``) starts being handled: its message in, one more in
-        flight. One call per request where it would be two (the hot path)."""
-        messages = self.transport_messages.values
-        message = (transport, "in")
-        messages[message] = messages.get(message, 0) + 1
-        values = self.in_flight.values
-        key = (method,)
-        values[key] = values.get(key, 0) + 1
-        self.in_flight_total += 1
-
-    def request_answered(
-        self,
-        transport: str,
-        method: str,
-        tool: str,
-        prompt: str,
-        error_type: str,
-        protocol_version: str,
-        network_transport: str,
-        seconds: float,
-        trace_id: str | None = None,
-    ) -> None:
-        """A request's answer: its message out and the operation observed (``protocol_version`` unguarded)."""
-        messages = self.transport_messages.values
-        key = (transport, "out")
-        messages[key] = messages.get(key, 0) + 1
-        if not protocol_version:
-            version = ""
-        elif protocol_version in PROTOCOL_VERSIONS:
-            version = protocol_version
-        else:
-            version = m.OTHER
-        self.observe_operation(method, tool, prompt, error_type, version, network_transport, seconds, trace_id)
-
     def message(self, transport: str, direction: str, n: int = 1) -> None:
         values = self.transport_messages.values
         key = (transport, direction)

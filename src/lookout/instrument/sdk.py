@@ -100,6 +100,7 @@ def transport_of(ctx: ServerRequestContext[Any, Any]) -> tuple[str, str, Mapping
     if scope is not None:
         # The SSE transport posts messages with ?session_id=...; streamable HTTP uses a header.
         query = scope.get("query_string", b"")
+        # find, not `in`: `bytes in bytes` first tries the operand as an integer and raises inside.
         return TCP, (SSE if query.find(b"session_id=") != -1 else STREAMABLE_HTTP), scope
     outbound = getattr(ctx.session, "_request_outbound", None)
     kind = getattr(getattr(outbound, "transport", None), "kind", "")
@@ -131,15 +132,9 @@ class LookoutMiddleware:
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         # Runs for every message: fewer calls here are measurably less CPU per request (docs/performance.md).
         rec = self.recorder
-        scope = getattr(ctx.request, "scope", None)
-        if scope is not None:  # HTTP, the common case, resolved inline (transport_of does the same)
-            network = TCP
-            # find, not `in`: `bytes in bytes` first tries the operand as an integer and raises inside.
-            mcp_transport = SSE if scope.get("query_string", b"").find(b"session_id=") != -1 else STREAMABLE_HTTP
-        else:
-            network, mcp_transport, scope = transport_of(ctx)
-            if mcp_transport == STDIO:
-                mcp_transport = self.pipe_transport
+        network, mcp_transport, scope = transport_of(ctx)
+        if mcp_transport == STDIO:
+            mcp_transport = self.pipe_transport
         if ctx.request_id is None:  # a notification: counted as a message, not an operation
             rec.message(mcp_transport, "in")
             return await call_next(ctx)
@@ -169,11 +164,13 @@ class LookoutMiddleware:
         if span is not INVALID_SPAN and self.enrich_spans and span.is_recording():
             enrich_span(span, network, session_id, scope, principal_of(scope))
 
+        rec.message(mcp_transport, "in")
         if 0 < rec.max_in_flight <= rec.in_flight_total:  # rec.saturated(), without the call on every request
-            rec.message(mcp_transport, "in")
             rec.reject("concurrency_limit")
-            version = ctx.protocol_version
-            rec.request_answered(mcp_transport, method, tool, prompt, str(OVERLOADED), version, network, 0.0)
+            rec.message(mcp_transport, "out")
+            rec.observe_operation(
+                method, tool, prompt, str(OVERLOADED), guard_version(ctx.protocol_version), network, 0.0
+            )
             raise MCPError(code=OVERLOADED, message="Server overloaded: concurrency limit reached")
 
         # Only a JSON log handler reads the request's method and target from the context.
@@ -183,7 +180,7 @@ class LookoutMiddleware:
         if raw_method == "tools/call":
             failure = []
             failure_token = TOOL_FAILURE.set(failure)
-        rec.request_started(mcp_transport, method)
+        rec.begin(method)
         error = ""
         result: HandlerResult = None
         start_ns = time.time_ns() if self.keeper is not None else 0
@@ -234,6 +231,7 @@ class LookoutMiddleware:
         scope: Mapping[str, Any] | None,
     ) -> None:
         rec = self.recorder
+        rec.message(mcp_transport, "out")
         version = ctx.protocol_version
         if raw_method == "initialize" and not error:
             version = self.negotiated_version(result) or version
@@ -251,7 +249,7 @@ class LookoutMiddleware:
         ):
             kept = self._keep(ctx, keeper, raw_method, target, version, network, session_id, scope, start_ns, error)
             trace_id = format(kept.trace_id, "032x")
-        rec.request_answered(mcp_transport, method, tool, prompt, error, version, network, elapsed, trace_id)
+        rec.observe_operation(method, tool, prompt, error, guard_version(version), network, elapsed, trace_id)
         access = self.access_log
         if access is not None and access.wanted(error, elapsed) and access.enabled():
             arguments = ctx.params.get("arguments") if ctx.params is not None else None
