@@ -20,7 +20,7 @@ from mcp.server.mcpserver import MCPServer
 from prometheus_client import CollectorRegistry, generate_latest
 
 from lookout.instrument import Audit, instrument
-from lookout.instrument.tracing import ENDUSER_ID
+from lookout.instrument.spans import ENDUSER_ID
 from tests.instrument_support import ALWAYS_OFF, ALWAYS_ON, Otel, otel, serve_http
 
 pytestmark = pytest.mark.integration

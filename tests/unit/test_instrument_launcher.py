@@ -14,7 +14,7 @@ import pytest
 from lookout.config.loader import load_config
 from lookout.health.app import DEFAULT_HOST, DEFAULT_PORT
 from lookout.instrument import autoinstrument as auto
-from lookout.instrument.sampler import DEFAULT_TARGET_PER_SECOND
+from lookout.instrument.spans import DEFAULT_TARGET_PER_SECOND
 from lookout.stack.prometheus import prometheus_config
 
 ROOT = Path(__file__).resolve().parents[2]

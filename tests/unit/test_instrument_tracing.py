@@ -130,3 +130,27 @@ def test_the_fast_current_span_reads_what_the_opentelemetry_api_reads() -> None:
     finally:
         otel_context.detach(token)
     assert current_span() is INVALID_SPAN
+
+
+_LOADS = """
+import sys
+from mcp.server.mcpserver import MCPServer
+import lookout.instrument as instrumentation
+
+instrumentation.instrument(MCPServer("x"), service="x")
+print(sorted(m for m in sys.modules if m.startswith("opentelemetry.sdk")))
+from lookout.instrument import TracingSetup, configure_tracing
+from lookout.instrument import tracing
+assert configure_tracing is tracing.configure_tracing and TracingSetup is tracing.TracingSetup
+print("opentelemetry.sdk.trace" in sys.modules)
+"""
+
+
+def test_instrumenting_without_tracing_does_not_load_the_opentelemetry_sdk() -> None:
+    """Metrics (and spans through a provider the application installed) need only the OpenTelemetry API; the
+    SDK (thousands of objects every full garbage collection walks) loads when tracing is set up or asked for."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _LOADS], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "True"], out.stdout + out.stderr

@@ -6,10 +6,25 @@ returns an :class:`Instrumentation` handle. Options beyond the names come groupe
 :class:`Metrics`, :class:`Tracing`, :class:`Logs` and :class:`Audit`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from lookout.instrument._instrument import InstrumentableServer, Instrumentation, SdkServer, instrument
 from lookout.instrument._options import Audit, Limits, Logs, Metrics, Tracing
 from lookout.instrument.json_logs import JsonLogging, configure_json_logging
-from lookout.instrument.tracing import TracingSetup, configure_tracing
+
+if TYPE_CHECKING:
+    from lookout.instrument.tracing import TracingSetup, configure_tracing
+
+
+def __getattr__(name: str) -> Any:
+    """``TracingSetup`` and ``configure_tracing`` load the OpenTelemetry SDK: only when asked for, so that a
+    server instrumented without tracing of its own never loads it."""
+    if name in ("TracingSetup", "configure_tracing"):
+        from lookout.instrument import tracing
+
+        return getattr(tracing, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Audit",

@@ -30,7 +30,6 @@ from lookout.instrument.drops import register_drop_counter
 from lookout.instrument.json_logs import AccessLog, JsonLogging, configure_json_logging
 from lookout.instrument.recorder import ProcessLimitsCollector, RequestRecorder
 from lookout.instrument.registry import LearnedRegistry, MCPServerRegistry, ServerRegistry
-from lookout.instrument.tracing import TracingSetup, configure_tracing
 from lookout.instrument.transport import CountingReadStream, CountingWriteStream, TransportMetricsMiddleware
 from lookout.protocol import Transport
 
@@ -38,6 +37,8 @@ if TYPE_CHECKING:  # FastMCP is not a dependency; the SDK is imported only when 
     from fastmcp import FastMCP
     from mcp.server.lowlevel.server import Server
     from mcp.server.mcpserver import MCPServer
+
+    from lookout.instrument.tracing import TracingSetup  # loads the OpenTelemetry SDK: only when set up
 
 SdkServer: TypeAlias = "MCPServer[Any] | Server[Any]"
 """A server of the official MCP SDK 2.x: ``MCPServer`` or the lowlevel ``Server``."""
@@ -215,6 +216,8 @@ def instrument(
 
     tracing_handle = tracing.setup
     if tracing_handle is None and (tracing.export or tracing.otlp_endpoint):
+        from lookout.instrument.tracing import configure_tracing  # the OpenTelemetry SDK: only with tracing
+
         tracing_handle = configure_tracing(
             service=service or name or "mcp-server",
             endpoint=tracing.otlp_endpoint,

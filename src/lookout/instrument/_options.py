@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from lookout.instrument.sampler import DEFAULT_TARGET_PER_SECOND
-from lookout.instrument.tracing import DEFAULT_SLOW_SECONDS, TracingSetup
+from lookout.instrument.spans import DEFAULT_SLOW_SECONDS, DEFAULT_TARGET_PER_SECOND
 from lookout.protocol import Transport
+
+if TYPE_CHECKING:  # the OpenTelemetry SDK is loaded only where tracing is set up
+    from lookout.instrument.tracing import TracingSetup
 
 
 def _names(values: Collection[str]) -> tuple[str, ...]:

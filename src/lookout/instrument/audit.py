@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from lookout.instrument.tracing import ENDUSER_ID
+from lookout.instrument.spans import ENDUSER_ID
 from lookout.security.redact import redactor
 
 PRINCIPAL_SCOPE_KEY = "lookout.principal"

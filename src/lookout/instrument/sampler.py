@@ -30,10 +30,9 @@ from opentelemetry.trace import Link, SpanKind, get_current_span
 from opentelemetry.util.types import Attributes
 
 from lookout.instrument.current_span import INVALID_SPAN, current_span
+from lookout.instrument.spans import DEFAULT_TARGET_PER_SECOND, KEEP_ATTRIBUTE
 
-DEFAULT_TARGET_PER_SECOND = 10.0
 _DROPPED = SamplingResult(Decision.DROP)  # shared: a dropped root's span is non-recording, its attributes unused
-KEEP_ATTRIBUTE = "lookout.kept"  # also lookout.instrument.tracing.KEEP_ATTRIBUTE
 
 
 class AdaptiveSampler(Sampler):

@@ -34,7 +34,7 @@ from lookout.instrument.audit import AuditTrail, principal_of
 from lookout.instrument.current_span import INVALID_SPAN, current_span
 from lookout.instrument.json_logs import CURRENT_REQUEST, AccessLog
 from lookout.instrument.recorder import MCP_METHODS, RequestRecorder, guard_version
-from lookout.instrument.tracing import SpanKeeper, enrich_span, sampled_trace_id
+from lookout.instrument.spans import SpanKeeper, enrich_span, sampled_trace_id
 from lookout.protocol import Transport
 
 logger = logging.getLogger(__name__)

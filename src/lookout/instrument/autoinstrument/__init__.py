@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lookout.health.app import DEFAULT_HOST, DEFAULT_PORT
-from lookout.instrument.sampler import DEFAULT_TARGET_PER_SECOND
+from lookout.instrument.spans import DEFAULT_TARGET_PER_SECOND
 
 if TYPE_CHECKING:
     from lookout.security.auth import ServerSecurity

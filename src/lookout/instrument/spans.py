@@ -1,0 +1,99 @@
+"""The request span, with the OpenTelemetry API only: what Lookout adds to the SERVER span the framework opens,
+the trace id of a sampled span (exemplars), and keeping the span of an unsampled request that failed or ran
+slow.
+
+Nothing here imports the OpenTelemetry SDK: a server instrumented without tracing of its own (metrics, or
+spans through a provider the application installed) never loads it. Setting up the SDK is
+:mod:`lookout.instrument.tracing`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import StatusCode
+
+DEFAULT_SLOW_SECONDS = 1.0
+"""A request at least this slow keeps its span beyond the sampling budget."""
+DEFAULT_TARGET_PER_SECOND = 10.0
+"""Traces the adaptive sampler keeps per second by default."""
+KEEP_ATTRIBUTE = "lookout.kept"
+"""Set (to ``error`` or ``slow``) on a span Lookout reconstructed for an unsampled request; the adaptive
+sampler always samples such a span and does not count it against the budget."""
+ENDUSER_ID = "enduser.id"
+"""OpenTelemetry's attribute for the authenticated caller, on the request span and in the audit record."""
+
+
+def enrich_span(
+    span: trace.Span,
+    network_transport: str,
+    session_id: str | None,
+    scope: Mapping[str, Any] | None,
+    principal: str | None = None,
+) -> None:
+    """Add the attributes the framework's SERVER span lacks (no-op on a non-recording span)."""
+    attributes: dict[str, Any] = {"network.transport": network_transport}
+    if session_id:
+        attributes["mcp.session.id"] = session_id
+    if scope is not None:
+        attributes["network.protocol.name"] = "http"
+        server = scope.get("server")
+        if server and server[0]:
+            attributes["server.address"] = server[0]
+            if server[1] is not None:
+                attributes["server.port"] = int(server[1])
+        client = scope.get("client")
+        if client and client[0]:
+            attributes["client.address"] = client[0]
+    if principal:
+        attributes[ENDUSER_ID] = principal
+    span.set_attributes(attributes)
+
+
+def sampled_trace_id(span: trace.Span) -> str | None:
+    """The span's trace id as 32 hex digits when it is sampled (an exemplar), else None."""
+    ctx = span.get_span_context()
+    if ctx.trace_flags.sampled and ctx.is_valid:
+        return format(ctx.trace_id, "032x")
+    return None
+
+
+class SpanKeeper:
+    """Keeps error and slow requests that the head sampler dropped, at the cost of those requests only.
+
+    An unsampled request's SERVER span is a cheap non-recording span. When such a request ends with an
+    error or lasts at least ``slow_seconds``, the middleware calls :meth:`keep`, which records the span
+    after the fact with the request's real start and end times, its attributes and error status, under
+    the caller's trace context when there is one. What the reconstruction cannot have: child spans and
+    events made inside the request (they were not recorded). Fast, successful requests cost nothing.
+    """
+
+    def __init__(self, tracer: trace.Tracer, slow_seconds: float = DEFAULT_SLOW_SECONDS) -> None:
+        self.tracer = tracer
+        self.slow_seconds = slow_seconds
+        self.kept = {"error": 0, "slow": 0}
+
+    def keep(
+        self,
+        name: str,
+        parent: Context | None,
+        attributes: dict[str, Any],
+        start_ns: int,
+        end_ns: int,
+        error_type: str,
+    ) -> trace.SpanContext:
+        reason = "error" if error_type else "slow"
+        self.kept[reason] += 1
+        attributes[KEEP_ATTRIBUTE] = reason
+        if error_type:
+            attributes["error.type"] = error_type
+        span = self.tracer.start_span(
+            name, context=parent, kind=trace.SpanKind.SERVER, attributes=attributes, start_time=start_ns
+        )
+        if error_type:
+            span.set_status(trace.Status(StatusCode.ERROR))
+        span.end(end_time=end_ns)
+        return span.get_span_context()
