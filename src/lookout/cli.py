@@ -183,6 +183,9 @@ def up(
     victoriametrics_bin: str = typer.Option(
         "victoria-metrics", help="VictoriaMetrics binary (the long-term store of the `ha` topology)."
     ),
+    reports: Path = typer.Option(
+        Path("reports"), help="Where `lookout report` writes (its --out): the console lists it under Reports."
+    ),
 ) -> None:
     """Run the local stack: demo server, Prometheus, Alertmanager, prober exporter, Pushgateway and a
     notification sink. Ctrl-C stops all."""
@@ -200,6 +203,7 @@ def up(
         alertmanager_bin=alertmanager_bin,
         pushgateway_bin=pushgateway_bin,
         victoriametrics_bin=victoriametrics_bin,
+        reports_dir=reports,
     )
     try:
         code = run_stack(cfg, options)

@@ -54,6 +54,8 @@ class StackOptions:
     alertmanager_bin: str = "prometheus-alertmanager"
     pushgateway_bin: str = "prometheus-pushgateway"
     victoriametrics_bin: str = "victoria-metrics"
+    reports_dir: Path = Path("reports")
+    """Where ``lookout report`` writes (its ``--out``): the console's Reports page lists it."""
 
 
 def _split(address: str) -> tuple[str, int]:
@@ -137,6 +139,8 @@ def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[
                 config.listen.grafana,
                 "--data-dir",
                 str(data),
+                "--reports",
+                str(options.reports_dir.resolve()),
             ],
             f"http://{config.listen.grafana}/health/ready",
             log=logs / "console.log",
