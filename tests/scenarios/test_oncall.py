@@ -306,6 +306,41 @@ def one_service_of_tenant_down() -> Scenario:
     )
 
 
+def whole_tenant_down() -> Scenario:
+    acme = [*API, SEARCH]
+    return Scenario(
+        "every server of a tenant down: one tenant page, beta quiet",
+        30,
+        gauges=[up(a, between(1, 0, 5)) for a in acme],
+        pages=[
+            page("MCPTenantDown", "7m", "P0", None, tenant="acme", service="all"),
+            page("MCPServerDown", "10m", "P0", API[0]),
+            page("MCPServerDown", "10m", "P0", SEARCH),
+        ],
+        quiet=quiet(("MCPTenantDown",), "5m"),
+    )
+
+
+def whole_tenant_crash_looping() -> Scenario:
+    acme = [*API, SEARCH]
+    return Scenario(
+        "every server of a tenant crash-looping (up 1/0): one tenant page; one replica steady: none",
+        40,
+        gauges=[up(a, pattern((1, 0))) for a in acme],
+        pages=[page("MCPTenantDown", "15m", "P0", None, tenant="acme", service="all")],
+    )
+
+
+def tenant_with_one_steady_replica() -> Scenario:
+    return Scenario(
+        "every server of a tenant crash-looping but one api replica steady: no tenant page",
+        40,
+        gauges=[up(API[0], const(1)), *(up(a, pattern((1, 0))) for a in (*API[1:], SEARCH))],
+        pages=[page("MCPServerDown", "15m", "P0", SEARCH)],
+        quiet=quiet(("MCPTenantDown",), "15m", "35m"),
+    )
+
+
 def pushgateway_down() -> Scenario:
     return Scenario(
         "the Pushgateway (benchmark results) and node-exporter down for five hours",
@@ -390,6 +425,9 @@ def per_target_resources() -> Scenario:
 FLEET: list[Callable[[], Scenario]] = [
     replica_down,
     one_service_of_tenant_down,
+    whole_tenant_down,
+    whole_tenant_crash_looping,
+    tenant_with_one_steady_replica,
     pushgateway_down,
     escalation,
     no_escalation_during_p0,

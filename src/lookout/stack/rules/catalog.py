@@ -60,8 +60,11 @@ ALERTS: tuple[AlertRule, ...] = (
         expr=x.tenant_down,
         for_="1m",
         priority=Priority.P0,
-        summary="Every MCP server of a tenant is down",
-        description=f"No MCP server of tenant {{{{ $labels.{m.TENANT} }}}} can be scraped.",
+        summary="Every MCP server of a tenant is down or flapping",
+        description=(
+            f"No MCP server of tenant {{{{ $labels.{m.TENANT} }}}} can be scraped (or each answers less than the "
+            "configured share of scrapes): the whole tenant is down, unreachable or crash-looping."
+        ),
         family="availability",
         group=AVAILABILITY_GROUP,
         static_labels=((m.SERVICE, "all"),),

@@ -133,7 +133,17 @@ def instance_down(c: Config) -> str:
     )
 
 
-tenant_down: Final = fleet_wide(const(f"max by ({m.TENANT}) ({UP}) == 0"))
+def _tenant_down(c: Config) -> str:
+    slo = c.alerting.slo
+    # As MCPServerDown, tenant-wide: every server down now, or every one up for less than min_up_ratio of the
+    # window (a tenant-wide crash loop pages once for the tenant, not once per service).
+    return (
+        f"max by ({m.TENANT}) ({UP}) == 0"
+        f" or max by ({m.TENANT}) (avg_over_time({UP}[{slo.flap_window}])) < {slo.min_up_ratio}"
+    )
+
+
+tenant_down: Final = fleet_wide(_tenant_down)
 
 
 def probe_failing(c: Config) -> str:
