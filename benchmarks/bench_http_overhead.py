@@ -42,8 +42,10 @@ import asyncio
 import os
 import signal
 import statistics
+import struct
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -55,6 +57,9 @@ from typing import Any
 import httpx
 
 VARIANTS = ("bare", "bare-control", "metrics", "full", "full-sampled")
+ABLATIONS = ("metrics+traces", "metrics+logs", "metrics+provider")
+"""Full instrumentation without its logs or without its traces, and metrics-only with an OpenTelemetry SDK tracer
+provider that samples nothing (no Lookout tracing): where full's cost comes from."""
 TARGETS = {"metrics": 0.98, "full": 0.95}
 PROTOCOL_VERSION = "2025-11-25"
 HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
@@ -73,6 +78,36 @@ class _DiscardExporter:
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
+
+
+COLLECTOR_FILE = "BENCH_HTTP_COLLECTOR_FILE"
+"""Set for servers whose CPU time is measured: a file where the server keeps what its garbage collections took so
+far (mapped into memory: updating it costs no system call): CPU nanoseconds of all collections, the number of
+full collections and their CPU nanoseconds."""
+_COLLECTOR_LAYOUT = "<QQQ"
+
+
+def _count_collector_time(path: str) -> None:
+    """Keep the CPU time of every garbage collection (in the thread that runs it) in ``path``, as it happens."""
+    import gc
+    import mmap
+
+    with open(path, "r+b") as file:
+        counter = mmap.mmap(file.fileno(), struct.calcsize(_COLLECTOR_LAYOUT))
+    total, full, full_ns, started = 0, 0, 0, 0
+
+    def on_collection(phase: str, info: dict[str, Any]) -> None:
+        nonlocal total, full, full_ns, started
+        if phase == "start":
+            started = time.thread_time_ns()
+            return
+        took = time.thread_time_ns() - started
+        total += took
+        if info["generation"] == 2:
+            full, full_ns = full + 1, full_ns + took
+        struct.pack_into(_COLLECTOR_LAYOUT, counter, 0, total, full, full_ns)
+
+    gc.callbacks.append(on_collection)
 
 
 COUNTED_RATE = "BENCH_HTTP_COUNTED_RATE"
@@ -107,23 +142,33 @@ def build_app(variant: str) -> Any:
         return server.streamable_http_app()
     from lookout.instrument import Logs, Tracing, instrument
 
-    if variant == "metrics":
+    if variant in ("metrics", "metrics+provider"):
+        if variant == "metrics+provider":  # the SDK's span with a provider and nothing of Lookout's tracing
+            from opentelemetry import trace
+            from opentelemetry.sdk.trace import TracerProvider
+            from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+            trace.set_tracer_provider(TracerProvider(sampler=ALWAYS_OFF))
         handle = instrument(server, service="bench")
     else:
-        from lookout.instrument.tracing import DEFAULT_SLOW_SECONDS, configure_tracing
+        from lookout.instrument.spans import DEFAULT_SLOW_SECONDS
+        from lookout.instrument.tracing import configure_tracing
 
         rate = float(os.environ.get(COUNTED_RATE, "0"))
         slow = 3600.0 if rate else DEFAULT_SLOW_SECONDS  # counted: a request is slow only under valgrind
-        setup = configure_tracing(
-            service="bench",
-            exporter=_DiscardExporter(),  # type: ignore[arg-type]
-            slow_seconds=slow,
-        )
-        if rate:
-            setup.provider.sampler = _sampler_at(rate)
-        logs = Logs(json=True, access_sample=10 if variant == "full-sampled" else 1)
-        tracing = Tracing(setup=setup, slow_request_seconds=slow)
-        handle = instrument(server, service="bench", tracing=tracing, logs=logs)
+        parts: dict[str, Any] = {}
+        if variant != "metrics+logs":
+            setup = configure_tracing(
+                service="bench",
+                exporter=_DiscardExporter(),  # type: ignore[arg-type]
+                slow_seconds=slow,
+            )
+            if rate:
+                setup.provider.sampler = _sampler_at(rate)
+            parts["tracing"] = Tracing(setup=setup, slow_request_seconds=slow)
+        if variant != "metrics+traces":
+            parts["logs"] = Logs(json=True, access_sample=10 if variant == "full-sampled" else 1)
+        handle = instrument(server, service="bench", **parts)
     return handle.wrap_asgi(server.streamable_http_app())
 
 
@@ -132,6 +177,8 @@ def serve(variant: str, port: int, profile_to: str | None) -> None:
     stops it and writes the profile there (so only the measured requests are in it)."""
     import uvicorn
 
+    if os.environ.get(COLLECTOR_FILE):
+        _count_collector_time(os.environ[COLLECTOR_FILE])
     app = build_app(variant)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, log_config=None)
     if profile_to is not None:
@@ -183,6 +230,19 @@ class Server:
     proc: subprocess.Popen[bytes]
     url: str
     cpu_per_request: list[float] = field(default_factory=list)
+    collector_per_request: list[float] = field(default_factory=list)
+    collector_file: Path | None = None
+    requests: int = 0
+    full_collections: int = 0
+    full_collection_seconds: float = 0.0
+
+    def collector(self) -> tuple[float, int, float]:
+        """(CPU seconds of all garbage collections, full collections, their CPU seconds) so far; zeros when the
+        server does not count them."""
+        if self.collector_file is None:
+            return 0.0, 0, 0.0
+        total, full, full_ns = struct.unpack(_COLLECTOR_LAYOUT, self.collector_file.read_bytes())
+        return total / 1e9, full, full_ns / 1e9
 
 
 @contextmanager
@@ -193,18 +253,23 @@ def server_process(
     wrapper: Sequence[str] = (),
     env: dict[str, str] | None = None,
     cpus: set[int] | None = None,
+    collector_file: Path | None = None,
 ) -> Iterator[Server]:
-    """A server of ``variant`` in its own process (``wrapper`` runs it, e.g. under valgrind; ``cpus`` pins it)."""
+    """A server of ``variant`` in its own process (``wrapper`` runs it, e.g. under valgrind; ``cpus`` pins it;
+    with ``collector_file`` it counts its garbage collections' CPU time there)."""
     from benchmarks.support import free_port
 
     port = free_port()
+    if collector_file is not None:
+        collector_file.write_bytes(bytes(struct.calcsize(_COLLECTOR_LAYOUT)))
+        env = {**(env if env is not None else os.environ), COLLECTOR_FILE: str(collector_file)}
     argv = [*wrapper, sys.executable, "-m", "benchmarks.bench_http_overhead", "--serve", variant, "--port", str(port)]
     if profile_to:
         argv += ["--profile-to", profile_to]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     if cpus:
         os.sched_setaffinity(proc.pid, cpus)  # threads the server starts later inherit it
-    server = Server(variant, proc, f"http://127.0.0.1:{port}/mcp")
+    server = Server(variant, proc, f"http://127.0.0.1:{port}/mcp", collector_file=collector_file)
     try:
         deadline = time.monotonic() + (300 if wrapper else 60)
         while True:
@@ -260,8 +325,9 @@ def server_cpu(pid: int) -> float:
     return total / 1e9
 
 
-async def run_slice(server: Server, clients: int, seconds: float) -> tuple[int, float]:
-    """(requests, server CPU seconds) of ``clients`` sessions calling the no-op tool for ``seconds``."""
+async def run_slice(server: Server, clients: int, seconds: float) -> tuple[int, float, float]:
+    """(requests, server CPU seconds, of which its garbage collector) of ``clients`` sessions calling the no-op
+    tool for ``seconds``; the server's full collections in the slice are added to its totals."""
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
         sessions = [await _session(client, server.url) for _ in range(clients)]
@@ -277,13 +343,18 @@ async def run_slice(server: Server, clients: int, seconds: float) -> tuple[int, 
 
         await caller(sessions[0], time.monotonic() + 0.2)  # warm the connection and the code paths
         done = 0
-        before = server_cpu(server.proc.pid)
+        before, collector_before = server_cpu(server.proc.pid), server.collector()
         until = time.monotonic() + seconds
         await asyncio.gather(*(caller(headers, until) for headers in sessions))
         cpu = server_cpu(server.proc.pid) - before
+        collector_after = server.collector()
+        collector = collector_after[0] - collector_before[0]
+        server.requests += done
+        server.full_collections += collector_after[1] - collector_before[1]
+        server.full_collection_seconds += collector_after[2] - collector_before[2]
         for headers in sessions:  # end the sessions, so servers do not accumulate them over the run
             await client.delete(server.url, headers=headers)
-    return done, cpu
+    return done, cpu, collector
 
 
 def pinning() -> tuple[set[int], set[int]] | None:
@@ -302,32 +373,39 @@ def measure(
         os.sched_setaffinity(0, split[1])
     with ExitStack() as stack:
         stack.callback(os.sched_setaffinity, 0, own)
+        counters = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         servers = {
-            v: stack.enter_context(server_process(v, cpus=split[0] if split is not None else None)) for v in variants
+            v: stack.enter_context(
+                server_process(v, cpus=split[0] if split is not None else None, collector_file=counters / v)
+            )
+            for v in variants
         }
         for round_ in range(rounds):
             order = list(variants) if round_ % 2 == 0 else list(reversed(variants))
             order = order[round_ % len(order) :] + order[: round_ % len(order)]
             for variant in order:
-                requests, cpu = asyncio.run(run_slice(servers[variant], clients, slice_seconds))
+                requests, cpu, collector = asyncio.run(run_slice(servers[variant], clients, slice_seconds))
                 servers[variant].cpu_per_request.append(cpu / max(1, requests))
+                servers[variant].collector_per_request.append(collector / max(1, requests))
             line = "  ".join(f"{v} {servers[v].cpu_per_request[-1] * 1e6:6.0f} µs" for v in variants)
             print(f"round {round_ + 1}/{rounds}: {line}", flush=True)
         return servers
 
 
-def ratios(servers: dict[str, Server]) -> dict[str, list[float]]:
-    """Per round: bare CPU / set-up CPU (requests per CPU-second relative to bare)."""
-    bare = [
-        (a + b) / 2
-        for a, b in zip(servers["bare"].cpu_per_request, servers["bare-control"].cpu_per_request, strict=True)
-    ]
-    out = {v: [b / c for b, c in zip(bare, s.cpu_per_request, strict=True) if c > 0] for v, s in servers.items()}
+def ratios(servers: dict[str, Server], outside_collector: bool = False) -> dict[str, list[float]]:
+    """Per round: bare CPU / set-up CPU (requests per CPU-second relative to bare); with ``outside_collector``,
+    of the CPU time outside garbage collections."""
+
+    def cost(server: Server) -> list[float]:
+        if not outside_collector:
+            return server.cpu_per_request
+        return [c - g for c, g in zip(server.cpu_per_request, server.collector_per_request, strict=True)]
+
+    bare = [(a + b) / 2 for a, b in zip(cost(servers["bare"]), cost(servers["bare-control"]), strict=True)]
+    out = {v: [b / c for b, c in zip(bare, cost(s), strict=True) if c > 0] for v, s in servers.items()}
     # The A/A row: one bare server against the other.
     out["bare-control"] = [
-        a / b
-        for a, b in zip(servers["bare"].cpu_per_request, servers["bare-control"].cpu_per_request, strict=True)
-        if b > 0
+        a / b for a, b in zip(cost(servers["bare"]), cost(servers["bare-control"]), strict=True) if b > 0
     ]
     return out
 
@@ -358,6 +436,9 @@ LABELS = {
     "metrics": "Lookout metrics only (+ `wrap_asgi`)",
     "full": "Lookout metrics + JSON access log + traces (adaptive, 10/s)",
     "full-sampled": "the same with `Logs(access_sample=10)` (an option, not the default)",
+    "metrics+traces": "metrics + traces (no JSON logs)",
+    "metrics+logs": "metrics + JSON access log (no traces)",
+    "metrics+provider": "metrics + an OpenTelemetry SDK tracer provider sampling nothing (no Lookout tracing)",
 }
 
 
@@ -441,6 +522,7 @@ def report(
 ) -> str:
 
     per_round = ratios(servers)
+    outside = ratios(servers, outside_collector=True)
     lines = ["## Instrumentation overhead over streamable HTTP", ""]
     if counted:
         lines += [instructions_table(counted, clients, batches, batch), ""]
@@ -453,11 +535,15 @@ def report(
         + ". Server CPU per request comes from `/proc/<pid>/task/*/schedstat` (every thread: the log writer and "
         "the span exporter included). Ratio: requests per server CPU-second relative to bare, the median over "
         "rounds of the per-round ratio (bare = the mean of the two bare servers); the A/A row compares the two "
-        "bare servers with each other: the noise floor of the run.",
+        "bare servers with each other: the noise floor of the run. The garbage collector's share is measured in "
+        "each server (the CPU time of every collection, from `gc.callbacks`) and shown apart, as in the table "
+        "above: a full collection is a lump (below), so whether one more falls into a slice moves that slice's "
+        "CPU by several percent.",
         "",
-        "| set-up | median server CPU per request | ratio to bare (median) | 95 % interval of the median | "
-        "middle half of the rounds | target | met |",
-        "|---|---:|---:|---|---|---:|:--:|",
+        "| set-up | median server CPU per request | of which garbage collector (mean) | ratio to bare (median) | "
+        "95 % interval of the median | middle half of the rounds | target | met | outside the collector: "
+        "ratio to bare (median) | its 95 % interval |",
+        "|---|---:|---:|---:|---|---|---:|:--:|---:|---|",
     ]
     for variant, server in servers.items():
         values = sorted(per_round[variant])
@@ -466,15 +552,31 @@ def report(
         quartiles = statistics.quantiles(values, n=4)
         target = TARGETS.get(variant)
         met = "" if target is None else verdict((low, high), target)
+        outside_values = sorted(outside[variant])
+        outside_low, outside_high = median_interval(outside_values)
         lines.append(
-            f"| {LABELS[variant]} | {statistics.median(server.cpu_per_request) * 1e6:.0f} µs | {median:.3f}x | "
+            f"| {LABELS[variant]} | {statistics.median(server.cpu_per_request) * 1e6:.0f} µs | "
+            f"{statistics.mean(server.collector_per_request) * 1e6:.0f} µs | {median:.3f}x | "
             f"{low:.3f}x to {high:.3f}x | {quartiles[0]:.3f}x to {quartiles[2]:.3f}x | "
-            f"{'' if target is None else f'>= {target:.2f}x'} | {met} |"
+            f"{'' if target is None else f'>= {target:.2f}x'} | {met} | {statistics.median(outside_values):.3f}x | "
+            f"{outside_low:.3f}x to {outside_high:.3f}x |"
         )
-    low, high = median_interval(per_round["bare-control"])
     lines += [
         "",
-        f"The A/A control (two identical servers) gives {low:.3f}x to {high:.3f}x for the median: the noise floor. "
+        "Full collections (CPython's generation 2), over the whole run: "
+        + "; ".join(
+            f"{LABELS[v]}: {1000 * srv.full_collections / max(1, srv.requests):.2f} per 1,000 requests, "
+            f"{1000 * srv.full_collection_seconds / max(1, srv.full_collections):.0f} ms of CPU each"
+            for v, srv in servers.items()
+        )
+        + ".",
+    ]
+    low, high = median_interval(per_round["bare-control"])
+    outside_low, outside_high = median_interval(outside["bare-control"])
+    lines += [
+        "",
+        f"The A/A control (two identical servers) gives {low:.3f}x to {high:.3f}x for the median, "
+        f"{outside_low:.3f}x to {outside_high:.3f}x outside the collector: the noise floor. "
         "A target counts as met only when the whole interval of a set-up's median clears it, as missed only "
         "when the whole interval is below it; otherwise this run does not resolve it.",
         "",
@@ -504,7 +606,6 @@ async def _profiled_calls(server: Server, requests: int) -> None:
 def profiled(variant: str, requests: int) -> Any:
     """cProfile statistics of the server's event-loop thread over ``requests`` sequential no-op calls."""
     import pstats
-    import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "server.prof")
@@ -684,8 +785,6 @@ def instructions(
     exporter's wake-ups) is measured while idle and subtracted by each batch's wall time: under valgrind a
     request takes ~50x longer than natively, so that work would otherwise weigh ~50x more than it does in
     production. The count does not depend on the machine's load; kernel time (the socket I/O) is not in it."""
-    import tempfile
-
     if not Path(VALGRIND).exists():
         raise RuntimeError(f"bench_http_overhead: {VALGRIND} not found: apt-get install valgrind (make bench does)")
     counts: dict[str, InstructionCount] = {}
@@ -717,10 +816,12 @@ def instructions(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_http_overhead")
-    parser.add_argument("--serve", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=VARIANTS + ABLATIONS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--profile-to", help=argparse.SUPPRESS)
-    parser.add_argument("--profile", choices=VARIANTS, help="cProfile one set-up's server and print its top functions")
+    parser.add_argument(
+        "--profile", choices=VARIANTS + ABLATIONS, help="cProfile one set-up's server and print its top functions"
+    )
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--slice", type=float, default=0.5, help="seconds per measurement slice")
     parser.add_argument("--clients", type=int, default=4, help="concurrent sessions")
@@ -731,7 +832,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batches", type=int, default=5, help="callgrind: counted batches per server")
     parser.add_argument("--batch", type=int, default=400, help="callgrind: requests per counted batch")
     parser.add_argument("--parallel", type=int, default=2, help="callgrind: servers counted at the same time")
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS + ABLATIONS, default=list(VARIANTS + ABLATIONS))
     parser.add_argument("--keep-callgrind", type=Path, help="callgrind: keep the dumps here (callgrind_annotate)")
     parser.add_argument("--write", type=Path, help="replace this benchmark's section of docs/performance.md")
     args = parser.parse_args(argv)
@@ -752,8 +853,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.instructions:
         print(instructions_table(counted, args.clients, args.batches, args.batch))
         return
-    servers = measure(args.rounds, args.slice, args.clients, VARIANTS, pin=not args.no_pin)
-    calls = calls_per_request([v for v in VARIANTS if v != "bare-control"])
+    servers = measure(args.rounds, args.slice, args.clients, VARIANTS + ABLATIONS, pin=not args.no_pin)
+    calls = calls_per_request([v for v in VARIANTS + ABLATIONS if v != "bare-control"])
     text = report(
         servers,
         args.rounds,
