@@ -113,34 +113,27 @@ def budget_low(c: Config) -> str:
 
 
 # ---------------------------------------------------------------- availability
-def server_down(c: Config) -> str:
+def _down_or_flapping(by: str, c: Config) -> str:
+    """Every scrape of the group failing now, or each of its series up for less than min_up_ratio of the window:
+    a server flapping or crash-looping never reaches `for` on `up == 0` alone, because every good scrape
+    restarts it."""
     slo = c.alerting.slo
-    # Down now, or up for less than min_up_ratio of the window: a server flapping or crash-looping never
-    # reaches `for` on `up == 0` alone, because every good scrape restarts it.
-    return (
-        f"max by ({BY_SERVICE}) ({UP}) == 0"
-        f" or max by ({BY_SERVICE}) (avg_over_time({UP}[{slo.flap_window}])) < {slo.min_up_ratio}"
-    )
+    return f"max by ({by}) ({UP}) == 0 or max by ({by}) (avg_over_time({UP}[{slo.flap_window}])) < {slo.min_up_ratio}"
+
+
+def server_down(c: Config) -> str:
+    return _down_or_flapping(BY_SERVICE, c)
 
 
 def instance_down(c: Config) -> str:
     slo = c.alerting.slo
     restarts = f"changes(process_start_time_seconds{{{r.MCP_SELECTOR}}}[{slo.flap_window}])"
-    return (
-        f"max by ({BY_INSTANCE}) ({UP}) == 0"
-        f" or max by ({BY_INSTANCE}) (avg_over_time({UP}[{slo.flap_window}])) < {slo.min_up_ratio}"
-        f" or max by ({BY_INSTANCE}) ({restarts}) >= {slo.max_restarts}"
-    )
+    return f"{_down_or_flapping(BY_INSTANCE, c)} or max by ({BY_INSTANCE}) ({restarts}) >= {slo.max_restarts}"
 
 
 def _tenant_down(c: Config) -> str:
-    slo = c.alerting.slo
-    # As MCPServerDown, tenant-wide: every server down now, or every one up for less than min_up_ratio of the
-    # window (a tenant-wide crash loop pages once for the tenant, not once per service).
-    return (
-        f"max by ({m.TENANT}) ({UP}) == 0"
-        f" or max by ({m.TENANT}) (avg_over_time({UP}[{slo.flap_window}])) < {slo.min_up_ratio}"
-    )
+    # As MCPServerDown, tenant-wide: a tenant-wide crash loop pages once for the tenant, not once per service.
+    return _down_or_flapping(m.TENANT, c)
 
 
 tenant_down: Final = fleet_wide(_tenant_down)
