@@ -16,6 +16,7 @@ from lookout import __version__
 from lookout.bench.cli import bench_app
 from lookout.config import Config, ConfigError, load_config
 from lookout.extras import COMMAND_EXTRAS, missing_extra, require
+from lookout.report import DEFAULT_OUT
 from lookout.report.cli import report_app
 
 app = typer.Typer(
@@ -184,7 +185,7 @@ def up(
         "victoria-metrics", help="VictoriaMetrics binary (the long-term store of the `ha` topology)."
     ),
     reports: Path = typer.Option(
-        Path("reports"), help="Where `lookout report` writes (its --out): the console lists it under Reports."
+        DEFAULT_OUT, help="Where `lookout report` writes (its --out): the console lists it under Reports."
     ),
 ) -> None:
     """Run the local stack: demo server, Prometheus, Alertmanager, prober exporter, Pushgateway and a
@@ -491,7 +492,7 @@ def console(
     listen: str | None = typer.Option(None, help="host:port to serve on (default: listen.grafana, loopback)."),
     data_dir: Path = typer.Option(Path(".lookout"), help="Where `lookout bench` keeps its history (read only)."),
     reports: Path = typer.Option(
-        Path("reports"), help="Where `lookout report` writes its HTML (its --out), listed under Reports (read only)."
+        DEFAULT_OUT, help="Where `lookout report` writes its HTML (its --out), listed under Reports (read only)."
     ),
 ) -> None:
     """Serve the console: the dashboards, alerts and silences, SLOs, probes, benchmarks and reports of

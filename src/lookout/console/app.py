@@ -28,6 +28,7 @@ from lookout.console.clients import AlertmanagerClient, PrometheusClient, Upstre
 from lookout.console.dashboards import ConsoleDashboard, load_dashboards
 from lookout.console.probes import probe_targets
 from lookout.console.slo import service_slos
+from lookout.report import DEFAULT_OUT
 
 STATIC_DIR: Final = Path(str(files("lookout.console") / "static"))
 RUNBOOKS_DIR: Final = Path(str(files("lookout.console") / "runbooks"))
@@ -49,7 +50,7 @@ class ConsoleSettings:
     """Where `lookout bench` keeps its history (bench.sqlite); read only."""
     access: UpstreamAccess | None = None
     """TLS and credentials for the upstreams (``security:``); None: plain HTTP, no credentials."""
-    reports_dir: Path = Path("reports")
+    reports_dir: Path = DEFAULT_OUT
     """Where `lookout report` writes its HTML (its ``--out``); read only."""
 
 

@@ -5,3 +5,9 @@ Layers, one job each: ``prom`` (the HTTP API client), ``period`` (what time rang
 ``plots`` (matplotlib, Agg backend), ``document`` + ``render`` (HTML, Markdown and JSON), ``cli`` (the commands).
 The figures come from the recording rules of ``stack/rules/recording.py``; policy numbers from the config.
 """
+
+from pathlib import Path
+from typing import Final
+
+DEFAULT_OUT: Final = Path("reports")
+"""Where ``lookout report`` writes (its ``--out``) and where the console, also under ``lookout up``, lists them."""

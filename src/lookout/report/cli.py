@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 
 from lookout.config import Config, ConfigError, load_config
+from lookout.report import DEFAULT_OUT
 from lookout.report.errors import ReportError
 
 if TYPE_CHECKING:  # the report modules are imported by the commands: `lookout` starts fast
@@ -40,7 +41,7 @@ FROM = typer.Option(None, "--from", help="Start of the period (ISO date or date-
 TO = typer.Option(None, "--to", help="End of the period (default: now).")
 FORMAT = typer.Option("html", "--format", help="html (self-contained), md or json.")
 IMAGES = typer.Option("png", "--images", help="Plot format: png or svg.")
-OUT = typer.Option(Path("reports"), "--out", help="Directory the report and its images are written to.")
+OUT = typer.Option(DEFAULT_OUT, "--out", help="Directory the report and its images are written to.")
 
 
 def _fail(message: str) -> NoReturn:

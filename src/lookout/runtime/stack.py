@@ -15,6 +15,7 @@ from rich.text import Text
 
 from lookout.config.model import Config
 from lookout.config.security import NO_MCP_TOKEN
+from lookout.report import DEFAULT_OUT
 from lookout.runtime.children import (
     Child,
     ChildSpec,
@@ -54,7 +55,7 @@ class StackOptions:
     alertmanager_bin: str = "prometheus-alertmanager"
     pushgateway_bin: str = "prometheus-pushgateway"
     victoriametrics_bin: str = "victoria-metrics"
-    reports_dir: Path = Path("reports")
+    reports_dir: Path = DEFAULT_OUT
     """Where ``lookout report`` writes (its ``--out``): the console's Reports page lists it."""
 
 
