@@ -38,6 +38,8 @@ DEMO = Replica("demo", "demo-server", "127.0.0.1:8080")
 API = [Replica("acme", "api", f"10.0.0.{i}:8080") for i in (1, 2, 3)]
 SEARCH = Replica("acme", "search", "10.0.1.1:8080")
 SOLO = Replica("beta", "solo", "10.0.2.1:8080")
+ACME = [*API, SEARCH]
+"""Every replica of tenant acme."""
 REPLICAS = {"example": [DEMO], "fleet": [*API, SEARCH, SOLO]}
 MAIN = {"example": DEMO, "fleet": SEARCH}
 """The single-replica service a portable scenario is about, per config."""
@@ -307,11 +309,10 @@ def one_service_of_tenant_down() -> Scenario:
 
 
 def whole_tenant_down() -> Scenario:
-    acme = [*API, SEARCH]
     return Scenario(
         "every server of a tenant down: one tenant page, beta quiet",
         30,
-        gauges=[up(a, between(1, 0, 5)) for a in acme],
+        gauges=[up(a, between(1, 0, 5)) for a in ACME],
         pages=[
             page("MCPTenantDown", "7m", "P0", None, tenant="acme", service="all"),
             page("MCPServerDown", "10m", "P0", API[0]),
@@ -322,11 +323,10 @@ def whole_tenant_down() -> Scenario:
 
 
 def whole_tenant_crash_looping() -> Scenario:
-    acme = [*API, SEARCH]
     return Scenario(
         "every server of a tenant crash-looping (up 1/0): one tenant page; one replica steady: none",
         40,
-        gauges=[up(a, pattern((1, 0))) for a in acme],
+        gauges=[up(a, pattern((1, 0))) for a in ACME],
         pages=[page("MCPTenantDown", "15m", "P0", None, tenant="acme", service="all")],
     )
 
