@@ -325,9 +325,9 @@ def server_cpu(pid: int) -> float:
     return total / 1e9
 
 
-async def run_slice(server: Server, clients: int, seconds: float) -> tuple[int, float, float]:
-    """(requests, server CPU seconds, of which its garbage collector) of ``clients`` sessions calling the no-op
-    tool for ``seconds``; the server's full collections in the slice are added to its totals."""
+async def run_slice(server: Server, clients: int, seconds: float) -> tuple[int, float, tuple[float, int, float]]:
+    """(requests, server CPU seconds, what its garbage collector took: :meth:`Server.collector`) of ``clients``
+    sessions calling the no-op tool for ``seconds``."""
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
         sessions = [await _session(client, server.url) for _ in range(clients)]
@@ -347,11 +347,8 @@ async def run_slice(server: Server, clients: int, seconds: float) -> tuple[int, 
         until = time.monotonic() + seconds
         await asyncio.gather(*(caller(headers, until) for headers in sessions))
         cpu = server_cpu(server.proc.pid) - before
-        collector_after = server.collector()
-        collector = collector_after[0] - collector_before[0]
-        server.requests += done
-        server.full_collections += collector_after[1] - collector_before[1]
-        server.full_collection_seconds += collector_after[2] - collector_before[2]
+        total, full, full_seconds = server.collector()
+        collector = (total - collector_before[0], full - collector_before[1], full_seconds - collector_before[2])
         for headers in sessions:  # end the sessions, so servers do not accumulate them over the run
             await client.delete(server.url, headers=headers)
     return done, cpu, collector
@@ -384,9 +381,15 @@ def measure(
             order = list(variants) if round_ % 2 == 0 else list(reversed(variants))
             order = order[round_ % len(order) :] + order[: round_ % len(order)]
             for variant in order:
-                requests, cpu, collector = asyncio.run(run_slice(servers[variant], clients, slice_seconds))
-                servers[variant].cpu_per_request.append(cpu / max(1, requests))
-                servers[variant].collector_per_request.append(collector / max(1, requests))
+                requests, cpu, (collector, full, full_seconds) = asyncio.run(
+                    run_slice(servers[variant], clients, slice_seconds)
+                )
+                server = servers[variant]
+                server.cpu_per_request.append(cpu / max(1, requests))
+                server.collector_per_request.append(collector / max(1, requests))
+                server.requests += requests
+                server.full_collections += full
+                server.full_collection_seconds += full_seconds
             line = "  ".join(f"{v} {servers[v].cpu_per_request[-1] * 1e6:6.0f} µs" for v in variants)
             print(f"round {round_ + 1}/{rounds}: {line}", flush=True)
         return servers
