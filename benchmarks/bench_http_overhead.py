@@ -164,7 +164,7 @@ def build_app(variant: str) -> Any:
                 slow_seconds=slow,
             )
             if rate:
-                setup.provider.sampler = _sampler_at(rate)
+                setup.sampler = setup.provider.sampler = _sampler_at(rate)
             parts["tracing"] = Tracing(setup=setup, slow_request_seconds=slow)
         if variant != "metrics+traces":
             parts["logs"] = Logs(json=True, access_sample=10 if variant == "full-sampled" else 1)

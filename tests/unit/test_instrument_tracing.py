@@ -154,3 +154,86 @@ def test_instrumenting_without_tracing_does_not_load_the_opentelemetry_sdk() -> 
 
     out = subprocess.run([sys.executable, "-c", _LOADS], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.split("\n")[:2] == ["[]", "True"], out.stdout + out.stderr
+
+
+_DECIDES = """
+import asyncio, json, sys
+from mcp.client.client import Client
+from mcp.server.mcpserver import MCPServer
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import CollectorRegistry
+from lookout.instrument import Tracing, instrument
+from lookout.instrument.tracing import configure_tracing
+
+exporter = InMemorySpanExporter()
+setup = configure_tracing(exporter=exporter, target_per_second=float(sys.argv[1]))
+server = MCPServer("t")
+seen = []
+
+@server.tool()
+async def whoami() -> str:
+    context = trace.get_current_span().get_span_context()
+    seen.append([context.is_valid, context.trace_flags.sampled, format(context.trace_id, "032x")])
+    return "x"
+
+handle = instrument(server, CollectorRegistry(), tracing=Tracing(setup=setup))
+def names(chain):
+    return [type(m).__name__ for m in chain]
+
+chain = names(server._lowlevel_server.middleware)
+caller = trace.SpanContext(0x1234, 0x99, is_remote=True, trace_flags=trace.TraceFlags(1))
+
+async def main():
+    async with Client(server, mode="2026-07-28") as client:
+        for _ in range(20):
+            await client.call_tool("whoami", {})
+        meta = {"traceparent": f"00-{caller.trace_id:032x}-{caller.span_id:016x}-01"}
+        await client.call_tool("whoami", {}, meta=meta)
+
+asyncio.run(main())
+setup.processor.force_flush()
+spans = [s for s in exporter.get_finished_spans() if s.name == "tools/call whoami"]
+handle.uninstrument()
+print(json.dumps({
+    "chain": chain,
+    "after": names(server._lowlevel_server.middleware),
+    "seen": seen,
+    "roots_counted": setup.sampler._total,
+    "exported": [[format(s.context.trace_id, "032x"), dict(s.attributes or {})] for s in spans],
+}))
+"""
+
+
+@pytest.mark.parametrize("budget", [0.001, 1000.0], ids=["drops-every-root", "samples-every-root"])
+def test_lookouts_sampler_decides_a_new_trace_before_the_sdk_span(budget: float) -> None:
+    """With Lookout's tracing as the global provider, a request that starts a trace is decided before the SDK's
+    span: a dropped one still runs inside a valid, unsampled span with its own trace id (what the SDK would have
+    made), a sampled one gets the SDK's span with Lookout's attributes, each root is counted once in the budget,
+    and a request carrying a sampled caller's context continues that trace. In a fresh interpreter: the global
+    tracer provider can be set once per process."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _DECIDES, str(budget)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.splitlines()[-1])
+    assert result["chain"][0] == "AdaptiveSpanMiddleware" and "LookoutMiddleware" in result["chain"]
+    assert result["after"][0] == "OpenTelemetryMiddleware" and "AdaptiveSpanMiddleware" not in result["after"]
+    *roots, continued = result["seen"]
+    assert all(valid for valid, _, _ in roots) and len({trace_id for *_, trace_id in roots}) == 20
+    assert continued == [True, True, f"{0x1234:032x}"]  # the caller's sampled trace, whatever the budget
+    # 20 calls + the client's discovery request: every root counted once (a sampled root not twice).
+    assert result["roots_counted"] == 21
+    exported = {trace_id: attributes for trace_id, attributes in result["exported"]}
+    assert f"{0x1234:032x}" in exported
+    sampled = [trace_id for _, is_sampled, trace_id in roots if is_sampled]
+    if budget < 1:
+        assert sampled == [] and len(exported) == 1  # only the caller's trace
+    else:
+        assert len(sampled) == 20 and set(sampled) < set(exported)
+        attributes = exported[sampled[0]]
+        assert attributes["gen_ai.tool.name"] == "whoami" and attributes["network.transport"] == "inproc"

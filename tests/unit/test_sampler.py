@@ -86,3 +86,22 @@ def test_unsampled_spans_are_dropped_by_default_and_kept_spans_bypass_the_budget
     assert (
         sampler.should_sample(ctx, 1, "x", attributes={"lookout.kept": "slow"}).decision is Decision.RECORD_AND_SAMPLE
     )
+
+
+def test_a_root_decided_before_its_span_is_taken_once_and_counted_once() -> None:
+    """The middleware that decides a new trace before the framework's span (sample_root) hands the decision to
+    the sampler through ROOT_SAMPLED: the span's own decision is that one, not a second draw against the
+    budget, and only the first root decision in the context takes it."""
+    from lookout.instrument.spans import ROOT_SAMPLED
+
+    sampler = AdaptiveSampler(1, clock=Clock(), rng=lambda: 0.999999)  # draws never sample after the first
+    sampler.should_sample(None, 1, "first")
+    assert sampler.sample_root() is False and sampler._total == 2
+    token = ROOT_SAMPLED.set([True])
+    try:
+        assert sampler.should_sample(None, 3, "granted").decision is Decision.RECORD_AND_SAMPLE
+        assert sampler._total == 2  # the grant was counted when sample_root decided it
+        assert sampler.should_sample(None, 4, "a second root").decision is Decision.DROP
+        assert sampler._total == 3
+    finally:
+        ROOT_SAMPLED.reset(token)

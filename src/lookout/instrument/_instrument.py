@@ -30,7 +30,7 @@ from lookout.instrument.drops import register_drop_counter
 from lookout.instrument.json_logs import AccessLog, JsonLogging, configure_json_logging
 from lookout.instrument.recorder import ProcessLimitsCollector, RequestRecorder
 from lookout.instrument.registry import LearnedRegistry, MCPServerRegistry, ServerRegistry
-from lookout.instrument.transport import CountingReadStream, CountingWriteStream, TransportMetricsMiddleware
+from lookout.instrument.transport import CountingReadStream, CountingWriteStream, count_http
 from lookout.protocol import Transport
 
 if TYPE_CHECKING:  # FastMCP is not a dependency; the SDK is imported only when a server is instrumented
@@ -80,7 +80,7 @@ class Instrumentation:
 
     def wrap_asgi(self, app: ASGIApp, transport: str | None = None) -> ASGIApp:
         """Wrap the server's HTTP app to count bytes, status codes and transport-level rejections."""
-        return TransportMetricsMiddleware(app, self.recorder, transport)
+        return count_http(app, self.recorder, transport)
 
     def wrap_streams(
         self, read_stream: Any, write_stream: Any, transport: str = Transport.STDIO.value
@@ -280,5 +280,8 @@ def instrument(
     _sdk.insert_middleware(low, middleware)
     handle.middleware = middleware
     handle._undo.append(lambda: low.middleware.remove(middleware))
+    if tracing_handle is not None and tracing_handle.decides_roots():
+        sampler, provider = tracing_handle.sampler, tracing_handle.provider
+        handle._undo.append(_sdk.decide_root_spans(low, sampler.sample_root, provider.id_generator))
     handle._undo.append(_sdk.wrap_lifespan(low, health.lifespan_started, health.lifespan_stopped))
     return handle

@@ -30,7 +30,7 @@ from opentelemetry.trace import Link, SpanKind, get_current_span
 from opentelemetry.util.types import Attributes
 
 from lookout.instrument.current_span import INVALID_SPAN, current_span
-from lookout.instrument.spans import DEFAULT_TARGET_PER_SECOND, KEEP_ATTRIBUTE
+from lookout.instrument.spans import DEFAULT_TARGET_PER_SECOND, KEEP_ATTRIBUTE, ROOT_SAMPLED
 
 _DROPPED = SamplingResult(Decision.DROP)  # shared: a dropped root's span is non-recording, its attributes unused
 
@@ -112,16 +112,28 @@ class AdaptiveSampler(Sampler):
                 if parent.trace_flags.sampled:
                     return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, parent.trace_state)
                 return SamplingResult(self._unsampled(), attributes, parent.trace_state)
-        with self._lock:
-            rate = self._observe(self._clock())  # the clock read inside the lock: slots never go backwards
-            ratio = self.target / rate
-            self.ratio = ratio = 1.0 if ratio >= 1.0 else self.min_ratio if ratio < self.min_ratio else ratio
-            keep = self._rng() < ratio
-        if keep:
+        granted = ROOT_SAMPLED.get()
+        if granted:  # this root was decided (and counted) by sample_root before its span started
+            granted.clear()
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+        if self.sample_root():
             return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
         if self._record_unsampled:
             return SamplingResult(Decision.RECORD_ONLY, attributes)
         return _DROPPED  # most roots: the SDK reads nothing but the decision from it
+
+    def sample_root(self) -> bool:
+        """One root decision, counted in the budget: whether to sample it."""
+        with self._lock:
+            rate = self._observe(self._clock())  # the clock read inside the lock: slots never go backwards
+            ratio = self.target / rate
+            self.ratio = ratio = 1.0 if ratio >= 1.0 else self.min_ratio if ratio < self.min_ratio else ratio
+            return self._rng() < ratio
+
+    @property
+    def records_unsampled(self) -> bool:
+        """Whether a root it drops is still recorded (``RECORD_ONLY``), for :class:`KeepErrorsAndSlow`."""
+        return self._record_unsampled
 
     def _unsampled(self) -> Decision:
         return Decision.RECORD_ONLY if self._record_unsampled else Decision.DROP

@@ -15,16 +15,17 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Protocol
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedResourceError, UnexpectedToolError
 from mcp.shared._otel import extract_trace_context
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from pydantic import ValidationError
 
@@ -34,7 +35,7 @@ from lookout.instrument.audit import AuditTrail, principal_of
 from lookout.instrument.current_span import INVALID_SPAN, current_span
 from lookout.instrument.json_logs import CURRENT_REQUEST, AccessLog
 from lookout.instrument.recorder import MCP_METHODS, RequestRecorder, guard_version
-from lookout.instrument.spans import SpanKeeper, enrich_span, sampled_trace_id
+from lookout.instrument.spans import ROOT_SAMPLED, SpanKeeper, enrich_span, sampled_trace_id
 from lookout.protocol import Transport
 
 logger = logging.getLogger(__name__)
@@ -330,18 +331,90 @@ class _AttributeHolder:
         self.attributes.update(attributes)
 
 
+class IdGenerator(Protocol):
+    """The OpenTelemetry SDK's id generator (``TracerProvider.id_generator``), as this module uses it."""
+
+    def generate_trace_id(self) -> int: ...
+
+    def generate_span_id(self) -> int: ...
+
+
+class AdaptiveSpanMiddleware:
+    """Takes the place of the SDK's ``OpenTelemetryMiddleware`` when Lookout's adaptive sampler makes the global
+    tracer provider's decisions (:meth:`lookout.instrument.tracing.TracingSetup.decides_roots`).
+
+    A request that starts a trace (no ``_meta`` to carry a caller's context, no current span) is decided here,
+    and one the sampler drops - nearly every request under load - gets what the SDK would have made of it: a
+    non-recording span with fresh ids from the provider's id generator, current while the request runs (its
+    trace id reaches the tool's outbound calls, log lines and the audit record), without the SDK's span
+    machinery (docs/performance.md). Every other request goes through the SDK's middleware unchanged: a sampled
+    root (the decision, already counted, handed to the sampler through ``ROOT_SAMPLED``), and a request that
+    carries ``_meta`` or runs inside a span (it may continue a caller's trace, which the sampler follows)."""
+
+    def __init__(
+        self,
+        sdk_middleware: Callable[[ServerRequestContext[Any, Any], CallNext], Awaitable[HandlerResult]],
+        sample_root: Callable[[], bool],
+        id_generator: IdGenerator,
+    ) -> None:
+        self.sdk_middleware = sdk_middleware
+        self.sample_root = sample_root
+        self.id_generator = id_generator
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.meta or current_span() is not INVALID_SPAN:
+            return await self.sdk_middleware(ctx, call_next)
+        if self.sample_root():
+            granted = ROOT_SAMPLED.set([True])
+            try:
+                return await self.sdk_middleware(ctx, call_next)
+            finally:
+                ROOT_SAMPLED.reset(granted)
+        ids = self.id_generator
+        span = trace.NonRecordingSpan(
+            trace.SpanContext(ids.generate_trace_id(), ids.generate_span_id(), is_remote=False)
+        )
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            return await call_next(ctx)
+        finally:
+            otel_context.detach(token)
+
+
+def decide_root_spans(low: Any, sample_root: Callable[[], bool], id_generator: IdGenerator) -> Callable[[], None]:
+    """Put an :class:`AdaptiveSpanMiddleware` in the place of the SDK's ``OpenTelemetryMiddleware``; returns the
+    undo function."""
+    from mcp.server._otel import OpenTelemetryMiddleware
+
+    chain: list[Any] = low.middleware
+    place = next((i for i, mw in enumerate(chain) if isinstance(mw, OpenTelemetryMiddleware)), None)
+    if place is None:
+        return lambda: None
+    sdk_middleware = chain[place]
+    adaptive = AdaptiveSpanMiddleware(sdk_middleware, sample_root, id_generator)
+    chain[place] = adaptive
+
+    def undo() -> None:
+        for i, current in enumerate(chain):
+            if current is adaptive:
+                chain[i] = sdk_middleware
+
+    return undo
+
+
 def lowlevel_server(server: Any) -> Any:
     """The lowlevel ``Server`` behind an ``MCPServer`` (or the server itself)."""
     return getattr(server, "_lowlevel_server", server)
 
 
 def insert_middleware(low: Any, middleware: Any) -> None:
-    """Right after the SDK's OpenTelemetry middleware when it is there, else outermost."""
+    """Right after the SDK's OpenTelemetry middleware (or the :class:`AdaptiveSpanMiddleware` in its place) when it
+    is there, else outermost."""
     from mcp.server._otel import OpenTelemetryMiddleware
 
     chain: list[Any] = low.middleware
     for i, mw in enumerate(chain):
-        if isinstance(mw, OpenTelemetryMiddleware):
+        if isinstance(mw, OpenTelemetryMiddleware | AdaptiveSpanMiddleware):
             chain.insert(i + 1, middleware)
             return
     chain.insert(0, middleware)

@@ -10,6 +10,7 @@ spans through a provider the application installed) never loads it. Setting up t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry import trace
@@ -23,6 +24,9 @@ DEFAULT_TARGET_PER_SECOND = 10.0
 KEEP_ATTRIBUTE = "lookout.kept"
 """Set (to ``error`` or ``slow``) on a span Lookout reconstructed for an unsampled request; the adaptive
 sampler always samples such a span and does not count it against the budget."""
+ROOT_SAMPLED: ContextVar[list[bool] | None] = ContextVar("lookout_root_sampled", default=None)
+"""Holds ``[True]`` while a request whose root the adaptive sampler already chose to sample (and counted) enters
+the framework's span: the sampler's next root decision in that context is this one, taken once."""
 ENDUSER_ID = "enduser.id"
 """OpenTelemetry's attribute for the authenticated caller, on the request span and in the audit record."""
 

@@ -2,11 +2,16 @@
 SDK with OTLP/HTTP export and the adaptive sampler.
 
 The MCP SDK 2.x opens a SERVER span per request (``OpenTelemetryMiddleware``) and extracts the trace
-context from ``params._meta``; FastMCP 4 does the same at its middleware seam. Lookout opens no span of
-its own: its middleware runs inside that span and adds what the framework does not know or does not
-set - ``mcp.session.id`` (when there is one), ``network.transport``, ``network.protocol.name``,
+context from ``params._meta``; FastMCP 4 does the same at its middleware seam. Lookout's middleware runs
+inside that span and adds what the framework does not know or does not set - ``mcp.session.id`` (when
+there is one), ``network.transport``, ``network.protocol.name``,
 ``server.address``/``server.port``, ``client.address`` and ``enduser.id`` (the principal the transport
 authenticated: its id only, never a credential).
+
+With the set-up made here as the global provider, a request that starts a trace is decided by the adaptive
+sampler before the SDK's span, and one it drops runs inside the same non-recording span the SDK would have
+made, without the SDK's span machinery (:class:`lookout.instrument.sdk.AdaptiveSpanMiddleware`,
+:meth:`TracingSetup.decides_roots`).
 
 Export never hurts the server: spans go through a bounded in-memory queue (dropped when full) to a
 background thread, and the exporter gives up after ``export_timeout`` seconds, so an OTLP endpoint
@@ -246,6 +251,13 @@ class TracingSetup:
     sampler: AdaptiveSampler
     processor: KeepErrorsAndSlow
     keeper: SpanKeeper | None
+
+    def decides_roots(self) -> bool:
+        """Whether the SERVER span of a request that starts a trace may be decided by :attr:`sampler` before the
+        framework's span starts (:class:`lookout.instrument.sdk.AdaptiveSpanMiddleware`): the global provider
+        samples with it, and a dropped root is not recorded (``keep_mode="reconstruct"``)."""
+        provider = trace.get_tracer_provider()
+        return getattr(provider, "sampler", None) is self.sampler and not self.sampler.records_unsampled
 
     def shutdown(self) -> None:
         """Shut the tracer provider down: export what is queued (bounded), then stop."""
