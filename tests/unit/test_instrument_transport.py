@@ -52,7 +52,7 @@ async def _exchange(app: object, headers: list[tuple[bytes, bytes]], chunks: lis
 
 
 async def test_http_request_bytes_as_read_whatever_the_framing_and_none_for_a_body_refused_unread() -> None:
-    from lookout.instrument.transport import TransportMetricsMiddleware
+    from lookout.instrument.transport import count_http
 
     async def reading_app(scope: object, receive: object, send: object) -> None:
         """Reads the whole body, then answers 200 with 5 bytes, or 413 without reading (a body over 100)."""
@@ -69,7 +69,7 @@ async def test_http_request_bytes_as_read_whatever_the_framing_and_none_for_a_bo
         await send({"type": "http.response.body", "body": b"hello"})  # type: ignore[operator]
 
     recorder = RequestRecorder(CollectorRegistry())
-    app = TransportMetricsMiddleware(reading_app, recorder, "streamable-http")
+    app = count_http(reading_app, recorder, "streamable-http")
     bytes_in = f"{m.TRANSPORT_BYTES.name}_total"
     labels = {"mcp_transport": "streamable-http", "direction": "in"}
 

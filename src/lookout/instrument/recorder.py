@@ -54,7 +54,6 @@ PROTOCOL_VERSIONS: frozenset[str] = frozenset(KNOWN_PROTOCOL_VERSIONS)
 """Every value ``mcp_protocol_version`` may take besides ``_OTHER`` (and "" before negotiation)."""
 
 REGISTRY_KINDS = ("tools", "resources", "resource_templates", "prompts")
-_STATUS_TEXT = {code: str(code) for code in range(100, 600)}  # the status label without a str() per response
 MAX_PRIMED = 500
 """At most this many tools (and prompts) get zero series per (protocol version, transport) pair, and
 zero ``lookout_mcp_operation_errors`` series."""
@@ -444,25 +443,6 @@ class RequestRecorder:
 
     def transport_error(self, transport: str, error_type: str) -> None:
         self.transport_errors.labels(transport, error_type).inc()
-
-    def http_exchange(self, transport: str, bytes_in: int, bytes_out: int, status: int) -> None:
-        """One HTTP request's bytes both ways and its status (0: no response started), in one call per request."""
-        values = self.transport_bytes.values
-        if bytes_in:
-            key = (transport, "in")
-            values[key] = values.get(key, 0) + bytes_in
-        if bytes_out:
-            key = (transport, "out")
-            values[key] = values.get(key, 0) + bytes_out
-        if status:
-            responses = self.http_responses.values
-            key = (transport, _STATUS_TEXT.get(status) or str(status))
-            responses[key] = responses.get(key, 0) + 1
-
-    def http_response(self, transport: str, status: int) -> None:
-        values = self.http_responses.values
-        key = (transport, str(status))
-        values[key] = values.get(key, 0) + 1
 
     def series_count(self) -> int:
         """Number of series in the registry (for cardinality tests)."""

@@ -300,7 +300,7 @@ class AutoInstrumentation:
 def _count_http_transport(server: Any, handle: Any) -> None:
     """Add the transport metrics middleware to the Starlette apps the server builds for its HTTP
     transports (the app stays the Starlette object the program may add routes to)."""
-    from lookout.instrument.transport import TransportMetricsMiddleware
+    from lookout.instrument.transport import count_http
 
     for method in ("streamable_http_app", "sse_app", "http_app"):
         original = getattr(server, method, None)
@@ -310,7 +310,7 @@ def _count_http_transport(server: Any, handle: Any) -> None:
         def build(*args: Any, _original: Callable[..., Any] = original, **kwargs: Any) -> Any:
             app = _original(*args, **kwargs)
             with contextlib.suppress(AttributeError, RuntimeError):  # not Starlette, or already started
-                app.add_middleware(TransportMetricsMiddleware, recorder=handle.recorder)
+                app.add_middleware(count_http, recorder=handle.recorder)
             return app
 
         setattr(server, method, functools.wraps(original)(build))
