@@ -160,14 +160,24 @@ _DECIDES = """
 import asyncio, json, sys
 from mcp.client.client import Client
 from mcp.server.mcpserver import MCPServer
+from mcp.server._otel import OpenTelemetryMiddleware
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry
 from lookout.instrument import Tracing, instrument
 from lookout.instrument.tracing import configure_tracing
 
+through_sdk = []  # the requests the SDK's own span middleware handled
+sdk_call = OpenTelemetryMiddleware.__call__
+
+async def counted(self, ctx, call_next):
+    through_sdk.append(ctx.method)
+    return await sdk_call(self, ctx, call_next)
+
+OpenTelemetryMiddleware.__call__ = counted
 exporter = InMemorySpanExporter()
 setup = configure_tracing(exporter=exporter, target_per_second=float(sys.argv[1]))
+setup.sampler.min_ratio = 0.0  # a budget of 1e-9/s then samples nothing, by any draw
 server = MCPServer("t")
 seen = []
 
@@ -185,7 +195,7 @@ chain = names(server._lowlevel_server.middleware)
 caller = trace.SpanContext(0x1234, 0x99, is_remote=True, trace_flags=trace.TraceFlags(1))
 
 async def main():
-    async with Client(server, mode="2026-07-28") as client:
+    async with Client(server, mode=sys.argv[2]) as client:
         for _ in range(20):
             await client.call_tool("whoami", {})
         meta = {"traceparent": f"00-{caller.trace_id:032x}-{caller.span_id:016x}-01"}
@@ -200,40 +210,103 @@ print(json.dumps({
     "after": names(server._lowlevel_server.middleware),
     "seen": seen,
     "roots_counted": setup.sampler._total,
+    "through_sdk": through_sdk,
     "exported": [[format(s.context.trace_id, "032x"), dict(s.attributes or {})] for s in spans],
 }))
 """
 
 
-@pytest.mark.parametrize("budget", [0.001, 1000.0], ids=["drops-every-root", "samples-every-root"])
+@pytest.mark.parametrize("budget", [1e-9, 1000.0], ids=["drops-every-root", "samples-every-root"])
 def test_lookouts_sampler_decides_a_new_trace_before_the_sdk_span(budget: float) -> None:
     """With Lookout's tracing as the global provider, a request that starts a trace is decided before the SDK's
     span: a dropped one still runs inside a valid, unsampled span with its own trace id (what the SDK would have
-    made), a sampled one gets the SDK's span with Lookout's attributes, each root is counted once in the budget,
-    and a request carrying a sampled caller's context continues that trace. In a fresh interpreter: the global
-    tracer provider can be set once per process."""
+    made) without passing through the SDK's span middleware, a sampled one gets the SDK's span with Lookout's
+    attributes, each root is counted once in the budget, and a request carrying a sampled caller's context
+    continues that trace. The 2026-07-28 client sends ``_meta`` (without trace context) on every request; the
+    in-process client of the older revision opens a span of its own around each request, which the server
+    continues (through the SDK's middleware, as it should; the decision table below covers a request without
+    ``_meta``). In a fresh interpreter: the global tracer provider can be set once per process."""
     import json
     import subprocess
     import sys
 
     out = subprocess.run(
-        [sys.executable, "-c", _DECIDES, str(budget)], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", _DECIDES, str(budget), "2026-07-28"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.splitlines()[-1])
     assert result["chain"][0] == "AdaptiveSpanMiddleware" and "LookoutMiddleware" in result["chain"]
     assert result["after"][0] == "OpenTelemetryMiddleware" and "AdaptiveSpanMiddleware" not in result["after"]
-    *roots, continued = result["seen"]
-    assert all(valid for valid, _, _ in roots) and len({trace_id for *_, trace_id in roots}) == 20
+    *roots_seen, continued = result["seen"]
+    assert all(valid for valid, _, _ in roots_seen) and len({trace_id for *_, trace_id in roots_seen}) == 20
     assert continued == [True, True, f"{0x1234:032x}"]  # the caller's sampled trace, whatever the budget
-    # 20 calls + the client's discovery request: every root counted once (a sampled root not twice).
-    assert result["roots_counted"] == 21
+    # Every root counted once (a sampled root not twice): the 20 calls and the client's discovery request.
+    roots = result["roots_counted"]
+    assert roots == 21
     exported = {trace_id: attributes for trace_id, attributes in result["exported"]}
     assert f"{0x1234:032x}" in exported
-    sampled = [trace_id for _, is_sampled, trace_id in roots if is_sampled]
+    sampled = [trace_id for _, is_sampled, trace_id in roots_seen if is_sampled]
     if budget < 1:
         assert sampled == [] and len(exported) == 1  # only the caller's trace
+        assert result["through_sdk"] == ["tools/call"]  # the continued trace; no dropped root went through it
     else:
+        assert len(result["through_sdk"]) == roots + 1  # every root (sampled) and the continued trace
         assert len(sampled) == 20 and set(sampled) < set(exported)
         attributes = exported[sampled[0]]
         assert attributes["gen_ai.tool.name"] == "whoami" and attributes["network.transport"] == "inproc"
+
+
+async def test_which_requests_the_adaptive_span_decides_and_which_go_through_the_sdk() -> None:
+    """The decision table: no ``_meta`` or ``_meta`` without trace context, outside any span: decided here (a drop
+    never reaches the SDK's middleware and runs in a fresh unsampled span); trace context in ``_meta``, or a
+    current span: the SDK's middleware, whatever the sampler would say; a sampled root: the SDK's middleware with
+    the decision handed over."""
+    from dataclasses import dataclass
+    from typing import Any
+
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+
+    from lookout.instrument.current_span import current_span
+    from lookout.instrument.sdk import AdaptiveSpanMiddleware
+    from lookout.instrument.spans import ROOT_SAMPLED
+
+    @dataclass
+    class Ctx:
+        meta: dict[str, Any] | None = None
+        method: str = "tools/call"
+
+    through_sdk: list[tuple[Any, bool]] = []
+    inside: list[trace.SpanContext] = []
+
+    async def sdk_middleware(ctx: Any, call_next: Any) -> Any:
+        through_sdk.append((ctx.meta, bool(ROOT_SAMPLED.get())))
+        return await call_next(ctx)
+
+    async def call_next(ctx: Any) -> dict[str, Any]:
+        inside.append(current_span().get_span_context())
+        return {"content": []}
+
+    decisions = iter([False, False, True])
+    middleware = AdaptiveSpanMiddleware(sdk_middleware, lambda: next(decisions), RandomIdGenerator())
+    revision_meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+    assert await middleware(Ctx(), call_next) == {"content": []}  # type: ignore[arg-type]
+    assert await middleware(Ctx(meta=revision_meta), call_next) == {"content": []}  # type: ignore[arg-type]
+    assert through_sdk == [] and len(inside) == 2
+    assert all(c.is_valid and not c.trace_flags.sampled and not c.is_remote for c in inside)
+    assert inside[0].trace_id != inside[1].trace_id
+    assert current_span() is trace.INVALID_SPAN  # detached again
+
+    traced = {"traceparent": f"00-{0x1234:032x}-{0x99:016x}-01", **revision_meta}
+    await middleware(Ctx(meta=traced), call_next)  # type: ignore[arg-type]
+    with TracerProvider().get_tracer("t").start_as_current_span("ambient"):
+        await middleware(Ctx(), call_next)  # type: ignore[arg-type]
+    assert through_sdk == [(traced, False), (None, False)]  # no decision taken for either
+    await middleware(Ctx(), call_next)  # type: ignore[arg-type]
+    assert through_sdk[-1] == (None, True)
+    assert ROOT_SAMPLED.get() is None

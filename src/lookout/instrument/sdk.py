@@ -26,7 +26,7 @@ from mcp.shared._otel import extract_trace_context
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult
 from opentelemetry import context as otel_context
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from pydantic import ValidationError
 
 from lookout import metrics as m
@@ -343,13 +343,15 @@ class AdaptiveSpanMiddleware:
     """Takes the place of the SDK's ``OpenTelemetryMiddleware`` when Lookout's adaptive sampler makes the global
     tracer provider's decisions (:meth:`lookout.instrument.tracing.TracingSetup.decides_roots`).
 
-    A request that starts a trace (no ``_meta`` to carry a caller's context, no current span) is decided here,
+    A request that starts a trace (no trace context in ``_meta``, no current span) is decided here,
     and one the sampler drops - nearly every request under load - gets what the SDK would have made of it: a
     non-recording span with fresh ids from the provider's id generator, current while the request runs (its
     trace id reaches the tool's outbound calls, log lines and the audit record), without the SDK's span
     machinery (docs/performance.md). Every other request goes through the SDK's middleware unchanged: a sampled
-    root (the decision, already counted, handed to the sampler through ``ROOT_SAMPLED``), and a request that
-    carries ``_meta`` or runs inside a span (it may continue a caller's trace, which the sampler follows)."""
+    root (the decision, already counted, handed to the sampler through ``ROOT_SAMPLED``), and a request whose
+    ``_meta`` holds a field the global propagator reads (``traceparent``, ...) or that runs inside a span (it may
+    continue a caller's trace, which the sampler follows). Other ``_meta`` does not count: clients of the
+    2026-07-28 revision send their protocol version and identity there on every request."""
 
     def __init__(
         self,
@@ -360,9 +362,18 @@ class AdaptiveSpanMiddleware:
         self.sdk_middleware = sdk_middleware
         self.sample_root = sample_root
         self.id_generator = id_generator
+        fields = propagate.get_global_textmap().fields
+        # A propagator that names no fields: any _meta may carry a caller's context.
+        self.context_fields: frozenset[str] | None = frozenset(fields) if fields else None
+
+    def _may_continue_a_trace(self, meta: Mapping[str, Any] | None) -> bool:
+        if not meta:
+            return False
+        fields = self.context_fields
+        return fields is None or not fields.isdisjoint(meta)
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if ctx.meta or current_span() is not INVALID_SPAN:
+        if self._may_continue_a_trace(ctx.meta) or current_span() is not INVALID_SPAN:
             return await self.sdk_middleware(ctx, call_next)
         if self.sample_root():
             granted = ROOT_SAMPLED.set([True])
