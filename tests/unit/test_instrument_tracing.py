@@ -132,6 +132,18 @@ def test_the_fast_current_span_reads_what_the_opentelemetry_api_reads() -> None:
     assert current_span() is INVALID_SPAN
 
 
+def _in_a_fresh_interpreter(script: str, *args: str, timeout: float = 120) -> str:
+    """``script``'s standard output, run by a new Python process (its own global tracer provider and modules)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
 _LOADS = """
 import sys
 from mcp.server.mcpserver import MCPServer
@@ -149,11 +161,8 @@ print("opentelemetry.sdk.trace" in sys.modules)
 def test_instrumenting_without_tracing_does_not_load_the_opentelemetry_sdk() -> None:
     """Metrics (and spans through a provider the application installed) need only the OpenTelemetry API; the
     SDK (thousands of objects every full garbage collection walks) loads when tracing is set up or asked for."""
-    import subprocess
-    import sys
-
-    out = subprocess.run([sys.executable, "-c", _LOADS], capture_output=True, text=True, timeout=60, check=True)
-    assert out.stdout.split("\n")[:2] == ["[]", "True"], out.stdout + out.stderr
+    out = _in_a_fresh_interpreter(_LOADS, timeout=60)
+    assert out.split("\n")[:2] == ["[]", "True"], out
 
 
 _DECIDES = """
@@ -227,18 +236,8 @@ def test_lookouts_sampler_decides_a_new_trace_before_the_sdk_span(budget: float)
     continues (through the SDK's middleware, as it should; the decision table below covers a request without
     ``_meta``). In a fresh interpreter: the global tracer provider can be set once per process."""
     import json
-    import subprocess
-    import sys
 
-    out = subprocess.run(
-        [sys.executable, "-c", _DECIDES, str(budget), "2026-07-28"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr
-    result = json.loads(out.stdout.splitlines()[-1])
+    result = json.loads(_in_a_fresh_interpreter(_DECIDES, str(budget), "2026-07-28").splitlines()[-1])
     assert result["chain"][0] == "AdaptiveSpanMiddleware" and "LookoutMiddleware" in result["chain"]
     assert result["after"][0] == "OpenTelemetryMiddleware" and "AdaptiveSpanMiddleware" not in result["after"]
     *roots_seen, continued = result["seen"]

@@ -1,8 +1,10 @@
 """The recorder: every in-process metric of :mod:`lookout.metrics`, created in one registry, with the
 cardinality guard applied to every label value that a client can influence.
 
-Framework middlewares (:mod:`lookout.instrument.sdk`, :mod:`lookout.instrument.fastmcp`) and the ASGI
-transport middleware call into one :class:`RequestRecorder`; nothing else creates Lookout collectors. The hot
+Framework middlewares (:mod:`lookout.instrument.sdk`, :mod:`lookout.instrument.fastmcp`) and the stream
+wrappers call into one :class:`RequestRecorder`; the HTTP wrapper (:func:`lookout.instrument.transport.count_http`)
+adds to its byte and response families directly, under the same label keys. Nothing else creates Lookout
+collectors. The hot
 path (:meth:`RequestRecorder.observe_operation`) caches label children in plain dicts so that a request costs
 a dict lookup and an ``observe`` rather than ``labels()`` with its validation and lock.
 """

@@ -132,7 +132,8 @@ class AdaptiveSampler(Sampler):
 
     @property
     def records_unsampled(self) -> bool:
-        """Whether a root it drops is still recorded (``RECORD_ONLY``), for :class:`KeepErrorsAndSlow`."""
+        """Whether a root it drops is still recorded (``RECORD_ONLY``, ``keep_mode="record"``): such a root must
+        go through the framework's span, which :class:`KeepErrorsAndSlow` reads when it ends."""
         return self._record_unsampled
 
     def _unsampled(self) -> Decision:

@@ -366,14 +366,13 @@ class AdaptiveSpanMiddleware:
         # A propagator that names no fields: any _meta may carry a caller's context.
         self.context_fields: frozenset[str] | None = frozenset(fields) if fields else None
 
-    def _may_continue_a_trace(self, meta: Mapping[str, Any] | None) -> bool:
-        if not meta:
-            return False
+    def _carries_trace_context(self, meta: Mapping[str, Any]) -> bool:
         fields = self.context_fields
         return fields is None or not fields.isdisjoint(meta)
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if self._may_continue_a_trace(ctx.meta) or current_span() is not INVALID_SPAN:
+        meta = ctx.meta  # None for most requests: no call made for them
+        if (meta and self._carries_trace_context(meta)) or current_span() is not INVALID_SPAN:
             return await self.sdk_middleware(ctx, call_next)
         if self.sample_root():
             granted = ROOT_SAMPLED.set([True])
