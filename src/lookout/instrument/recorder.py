@@ -241,6 +241,28 @@ class ProcessLimitsCollector(Collector):
         return GaugeMetricFamily(cpu.name, cpu.help), GaugeMetricFamily(memory.name, memory.help)
 
 
+class HttpKeys:
+    """One transport's label keys in the byte family (``bytes_in``, ``bytes_out``) and the response family (by
+    status code, made at its first response)."""
+
+    __slots__ = ("bytes_in", "bytes_out", "responses")
+
+    def __init__(self, transport: str) -> None:
+        self.bytes_in = (transport, "in")
+        self.bytes_out = (transport, "out")
+        self.responses = _StatusKeys(transport)
+
+
+class _StatusKeys(dict[int, tuple[str, str]]):
+    def __init__(self, transport: str) -> None:
+        super().__init__()
+        self.transport = transport
+
+    def __missing__(self, status: int) -> tuple[str, str]:
+        key = self[status] = (self.transport, str(int(status)))
+        return key
+
+
 def _histogram(spec: m.MetricSpec, registry: CollectorRegistry) -> Histogram:
     return Histogram(spec.name, spec.help, spec.labels, registry=registry, buckets=spec.buckets)
 
@@ -306,6 +328,7 @@ class RequestRecorder:
         for kind in REGISTRY_KINDS:  # the counter exists at 0 before the first change
             self.registry_changes.labels(kind)
 
+        self._http_keys: dict[str, HttpKeys] = {}
         self._sessions_children: dict[str, Any] = {}
         self._children: dict[tuple[str, str], Any] = {}
         self._primed: set[tuple[str, str]] = set()
@@ -442,6 +465,15 @@ class RequestRecorder:
             values = self.transport_bytes.values
             key = (transport, direction)
             values[key] = values.get(key, 0) + n
+
+    def http_keys(self, transport: str) -> HttpKeys:
+        """The label keys of ``transport``'s byte counters and, by status code, of its responses, made once: the
+        HTTP wrapper adds to :attr:`transport_bytes` and :attr:`http_responses` without building keys per
+        request."""
+        keys = self._http_keys.get(transport)
+        if keys is None:
+            keys = self._http_keys[transport] = HttpKeys(transport)
+        return keys
 
     def transport_error(self, transport: str, error_type: str) -> None:
         self.transport_errors.labels(transport, error_type).inc()

@@ -28,17 +28,11 @@ def count_http(app: ASGIApp, recorder: RequestRecorder, transport: str | None = 
     """``app`` counting each HTTP request's bytes both ways, its status, the rejections the transport makes on its
     own and the exceptions that escape it (``transport``: the ``mcp_transport`` of every request, else told apart
     per request). It runs on every HTTP request, so the counts go straight into the recorder's families under
-    label keys made once per transport and status, without a recorder call or a key built per request (about a
-    fifth of the metrics' instructions per request less, docs/performance.md)."""
+    the label keys the recorder made once per transport and status (:meth:`RequestRecorder.http_keys`), without
+    a key built per request (about a fifth of the metrics' instructions per request less, docs/performance.md)."""
     byte_values = recorder.transport_bytes.values
     response_values = recorder.http_responses.values
-    keys: dict[str, tuple[tuple[str, str], tuple[str, str], dict[int, tuple[str, str]]]] = {}
-
-    def keys_of(kind: str) -> tuple[tuple[str, str], tuple[str, str], dict[int, tuple[str, str]]]:
-        made = keys.get(kind)
-        if made is None:
-            made = keys[kind] = ((kind, "in"), (kind, "out"), {})
-        return made
+    http_keys = recorder.http_keys
 
     async def counted(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,15 +70,13 @@ def count_http(app: ASGIApp, recorder: RequestRecorder, transport: str | None = 
                 status = 500
             raise
         finally:
-            in_key, out_key, status_keys = keys_of(kind)
+            keys = http_keys(kind)
             if bytes_in:
-                byte_values[in_key] = byte_values.get(in_key, 0) + bytes_in
+                byte_values[keys.bytes_in] = byte_values.get(keys.bytes_in, 0) + bytes_in
             if bytes_out:
-                byte_values[out_key] = byte_values.get(out_key, 0) + bytes_out
+                byte_values[keys.bytes_out] = byte_values.get(keys.bytes_out, 0) + bytes_out
             if status:
-                status_key = status_keys.get(status)
-                if status_key is None:
-                    status_key = status_keys[status] = (kind, str(int(status)))
+                status_key = keys.responses[status]
                 response_values[status_key] = response_values.get(status_key, 0) + 1
                 reason = _REJECT_REASONS.get(status)
                 if reason is not None:
