@@ -278,16 +278,44 @@ def data_dir_lock(data_dir: Path) -> Iterator[None]:
         except OSError as exc:
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise StackError(f"{path}: cannot lock ({exc.strerror}): pass another --data-dir") from None
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
             raise StackError(
-                f"another `lookout up` (PID {holder}) is running with --data-dir {data_dir}: "
+                f"another `lookout up` (PID {_lock_holder(fd)}) is running with --data-dir {data_dir}: "
                 "stop it first, or pass another --data-dir"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        # One write of a fixed-width record: a reader never sees the file empty or half-written once it has
+        # been held before (truncating first and then writing left a moment with no PID in it).
+        os.pwrite(fd, f"{os.getpid()}\n".ljust(_LOCK_RECORD).encode(), 0)
+        os.ftruncate(fd, _LOCK_RECORD)
         yield
     finally:
         os.close(fd)
+
+
+_LOCK_RECORD = 32  # bytes: a PID, a newline, spaces
+
+
+def _lock_holder(fd: int, wait: float = 2.0) -> str:
+    """The PID the holder wrote into the lock file. Two `lookout up` started together meet in the moment
+    between the winner taking the lock and writing its PID (or with a dead run's PID still in the file):
+    poll briefly for a PID that runs."""
+    deadline = time.monotonic() + wait
+    while True:
+        text = os.pread(fd, _LOCK_RECORD, 0).decode(errors="replace").strip()
+        if text.isdigit() and _alive(int(text)):
+            return text
+        if time.monotonic() >= deadline:
+            return "unknown"
+        time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it runs
+        return True
+    return True
 
 
 def _stop_pid(pid: int, timeout: float = STOP_TIMEOUT) -> None:
