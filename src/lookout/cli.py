@@ -16,6 +16,7 @@ from lookout import __version__
 from lookout.bench.cli import bench_app
 from lookout.config import Config, ConfigError, load_config
 from lookout.extras import COMMAND_EXTRAS, missing_extra, require
+from lookout.interrupt import caused_by_ctrl_c
 from lookout.report import DEFAULT_OUT
 from lookout.report.cli import report_app
 
@@ -678,4 +679,6 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:
+        if caused_by_ctrl_c(exc):
+            sys.exit(130)
         _last_resort(exc)

@@ -4,16 +4,19 @@ user and its exit code; the command line only parses options and prints."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lookout.interrupt import CtrlC, caused_by_ctrl_c
+
 if TYPE_CHECKING:
     from lookout.bench.capacity import Capacity, Policy
     from lookout.bench.history import History
     from lookout.bench.progress import Progress
-    from lookout.bench.results import RunResult
+    from lookout.bench.results import Recorder, RunResult
     from lookout.bench.scenario import Scenario
 
 
@@ -61,37 +64,59 @@ class BenchRunner:
         import anyio
 
         from lookout.bench.client import mcp_sessions
-        from lookout.bench.history import INTERRUPTED, HistoryError
+        from lookout.bench.history import HistoryError
         from lookout.bench.load import BenchError, run_load, summarize
 
         history = self.history
-        try:
-            run_id = history.begin(scenario, self.target_name, self.revision) if history else None
-        except HistoryError as exc:
-            raise RunFailed(str(exc)) from None
-        timeout = scenario.load.timeout_s
-        connect = mcp_sessions(self.target, transport=self.transport, protocol=self.protocol, timeout=timeout)
-        shown = progress.shown() if progress is not None else contextlib.nullcontext()
-        try:
-            with shown:
-                recorder = anyio.run(lambda: run_load(scenario, connect, seed=self.seed, on_tick=progress))
-        except BenchError as exc:
-            if history is not None and run_id is not None:
-                with contextlib.suppress(HistoryError):  # the target's failure is the news, not the history's
-                    history.fail(run_id)
-            raise RunFailed(f"{self.target}: {exc}", code=1) from None
-        except KeyboardInterrupt:
-            if history is not None and run_id is not None:
-                with contextlib.suppress(HistoryError):
-                    history.fail(run_id, INTERRUPTED)
-            raise
-        result = summarize(recorder, scenario, self.target_name)
-        if history is not None and run_id is not None:
+        with CtrlC() as ctrl_c:
             try:
-                history.finish(run_id, result)
+                run_id = history.begin(scenario, self.target_name, self.revision) if history else None
             except HistoryError as exc:
-                raise RunFailed(f"{exc} (run {run_id} stays incomplete)") from None
+                raise RunFailed(str(exc)) from None
+            timeout = scenario.load.timeout_s
+            connect = mcp_sessions(self.target, transport=self.transport, protocol=self.protocol, timeout=timeout)
+
+            async def load_until_ctrl_c() -> Recorder | None:
+                """The load, or None when Ctrl-C cancelled it: the interrupt ends it at an await, never
+                inside whatever the main thread was running (a lazy import, a dataclass being built)."""
+                loop = asyncio.get_running_loop()
+                with anyio.CancelScope() as scope, ctrl_c.on_press(lambda: loop.call_soon_threadsafe(scope.cancel)):
+                    return await run_load(scenario, connect, seed=self.seed, on_tick=progress)
+                return None
+
+            shown = progress.shown() if progress is not None else contextlib.nullcontext()
+            try:
+                with shown:
+                    recorder = anyio.run(load_until_ctrl_c)
+            except BenchError as exc:
+                if history is not None and run_id is not None:
+                    with contextlib.suppress(HistoryError):  # the target's failure is the news, not the history's
+                        history.fail(run_id)
+                raise RunFailed(f"{self.target}: {exc}", code=1) from None
+            except BaseException as exc:  # a second Ctrl-C, which raises wherever it lands
+                if caused_by_ctrl_c(exc):
+                    self._interrupted(run_id)
+                    raise KeyboardInterrupt from None
+                raise
+            if recorder is None:
+                self._interrupted(run_id)
+                raise KeyboardInterrupt
+            result = summarize(recorder, scenario, self.target_name)
+            if history is not None and run_id is not None:
+                try:
+                    history.finish(run_id, result)
+                except HistoryError as exc:
+                    raise RunFailed(f"{exc} (run {run_id} stays incomplete)") from None
+            if ctrl_c.pressed:  # after the load had ended: the run is whole and saved, the command still stops
+                raise KeyboardInterrupt
         return run_id, result
+
+    def _interrupted(self, run_id: int | None) -> None:
+        from lookout.bench.history import INTERRUPTED, HistoryError
+
+        if self.history is not None and run_id is not None:
+            with contextlib.suppress(HistoryError):
+                self.history.fail(run_id, INTERRUPTED)
 
     def record_capacity(self, data_dir: Path, policy: Policy) -> Capacity | None:
         """The target's capacity from its saved runs under ``policy``, also written to capacity.json."""
