@@ -105,14 +105,22 @@ class _FakeSession:
 
 
 def synthetic(
-    seed: int, median_s: float = 0.005, seconds: int = 10, rps: int = 200, error_every: int = 0, target: str = "t"
+    seed: int,
+    median_s: float = 0.005,
+    seconds: int = 10,
+    rps: int = 200,
+    error_every: int = 0,
+    target: str = "t",
+    tail_every: int = 0,
+    tail_s: float = 0.0,
 ) -> RunResult:
-    """A run whose latencies are lognormal around ``median_s`` at ``rps`` for ``seconds``."""
+    """A run whose latencies are lognormal around ``median_s`` at ``rps`` for ``seconds``; every
+    ``tail_every``-th request takes ``tail_s`` longer (a slow tail)."""
     rng = random.Random(seed)
     recorder = Recorder(measure_start=0.0)
     for i in range(seconds * rps):
         end = (i + 1) / rps
-        latency = rng.lognormvariate(0, 0.3) * median_s
+        latency = rng.lognormvariate(0, 0.3) * median_s + (tail_s if tail_every and i % tail_every == 0 else 0.0)
         error = "jsonrpc_-32603" if error_every and i % error_every == 0 else ""
         recorder.record("echo", end - latency, end - latency, end, error)
     return recorder.result(target=target, scenario="default", fingerprint="f", model="closed", concurrency=4, rate=None)

@@ -45,6 +45,28 @@ def test_a_big_but_insignificant_difference_does_not_fail() -> None:
     assert not found["latency p50"]
 
 
+def test_a_slower_tail_is_judged_on_the_tail() -> None:
+    comparison = compare_runs([synthetic(1)], synthetic(2, tail_every=40, tail_s=0.05))  # 2.5 % of calls +50 ms
+    checks = {check.name: check for check in comparison.checks}
+    assert checks["latency p99"].regression and checks["latency p99"].p_value is not None
+    assert checks["latency p99"].p_value < 1e-6
+    assert not checks["latency p50"].regression
+    assert checks["latency p50"].p_value is not None and checks["latency p50"].p_value > 0.01
+
+
+def test_sub_millisecond_jitter_in_the_tail_is_not_a_regression() -> None:
+    # Every 60th call 0.6 ms late at a 0.3 ms median: p99 rises by 45 %, by less than half a millisecond.
+    fast, jittery = (
+        synthetic(1, median_s=0.0003, seconds=20),
+        synthetic(2, median_s=0.0003, seconds=20, tail_every=60, tail_s=0.0006),
+    )
+    by_default = {check.name: check for check in compare_runs([fast], jittery).checks}
+    p99 = by_default["latency p99"]
+    assert p99.change > 0.4 and p99.p_value is not None and p99.p_value < 0.01  # significant and large, relatively
+    assert not p99.regression
+    assert verdicts([fast], jittery, min_latency_change_s=0.0)["latency p99"]
+
+
 def test_throughput_drop_is_flagged() -> None:
     found = verdicts([synthetic(1, rps=200)], synthetic(2, rps=100))
     assert found["throughput"]
@@ -120,6 +142,7 @@ def test_compare_cli_exit_codes(tmp_path: Path) -> None:
         (["1"], "give two run ids"),
         (["--baseline", "3", "1"], "run 1 has no earlier complete run"),
         (["1", "2", "--threshold", "0"], "--threshold must be a positive ratio"),
+        (["1", "2", "--min-latency-change-ms", "-1"], "--min-latency-change-ms must be zero or more"),
     ):
         result = runner.invoke(app, [*base, *args])
         assert result.exit_code == 2, (args, result.output)

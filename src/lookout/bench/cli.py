@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from lookout.bench.gate import DEFAULT_ALPHA, DEFAULT_THRESHOLD, SelectionError, select_runs
+from lookout.bench.gate import (
+    DEFAULT_ALPHA,
+    DEFAULT_MIN_LATENCY_CHANGE_S,
+    DEFAULT_THRESHOLD,
+    SelectionError,
+    select_runs,
+)
 from lookout.bench.runner import BenchRunner, RunFailed, check_transport, open_history, push_results
 from lookout.bench.scenario import LoadModel, Scenario, ScenarioError, scenario_from_options
 
@@ -277,7 +283,11 @@ def compare_command(
         None, "--baseline", help="Compare the candidate (B, or the latest run) against the N complete runs before it."
     ),
     threshold: float = typer.Option(DEFAULT_THRESHOLD, help="Relative worsening that fails, e.g. 0.1 = 10 %."),
-    alpha: float = typer.Option(DEFAULT_ALPHA, help="Significance level of the Mann-Whitney U tests."),
+    alpha: float = typer.Option(DEFAULT_ALPHA, help="Significance level of the tests."),
+    min_latency_change_ms: float = typer.Option(
+        DEFAULT_MIN_LATENCY_CHANGE_S * 1000,
+        help="A latency percentile that moved by fewer milliseconds never fails (sub-ms jitter); 0 = any.",
+    ),
     data_dir: Path = DATA_DIR,
     as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
 ) -> None:
@@ -289,6 +299,8 @@ def compare_command(
         _fail("--threshold must be a positive ratio, e.g. 0.1 for 10 %")
     if not (0 < alpha < 1):
         _fail("--alpha must be between 0 and 1, e.g. 0.01")
+    if not (0 <= min_latency_change_ms < math.inf):
+        _fail("--min-latency-change-ms must be zero or more milliseconds, e.g. 1")
     history = _history(data_dir, create=False)
     try:
         selection = select_runs(history, list(runs or []), baseline)
@@ -296,7 +308,7 @@ def compare_command(
         _fail(str(exc))
     if not selection.same_shape:
         typer.echo("lookout: note: the runs used different scenarios or load shapes", err=True)
-    comparison = compare_runs(selection.baseline, selection.candidate, threshold, alpha)
+    comparison = compare_runs(selection.baseline, selection.candidate, threshold, alpha, min_latency_change_ms / 1000)
     _print_comparison(selection.label, comparison, as_json)
     raise typer.Exit(1 if comparison.regression else 0)
 
@@ -312,12 +324,15 @@ def _print_comparison(label: str, comparison: Comparison, as_json: bool) -> None
             "regression": comparison.regression,
             "threshold": comparison.threshold,
             "alpha": comparison.alpha,
+            "min_latency_change_s": comparison.min_latency_change_s,
             "checks": [vars(check) for check in comparison.checks],
         }
         typer.echo(json.dumps(document, indent=2))
         return
     table = Table(
-        title=f"{label} (threshold {comparison.threshold:.0%}, alpha {comparison.alpha})", title_justify="left"
+        title=f"{label} (threshold {comparison.threshold:.0%} and {ms(comparison.min_latency_change_s)} for latency,"
+        f" alpha {comparison.alpha})",
+        title_justify="left",
     )
     for column in ("check", "baseline", "candidate", "change", "p-value", "verdict"):
         table.add_column(column)

@@ -1,6 +1,7 @@
-"""Regression test between runs: Mann-Whitney U on the latency distributions (from the stored HDR
-histograms) and on the per-second throughput, plus a minimum relative change, so that neither noise
-(a significant but tiny shift) nor a single outlier run (a big but insignificant one) fails a CI gate."""
+"""Regression test between runs: for each latency percentile a test of that percentile (from the stored HDR
+histograms), Mann-Whitney U on the per-second throughput, plus a minimum relative change and, for latency, a
+minimum absolute one, so that neither noise (a significant but tiny shift, sub-millisecond jitter in a tail)
+nor a single outlier run (a big but insignificant one) fails a CI gate."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from lookout.bench.gate import DEFAULT_ALPHA, DEFAULT_THRESHOLD
+from lookout.bench.gate import DEFAULT_ALPHA, DEFAULT_MIN_LATENCY_CHANGE_S, DEFAULT_THRESHOLD
 from lookout.bench.histogram import LatencyHistogram
 from lookout.bench.results import RunResult
 
@@ -27,7 +28,8 @@ class Check:
     change: float
     """Relative change, positive when the candidate is worse (slower, or fewer requests per second)."""
     p_value: float | None
-    """One-sided Mann-Whitney U p-value that the candidate is worse; None when there are too few samples."""
+    """One-sided p-value that the candidate is worse (for a latency percentile, of that percentile); None when
+    there are too few samples."""
     regression: bool
     unit: str
 
@@ -38,6 +40,7 @@ class Comparison:
     threshold: float
     alpha: float
     baseline_runs: int
+    min_latency_change_s: float = DEFAULT_MIN_LATENCY_CHANGE_S
 
     @property
     def regression(self) -> bool:
@@ -57,6 +60,21 @@ def _worse_p(baseline: NDArray[np.float64], candidate: NDArray[np.float64], alte
     return float(mannwhitneyu(baseline, candidate, alternative=alternative).pvalue)
 
 
+def _percentile_worse_p(baseline: NDArray[np.float64], candidate: NDArray[np.float64], percent: float) -> float | None:
+    """One-sided test that the candidate's ``percent`` percentile is higher: Mood's median test taken to any
+    percentile. Cut both samples at the pooled percentile and ask (Fisher's exact test) whether more of the
+    candidate's requests lie above the cut than chance allows. A whole-distribution test would call a p99
+    worse because the p50 moved by 1 %."""
+    if len(baseline) < 2 or len(candidate) < 2:
+        return None
+    from scipy.stats import fisher_exact
+
+    cut = float(np.percentile(np.concatenate([baseline, candidate]), percent))
+    candidate_above, baseline_above = int((candidate > cut).sum()), int((baseline > cut).sum())
+    table = [[candidate_above, len(candidate) - candidate_above], [baseline_above, len(baseline) - baseline_above]]
+    return float(fisher_exact(table, alternative="greater").pvalue)
+
+
 def _relative(baseline: float, candidate: float) -> float:
     if baseline == 0:
         return 0.0 if candidate == 0 else float("inf")
@@ -64,24 +82,29 @@ def _relative(baseline: float, candidate: float) -> float:
 
 
 def compare_runs(
-    baseline: list[RunResult], candidate: RunResult, threshold: float = DEFAULT_THRESHOLD, alpha: float = DEFAULT_ALPHA
+    baseline: list[RunResult],
+    candidate: RunResult,
+    threshold: float = DEFAULT_THRESHOLD,
+    alpha: float = DEFAULT_ALPHA,
+    min_latency_change_s: float = DEFAULT_MIN_LATENCY_CHANGE_S,
 ) -> Comparison:
-    """Is ``candidate`` worse than the pooled ``baseline`` runs by more than ``threshold`` (relative) at ``alpha``?"""
+    """Is ``candidate`` worse than the pooled ``baseline`` runs by more than ``threshold`` (relative) at ``alpha``,
+    and for a latency percentile by at least ``min_latency_change_s``?"""
     if not baseline:
         raise ValueError("compare_runs needs at least one baseline run")
     pooled = LatencyHistogram()
     for run in baseline:
         pooled.add(LatencyHistogram.decode(run.overall.response_histogram))
     latest = LatencyHistogram.decode(candidate.overall.response_histogram)
-    # "less": the baseline's latencies are stochastically smaller, i.e. the candidate is slower.
-    latency_p = _worse_p(_samples(pooled), _samples(latest), "less")
+    before_samples, after_samples = _samples(pooled), _samples(latest)
     checks: list[Check] = []
     for percent in LATENCY_PERCENTILES:
         before, after = pooled.percentile(percent), latest.percentile(percent)
         change = _relative(before, after)
+        latency_p = _percentile_worse_p(before_samples, after_samples, percent)
         significant = latency_p is not None and latency_p < alpha
-        name = f"latency p{percent:g}"
-        checks.append(Check(name, before, after, change, latency_p, significant and change > threshold, "s"))
+        large = change > threshold and after - before >= min_latency_change_s
+        checks.append(Check(f"latency p{percent:g}", before, after, change, latency_p, significant and large, "s"))
 
     before_rates = np.asarray([r for run in baseline for r in run.per_second], dtype=np.float64)
     after_rates = np.asarray(candidate.per_second, dtype=np.float64)
@@ -97,4 +120,4 @@ def compare_runs(
     error_rise = after_errors - before_errors
     regressed = error_rise > ERROR_RATIO_RISE
     checks.append(Check("error ratio", before_errors, after_errors, error_rise, None, regressed, ""))
-    return Comparison(tuple(checks), threshold, alpha, len(baseline))
+    return Comparison(tuple(checks), threshold, alpha, len(baseline), min_latency_change_s)

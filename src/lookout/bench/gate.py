@@ -14,7 +14,11 @@ if TYPE_CHECKING:
 DEFAULT_THRESHOLD = 0.10
 """Relative worsening that fails the gate."""
 DEFAULT_ALPHA = 0.01
-"""Significance level of the Mann-Whitney U tests."""
+"""Significance level of the tests."""
+DEFAULT_MIN_LATENCY_CHANGE_S = 0.001
+"""A latency percentile that moved by less than this (seconds) never fails: at sub-millisecond latencies the
+scheduler and the garbage collector of a busy machine move a p99 by more than any relative threshold, and no
+latency policy (p99 < 100 ms) is near."""
 
 
 class SelectionError(Exception):
