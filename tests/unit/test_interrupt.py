@@ -128,6 +128,20 @@ def test_ctrl_c_after_the_load_ended_saves_the_whole_run_and_still_stops(
         assert [run.status for run in history.runs()] == ["complete"]
 
 
+def test_a_target_that_fails_with_the_same_ctrl_c_is_an_interruption(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def load_whose_target_dies_too(*args: object, **kwargs: object) -> NoReturn:
+        _ctrl_c_inside_exec()
+        raise load.BenchError("the server closed the connection")
+
+    monkeypatch.setattr(load, "run_load", load_whose_target_dies_too)
+    with History.in_dir(tmp_path) as history:
+        with pytest.raises(KeyboardInterrupt):
+            _runner(history).execute(SCENARIO)
+        assert [run.status for run in history.runs()] == [INTERRUPTED]
+
+
 def test_a_second_ctrl_c_raises_where_it_lands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     async def load_that_ignores_cancellation(*args: object, **kwargs: object) -> NoReturn:
         os.kill(os.getpid(), signal.SIGINT)

@@ -89,6 +89,9 @@ class BenchRunner:
                 with shown:
                     recorder = anyio.run(load_until_ctrl_c)
             except BenchError as exc:
+                if ctrl_c.pressed:  # the target went away with the same Ctrl-C (a server in our process group)
+                    self._interrupted(run_id)
+                    raise KeyboardInterrupt from None
                 if history is not None and run_id is not None:
                     with contextlib.suppress(HistoryError):  # the target's failure is the news, not the history's
                         history.fail(run_id)
