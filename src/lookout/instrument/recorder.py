@@ -241,9 +241,9 @@ class ProcessLimitsCollector(Collector):
         return GaugeMetricFamily(cpu.name, cpu.help), GaugeMetricFamily(memory.name, memory.help)
 
 
-class HttpKeys:
-    """One transport's label keys in the byte family (``bytes_in``, ``bytes_out``) and the response family (by
-    status code, made at its first response)."""
+class TransportKeys:
+    """One transport's label keys in the byte family (``bytes_in``, ``bytes_out``) and, for HTTP, the response
+    family (by status code, made at its first response)."""
 
     __slots__ = ("bytes_in", "bytes_out", "responses")
 
@@ -328,7 +328,7 @@ class RequestRecorder:
         for kind in REGISTRY_KINDS:  # the counter exists at 0 before the first change
             self.registry_changes.labels(kind)
 
-        self._http_keys: dict[str, HttpKeys] = {}
+        self._transport_keys: dict[str, TransportKeys] = {}
         self._sessions_children: dict[str, Any] = {}
         self._children: dict[tuple[str, str], Any] = {}
         self._primed: set[tuple[str, str]] = set()
@@ -460,19 +460,19 @@ class RequestRecorder:
         )
 
     # ------------------------------------------------------------------ transport (ASGI / stdio)
-    def transport_bytes_add(self, transport: str, direction: str, n: int) -> None:
+    def transport_bytes_add(self, key: tuple[str, str], n: int) -> None:
+        """Add ``n`` bytes under ``key``, one of a :meth:`transport_keys` ``bytes_in``/``bytes_out``."""
         if n:
             values = self.transport_bytes.values
-            key = (transport, direction)
             values[key] = values.get(key, 0) + n
 
-    def http_keys(self, transport: str) -> HttpKeys:
+    def transport_keys(self, transport: str) -> TransportKeys:
         """The label keys of ``transport``'s byte counters and, by status code, of its responses, made once: the
-        HTTP wrapper adds to :attr:`transport_bytes` and :attr:`http_responses` without building keys per
-        request."""
-        keys = self._http_keys.get(transport)
+        transport wrappers add to :attr:`transport_bytes` and :attr:`http_responses` without building keys per
+        request or message."""
+        keys = self._transport_keys.get(transport)
         if keys is None:
-            keys = self._http_keys[transport] = HttpKeys(transport)
+            keys = self._transport_keys[transport] = TransportKeys(transport)
         return keys
 
     def transport_error(self, transport: str, error_type: str) -> None:

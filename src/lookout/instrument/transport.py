@@ -28,11 +28,11 @@ def count_http(app: ASGIApp, recorder: RequestRecorder, transport: str | None = 
     """``app`` counting each HTTP request's bytes both ways, its status, the rejections the transport makes on its
     own and the exceptions that escape it (``transport``: the ``mcp_transport`` of every request, else told apart
     per request). It runs on every HTTP request, so the counts go straight into the recorder's families under
-    the label keys the recorder made once per transport and status (:meth:`RequestRecorder.http_keys`), without
+    the label keys the recorder made once per transport and status (:meth:`RequestRecorder.transport_keys`), without
     a key built per request (about a fifth of the metrics' instructions per request less, docs/performance.md)."""
     byte_values = recorder.transport_bytes.values
     response_values = recorder.http_responses.values
-    http_keys = recorder.http_keys
+    transport_keys = recorder.transport_keys
 
     async def counted(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,7 +70,7 @@ def count_http(app: ASGIApp, recorder: RequestRecorder, transport: str | None = 
                 status = 500
             raise
         finally:
-            keys = http_keys(kind)
+            keys = transport_keys(kind)
             if bytes_in:
                 byte_values[keys.bytes_in] = byte_values.get(keys.bytes_in, 0) + bytes_in
             if bytes_out:
@@ -109,6 +109,7 @@ class _StreamWrapper:
 
     def __init__(self, inner: Any, recorder: RequestRecorder, transport: str) -> None:
         self._inner, self._recorder, self._transport = inner, recorder, transport
+        self._keys = recorder.transport_keys(transport)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -134,7 +135,7 @@ class CountingReadStream(_StreamWrapper):
         if isinstance(item, Exception):
             self._recorder.transport_error(self._transport, type(item).__qualname__)
         else:
-            self._recorder.transport_bytes_add(self._transport, "in", _size(item))
+            self._recorder.transport_bytes_add(self._keys.bytes_in, _size(item))
         return item
 
     async def receive(self) -> Any:
@@ -151,5 +152,5 @@ class CountingWriteStream(_StreamWrapper):
     """Wraps the server side's write stream: bytes out."""
 
     async def send(self, item: Any, /) -> None:
-        self._recorder.transport_bytes_add(self._transport, "out", _size(item))
+        self._recorder.transport_bytes_add(self._keys.bytes_out, _size(item))
         await self._inner.send(item)
