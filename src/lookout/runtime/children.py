@@ -301,21 +301,11 @@ def _lock_holder(fd: int, wait: float = 2.0) -> str:
     deadline = time.monotonic() + wait
     while True:
         text = os.pread(fd, _LOCK_RECORD, 0).decode(errors="replace").strip()
-        if text.isdigit() and _alive(int(text)):
+        if text.isdigit() and pid_alive(int(text)):
             return text
         if time.monotonic() >= deadline:
             return "unknown"
         time.sleep(0.02)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: it runs
-        return True
-    return True
 
 
 def _stop_pid(pid: int, timeout: float = STOP_TIMEOUT) -> None:
