@@ -34,23 +34,21 @@ class CtrlC:
     def __init__(self) -> None:
         self.pressed = False
         self._callback: Callable[[], object] | None = None
-        self._previous: Callable[[int, FrameType | None], object] | int | None = None
-        self._installed = False
+        self._previous: Callable[[int, FrameType | None], object] | int | None = None  # set while installed
 
     def __enter__(self) -> CtrlC:
         if threading.current_thread() is threading.main_thread() and (
             signal.getsignal(signal.SIGINT) is signal.default_int_handler
         ):
             self._previous = signal.signal(signal.SIGINT, self._handle)
-            self._installed = True
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        if self._installed:
+        if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
-            self._installed = False
+            self._previous = None
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.pressed:
