@@ -3,10 +3,10 @@ cardinality guard applied to every label value that a client can influence.
 
 Framework middlewares (:mod:`lookout.instrument.sdk`, :mod:`lookout.instrument.fastmcp`) and the stream
 wrappers call into one :class:`RequestRecorder`; the HTTP wrapper (:func:`lookout.instrument.transport.count_http`)
-adds to its byte and response families directly, under the same label keys. Nothing else creates Lookout
-collectors. The hot
-path (:meth:`RequestRecorder.observe_operation`) caches label children in plain dicts so that a request costs
-a dict lookup and an ``observe`` rather than ``labels()`` with its validation and lock.
+adds to its byte and response families directly, under the label keys it makes once
+(:meth:`RequestRecorder.transport_keys`). Nothing else creates Lookout collectors. The hot path
+(:meth:`RequestRecorder.observe_operation`) caches label children in plain dicts so that a request costs a dict
+lookup and an ``observe`` rather than ``labels()`` with its validation and lock.
 """
 
 from __future__ import annotations
