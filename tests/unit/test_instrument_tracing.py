@@ -238,8 +238,9 @@ def test_lookouts_sampler_decides_a_new_trace_before_the_sdk_span(budget: float)
     import json
 
     result = json.loads(_in_a_fresh_interpreter(_DECIDES, str(budget), "2026-07-28").splitlines()[-1])
-    assert result["chain"][0] == "AdaptiveSpanMiddleware" and "LookoutMiddleware" in result["chain"]
-    assert result["after"][0] == "OpenTelemetryMiddleware" and "AdaptiveSpanMiddleware" not in result["after"]
+    # In the place of the SDK's span middleware (which it runs), and the SDK's back after uninstrumenting.
+    assert result["chain"][0] == "LookoutMiddleware" and "OpenTelemetryMiddleware" not in result["chain"]
+    assert result["after"] == ["OpenTelemetryMiddleware", *result["chain"][1:]]
     *roots_seen, continued = result["seen"]
     assert all(valid for valid, _, _ in roots_seen) and len({trace_id for *_, trace_id in roots_seen}) == 20
     assert continued == [True, True, f"{0x1234:032x}"]  # the caller's sampled trace, whatever the budget
@@ -259,11 +260,16 @@ def test_lookouts_sampler_decides_a_new_trace_before_the_sdk_span(budget: float)
         assert attributes["gen_ai.tool.name"] == "whoami" and attributes["network.transport"] == "inproc"
 
 
-async def test_which_requests_the_adaptive_span_decides_and_which_go_through_the_sdk() -> None:
-    """The decision table: no ``_meta`` or ``_meta`` without trace context, outside any span: decided here (a drop
-    never reaches the SDK's middleware and runs in a fresh unsampled span); trace context in ``_meta``, or a
-    current span: the SDK's middleware, whatever the sampler would say; a sampled root: the SDK's middleware with
-    the decision handed over."""
+@pytest.mark.parametrize("provider", [False, True], ids=["no-provider", "provider"])
+async def test_which_requests_lookout_decides_and_which_go_through_the_sdk_span(
+    provider: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decision table of the middleware in the SDK's span slot. With Lookout's sampler: no ``_meta`` or
+    ``_meta`` without trace context, outside any span, is decided here (a drop never reaches the SDK's span
+    middleware and runs in a fresh unsampled span); trace context in ``_meta``, or a current span: the SDK's
+    middleware, whatever the sampler would say; a sampled root: the SDK's middleware with the decision handed
+    over. Without it: the SDK's middleware only for a caller's trace context or a current span, unless a tracer
+    provider is installed (then for every request)."""
     from dataclasses import dataclass
     from typing import Any
 
@@ -271,14 +277,18 @@ async def test_which_requests_the_adaptive_span_decides_and_which_go_through_the
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 
+    from lookout.instrument import sdk
     from lookout.instrument.current_span import current_span
-    from lookout.instrument.sdk import AdaptiveSpanMiddleware
+    from lookout.instrument.recorder import RequestRecorder
     from lookout.instrument.spans import ROOT_SAMPLED
 
     @dataclass
-    class Ctx:
+    class Ctx:  # a notification's context: the middleware counts it and calls on
         meta: dict[str, Any] | None = None
-        method: str = "tools/call"
+        method: str = "notifications/progress"
+        request_id: None = None
+        request: None = None
+        session: None = None
 
     through_sdk: list[tuple[Any, bool]] = []
     inside: list[trace.SpanContext] = []
@@ -291,21 +301,139 @@ async def test_which_requests_the_adaptive_span_decides_and_which_go_through_the
         inside.append(current_span().get_span_context())
         return {"content": []}
 
-    decisions = iter([False, False, True])
-    middleware = AdaptiveSpanMiddleware(sdk_middleware, lambda: next(decisions), RandomIdGenerator())
+    def middleware(roots: sdk.RootSpans | None) -> sdk.LookoutMiddleware:
+        made = sdk.LookoutMiddleware(RequestRecorder(CollectorRegistry()), roots=roots)
+        made.span_middleware = sdk_middleware
+        return made
+
+    monkeypatch.setattr(sdk, "sdk_spans_are_noop", lambda: not provider)
     revision_meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
-    assert await middleware(Ctx(), call_next) == {"content": []}  # type: ignore[arg-type]
-    assert await middleware(Ctx(meta=revision_meta), call_next) == {"content": []}  # type: ignore[arg-type]
+    traced = {"traceparent": f"00-{0x1234:032x}-{0x99:016x}-01", **revision_meta}
+
+    # Without Lookout's sampler deciding roots.
+    plain = middleware(None)
+    assert await plain(Ctx(), call_next) == {"content": []}  # type: ignore[arg-type]
+    await plain(Ctx(meta=revision_meta), call_next)  # type: ignore[arg-type]
+    assert through_sdk == ([(None, False), (revision_meta, False)] if provider else [])
+    assert all(c == trace.INVALID_SPAN_CONTEXT for c in inside)
+    through_sdk.clear()
+    await plain(Ctx(meta=traced), call_next)  # type: ignore[arg-type]
+    with TracerProvider().get_tracer("t").start_as_current_span("ambient"):
+        await plain(Ctx(), call_next)  # type: ignore[arg-type]
+    assert through_sdk == [(traced, False), (None, False)]
+    through_sdk.clear()
+    inside.clear()
+
+    # With it: the sampler's decisions, whether or not a provider is installed.
+    decisions = iter([False, False, True])
+    adaptive = middleware(sdk.RootSpans(lambda: next(decisions), RandomIdGenerator()))
+    assert await adaptive(Ctx(), call_next) == {"content": []}  # type: ignore[arg-type]
+    assert await adaptive(Ctx(meta=revision_meta), call_next) == {"content": []}  # type: ignore[arg-type]
     assert through_sdk == [] and len(inside) == 2
     assert all(c.is_valid and not c.trace_flags.sampled and not c.is_remote for c in inside)
     assert inside[0].trace_id != inside[1].trace_id
     assert current_span() is trace.INVALID_SPAN  # detached again
 
-    traced = {"traceparent": f"00-{0x1234:032x}-{0x99:016x}-01", **revision_meta}
-    await middleware(Ctx(meta=traced), call_next)  # type: ignore[arg-type]
+    await adaptive(Ctx(meta=traced), call_next)  # type: ignore[arg-type]
     with TracerProvider().get_tracer("t").start_as_current_span("ambient"):
-        await middleware(Ctx(), call_next)  # type: ignore[arg-type]
+        await adaptive(Ctx(), call_next)  # type: ignore[arg-type]
     assert through_sdk == [(traced, False), (None, False)]  # no decision taken for either
-    await middleware(Ctx(), call_next)  # type: ignore[arg-type]
+    await adaptive(Ctx(), call_next)  # type: ignore[arg-type]
     assert through_sdk[-1] == (None, True)
     assert ROOT_SAMPLED.get() is None
+
+
+_WITHOUT_PROVIDER = """
+import asyncio, json
+from mcp.client.client import Client
+from mcp.server.mcpserver import MCPServer
+from mcp.server._otel import OpenTelemetryMiddleware
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import CollectorRegistry
+from lookout.instrument import instrument
+from lookout.instrument.sdk import sdk_spans_are_noop
+
+through_sdk = []
+sdk_call = OpenTelemetryMiddleware.__call__
+
+async def counted(self, ctx, call_next):
+    through_sdk.append(ctx.method)
+    return await sdk_call(self, ctx, call_next)
+
+OpenTelemetryMiddleware.__call__ = counted
+seen = []
+
+def build(instrumented):
+    server = MCPServer("t")
+
+    @server.tool()
+    async def whoami() -> str:
+        span = trace.get_current_span()
+        context = span.get_span_context()
+        seen.append([context.is_valid, format(context.trace_id, "032x"), span.is_recording()])
+        return "x"
+
+    if instrumented:
+        instrument(server, CollectorRegistry())
+    return server
+
+caller = f"00-{0x1234:032x}-{0x99:016x}-01"
+result = {}
+
+async def calls(label):
+    for instrumented in (False, True):
+        through_sdk.clear()
+        seen.clear()
+        async with Client(build(instrumented), mode="2026-07-28") as client:
+            await client.call_tool("whoami", {})
+            await client.call_tool("whoami", {}, meta={"traceparent": caller})
+        result[f"{label} {'lookout' if instrumented else 'bare'}"] = {
+            "through_sdk": [m for m in through_sdk if m == "tools/call"], "seen": list(seen),
+        }
+
+asyncio.run(calls("no provider"))
+result["noop before"] = sdk_spans_are_noop()
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+result["noop after"] = sdk_spans_are_noop()
+asyncio.run(calls("provider"))
+spans = [s for s in exporter.get_finished_spans() if s.name == "tools/call whoami"]
+result["enriched"] = sum(1 for s in spans if (s.attributes or {}).get("network.transport") == "inproc")
+print(json.dumps(result))
+"""
+
+
+def test_without_a_tracer_provider_the_sdk_span_runs_only_for_a_callers_trace() -> None:
+    """With no tracer provider the SDK's span middleware changes nothing for a request without trace context (the
+    no-op tracer), so Lookout, in its place, leaves it out; a tool still sees what it sees on the bare server: no
+    span, or the caller's trace for a request with ``traceparent`` in ``_meta`` (that one goes through the SDK's
+    middleware). Once a provider is installed, every request gets the SDK's span again, enriched by Lookout. In a
+    fresh interpreter: the global tracer provider can be set once per process."""
+    import json
+
+    result = json.loads(_in_a_fresh_interpreter(_WITHOUT_PROVIDER).splitlines()[-1])
+    caller = f"{0x1234:032x}"
+    no_span, callers = [False, "0" * 32, False], [True, caller, False]
+    assert result["no provider bare"] == {"through_sdk": ["tools/call", "tools/call"], "seen": [no_span, callers]}
+    assert result["no provider lookout"] == {"through_sdk": ["tools/call"], "seen": [no_span, callers]}
+    assert result["noop before"] is True and result["noop after"] is False
+    for label in ("provider bare", "provider lookout"):
+        assert result[label]["through_sdk"] == ["tools/call", "tools/call"]
+        (own_valid, own_trace, own_recording), (_, continued, continued_recording) = result[label]["seen"]
+        assert own_valid and own_recording and own_trace != caller
+        assert continued == caller and continued_recording
+    assert result["enriched"] == 2  # the instrumented server's two spans, not the bare one's
+
+
+def test_the_sdk_keeps_its_tracer_where_lookout_looks() -> None:
+    """``sdk_spans_are_noop`` reads the SDK's module tracer (private in mcp 2.3): if it moves, Lookout would run the
+    SDK's span middleware on every request (correct, but the saving is lost), and this test says so."""
+    from mcp.shared import _otel
+    from opentelemetry.trace import NoOpTracer, ProxyTracer, Tracer
+
+    assert isinstance(_otel._tracer, ProxyTracer | NoOpTracer | Tracer)

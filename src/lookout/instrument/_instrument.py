@@ -276,12 +276,13 @@ def instrument(
         enrich_spans=tracing.enrich_spans,
         pipe_transport=metrics.pipe_transport,
         keeper=tracing_handle.keeper if tracing_handle is not None else None,
+        roots=(
+            _sdk.RootSpans(tracing_handle.sampler.sample_root, tracing_handle.provider.id_generator)
+            if tracing_handle is not None and tracing_handle.decides_roots()
+            else None
+        ),
     )
-    _sdk.insert_middleware(low, middleware)
     handle.middleware = middleware
-    handle._undo.append(lambda: low.middleware.remove(middleware))
-    if tracing_handle is not None and tracing_handle.decides_roots():
-        sampler, provider = tracing_handle.sampler, tracing_handle.provider
-        handle._undo.append(_sdk.decide_root_spans(low, sampler.sample_root, provider.id_generator))
+    handle._undo.append(_sdk.take_span_slot(low, middleware))
     handle._undo.append(_sdk.wrap_lifespan(low, health.lifespan_started, health.lifespan_stopped))
     return handle

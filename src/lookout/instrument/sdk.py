@@ -1,9 +1,10 @@
 """The MCP SDK 2.x integration: one context-tier middleware on ``Server.middleware`` (``MCPServer``
 shares the lowlevel server's list).
 
-The middleware is inserted right after the SDK's ``OpenTelemetryMiddleware``, so it runs inside the
-SDK's SERVER span (enriching it, and taking the exemplar's trace id from it) and outside everything
-else - initialize, lookup, params validation and the handler all happen within ``call_next``.
+The middleware takes the place of the SDK's ``OpenTelemetryMiddleware`` and runs it around itself whenever it
+makes a span (:class:`LookoutMiddleware`), so it records inside the SDK's SERVER span (enriching it, and taking the
+exemplar's trace id from it) and outside everything else - initialize, lookup, params validation and the handler
+all happen within ``call_next``.
 
 ``MCPServer`` answers every exception a tool raises with an ``isError`` result, so the middleware alone cannot
 tell a crash from a deliberate ``ToolError``; :func:`wrap_call_tool` notes the exception at the server's
@@ -18,15 +19,17 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedResourceError, UnexpectedToolError
+from mcp.shared import _otel as _sdk_otel
 from mcp.shared._otel import extract_trace_context
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
+from opentelemetry.trace import NoOpTracer, ProxyTracer
 from pydantic import ValidationError
 
 from lookout import metrics as m
@@ -110,8 +113,41 @@ def transport_of(ctx: ServerRequestContext[Any, Any]) -> tuple[str, str, Mapping
     return PIPE, STDIO, None
 
 
+class IdGenerator(Protocol):
+    """The OpenTelemetry SDK's id generator (``TracerProvider.id_generator``), as this module uses it."""
+
+    def generate_trace_id(self) -> int: ...
+
+    def generate_span_id(self) -> int: ...
+
+
+SdkMiddleware = Callable[[ServerRequestContext[Any, Any], CallNext], Awaitable[HandlerResult]]
+"""A context-tier middleware of the SDK (``Server.middleware``)."""
+
+
+class RootSpans(NamedTuple):
+    """What Lookout needs to decide a request's root span before the SDK's span machinery: its adaptive
+    sampler's decision and the global tracer provider's id generator
+    (:meth:`lookout.instrument.tracing.TracingSetup.decides_roots`)."""
+
+    sample_root: Callable[[], bool]
+    id_generator: IdGenerator
+
+
 class LookoutMiddleware:
-    """Records each inbound message; see the module docstring for where it sits."""
+    """Records each inbound message; see the module docstring for where it sits.
+
+    It takes the place of the SDK's span middleware (:func:`take_span_slot`) and runs it only when it would
+    make a span: for a request carrying a caller's trace context or running inside a span, and, without
+    Lookout's sampler, whenever a tracer provider is installed. Otherwise the SDK's span middleware changes
+    nothing for the request (OpenTelemetry's no-op tracer), yet costs a few percent of a request's CPU over
+    streamable HTTP (docs/performance.md), so it is left out. With Lookout's adaptive sampler (``roots``), a
+    request that starts a trace is decided here: a sampled one gets the SDK's span (the decision handed to the
+    sampler through ``ROOT_SAMPLED``), and one the sampler drops - nearly every request under load - runs
+    inside what the SDK would have made of it, a non-recording span with fresh ids from the provider's id
+    generator (its trace id reaches the tool's outbound calls, log lines and the audit record). ``_meta``
+    without a field the global propagator reads does not count as trace context: clients of the 2026-07-28
+    revision send their protocol version and identity there on every request."""
 
     def __init__(
         self,
@@ -122,6 +158,7 @@ class LookoutMiddleware:
         pipe_transport: str = STDIO,
         keeper: SpanKeeper | None = None,
         audit: AuditTrail | None = None,
+        roots: RootSpans | None = None,
     ) -> None:
         self.recorder = recorder
         self.audit = audit
@@ -129,88 +166,147 @@ class LookoutMiddleware:
         self.enrich_spans = enrich_spans
         self.pipe_transport = pipe_transport
         self.keeper = keeper
+        self.roots = roots
+        self.span_middleware: SdkMiddleware | None = None
+        """The SDK's span middleware whose place this one took (:func:`take_span_slot`)."""
+        self._sdk_spans_live = False
+        fields = propagate.get_global_textmap().fields
+        # A propagator that names no fields: any _meta may carry a caller's context.
+        self._context_fields: frozenset[str] | None = frozenset(fields) if fields else None
 
-    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        # Runs for every message: fewer calls here are measurably less CPU per request (docs/performance.md).
-        rec = self.recorder
-        network, mcp_transport, scope = transport_of(ctx)
-        if mcp_transport == STDIO:
-            mcp_transport = self.pipe_transport
-        if ctx.request_id is None:  # a notification: counted as a message, not an operation
-            rec.message(mcp_transport, "in")
-            return await call_next(ctx)
-
-        raw_method = ctx.method
-        method = raw_method if raw_method in MCP_METHODS else m.OTHER
-        params = ctx.params
-        target = ""
-        tool = m.OTHER if raw_method == "tools/call" else ""  # a call without params names no registered tool
-        prompt = ""
-        if params is not None and raw_method in _NAMED_METHODS:
-            name = params.get("name")
-            if isinstance(name, str):
-                target = name
-                if raw_method == "tools/call":
-                    tool = rec.guard_tool(name)
-                else:
-                    prompt = rec.guard_prompt(name)
-            elif raw_method == "prompts/get":
-                prompt = m.OTHER
-
-        span = current_span()
-        # The SDK keeps the per-client Connection on the per-request session (private in 2.3); Lookout's
-        # tests pin this (sessions are counted from it) so an SDK change is caught.
-        connection = getattr(ctx.session, "_connection", None)
-        session_id = getattr(connection, "session_id", None)
-        if span is not INVALID_SPAN and self.enrich_spans and span.is_recording():
-            enrich_span(span, network, session_id, scope, principal_of(scope))
-
-        rec.message(mcp_transport, "in")
-        if 0 < rec.max_in_flight <= rec.in_flight_total:  # rec.saturated(), without the call on every request
-            rec.reject("concurrency_limit")
-            rec.message(mcp_transport, "out")
-            rec.observe_operation(
-                method, tool, prompt, str(OVERLOADED), guard_version(ctx.protocol_version), network, 0.0
+    def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> Awaitable[HandlerResult]:
+        # Not a coroutine: it hands the SDK's chain the one coroutine that records the request (or the SDK's
+        # span middleware around it), so Lookout adds no link to the chain.
+        span_middleware = self.span_middleware
+        if span_middleware is None:
+            return self._observe(ctx, call_next)
+        meta = ctx.meta  # None for most requests: no call made for them
+        if (meta and self._carries_trace_context(meta)) or current_span() is not INVALID_SPAN:
+            return span_middleware(ctx, self._inside(call_next))
+        roots = self.roots
+        if roots is not None:
+            if roots.sample_root():
+                return self._sampled_root(span_middleware, ctx, call_next)
+            ids = roots.id_generator
+            span = trace.NonRecordingSpan(
+                trace.SpanContext(ids.generate_trace_id(), ids.generate_span_id(), is_remote=False)
             )
-            raise MCPError(code=OVERLOADED, message="Server overloaded: concurrency limit reached")
+            return self._observe(ctx, call_next, span)
+        if self._sdk_spans_live or self._sdk_spans_recorded():
+            return span_middleware(ctx, self._inside(call_next))
+        return self._observe(ctx, call_next)
 
-        # Only a JSON log handler reads the request's method and target from the context.
-        token = CURRENT_REQUEST.set((raw_method, target)) if json_logs.context_wanted else None
-        failure: list[str] | None = None
-        failure_token = None
-        if raw_method == "tools/call":
-            failure = []
-            failure_token = TOOL_FAILURE.set(failure)
-        rec.begin(method)
-        error = ""
-        result: HandlerResult = None
-        start_ns = time.time_ns() if self.keeper is not None else 0
-        start = time.perf_counter()
+    def _carries_trace_context(self, meta: Mapping[str, Any]) -> bool:
+        fields = self._context_fields
+        return fields is None or not fields.isdisjoint(meta)
+
+    def _sdk_spans_recorded(self) -> bool:
+        """A tracer provider is installed now (it stays once set: OpenTelemetry sets the global one once)."""
+        self._sdk_spans_live = not sdk_spans_are_noop()
+        return self._sdk_spans_live
+
+    def _inside(self, call_next: CallNext) -> CallNext:
+        """``call_next`` for the SDK's span middleware: the rest of the chain, recorded inside its span."""
+        return lambda inner: self._observe(inner, call_next)
+
+    async def _sampled_root(
+        self, span_middleware: SdkMiddleware, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        granted = ROOT_SAMPLED.set([True])
         try:
-            result = await call_next(ctx)
-            if failure is not None and self.tool_error(result):
-                error = failure[-1] if failure else m.TOOL_ERROR
-            return result
-        except BaseException as exc:
-            try:
-                error = self.classify(raw_method, exc)
-            except Exception:
-                error = type(exc).__qualname__
-            raise
+            return await span_middleware(ctx, self._inside(call_next))
         finally:
-            elapsed = time.perf_counter() - start
-            rec.end(method)
-            if failure_token is not None:
-                TOOL_FAILURE.reset(failure_token)
-            if token is not None:
-                CURRENT_REQUEST.reset(token)
+            ROOT_SAMPLED.reset(granted)
+
+    async def _observe(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext, span: trace.Span | None = None
+    ) -> HandlerResult:
+        """Record one inbound message; with ``span``, the request runs with it as the current span."""
+        attached = otel_context.attach(trace.set_span_in_context(span)) if span is not None else None
+        try:
+            # Runs for every message: fewer calls here are measurably less CPU per request (docs/performance.md).
+            rec = self.recorder
+            network, mcp_transport, scope = transport_of(ctx)
+            if mcp_transport == STDIO:
+                mcp_transport = self.pipe_transport
+            if ctx.request_id is None:  # a notification: counted as a message, not an operation
+                rec.message(mcp_transport, "in")
+                return await call_next(ctx)
+
+            raw_method = ctx.method
+            method = raw_method if raw_method in MCP_METHODS else m.OTHER
+            params = ctx.params
+            target = ""
+            tool = m.OTHER if raw_method == "tools/call" else ""  # a call without params names no registered tool
+            prompt = ""
+            if params is not None and raw_method in _NAMED_METHODS:
+                name = params.get("name")
+                if isinstance(name, str):
+                    target = name
+                    if raw_method == "tools/call":
+                        tool = rec.guard_tool(name)
+                    else:
+                        prompt = rec.guard_prompt(name)
+                elif raw_method == "prompts/get":
+                    prompt = m.OTHER
+
+            span = current_span()
+            # The SDK keeps the per-client Connection on the per-request session (private in 2.3); Lookout's
+            # tests pin this (sessions are counted from it) so an SDK change is caught.
+            connection = getattr(ctx.session, "_connection", None)
+            session_id = getattr(connection, "session_id", None)
+            if span is not INVALID_SPAN and self.enrich_spans and span.is_recording():
+                enrich_span(span, network, session_id, scope, principal_of(scope))
+
+            rec.message(mcp_transport, "in")
+            if 0 < rec.max_in_flight <= rec.in_flight_total:  # rec.saturated(), without the call on every request
+                rec.reject("concurrency_limit")
+                rec.message(mcp_transport, "out")
+                rec.observe_operation(
+                    method, tool, prompt, str(OVERLOADED), guard_version(ctx.protocol_version), network, 0.0
+                )
+                raise MCPError(code=OVERLOADED, message="Server overloaded: concurrency limit reached")
+
+            # Only a JSON log handler reads the request's method and target from the context.
+            token = CURRENT_REQUEST.set((raw_method, target)) if json_logs.context_wanted else None
+            failure: list[str] | None = None
+            failure_token = None
+            if raw_method == "tools/call":
+                failure = []
+                failure_token = TOOL_FAILURE.set(failure)
+            rec.begin(method)
+            error = ""
+            result: HandlerResult = None
+            start_ns = time.time_ns() if self.keeper is not None else 0
+            start = time.perf_counter()
             try:
-                self._record(
-                    ctx, raw_method, method, target, tool, prompt, error, result, elapsed, start_ns,
-                    span, connection, session_id, network, mcp_transport, scope,
-                )  # fmt: skip
-            except Exception:  # instrumentation must never fail a request
-                logger.exception("lookout: recording %s failed", raw_method)
+                result = await call_next(ctx)
+                if failure is not None and self.tool_error(result):
+                    error = failure[-1] if failure else m.TOOL_ERROR
+                return result
+            except BaseException as exc:
+                try:
+                    error = self.classify(raw_method, exc)
+                except Exception:
+                    error = type(exc).__qualname__
+                raise
+            finally:
+                elapsed = time.perf_counter() - start
+                rec.end(method)
+                if failure_token is not None:
+                    TOOL_FAILURE.reset(failure_token)
+                if token is not None:
+                    CURRENT_REQUEST.reset(token)
+                try:
+                    self._record(
+                        ctx, raw_method, method, target, tool, prompt, error, result, elapsed, start_ns,
+                        span, connection, session_id, network, mcp_transport, scope,
+                    )  # fmt: skip
+                except Exception:  # instrumentation must never fail a request
+                    logger.exception("lookout: recording %s failed", raw_method)
+        finally:
+            if attached is not None:
+                otel_context.detach(attached)
 
     def _record(
         self,
@@ -331,103 +427,44 @@ class _AttributeHolder:
         self.attributes.update(attributes)
 
 
-class IdGenerator(Protocol):
-    """The OpenTelemetry SDK's id generator (``TracerProvider.id_generator``), as this module uses it."""
-
-    def generate_trace_id(self) -> int: ...
-
-    def generate_span_id(self) -> int: ...
-
-
-class AdaptiveSpanMiddleware:
-    """Takes the place of the SDK's ``OpenTelemetryMiddleware`` when Lookout's adaptive sampler makes the global
-    tracer provider's decisions (:meth:`lookout.instrument.tracing.TracingSetup.decides_roots`).
-
-    A request that starts a trace (no trace context in ``_meta``, no current span) is decided here,
-    and one the sampler drops - nearly every request under load - gets what the SDK would have made of it: a
-    non-recording span with fresh ids from the provider's id generator, current while the request runs (its
-    trace id reaches the tool's outbound calls, log lines and the audit record), without the SDK's span
-    machinery (docs/performance.md). Every other request goes through the SDK's middleware unchanged: a sampled
-    root (the decision, already counted, handed to the sampler through ``ROOT_SAMPLED``), and a request whose
-    ``_meta`` holds a field the global propagator reads (``traceparent``, ...) or that runs inside a span (it may
-    continue a caller's trace, which the sampler follows). Other ``_meta`` does not count: clients of the
-    2026-07-28 revision send their protocol version and identity there on every request."""
-
-    def __init__(
-        self,
-        sdk_middleware: Callable[[ServerRequestContext[Any, Any], CallNext], Awaitable[HandlerResult]],
-        sample_root: Callable[[], bool],
-        id_generator: IdGenerator,
-    ) -> None:
-        self.sdk_middleware = sdk_middleware
-        self.sample_root = sample_root
-        self.id_generator = id_generator
-        fields = propagate.get_global_textmap().fields
-        # A propagator that names no fields: any _meta may carry a caller's context.
-        self.context_fields: frozenset[str] | None = frozenset(fields) if fields else None
-
-    def _carries_trace_context(self, meta: Mapping[str, Any]) -> bool:
-        fields = self.context_fields
-        return fields is None or not fields.isdisjoint(meta)
-
-    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        meta = ctx.meta  # None for most requests: no call made for them
-        if (meta and self._carries_trace_context(meta)) or current_span() is not INVALID_SPAN:
-            return await self.sdk_middleware(ctx, call_next)
-        if self.sample_root():
-            granted = ROOT_SAMPLED.set([True])
-            try:
-                return await self.sdk_middleware(ctx, call_next)
-            finally:
-                ROOT_SAMPLED.reset(granted)
-        ids = self.id_generator
-        span = trace.NonRecordingSpan(
-            trace.SpanContext(ids.generate_trace_id(), ids.generate_span_id(), is_remote=False)
-        )
-        token = otel_context.attach(trace.set_span_in_context(span))
-        try:
-            return await call_next(ctx)
-        finally:
-            otel_context.detach(token)
-
-
-def decide_root_spans(low: Any, sample_root: Callable[[], bool], id_generator: IdGenerator) -> Callable[[], None]:
-    """Put an :class:`AdaptiveSpanMiddleware` in the place of the SDK's ``OpenTelemetryMiddleware``; returns the
-    undo function."""
-    from mcp.server._otel import OpenTelemetryMiddleware
-
-    chain: list[Any] = low.middleware
-    place = next((i for i, mw in enumerate(chain) if isinstance(mw, OpenTelemetryMiddleware)), None)
-    if place is None:
-        return lambda: None
-    sdk_middleware = chain[place]
-    adaptive = AdaptiveSpanMiddleware(sdk_middleware, sample_root, id_generator)
-    chain[place] = adaptive
-
-    def undo() -> None:
-        for i, current in enumerate(chain):
-            if current is adaptive:
-                chain[i] = sdk_middleware
-
-    return undo
-
-
 def lowlevel_server(server: Any) -> Any:
     """The lowlevel ``Server`` behind an ``MCPServer`` (or the server itself)."""
     return getattr(server, "_lowlevel_server", server)
 
 
-def insert_middleware(low: Any, middleware: Any) -> None:
-    """Right after the SDK's OpenTelemetry middleware (or the :class:`AdaptiveSpanMiddleware` in its place) when it
-    is there, else outermost."""
+def sdk_spans_are_noop() -> bool:
+    """Whether the SDK's spans come from OpenTelemetry's no-op tracer (no tracer provider installed). Its span
+    middleware then makes a request without a caller's trace context run with no span, as it would without it.
+    An SDK that no longer keeps its tracer where this looks counts as recording (the span middleware runs)."""
+    tracer = getattr(_sdk_otel, "_tracer", None)
+    if isinstance(tracer, ProxyTracer):
+        tracer = tracer._tracer  # the global provider's tracer once one is set, else the no-op one
+    return isinstance(tracer, NoOpTracer)
+
+
+def take_span_slot(low: Any, middleware: LookoutMiddleware) -> Callable[[], None]:
+    """Put ``middleware`` in the place of the SDK's ``OpenTelemetryMiddleware`` (which it then runs when a span
+    is to be made), else outermost; returns the undo function."""
     from mcp.server._otel import OpenTelemetryMiddleware
 
     chain: list[Any] = low.middleware
-    for i, mw in enumerate(chain):
-        if isinstance(mw, OpenTelemetryMiddleware | AdaptiveSpanMiddleware):
-            chain.insert(i + 1, middleware)
-            return
-    chain.insert(0, middleware)
+    place = next((i for i, mw in enumerate(chain) if isinstance(mw, OpenTelemetryMiddleware)), None)
+    if place is None:
+        chain.insert(0, middleware)
+    else:
+        middleware.span_middleware = chain[place]
+        chain[place] = middleware
+
+    def undo() -> None:
+        for i, current in enumerate(chain):
+            if current is middleware:
+                if middleware.span_middleware is None:
+                    del chain[i]
+                else:
+                    chain[i] = middleware.span_middleware
+                return
+
+    return undo
 
 
 def wrap_call_tool(server: Any, has_tool: Callable[[str], bool]) -> Callable[[], None]:

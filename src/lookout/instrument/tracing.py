@@ -10,7 +10,7 @@ authenticated: its id only, never a credential).
 
 With the set-up made here as the global provider, a request that starts a trace is decided by the adaptive
 sampler before the SDK's span, and one it drops runs inside the same non-recording span the SDK would have
-made, without the SDK's span machinery (:class:`lookout.instrument.sdk.AdaptiveSpanMiddleware`,
+made, without the SDK's span machinery (:class:`lookout.instrument.sdk.LookoutMiddleware`,
 :meth:`TracingSetup.decides_roots`).
 
 Export never hurts the server: spans go through a bounded in-memory queue (dropped when full) to a
@@ -254,7 +254,7 @@ class TracingSetup:
 
     def decides_roots(self) -> bool:
         """Whether the SERVER span of a request that starts a trace may be decided by :attr:`sampler` before the
-        framework's span starts (:class:`lookout.instrument.sdk.AdaptiveSpanMiddleware`): the global provider
+        framework's span starts (:class:`lookout.instrument.sdk.LookoutMiddleware`): the global provider
         samples with it, and a dropped root is not recorded (``keep_mode="reconstruct"``)."""
         provider = trace.get_tracer_provider()
         return getattr(provider, "sampler", None) is self.sampler and not self.sampler.records_unsampled
