@@ -57,9 +57,11 @@ from typing import Any
 import httpx
 
 VARIANTS = ("bare", "bare-control", "metrics", "full", "full-sampled")
-ABLATIONS = ("metrics+traces", "metrics+logs", "metrics+provider")
+ABLATIONS = ("metrics+traces", "metrics+logs", "metrics+provider", "bare-no-span")
 """Full instrumentation without its logs or without its traces, and metrics-only with an OpenTelemetry SDK tracer
-provider that samples nothing (no Lookout tracing): where full's cost comes from."""
+provider that samples nothing (no Lookout tracing): where full's cost comes from. And the bare server without the
+SDK's span middleware, which Lookout leaves out when no tracer provider is installed: Lookout's own cost is the
+instrumented set-ups against it."""
 TARGETS = {"metrics": 0.98, "full": 0.95}
 PROTOCOL_VERSION = "2025-11-25"
 HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
@@ -139,6 +141,12 @@ def build_app(variant: str) -> Any:
         return text
 
     if variant in ("bare", "bare-control"):
+        return server.streamable_http_app()
+    if variant == "bare-no-span":
+        from mcp.server._otel import OpenTelemetryMiddleware
+
+        chain = server._lowlevel_server.middleware
+        chain[:] = [mw for mw in chain if not isinstance(mw, OpenTelemetryMiddleware)]
         return server.streamable_http_app()
     from lookout.instrument import Logs, Tracing, instrument
 
@@ -442,6 +450,7 @@ LABELS = {
     "metrics+traces": "metrics + traces (no JSON logs)",
     "metrics+logs": "metrics + JSON access log (no traces)",
     "metrics+provider": "metrics + an OpenTelemetry SDK tracer provider sampling nothing (no Lookout tracing)",
+    "bare-no-span": "bare SDK without its span middleware (no tracer provider: the work Lookout leaves out)",
 }
 
 
