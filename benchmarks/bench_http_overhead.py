@@ -207,6 +207,9 @@ def serve(variant: str, port: int, profile_to: str | None) -> None:
         uvicorn.Server(config).run()
 
 
+PROCESSES = 3
+"""Fresh server processes per set-up over a timed run (see :func:`measure`)."""
+
 QUIET_TICK_SECONDS = 2.0
 SETTLE_SECONDS = 6.0
 
@@ -370,37 +373,58 @@ def pinning() -> tuple[set[int], set[int]] | None:
 
 
 def measure(
-    rounds: int, slice_seconds: float, clients: int, variants: Sequence[str], pin: bool = True
+    rounds: int,
+    slice_seconds: float,
+    clients: int,
+    variants: Sequence[str],
+    pin: bool = True,
+    processes: int = PROCESSES,
 ) -> dict[str, Server]:
+    """``rounds`` rounds of one slice per set-up, its servers replaced by fresh processes ``processes`` times over
+    the run (in equal blocks of rounds): a process's memory layout (addresses, hash seeds) moves its CPU per
+    request by up to a couple of percent for as long as it runs, so every set-up is measured in several."""
     split = pinning() if pin else None
     own = os.sched_getaffinity(0)
     if split is not None:
         os.sched_setaffinity(0, split[1])
-    with ExitStack() as stack:
-        stack.callback(os.sched_setaffinity, 0, own)
-        counters = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        servers = {
-            v: stack.enter_context(
-                server_process(v, cpus=split[0] if split is not None else None, collector_file=counters / v)
-            )
-            for v in variants
-        }
-        for round_ in range(rounds):
-            order = list(variants) if round_ % 2 == 0 else list(reversed(variants))
-            order = order[round_ % len(order) :] + order[: round_ % len(order)]
-            for variant in order:
-                requests, cpu, (collector, full, full_seconds) = asyncio.run(
-                    run_slice(servers[variant], clients, slice_seconds)
-                )
-                server = servers[variant]
-                server.cpu_per_request.append(cpu / max(1, requests))
-                server.collector_per_request.append(collector / max(1, requests))
-                server.requests += requests
-                server.full_collections += full
-                server.full_collection_seconds += full_seconds
-            line = "  ".join(f"{v} {servers[v].cpu_per_request[-1] * 1e6:6.0f} µs" for v in variants)
-            print(f"round {round_ + 1}/{rounds}: {line}", flush=True)
-        return servers
+    servers: dict[str, Server] = {}
+    blocks = max(1, min(processes, rounds))
+    with ExitStack() as outer:
+        outer.callback(os.sched_setaffinity, 0, own)
+        counters = Path(outer.enter_context(tempfile.TemporaryDirectory()))
+        for block in range(blocks):
+            first, last = block * rounds // blocks, (block + 1) * rounds // blocks
+            with ExitStack() as stack:
+                for v in variants:
+                    fresh = stack.enter_context(
+                        server_process(
+                            v, cpus=split[0] if split is not None else None, collector_file=counters / f"{v}.{block}"
+                        )
+                    )
+                    if v in servers:  # the same set-up's record, measured from now on in the fresh process
+                        fresh.cpu_per_request = servers[v].cpu_per_request
+                        fresh.collector_per_request = servers[v].collector_per_request
+                        fresh.requests = servers[v].requests
+                        fresh.full_collections = servers[v].full_collections
+                        fresh.full_collection_seconds = servers[v].full_collection_seconds
+                    servers[v] = fresh
+                    asyncio.run(run_slice(fresh, clients, slice_seconds))  # warm-up, not counted
+                for round_ in range(first, last):
+                    order = list(variants) if round_ % 2 == 0 else list(reversed(variants))
+                    order = order[round_ % len(order) :] + order[: round_ % len(order)]
+                    for variant in order:
+                        requests, cpu, (collector, full, full_seconds) = asyncio.run(
+                            run_slice(servers[variant], clients, slice_seconds)
+                        )
+                        server = servers[variant]
+                        server.cpu_per_request.append(cpu / max(1, requests))
+                        server.collector_per_request.append(collector / max(1, requests))
+                        server.requests += requests
+                        server.full_collections += full
+                        server.full_collection_seconds += full_seconds
+                    line = "  ".join(f"{v} {servers[v].cpu_per_request[-1] * 1e6:6.0f} µs" for v in variants)
+                    print(f"round {round_ + 1}/{rounds}: {line}", flush=True)
+    return servers
 
 
 def ratios(servers: dict[str, Server], outside_collector: bool = False) -> dict[str, list[float]]:
@@ -531,6 +555,7 @@ def report(
     batches: int = 0,
     batch: int = 0,
     pinned: bool = False,
+    processes: int = 1,
 ) -> str:
 
     per_round = ratios(servers)
@@ -540,8 +565,15 @@ def report(
         lines += [instructions_table(counted, clients, batches, batch), ""]
     lines += [
         "**Server CPU time per request** (wall-clock CPU accounting, noisy on a shared machine): each set-up "
-        "served by uvicorn in its own process (the SDK's default app: sessions, SSE answers); "
-        f"{clients} sessions call the tool for {slice_seconds:g} s slices against one server at a time, the order "
+        "served by uvicorn in its own process (the SDK's default app: sessions, SSE answers)"
+        + (
+            f", replaced by a fresh one {processes - 1} times over the run (each process in an equal block of "
+            "rounds: a process's memory layout moves its CPU per request by up to a couple of percent for as "
+            "long as it runs)"
+            if processes > 1
+            else ""
+        )
+        + f"; {clients} sessions call the tool for {slice_seconds:g} s slices against one server at a time, the order "
         f"rotating every round, {rounds} rounds"
         + (", the servers pinned to one CPU and the load generator to the other" if pinned else "")
         + ". Server CPU per request comes from `/proc/<pid>/task/*/schedstat` (every thread: the log writer and "
@@ -573,6 +605,20 @@ def report(
             f"{'' if target is None else f'>= {target:.2f}x'} | {met} | {statistics.median(outside_values):.3f}x | "
             f"{outside_low:.3f}x to {outside_high:.3f}x |"
         )
+    blocks = max(1, min(processes, rounds))
+    if blocks > 1:
+        bounds = [(b * rounds // blocks, (b + 1) * rounds // blocks) for b in range(blocks)]
+        by_process = "; ".join(
+            f"{LABELS[variant]}: "
+            + ", ".join(f"{statistics.median(outside[variant][a:z]):.3f}x" for a, z in bounds if outside[variant][a:z])
+            for variant in servers
+        )
+        lines += [
+            "",
+            f"Outside the collector, the median ratio in each of the {blocks} processes of a set-up, in order: "
+            + by_process
+            + ".",
+        ]
     lines += [
         "",
         "Full collections (CPython's generation 2), over the whole run: "
@@ -837,6 +883,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--slice", type=float, default=0.5, help="seconds per measurement slice")
     parser.add_argument("--clients", type=int, default=4, help="concurrent sessions")
+    parser.add_argument(
+        "--processes", type=int, default=PROCESSES, help="fresh server processes per set-up over the timed rounds"
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers and load generator to two CPUs")
     parser.add_argument(
         "--instructions", action="store_true", help="only count instructions per request (callgrind), no timing"
@@ -865,7 +914,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.instructions:
         print(instructions_table(counted, args.clients, args.batches, args.batch))
         return
-    servers = measure(args.rounds, args.slice, args.clients, VARIANTS + ABLATIONS, pin=not args.no_pin)
+    servers = measure(
+        args.rounds, args.slice, args.clients, VARIANTS + ABLATIONS, pin=not args.no_pin, processes=args.processes
+    )
     calls = calls_per_request([v for v in VARIANTS + ABLATIONS if v != "bare-control"])
     text = report(
         servers,
@@ -877,6 +928,7 @@ def main(argv: list[str] | None = None) -> None:
         args.batches,
         args.batch,
         pinned=not args.no_pin and pinning() is not None,
+        processes=args.processes,
     )
     print(text)
     if args.write:
