@@ -210,6 +210,13 @@ def serve(variant: str, port: int, profile_to: str | None) -> None:
 PROCESSES = 3
 """Fresh server processes per set-up over a timed run (see :func:`measure`)."""
 
+
+def process_blocks(rounds: int, processes: int) -> list[tuple[int, int]]:
+    """The rounds (first, end) each of a set-up's server processes serves: ``processes`` equal blocks."""
+    blocks = max(1, min(processes, rounds))
+    return [(block * rounds // blocks, (block + 1) * rounds // blocks) for block in range(blocks)]
+
+
 QUIET_TICK_SECONDS = 2.0
 SETTLE_SECONDS = 6.0
 
@@ -388,12 +395,10 @@ def measure(
     if split is not None:
         os.sched_setaffinity(0, split[1])
     servers: dict[str, Server] = {}
-    blocks = max(1, min(processes, rounds))
     with ExitStack() as outer:
         outer.callback(os.sched_setaffinity, 0, own)
         counters = Path(outer.enter_context(tempfile.TemporaryDirectory()))
-        for block in range(blocks):
-            first, last = block * rounds // blocks, (block + 1) * rounds // blocks
+        for block, (first, last) in enumerate(process_blocks(rounds, processes)):
             with ExitStack() as stack:
                 for v in variants:
                     fresh = stack.enter_context(
@@ -401,14 +406,10 @@ def measure(
                             v, cpus=split[0] if split is not None else None, collector_file=counters / f"{v}.{block}"
                         )
                     )
-                    if v in servers:  # the same set-up's record, measured from now on in the fresh process
-                        fresh.cpu_per_request = servers[v].cpu_per_request
-                        fresh.collector_per_request = servers[v].collector_per_request
-                        fresh.requests = servers[v].requests
-                        fresh.full_collections = servers[v].full_collections
-                        fresh.full_collection_seconds = servers[v].full_collection_seconds
-                    servers[v] = fresh
-                    asyncio.run(run_slice(fresh, clients, slice_seconds))  # warm-up, not counted
+                    # One record per set-up, measured from now on in the fresh process.
+                    record = servers.setdefault(v, fresh)
+                    record.proc, record.url, record.collector_file = fresh.proc, fresh.url, fresh.collector_file
+                    asyncio.run(run_slice(record, clients, slice_seconds))  # warm-up, not counted
                 for round_ in range(first, last):
                     order = list(variants) if round_ % 2 == 0 else list(reversed(variants))
                     order = order[round_ % len(order) :] + order[: round_ % len(order)]
@@ -605,9 +606,8 @@ def report(
             f"{'' if target is None else f'>= {target:.2f}x'} | {met} | {statistics.median(outside_values):.3f}x | "
             f"{outside_low:.3f}x to {outside_high:.3f}x |"
         )
-    blocks = max(1, min(processes, rounds))
-    if blocks > 1:
-        bounds = [(b * rounds // blocks, (b + 1) * rounds // blocks) for b in range(blocks)]
+    bounds = process_blocks(rounds, processes)
+    if len(bounds) > 1:
         by_process = "; ".join(
             f"{LABELS[variant]}: "
             + ", ".join(f"{statistics.median(outside[variant][a:z]):.3f}x" for a, z in bounds if outside[variant][a:z])
@@ -615,7 +615,7 @@ def report(
         )
         lines += [
             "",
-            f"Outside the collector, the median ratio in each of the {blocks} processes of a set-up, in order: "
+            f"Outside the collector, the median ratio in each of the {len(bounds)} processes of a set-up, in order: "
             + by_process
             + ".",
         ]
