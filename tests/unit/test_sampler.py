@@ -46,8 +46,31 @@ def test_kept_rate_converges_to_the_target_within_one_window_after_a_load_step()
     assert 9.0 <= mean <= 11.0, after_step
     assert all(3 <= k <= 20 for k in settled), settled  # no second far off (seeded, deterministic)
     assert abs(sampler.current_ratio() - target / 2000) < 0.002
-    # The transition overshoots but stays bounded: never more than the old ratio would have kept.
-    assert max(after_step) <= 2000 * (target / 50)
+    # While the window still holds the old rate its ratio would keep 400/s; the token bucket holds the
+    # transition to the target plus one burst.
+    assert max(after_step) <= target + sampler.burst
+    assert after_step[0] >= target  # the budget is used, not starved
+
+
+def test_bursts_after_quiet_spells_keep_the_budget() -> None:
+    """Traffic that comes in bursts: 0.5 s at 1,100 roots/s, then quiet. The window's rate still holds the
+    quiet spell at each burst's start, so its ratio alone would keep ~70 traces per burst (a quiet spell of
+    5.5 s) or all of the burst's first ones (a spell longer than the window); the bucket keeps at most one
+    burst plus the target rate over the burst's length, and every burst keeps traces."""
+    target = 10.0
+    for quiet in (5.5, 11.5):
+        clock = Clock()
+        sampler = AdaptiveSampler(target, clock=clock, rng=random.Random(7).random)
+        per_burst = []
+        for _ in range(30):
+            kept = []
+            for _ in range(550):
+                clock.now += 1 / 1100
+                kept.append(sampler.sample_root())
+            per_burst.append(sum(kept))
+            clock.now += quiet
+        assert max(per_burst) <= sampler.burst + target * 0.5, (quiet, per_burst)
+        assert min(per_burst) >= target * 0.5, (quiet, per_burst)
 
 
 def test_below_the_target_everything_is_kept() -> None:

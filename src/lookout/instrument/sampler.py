@@ -6,6 +6,11 @@ root with probability ``target / observed_rate`` (clamped to ``[min_ratio, 1]``)
 the observed rate catches up within one window, so the kept rate converges to the target within one
 window (``tests/unit/test_sampler.py`` proves it for 50 -> 2,000 requests/s).
 
+The window's rate lags traffic that comes in bursts: a burst after a quiet spell is sampled at the quiet
+spell's ratio. A token bucket caps what the ratio keeps (``burst`` roots at once, refilled at the target
+rate), so a burst keeps at most ``burst`` traces plus the target rate over its length, and the budget holds
+for any traffic; under steady load the ratio alone keeps about the target and the bucket seldom runs dry.
+
 A parent that is sampled is always honoured (the trace is kept whatever the budget); a parent that
 decided not to sample is honoured too (no orphan spans).
 
@@ -46,10 +51,13 @@ class AdaptiveSampler(Sampler):
         clock: Callable[[], float] = time.monotonic,
         rng: Callable[[], float] | None = None,
         record_unsampled: bool = False,
+        burst: float | None = None,
     ) -> None:
         if target_per_second <= 0:
             raise ValueError("target_per_second must be positive")
         self.target = target_per_second
+        self.burst = max(1.0, target_per_second if burst is None else burst)
+        """Roots the ratio may keep at once; the bucket refills at ``target`` per second."""
         self.window = window
         self.bucket_width = window / buckets
         self._counts = [0] * buckets
@@ -62,6 +70,8 @@ class AdaptiveSampler(Sampler):
         self._started = clock()
         self._slot = int(self._started / self.bucket_width)
         self.ratio = 1.0
+        self._tokens = self.burst
+        self._refilled = self._started
 
     # ------------------------------------------------------------------ rate estimate
     def _observe(self, now: float) -> float:
@@ -123,12 +133,21 @@ class AdaptiveSampler(Sampler):
         return _DROPPED  # most roots: the SDK reads nothing but the decision from it
 
     def sample_root(self) -> bool:
-        """One root decision, counted in the budget: whether to sample it."""
+        """One root decision, counted in the budget: whether to sample it (the ratio's draw, if a token is left)."""
         with self._lock:
-            rate = self._observe(self._clock())  # the clock read inside the lock: slots never go backwards
+            now = self._clock()  # read inside the lock: slots never go backwards
+            rate = self._observe(now)
             ratio = self.target / rate
             self.ratio = ratio = 1.0 if ratio >= 1.0 else self.min_ratio if ratio < self.min_ratio else ratio
-            return self._rng() < ratio
+            if self._rng() >= ratio:
+                return False
+            tokens = self._tokens + (now - self._refilled) * self.target
+            self._refilled = now
+            if tokens < 1.0:
+                self._tokens = tokens
+                return False
+            self._tokens = (tokens if tokens < self.burst else self.burst) - 1.0
+            return True
 
     @property
     def records_unsampled(self) -> bool:
@@ -140,4 +159,4 @@ class AdaptiveSampler(Sampler):
         return Decision.RECORD_ONLY if self._record_unsampled else Decision.DROP
 
     def get_description(self) -> str:
-        return f"AdaptiveSampler{{target={self.target}/s,window={self.window}s}}"
+        return f"AdaptiveSampler{{target={self.target}/s,window={self.window}s,burst={self.burst:g}}}"
