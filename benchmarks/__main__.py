@@ -43,6 +43,9 @@ def main(argv: list[str]) -> int:
                 entry(["--write", str(DOC)])
             else:
                 entry()
+        except SystemExit as stopped:  # the module's own one-line error (e.g. a half-marked section), printed
+            if stopped.code:
+                failed.append(name)
         except Exception:
             traceback.print_exc()
             failed.append(name)

@@ -934,10 +934,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.write:
         from benchmarks.support import write_section
 
-        existing = args.write.read_text() if args.write.exists() else ""
-        marker = "<!-- bench-notes:http-overhead -->"
-        notes = existing.split(marker)[1] if existing.count(marker) >= 2 else ""  # kept across runs
-        write_section("http-overhead", text + (f"\n\n{marker}{notes}{marker}" if notes else ""), args.write)
+        write_section("http-overhead", text, args.write)
 
 
 if __name__ == "__main__":

@@ -359,10 +359,7 @@ def main(argv: list[str]) -> int:
     if args.write:
         from benchmarks.support import write_section
 
-        existing = args.write.read_text() if args.write.exists() else ""
-        marker = "<!-- bench-notes:instrumentation -->"
-        notes = existing.split(marker)[1] if existing.count(marker) >= 2 else ""
-        write_section("instrumentation", text + (f"\n\n{marker}{notes}{marker}" if notes else ""), args.write)
+        write_section("instrumentation", text, args.write)
     return 0
 
 

@@ -71,12 +71,41 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
 
 
-def write_section(name: str, markdown: str, path: Path = DOC) -> None:
-    """Replace the text between ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->`` (append if absent)."""
-    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
-    block = f"{start}\n{markdown.strip()}\n{end}"
+MARKER = re.compile(r"<!-- (/?)bench(-notes)?:([\w-]+) -->")
+"""Every marker in docs/performance.md: a section's start and end (``bench:NAME``, ``/bench:NAME``) and the pair of
+``bench-notes:NAME`` markers around the hand-written notes that a run keeps."""
+
+
+def markers(name: str) -> tuple[str, str, str]:
+    """The start, end and notes markers of section *name*."""
+    return f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->", f"<!-- bench-notes:{name} -->"
+
+
+def write_section(name: str, markdown: str, path: Path) -> None:
+    """Replace section *name* of *path* with *markdown* (append it if the file has none), keeping the section's
+    notes: the text between its two notes markers, written by hand, survives every run.
+
+    A section with a start marker and no end marker (or the other way round, or twice) is a hand edit gone wrong:
+    replacing it would lose text and appending would write it twice, so this stops with one line and exit 2."""
+    start, end, notes_marker = markers(name)
     text = path.read_text() if path.exists() else "# Performance\n"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + block + "\n"
+    counts = (text.count(start), text.count(end))
+    if counts not in ((0, 0), (1, 1)) or (counts == (1, 1) and text.index(start) > text.index(end)):
+        print(
+            f"{path}: section {name} has {counts[0]} {start} and {counts[1]} {end}; mend the file to one of each "
+            "(start before end), or none, and run again",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    notes = ""
+    if counts == (1, 1):
+        old = text[text.index(start) : text.index(end)]
+        if old.count(notes_marker) == 2:
+            notes = f"\n\n{notes_marker}{old.split(notes_marker)[1]}{notes_marker}"
+    block = f"{start}\n{markdown.strip()}{notes}\n{end}"
+    if counts == (1, 1):
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)

@@ -1,13 +1,15 @@
-"""docs/performance.md keeps the shape the benchmarks write into: a hand edit that loses a marker makes the next
-``--write`` append a second copy of a section (or replace the wrong text), so the shape is checked here."""
+"""docs/performance.md keeps the shape the benchmarks write into, and ``write_section`` keeps it: a hand edit that
+loses a marker must not make the next ``--write`` append a second copy of a section or replace the wrong text."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+import pytest
+
+from benchmarks.support import MARKER, markers, write_section
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "performance.md"
-MARKER = re.compile(r"<!-- (/?)bench(-notes)?:([\w-]+) -->")
 
 
 def sections(text: str) -> list[tuple[str, list[str]]]:
@@ -34,6 +36,11 @@ def sections(text: str) -> list[tuple[str, list[str]]]:
     return found
 
 
+def section_text(text: str, name: str) -> str:
+    start, end, _ = markers(name)
+    return text[text.index(start) + len(start) : text.index(end)]
+
+
 def test_every_section_is_closed_once_with_its_notes_inside() -> None:
     names = [name for name, _ in sections(DOC.read_text())]
     assert len(names) == len(set(names)), names  # a section written twice
@@ -43,9 +50,50 @@ def test_every_section_is_closed_once_with_its_notes_inside() -> None:
 
 def test_the_check_catches_a_lost_end_marker() -> None:
     text = DOC.read_text().replace("<!-- /bench:instrumentation -->", "", 1)
-    try:
+    with pytest.raises(AssertionError, match="instrumentation"):
         sections(text)
-    except AssertionError as error:
-        assert "instrumentation" in str(error)
-    else:
-        raise AssertionError("a lost end marker went unnoticed")
+
+
+def test_a_run_replaces_its_own_section_and_keeps_its_notes(tmp_path: Path) -> None:
+    doc = tmp_path / "performance.md"
+    doc.write_text(DOC.read_text())
+    write_section("http-overhead", "## New tables\n\n| a | b |", doc)
+    after = doc.read_text()
+    sections(after)
+    _, _, notes_marker = markers("http-overhead")
+    new = section_text(after, "http-overhead")
+    assert new.startswith("\n## New tables\n\n| a | b |\n\n" + notes_marker)
+    assert new.split(notes_marker)[1] == section_text(DOC.read_text(), "http-overhead").split(notes_marker)[1]
+    for name in ("instrumentation", "prober", "report"):  # every other section as it was
+        assert section_text(after, name) == section_text(DOC.read_text(), name)
+    assert after.count("## New tables") == 1
+
+
+def test_a_new_section_is_appended(tmp_path: Path) -> None:
+    doc = tmp_path / "performance.md"
+    write_section("fresh", "## Fresh", doc)
+    write_section("fresh", "## Fresher", doc)
+    assert doc.read_text() == "# Performance\n\n<!-- bench:fresh -->\n## Fresher\n<!-- /bench:fresh -->\n"
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda text: text.replace("<!-- /bench:instrumentation -->", "", 1),
+        lambda text: text.replace("<!-- bench:instrumentation -->", "", 1),
+        lambda text: text + "\n<!-- bench:instrumentation -->\n",
+    ],
+    ids=["end lost", "start lost", "start twice"],
+)
+def test_a_half_marked_section_stops_the_run_and_loses_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], edit
+) -> None:
+    doc = tmp_path / "performance.md"
+    broken = edit(DOC.read_text())
+    doc.write_text(broken)
+    with pytest.raises(SystemExit) as stopped:
+        write_section("instrumentation", "## New", doc)
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and str(doc) in error and "section instrumentation" in error
+    assert doc.read_text() == broken

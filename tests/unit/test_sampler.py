@@ -62,12 +62,12 @@ def test_bursts_after_quiet_spells_keep_the_budget() -> None:
         clock = Clock()
         sampler = AdaptiveSampler(target, clock=clock, rng=random.Random(7).random)
         per_burst = []
-        for _ in range(30):
-            kept = []
-            for _ in range(550):
+        for _burst in range(30):
+            kept = 0
+            for _root in range(550):
                 clock.now += 1 / 1100
-                kept.append(sampler.sample_root())
-            per_burst.append(sum(kept))
+                kept += sampler.sample_root()
+            per_burst.append(kept)
             clock.now += quiet
         assert max(per_burst) <= sampler.burst + target * 0.5, (quiet, per_burst)
         assert min(per_burst) >= target * 0.5, (quiet, per_burst)
