@@ -85,25 +85,29 @@ def write_section(name: str, markdown: str, path: Path) -> None:
     """Replace section *name* of *path* with *markdown* (append it if the file has none), keeping the section's
     notes: the text between its two notes markers, written by hand, survives every run.
 
-    A section with a start marker and no end marker (or the other way round, or twice) is a hand edit gone wrong:
-    replacing it would lose text and appending would write it twice, so this stops with one line and exit 2."""
+    A marker lost or doubled by a hand edit stops this with one line and exit 2, the file untouched: replacing
+    the section would lose text (its notes, or what lies up to a stray end marker) and appending would write
+    the section twice."""
     start, end, notes_marker = markers(name)
     text = path.read_text() if path.exists() else "# Performance\n"
     counts = (text.count(start), text.count(end))
-    if counts not in ((0, 0), (1, 1)) or (counts == (1, 1) and text.index(start) > text.index(end)):
-        print(
-            f"{path}: section {name} has {counts[0]} {start} and {counts[1]} {end}; mend the file to one of each "
-            "(start before end), or none, and run again",
-            file=sys.stderr,
+    old = text[text.index(start) : text.index(end)] if counts == (1, 1) else ""
+    if counts not in ((0, 0), (1, 1)) or text.find(start) > text.find(end):
+        problem = f"has {counts[0]} {start} and {counts[1]} {end}; mend the file to one of each (start first), or none"
+    elif text.count(notes_marker) not in (0, 2) or old.count(notes_marker) != text.count(notes_marker):
+        inside = old.count(notes_marker)
+        problem = (
+            f"has {text.count(notes_marker)} {notes_marker} ({inside} inside it); "
+            "mend the file to two inside the section, or none"
         )
+    else:
+        problem = ""
+    if problem:
+        print(f"{path}: section {name} {problem}, and run again", file=sys.stderr)
         raise SystemExit(2)
-    notes = ""
-    if counts == (1, 1):
-        old = text[text.index(start) : text.index(end)]
-        if old.count(notes_marker) == 2:
-            notes = f"\n\n{notes_marker}{old.split(notes_marker)[1]}{notes_marker}"
+    notes = f"\n\n{notes_marker}{old.split(notes_marker)[1]}{notes_marker}" if notes_marker in old else ""
     block = f"{start}\n{markdown.strip()}{notes}\n{end}"
-    if counts == (1, 1):
+    if old:
         text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"

@@ -82,8 +82,10 @@ def test_a_new_section_is_appended(tmp_path: Path) -> None:
         lambda text: text.replace("<!-- /bench:instrumentation -->", "", 1),
         lambda text: text.replace("<!-- bench:instrumentation -->", "", 1),
         lambda text: text + "\n<!-- bench:instrumentation -->\n",
+        lambda text: text.replace("<!-- bench-notes:instrumentation -->", "", 1),
+        lambda text: text + "\n<!-- bench-notes:instrumentation -->\n<!-- bench-notes:instrumentation -->\n",
     ],
-    ids=["end lost", "start lost", "start twice"],
+    ids=["end lost", "start lost", "start twice", "a notes marker lost", "notes markers outside"],
 )
 def test_a_half_marked_section_stops_the_run_and_loses_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], edit
