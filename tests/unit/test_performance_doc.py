@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.support import MARKER, markers, write_section
-
-DOC = Path(__file__).resolve().parents[2] / "docs" / "performance.md"
+from benchmarks.support import DOC, MARKER, markers, write_section
 
 
 def sections(text: str) -> list[tuple[str, list[str]]]:
