@@ -97,3 +97,35 @@ def test_a_half_marked_section_stops_the_run_and_loses_nothing(
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and str(doc) in error and "section instrumentation" in error
     assert doc.read_text() == broken
+
+
+def test_make_bench_goes_on_after_a_module_stops_on_the_doc(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib
+    from types import SimpleNamespace
+
+    import benchmarks.__main__ as runner
+
+    for name in ("bench_first", "bench_second"):
+        (tmp_path / f"{name}.py").touch()
+    ran: list[str] = []
+
+    def first(argv: list[str]) -> None:
+        write_section("first", "## First", Path(argv[1]))  # the doc lost this section's end marker
+
+    def second(argv: list[str]) -> None:
+        ran.append("second")
+
+    fakes = {
+        "benchmarks.bench_first": SimpleNamespace(main=first),
+        "benchmarks.bench_second": SimpleNamespace(main=second),
+    }
+    monkeypatch.setattr(runner, "HERE", tmp_path)
+    monkeypatch.setattr(runner, "DOC", tmp_path / "performance.md")
+    monkeypatch.setattr(importlib, "import_module", fakes.__getitem__)
+    (tmp_path / "performance.md").write_text("# Performance\n\n<!-- bench:first -->\nold\n")
+    assert runner.main([]) == 1
+    assert ran == ["second"]
+    err = capsys.readouterr().err
+    assert "section first" in err and "failed: bench_first" in err and "Traceback" not in err
