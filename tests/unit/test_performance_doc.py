@@ -7,31 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.support import DOC, MARKER, markers, write_section
-
-
-def sections(text: str) -> list[tuple[str, list[str]]]:
-    """(name, the notes markers inside it) of each ``bench:NAME`` section, in order; fails on a marker out of
-    place."""
-    found: list[tuple[str, list[str]]] = []
-    open_name: str | None = None
-    notes: list[str] = []
-    for match in MARKER.finditer(text):
-        closing, is_notes, name = bool(match.group(1)), bool(match.group(2)), match.group(3)
-        line = text.count("\n", 0, match.start()) + 1
-        if is_notes:
-            assert not closing and open_name == name, f"line {line}: notes marker of {name} outside its section"
-            notes.append(name)
-        elif closing:
-            assert open_name == name, f"line {line}: /bench:{name} closes {open_name!r}"
-            assert len(notes) in (0, 2), f"line {line}: {name} has {len(notes)} notes markers (0 or 2)"
-            found.append((name, notes))
-            open_name, notes = None, []
-        else:
-            assert open_name is None, f"line {line}: bench:{name} opens inside {open_name}"
-            open_name = name
-    assert open_name is None, f"bench:{open_name} is never closed"
-    return found
+from benchmarks.support import DOC, MarkerError, markers, sections, write_section
 
 
 def section_text(text: str, name: str) -> str:
@@ -40,16 +16,49 @@ def section_text(text: str, name: str) -> str:
 
 
 def test_every_section_is_closed_once_with_its_notes_inside() -> None:
-    names = [name for name, _ in sections(DOC.read_text())]
-    assert len(names) == len(set(names)), names  # a section written twice
+    found = sections(DOC.read_text())
     for name in ("instrumentation", "http-overhead", "prober", "exposition"):
-        assert name in names
+        assert name in found
+    assert found["http-overhead"].notes and found["instrumentation"].notes
 
 
-def test_the_check_catches_a_lost_end_marker() -> None:
-    text = DOC.read_text().replace("<!-- /bench:instrumentation -->", "", 1)
-    with pytest.raises(AssertionError, match="instrumentation"):
-        sections(text)
+BROKEN = {
+    "end lost": (
+        lambda text: text.replace("<!-- /bench:instrumentation -->", "", 1),
+        "section http-overhead begins inside section instrumentation",
+    ),
+    "start lost": (
+        lambda text: text.replace("<!-- bench:instrumentation -->", "", 1),
+        "section instrumentation has a notes marker outside it",
+    ),
+    "start twice": (
+        lambda text: text + "\n<!-- bench:instrumentation -->\n<!-- /bench:instrumentation -->\n",
+        "section instrumentation begins a second time",
+    ),
+    "never ends": (
+        lambda text: text + "\n<!-- bench:fresh -->\n",
+        "section fresh never ends",  # another section: the file is out of shape all the same
+    ),
+    "a notes marker lost": (
+        lambda text: text.replace("<!-- bench-notes:instrumentation -->", "", 1),
+        "section instrumentation has 1 notes markers, not 0 or 2",
+    ),
+    "notes markers outside": (
+        lambda text: text + "\n<!-- bench-notes:instrumentation -->\n<!-- bench-notes:instrumentation -->\n",
+        "section instrumentation has a notes marker outside it",
+    ),
+    "stray end": (
+        lambda text: "<!-- /bench:instrumentation -->\n" + text,
+        "line 1: section instrumentation ends, but never began",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_the_check_names_the_line_and_the_section(case: str) -> None:
+    edit, message = BROKEN[case]
+    with pytest.raises(MarkerError, match=message):
+        sections(edit(DOC.read_text()))
 
 
 def test_a_run_replaces_its_own_section_and_keeps_its_notes(tmp_path: Path) -> None:
@@ -67,6 +76,16 @@ def test_a_run_replaces_its_own_section_and_keeps_its_notes(tmp_path: Path) -> N
     assert after.count("## New tables") == 1
 
 
+def test_writing_every_section_back_changes_nothing(tmp_path: Path) -> None:
+    doc = tmp_path / "performance.md"
+    doc.write_text(DOC.read_text())
+    for name, section in sections(DOC.read_text()).items():
+        start, end, _ = markers(name)
+        body = DOC.read_text()[section.begin + len(start) : section.stop - len(end)]
+        write_section(name, body.removesuffix(section.notes + "\n"), doc)
+    assert doc.read_text() == DOC.read_text()
+
+
 def test_a_new_section_is_appended(tmp_path: Path) -> None:
     doc = tmp_path / "performance.md"
     write_section("fresh", "## Fresh", doc)
@@ -74,20 +93,11 @@ def test_a_new_section_is_appended(tmp_path: Path) -> None:
     assert doc.read_text() == "# Performance\n\n<!-- bench:fresh -->\n## Fresher\n<!-- /bench:fresh -->\n"
 
 
-@pytest.mark.parametrize(
-    "edit",
-    [
-        lambda text: text.replace("<!-- /bench:instrumentation -->", "", 1),
-        lambda text: text.replace("<!-- bench:instrumentation -->", "", 1),
-        lambda text: text + "\n<!-- bench:instrumentation -->\n",
-        lambda text: text.replace("<!-- bench-notes:instrumentation -->", "", 1),
-        lambda text: text + "\n<!-- bench-notes:instrumentation -->\n<!-- bench-notes:instrumentation -->\n",
-    ],
-    ids=["end lost", "start lost", "start twice", "a notes marker lost", "notes markers outside"],
-)
+@pytest.mark.parametrize("case", BROKEN)
 def test_a_half_marked_section_stops_the_run_and_loses_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], edit
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
 ) -> None:
+    edit, message = BROKEN[case]
     doc = tmp_path / "performance.md"
     broken = edit(DOC.read_text())
     doc.write_text(broken)
@@ -95,7 +105,7 @@ def test_a_half_marked_section_stops_the_run_and_loses_nothing(
         write_section("instrumentation", "## New", doc)
     assert stopped.value.code == 2
     error = capsys.readouterr().err
-    assert error.count("\n") == 1 and str(doc) in error and "section instrumentation" in error
+    assert error.count("\n") == 1 and error.startswith(f"{doc}: line ") and message in error
     assert doc.read_text() == broken
 
 
