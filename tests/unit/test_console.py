@@ -68,6 +68,12 @@ def test_matchers_parse_as_alertmanager_reads_them() -> None:
         ({"matchers": "alertname", "duration": "2h", "author": "a", "comment": "c"}, "matchers"),
         ({"matchers": "", "duration": "2h", "author": "a", "comment": "c"}, "matchers"),
         ({"matchers": 'a="b"', "duration": "soon", "author": "a", "comment": "c"}, "duration"),
+        # Read loosely, these were 5h, 2h and 1h: a silence of another length than the one typed.
+        ({"matchers": 'a="b"', "duration": "1.5h", "author": "a", "comment": "c"}, "duration"),
+        ({"matchers": 'a="b"', "duration": "2h30x", "author": "a", "comment": "c"}, "duration"),
+        ({"matchers": 'a="b"', "duration": "1h 30m", "author": "a", "comment": "c"}, "duration"),
+        ({"matchers": 'a="b"', "duration": "0s", "author": "a", "comment": "c"}, "duration"),
+        ({"matchers": 'a="b"', "duration": "3000000d", "author": "a", "comment": "c"}, "duration"),  # past 9999
         ({"matchers": 'a="b"', "duration": "2h", "author": "", "comment": "c"}, "author"),
     ],
 )

@@ -30,13 +30,10 @@ __all__ = [
 
 _DURATION_RE = re.compile(r"^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$")
 _UNIT_SECONDS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
+_UNITS = tuple(_UNIT_SECONDS)  # in the order of _DURATION_RE's groups
 
 
 def _check_duration(value: str) -> str:
-    if not value or value == "0" or not _DURATION_RE.match(value):
-        if value == "0s":
-            return value
-        raise ValueError(f"{value!r} is not a Prometheus duration: write e.g. 30s, 5m, 1h30m, 15d")
     if duration_seconds(value) > _MAX_DURATION_SECONDS:
         raise ValueError(f"{value!r} is longer than Prometheus can hold (about 292 years)")
     return value
@@ -50,11 +47,13 @@ Duration = Annotated[str, AfterValidator(_check_duration)]
 
 
 def duration_seconds(value: str) -> float:
-    """Seconds in a Prometheus duration string."""
-    total = 0.0
-    for amount, unit in re.findall(r"(\d+)(ms|y|w|d|h|m|s)", value):
-        total += int(amount) * _UNIT_SECONDS[unit]
-    return total
+    """Seconds in a Prometheus duration string; a ValueError naming the value for anything else (``1.5h``,
+    ``2h30x``, ``1h 30m``: read loosely, they would mean something the writer did not)."""
+    found = _DURATION_RE.match(value)
+    if not value or found is None:
+        raise ValueError(f"{value!r} is not a Prometheus duration: write e.g. 30s, 5m, 1h30m, 15d")
+    amounts = found.groups()[1::2]  # the digits of each unit's group, None where the unit is absent
+    return float(sum(int(amount) * _UNIT_SECONDS[unit] for unit, amount in zip(_UNITS, amounts, strict=True) if amount))
 
 
 def _check_positive(value: str) -> str:

@@ -86,10 +86,14 @@ def silence_body(form: dict[str, str]) -> dict[str, Any]:
     if not author or not comment:
         raise BadSilence("author and comment: both are required (who silenced it, and why)")
     start = datetime.now(UTC)
+    try:
+        end = start + timedelta(seconds=seconds)
+    except OverflowError:
+        raise BadSilence("duration: too long, the silence would end after the year 9999: e.g. 52w") from None
     return {
         "matchers": matchers,
         "startsAt": start.isoformat(),
-        "endsAt": (start + timedelta(seconds=seconds)).isoformat(),
+        "endsAt": end.isoformat(),
         "createdBy": author,
         "comment": comment,
     }
