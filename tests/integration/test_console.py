@@ -173,6 +173,12 @@ def test_every_panel_of_every_dashboard_draws_data_or_says_why(stack: Stack, wat
     assert drawn > 0
 
 
+def _rendered_again(page: Any, before: str) -> None:
+    """Until the dashboard has drawn again (its ``data-rendered`` count moved on). A selector, not
+    ``wait_for_function``: that evaluates a string in the page, which the console's script policy forbids."""
+    page.wait_for_selector(f"body[data-rendered]:not([data-rendered='{before}'])", timeout=30_000)
+
+
 def test_time_range_and_service_variable_change_the_queries(stack: Stack, watched: Watched) -> None:
     dashboards = load_dashboards(load_config(stack.config))
     fleet = next(d for d in dashboards.values() if d.slug == "fleet" and d.tenant == "acme")
@@ -184,7 +190,7 @@ def test_time_range_and_service_variable_change_the_queries(stack: Stack, watche
     seen: list[str] = []
     page.on("request", lambda r: seen.append(r.post_data or "") if "/api/prom/" in r.url else None)
     page.select_option("select[name=range]", "5m")
-    page.wait_for_function("document.body.dataset.rendered !== '1'")
+    _rendered_again(page, "1")
     page.wait_for_selector(".panel[data-state=data]")
     assert "from=now-5m" in page.url
     starts = [float(p.split("start=")[1].split("&")[0]) for p in seen if "start=" in p]
@@ -194,11 +200,24 @@ def test_time_range_and_service_variable_change_the_queries(stack: Stack, watche
     seen.clear()
     rendered = page.evaluate("document.body.dataset.rendered")
     page.select_option("select[name=var-service]", "demo-server")
-    page.wait_for_function(f"document.body.dataset.rendered !== '{rendered}'")
+    _rendered_again(page, rendered)
     assert "var-service=demo-server" in page.url
     assert any("demo-server" in httpx.QueryParams(p).get("query", "") for p in seen), seen
     after = _render(page, page.url)
     assert next(p for p in after if p["title"] == "Request rate")["state"] == "data"
+
+    # An instance (host:port, dots and all) as Grafana quotes a regex value: every panel still queries.
+    instance = page.eval_on_selector(
+        "select[name=var-instance]", "s => [...s.options].map(o => o.value).find(v => v.includes('.'))"
+    )
+    assert instance, "no instance with a dot to choose"
+    rendered = page.evaluate("document.body.dataset.rendered")
+    page.select_option("select[name=var-instance]", instance)
+    _rendered_again(page, rendered)
+    with_instance = _render(page, page.url)
+    assert next(p for p in with_instance if p["title"] == "Request rate")["state"] == "data", with_instance
+    assert not [p for p in with_instance if p["state"] == "error"], with_instance
+    assert not [f for f in watched.failed_requests if "/api/prom/" in f], watched.failed_requests
 
     # Dragging across a graph zooms into that span: an absolute range (epoch milliseconds) in the URL.
     box = page.locator('.panel[data-title="Request rate"] .u-over').bounding_box()
@@ -210,6 +229,11 @@ def test_time_range_and_service_variable_change_the_queries(stack: Stack, watche
     page.wait_for_url(re.compile(r"from=\d{13}&to=\d{13}"))
     zoomed = httpx.URL(page.url).params
     assert 0 < int(zoomed["to"]) - int(zoomed["from"]) < 300_000 * 0.5
+
+    # A shared link asking to refresh every millisecond gets the floor (5 s), and says so.
+    _render(page, f"{stack.console}/d/{fleet.uid}?refresh=1ms")
+    shown = page.eval_on_selector("select[name=refresh]", "s => s.options[s.selectedIndex].textContent")
+    assert shown == "every 1ms (at least 5s)", shown
     assert not watched.console_errors, watched.console_errors
 
 

@@ -167,6 +167,32 @@ def test_cross_site_forms_are_refused(offline: TestClient) -> None:
     assert offline.post("/silences/x/expire", headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
 
 
+def test_an_annotation_url_is_a_link_only_when_it_is_a_web_link() -> None:
+    import re
+
+    from lookout.console import pages
+
+    def alert(runbook: str) -> dict[str, object]:
+        annotations = {"runbook_url": runbook, "dashboard_url": "/d/lookout-fleet-server?var-service=x"}
+        return {"labels": {"alertname": "X"}, "annotations": annotations, "status": {"state": "active"}}
+
+    hostile = ["javascript:alert(document.domain)", "java\tscript:alert(1)", " javascript:x", "data:text/html,<b>"]
+    html = pages.alerts([alert(url) for url in hostile], None, "")
+    hrefs = re.findall(r'<a [^>]*href="([^"]*)"', html)
+    assert hrefs and all(h.startswith(("/", "http://", "https://")) for h in hrefs), hrefs
+    assert html.count("runbook: not a web link") == len(hostile) and html.count("class=dashboard href=") == 4
+    linked = pages.alerts([alert("https://runbooks.example/X")], None, "")
+    assert 'class=runbook href="https://runbooks.example/X"' in linked
+
+
+def test_pages_run_only_the_consoles_own_scripts(offline: TestClient, config: Config) -> None:
+    uid = next(iter(load_dashboards(config)))
+    for path in ("/", f"/d/{uid}", "/alerts", "/silences"):
+        policy = offline.get(path).headers["content-security-policy"]
+        assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy, path
+    assert "onsubmit" not in offline.get(f"/d/{uid}").text  # no inline handler left for the policy to block
+
+
 def test_dashboard_urls_are_grafanas(offline: TestClient, config: Config) -> None:
     uid = next(iter(load_dashboards(config)))
     assert offline.get(f"/d/{uid}?var-service=x&from=now-1h&to=now").status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -32,6 +33,12 @@ REPORTS = (
     ("cost", "Metrics cost: active series, cardinality, disk, tool-definition footprint"),
 )
 """The reports `lookout report` writes, by file stem, as the reports page lists them."""
+
+
+WEB_LINK = re.compile(r"^(?:https?://|/)[^\s\x00-\x1f\x7f]*$", re.IGNORECASE)
+"""An annotation's URL the console makes a link: http(s), or a path of its own. An annotation comes from any
+rule file, and a ``javascript:`` URL there would run in the console's origin, where silences are made; the whole
+string is checked as a browser reads it (it drops tabs and newlines anywhere, and leading spaces)."""
 
 
 def e(value: object) -> str:
@@ -108,7 +115,7 @@ def dashboard(d: ConsoleDashboard, scrape_interval: float, siblings: Sequence[Co
     body = (
         f"<div class=dash-head><h1>{e(d.title)}</h1><div class=dash-links>{links}</div></div>"
         f"<p class=muted>{e(d.description)}</p>"
-        '<form id=controls class=controls onsubmit="return false"></form>'
+        "<form id=controls class=controls></form>"
         "<div id=status></div><div id=panels class=grid></div>"
         f'<script id=dashboard-json type="application/json">{_json(config)}</script>'
     )
@@ -122,10 +129,12 @@ def _alert_row(alert: dict[str, Any], console_base: str) -> str:
     status = alert.get("status", {})
     receivers = ", ".join(r.get("name", "") for r in alert.get("receivers", []))
     links = []
-    if runbook := annotations.get("runbook_url"):
-        links.append(f'<a class=runbook href="{e(runbook)}">runbook</a>')
-    if dash := annotations.get("dashboard_url"):
-        links.append(f'<a class=dashboard href="{e(dash)}">dashboard</a>')
+    for kind in ("runbook", "dashboard"):
+        if url := annotations.get(f"{kind}_url"):
+            if WEB_LINK.match(url):
+                links.append(f'<a class={kind} href="{e(url)}">{kind}</a>')
+            else:  # shown, not followed
+                links.append(f'<span class={kind} title="{e(url)}">{kind}: not a web link</span>')
     matchers = {m.ALERT_NAME: labels.get(m.ALERT_NAME, "")}
     for key in (m.TENANT, m.SERVICE):
         if key in labels:

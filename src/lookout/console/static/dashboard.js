@@ -8,6 +8,7 @@
   const MAX_POINTS = 240;
   const RANGES = ["5m", "15m", "30m", "1h", "3h", "6h", "12h", "24h", "2d", "7d", "30d"];
   const REFRESHES = ["", "5s", "10s", "30s", "1m", "5m", "15m"];
+  const MIN_REFRESH_SECONDS = 5;
   const PALETTE = ["#5794f2", "#73bf69", "#f2cc0c", "#ff9830", "#b877d9", "#8ab8ff", "#37872d", "#fade2a",
     "#c4162a", "#1f60c4", "#fa6400", "#8f3bb8"];
   const params = new URLSearchParams(location.search);
@@ -42,7 +43,11 @@
     if (end <= start) start = end - 3600;
     return { start: start, end: end };
   }
-  function escapeRegex(v) { return v.replace(/[\\.+*?()|[\]{}^$]/g, "\\$&"); }
+  // A chosen value as a regex inside the query's double-quoted string, as Grafana writes it: the regex's own
+  // escapes, then the string's (instance="127.0.0.1:9115" becomes instance=~"127\\.0\\.0\\.1:9115").
+  function escapeRegex(v) {
+    return v.replace(/[\\.+*?()|[\]{}^$]/g, "\\$&").replace(/[\\"]/g, "\\$&");
+  }
   function variableValue(v) {
     if (v.fixed !== null) return v.fixed;
     const chosen = state.vars[v.name] || [];
@@ -386,7 +391,8 @@
     if (timer) clearInterval(timer);
     timer = null;
     const s = durationSeconds(state.refresh || "");
-    if (s) timer = setInterval(refresh, s * 1000);
+    // A shared link's refresh=1ms must not re-run every query continuously (Grafana's minimum is 5s too).
+    if (s) timer = setInterval(refresh, Math.max(s, MIN_REFRESH_SECONDS) * 1000);
   }
 
   async function loadOptions(v, select) {
@@ -413,6 +419,8 @@
   }
 
   function buildControls() {
+    // The controls act on change; the form itself never submits (no inline handler: the page policy allows none).
+    document.getElementById("controls").addEventListener("submit", (event) => event.preventDefault());
     for (const v of dash.variables) {
       const given = params.getAll("var-" + v.name);
       if (v.fixed === null) state.vars[v.name] = given.length ? given : ["$__all"];
@@ -457,7 +465,11 @@
     const refreshSelect = document.createElement("select");
     refreshSelect.name = "refresh";
     for (const d of REFRESHES) refreshSelect.add(new Option(d ? "every " + d : "off", d, false, d === state.refresh));
-    if (!REFRESHES.includes(state.refresh)) refreshSelect.add(new Option("every " + state.refresh, state.refresh, true, true));
+    if (!REFRESHES.includes(state.refresh)) {
+      const s = durationSeconds(state.refresh);
+      const shown = s !== null && s < MIN_REFRESH_SECONDS ? " (at least " + MIN_REFRESH_SECONDS + "s)" : "";
+      refreshSelect.add(new Option("every " + state.refresh + shown, state.refresh, true, true));
+    }
     refreshSelect.addEventListener("change", () => { state.refresh = refreshSelect.value; writeUrl(); schedule(); });
     control("Auto-refresh", refreshSelect);
     const now = document.createElement("button");
