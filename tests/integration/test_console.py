@@ -332,12 +332,26 @@ def test_a_cross_site_form_is_refused(stack: Stack) -> None:
     form = {"matchers": 'alertname="X"', "duration": "2h", "author": "a", "comment": "c"}
     response = httpx.post(f"{stack.console}/silences", data=form, headers={"Origin": "http://evil.example"})
     assert response.status_code == 403
+    before = httpx.get(f"{stack.alertmanager}/api/v2/silences", timeout=5).json()
+    # DNS rebinding: a page of evil.example whose name now points at 127.0.0.1 is "same origin" with itself.
+    port = stack.ports["grafana"]
+    rebound = {"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"}
+    assert httpx.get(f"{stack.console}/alerts", headers=rebound, timeout=5).status_code == 403
+    assert httpx.post(f"{stack.console}/silences", data=form, headers=rebound, timeout=5).status_code == 403
+    assert httpx.get(f"{stack.alertmanager}/api/v2/silences", timeout=5).json() == before
+    assert httpx.get(f"{stack.console}/alerts", headers={"Host": f"localhost:{port}"}, timeout=5).status_code == 200
 
 
 def test_proxy_forwards_only_queries_to_the_configured_prometheus(stack: Stack) -> None:
     ok = httpx.get(f"{stack.console}/api/prom/query", params={"query": "1+1"}, timeout=5).json()
     assert ok["data"]["result"][1] == "2"
-    assert httpx.get(f"{stack.console}/api/prom/admin", timeout=5).status_code == 502
+    refused = httpx.get(f"{stack.console}/api/prom/admin", timeout=5)
+    assert refused.status_code == 404 and "not a proxied Prometheus call" in refused.text
+    # Prometheus's own refusal of a query is the asker's: its status (400) and message come through.
+    bad = httpx.get(f"{stack.console}/api/prom/query", params={"query": "up{"}, timeout=5)
+    assert bad.status_code == 400 and bad.json()["errorType"] == "bad_data", bad.text
+    values = httpx.get(f"{stack.console}/api/labels/service", params={"match": ""}, timeout=5)
+    assert values.status_code == 400 and "bad_data" in values.json()["error"], values.text
 
 
 def test_console_says_so_when_prometheus_is_down(stack: Stack, watched: Watched, tmp_path: Path) -> None:

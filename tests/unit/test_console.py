@@ -3,6 +3,8 @@ app's answers when its upstreams are down (an address nothing listens on)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -144,15 +146,118 @@ def test_every_page_links_to_the_reports_and_the_reports_page_serves_what_lookou
 
 def test_only_queries_are_proxied(offline: TestClient) -> None:
     assert offline.get("/api/prom/query", params={"query": "up"}).json()["errorType"] == "upstream"
-    for call in ("admin", "targets", "series", "..%2Fadmin%2Ftsdb%2Fdelete_series"):
-        response = offline.get(f"/api/prom/{call}")
-        assert response.status_code in (404, 502)
-        assert "not a proxied" in response.text or response.status_code == 404
+    for call in ("admin", "targets", "series", "labels", "..%2Fadmin%2Ftsdb%2Fdelete_series"):
+        assert offline.get(f"/api/prom/{call}").status_code == 404, call  # the asker's mistake, not a 502
 
 
 def test_label_values_take_label_names_only(offline: TestClient) -> None:
     assert offline.get("/api/labels/..%2F..%2Fadmin").status_code in (400, 404)
     assert offline.get("/api/labels/service", params={"match": "up"}).status_code == 502  # Prometheus is down
+    bad = offline.get("/api/labels/service", params={"match": "up", "start": "abc"})
+    assert bad.status_code == 400 and "start: 'abc' is not a Unix time" in bad.json()["error"]
+
+
+def test_a_form_past_its_bound_is_refused_whole_not_cut(offline: TestClient) -> None:
+    query = "up" + " " * 17_000  # cut at 16 KiB, `time=` at the end was read as another time (1970)
+    response = offline.post("/api/prom/query", data={"query": query, "time": "1796094103.945"})
+    assert response.status_code == 413 and "more than 16384" in response.json()["error"]
+    form = {"matchers": 'alertname="X"', "duration": "2h", "author": "a", "comment": "c" * 17_000}
+    silence = offline.post("/silences", data=form)
+    assert silence.status_code == 413 and "shorten the query or comment" in silence.text
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b"query=up&x="
+        for _ in range(40):
+            yield b"a" * 1024
+
+    streamed = offline.post(
+        "/api/prom/query", content=chunked(), headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert streamed.status_code == 413, streamed.text
+
+
+def test_an_answer_past_its_bound_is_refused_not_buffered(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from lookout.console import clients
+
+    class Huge(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            for _ in range(64):  # 2 MiB
+                self.wfile.write(b" " * 32 * 1024)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    monkeypatch.setattr(clients, "MAX_ANSWER_BYTES", 1 << 20)
+    server = ThreadingHTTPServer((LOOPBACK, 0), Huge)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+
+        async def ask() -> str:
+            client = clients.PrometheusClient(f"http://{LOOPBACK}:{server.server_address[1]}")
+            try:
+                await client.api("query", [("query", "up")])
+            except clients.UpstreamError as exc:
+                return str(exc)
+            finally:
+                await client.close()
+            return "answered"
+
+        assert "larger than 1 MiB: narrow the query" in asyncio.run(ask())
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_an_upstream_failure_says_which_kind(tmp_path: Path) -> None:
+    import asyncio
+    import socket
+    import threading
+
+    import httpx
+
+    from lookout.console.clients import PrometheusClient, UpstreamError, _why
+
+    listener = socket.create_server((LOOPBACK, 0))  # plain TCP where the URL says HTTPS
+
+    def answer_plain() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=answer_plain, daemon=True)
+    thread.start()
+
+    async def ask(url: str) -> str:
+        client = PrometheusClient(url)
+        try:
+            await client.instant("up")
+        except UpstreamError as exc:
+            return str(exc)
+        finally:
+            await client.close()
+        return "answered"
+
+    try:
+        assert "TLS failed" in asyncio.run(ask(f"https://{LOOPBACK}:{listener.getsockname()[1]}"))
+    finally:
+        listener.close()
+        thread.join(5)
+    assert "connection refused" in asyncio.run(ask(f"http://{LOOPBACK}:{free_port()}"))
+    unresolved = httpx.ConnectError("[Errno -2] Name or service not known")
+    unresolved.__cause__ = socket.gaierror(-2, "Name or service not known")
+    assert _why(unresolved) == "its host name does not resolve (Name or service not known)"
 
 
 def test_runbooks_are_served_and_nothing_else(offline: TestClient) -> None:
@@ -164,7 +269,37 @@ def test_runbooks_are_served_and_nothing_else(offline: TestClient) -> None:
 def test_cross_site_forms_are_refused(offline: TestClient) -> None:
     form = {"matchers": 'alertname="X"', "duration": "2h", "author": "a", "comment": "c"}
     assert offline.post("/silences", data=form, headers={"Origin": "http://elsewhere.example"}).status_code == 403
+    assert offline.post("/silences", data=form, headers={"Origin": "null"}).status_code == 403  # sandboxed form
     assert offline.post("/silences/x/expire", headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1:3000", True),
+        ("localhost:3000", True),
+        ("localhost", True),
+        ("console.localhost:3000", True),
+        ("[::1]:3000", True),
+        ("[::1]", True),
+        ("127.1.2.3", True),
+        ("evil.example:3000", False),  # a name pointed at 127.0.0.1 by its owner (DNS rebinding)
+        ("10.0.0.5:3000", False),
+        ("", False),
+        ("[::1", False),
+    ],
+)
+def test_a_loopback_console_answers_loopback_names_only(
+    config: Config, tmp_path: Path, host: str, loopback: bool
+) -> None:
+    from lookout.console.access import LoopbackHostsOnly
+
+    dead = f"http://{LOOPBACK}:{free_port()}"
+    client = TestClient(LoopbackHostsOnly(create_app(ConsoleSettings(config, dead, dead, tmp_path))))
+    response = client.get("/-/healthy", headers={"Host": host})
+    assert response.status_code == (200 if loopback else 403), response.text
+    if not loopback:
+        assert "listens on loopback only" in response.text
 
 
 def test_an_annotation_url_is_a_link_only_when_it_is_a_web_link() -> None:

@@ -7,15 +7,21 @@ so the alerts' dashboard and runbook links work natively as they do against Graf
 
 from __future__ import annotations
 
+from starlette.types import ASGIApp
+
 from lookout.console.app import ConsoleSettings, create_app
 from lookout.serving import Listener, serve
 
 
 async def serve_console(settings: ConsoleSettings, host: str, port: int) -> None:
-    from lookout.console.access import console_security
+    from lookout.config.security import is_loopback
+    from lookout.console.access import LoopbackHostsOnly, console_security
 
     security = console_security(settings.config.security)
-    await serve([Listener(create_app(settings), host, port, "console, --listen", security=security)])
+    app: ASGIApp = create_app(settings)
+    if is_loopback(f"{host}:{port}"):
+        app = LoopbackHostsOnly(app)
+    await serve([Listener(app, host, port, "console, --listen", security=security)])
 
 
 __all__ = ["ConsoleSettings", "create_app", "serve_console"]

@@ -24,7 +24,13 @@ from lookout.config.model import SLO_PERIOD, Config
 from lookout.config.types import duration_seconds
 from lookout.console import pages
 from lookout.console.bench import BenchUnavailable, bench_history
-from lookout.console.clients import AlertmanagerClient, PrometheusClient, UpstreamAccess, UpstreamError
+from lookout.console.clients import (
+    AlertmanagerClient,
+    PrometheusClient,
+    QueryRefused,
+    UpstreamAccess,
+    UpstreamError,
+)
 from lookout.console.dashboards import ConsoleDashboard, load_dashboards
 from lookout.console.probes import probe_targets
 from lookout.console.slo import service_slos
@@ -111,8 +117,8 @@ def _same_origin(request: Request) -> bool:
     """Forms that change Alertmanager state are accepted from the console's own pages only."""
     if request.headers.get("sec-fetch-site") == "cross-site":
         return False
-    origin = request.headers.get("origin")
-    return origin is None or origin == "null" or urlsplit(origin).netloc == request.headers.get("host")
+    origin = request.headers.get("origin")  # "null" (a sandboxed or redirected form) is not the console's own
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
 
 
 def create_app(settings: ConsoleSettings) -> Starlette:
@@ -137,13 +143,13 @@ def create_app(settings: ConsoleSettings) -> Starlette:
         return html(pages.dashboard(found, scrape_interval, siblings))
 
     async def prom_api(request: Request) -> Response:
-        if request.method == "POST":
-            body = await request.body()
-            params = parse_qsl(body[:MAX_FORM_BYTES].decode("utf-8", "replace"))
-        else:
-            params = list(request.query_params.multi_items())
         try:
+            params = await _form(request) if request.method == "POST" else list(request.query_params.multi_items())
             status, content = await prometheus.api(request.path_params["call"], params)
+        except FormTooLarge as exc:
+            return JSONResponse({"status": "error", "errorType": "bad_data", "error": str(exc)}, status_code=413)
+        except QueryRefused as exc:
+            return JSONResponse({"status": "error", "errorType": "bad_data", "error": str(exc)}, status_code=404)
         except UpstreamError as exc:
             return JSONResponse({"status": "error", "errorType": "upstream", "error": str(exc)}, status_code=502)
         return Response(content, status_code=status, media_type="application/json")
@@ -154,10 +160,14 @@ def create_app(settings: ConsoleSettings) -> Starlette:
         if not LABEL_NAME.match(label):
             return JSONResponse({"status": "error", "error": f"{label!r} is not a label name"}, status_code=400)
         try:
-            values = await prometheus.label_values(
-                label, q.get("match", ""), float(q.get("start", "0")), float(q.get("end", "0"))
-            )
-        except (UpstreamError, ValueError) as exc:
+            start, end = (_seconds(q, "start"), _seconds(q, "end"))
+        except ValueError as exc:
+            return JSONResponse({"status": "error", "error": str(exc)}, status_code=400)
+        try:
+            values = await prometheus.label_values(label, q.get("match", ""), start, end)
+        except QueryRefused as exc:
+            return JSONResponse({"status": "error", "error": str(exc)}, status_code=400)
+        except UpstreamError as exc:
             return JSONResponse({"status": "error", "error": str(exc)}, status_code=502)
         return JSONResponse({"status": "success", "data": values})
 
@@ -188,9 +198,11 @@ def create_app(settings: ConsoleSettings) -> Starlette:
     async def silences_post(request: Request) -> Response:
         if not _same_origin(request):
             return PlainTextResponse("cross-site form refused", status_code=403)
-        form = dict(parse_qsl((await request.body())[:MAX_FORM_BYTES].decode("utf-8", "replace")))
         try:
+            form = dict(await _form(request))
             silence_id = await alertmanager.create_silence(silence_body(form))
+        except FormTooLarge as exc:
+            return await silences_page(request, str(exc), 413)
         except (BadSilence, UpstreamError) as exc:
             return await silences_page(request, str(exc), 400)
         return RedirectResponse(f"/silences?created={silence_id}", status_code=303)
@@ -294,6 +306,35 @@ def create_app(settings: ConsoleSettings) -> Starlette:
         ],
         lifespan=lifespan,
     )
+
+
+class FormTooLarge(ValueError):
+    """A form body past :data:`MAX_FORM_BYTES`; refused whole rather than cut (a cut query or comment changes
+    meaning)."""
+
+
+async def _form(request: Request) -> list[tuple[str, str]]:
+    """The urlencoded body's fields, read up to :data:`MAX_FORM_BYTES` and no further."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        raise FormTooLarge(f"the form is {declared} bytes, more than {MAX_FORM_BYTES}: shorten the query or comment")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise FormTooLarge(f"the form is more than {MAX_FORM_BYTES} bytes: shorten the query or comment")
+    return parse_qsl(body.decode("utf-8", "replace"))
+
+
+def _seconds(params: Any, name: str) -> float | None:
+    """An optional Unix time of the query string; a ValueError naming it when it is not a number."""
+    text = params.get(name)
+    if text is None or text == "":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{name}: {text!r} is not a Unix time in seconds") from None
 
 
 def _author() -> str:

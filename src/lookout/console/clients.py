@@ -6,6 +6,7 @@ Every failure (connection refused, timeout, an error status, a query Prometheus 
 
 from __future__ import annotations
 
+import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any, Final
@@ -18,8 +19,21 @@ PROMETHEUS_PROXY_PATHS: Final = frozenset({"query", "query_range"})
 """The only Prometheus API calls the browser may have proxied (read-only queries)."""
 
 
+MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
+"""The largest answer the console reads from an upstream: a dashboard panel (240 points a series) stays far
+below it; a query for every series over a long range at a tiny step does not, and is refused, not buffered."""
+
+
 class UpstreamError(Exception):
     """Prometheus or Alertmanager is unreachable or refused a call; the message says which and why."""
+
+
+class QueryRefused(UpstreamError):
+    """Prometheus refused the query itself (``bad_data``): the asker's mistake, not the upstream's."""
+
+
+class AnswerTooLarge(httpx.HTTPError):
+    """The upstream's answer passed :data:`MAX_ANSWER_BYTES`."""
 
 
 @dataclass(frozen=True)
@@ -29,10 +43,24 @@ class Sample:
 
 
 def _why(exc: httpx.HTTPError) -> str:
-    if isinstance(exc, httpx.ConnectError):
+    chain: list[BaseException] = []  # httpx wraps httpcore, which wraps anyio's "all attempts failed", the socket's
+    link: BaseException | None = exc
+    while link is not None and len(chain) < 10:
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    cause = next((c for c in reversed(chain) if isinstance(c, OSError)), None)  # the innermost: the socket's own
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return f"its TLS certificate is not trusted: {cause.verify_message} (security.tls.ca_file)"
+    if isinstance(cause, ssl.SSLError):
+        return f"TLS failed: {cause.reason or cause} (is it serving HTTPS? the URL's scheme says so)"
+    if isinstance(cause, socket.gaierror):
+        return f"its host name does not resolve ({cause.strerror})"
+    if isinstance(cause, ConnectionRefusedError):
         return "connection refused (is it running?)"
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
+    if isinstance(exc, AnswerTooLarge):
+        return str(exc)
     return str(exc) or type(exc).__name__
 
 
@@ -64,7 +92,17 @@ class _Upstream:
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = await self._http.request(method, path, **kwargs)
+            async with self._http.stream(method, path, **kwargs) as response:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_ANSWER_BYTES:
+                        raise AnswerTooLarge(
+                            f"its answer is larger than {MAX_ANSWER_BYTES >> 20} MiB: narrow the query or the range"
+                        )
+            # The answer as read (decoded): its status and body, and the type its text is decoded by.
+            kept = {"content-type": response.headers.get("content-type", "application/octet-stream")}
+            response = httpx.Response(response.status_code, headers=kept, content=bytes(body), request=response.request)
         except httpx.HTTPError as exc:
             raise UpstreamError(f"{self.name} at {self.base_url}: {_why(exc)}") from None
         if response.status_code in (401, 403):
@@ -73,7 +111,10 @@ class _Upstream:
                 "(security.client_user and its password_file)"
             )
         if response.status_code >= 500 or response.status_code in (404, 405):
-            raise UpstreamError(f"{self.name} at {self.base_url}: HTTP {response.status_code} on {path}")
+            said = response.text.strip()[:300]
+            raise UpstreamError(
+                f"{self.name} at {self.base_url}: HTTP {response.status_code} on {path}" + (f": {said}" if said else "")
+            )
         return response
 
 
@@ -83,7 +124,7 @@ class PrometheusClient(_Upstream):
     async def api(self, call: str, params: list[tuple[str, str]]) -> tuple[int, bytes]:
         """Proxy one read-only API call: Prometheus's status and JSON body, untouched."""
         if call not in PROMETHEUS_PROXY_PATHS:
-            raise UpstreamError(f"not a proxied Prometheus call: {call}")
+            raise QueryRefused(f"not a proxied Prometheus call: {call}")
         response = await self._call(
             "POST",
             f"/api/v1/{call}",
@@ -99,7 +140,9 @@ class PrometheusClient(_Upstream):
         except ValueError:
             raise UpstreamError(f"Prometheus at {self.base_url}: not a JSON answer on {path}") from None
         if body.get("status") != "success":
-            raise UpstreamError(f"Prometheus: {body.get('errorType', 'error')}: {body.get('error', 'query failed')}")
+            kind = body.get("errorType", "error")
+            refused = QueryRefused if kind == "bad_data" else UpstreamError
+            raise refused(f"Prometheus: {kind}: {body.get('error', 'query failed')}")
         return body["data"]
 
     async def instant(self, expr: str, at: float | None = None) -> list[Sample]:
@@ -118,8 +161,12 @@ class PrometheusClient(_Upstream):
         data = await self._data("/api/v1/query_range", params)
         return [(item["metric"], [(float(t), float(v)) for t, v in item["values"]]) for item in data["result"]]
 
-    async def label_values(self, label: str, match: str, start: float, end: float) -> list[str]:
-        params = {"match[]": match, "start": f"{start:.3f}", "end": f"{end:.3f}"}
+    async def label_values(self, label: str, match: str, start: float | None, end: float | None) -> list[str]:
+        params = {"match[]": match}
+        if start is not None:
+            params["start"] = f"{start:.3f}"
+        if end is not None:
+            params["end"] = f"{end:.3f}"
         values: list[str] = await self._data(f"/api/v1/label/{label}/values", params)
         return sorted(values)
 
