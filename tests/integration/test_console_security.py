@@ -95,3 +95,5 @@ def test_a_viewer_runs_queries_but_cannot_silence(secured: Secured) -> None:
     operator = ("lookout", secured.password("lookout"))
     allowed = httpx.post(f"{secured.url}/silences", data=form, verify=secured.context, auth=operator)
     assert allowed.status_code == 400 and "connection refused" in allowed.text  # through; Alertmanager is down
+    page = httpx.get(f"{secured.url}/silences", verify=secured.context, auth=operator).text
+    assert '<input name=author required value="lookout" readonly>' in page  # a silence names its signed-in author

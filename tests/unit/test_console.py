@@ -4,6 +4,7 @@ app's answers when its upstreams are down (an address nothing listens on)."""
 from __future__ import annotations
 
 import contextlib
+import html
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,6 +91,26 @@ def test_silence_spans_its_duration() -> None:
 
     span = datetime.fromisoformat(body["endsAt"]) - datetime.fromisoformat(body["startsAt"])
     assert span.total_seconds() == 5400 and body["createdBy"] == "me"
+
+
+def test_a_signed_in_user_is_the_author_of_their_silence() -> None:
+    form = {"matchers": 'alertname="X"', "duration": "1h", "author": "someone-else", "comment": "deploy"}
+    assert silence_body(form, "alice")["createdBy"] == "alice"
+    assert silence_body(form)["createdBy"] == "someone-else"  # no login (no security:): the form's author
+
+
+def test_the_silence_link_of_an_alert_reads_back_as_its_labels() -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from lookout.console import pages
+
+    service = 'say "hi" \\ there\nnow'  # quotes, a backslash and a newline in a label value
+    alert = {"labels": {"alertname": "X", "service": service}, "annotations": {}, "status": {"state": "active"}}
+    href = pages.alerts([alert], None, "").split('class=silence href="', 1)[1].split('"', 1)[0]
+    prefill = parse_qs(urlsplit(html.unescape(href)).query)["matcher"]
+    read = {m["name"]: m["value"] for m in parse_matchers(", ".join(prefill))}
+    assert read == {"alertname": "X", "service": service}
+    assert parse_matchers('path=~"a\\\\.b"')[0]["value"] == "a\\.b"  # Alertmanager's escapes: the regex a\.b
 
 
 def test_burn_rate_alerts_are_read_from_the_generated_rules(config: Config) -> None:

@@ -35,6 +35,7 @@ from lookout.console.dashboards import ConsoleDashboard, load_dashboards
 from lookout.console.probes import probe_targets
 from lookout.console.slo import service_slos
 from lookout.report import DEFAULT_OUT
+from lookout.security.auth import PRINCIPAL_SCOPE_KEY
 
 STATIC_DIR: Final = Path(str(files("lookout.console") / "static"))
 RUNBOOKS_DIR: Final = Path(str(files("lookout.console") / "runbooks"))
@@ -72,6 +73,14 @@ class BadSilence(ValueError):
     """The silence form has a field Alertmanager would refuse; the message names it."""
 
 
+_UNESCAPE: Final = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _unescaped(found: re.Match[str]) -> str:
+    """A quoted matcher value's escape, as Alertmanager reads it: ``\\n`` a newline, ``\\x`` the character x."""
+    return "\n" if found[1] == "n" else found[1]
+
+
 def parse_matchers(text: str) -> list[dict[str, Any]]:
     matchers, pos = [], 0
     text = text.strip()
@@ -80,7 +89,7 @@ def parse_matchers(text: str) -> list[dict[str, Any]]:
         if found is None or found.end() == pos:
             raise BadSilence(f'matchers: cannot read {text[pos:]!r}: write e.g. alertname="MCPServerDown", service="x"')
         name, op, quoted, bare = found.groups()
-        value = quoted.replace('\\"', '"') if quoted is not None else (bare or "").strip()
+        value = _UNESCAPE.sub(_unescaped, quoted) if quoted is not None else (bare or "").strip()
         matchers.append({"name": name, "value": value, "isRegex": "~" in op, "isEqual": not op.startswith("!")})
         pos = found.end()
     if not matchers:
@@ -88,7 +97,11 @@ def parse_matchers(text: str) -> list[dict[str, Any]]:
     return matchers
 
 
-def silence_body(form: dict[str, str]) -> dict[str, Any]:
+def silence_body(form: dict[str, str], signed_in: str | None = None) -> dict[str, Any]:
+    """Alertmanager's silence from the form; ``signed_in`` (the user's login) is its author, whatever the form
+    says, so that a silence names who made it."""
+    if signed_in:
+        form = {**form, "author": signed_in}
     matchers = parse_matchers(form.get("matchers", ""))
     try:
         seconds = duration_seconds(form.get("duration", "").strip())
@@ -190,7 +203,8 @@ def create_app(settings: ConsoleSettings) -> Starlette:
         if request.query_params.get("expired"):
             notice = f"Silence {request.query_params['expired']} expired."
         prefill = request.query_params.getlist("matcher")
-        return html(pages.silences(items, error, notice, prefill, _author()), status)
+        signed_in = request.scope.get(PRINCIPAL_SCOPE_KEY)
+        return html(pages.silences(items, error, notice, prefill, signed_in or _author(), bool(signed_in)), status)
 
     async def silences_get(request: Request) -> Response:
         return await silences_page(request)
@@ -200,7 +214,7 @@ def create_app(settings: ConsoleSettings) -> Starlette:
             return PlainTextResponse("cross-site form refused", status_code=403)
         try:
             form = dict(await _form(request))
-            silence_id = await alertmanager.create_silence(silence_body(form))
+            silence_id = await alertmanager.create_silence(silence_body(form, request.scope.get(PRINCIPAL_SCOPE_KEY)))
         except FormTooLarge as exc:
             return await silences_page(request, str(exc), 413)
         except (BadSilence, UpstreamError) as exc:

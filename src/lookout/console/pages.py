@@ -41,6 +41,11 @@ rule file, and a ``javascript:`` URL there would run in the console's origin, wh
 string is checked as a browser reads it (it drops tabs and newlines anywhere, and leading spaces)."""
 
 
+def _quoted(value: str) -> str:
+    """*value* inside a matcher's double quotes (Alertmanager's escapes)."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def e(value: object) -> str:
     return escape(str(value), quote=True)
 
@@ -139,7 +144,7 @@ def _alert_row(alert: dict[str, Any], console_base: str) -> str:
     for key in (m.TENANT, m.SERVICE):
         if key in labels:
             matchers[key] = labels[key]
-    query = urlencode([("matcher", f'{k}="{v}"') for k, v in matchers.items()])
+    query = urlencode([("matcher", f'{k}="{_quoted(v)}"') for k, v in matchers.items()])
     links.append(f'<a class=silence href="/silences?{e(query)}#new">silence</a>')
     other = ", ".join(
         f"{k}={v}" for k, v in sorted(labels.items()) if k not in (m.ALERT_NAME, m.TENANT, m.PRIORITY, m.SEVERITY)
@@ -178,8 +183,14 @@ def alerts(items: list[dict[str, Any]] | None, error: str | None, console_base: 
 
 
 def silences(
-    items: list[dict[str, Any]] | None, error: str | None, notice: str | None, prefill: Sequence[str], author: str
+    items: list[dict[str, Any]] | None,
+    error: str | None,
+    notice: str | None,
+    prefill: Sequence[str],
+    author: str,
+    signed_in: bool = False,
 ) -> str:
+    """The silences page; ``signed_in``: ``author`` is the signed-in user, whose name every silence carries."""
     body = "<h1>Silences</h1>"
     if notice:
         body += f"<div class=notice role=status>{e(notice)}</div>"
@@ -191,7 +202,7 @@ def silences(
         '<label>Matchers <input name=matchers required placeholder=\'alertname="MCPServerDown", service="demo"\''
         f' value="{e(", ".join(prefill))}"></label>'
         '<label>Duration <input name=duration required value="2h" pattern="[0-9]+[smhdw]"></label>'
-        f'<label>Author <input name=author required value="{e(author)}"></label>'
+        f'<label>Author <input name=author required value="{e(author)}"{" readonly" if signed_in else ""}></label>'
         '<label>Comment <input name=comment required placeholder="why, and the ticket"></label>'
         "<button type=submit>Create silence</button></form>"
     )
