@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from lookout import metrics as m
 from lookout.protocol import Transport
-from tests.support import LOOPBACK, free_port, lookout_argv, start, wait_until
+from tests.support import LOOPBACK, Proc, free_port, lookout_argv, start, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -323,3 +323,71 @@ def test_closed_health_and_bad_management_files_are_refused(tmp_path: Path) -> N
         assert live.status_code == 200
     finally:
         proc.stop()
+
+
+def _children(pid: int) -> list[int]:
+    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting for a parent to reap it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _serve_weather(tmp_path: Path, new_session: bool = False) -> tuple[Proc, int, int]:
+    """The weather example under `lookout instrument` over HTTP, ready: (launcher, its program's PID, mport)."""
+    port, mport = free_port(), free_port()
+    argv = lookout_argv("instrument", "--management", f"{LOOPBACK}:{mport}", "--", str(WEATHER), "http", str(port))
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:  # a new session: no terminal, as under a supervisor or in a container
+        popen = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=new_session
+        )
+    proc = Proc(popen, log)
+    try:
+        wait_until(lambda: proc.alive() and ready(mport), 30, what="/health/ready of the instrumented program")
+        (program,) = _children(proc.pid)
+    except BaseException:
+        proc.stop()
+        raise
+    return proc, program, mport
+
+
+def test_the_program_ends_with_its_launcher_even_a_killed_one(tmp_path: Path) -> None:
+    proc, program, mport = _serve_weather(tmp_path)
+    try:
+        proc.stop(signal.SIGKILL)  # e.g. the OOM killer: the launcher cannot pass anything on
+        wait_until(lambda: not _running(program), 20, what="the program to end after its launcher was killed")
+        assert not ready(mport)
+    finally:
+        proc.stop()
+        if _running(program):
+            os.kill(program, signal.SIGKILL)
+
+
+def test_sigint_to_the_launcher_alone_reaches_the_program(tmp_path: Path) -> None:
+    proc, program, _ = _serve_weather(tmp_path, new_session=True)
+    try:
+        os.kill(proc.pid, signal.SIGINT)  # `docker kill -s INT`, systemd KillSignal=SIGINT: no terminal sent it
+        wait_until(lambda: not proc.alive(), 30, what="the launcher to end after SIGINT")
+        wait_until(lambda: not _running(program), 10, what="the program to end after SIGINT")
+    finally:
+        proc.stop()
+        if _running(program):
+            os.kill(program, signal.SIGKILL)
+
+
+def test_a_program_that_closes_the_status_pipe_before_its_server_is_reported(tmp_path: Path) -> None:
+    program = tmp_path / "closes_fds.py"
+    program.write_text(
+        "import os, time\n"
+        "os.closerange(3, 4096)  # as daemonizing programs and some re-executing launchers do\n"
+        "from mcp.server.mcpserver import MCPServer\n"
+        "server = MCPServer('closer')\n"
+        "time.sleep(60)\n"
+    )
+    result = run_instrument("--server-timeout", "3", "--management", "off", "--", sys.executable, str(program))
+    assert_one_line(result, "closes_fds.py", "built no MCP server within 3 s", "closed Lookout's status pipe")

@@ -36,6 +36,47 @@ def test_python_programs_are_resolved(tmp_path: Path) -> None:
         assert auto.resolve_command([str(console_script), "--port", "1"]) == [str(console_script), "--port", "1"]
 
 
+def test_console_scripts_pip_writes_in_other_forms_are_resolved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pip's /bin/sh launcher, for an interpreter whose path has a space or is too long for a shebang
+    spaced = tmp_path / "sp ace" / "bin"
+    spaced.mkdir(parents=True)
+    launcher = spaced / "weather-mcp"
+    launcher.write_text(
+        "#!/bin/sh\n" + "'" * 3 + f'exec\' "{spaced}/python3.13t" "$0" "$@"\n\' ' + "'" * 3 + "\nimport sys\n"
+    )
+    launcher.chmod(0o755)
+    assert auto.resolve_command([str(launcher), "stdio"]) == [str(launcher), "stdio"]
+    # a .py script installed on PATH (setuptools scripts=)
+    (tmp_path / "bin").mkdir()
+    on_path = _script(tmp_path / "bin", "serve_mcp.py", "import sys")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    assert auto.resolve_command(["serve_mcp.py", "x"]) == [sys.executable, str(on_path), "x"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "flags"),
+    [
+        (["-I", "server.py"], "-I"),
+        (["-E", "-m", "server"], "-E"),
+        (["-SB", "server.py"], "-S"),
+        (["-u", "-bI", "server.py"], "-I"),
+    ],
+)
+def test_python_options_that_keep_lookout_out_are_refused(argv: list[str], flags: str) -> None:
+    with pytest.raises(auto.LaunchError, match=rf"runs Python with {flags}, which ignores PYTHONPATH"):
+        auto.resolve_command([sys.executable, *argv])
+
+
+def test_python_options_after_the_program_are_the_programs(tmp_path: Path) -> None:
+    assert auto.resolve_command([sys.executable, "-u", "server.py", "-I"])[-1] == "-I"
+    assert auto.resolve_command([sys.executable, "-W", "ignore", "-m", "pkg", "-E"])[-1] == "-E"
+    isolated = _script(tmp_path, "isolated-mcp", f"#!{sys.executable} -I")
+    with pytest.raises(auto.LaunchError, match="runs Python with -I"):
+        auto.resolve_command([str(isolated)])
+
+
 def test_other_programs_are_refused(tmp_path: Path) -> None:
     shell = _script(tmp_path, "serve", "#!/bin/sh")
     with pytest.raises(auto.LaunchError, match=r"serve is not a Python program"):
@@ -78,10 +119,36 @@ def test_opentelemetry_variables_drive_tracing() -> None:
     assert own.export_traces and own.otlp_endpoint == "http://127.0.0.1:4318/v1/traces"
 
 
+def test_options_and_lookout_variables_win_over_opentelemetry_tracing_ones() -> None:
+    ratio = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"}
+    assert not auto.AutoSettings.from_env({**ratio, "LOOKOUT_TRACES": "off"}).traces  # --traces off starts
+    budget = auto.AutoSettings.from_env({**ratio, "LOOKOUT_TRACES_PER_SECOND": "5"})
+    assert budget.traces and budget.traces_per_second == 5
+    assert (
+        auto.AutoSettings.from_env(
+            {"OTEL_TRACES_SAMPLER": "always_on", "LOOKOUT_TRACES_PER_SECOND": "5"}
+        ).traces_per_second
+        == 5
+    )
+    assert auto.AutoSettings.from_env({"OTEL_SDK_DISABLED": "true", "LOOKOUT_TRACES": "on"}).traces
+    assert auto.AutoSettings.from_env({"OTEL_TRACES_SAMPLER": "always_off", "LOOKOUT_TRACES": "on"}).traces
+    own = {"OTEL_TRACES_EXPORTER": "none", "LOOKOUT_OTLP_ENDPOINT": "http://127.0.0.1:4318/v1/traces"}
+    exporting = auto.AutoSettings.from_env(own)
+    assert exporting.export_traces and exporting.otlp_endpoint == own["LOOKOUT_OTLP_ENDPOINT"]
+    # left to OTEL_*: exporter none turns tracing off, as documented
+    assert not auto.AutoSettings.from_env({"OTEL_TRACES_EXPORTER": "none"}).traces
+    both = {"OTEL_TRACES_EXPORTER": "otlp,console", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
+    assert auto.AutoSettings.from_env(both).export_traces
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
         ({"OTEL_TRACES_SAMPLER": "traceidratio"}, "OTEL_TRACES_SAMPLER=traceidratio is not supported"),
+        (
+            {"OTEL_TRACES_EXPORTER": "console", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"},
+            "OTEL_TRACES_EXPORTER=console is not supported: Lookout exports over OTLP",
+        ),
         ({"LOOKOUT_MANAGEMENT": "9464"}, "management address '9464' is not HOST:PORT"),
         ({"LOOKOUT_MANAGEMENT": "localhost:99999"}, "is not HOST:PORT"),
         ({"LOOKOUT_LOGS": "text"}, "LOOKOUT_LOGS='text' is not one of json, off"),
@@ -111,3 +178,10 @@ def test_the_example_scrapes_the_management_port() -> None:
         for target in static.get("targets", [])
     ]
     assert "127.0.0.1:9464" in scraped
+
+
+def test_a_program_ended_by_sigkill_ends_the_launcher_by_sigkill() -> None:
+    import subprocess
+
+    code = "from lookout.instrument.autoinstrument import exit_like; exit_like(-9); raise SystemExit(3)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=30, capture_output=True).returncode == -9

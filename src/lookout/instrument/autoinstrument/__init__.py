@@ -27,7 +27,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,7 +75,10 @@ ALWAYS_ON_TRACES_PER_SECOND = math.inf
 """``OTEL_TRACES_SAMPLER=always_on``: the adaptive sampler with no budget keeps every trace."""
 _SAMPLERS_ON = ("always_on", "parentbased_always_on")
 _SAMPLERS_OFF = ("always_off", "parentbased_always_off")
-_PYTHON = re.compile(r"python(\d+(\.\d+)*)?")
+_PYTHON = re.compile(r"python(\d+(\.\d+)*t?)?")  # python3.13t: a free-threaded build
+_ISOLATING = frozenset("IES")
+"""Interpreter options that keep Lookout out: -I and -E ignore PYTHONPATH (where its site directory is), -S skips
+the site module that loads it."""
 
 
 class LaunchError(Exception):
@@ -122,25 +125,40 @@ class AutoSettings:
         """``LOOKOUT_*`` first, then the OpenTelemetry SDK's variables; raises :class:`LaunchError`."""
         service = env.get(ENV_SERVICE) or env.get("OTEL_SERVICE_NAME", "")
         logs = _choice(ENV_LOGS, env.get(ENV_LOGS, "json"), LOGS_CHOICES)
-        traces = _choice(ENV_TRACES, env.get(ENV_TRACES, "on"), TRACES_CHOICES) == "on"
-        if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
-            traces = False
-        per_second = _positive(ENV_TRACES_PER_SECOND, env.get(ENV_TRACES_PER_SECOND), DEFAULT_TARGET_PER_SECOND)
-        sampler = env.get("OTEL_TRACES_SAMPLER", "").strip().lower()
-        if sampler in _SAMPLERS_OFF:
-            traces = False
-        elif sampler in _SAMPLERS_ON:
-            per_second = ALWAYS_ON_TRACES_PER_SECOND
-        elif sampler:
-            raise LaunchError(
-                f"OTEL_TRACES_SAMPLER={sampler} is not supported: use always_on, always_off, "
-                "parentbased_always_on or parentbased_always_off, or unset it for the adaptive sampler "
-                f"({ENV_TRACES_PER_SECOND} / --traces-per-second)"
-            )
+        # An option or LOOKOUT_* variable decides on its own; only what they leave open is read from OTEL_*
+        # (clusters often set OTEL_* for every container).
+        exporters = {e.strip() for e in env.get("OTEL_TRACES_EXPORTER", "otlp").lower().split(",") if e.strip()}
+        if env.get(ENV_TRACES):
+            traces = _choice(ENV_TRACES, env[ENV_TRACES], TRACES_CHOICES) == "on"
+        else:
+            sdk_disabled = env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+            sampler_off = env.get("OTEL_TRACES_SAMPLER", "").strip().lower() in _SAMPLERS_OFF
+            exporter_off = exporters == {"none"} and not env.get(ENV_OTLP_ENDPOINT)  # the endpoint option wins
+            traces = not (sdk_disabled or sampler_off or exporter_off)
+        if env.get(ENV_TRACES_PER_SECOND):
+            per_second = _positive(ENV_TRACES_PER_SECOND, env[ENV_TRACES_PER_SECOND], DEFAULT_TARGET_PER_SECOND)
+        else:
+            per_second = DEFAULT_TARGET_PER_SECOND
+            sampler = env.get("OTEL_TRACES_SAMPLER", "").strip().lower()
+            if sampler in _SAMPLERS_ON:
+                per_second = ALWAYS_ON_TRACES_PER_SECOND
+            elif sampler and sampler not in _SAMPLERS_OFF and traces:
+                raise LaunchError(
+                    f"OTEL_TRACES_SAMPLER={sampler} is not supported: use always_on, always_off, "
+                    "parentbased_always_on or parentbased_always_off, set a budget with "
+                    f"--traces-per-second ({ENV_TRACES_PER_SECOND}) for the adaptive sampler, or --traces off"
+                )
         endpoint = env.get(ENV_OTLP_ENDPOINT) or None
-        otel_endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        exporter = env.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower()
-        export = traces and exporter != "none" and bool(endpoint or otel_endpoint)
+        if endpoint is None and traces:
+            otel_endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+            if otel_endpoint and "otlp" not in exporters and exporters != {"none"}:
+                raise LaunchError(
+                    f"OTEL_TRACES_EXPORTER={','.join(sorted(exporters))} is not supported: Lookout exports over "
+                    "OTLP (otlp) or not at all (none)"
+                )
+            export = "otlp" in exporters and bool(otel_endpoint)
+        else:
+            export = traces and endpoint is not None
         return cls(
             service=service,
             tenant=env.get(ENV_TENANT, ""),
@@ -196,6 +214,17 @@ def parse_management(value: str) -> tuple[str, int] | None:
 
 
 # ---------------------------------------------------------------------- COMMAND
+def _shebang_options(path: Path) -> list[str]:
+    """The options after the interpreter on a script's ``#!`` line (``#!/usr/bin/python3 -I``: ``["-I"]``)."""
+    try:
+        with path.open("rb") as f:
+            first = f.readline(512)
+    except OSError:
+        return []
+    words = first[2:].decode(errors="replace").split() if first.startswith(b"#!") else []
+    return words[1:] if words and Path(words[0]).name != "env" else []
+
+
 def _shebang_interpreter(path: Path) -> str | None:
     """The interpreter a script's ``#!`` line names (through ``/usr/bin/env``), or None."""
     try:
@@ -215,6 +244,38 @@ def _is_python(executable: str) -> bool:
     return _PYTHON.fullmatch(Path(executable).name) is not None
 
 
+def _pip_sh_launcher(path: Path) -> str | None:
+    """The interpreter of pip's ``/bin/sh`` launcher (written when the interpreter's path has a space or is too
+    long for a shebang): ``'''exec' "/path/bin/python" "$0" "$@"`` on its second line; else None."""
+    try:
+        with path.open("rb") as f:
+            first, second = f.readline(512), f.readline(4096)
+    except OSError:
+        return None
+    prefix = b"'''exec' "
+    if first.strip() != b"#!/bin/sh" or not second.startswith(prefix):
+        return None
+    try:
+        words = shlex.split(second[len(prefix) :].decode(errors="replace"))
+    except ValueError:
+        return None
+    return words[0] if words and words[1:3] == ["$0", "$@"] else None
+
+
+def _refuse_isolation(interpreter_args: Sequence[str], command: str) -> None:
+    """A LaunchError for ``python -I/-E/-S ...`` (also as ``-IB``), which would run the program uninstrumented."""
+    for arg in interpreter_args:
+        if arg in ("-m", "-c", "-") or not arg.startswith("-") or arg.startswith("--"):
+            return  # the program (or a long option) starts here
+        if flags := _ISOLATING & set(arg[1:]):
+            raise LaunchError(
+                f"{command} runs Python with -{''.join(sorted(flags))}, which ignores PYTHONPATH or the site module "
+                "that Lookout is injected through: run it without that option"
+            )
+        if arg[1:] in ("W", "X"):  # an option whose value is the next word
+            return
+
+
 def resolve_command(argv: Sequence[str]) -> list[str]:
     """The argv that runs COMMAND as a Python program: a ``.py`` file runs under this interpreter, ``python
     ...`` and a console script whose shebang names a Python interpreter run as given. Raises
@@ -223,16 +284,19 @@ def resolve_command(argv: Sequence[str]) -> list[str]:
         raise LaunchError("no COMMAND given: lookout instrument [OPTIONS] -- COMMAND [ARGS...]")
     command, rest = argv[0], list(argv[1:])
     if command.endswith(".py"):
-        if not Path(command).is_file():
+        script = command if Path(command).is_file() or os.sep in command else shutil.which(command)
+        if script is None or not Path(script).is_file():
             raise LaunchError(f"{command}: no such file")
-        return [sys.executable, command, *rest]
+        return [sys.executable, script, *rest]
     found = command if os.sep in command else shutil.which(command)
     if found is None or not Path(found).is_file():
         raise LaunchError(f"{command}: command not found")
     if _is_python(found):
+        _refuse_isolation(rest, command)
         return [found, *rest]
-    interpreter = _shebang_interpreter(Path(found))
+    interpreter = _pip_sh_launcher(Path(found)) or _shebang_interpreter(Path(found))
     if interpreter is not None and _is_python(interpreter):
+        _refuse_isolation(_shebang_options(Path(found)), command)
         return [found, *rest]
     raise LaunchError(
         f"{command} is not a Python program (a console script of a Python package, python ..., or a .py file)"
@@ -254,7 +318,8 @@ def exit_like(returncode: int) -> int:
     """End this process the way the program ended: by the same signal (a supervisor sees what it would see
     without the launcher), else with its exit code, which is returned for the caller to exit with."""
     if returncode < 0:
-        signal.signal(-returncode, signal.SIG_DFL)
+        if -returncode != signal.SIGKILL:  # whose action cannot be set (nor needs to be)
+            signal.signal(-returncode, signal.SIG_DFL)
         os.kill(os.getpid(), -returncode)
         return 128 - returncode
     return returncode
@@ -299,8 +364,17 @@ def _watch(popen: subprocess.Popen[bytes], read_fd: int, timeout: float, command
             wait = min(remaining, 0.5) if not server_seen else 0.5
             if selector.select(wait):
                 chunk = os.read(read_fd, 4096)
-                if not chunk:  # the child closed its end: it exited or finished reporting
+                if not chunk and server_seen:  # the child finished reporting (or exited)
                     return url
+                if not chunk:  # closed before a server: exited, or re-executed itself / closed inherited descriptors
+                    selector.unregister(read_fd)
+                    if _exited_by(popen, deadline):
+                        return None
+                    raise LaunchError(
+                        f"{command} built no MCP server within {timeout:g} s (--server-timeout), and closed "
+                        "Lookout's status pipe: a program that re-executes itself or closes inherited file "
+                        "descriptors runs uninstrumented; run the server program itself"
+                    )
                 buffer += chunk
                 *lines, rest = buffer.split(b"\n")
                 buffer = rest
@@ -318,18 +392,70 @@ def _watch(popen: subprocess.Popen[bytes], read_fd: int, timeout: float, command
                 return None
 
 
+def _exited_by(popen: subprocess.Popen[bytes], deadline: float) -> bool:
+    """Whether the child exits before ``deadline`` (polled: it holds no pipe left to wait on)."""
+    while popen.poll() is None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            popen.wait(min(remaining, 0.5))
+    return True
+
+
+def _terminal_sends_sigint() -> bool:
+    """Whether this process is in the foreground of its terminal: a Ctrl-C there reaches the program too."""
+    try:
+        tty = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY)
+    except OSError:
+        return False
+    try:
+        return os.tcgetpgrp(tty) == os.getpgrp()
+    except OSError:
+        return False
+    finally:
+        os.close(tty)
+
+
+def _die_with_launcher() -> Callable[[], None] | None:
+    """What the child runs before the program on Linux: SIGTERM when the launcher dies, even by SIGKILL (no
+    orphaned server holding its ports), and exit at once if the launcher is already gone. None elsewhere."""
+    if sys.platform != "linux":
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # found here: the child only calls it
+    except (OSError, AttributeError):
+        return None
+    launcher = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def arm() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != launcher:
+            os._exit(1)
+
+    return arm
+
+
 def run(argv: Sequence[str], settings_env: Mapping[str, str], env: Mapping[str, str] | None = None) -> int:
     """Start COMMAND instrumented, watch it build its server, then wait for it; returns its return code
     (negative: the signal that ended it, see :func:`exit_like`).
     Stdin, stdout and stderr are the child's own (stdout is the stdio transport's protocol channel).
-    SIGTERM and SIGHUP are passed on; SIGINT reaches the child from the terminal by itself."""
+    SIGTERM and SIGHUP are passed on, and SIGINT unless the terminal sent it to the child as well."""
     base = dict(os.environ if env is None else env)
     settings = AutoSettings.from_env({**base, **settings_env})
     settings.management_security()  # a bad file ends here, in one line, before the program starts
     command = resolve_command(argv)
     read_fd, write_fd = os.pipe()
     try:
-        popen = subprocess.Popen(command, env=child_environment(base, settings_env, write_fd), pass_fds=(write_fd,))
+        popen = subprocess.Popen(
+            command,
+            env=child_environment(base, settings_env, write_fd),
+            pass_fds=(write_fd,),
+            preexec_fn=_die_with_launcher(),  # safe: the launcher has started no thread
+        )
     except OSError as exc:
         os.close(read_fd)
         raise LaunchError(f"{argv[0]}: {exc.strerror or exc}") from None
@@ -337,11 +463,12 @@ def run(argv: Sequence[str], settings_env: Mapping[str, str], env: Mapping[str, 
         os.close(write_fd)
 
     def forward(signum: int, _frame: object) -> None:
+        if signum == signal.SIGINT and _terminal_sends_sigint():
+            return  # the terminal's Ctrl-C went to the program as well: once is enough
         with contextlib.suppress(ProcessLookupError):
             popen.send_signal(signum)
 
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
     try:
         try:
             url = _watch(popen, read_fd, settings.server_timeout, shlex.join(argv))
