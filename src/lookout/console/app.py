@@ -25,6 +25,7 @@ from lookout.config.types import duration_seconds
 from lookout.console import pages
 from lookout.console.bench import BenchUnavailable, bench_history
 from lookout.console.clients import (
+    PROMETHEUS_PROXY_PATHS,
     AlertmanagerClient,
     PrometheusClient,
     QueryRefused,
@@ -156,13 +157,17 @@ def create_app(settings: ConsoleSettings) -> Starlette:
         return html(pages.dashboard(found, scrape_interval, siblings))
 
     async def prom_api(request: Request) -> Response:
+        call = request.path_params["call"]
+        if call not in PROMETHEUS_PROXY_PATHS:
+            error = f"not a proxied Prometheus call: {call}"
+            return JSONResponse({"status": "error", "errorType": "not_found", "error": error}, status_code=404)
         try:
             params = await _form(request) if request.method == "POST" else list(request.query_params.multi_items())
-            status, content = await prometheus.api(request.path_params["call"], params)
+            status, content = await prometheus.api(call, params)
         except FormTooLarge as exc:
             return JSONResponse({"status": "error", "errorType": "bad_data", "error": str(exc)}, status_code=413)
-        except QueryRefused as exc:
-            return JSONResponse({"status": "error", "errorType": "bad_data", "error": str(exc)}, status_code=404)
+        except QueryRefused as exc:  # Prometheus's own refusals come through with their status; this is ours
+            return JSONResponse({"status": "error", "errorType": "bad_data", "error": str(exc)}, status_code=422)
         except UpstreamError as exc:
             return JSONResponse({"status": "error", "errorType": "upstream", "error": str(exc)}, status_code=502)
         return Response(content, status_code=status, media_type="application/json")

@@ -29,11 +29,12 @@ class UpstreamError(Exception):
 
 
 class QueryRefused(UpstreamError):
-    """Prometheus refused the query itself (``bad_data``): the asker's mistake, not the upstream's."""
+    """The query itself is refused — Prometheus says ``bad_data``, or its answer is too large to relay: the
+    asker's to change, not the upstream's failure."""
 
 
-class AnswerTooLarge(httpx.HTTPError):
-    """The upstream's answer passed :data:`MAX_ANSWER_BYTES`."""
+class _AnswerTooLarge(Exception):
+    """The upstream's answer passed :data:`MAX_ANSWER_BYTES` (raised while reading it, turned into a refusal)."""
 
 
 @dataclass(frozen=True)
@@ -54,13 +55,11 @@ def _why(exc: httpx.HTTPError) -> str:
     if isinstance(cause, ssl.SSLError):
         return f"TLS failed: {cause.reason or cause} (is it serving HTTPS? the URL's scheme says so)"
     if isinstance(cause, socket.gaierror):
-        return f"its host name does not resolve ({cause.strerror})"
+        return f"its host name does not resolve ({cause.strerror or cause})"
     if isinstance(cause, ConnectionRefusedError):
         return "connection refused (is it running?)"
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
-    if isinstance(exc, AnswerTooLarge):
-        return str(exc)
     return str(exc) or type(exc).__name__
 
 
@@ -97,14 +96,17 @@ class _Upstream:
                 async for chunk in response.aiter_bytes():
                     body += chunk
                     if len(body) > MAX_ANSWER_BYTES:
-                        raise AnswerTooLarge(
-                            f"its answer is larger than {MAX_ANSWER_BYTES >> 20} MiB: narrow the query or the range"
-                        )
+                        raise _AnswerTooLarge
             # The answer as read (decoded): its status and body, and the type its text is decoded by.
             kept = {"content-type": response.headers.get("content-type", "application/octet-stream")}
             response = httpx.Response(response.status_code, headers=kept, content=bytes(body), request=response.request)
         except httpx.HTTPError as exc:
             raise UpstreamError(f"{self.name} at {self.base_url}: {_why(exc)}") from None
+        except _AnswerTooLarge:
+            raise QueryRefused(
+                f"{self.name} at {self.base_url}: its answer is larger than {MAX_ANSWER_BYTES >> 20} MiB: "
+                "narrow the query or the time range"
+            ) from None
         if response.status_code in (401, 403):
             raise UpstreamError(
                 f"{self.name} at {self.base_url}: HTTP {response.status_code}: it refused the console's credentials "
