@@ -62,6 +62,7 @@ def test_console_scripts_pip_writes_in_other_forms_are_resolved(
         (["-E", "-m", "server"], "-E"),
         (["-SB", "server.py"], "-S"),
         (["-u", "-bI", "server.py"], "-I"),
+        (["-Im", "server"], "-I"),
     ],
 )
 def test_python_options_that_keep_lookout_out_are_refused(argv: list[str], flags: str) -> None:
@@ -72,6 +73,10 @@ def test_python_options_that_keep_lookout_out_are_refused(argv: list[str], flags
 def test_python_options_after_the_program_are_the_programs(tmp_path: Path) -> None:
     assert auto.resolve_command([sys.executable, "-u", "server.py", "-I"])[-1] == "-I"
     assert auto.resolve_command([sys.executable, "-W", "ignore", "-m", "pkg", "-E"])[-1] == "-E"
+    assert auto.resolve_command([sys.executable, "-X", "importtime", "-mSomeModule"])[-1] == "-mSomeModule"
+    assert auto.resolve_command([sys.executable, "-WError", "-cimport sys"])[-1] == "-cimport sys"
+    with pytest.raises(auto.LaunchError, match="runs Python with -I"):
+        auto.resolve_command([sys.executable, "-W", "ignore", "-I", "server.py"])
     isolated = _script(tmp_path, "isolated-mcp", f"#!{sys.executable} -I")
     with pytest.raises(auto.LaunchError, match="runs Python with -I"):
         auto.resolve_command([str(isolated)])

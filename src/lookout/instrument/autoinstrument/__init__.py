@@ -264,16 +264,22 @@ def _pip_sh_launcher(path: Path) -> str | None:
 
 def _refuse_isolation(interpreter_args: Sequence[str], command: str) -> None:
     """A LaunchError for ``python -I/-E/-S ...`` (also as ``-IB``), which would run the program uninstrumented."""
-    for arg in interpreter_args:
-        if arg in ("-m", "-c", "-") or not arg.startswith("-") or arg.startswith("--"):
-            return  # the program (or a long option) starts here
-        if flags := _ISOLATING & set(arg[1:]):
-            raise LaunchError(
-                f"{command} runs Python with -{''.join(sorted(flags))}, which ignores PYTHONPATH or the site module "
-                "that Lookout is injected through: run it without that option"
-            )
-        if arg[1:] in ("W", "X"):  # an option whose value is the next word
-            return
+    args = iter(interpreter_args)
+    for arg in args:
+        if arg == "-" or not arg.startswith("-") or arg.startswith("--"):
+            return  # the program (or a long option, --version and the like) starts here
+        for position, flag in enumerate(arg[1:], 1):
+            if flag in _ISOLATING:
+                raise LaunchError(
+                    f"{command} runs Python with -{flag}, which ignores PYTHONPATH or the site module that Lookout "
+                    "is injected through: run it without that option"
+                )
+            if flag in "mc":  # -m MODULE, -c CODE: what follows is the program's
+                return
+            if flag in "WX":  # -W/-X take a value: the rest of this word, or the next one
+                if position == len(arg) - 1:
+                    next(args, None)
+                break
 
 
 def resolve_command(argv: Sequence[str]) -> list[str]:
