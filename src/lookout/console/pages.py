@@ -201,7 +201,8 @@ def silences(
         "<h2>New silence</h2>"
         '<label>Matchers <input name=matchers required placeholder=\'alertname="MCPServerDown", service="demo"\''
         f' value="{e(", ".join(prefill))}"></label>'
-        '<label>Duration <input name=duration required value="2h" pattern="[0-9]+[smhdw]"></label>'
+        '<label>Duration <input name=duration required value="2h" pattern="([0-9]+(ms|[smhdwy]))+"'
+        ' title="a Prometheus duration: 2h, 1h30m, 1w"></label>'
         f'<label>Author <input name=author required value="{e(author)}"{" readonly" if signed_in else ""}></label>'
         '<label>Comment <input name=comment required placeholder="why, and the ticket"></label>'
         "<button type=submit>Create silence</button></form>"
