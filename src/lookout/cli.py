@@ -480,6 +480,11 @@ def _http_url(flag: str, value: str) -> str:
     url = value if "://" in value else f"http://{value}"
     if not url.startswith(("http://", "https://")) or url[-3:] == "://":
         fail(f"{flag} {value!r} is not an http(s) URL, e.g. http://127.0.0.1:9090")
+    if "@" in url.split("://", 1)[1].split("/", 1)[0]:
+        fail(
+            f"{flag}: a login in the URL would be on the command line and shown to every viewer: give the URL "
+            "without it and the login as security.client_user and its password_file"
+        )
     return url.rstrip("/")
 
 

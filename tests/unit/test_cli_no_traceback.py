@@ -117,3 +117,12 @@ def test_anything_unforeseen_is_one_line_with_the_way_to_see_more(
     monkeypatch.setenv("LOOKOUT_DEBUG", "1")
     with pytest.raises(RuntimeError, match="first line"):
         _last_resort(RuntimeError("first line"))
+
+
+@pytest.mark.parametrize("flag", ["--prometheus", "--alertmanager"])
+def test_a_console_upstream_with_a_login_in_its_url_is_refused(flag: str, tmp_path: Path) -> None:
+    config = tmp_path / "lookout.yaml"
+    config.write_text(CONFIG)
+    result = _run("console", "--config", str(config), flag, "http://admin:s3cret@127.0.0.1:9090")
+    _one_line(result, 2, f"{flag}: a login in the URL would be on the command line")
+    assert "s3cret" not in result.stderr
