@@ -144,6 +144,10 @@ def test_options_and_lookout_variables_win_over_opentelemetry_tracing_ones() -> 
     assert not auto.AutoSettings.from_env({"OTEL_TRACES_EXPORTER": "none"}).traces
     both = {"OTEL_TRACES_EXPORTER": "otlp,console", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
     assert auto.AutoSettings.from_env(both).export_traces
+    http = {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
+    assert auto.AutoSettings.from_env({**http, "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}).export_traces
+    grpc = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "LOOKOUT_OTLP_ENDPOINT": "http://127.0.0.1:4318/v1/traces"}
+    assert auto.AutoSettings.from_env(grpc).export_traces  # the option's endpoint is Lookout's own: OTLP/HTTP
 
 
 @pytest.mark.parametrize(
@@ -153,6 +157,10 @@ def test_options_and_lookout_variables_win_over_opentelemetry_tracing_ones() -> 
         (
             {"OTEL_TRACES_EXPORTER": "console", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"},
             "OTEL_TRACES_EXPORTER=console is not supported: Lookout exports over OTLP",
+        ),
+        (
+            {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317"},
+            "OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported: Lookout exports OTLP over HTTP",
         ),
         ({"LOOKOUT_MANAGEMENT": "9464"}, "management address '9464' is not HOST:PORT"),
         ({"LOOKOUT_MANAGEMENT": "localhost:99999"}, "is not HOST:PORT"),

@@ -156,6 +156,15 @@ class AutoSettings:
                     f"OTEL_TRACES_EXPORTER={','.join(sorted(exporters))} is not supported: Lookout exports over "
                     "OTLP (otlp) or not at all (none)"
                 )
+            protocol_variable = next(
+                (v for v in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL") if env.get(v)), ""
+            )
+            protocol = env.get(protocol_variable, "").strip().lower()
+            if otel_endpoint and "otlp" in exporters and protocol not in ("", "http/protobuf"):
+                raise LaunchError(  # every export would fail, only counted: an endpoint for another protocol
+                    f"{protocol_variable}={protocol} is not supported: Lookout exports OTLP over HTTP; set it to "
+                    "http/protobuf with the collector's HTTP endpoint (port 4318), or --otlp-endpoint"
+                )
             export = "otlp" in exporters and bool(otel_endpoint)
         else:
             export = traces and endpoint is not None
