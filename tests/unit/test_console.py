@@ -161,6 +161,7 @@ def test_every_page_links_to_the_reports_and_the_reports_page_serves_what_lookou
     served = console.get("/reports/sla.html")
     assert served.status_code == 200 and "Service level report" in served.text
     assert served.headers["content-type"].startswith("text/html")
+    assert served.headers["content-security-policy"].startswith("default-src 'none';")  # nothing in it runs
     for name in ("secrets.txt", "cost.html", "..%2Flookout.yaml"):
         assert console.get(f"/reports/{name}").status_code == 404
 

@@ -53,6 +53,12 @@ PAGE_POLICY: Final = {
 """Headers of every page: scripts from the console's own files only (no inline script, no ``javascript:`` link
 runs, whatever an alert's annotations say), forms posted only to the console, and no framing (a page cannot be
 laid under another site's buttons to expire a silence)."""
+REPORT_POLICY: Final = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+"""Headers of a report `lookout report` wrote: its own style and embedded plots, nothing that runs or loads."""
 REPORT_FILE: Final = re.compile(rf"^({'|'.join(kind for kind, _ in pages.REPORTS)})\.html$")
 """The self-contained HTML files of `lookout report`; nothing else in the directory is served."""
 
@@ -275,7 +281,7 @@ def create_app(settings: ConsoleSettings) -> Starlette:
         path = settings.reports_dir / name
         if not REPORT_FILE.match(name) or not path.is_file():
             return PlainTextResponse(f"no report {name}", status_code=404)
-        return HTMLResponse(path.read_text(encoding="utf-8"))
+        return HTMLResponse(path.read_text(encoding="utf-8"), headers=REPORT_POLICY)
 
     async def runbook(request: Request) -> Response:
         name = request.path_params["name"]
