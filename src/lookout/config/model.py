@@ -412,9 +412,7 @@ class Listen(_Model):
     @field_validator("*")
     @classmethod
     def _host_port(cls, value: str) -> str:
-        if not re.match(r"^[^\s:]+:\d{1,5}$", value) or not 0 < int(value.rsplit(":", 1)[1]) < 65536:
-            raise ValueError(f"{value!r} is not host:port")
-        return value
+        return _host_port(value)
 
 
 class Retention(_Model):

@@ -13,6 +13,7 @@ import os
 import re
 from enum import StrEnum
 from typing import Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -206,15 +207,26 @@ NO_MCP_TOKEN = (
 """Why the demo cannot run under ``security:`` with users but no token (``lookout up``, ``lookout demo-server``)."""
 
 
-def is_loopback(address: str) -> bool:
-    """Whether host:port binds only the loopback interface (``localhost`` counts)."""
-    host = address.rsplit(":", 1)[0].strip("[]")
-    if host == "localhost":
+def loopback_host(host: str | None) -> bool:
+    """Whether a host name or address names only this machine's loopback: ``localhost`` (and ``*.localhost``,
+    which resolvers and browsers keep on loopback), ``127.0.0.0/8`` or ``::1``."""
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
-        return False  # a name: it may resolve to anything
+        return False  # another name: it may resolve to anything
+
+
+def is_loopback(address: str) -> bool:
+    """Whether ``host:port`` (a listen address, or a request's ``Host``: a port and ``[::1]`` are optional) binds
+    or names only loopback."""
+    try:
+        return loopback_host(urlsplit("//" + address).hostname)
+    except ValueError:
+        return False
 
 
 def exposure_warnings(addresses: list[tuple[str, str]], security: Security) -> list[str]:

@@ -14,12 +14,12 @@ from lookout.serving import Listener, serve
 
 
 async def serve_console(settings: ConsoleSettings, host: str, port: int) -> None:
-    from lookout.config.security import is_loopback
+    from lookout.config.security import loopback_host
     from lookout.console.access import LoopbackHostsOnly, console_security
 
     security = console_security(settings.config.security)
     app: ASGIApp = create_app(settings)
-    if is_loopback(f"{host}:{port}"):
+    if loopback_host(host.strip("[]")):
         app = LoopbackHostsOnly(app)
     await serve([Listener(app, host, port, "console, --listen", security=security)])
 

@@ -4,15 +4,13 @@ that only read), creating or expiring a silence needs an operator."""
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 from typing import Final
-from urllib.parse import urlsplit
 
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lookout.config.security import Security
+from lookout.config.security import Security, is_loopback
 from lookout.console.clients import UpstreamAccess
 from lookout.security import SecurityError
 from lookout.security.auth import ServerSecurity, server_security
@@ -44,23 +42,6 @@ def scheme_of(security: Security, url: str) -> str:
     return "https://" + url.removeprefix("http://") if security.tls.enabled and url.startswith("http://") else url
 
 
-def loopback_name(host_header: str) -> bool:
-    """Whether a request's ``Host`` names this machine's loopback: ``localhost`` (and ``*.localhost``, which
-    browsers keep on loopback), ``127.0.0.0/8`` or ``[::1]``, with or without a port."""
-    try:
-        name = urlsplit("//" + host_header).hostname
-    except ValueError:
-        return False
-    if not name:
-        return False
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
 class LoopbackHostsOnly:
     """A console listening on loopback answers only requests that name a loopback host. Without it, any web page
     could point a name of its own at 127.0.0.1 (DNS rebinding) and then, as the same origin, read the console and
@@ -72,7 +53,7 @@ class LoopbackHostsOnly:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
-            if not loopback_name(host):
+            if not is_loopback(host):
                 refused = PlainTextResponse(
                     f"Host {host!r} refused: this console listens on loopback only; open it as "
                     "http://127.0.0.1:<port> or http://localhost:<port>",

@@ -13,21 +13,21 @@ from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from lookout.config.model import Config, Target, Tenant, Transport
+from lookout.config.security import loopback_host
 
 DEMO_PORT: Final = 8000
 """`lookout up`'s demo MCP endpoint (and `lookout demo-server`'s default port)."""
 DEMO_MANAGEMENT_PORT: Final = 8080
-LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-def is_loopback(url: str) -> bool:
-    return urlsplit(url).hostname in LOOPBACK_HOSTS
+def loopback_url(url: str) -> bool:
+    return loopback_host(urlsplit(url).hostname)
 
 
 def demo_target(config: Config) -> tuple[Tenant, Target] | None:
     """The target the demo server stands for: the first one on a loopback address at the demo port."""
     for tenant, target in config.targets():
-        if target.transport is Transport.STDIO or not is_loopback(target.url):
+        if target.transport is Transport.STDIO or not loopback_url(target.url):
             continue
         if urlsplit(target.url).port == DEMO_PORT:
             return tenant, target
@@ -45,7 +45,7 @@ def uses_sink(config: Config) -> bool:
     for receiver in config.alerting.receivers:
         if receiver.webhook is not None:
             url = urlsplit(str(receiver.webhook.url))
-            if url.hostname in LOOPBACK_HOSTS and f"{url.hostname}:{url.port}" == config.listen.sink:
+            if loopback_host(url.hostname) and f"{url.hostname}:{url.port}" == config.listen.sink:
                 return True
     return False
 
@@ -56,7 +56,7 @@ def service_dns(name: str, namespace: str) -> str:
 
 
 def _in_cluster(url: str, name: str, namespace: str) -> str:
-    if not is_loopback(url):
+    if not loopback_url(url):
         return url
     parts = urlsplit(url)
     netloc = service_dns(name, namespace) + (f":{parts.port}" if parts.port else "")
