@@ -223,52 +223,33 @@ def parse_management(value: str) -> tuple[str, int] | None:
 
 
 # ---------------------------------------------------------------------- COMMAND
-def _shebang_options(path: Path) -> list[str]:
-    """The options after the interpreter on a script's ``#!`` line (``#!/usr/bin/python3 -I``: ``["-I"]``)."""
-    try:
-        with path.open("rb") as f:
-            first = f.readline(512)
-    except OSError:
-        return []
-    words = first[2:].decode(errors="replace").split() if first.startswith(b"#!") else []
-    return words[1:] if words and Path(words[0]).name != "env" else []
-
-
-def _shebang_interpreter(path: Path) -> str | None:
-    """The interpreter a script's ``#!`` line names (through ``/usr/bin/env``), or None."""
-    try:
-        with path.open("rb") as f:
-            first = f.readline(512)
-    except OSError:
-        return None
-    if not first.startswith(b"#!"):
-        return None
-    words = first[2:].decode(errors="replace").split()
-    if words and Path(words[0]).name == "env":
-        words = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
-    return words[0] if words else None
-
-
-def _is_python(executable: str) -> bool:
-    return _PYTHON.fullmatch(Path(executable).name) is not None
-
-
-def _pip_sh_launcher(path: Path) -> str | None:
-    """The interpreter of pip's ``/bin/sh`` launcher (written when the interpreter's path has a space or is too
-    long for a shebang): ``'''exec' "/path/bin/python" "$0" "$@"`` on its second line; else None."""
+def _script_interpreter(path: Path) -> tuple[str, list[str]] | None:
+    """The interpreter a script runs under and the options it gives it, or None. From the ``#!`` line
+    (``#!/usr/bin/python3 -I``: ``-I``; through ``/usr/bin/env``: none), or from pip's ``/bin/sh`` launcher,
+    written when the interpreter's path has a space or is too long for a shebang: ``'''exec' "/path/bin/python"
+    "$0" "$@"`` on its second line."""
     try:
         with path.open("rb") as f:
             first, second = f.readline(512), f.readline(4096)
     except OSError:
         return None
+    if not first.startswith(b"#!"):
+        return None
     prefix = b"'''exec' "
-    if first.strip() != b"#!/bin/sh" or not second.startswith(prefix):
-        return None
-    try:
-        words = shlex.split(second[len(prefix) :].decode(errors="replace"))
-    except ValueError:
-        return None
-    return words[0] if words and words[1:3] == ["$0", "$@"] else None
+    if first.strip() == b"#!/bin/sh" and second.startswith(prefix):
+        try:
+            words = shlex.split(second[len(prefix) :].decode(errors="replace"))
+        except ValueError:
+            return None
+        return (words[0], []) if words and words[1:3] == ["$0", "$@"] else None
+    words = first[2:].decode(errors="replace").split()
+    if words and Path(words[0]).name == "env":
+        words = [w for w in words[1:] if not w.startswith("-") and "=" not in w][:1]
+    return (words[0], words[1:]) if words else None
+
+
+def _is_python(executable: str) -> bool:
+    return _PYTHON.fullmatch(Path(executable).name) is not None
 
 
 def _refuse_isolation(interpreter_args: Sequence[str], command: str) -> None:
@@ -309,9 +290,9 @@ def resolve_command(argv: Sequence[str]) -> list[str]:
     if _is_python(found):
         _refuse_isolation(rest, command)
         return [found, *rest]
-    interpreter = _pip_sh_launcher(Path(found)) or _shebang_interpreter(Path(found))
-    if interpreter is not None and _is_python(interpreter):
-        _refuse_isolation(_shebang_options(Path(found)), command)
+    shebang = _script_interpreter(Path(found))
+    if shebang is not None and _is_python(shebang[0]):
+        _refuse_isolation(shebang[1], command)
         return [found, *rest]
     raise LaunchError(
         f"{command} is not a Python program (a console script of a Python package, python ..., or a .py file)"
