@@ -128,18 +128,17 @@ class AutoSettings:
         # An option or LOOKOUT_* variable decides on its own; only what they leave open is read from OTEL_*
         # (clusters often set OTEL_* for every container).
         exporters = {e.strip() for e in env.get("OTEL_TRACES_EXPORTER", "otlp").lower().split(",") if e.strip()}
+        sampler = env.get("OTEL_TRACES_SAMPLER", "").strip().lower()
         if env.get(ENV_TRACES):
             traces = _choice(ENV_TRACES, env[ENV_TRACES], TRACES_CHOICES) == "on"
         else:
             sdk_disabled = env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
-            sampler_off = env.get("OTEL_TRACES_SAMPLER", "").strip().lower() in _SAMPLERS_OFF
             exporter_off = exporters == {"none"} and not env.get(ENV_OTLP_ENDPOINT)  # the endpoint option wins
-            traces = not (sdk_disabled or sampler_off or exporter_off)
+            traces = not (sdk_disabled or sampler in _SAMPLERS_OFF or exporter_off)
         if env.get(ENV_TRACES_PER_SECOND):
             per_second = _positive(ENV_TRACES_PER_SECOND, env[ENV_TRACES_PER_SECOND], DEFAULT_TARGET_PER_SECOND)
         else:
             per_second = DEFAULT_TARGET_PER_SECOND
-            sampler = env.get("OTEL_TRACES_SAMPLER", "").strip().lower()
             if sampler in _SAMPLERS_ON:
                 per_second = ALWAYS_ON_TRACES_PER_SECOND
             elif sampler and sampler not in _SAMPLERS_OFF and traces:
