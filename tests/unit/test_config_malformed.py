@@ -237,7 +237,11 @@ def test_a_reused_anchor_is_legal_and_silent(tmp_path: Path) -> None:
     [
         ("timing: !!omap [a: 1]\n", "timing.a: unknown field"),  # a tagged node keeps no line numbers
         ("retention: {metrics: 99999999999y}\n", "'99999999999y' is longer than Prometheus can hold"),
-        ("timing: {scrape_interval: !!timestamp 2001-13-45}\n", "invalid YAML: month must be in 1..12"),
+        (
+            "timing: {scrape_interval: !!timestamp 2001-13-45}\n",
+            "timing.scrape_interval: Input should be a valid string",
+        ),
+        ("timing: {scrape_interval: !!float abc}\n", "invalid YAML: could not convert string to float"),
         ("timing: {scrape_interval: !!int abc}\n", "invalid YAML: invalid literal for int()"),
     ],
 )

@@ -51,6 +51,15 @@ probe:
     assert config.probe.modules["echo"].timeout_seconds == 5
 
 
+def test_protocol_revisions_may_be_written_unquoted_as_in_the_docs() -> None:
+    """YAML reads an unquoted ``2025-06-18`` as a date; a revision is what it means here."""
+    config = parse_config(
+        BASE + "probe:\n  modules:\n    discover: {protocol: 2025-06-18, min_protocol_version: 2025-06-18}\n"
+    )
+    module = config.probe.modules["discover"]
+    assert (module.protocol, module.min_protocol_version) == ("2025-06-18", "2025-06-18")
+
+
 @pytest.mark.parametrize(
     ("section", "message"),
     [

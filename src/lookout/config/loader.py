@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.composer import Composer, ComposerError
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -42,6 +43,14 @@ M = TypeVar("M", bound=BaseModel)
 
 class ConfigError(Exception):
     """A configuration problem, already phrased as one line for the user."""
+
+
+class _TextDates(RoundTripConstructor):
+    """Dates stay the text they are written as: no field takes a date, and protocol revisions are written like
+    one (``protocol: 2025-06-18`` unquoted)."""
+
+
+_TextDates.add_constructor("tag:yaml.org,2002:timestamp", _TextDates.construct_yaml_str)
 
 
 class _BoundedComposer(Composer):
@@ -225,6 +234,7 @@ def parse_yaml_model(
         raise error(f"{source}: larger than the {MAX_FILE_BYTES >> 20} MiB limit: check the path, or split the file")
     yaml = YAML(typ="rt")
     yaml.Composer = _BoundedComposer
+    yaml.Constructor = _TextDates
     yaml.max_depth = MAX_DEPTH
     try:
         with warnings.catch_warnings():  # ruamel warns on stderr (a reused anchor): legal YAML, and not one line
