@@ -145,3 +145,31 @@ def test_allowlist_matches_the_parsed_url_not_the_raw_string() -> None:
     ):
         with pytest.raises(TargetRefused):
             resolve_target(config, target)
+
+
+@pytest.mark.parametrize(
+    ("waited", "error"),
+    [
+        (0.95, "no probe slot free within the 1.00s timeout"),  # too late to probe: the exporter's failure
+        (0.5, "(after waiting 0.50s of the 1.00s timeout for a probe slot)"),  # the target's failure, and the wait
+    ],
+)
+def test_a_slot_found_late_is_said_so_instead_of_blaming_the_target(
+    monkeypatch: pytest.MonkeyPatch, waited: float, error: str
+) -> None:
+    import anyio
+
+    from lookout.probe import exporter
+
+    clock = iter([100.0, 100.0 + waited, 101.0, 101.0, 101.0, 101.0])
+    monkeypatch.setattr(exporter.time, "perf_counter", lambda: next(clock, 101.0))
+
+    async def refused(target: ProbeTarget, module_name: str, module: object, seconds: float) -> ProbeResult:
+        return ProbeResult(target=target.name, module=module_name, error=f"timed out after {seconds:.2f}s")
+
+    monkeypatch.setattr(exporter, "run_probe", refused)
+    state = exporter.ExporterState(None, CONFIG)
+    target = ProbeTarget("demo", "http://127.0.0.1:8000/mcp")
+    result = anyio.run(exporter.scrape, state, target, "discover", CONFIG.probe.modules["discover"], 1.0)
+    assert result.error is not None and error in result.error, result.error
+    assert state.limiter.borrowed_tokens == 0

@@ -112,6 +112,11 @@ class ExporterState:
         return None
 
 
+MIN_PROBE_SECONDS = 0.1
+"""A slot that frees up with less of the timeout left than this is too late for a probe: the scrape is the
+exporter's failure (no slot in time), not a timeout blamed on the target."""
+
+
 async def scrape(
     state: ExporterState, target: ProbeTarget, module_name: str, module: Module, seconds: float | None
 ) -> ProbeResult:
@@ -122,21 +127,29 @@ async def scrape(
         with anyio.fail_after(limit):
             await state.limiter.acquire()
     except TimeoutError:
-        result = ProbeResult(target=target.name, module=module_name, duration_seconds=time.perf_counter() - started)
-        result.error = (
-            f"no probe slot free within the {limit:.2f}s timeout: {state.limiter.borrowed_tokens} probes running "
-            f"(probe.max_concurrent_probes is {state.config.probe.max_concurrent_probes})"
-        )
-        result.log.always(f"probe failed: {result.error}")
-        return result
+        return _no_slot(state, target, module_name, limit, started)
     try:
         waited = time.perf_counter() - started
+        if limit - waited < MIN_PROBE_SECONDS:
+            return _no_slot(state, target, module_name, limit, started)
         result = await run_probe(target, module_name, module, limit - waited)
         if waited >= 0.001:
             result.log.always(f"waited {waited:.3f}s for a probe slot before the probe")
+            if result.error is not None and waited >= 0.01:  # the target had less than the whole timeout
+                result.error += f" (after waiting {waited:.2f}s of the {limit:.2f}s timeout for a probe slot)"
         return result
     finally:
         state.limiter.release()
+
+
+def _no_slot(state: ExporterState, target: ProbeTarget, module_name: str, limit: float, started: float) -> ProbeResult:
+    result = ProbeResult(target=target.name, module=module_name, duration_seconds=time.perf_counter() - started)
+    result.error = (
+        f"no probe slot free within the {limit:.2f}s timeout: {state.limiter.borrowed_tokens} probes running "
+        f"(probe.max_concurrent_probes is {state.config.probe.max_concurrent_probes})"
+    )
+    result.log.always(f"probe failed: {result.error}")
+    return result
 
 
 async def unless_disconnected(request: Request, work: Callable[[], Awaitable[ProbeResult]]) -> ProbeResult | None:
