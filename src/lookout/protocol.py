@@ -6,8 +6,10 @@ Like ``metrics.py`` this module imports nothing from the rest of Lookout: it is 
 
 from __future__ import annotations
 
+import shlex
 from enum import StrEnum
 from typing import Final
+from urllib.parse import urlsplit
 
 V2024_11_05: Final = "2024-11-05"
 """The first published revision; its HTTP transport is the legacy HTTP+SSE pair."""
@@ -36,6 +38,26 @@ class Transport(StrEnum):
     SSE = "sse"
     """Legacy HTTP+SSE (2024-11-05): a GET event stream for answers, POSTs for messages."""
     STDIO = "stdio"
+
+
+def address_problem(address: str, transport: Transport) -> str | None:
+    """Why ``address`` cannot be reached over ``transport``, or None: stdio runs a command line, the others need
+    an ``http(s)://host[:port]/path`` URL whose port is a port."""
+    if transport is Transport.STDIO:
+        if address.startswith(("http://", "https://")):
+            return f"is a URL, not a command line, which transport {transport} needs"
+        try:
+            return None if shlex.split(address) else "is an empty command: give the server's command line"
+        except ValueError as exc:
+            return f"is not a command line ({str(exc).lower()}): check its quotes"
+    wanted = f"is not http(s)://host[:port]/path, which transport {transport} needs"
+    try:
+        parts = urlsplit(address)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname) and address == address.strip()
+        parts.port  # noqa: B018 -- raises on a port out of range or not a number
+    except ValueError as exc:
+        return f"{wanted} ({str(exc).lower()})"
+    return None if usable else wanted
 
 
 def transport_names() -> str:

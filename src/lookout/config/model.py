@@ -21,7 +21,7 @@ from lookout.config.types import Name as Name
 from lookout.config.types import Priority as Priority
 from lookout.config.types import Transport as Transport
 from lookout.config.types import duration_seconds as duration_seconds
-from lookout.protocol import DEPRECATED_PROTOCOL_VERSIONS
+from lookout.protocol import DEPRECATED_PROTOCOL_VERSIONS, address_problem
 
 SLO_PERIOD: Final = "30d"
 """The SLO period: the longest window any rule reads, so metrics must be kept at least this long."""
@@ -57,8 +57,9 @@ class Target(_Model):
 
     @model_validator(mode="after")
     def _url_matches_transport(self) -> Self:
-        if self.transport is not Transport.STDIO and not re.match(r"^https?://[^\s/]+", self.url):
-            raise ValueError(f"url {self.url!r} must be http(s)://host[:port]/path for transport {self.transport}")
+        problem = address_problem(self.url, self.transport)
+        if problem is not None:
+            raise ValueError(f"url {self.url!r} {problem}")
         return self
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 
 import anyio
@@ -11,7 +12,7 @@ from lookout.config import Config
 from lookout.config.probe import DEFAULT_MODULE, Module, ProbeSettings
 from lookout.probe.modules import ProbeTarget, run_probe
 from lookout.probe.result import ProbeResult
-from lookout.protocol import Transport, transport_names
+from lookout.protocol import Transport, address_problem, transport_names
 from lookout.security.redact import redact
 
 
@@ -25,15 +26,23 @@ def resolve_cli_target(config: Config | None, target: str, transport: str | None
     if config is not None:
         for _, configured in config.targets():
             if configured.name == target:
-                return ProbeTarget(configured.name, configured.url, chosen or configured.transport)
+                return _checked(ProbeTarget(configured.name, configured.url, chosen or configured.transport))
     if chosen is Transport.STDIO:
-        return ProbeTarget(target, target, Transport.STDIO)
+        return _checked(ProbeTarget(target, target, Transport.STDIO))
     if target.startswith(("http://", "https://")):
-        return ProbeTarget(target, target, chosen or Transport.STREAMABLE_HTTP)
+        return _checked(ProbeTarget(target, target, chosen or Transport.STREAMABLE_HTTP))
     where = "the config" if config is not None else "lookout.yaml (none found; pass --config)"
     raise UsageError(
         f"unknown target {target!r}: give a URL, a target name from {where}, or a command with --transport stdio"
     )
+
+
+def _checked(target: ProbeTarget) -> ProbeTarget:
+    problem = address_problem(target.address, target.transport)
+    if problem is not None:
+        named = f"target {target.name!r}: {target.address!r}" if target.name != target.address else repr(target.address)
+        raise UsageError(f"{named} {problem}")
+    return target
 
 
 def _transport(name: str | None) -> Transport | None:
@@ -57,7 +66,7 @@ def resolve_module(settings: ProbeSettings, name: str | None) -> tuple[str, Modu
 def probe_once(
     config: Config | None, target: str, module: str | None, transport: str | None, seconds: float | None
 ) -> ProbeResult:
-    if seconds is not None and seconds <= 0:
+    if seconds is not None and not (0 < seconds < math.inf):  # NaN too
         raise UsageError("--timeout must be a positive number of seconds")
     settings = config.probe if config is not None else ProbeSettings()
     probe_target = resolve_cli_target(config, target, transport)

@@ -42,6 +42,7 @@ from lookout.protocol import (
     LATEST_MODERN_VERSION,
     MODERN_PROTOCOL_VERSIONS,
     Transport,
+    address_problem,
     transport_names,
 )
 
@@ -281,6 +282,9 @@ async def open_transport(
     stats: WireStats,
 ) -> MessageTransport:
     """The transport for ``kind``; for stdio ``target`` is the command line (split like a POSIX shell)."""
+    problem = address_problem(target, kind)  # an allowed_urls pattern may let through a port that is none
+    if problem is not None:
+        raise ProbeFailure(f"{target!r} {problem}")
     if kind == Transport.STDIO:
         from lookout.probe.transports.stdio import StdioTransport
 
