@@ -53,6 +53,7 @@ async def probe_without_leaks(target: ProbeTarget, **module: Any) -> ProbeResult
 def assert_failed(result: ProbeResult, reason: str) -> None:
     assert not result.success
     assert result.error is not None and reason in result.error, result.log.text()
+    assert "\n" not in result.error  # one line, whatever the server sent
     assert reason in result.log.text()  # what /probe?debug=true shows
     assert b"probe_success 0.0" in render(result)
 
@@ -68,7 +69,9 @@ def assert_failed(result: ProbeResult, reason: str) -> None:
         ("/sse-forever", {}, "timed out"),
         ("/redirect", {"follow_redirects": True}, "redirect loop"),
         ("/redirect", {}, "HTTP 302 redirect to /redirect"),
-        ("/http-500", {}, "HTTP 500"),
+        ("/http-500", {}, "HTTP 500 Internal Server Error: boom"),
+        ("/html-404", {}, "HTTP 404 Not Found"),
+        ("/jsonrpc-error-lines", {}, "JSON-RPC error -32603: broken at line 2 at line 3"),
         ("/auth", {}, "HTTP 401"),
     ],
 )

@@ -113,6 +113,8 @@ async def run_probe(
     except Exception as exc:  # a probe must report, never crash the exporter
         result.error = f"unexpected {type(exc).__name__}: {exc}"
     finally:
+        if result.error is not None:  # one line, whatever the server put in its message or error page
+            result.error = " ".join(result.error.split())
         result.duration_seconds = time.perf_counter() - started
         for phase, seconds in stats.phases.items():
             result.add_phase(phase, seconds)

@@ -60,6 +60,10 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[str, dict[str, st
     return path, headers, body
 
 
+def _error(request: dict[str, Any], error: dict[str, Any]) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request.get("id"), "error": error}
+
+
 def _response(status: str, content_type: str, body: bytes, extra: str = "") -> bytes:
     head = f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
     return head.encode() + body
@@ -105,10 +109,16 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
             elif path == "/redirect":
                 writer.write(_response("302 Found", "text/plain", b"", "Location: /redirect\r\n"))
             elif path == "/jsonrpc-error":
-                reply = {"jsonrpc": "2.0", "id": request.get("id"), "error": {"code": -32603, "message": "broken"}}
-                writer.write(_response("200 OK", "application/json", json.dumps(reply).encode()))
+                error = {"code": -32603, "message": "broken"}
+                writer.write(_response("200 OK", "application/json", json.dumps(_error(request, error)).encode()))
             elif path.startswith("/paginate") and request.get("method") == "tools/list":
                 writer.write(_response("200 OK", "application/json", json.dumps(_endless_page(path, request)).encode()))
+            elif path == "/html-404":  # a web server's error page where the MCP endpoint should be
+                page = b"<!DOCTYPE html>\n<html>\n<body>\n<h1>Not Found</h1>\n<p>Nothing here.</p>\n</body>\n</html>\n"
+                writer.write(_response("404 Not Found", "text/html; charset=utf-8", page))
+            elif path == "/jsonrpc-error-lines":
+                error = {"code": -32603, "message": "broken\n  at line 2\n  at line 3"}
+                writer.write(_response("200 OK", "application/json", json.dumps(_error(request, error)).encode()))
             elif path == "/http-500":
                 writer.write(_response("500 Internal Server Error", "text/plain", b"boom"))
             elif "id" not in request:

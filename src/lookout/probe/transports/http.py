@@ -190,7 +190,9 @@ async def raise_for_status(response: ResponseLike, method: str, limit: int, stat
     error = _jsonrpc_error(body)
     if error is not None:
         raise JsonRpcFailure(method, *error)
-    text = body[:200].decode("utf-8", "replace").strip()
+    # An HTML error page says nothing a one-line reason can carry; a short text or JSON body may.
+    html = "html" in response.headers.get("content-type", "").lower()
+    text = "" if html else body[:200].decode("utf-8", "replace").strip()
     raise HttpStatusFailure(f"{method}: HTTP {status} {response.reason_phrase}: {text}".rstrip(": "), status)
 
 
