@@ -162,7 +162,7 @@ def test_a_slot_found_late_is_said_so_instead_of_blaming_the_target(
     from lookout.probe import exporter
 
     clock = iter([100.0, 100.0 + waited, 101.0, 101.0, 101.0, 101.0])
-    monkeypatch.setattr(exporter.time, "perf_counter", lambda: next(clock, 101.0))
+    monkeypatch.setattr("lookout.probe.exporter.time.perf_counter", lambda: next(clock, 101.0))
 
     async def refused(target: ProbeTarget, module_name: str, module: object, seconds: float) -> ProbeResult:
         return ProbeResult(target=target.name, module=module_name, error=f"timed out after {seconds:.2f}s")
