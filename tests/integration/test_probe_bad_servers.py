@@ -172,6 +172,12 @@ async def test_stdio_server_writing_garbage_fails() -> None:
     assert_failed(result, "invalid JSON")
 
 
+async def test_stdio_server_that_exits_is_reported_with_its_exit_status() -> None:
+    command = " ".join(server_argv("bad_stdio.py", "exit-on-request"))
+    result = await probe_without_leaks(ProbeTarget("stdio", command, Transport.STDIO))
+    assert_failed(result, "the server closed stdout (exit status 3)")
+
+
 async def test_stdio_command_that_does_not_exist_fails() -> None:
     result = await probe_without_leaks(ProbeTarget("stdio", "/nonexistent/mcp-server --flag", Transport.STDIO))
     assert_failed(result, "cannot start")

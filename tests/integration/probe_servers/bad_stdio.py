@@ -1,4 +1,5 @@
-"""Misbehaving stdio MCP servers: ``python bad_stdio.py ignore-sigterm|garbage|stubborn-family PIDFILE``.
+"""Misbehaving stdio MCP servers: ``python bad_stdio.py MODE``, MODE one of ignore-sigterm, garbage,
+exit-on-request, stubborn-family PIDFILE.
 
 ``stubborn-family`` starts a grandchild that, like itself, ignores EOF and SIGTERM, and writes the
 grandchild's PID to PIDFILE: both must be gone after the probe (the process group is killed).
@@ -24,6 +25,9 @@ if __name__ == "__main__":
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         while True:  # never answers, ignores EOF on stdin and SIGTERM: only SIGKILL ends it
             time.sleep(0.1)
+    elif mode == "exit-on-request":  # a server that dies on the first request (a crash, a failed start-up)
+        sys.stdin.readline()
+        sys.exit(3)
     elif mode == "garbage":
         sys.stdout.write("Starting my great server on stdio...\n")
         sys.stdout.flush()

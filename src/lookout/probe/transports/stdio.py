@@ -30,6 +30,8 @@ EOF_GRACE_SECONDS = 0.5
 TERM_GRACE_SECONDS = 1.0
 KILL_WAIT_SECONDS = 5.0
 """Without a deadline: how long to wait for the exit after SIGKILL (normally milliseconds)."""
+EXIT_WAIT_SECONDS = 0.2
+"""How long a server whose pipe closed is given to exit before the failure calls it still running."""
 CLOSE_RESERVE_SECONDS = 1.0
 """The part of a stdio probe's timeout kept for closing (at most a quarter of the timeout)."""
 MIN_KILL_WAIT_SECONDS = 0.05
@@ -71,7 +73,7 @@ class StdioTransport:
         try:
             await self.process.stdin.send(encode(message) + b"\n")
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
-            raise TransportFailure(f"stdio: the server closed its stdin ({self._exit_status()})") from None
+            raise await self._closed_by_server("stdio: the server closed its stdin") from None
 
     async def _read_line(self, method: str) -> bytes:
         limit = self._limit
@@ -89,9 +91,17 @@ class StdioTransport:
                 f"{method}: stdout line longer than max_response_bytes ({self._limit} bytes)"
             ) from None
         except (anyio.IncompleteRead, anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
-            raise TransportFailure(f"{method}: the server closed stdout ({self._exit_status()})") from None
+            raise await self._closed_by_server(f"{method}: the server closed stdout") from None
         self._stats.count_received(len(line) + 1)
         return line
+
+    async def _closed_by_server(self, what: str) -> TransportFailure:
+        """The failure, with the server's exit status when it is exiting: its pipe closes a moment before it can
+        be reaped, so it is given that moment (within the probe's deadline) instead of being called running."""
+        left = self._stats.time_left()
+        with anyio.move_on_after(EXIT_WAIT_SECONDS if left is None else min(EXIT_WAIT_SECONDS, left / 4)):
+            await self.process.wait()
+        return TransportFailure(f"{what} ({self._exit_status()})")
 
     def _exit_status(self) -> str:
         code = self.process.returncode
