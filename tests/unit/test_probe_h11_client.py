@@ -19,7 +19,8 @@ pytestmark = pytest.mark.timeout(30)
 @pytest.fixture
 async def server(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, list[bytes], list[int]]]:
     """A loopback server answering each request head with ``request.param(head)``; it closes the connection
-    after an answer saying ``Connection: close`` or cut short (a ``Content-Length: 100`` it does not fill)."""
+    without an answer when that is empty, and after an answer saying ``Connection: close``, cut short (a
+    ``Content-Length: 100`` it does not fill) or with ``X-Then: close`` (closing a kept-alive connection)."""
     reply: Reply = request.param
     heads: list[bytes] = []
     connections: list[int] = []
@@ -44,7 +45,7 @@ async def server(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, lis
                     break
                 writer.write(answer)
                 await writer.drain()
-                if b"Connection: close" in answer or b"Content-Length: 100" in answer:
+                if any(word in answer for word in (b"Connection: close", b"Content-Length: 100", b"X-Then: close")):
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -70,6 +71,14 @@ def _chunked(head: bytes) -> bytes:
 
 def _close_each(head: bytes) -> bytes:
     return b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
+
+
+def _answer_then_close(head: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nX-Then: close\r\nContent-Length: 2\r\n\r\nok"
+
+
+def _no_answer(head: bytes) -> bytes:
+    return b""
 
 
 def _truncated(head: bytes) -> bytes:
@@ -113,6 +122,30 @@ async def test_server_closing_after_each_response_gets_a_new_connection(
     assert [await _exchange(client) for _ in range(2)] == [b"ok", b"ok"]
     await client.aclose()
     assert len(connections) == 2
+
+
+@pytest.mark.parametrize("server", [_answer_then_close], indirect=True)
+async def test_a_kept_alive_connection_the_server_closed_is_not_reused(
+    server: tuple[str, list[bytes], list[int]],
+) -> None:
+    url, _, connections = server
+    client = H11Client(url, {}, None, WireStats())
+    assert await _exchange(client) == b"ok"
+    deadline = asyncio.get_running_loop().time() + 10
+    while not (client._reader is None or client._reader.at_eof()):  # the server's close has arrived
+        assert asyncio.get_running_loop().time() < deadline, "the server's close never arrived"
+        await asyncio.sleep(0.01)
+    assert await _exchange(client) == b"ok"
+    await client.aclose()
+    assert len(connections) == 2
+
+
+@pytest.mark.parametrize("server", [_no_answer], indirect=True)
+async def test_a_server_closing_without_an_answer_is_named(server: tuple[str, list[bytes], list[int]]) -> None:
+    client = H11Client(server[0], {}, None, WireStats())
+    with pytest.raises(TransportFailure, match=r"/mcp: server disconnected without sending a response$"):
+        await _exchange(client)
+    await client.aclose()
 
 
 @pytest.mark.parametrize("server", [_truncated], indirect=True)

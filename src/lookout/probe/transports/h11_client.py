@@ -113,6 +113,8 @@ class H11Client:
         self._conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
 
     async def send(self, method: str, headers: Mapping[str, str], body: bytes = b"") -> Response:
+        if self._reader is not None and self._reader.at_eof():  # the server closed the idle kept-alive connection
+            self._drop()
         if self._writer is None:
             await self._connect()
         assert self._writer is not None
@@ -156,6 +158,9 @@ class H11Client:
             except OSError as exc:
                 self._drop()
                 raise TransportFailure(f"{self.url}: ReadError: {exc}") from None
+            if not data and self._conn.their_state is h11.SEND_RESPONSE:
+                self._drop()
+                raise TransportFailure(f"{self.url}: server disconnected without sending a response")
             try:
                 self._conn.receive_data(data)
             except h11.RemoteProtocolError as exc:
