@@ -94,6 +94,30 @@ def test_tool_result_assertions() -> None:
         check_tool_result(ToolCall(name="t", expect_json=[{"path": "structuredContent.missing", "equals": 1}]), result)
 
 
+@pytest.mark.parametrize(
+    ("found", "expected", "same"),
+    [
+        (True, True, True),
+        (1, True, False),  # Python's True == 1; JSON's true is not 1
+        (True, 1, False),
+        (0, False, False),
+        (1, 1.0, True),
+        ({"ok": [1, True]}, {"ok": [1, True]}, True),
+        ({"ok": [1, 1]}, {"ok": [1, True]}, False),
+        ([1], [1, 2], False),
+        (None, None, True),
+    ],
+)
+def test_expect_json_compares_json_values(found: object, expected: object, same: bool) -> None:
+    spec = ToolCall(name="t", expect_json=[{"path": "structuredContent.v", "equals": expected}])
+    result = {"content": [], "structuredContent": {"v": found}}
+    if same:
+        check_tool_result(spec, result)
+    else:
+        with pytest.raises(AssertionFailure, match=r"structuredContent\.v is"):
+            check_tool_result(spec, result)
+
+
 def test_versions_compare_by_position_and_unknown_is_never_enough() -> None:
     assert version_at_least("2026-07-28", "2025-06-18")
     assert not version_at_least("2025-03-26", "2025-06-18")

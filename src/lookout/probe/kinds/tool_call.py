@@ -36,6 +36,17 @@ def json_path(value: Any, path: str) -> Any:
     return value
 
 
+def same_json(found: Any, expected: Any) -> bool:
+    """Equal as JSON values: ``true`` is not ``1`` (as it is in Python), ``1`` is ``1.0``."""
+    if isinstance(found, bool) or isinstance(expected, bool):
+        return type(found) is type(expected) and found == expected
+    if isinstance(found, dict) and isinstance(expected, dict):
+        return found.keys() == expected.keys() and all(same_json(found[key], expected[key]) for key in found)
+    if isinstance(found, list) and isinstance(expected, list):
+        return len(found) == len(expected) and all(map(same_json, found, expected))
+    return bool(found == expected)
+
+
 def check_tool_result(spec: ToolCall, result: Mapping[str, Any]) -> None:
     text = text_of(result.get("content"))
     if spec.expect_not_error and result.get("isError") is True:
@@ -46,7 +57,7 @@ def check_tool_result(spec: ToolCall, result: Mapping[str, Any]) -> None:
         found = json_path(result, expectation.path)
         if found is _MISSING:
             raise AssertionFailure(f"tools/call {spec.name}: the result has no {expectation.path}")
-        if found != expectation.equals:
+        if not same_json(found, expectation.equals):
             raise AssertionFailure(
                 f"tools/call {spec.name}: {expectation.path} is {found!r}, expected {expectation.equals!r}"
             )
