@@ -34,7 +34,8 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(bench_app, name="bench")
 app.add_typer(report_app, name="report")
 
-CONFIG_OPTION = typer.Option(Path("lookout.yaml"), "--config", "-c", help="Path to lookout.yaml.")
+# readable=False: the loader says in one line why a file cannot be read (click would draw a usage box).
+CONFIG_OPTION = typer.Option(Path("lookout.yaml"), "--config", "-c", help="Path to lookout.yaml.", readable=False)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -44,8 +45,10 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def _load(path: Path) -> Config:
+    from lookout.stack.rules.catalog import alert_names
+
     try:
-        config = load_config(path)
+        config = load_config(path, alert_names=alert_names())
     except ConfigError as exc:
         fail(str(exc))
     from lookout.config.security import exposure_warnings
@@ -89,7 +92,7 @@ def _main(
 
 # ------------------------------------------------------------------ config
 @config_app.command("validate")
-def config_validate(file: Path = typer.Argument(..., help="The lookout.yaml to check.")) -> None:
+def config_validate(file: Path = typer.Argument(..., help="The lookout.yaml to check.", readable=False)) -> None:
     """Validate FILE: exit 0 when valid; otherwise one line naming the field and line, exit 2."""
     config = _load(file)
     typer.echo(f"{file}: ok ({len(config.tenants)} tenants, {len(config.targets())} targets)")
@@ -321,6 +324,7 @@ def demo_server(
         None,
         "--config",
         "-c",
+        readable=False,
         help="lookout.yaml whose security: both ports obey: the management port's TLS, users and roles; the MCP "
         "endpoint's TLS and bearer tokens (security.tokens).",
     ),
@@ -356,7 +360,11 @@ def demo_server(
 
 MANAGEMENT_URL = typer.Option("http://127.0.0.1:8080", "--url", help="The demo server's management URL.")
 DEMO_CONFIG = typer.Option(
-    None, "--config", "-c", help="lookout.yaml whose security: gives the CA and the login (https --url)."
+    None,
+    "--config",
+    "-c",
+    readable=False,
+    help="lookout.yaml whose security: gives the CA and the login (https --url).",
 )
 
 
@@ -431,7 +439,11 @@ def demo_traffic(
     url: str = typer.Option("http://127.0.0.1:8000/mcp", "--url", help="The demo server's MCP endpoint."),
     rps: float = typer.Option(2.0, "--rps", min=0.1, max=50, help="Requests per second, over every tool."),
     config: Path | None = typer.Option(
-        None, "--config", "-c", help="lookout.yaml whose security: gives the CA and the bearer token (https --url)."
+        None,
+        "--config",
+        "-c",
+        readable=False,
+        help="lookout.yaml whose security: gives the CA and the bearer token (https --url).",
     ),
 ) -> None:
     """Send steady background traffic to a demo server (what `lookout up` runs; demo.traffic_rps)."""
@@ -458,7 +470,9 @@ def demo_traffic(
 def sink(
     listen: str = typer.Option("127.0.0.1:9095", help="host:port to receive Alertmanager webhooks on."),
     file: Path = typer.Option(Path("notifications.jsonl"), help="Append each notification here."),
-    config: Path | None = typer.Option(None, "--config", "-c", help="lookout.yaml whose security: the sink obeys."),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", readable=False, help="lookout.yaml whose security: the sink obeys."
+    ),
 ) -> None:
     """Run the local notification sink: prints each Alertmanager notification and appends it to a JSONL file."""
     from lookout.runtime.sink import serve_sink
@@ -539,7 +553,9 @@ def console(
 def probe(
     target: str = typer.Argument(..., help="Target name from lookout.yaml, a URL, or (--transport stdio) a command."),
     module: str = typer.Option("discover", "--module", "-m", help="Module from probe.modules."),
-    config: Path | None = typer.Option(None, "--config", "-c", help="lookout.yaml (default: ./lookout.yaml if any)."),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", readable=False, help="lookout.yaml (default: ./lookout.yaml if any)."
+    ),
     transport: str | None = typer.Option(None, help="For a URL or command: streamable-http, sse or stdio."),
     timeout: float | None = typer.Option(None, help="Seconds (default and upper bound: the module's timeout)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),

@@ -3,6 +3,7 @@ memory, never a traceback. Each file below once ended in a traceback, gigabytes 
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 from collections.abc import Callable
@@ -94,6 +95,31 @@ CORPUS: dict[str, tuple[Callable[[], bytes], str]] = {
     ),
     "fifty-megabytes": (lambda: _fifty_megabytes().encode(), f"larger than the {MAX_FILE_BYTES >> 20} MiB limit"),
     "misspelt-key": (lambda: BASE.replace("url: http://127.0.0.1:9/mcp", "urll: x").encode(), "did you mean url?"),
+    "unknown-alert-override": (  # a misspelt override would leave the alert paging
+        lambda: (BASE + "  alerts:\n    MCPServerDwn: {enabled: false}\n").encode(),
+        ":13: alerting.alerts: unknown alert 'MCPServerDwn' (did you mean 'MCPServerDown'?)",
+    ),
+    "unknown-target-modules": (
+        lambda: (BASE + "probe:\n  target_modules: {apj: [discover]}\n").encode(),
+        "probe.target_modules: unknown target 'apj' (did you mean 'api'?)",
+    ),
+    "remote-write-secret": (
+        lambda: (
+            BASE + 'prometheus:\n  remote_write: [{url: "https://m.example/push", headers: {X-Auth-Token: s3}}]\n'
+        ).encode(),
+        "header 'X-Auth-Token' carries a secret",
+    ),
+    "derived-port-past-65535": (
+        lambda: (
+            BASE + "listen: {prometheus: '127.0.0.1:65500'}\n"
+            "ha: {prometheus_replicas: 2, alertmanager_replicas: 1, long_term_storage: null}\n"
+        ).encode(),
+        "ha.prometheus_listen[1] would be 127.0.0.1:65600, past port 65535",
+    ),
+    "port-clash-by-name": (
+        lambda: (BASE + "listen: {prometheus: '127.0.0.1:19090', alertmanager: 'localhost:19090'}\n").encode(),
+        "both take port 19090",
+    ),
     "duplicate-key": (
         lambda: (BASE + "alerting: {receivers: [" + ", ".join(["{name: x}"] * 5_000) + "]}\n").encode(),
         'found duplicate key "alerting"',
@@ -206,8 +232,24 @@ def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
 
 
 def test_a_directory_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=rf"^{tmp_path}: is a directory: pass --config"):
+    with pytest.raises(ConfigError, match=rf"^{tmp_path}: is a directory: give the path to your lookout.yaml"):
         load_config(tmp_path)
+
+
+@pytest.mark.parametrize("command", ["config validate", "generate", "probe"])
+def test_an_unreadable_config_is_one_line(tmp_path: Path, command: str) -> None:
+    config = tmp_path / "lookout.yaml"
+    config.write_text(BASE)
+    config.chmod(0)
+    # As root, without the capabilities that read any file; as anyone else, the file's mode is enough.
+    unprivileged = ["setpriv", "--inh-caps=-all", "--bounding-set=-all"] if os.geteuid() == 0 else []
+    result = subprocess.run(
+        unprivileged + _commands(config, tmp_path / "out")[command],
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+    )
+    assert (result.returncode, result.stderr) == (2, f"lookout: {config}: cannot read: Permission denied\n")
 
 
 def test_bench_scenarios_share_the_limits(tmp_path: Path) -> None:
@@ -225,7 +267,7 @@ def test_a_reused_anchor_is_legal_and_silent(tmp_path: Path) -> None:
     config = tmp_path / "lookout.yaml"
     config.write_text(
         BASE.replace("    labels: {team: platform}", "    labels: &l {team: platform}")
-        + "  alerts:\n    MCPServerDown: &l {enabled: false}\n    MCPProbeFailed: *l\n"
+        + "  alerts:\n    MCPServerDown: &l {enabled: false}\n    MCPProbeFailing: *l\n"
     )
     result = subprocess.run(lookout_argv("config", "validate", str(config)), capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

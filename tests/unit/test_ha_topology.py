@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from lookout.config.loader import parse_config
+from lookout.config.loader import ConfigError, parse_config
 from lookout.config.model import Config
 from lookout.runtime.topology import alertmanager_children, endpoints, port_checks, prometheus_children
 from lookout.stack import DeployTarget, naming, render_stack
@@ -122,13 +122,38 @@ BAD_HA = {
         "  prometheus_shards: 2\n  long_term_storage: null\n",
         ["prometheus_shards > 1 needs long_term_storage"],
     ),
-    "the store on Prometheus' port": ('  victoriametrics: "127.0.0.1:9090"\n', ["both use 127.0.0.1:9090"]),
-    "a derived port on another's": ("  port_step: 1\n", ["both use 127.0.0.1:9091", "own port"]),
+    "the store on Prometheus' port": ('  victoriametrics: "127.0.0.1:9090"\n', ["both take port 9090"]),
+    "a derived port on another's": ("  port_step: 1\n", ["(127.0.0.1:9091)", "both take port 9091", "own port"]),
+    "a derived port past 65535": (
+        "  port_step: 30000\n",
+        ["ha.alertmanager_listen[2] would be 127.0.0.1:69093, past port 65535: lower listen's ports or ha.port_step"],
+    ),
     "a peer list of the wrong length": (
         '  alertmanager_listen: ["127.0.0.1:9093"]\n',
         ["alertmanager_listen lists 1 addresses: list 3"],
     ),
 }
+
+
+@pytest.mark.parametrize(
+    ("prometheus", "alertmanager", "message"),
+    [
+        ("127.0.0.1:19090", "localhost:19090", "both take port 19090"),
+        ("0.0.0.0:19090", "127.0.0.1:19090", "both take port 19090"),
+        ("127.0.0.1:19090", "127.0.0.2:19090", None),  # two loopback addresses
+    ],
+)
+def test_listeners_clash_on_a_port_whatever_the_host_is_called(
+    prometheus: str, alertmanager: str, message: str | None
+) -> None:
+    block = "listen:\n  prometheus: 127.0.0.1:9090\n  alertmanager: 127.0.0.1:9093\n"
+    assert block in GOOD
+    text = GOOD.replace(block, f"listen:\n  prometheus: {prometheus}\n  alertmanager: {alertmanager}\n")
+    if message is None:
+        parse_config(text)
+        return
+    with pytest.raises(ConfigError, match=message):
+        parse_config(text)
 
 
 @pytest.mark.parametrize("case", sorted(BAD_HA))

@@ -64,6 +64,8 @@ def test_protocol_revisions_may_be_written_unquoted_as_in_the_docs() -> None:
     ("section", "message"),
     [
         ("modules: {x: {headers: {Authorization: 'Bearer abc'}}}", "carries a secret"),
+        ("modules: {x: {headers: {X-Auth-Token: abc}}}", "header 'X-Auth-Token' carries a secret"),
+        ("modules: {x: {headers: {Api-Key: abc}}}", "header 'Api-Key' carries a secret"),
         ("modules: {x: {kind: tool_call}}", "kind tool_call needs a tool_call"),
         ("modules: {x: {kind: resource_read}}", "kind resource_read needs a resource_read"),
         ("modules: {x: {min_protocol_version: '2030-01-01'}}", "unknown protocol version"),

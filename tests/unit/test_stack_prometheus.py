@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from lookout.config import parse_config
+from lookout.config import ConfigError, parse_config
 from lookout.stack import render_stack, write_stack
 from lookout.stack.prometheus import prometheus_config
 from lookout.stack.rules import render_alert_rules, render_recording_rules
@@ -84,6 +85,19 @@ def test_pushgateway_job_honors_pushed_labels() -> None:
     jobs = {j["job_name"]: j for j in prometheus_config(parse_config(BASE))["scrape_configs"]}
     assert jobs["pushgateway"]["honor_labels"] is True
     assert {"prometheus", "alertmanager"} <= set(jobs)
+
+
+@pytest.mark.parametrize(
+    ("remote", "message"),
+    [
+        ('{url: "https://m.example/push", headers: {Authorization: "Bearer s3"}}', "header 'Authorization' carries"),
+        ('{url: "https://u:pw@m.example/push"}', "the remote_write url carries credentials"),
+        ('{url: "https://m.example/push?token=s3"}', "the remote_write url carries credentials"),
+    ],
+)
+def test_remote_write_takes_no_secret_inline(remote: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_config(BASE + f"prometheus:\n  remote_write: [{remote}]\n")
 
 
 def test_promtool_accepts_the_config_with_remote_write(tmp_path: Path) -> None:

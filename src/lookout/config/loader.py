@@ -7,6 +7,7 @@ import difflib
 import types
 import typing
 import warnings
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +21,7 @@ from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
-from lookout.config.model import Config
+from lookout.config.model import ALERT_NAMES, Config
 
 # Bounds on every YAML file Lookout reads, so that no input costs more than a few seconds and ~150 MB (what
 # the largest accepted file takes): a lookout.yaml with ten thousand targets is about 1 MiB; no real config
@@ -227,6 +228,7 @@ def parse_yaml_model(
     *,
     top_level_hint: str,
     unknown_hint: str = "",
+    context: dict[str, Any] | None = None,
 ) -> M:
     """Parse ``text`` and validate it as ``model``; raise ``error`` with one line naming the file, the line,
     the field path and the fix. Shared by every YAML file Lookout reads (lookout.yaml, bench scenarios)."""
@@ -258,7 +260,7 @@ def parse_yaml_model(
     if not isinstance(data, dict):
         raise error(f"{source}: expected a mapping at the top level ({top_level_hint})")
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         errors = exc.errors()
         # An inline secret makes its *_file twin "missing", a misspelt key its real name: name the real mistake.
@@ -274,8 +276,9 @@ def parse_yaml_model(
         raise error(f"{where}: {_path(loc)}: {_describe(first, unknown_hint, model)}{more}") from None
 
 
-def parse_config(text: str, source: str = "lookout.yaml") -> Config:
-    """Parse and validate ``text``; raise :class:`ConfigError` with a one-line message on failure."""
+def parse_config(text: str, source: str = "lookout.yaml", *, alert_names: Collection[str] | None = None) -> Config:
+    """Parse and validate ``text``; raise :class:`ConfigError` with a one-line message on failure. With
+    ``alert_names`` (the generators' catalog), ``alerting.alerts`` may override only those alerts."""
     return parse_yaml_model(
         text,
         source,
@@ -283,10 +286,12 @@ def parse_config(text: str, source: str = "lookout.yaml") -> Config:
         ConfigError,
         top_level_hint="see examples/lookout.yaml",
         unknown_hint=" (lookout config schema lists every field)",
+        context={ALERT_NAMES: frozenset(alert_names)} if alert_names is not None else None,
     )
 
 
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | Path, *, alert_names: Collection[str] | None = None) -> Config:
     """Read and validate the config file at ``path``."""
     p = Path(path)
-    return parse_config(read_yaml_file(p, ConfigError, "pass --config with the path to your lookout.yaml"), str(p))
+    text = read_yaml_file(p, ConfigError, "give the path to your lookout.yaml")
+    return parse_config(text, str(p), alert_names=alert_names)

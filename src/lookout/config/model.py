@@ -5,18 +5,20 @@ Pure data and validation; nothing here touches the network or the disk.
 
 from __future__ import annotations
 
+import difflib
 import re
 import zoneinfo
+from collections.abc import Collection
 from typing import Final, Literal, Self
 
-from pydantic import Field, HttpUrl, field_validator, model_validator
+from pydantic import Field, HttpUrl, ValidationInfo, field_validator, model_validator
 
 from lookout import __version__
 from lookout.config.probe import ProbeSettings
-from lookout.config.security import Security
+from lookout.config.security import Security, loopback_host
 from lookout.config.types import Duration as Duration  # re-exported with the model, like the four below
 from lookout.config.types import FrozenModel as _Model
-from lookout.config.types import Labels, PositiveDuration
+from lookout.config.types import Labels, PositiveDuration, secret_header
 from lookout.config.types import Name as Name
 from lookout.config.types import Priority as Priority
 from lookout.config.types import Transport as Transport
@@ -297,6 +299,17 @@ class Alerting(_Model):
             raise ValueError(f"{value!r} is not an absolute URL: write e.g. https://runbooks.example.com/lookout")
         return value
 
+    @field_validator("alerts")
+    @classmethod
+    def _known_alerts(cls, alerts: dict[str, AlertOverride], info: ValidationInfo) -> dict[str, AlertOverride]:
+        known: frozenset[str] | None = (info.context or {}).get(ALERT_NAMES)
+        if known is None:
+            return alerts
+        for name in alerts:
+            if name not in known:  # a misspelt override would leave the alert as it was, paging or not
+                raise ValueError(f"unknown alert {name!r}{_did_you_mean(name, known)}: docs/alerts.md lists them")
+        return alerts
+
     @field_validator("routes")
     @classmethod
     def _routes_cover_p0(cls, routes: dict[Priority, list[str]]) -> dict[Priority, list[str]]:
@@ -317,6 +330,26 @@ class RemoteWrite(_Model):
     bearer_token_file: str | None = None
     basic_auth_username: str | None = None
     basic_auth_password_file: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _no_credentials_in_url(cls, url: HttpUrl) -> HttpUrl:
+        if url.username or url.password or url.query:
+            raise ValueError(
+                "the remote_write url carries credentials or a query: use a plain url and bearer_token_file "
+                "or basic_auth_password_file"
+            )
+        return url
+
+    @field_validator("headers")
+    @classmethod
+    def _no_secret_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name in headers:
+            if secret_header(name):
+                raise ValueError(
+                    f"header {name!r} carries a secret: remove it and use bearer_token_file or basic_auth_password_file"
+                )
+        return headers
 
 
 class PrometheusSettings(_Model):
@@ -389,10 +422,21 @@ class HighAvailability(_Model):
         return self
 
 
+ALERT_NAMES: Final = "alert_names"
+"""The validation context's key for the alert catalog's names (the generators own the catalog)."""
+WILDCARD_HOSTS: Final = frozenset({"0.0.0.0", "*", ""})
+"""Listen hosts that bind every address: they share a port with no other host."""
+
+
 def _host_port(value: str) -> str:
     if not re.match(r"^[^\s:]+:\d{1,5}$", value) or not 0 < int(value.rsplit(":", 1)[1]) < 65536:
         raise ValueError(f"{value!r} is not host:port")
     return value
+
+
+def _did_you_mean(name: str, known: Collection[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _shift(address: str, by: int) -> str:
@@ -520,11 +564,20 @@ class Config(_Model):
             ):
                 if listed is not None and listed[0] != first:
                     raise ValueError(f"ha.{name}[0] is {listed[0]}: it must be listen's own address {first}")
-        seen: dict[str, str] = {}
+        seen: dict[int, list[tuple[str, str, str]]] = {}
         for name, address in self.addresses():
-            if address in seen:
-                raise ValueError(f"{name} and {seen[address]} both use {address}: give each its own port")
-            seen[address] = name
+            host, _, port_text = address.rpartition(":")
+            port = int(port_text)
+            if port > 65535:  # derived by ha.port_step (or +1 for gossip) from a listen address
+                raise ValueError(f"{name} would be {address}, past port 65535: lower listen's ports or ha.port_step")
+            bound = "127.0.0.1" if loopback_host(host) and not host.startswith("127.") else host
+            for other_name, other_address, other_bound in seen.get(port, []):
+                if bound == other_bound or WILDCARD_HOSTS & {bound, other_bound}:
+                    raise ValueError(
+                        f"{name} ({address}) and {other_name} ({other_address}) both take port {port} on the same "
+                        "address: give each its own port"
+                    )
+            seen.setdefault(port, []).append((name, address, bound))
         return self
 
     @model_validator(mode="after")
@@ -552,6 +605,9 @@ class Config(_Model):
                         raise ValueError(
                             f"{where}.{priority}: unknown receiver {name!r}; define it in alerting.receivers"
                         )
+        for name in self.probe.target_modules:
+            if name not in seen_targets:
+                raise ValueError(f"probe.target_modules: unknown target {name!r}{_did_you_mean(name, seen_targets)}")
         hb = self.alerting.heartbeat_receiver
         if hb is not None and hb not in receivers:
             raise ValueError(f"alerting.heartbeat_receiver: unknown receiver {hb!r}")

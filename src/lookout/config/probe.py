@@ -15,10 +15,8 @@ from pydantic import Field, field_validator, model_validator
 
 from lookout import protocol
 from lookout.config.types import FrozenModel as _Model
-from lookout.config.types import Name, PositiveDuration, check_regex, check_regexes, duration_seconds
+from lookout.config.types import Name, PositiveDuration, check_regex, check_regexes, duration_seconds, secret_header
 from lookout.protocol import KNOWN_PROTOCOL_VERSIONS
-
-_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 
 
 class ProtocolPin(StrEnum):
@@ -139,7 +137,7 @@ class Module(_Model):
     @classmethod
     def _no_secret_headers(cls, headers: dict[str, str]) -> dict[str, str]:
         for name in headers:
-            if name.lower() in _SECRET_HEADERS:
+            if secret_header(name):
                 raise ValueError(
                     f"header {name!r} carries a secret: remove it and use credentials.bearer_token_file "
                     "or credentials.basic_auth.password_file"

@@ -110,6 +110,15 @@ def check_regexes(field: str, patterns: list[str]) -> list[str]:
     return patterns
 
 
+_SECRET_HEADER = re.compile(r"authorization|cookie|token|secret|passw(or)?d|api[-_]?key|auth", re.IGNORECASE)
+
+
+def secret_header(name: str) -> bool:
+    """Whether an HTTP header by this name carries a credential (``Authorization``, ``X-Auth-Token``,
+    ``Api-Key``, ``Cookie`` ...): such values belong in files, not in lookout.yaml."""
+    return _SECRET_HEADER.search(name) is not None
+
+
 class FrozenModel(BaseModel):
     """Base of every config model: unknown fields are refused by name, and a loaded config never changes."""
 
