@@ -4,6 +4,7 @@ memory, never a traceback. Each file below once ended in a traceback, gigabytes 
 from __future__ import annotations
 
 import os
+import re
 import resource
 import subprocess
 from collections.abc import Callable
@@ -291,3 +292,18 @@ def test_tags_and_overlong_values_are_one_line(text: str, expected: str) -> None
     with pytest.raises(ConfigError) as caught:
         parse_config(BASE + text, "lookout.yaml")
     assert expected in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "  alerts:\n    MCPServerDown: {for: 0}\n",
+            "for: 0 is a number, not a duration: give its unit, e.g. 0s or 5m",
+        ),
+        ("listen: {prometheus: 19090}\n", "listen.prometheus: 19090 is a number where text is expected"),
+    ],
+)
+def test_a_number_where_text_belongs_says_what_to_write(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        parse_config(BASE + text)

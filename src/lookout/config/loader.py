@@ -22,6 +22,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
 from lookout.config.model import ALERT_NAMES, Config
+from lookout.config.types import Duration, PositiveDuration
 
 # Bounds on every YAML file Lookout reads, so that no input costs more than a few seconds and ~150 MB (what
 # the largest accepted file takes): a lookout.yaml with ten thousand targets is about 1 MiB; no real config
@@ -217,7 +218,29 @@ def _describe(error: Any, unknown_hint: str, model: type[BaseModel]) -> str:
         if close:
             return f"unknown field: did you mean {close}?"
         return f"unknown field: remove it or check its spelling{unknown_hint}"
+    given = error.get("input")
+    if error["type"] == "string_type" and isinstance(given, int | float) and not isinstance(given, bool):
+        if _is_duration(_annotation_at(model, loc)):
+            return f"{given} is a number, not a duration: give its unit, e.g. {given}s or 5m"
+        return f"{given} is a number where text is expected: write it in quotes, or as the field says (host:port ...)"
     return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _annotation_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> Any:
+    current: Any = model
+    for part in loc:
+        current = _inner(current, part)
+        if current is None:
+            return None
+    return current
+
+
+def _is_duration(annotation: Any) -> bool:
+    if annotation in (Duration, PositiveDuration):
+        return True
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType) and any(
+        _is_duration(arg) for arg in typing.get_args(annotation)
+    )
 
 
 def parse_yaml_model(
