@@ -210,3 +210,35 @@ async def test_malformed_calls_only_move_primed_series() -> None:
     after = errors(handle.registry)
     assert set(after) == set(before)
     assert after[("tools/call", m.OTHER, m.ERROR_CLASS_CLIENT)] == 3
+
+
+async def test_an_unknown_prompt_or_a_missing_prompt_argument_is_the_clients_fault() -> None:
+    """``MCPServer.get_prompt`` raises a plain ``ValueError`` for both; a prompt failing to render stays the
+    server's fault under its class name."""
+    server = MCPServer(name="prompts")
+
+    @server.prompt()
+    def ask(topic: str) -> str:
+        return topic
+
+    @server.prompt()
+    def broken(topic: str) -> str:
+        raise ValueError("bug")
+
+    handle = instrument(server, CollectorRegistry())
+    async with Client(server, mode=MODERN) as client:
+        for name, arguments in (("nope", {}), ("ask", {}), ("broken", {"topic": "x"})):
+            with pytest.raises(MCPError):
+                await client.get_prompt(name, arguments)
+        await client.get_prompt("ask", {"topic": "x"})
+    calls = {k: v for k, v in operation_counts(handle.registry).items() if k[0] == "prompts/get"}
+    assert calls == {
+        ("prompts/get", "", m.OTHER, "-32602", MODERN, "inproc"): 1,
+        ("prompts/get", "", "ask", "-32602", MODERN, "inproc"): 1,
+        ("prompts/get", "", "broken", "ValueError", MODERN, "inproc"): 1,
+        ("prompts/get", "", "ask", "", MODERN, "inproc"): 1,
+    }
+    assert {k: v for k, v in errors(handle.registry).items() if v and k[0] == "prompts/get"} == {
+        ("prompts/get", "", m.ERROR_CLASS_CLIENT): 2,
+        ("prompts/get", "", m.ERROR_CLASS_SERVER): 1,
+    }

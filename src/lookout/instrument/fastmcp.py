@@ -28,7 +28,14 @@ from lookout import metrics as m
 from lookout.instrument.audit import AuditTrail
 from lookout.instrument.json_logs import AccessLog
 from lookout.instrument.registry import ObservedDict, ServerRegistry
-from lookout.instrument.sdk import INVALID_PARAMS, UNKNOWN_TOOL, LookoutMiddleware, classify_exception, wrap_lifespan
+from lookout.instrument.sdk import (
+    INVALID_PARAMS,
+    UNKNOWN_TOOL,
+    LookoutMiddleware,
+    classify_exception,
+    raised_by,
+    wrap_lifespan,
+)
 
 if TYPE_CHECKING:
     from lookout.instrument._instrument import Instrumentation
@@ -89,16 +96,6 @@ class FastMCPRegistry(ServerRegistry):
         self._provider._components = dict(self._components)
 
 
-def _raised_by(exc: BaseException, code: Any) -> bool:
-    """Whether ``exc`` was raised in the function whose code object is ``code`` (its innermost frame)."""
-    tb = exc.__traceback__
-    if tb is None:
-        return False
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    return tb.tb_frame.f_code is code
-
-
 @functools.cache
 def _masking_frame() -> Any:
     """The code of ``FastMCP.call_tool``, which re-raises an unexpected exception as a ``ToolError``."""
@@ -127,7 +124,7 @@ def tool_exception_type(exc: BaseException) -> str:
         isinstance(exc, ToolError)
         and cause is not None
         and not isinstance(cause, FastMCPError)
-        and _raised_by(exc, _masking_frame())
+        and raised_by(exc, _masking_frame())
     ):
         return type(cause).__qualname__
     if isinstance(exc, FastMCPError):
@@ -138,7 +135,7 @@ def tool_exception_type(exc: BaseException) -> str:
 class _Core(LookoutMiddleware):
     """The SDK middleware's recording logic with FastMCP's result and exception shapes."""
 
-    def classify(self, method: str, exc: BaseException) -> str:
+    def classify(self, method: str, exc: BaseException, known: bool) -> str:
         from fastmcp.exceptions import DisabledError, FastMCPError, NotFoundError, to_mcp_error
         from mcp.shared.exceptions import MCPError
 

@@ -88,6 +88,42 @@ def tool_exception_type(exc: BaseException, known_tool: bool) -> str:
     return classify_exception(exc)
 
 
+def raised_by(exc: BaseException, code: Any) -> bool:
+    """Whether ``exc`` was raised in the function whose code object is ``code`` (its innermost frame)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code is code
+
+
+@functools.cache
+def _prompt_frames() -> tuple[Any, Any]:
+    """The code of ``Prompt.render`` and of ``MCPServer.get_prompt``."""
+    import inspect
+
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.prompts.base import Prompt
+
+    return inspect.unwrap(Prompt.render).__code__, inspect.unwrap(MCPServer.get_prompt).__code__
+
+
+def prompt_exception_type(exc: BaseException, known_prompt: bool) -> str:
+    """``error_type`` of an exception a ``prompts/get`` raised.
+
+    ``MCPServer.get_prompt`` re-raises everything as a plain ``ValueError`` (the original as ``__cause__``):
+    an unknown prompt and a missing required argument are the caller's fault (-32602, as FastMCP answers
+    them); a prompt that fails while rendering keeps the class name. A missing argument is told from a failing
+    render by where its ``ValueError`` was raised: in ``Prompt.render`` itself, caused by nothing."""
+    render, get_prompt = _prompt_frames()
+    if isinstance(exc, ValueError) and raised_by(exc, get_prompt):
+        cause = exc.__cause__
+        if not known_prompt or (isinstance(cause, ValueError) and cause.__cause__ is None and raised_by(cause, render)):
+            return INVALID_PARAMS
+    return classify_exception(exc)
+
+
 def is_tool_error(result: Any) -> bool:
     """A ``tools/call`` result that reaches the wire with ``isError: true``."""
     if type(result) is dict:  # what the SDK's handlers return at the middleware seam; no ABC check needed
@@ -286,7 +322,7 @@ class LookoutMiddleware:
                 return result
             except BaseException as exc:
                 try:
-                    error = self.classify(raw_method, exc)
+                    error = self.classify(raw_method, exc, (tool or prompt) != m.OTHER)
                 except Exception:
                     error = type(exc).__qualname__
                 raise
@@ -394,7 +430,10 @@ class LookoutMiddleware:
         return keeper.keep(name, parent, attributes, start_ns, time.time_ns(), error)
 
     # Framework hooks: how results and exceptions look at this middleware's seam.
-    def classify(self, method: str, exc: BaseException) -> str:
+    def classify(self, method: str, exc: BaseException, known: bool) -> str:
+        """``error_type`` of ``exc``; ``known``: the tool or prompt the request names is registered."""
+        if method == "prompts/get":
+            return prompt_exception_type(exc, known)
         return classify_exception(exc)
 
     def tool_error(self, result: Any) -> bool:
