@@ -8,14 +8,16 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp.client.client import Client
+from mcp.server.mcpserver import MCPServer
 from prometheus_client import CollectorRegistry
 
 from lookout.demo.server import build_server
-from lookout.instrument import Logs, instrument
+from lookout.instrument import Audit, Logs, instrument
 from lookout.instrument.json_logs import JsonLogging, configure_json_logging
 from tests.instrument_support import ALWAYS_OFF, ALWAYS_ON, otel
 
@@ -190,7 +192,7 @@ def test_an_access_line_is_the_json_of_its_redacted_fields() -> None:
         "service": "svc",
         "tenant": "acme",
         **fields,
-        "arguments": {"query": "mail [REDACTED:email]", "limits": [1, 2.5, {"token": "token=[REDACTED:secret]"}]},
+        "arguments": {"query": "mail [REDACTED:email]", "limits": [1, 2.5, {"token": "[REDACTED:secret]"}]},
     }
     assert line == json.dumps(expected, default=str, ensure_ascii=False)
 
@@ -213,3 +215,34 @@ def test_access_lines_without_fields_or_with_a_field_named_like_the_lines_own() 
         assert json.loads(line)["message"] == "mail jane@example.org"
     finally:
         configure_redaction()
+
+
+async def test_secrets_named_by_their_key_are_redacted_in_access_audit_and_extra_fields(
+    json_logs: tuple[JsonLogging, io.StringIO], tmp_path: Path
+) -> None:
+    handle, buf = json_logs
+    server = MCPServer("login")
+
+    @server.tool()
+    def login(username: str, password: str, api_key: str = "") -> str:
+        logging.getLogger("lookout.test.app").warning("login", extra={"password": password, "n": {"apiKey": api_key}})
+        return "ok"
+
+    path = tmp_path / "audit.jsonl"
+    instrument(
+        server,
+        CollectorRegistry(),
+        logs=Logs(access_log=True, arguments_for=["login"]),
+        audit=Audit(path=str(path), arguments_for=["login"]),
+    )
+    async with Client(server, mode="2026-07-28") as client:
+        await client.call_tool("login", {"username": "bob", "password": "hunter2", "api_key": "abc123def"})
+    records = lines(handle, buf)
+    access = next(r for r in records if r.get("target") == "login")
+    expected = {"username": "bob", "password": "[REDACTED:secret]", "api_key": "[REDACTED:secret]"}
+    assert access["arguments"] == expected
+    app_line = next(r for r in records if r["logger"] == "lookout.test.app")
+    assert app_line["password"] == "[REDACTED:secret]" and app_line["n"] == {"apiKey": "[REDACTED:secret]"}
+    assert json.loads(path.read_text())["arguments"] == expected
+    for text in (buf.getvalue(), path.read_text()):
+        assert "hunter2" not in text and "abc123def" not in text

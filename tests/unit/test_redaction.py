@@ -201,3 +201,30 @@ def test_plain_text_error_logs_of_lookouts_servers_are_redacted(caplog: pytest.L
     text = caplog.text
     assert "jane@example.org" not in text and "9f8e7d6c5b4a39281706abcdef" not in text, text
     assert "request from [REDACTED:email] failed" in text
+
+
+def test_a_value_under_a_key_naming_a_secret_is_redacted_at_any_depth() -> None:
+    r = Redactor()
+    value = {
+        "password": "hunter2",
+        "user": {"db_password": 1234, "clientSecret": ["a", "b"], "X-Api-Key": "k", "name": "bob"},
+        "items": [{"token": "t0k"}, {"token_count": 3, "passwordless": True}],
+        "auth": None,
+    }
+    assert r.value(value) == {
+        "password": "[REDACTED:secret]",
+        "user": {
+            "db_password": "[REDACTED:secret]",
+            "clientSecret": "[REDACTED:secret]",
+            "X-Api-Key": "[REDACTED:secret]",
+            "name": "bob",
+        },
+        "items": [{"token": "[REDACTED:secret]"}, {"token_count": 3, "passwordless": True}],
+        "auth": None,
+    }
+    record = logging.LogRecord("app", logging.WARNING, __file__, 1, "x", None, None)
+    record.password = "hunter2"
+    line = json.loads(JsonFormatter().format(record))
+    assert line["password"] == "[REDACTED:secret]"
+    fields = JsonFormatter().format_fields(0.0, "info", "app", "x", {"api_key": "abc123def", "ms": 1.0})
+    assert json.loads(fields)["api_key"] == "[REDACTED:secret]" and json.loads(fields)["ms"] == 1.0

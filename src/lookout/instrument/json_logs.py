@@ -41,7 +41,7 @@ from typing import IO, Any
 from opentelemetry import trace
 
 from lookout.instrument.drops import DROPS, FORMAT_FAILED, QUEUE_FULL, SHUTDOWN, SIGNAL_LOGS, WRITE_FAILED
-from lookout.security.redact import redactor
+from lookout.security.redact import SECRET, is_secret_key, redactor
 
 ACCESS_LOGGER = "lookout.access"
 
@@ -154,7 +154,9 @@ def _redacted(line: dict[str, Any], own: frozenset[str] = frozenset()) -> dict[s
         return line
     done: dict[str, Any] = {}
     for key, value in line.items():
-        if type(value) is str:  # most fields: straight to the redactor (a subclass takes the general path)
+        if value is not None and is_secret_key(key) and key not in _IDENTITY and key not in own:
+            line[key] = SECRET  # a field named for a secret: its whole value, whatever it looks like
+        elif type(value) is str:  # most fields: straight to the redactor (a subclass takes the general path)
             if key in _IDENTITY or key in own:
                 continue
             redacted = done.get(value)

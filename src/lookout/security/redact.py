@@ -3,11 +3,13 @@ attributes, events (exception messages and stack traces) and status, and error m
 
 On by default (``security.redaction`` in lookout.yaml, :func:`configure_redaction` in a process). A match is
 replaced by ``[REDACTED:<kind>]``; for ``key=value`` and ``"key": "value"`` forms the key stays so a reader
-still knows what was there. Standard library only: the instrumentation imports it.
+still knows what was there, and so does the key of a mapping entry (a log line's field, a tool argument, a span
+attribute) whose name says it holds a secret, at any depth. Standard library only: the instrumentation imports it.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -32,6 +34,18 @@ DEFAULT_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
 _KEY_VALUE = re.compile(
     rf"(?i)(?P<key>\b(?:{_SECRET_KEYS})\b[\"']?\s*[:=]\s*[\"']?)(?P<value>(?!\[REDACTED)[^\s\"',;&}}\]]+)"
 )
+SECRET: Final = "[REDACTED:secret]"
+_SECRET_KEY = re.compile(rf"(?:.*[^a-z0-9])?(?:{_SECRET_KEYS})")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+@functools.lru_cache(maxsize=4096)  # the same few field and argument names on every line
+def is_secret_key(key: str) -> bool:
+    """Whether a mapping key names a secret: one of the secret words, alone or ending the name
+    (``password``, ``db_password``, ``x-api-key``, ``clientSecret``; not ``token_count``)."""
+    return _SECRET_KEY.fullmatch(_CAMEL.sub("_", key).lower()) is not None
+
+
 # Not inside a longer token (a hex trace id, a hash): its digits are no card number.
 _CARD = re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])")
 # What every default pattern, the key-value form and a card number need somewhere in a text: one search that
@@ -89,18 +103,22 @@ class Redactor:
         return _CARD.sub(_card, _KEY_VALUE.sub(_secret_value, text))
 
     def value(self, value: Any) -> Any:
-        """``value`` with every string in it redacted (strings, sequences of strings, mappings)."""
+        """``value`` with every string in it redacted (strings, sequences of strings, mappings), and the whole
+        value of a mapping entry whose key names a secret."""
         if isinstance(value, str):
             return self.redact(value)
         if isinstance(value, Mapping):
-            return {k: self.value(v) for k, v in value.items()}
+            return {
+                k: SECRET if v is not None and isinstance(k, str) and is_secret_key(k) else self.value(v)
+                for k, v in value.items()
+            }
         if isinstance(value, (list, tuple)):
             return type(value)(self.value(v) for v in value)
         return value
 
 
 def _secret_value(match: re.Match[str]) -> str:
-    return match.group("key") + "[REDACTED:secret]"
+    return match.group("key") + SECRET
 
 
 def _card(match: re.Match[str]) -> str:
