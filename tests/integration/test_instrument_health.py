@@ -162,3 +162,30 @@ async def test_management_app_on_its_own_port() -> None:
             assert (await http.get("/health/startup")).status_code == 503  # no lifespan has started
             assert m.SERVER_INFO.name in (await http.get("/metrics")).text
         tg.cancel_scope.cancel()
+
+
+async def test_management_app_on_a_taken_port_is_an_oserror_the_program_can_handle() -> None:
+    """uvicorn would end the process with SystemExit from inside the caller's task group."""
+    import socket
+
+    from tests.support import LOOPBACK
+
+    server = MCPServer("standalone")
+    handle = instrument(server, CollectorRegistry())
+    with socket.socket() as taken:
+        taken.bind((LOOPBACK, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        failures: list[Exception] = []
+
+        async def management() -> None:
+            try:
+                await handle.serve_management(LOOPBACK, port)
+            except Exception as exc:
+                failures.append(exc)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(management)
+    assert [type(e) for e in failures] == [OSError]
+    assert str(failures[0]).startswith(f"management address {LOOPBACK}:{port} is not available: ")

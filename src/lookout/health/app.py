@@ -7,6 +7,7 @@ app with :func:`management_routes`.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -74,8 +75,9 @@ async def serve_management(
     app: Starlette, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, security: ServerSecurity | None = None
 ) -> None:
     """Serve the management app on its own port until cancelled (for servers without an HTTP app of
-    their own, e.g. stdio). Signals stay with the application. The server has the same bounds against
-    slow and hostile clients as Lookout's own (:class:`lookout.serving.ServerLimits`)."""
+    their own, e.g. stdio); an address that cannot be bound (a taken port) is an ``OSError`` naming it.
+    Signals stay with the application. The server has the same bounds against slow and hostile clients as
+    Lookout's own (:class:`lookout.serving.ServerLimits`)."""
     import contextlib
 
     import uvicorn
@@ -87,8 +89,31 @@ async def serve_management(
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    config = uvicorn_config(app, ServerLimits(), lifespan="off", security=security, host=host, port=port)
-    await _Server(config).serve()
+    # Bound here, not by uvicorn: uvicorn answers a taken port with SystemExit, which would end the whole
+    # program from inside its task group; an OSError is the caller's to handle.
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        raise OSError(f"management address {host}:{port} is not available: {exc.strerror or exc}") from None
+    try:
+        config = uvicorn_config(app, ServerLimits(), lifespan="off", security=security, host=host, port=port)
+        await _Server(config).serve(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The management socket, bound now so a taken port is reported before anything is served."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def management_app(

@@ -115,7 +115,8 @@ class Instrumentation:
         return management_app(self.registry, extra_routes, health=self.health)
 
     async def serve_management(self, host: str = "127.0.0.1", port: int = 8080) -> None:
-        """Serve the management app on its own port until cancelled (stdio servers have no HTTP app)."""
+        """Serve the management app on its own port until cancelled (stdio servers have no HTTP app); an
+        address that cannot be bound (a taken port) is an ``OSError`` naming it."""
         from lookout.health.app import serve_management
 
         await serve_management(self.management_app(), host, port)

@@ -157,20 +157,6 @@ def _health(recorder_in_flight: Callable[[], int]) -> tuple[Any, Any]:
 
 
 # ---------------------------------------------------------------------- management app
-def bind(host: str, port: int) -> socket.socket:
-    """The management socket, bound now so a taken port is reported before the program goes on."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
 def serve_in_thread(app: Any, sock: socket.socket, security: Any = None) -> threading.Thread:
     """Serve ``app`` on ``sock`` from a daemon thread with its own event loop (it dies with the process); TLS and
     logins when ``security`` (a :class:`lookout.security.auth.ServerSecurity`) says so, as Lookout's servers."""
@@ -257,6 +243,8 @@ class AutoInstrumentation:
                 security = self.settings.management_security()
             except LaunchError as exc:
                 self.status.fail(str(exc))
+            from lookout.health.app import bind
+
             try:
                 sock = bind(*address)
             except OSError as exc:
