@@ -162,6 +162,28 @@ def _framework_of(server: object) -> str:
     )
 
 
+_PARAMETER_TYPES: dict[str, tuple[type, ...]] = {
+    "registry": (CollectorRegistry, type(None)),
+    "health": (Health, type(None)),
+    "limits": (Limits,),
+    "metrics": (Metrics,),
+    "tracing": (Tracing,),
+    "logs": (Logs,),
+    "audit": (Audit,),
+    "service": (str, type(None)),
+    "tenant": (str,),
+}
+
+
+def _check_types(**values: object) -> None:
+    """A parameter of the wrong type is refused here, naming it, rather than failing deep inside later."""
+    for parameter, value in values.items():
+        kinds = _PARAMETER_TYPES[parameter]
+        if not isinstance(value, kinds):
+            expected = " or ".join("None" if k is type(None) else k.__name__ for k in kinds)
+            raise TypeError(f"lookout.instrument: {parameter} must be {expected}, not {type(value).__name__}")
+
+
 def instrument(
     server: InstrumentableServer,
     registry: CollectorRegistry | None = None,
@@ -184,10 +206,12 @@ def instrument(
     - ``limits``, ``metrics``, ``tracing``, ``logs``, ``audit``: see :class:`Limits`, :class:`Metrics`,
       :class:`Tracing`, :class:`Logs` and :class:`Audit`.
 
-    Raises ``TypeError`` for any other kind of server and ``ValueError`` if ``server`` is instrumented
-    already.
+    Raises ``TypeError`` for any other kind of server or a parameter of the wrong type (``logs=True`` for
+    ``logs=Logs(...)``) and ``ValueError`` if ``server`` is instrumented already.
     """
     framework = _framework_of(server)
+    _check_types(registry=registry, health=health, limits=limits, metrics=metrics, tracing=tracing, logs=logs)
+    _check_types(audit=audit, service=service, tenant=tenant)
     if getattr(server, _INSTRUMENTED, False):
         raise ValueError("lookout.instrument: this server is instrumented already; call uninstrument() first")
     registry = registry if registry is not None else CollectorRegistry()

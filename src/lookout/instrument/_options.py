@@ -18,9 +18,24 @@ if TYPE_CHECKING:  # the OpenTelemetry SDK is loaded only where tracing is set u
     from lookout.instrument.tracing import TracingSetup
 
 
-def _names(values: Collection[str]) -> tuple[str, ...]:
-    """A tuple, so an option object stays hashable whatever collection the caller passed."""
-    return tuple(values)
+def _names(values: Collection[str], option: str) -> tuple[str, ...]:
+    """A tuple, so an option object stays hashable whatever collection the caller passed. A bare string is
+    refused: it is a collection of its letters, and a name spelled out letter by letter matches nothing."""
+    if isinstance(values, str) or not isinstance(values, Collection):
+        raise TypeError(f"{option} must be a collection of names, not {type(values).__name__}: e.g. [{values!r}]")
+    names = tuple(values)
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"{option} must hold names (str), not {type(name).__name__}: {name!r}")
+    return names
+
+
+def _count(value: object, option: str, minimum: int) -> None:
+    """Refuse what is not an int of at least ``minimum`` (a string read from the environment, a negative)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{option} must be an int, not {type(value).__name__}: {value!r}")
+    if value < minimum:
+        raise ValueError(f"{option} must be at least {minimum}, not {value}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,10 +46,18 @@ class Limits:
       counted. 0 means unlimited.
     - ``memory_bytes``: the memory limit the built-in ``memory`` health check compares the process's
       resident memory with (default: the process's cgroup limit, none if unlimited).
+
+    Values of the wrong type or out of range (a negative, a string) are a ``TypeError``/``ValueError`` naming
+    the option, as for :class:`Metrics`, :class:`Logs` and :class:`Audit` (a bare string for a list of names).
     """
 
     max_in_flight: int = 0
     memory_bytes: int | None = None
+
+    def __post_init__(self) -> None:
+        _count(self.max_in_flight, "Limits(max_in_flight=...)", 0)
+        if self.memory_bytes is not None:
+            _count(self.memory_bytes, "Limits(memory_bytes=...)", 1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,8 +79,8 @@ class Metrics:
     process: bool = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "tools", _names(self.tools))
-        object.__setattr__(self, "prompts", _names(self.prompts))
+        object.__setattr__(self, "tools", _names(self.tools, "Metrics(tools=...)"))
+        object.__setattr__(self, "prompts", _names(self.prompts, "Metrics(prompts=...)"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,9 +125,8 @@ class Logs:
     access_sample: int = 1
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "arguments_for", _names(self.arguments_for))
-        if self.access_sample < 1:
-            raise ValueError("Logs(access_sample=...) must be at least 1 (1: a line for every request)")
+        object.__setattr__(self, "arguments_for", _names(self.arguments_for, "Logs(arguments_for=...)"))
+        _count(self.access_sample, "Logs(access_sample=...)", 1)
 
     @property
     def writes_access_log(self) -> bool:
@@ -126,4 +148,4 @@ class Audit:
     arguments_for: Collection[str] = field(default=())
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "arguments_for", _names(self.arguments_for))
+        object.__setattr__(self, "arguments_for", _names(self.arguments_for, "Audit(arguments_for=...)"))
