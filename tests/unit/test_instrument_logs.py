@@ -16,6 +16,7 @@ from mcp.client.client import Client
 from mcp.server.mcpserver import MCPServer
 from prometheus_client import CollectorRegistry
 
+from lookout import metrics as m
 from lookout.demo.server import build_server
 from lookout.instrument import Audit, Logs, instrument
 from lookout.instrument.json_logs import JsonLogging, configure_json_logging
@@ -246,3 +247,32 @@ async def test_secrets_named_by_their_key_are_redacted_in_access_audit_and_extra
     assert json.loads(path.read_text())["arguments"] == expected
     for text in (buf.getvalue(), path.read_text()):
         assert "hunter2" not in text and "abc123def" not in text
+
+
+async def test_a_tool_name_the_server_does_not_have_stays_out_of_logs_and_the_audit_trail(
+    json_logs: tuple[JsonLogging, io.StringIO], tmp_path: Path
+) -> None:
+    """A client's text in place of a tool or prompt name (a pasted secret) is recorded as ``_OTHER``, as in the
+    metrics."""
+    handle, buf = json_logs
+    server = build_server()
+    path = tmp_path / "audit.jsonl"
+    instrument(server, CollectorRegistry(), logs=Logs(access_log=True), audit=Audit(path=str(path)))
+    secret = "hunter2-pasted-in-the-wrong-box"
+    async with Client(server, mode="2026-07-28") as client:
+        assert (await client.call_tool(secret, {})).is_error
+        with pytest.raises(Exception):  # noqa: B017 - whatever the SDK answers an unknown prompt with
+            await client.get_prompt(secret, {})
+        await client.call_tool("echo", {"text": "x"})
+    records = lines(handle, buf)
+    access = [r for r in records if r["logger"] == "lookout.access" and "target" in r]
+    assert [(r["mcp_method"], r["target"], r["mcp_tool"]) for r in access] == [
+        ("tools/call", m.OTHER, m.OTHER),
+        ("prompts/get", m.OTHER, m.OTHER),
+        ("tools/call", "echo", "echo"),
+    ]
+    assert [json.loads(line)["tool"] for line in path.read_text().splitlines()] == [m.OTHER, "echo"]
+    assert secret not in json.dumps([r for r in records if r["logger"].startswith("lookout")])
+    assert secret not in path.read_text()
+    # The SDK's own log line quotes the name; the context Lookout adds to it does not.
+    assert {r.get("mcp_tool") for r in records if secret in r["message"]} == {m.OTHER}

@@ -277,12 +277,13 @@ class LookoutMiddleware:
             prompt = ""
             if params is not None and raw_method in _NAMED_METHODS:
                 name = params.get("name")
+                # The guarded name (``_OTHER`` for one the server does not have) is also the target of the log
+                # lines, the audit record and kept spans: a client's text there could be anything (a secret).
                 if isinstance(name, str):
-                    target = name
                     if raw_method == "tools/call":
-                        tool = rec.guard_tool(name)
+                        target = tool = rec.guard_tool(name)
                     else:
-                        prompt = rec.guard_prompt(name)
+                        target = prompt = rec.guard_prompt(name)
                 elif raw_method == "prompts/get":
                     prompt = m.OTHER
 
