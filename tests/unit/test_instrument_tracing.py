@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from mcp.client.client import Client
+from mcp.server.mcpserver import MCPServer
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -16,6 +17,7 @@ from lookout.demo.faults import Fault, FaultInjector
 from lookout.demo.server import build_server
 from lookout.instrument import Tracing, instrument
 from lookout.instrument.sampler import AdaptiveSampler
+from lookout.instrument.spans import ERROR_TYPE_ATTRIBUTE
 from lookout.instrument.tracing import KeepErrorsAndSlow, configure_tracing
 from tests.instrument_support import ALWAYS_OFF, ALWAYS_ON, Otel, otel
 
@@ -76,6 +78,7 @@ async def test_errors_and_slow_requests_are_reconstructed_beyond_the_budget(trac
     assert setup.keeper is not None and setup.keeper.kept == {"error": 1, "slow": 1}
     error = dict(spans["tools/call get_weather"].attributes or {})
     assert error["lookout.kept"] == "error" and error["error.type"] == "tool_error"
+    assert error[ERROR_TYPE_ATTRIBUTE] == "tool_error"
     assert error["gen_ai.tool.name"] == "get_weather" and error["network.transport"] == "inproc"
     slow = spans["tools/call generate_report"]
     assert dict(slow.attributes or {})["lookout.kept"] == "slow"
@@ -441,3 +444,26 @@ def test_the_sdk_keeps_its_tracer_where_lookout_looks() -> None:
     from opentelemetry.trace import NoOpTracer, ProxyTracer, Tracer
 
     assert isinstance(_otel._tracer, ProxyTracer | NoOpTracer | Tracer)
+
+
+async def test_a_sampled_span_carries_lookouts_error_type_beside_the_sdks(tracing: Otel) -> None:
+    """The SDK's ``error.type`` is ``tool_error`` for any ``isError`` result; ``lookout.error_type`` says what
+    the metrics and exemplars say (a crash's class), on sampled and kept spans alike."""
+    server = MCPServer("crashing")
+
+    @server.tool()
+    def divide(a: int, b: int) -> float:
+        return a / b
+
+    instrument(server, CollectorRegistry())
+    async with Client(server, mode="2026-07-28") as client:
+        assert (await client.call_tool("divide", {"a": 1, "b": 0})).is_error
+        assert not (await client.call_tool("divide", {"a": 1, "b": 1})).is_error
+    spans = [s for s in tracing.exporter.get_finished_spans() if s.name == "tools/call divide"]
+    assert [
+        (dict(s.attributes or {}).get("error.type"), dict(s.attributes or {}).get(ERROR_TYPE_ATTRIBUTE)) for s in spans
+    ] == [
+        ("tool_error", "ZeroDivisionError"),
+        (None, None),
+    ]
+    assert ERROR_TYPE_ATTRIBUTE == "lookout.error_type"

@@ -38,7 +38,13 @@ from lookout.instrument.audit import AuditTrail, principal_of
 from lookout.instrument.current_span import INVALID_SPAN, current_span
 from lookout.instrument.json_logs import CURRENT_REQUEST, AccessLog
 from lookout.instrument.recorder import MCP_METHODS, RequestRecorder, guard_version
-from lookout.instrument.spans import ROOT_SAMPLED, SpanKeeper, enrich_span, sampled_trace_id
+from lookout.instrument.spans import (
+    ERROR_TYPE_ATTRIBUTE,
+    ROOT_SAMPLED,
+    SpanKeeper,
+    enrich_span,
+    sampled_trace_id,
+)
 from lookout.protocol import Transport
 
 logger = logging.getLogger(__name__)
@@ -374,6 +380,8 @@ class LookoutMiddleware:
         elif not error and rec.server_registry is not None and raw_method.endswith("/list"):
             self.observe_listing(raw_method, result)
         trace_id = None if span is INVALID_SPAN else sampled_trace_id(span)
+        if error and self.enrich_spans and span is not INVALID_SPAN and span.is_recording():
+            span.set_attribute(ERROR_TYPE_ATTRIBUTE, error)
         kept: trace.SpanContext | None = None
         keeper = self.keeper
         if (

@@ -24,6 +24,9 @@ DEFAULT_TARGET_PER_SECOND = 10.0
 KEEP_ATTRIBUTE = "lookout.kept"
 """Set (to ``error`` or ``slow``) on a span Lookout reconstructed for an unsampled request; the adaptive
 sampler always samples such a span and does not count it against the budget."""
+ERROR_TYPE_ATTRIBUTE = "lookout.error_type"
+"""Lookout's ``error_type`` of a failed request (as in the metrics and exemplars) on its span: the SDK's
+``error.type`` says ``tool_error`` for every ``isError`` result, a crash inside the tool included."""
 ROOT_SAMPLED: ContextVar[list[bool] | None] = ContextVar("lookout_root_sampled", default=None)
 """Holds ``[True]`` while a request whose root the adaptive sampler already chose to sample (and counted) enters
 the framework's span: the sampler's next root decision in that context is this one, taken once."""
@@ -93,7 +96,7 @@ class SpanKeeper:
         self.kept[reason] += 1
         attributes[KEEP_ATTRIBUTE] = reason
         if error_type:
-            attributes["error.type"] = error_type
+            attributes["error.type"] = attributes[ERROR_TYPE_ATTRIBUTE] = error_type
         span = self.tracer.start_span(
             name, context=parent, kind=trace.SpanKind.SERVER, attributes=attributes, start_time=start_ns
         )
