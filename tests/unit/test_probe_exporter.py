@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -14,8 +16,7 @@ from lookout.probe.result_exposition import render
 from lookout.protocol import Transport
 from lookout.stack.prometheus import prober_scrape_configs, prometheus_config
 
-CONFIG = parse_config(
-    """\
+CONFIG_TEXT = """\
 version: 1
 tenants:
   - name: acme
@@ -36,7 +37,7 @@ probe:
     echo: {kind: tool_call, tool_call: {name: echo}}
     unused: {}
 """
-)
+CONFIG = parse_config(CONFIG_TEXT)
 
 
 def test_configured_names_resolve_to_their_transport() -> None:
@@ -173,3 +174,17 @@ def test_a_slot_found_late_is_said_so_instead_of_blaming_the_target(
     result = anyio.run(exporter.scrape, state, target, "discover", CONFIG.probe.modules["discover"], 1.0)
     assert result.error is not None and error in result.error, result.error
     assert state.limiter.borrowed_tokens == 0
+
+
+def test_a_reload_says_which_changes_wait_for_a_restart(tmp_path: Path) -> None:
+    from lookout.probe.exporter import ExporterState
+
+    path = tmp_path / "lookout.yaml"
+    path.write_text(CONFIG_TEXT)
+    state = ExporterState(path, parse_config(CONFIG_TEXT))
+    path.write_text(CONFIG_TEXT)  # unchanged
+    assert state.reload() is None and state.reloaded() == "config reloaded"
+    path.write_text(CONFIG_TEXT.replace('listen: {exporter: "127.0.0.1:9999"}', 'listen: {exporter: "127.0.0.1:9998"}'))
+    assert state.reload() is None
+    assert state.reloaded() == "config reloaded; listen.exporter changed: restart the exporter to apply them"
+    assert state.config.listen.exporter == "127.0.0.1:9998"  # what the next restart binds

@@ -96,6 +96,7 @@ class ExporterState:
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         self.limiter = anyio.CapacityLimiter(self.config.probe.max_concurrent_probes)
+        self.restart_needed: list[str] = []
 
     def reload(self) -> str | None:
         """Re-read the config file; return the error (old config kept) or None."""
@@ -106,10 +107,24 @@ class ExporterState:
         except ConfigError as exc:
             self.reloads.labels("failure").inc()
             return str(exc)
+        # The listener was bound and secured at start: a change to either waits for a restart, and says so.
+        self.restart_needed = [
+            field
+            for field, before, after in (
+                ("listen.exporter", self.config.listen.exporter, config.listen.exporter),
+                ("security", self.config.security, config.security),
+            )
+            if before != after
+        ]
         self.config = config
         self.limiter.total_tokens = config.probe.max_concurrent_probes
         self.reloads.labels("success").inc()
         return None
+
+    def reloaded(self) -> str:
+        if not self.restart_needed:
+            return "config reloaded"
+        return f"config reloaded; {' and '.join(self.restart_needed)} changed: restart the exporter to apply them"
 
 
 MIN_PROBE_SECONDS = 0.1
@@ -207,7 +222,7 @@ def build_app(state: ExporterState) -> Starlette:
         error = state.reload()
         if error is not None:
             return PlainTextResponse(f"reload failed, previous config kept: {error}\n", 500)
-        return PlainTextResponse("config reloaded\n")
+        return PlainTextResponse(state.reloaded() + "\n")
 
     async def index(request: Request) -> Response:
         return PlainTextResponse(
@@ -235,7 +250,7 @@ async def serve_exporter(state: ExporterState, host: str, port: int) -> None:
                 print(
                     f"lookout exporter: reload failed, previous config kept: {error}"
                     if error
-                    else "lookout exporter: config reloaded",
+                    else f"lookout exporter: {state.reloaded()}",
                     flush=True,
                 )
 
