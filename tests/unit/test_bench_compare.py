@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from lookout.bench.capacity import Policy, capacity_of, write_capacity
 from lookout.bench.compare import compare_runs
 from lookout.bench.history import History, HistoryError
-from lookout.bench.results import RunResult
+from lookout.bench.results import Recorder, RunResult
 from lookout.bench.scenario import Operation, Scenario
 from lookout.cli import app
 from tests.unit.bench_fakes import synthetic
@@ -155,3 +155,53 @@ def test_reading_commands_do_not_create_a_history(tmp_path: Path) -> None:
         assert result.exit_code == 2
         assert result.output.startswith(f"lookout: no benchmark history in {tmp_path / 'none'}")
     assert not (tmp_path / "none").exists()
+
+
+def nothing_measured() -> RunResult:
+    return Recorder(measure_start=0.0).result(
+        target="t", scenario="default", fingerprint="f", model="closed", concurrency=4, rate=None
+    )
+
+
+def test_checks_that_cannot_reach_alpha_say_so() -> None:
+    # One second: one per-second rate per run, and too few requests above the p99 cut for Fisher's test.
+    comparison = compare_runs([synthetic(1, seconds=1)], synthetic(2, seconds=1))
+    assert comparison.insufficient == ("latency p99", "throughput")
+    assert not comparison.regression and not comparison.judged_nothing
+    # One request cannot make any test significant.
+    assert compare_runs([synthetic(1)], synthetic(2, seconds=1, rps=1)).judged_nothing
+    assert compare_runs([synthetic(1)], synthetic(2)).insufficient == ()
+
+
+def test_the_gate_refuses_runs_that_measured_nothing_or_too_little(tmp_path: Path) -> None:
+    with History.in_dir(tmp_path) as history:
+        history.finish(history.begin(SCENARIO, "t"), synthetic(1))  # 1
+        history.finish(history.begin(SCENARIO, "t"), nothing_measured())  # 2
+        history.finish(history.begin(SCENARIO, "t"), synthetic(3, seconds=1, rps=1))  # 3: one request
+        history.finish(history.begin(SCENARIO, "t"), synthetic(4, seconds=1))  # 4: one second
+        history.finish(history.begin(SCENARIO, "t"), synthetic(5))  # 5
+    runner = CliRunner()
+    base = ["bench", "compare", "--data-dir", str(tmp_path)]
+    for args in (["1", "2"], ["2", "1"]):
+        result = runner.invoke(app, [*base, *args])
+        assert result.exit_code == 2, result.output
+        assert result.output.strip() == (
+            "lookout: run 2 measured no requests: compare runs that did (a longer --duration, or --requests N)"
+        )
+    short = runner.invoke(app, [*base, "1", "3"])
+    assert short.exit_code == 2, short.output
+    assert "insufficient samples" in short.stdout and "no regression" not in short.stdout
+    assert short.stderr.strip() == (
+        "lookout: run 3 vs run 1: too few samples for any test to reach --alpha 0.01: compare longer runs "
+        "(--duration, --requests)"
+    )
+    partly = runner.invoke(app, [*base, "1", "4", "--json"])
+    assert partly.exit_code == 0, partly.output
+    document = json.loads(partly.stdout)
+    assert document["insufficient_samples"] == ["throughput"]  # one per-second rate
+    assert [c["insufficient"] for c in document["checks"]] == [False, False, False, True, False]
+    assert partly.stderr.strip() == "lookout: note: too few samples to test throughput"
+    # The empty run is no baseline: run 5 is judged against runs 4, 3 and 1.
+    pooled = runner.invoke(app, [*base, "--baseline", "4"])
+    assert pooled.exit_code == 0, pooled.output
+    assert "run 5 vs the 3 runs before it" in pooled.stdout

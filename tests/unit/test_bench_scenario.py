@@ -112,6 +112,9 @@ def test_missing_file_is_one_line() -> None:
         (["--scenario", "{bad}"], "bad.yaml:3: operations[0].wieght: unknown field"),
         (["--duration", "soon"], "--duration: 'soon' is not a Prometheus duration"),
         (["--concurrency", "0"], "--concurrency: Input should be greater than or equal to 1"),
+        (["--duration", "0s"], "--duration: '0s' is zero: an interval or timeout must be positive"),
+        (["--timeout", "0s"], "--timeout: '0s' is zero: an interval or timeout must be positive"),
+        (["--scenario", "{zero}"], "zero.yaml:4: load.duration: '0s' is zero"),
         (["--model", "open"], "--model: the open model needs rate"),
         (["--transport", "carrier-pigeon"], "--transport 'carrier-pigeon': use one of"),
         (["--tool", "echo=nope"], "--tool 'echo=nope': arguments are not JSON"),
@@ -120,7 +123,8 @@ def test_missing_file_is_one_line() -> None:
 def test_cli_rejects_bad_input_with_one_line_and_exit_2(tmp_path: Path, args: list[str], expected: str) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("operations:\n  - tool: echo\n    wieght: 2\n")
-    args = [a.replace("{bad}", str(bad)) for a in args]
+    (tmp_path / "zero.yaml").write_text("operations:\n  - tool: echo\nload:\n  duration: 0s\n")
+    args = [a.replace("{bad}", str(bad)).replace("{zero}", str(tmp_path / "zero.yaml")) for a in args]
     # No server runs on port 9 (discard): input is checked before anything connects.
     result = CliRunner().invoke(app, ["bench", "http://127.0.0.1:9/mcp", "--data-dir", str(tmp_path), *args])
     assert result.exit_code == 2, result.output

@@ -291,7 +291,8 @@ def compare_command(
     data_dir: Path = DATA_DIR,
     as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
 ) -> None:
-    """Exit 1 if the candidate is slower or serves less beyond --threshold (significant at --alpha), else 0."""
+    """Exit 1 if the candidate is slower or serves less beyond --threshold (significant at --alpha), else 0;
+    2 when the runs are too short for any test to reach --alpha."""
     from lookout.bench.compare import compare_runs
     from lookout.bench.history import HistoryError
 
@@ -310,7 +311,15 @@ def compare_command(
         typer.echo("lookout: note: the runs used different scenarios or load shapes", err=True)
     comparison = compare_runs(selection.baseline, selection.candidate, threshold, alpha, min_latency_change_ms / 1000)
     _print_comparison(selection.label, comparison, as_json)
-    raise typer.Exit(1 if comparison.regression else 0)
+    if comparison.regression:
+        raise typer.Exit(1)
+    if comparison.judged_nothing:  # a gate that could test nothing must not pass
+        _fail(
+            f"{selection.label}: too few samples for any test to reach --alpha {alpha}: "
+            "compare longer runs (--duration, --requests)"
+        )
+    if comparison.insufficient:
+        typer.echo(f"lookout: note: too few samples to test {', '.join(comparison.insufficient)}", err=True)
 
 
 def _print_comparison(label: str, comparison: Comparison, as_json: bool) -> None:
@@ -325,6 +334,7 @@ def _print_comparison(label: str, comparison: Comparison, as_json: bool) -> None
             "threshold": comparison.threshold,
             "alpha": comparison.alpha,
             "min_latency_change_s": comparison.min_latency_change_s,
+            "insufficient_samples": list(comparison.insufficient),
             "checks": [vars(check) for check in comparison.checks],
         }
         typer.echo(json.dumps(document, indent=2))
@@ -340,7 +350,10 @@ def _print_comparison(label: str, comparison: Comparison, as_json: bool) -> None
         show = ms if check.unit == "s" else (lambda v: f"{v:.1f}/s") if check.unit == "/s" else (lambda v: f"{v:.2%}")
         change = f"{check.change:+.1%}" if check.name != "error ratio" else f"{check.change * 100:+.2f} pp"
         p = f"{check.p_value:.2g}" if check.p_value is not None else "-"
-        verdict = "[red]REGRESSION[/red]" if check.regression else "ok"
+        verdict = (
+            "[red]REGRESSION[/red]" if check.regression else "insufficient samples" if check.insufficient else "ok"
+        )
         table.add_row(check.name, show(check.baseline), show(check.candidate), change, p, verdict)
     _stdout().print(table)
-    typer.echo("regression" if comparison.regression else "no regression")
+    if comparison.regression or not comparison.judged_nothing:
+        typer.echo("regression" if comparison.regression else "no regression")

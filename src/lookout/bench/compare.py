@@ -15,6 +15,7 @@ from lookout.bench.histogram import LatencyHistogram
 from lookout.bench.results import RunResult
 
 LATENCY_PERCENTILES = (50.0, 90.0, 99.0)
+ERROR_RATIO = "error ratio"
 ERROR_RATIO_RISE = 0.001
 """A rise of the error ratio by more than 0.1 percentage point fails, whatever the threshold: the error
 budget of the 99.9 % policy is that small."""
@@ -32,6 +33,8 @@ class Check:
     there are too few samples."""
     regression: bool
     unit: str
+    insufficient: bool = False
+    """Too few samples for the test to reach alpha whatever they were: the check cannot tell, it did not pass."""
 
 
 @dataclass(frozen=True)
@@ -46,25 +49,43 @@ class Comparison:
     def regression(self) -> bool:
         return any(check.regression for check in self.checks)
 
+    @property
+    def insufficient(self) -> tuple[str, ...]:
+        """The checks that had too few samples to reach alpha."""
+        return tuple(check.name for check in self.checks if check.insufficient)
+
+    @property
+    def judged_nothing(self) -> bool:
+        """No statistical check could reach alpha: nothing was measured well enough to pass or fail."""
+        return all(check.insufficient for check in self.checks if check.name != ERROR_RATIO)
+
 
 def _samples(histogram: LatencyHistogram) -> NDArray[np.float64]:
     values, counts = zip(*histogram.buckets(), strict=True) if histogram.count else ((), ())
     return np.repeat(np.asarray(values, dtype=np.float64), np.asarray(counts, dtype=np.int64))
 
 
-def _worse_p(baseline: NDArray[np.float64], candidate: NDArray[np.float64], alternative: str) -> float | None:
+def _worse_p(baseline: NDArray[np.float64], candidate: NDArray[np.float64]) -> tuple[float, float] | None:
+    """One-sided Mann-Whitney U p-value that the baseline's values are greater, and that of the most extreme
+    samples of the same sizes (the smallest the test can give them); None with fewer than two on a side."""
     if len(baseline) < 2 or len(candidate) < 2:
         return None
     from scipy.stats import mannwhitneyu  # type: ignore[import-untyped]  # lazy: only compare pays for scipy
 
-    return float(mannwhitneyu(baseline, candidate, alternative=alternative).pvalue)
+    p = float(mannwhitneyu(baseline, candidate, alternative="greater").pvalue)
+    above = np.arange(len(baseline), dtype=np.float64) + len(candidate)
+    below = np.arange(len(candidate), dtype=np.float64)
+    return p, float(mannwhitneyu(above, below, alternative="greater").pvalue)
 
 
-def _percentile_worse_p(baseline: NDArray[np.float64], candidate: NDArray[np.float64], percent: float) -> float | None:
+def _percentile_worse_p(
+    baseline: NDArray[np.float64], candidate: NDArray[np.float64], percent: float
+) -> tuple[float, float] | None:
     """One-sided test that the candidate's ``percent`` percentile is higher: Mood's median test taken to any
     percentile. Cut both samples at the pooled percentile and ask (Fisher's exact test) whether more of the
     candidate's requests lie above the cut than chance allows. A whole-distribution test would call a p99
-    worse because the p50 moved by 1 %."""
+    worse because the p50 moved by 1 %. Also the p-value had every request above the cut been the
+    candidate's: the smallest these sample sizes allow."""
     if len(baseline) < 2 or len(candidate) < 2:
         return None
     from scipy.stats import fisher_exact
@@ -72,7 +93,13 @@ def _percentile_worse_p(baseline: NDArray[np.float64], candidate: NDArray[np.flo
     cut = float(np.percentile(np.concatenate([baseline, candidate]), percent))
     candidate_above, baseline_above = int((candidate > cut).sum()), int((baseline > cut).sum())
     table = [[candidate_above, len(candidate) - candidate_above], [baseline_above, len(baseline) - baseline_above]]
-    return float(fisher_exact(table, alternative="greater").pvalue)
+    most = min(candidate_above + baseline_above, len(candidate))
+    rest = candidate_above + baseline_above - most
+    extreme = [[most, len(candidate) - most], [rest, len(baseline) - rest]]
+    return (
+        float(fisher_exact(table, alternative="greater").pvalue),
+        float(fisher_exact(extreme, alternative="greater").pvalue),
+    )
 
 
 def _relative(baseline: float, candidate: float) -> float:
@@ -101,23 +128,27 @@ def compare_runs(
     for percent in LATENCY_PERCENTILES:
         before, after = pooled.percentile(percent), latest.percentile(percent)
         change = _relative(before, after)
-        latency_p = _percentile_worse_p(before_samples, after_samples, percent)
+        latency_p, latency_floor = _percentile_worse_p(before_samples, after_samples, percent) or (None, 1.0)
         significant = latency_p is not None and latency_p < alpha
         large = change > threshold and after - before >= min_latency_change_s
-        checks.append(Check(f"latency p{percent:g}", before, after, change, latency_p, significant and large, "s"))
+        regressed = significant and large
+        name = f"latency p{percent:g}"
+        checks.append(Check(name, before, after, change, latency_p, regressed, "s", latency_floor >= alpha))
 
     before_rates = np.asarray([r for run in baseline for r in run.per_second], dtype=np.float64)
     after_rates = np.asarray(candidate.per_second, dtype=np.float64)
     before_tp = sum(run.overall.throughput_rps for run in baseline) / len(baseline)
     after_tp = candidate.overall.throughput_rps
     drop = -_relative(before_tp, after_tp)
-    throughput_p = _worse_p(before_rates, after_rates, "greater")
+    throughput_p, throughput_floor = _worse_p(before_rates, after_rates) or (None, 1.0)
     significant = throughput_p is not None and throughput_p < alpha
-    checks.append(Check("throughput", before_tp, after_tp, drop, throughput_p, significant and drop > threshold, "/s"))
+    regressed = significant and drop > threshold
+    checks.append(
+        Check("throughput", before_tp, after_tp, drop, throughput_p, regressed, "/s", throughput_floor >= alpha)
+    )
 
     before_errors = sum(run.failed for run in baseline) / max(sum(run.overall.requests for run in baseline), 1)
     after_errors = candidate.overall.error_ratio
     error_rise = after_errors - before_errors
-    regressed = error_rise > ERROR_RATIO_RISE
-    checks.append(Check("error ratio", before_errors, after_errors, error_rise, None, regressed, ""))
+    checks.append(Check(ERROR_RATIO, before_errors, after_errors, error_rise, None, error_rise > ERROR_RATIO_RISE, ""))
     return Comparison(tuple(checks), threshold, alpha, len(baseline), min_latency_change_s)

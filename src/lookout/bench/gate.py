@@ -1,5 +1,6 @@
 """The CI gate's choice of runs: which saved runs ``lookout bench compare`` sets against each other (two run ids,
-or a candidate against the complete runs of the same target and scenario before it), and its default strictness.
+or a candidate against the complete runs of the same target and scenario before it; a run that measured no
+requests is neither), and its default strictness.
 Light on purpose (no numpy): the command line imports it to show the defaults."""
 
 from __future__ import annotations
@@ -42,7 +43,16 @@ def complete_result(history: History, run_id: int) -> RunResult:
     record = history.get(run_id)
     if record.result is None:
         raise SelectionError(f"run {run_id} did not complete (interrupted?): compare complete runs only")
+    if not _measured(record.result):
+        raise SelectionError(
+            f"run {run_id} measured no requests: compare runs that did (a longer --duration, or --requests N)"
+        )
     return record.result
+
+
+def _measured(result: RunResult) -> bool:
+    """Whether the run sent any request in its measured time: one that did not has nothing to compare."""
+    return result.overall.requests > 0
 
 
 def select_runs(history: History, run_ids: list[int], baseline: int | None) -> Selection:
@@ -59,7 +69,7 @@ def select_runs(history: History, run_ids: list[int], baseline: int | None) -> S
     if baseline < 1 or len(run_ids) > 1:
         raise SelectionError("--baseline N takes N >= 1 and at most one run id (the candidate)")
     candidate = history.get(run_ids[0]) if run_ids else history.latest_complete()
-    before = [r.result for r in history.baseline(candidate, baseline) if r.result is not None]
+    before = [r.result for r in history.baseline(candidate, baseline) if r.result is not None and _measured(r.result)]
     if not before:
         raise SelectionError(f"run {candidate.id} has no earlier complete run of the same target and scenario")
     result = complete_result(history, candidate.id)

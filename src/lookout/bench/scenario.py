@@ -15,7 +15,7 @@ from typing import Any, Self
 from pydantic import Field, ValidationError, model_validator
 
 from lookout.config.loader import parse_yaml_model, read_yaml_file
-from lookout.config.types import Duration, Name, duration_seconds
+from lookout.config.types import Duration, Name, PositiveDuration, duration_seconds
 from lookout.config.types import FrozenModel as _Model
 
 DEFAULT_DURATION_S = 10.0
@@ -61,12 +61,13 @@ class Load(_Model):
     model: LoadModel = LoadModel.CLOSED
     concurrency: int = Field(default=8, ge=1, le=10_000, description="Closed: clients. Open: max requests in flight.")
     rate: float | None = Field(default=None, gt=0, le=1_000_000, description="Open loop: requests per second.")
-    duration: Duration | None = Field(
+    # Zero would measure nothing yet save a complete run that passes the gate.
+    duration: PositiveDuration | None = Field(
         default=None, description="Measured time, after the warm-up (default 10s, or unbounded when requests is set)."
     )
     requests: int | None = Field(default=None, ge=1, description="Stop after this many measured requests.")
     warmup: Duration = Field(default="1s", description="Excluded from the results.")
-    timeout: Duration = Field(default="10s", description="A request still open after this counts as a timeout.")
+    timeout: PositiveDuration = Field(default="10s", description="A request still open after this counts as a timeout.")
     connections: int = Field(default=4, ge=1, le=1_000, description="Open loop: MCP sessions shared by requests.")
 
     @model_validator(mode="after")
