@@ -6,11 +6,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
-from lookout.bench.capacity import Policy, capacity_of, search_capacity, write_capacity
+from lookout.bench import cli as bench_cli
+from lookout.bench.capacity import CapacityFileError, Policy, capacity_of, search_capacity, write_capacity
 from lookout.bench.history import History
 from lookout.bench.results import RunResult
+from lookout.bench.runner import BenchRunner, RunFailed
 from lookout.bench.scenario import Operation, Scenario
 from lookout.cli import app
 from lookout.config.model import SloSettings
@@ -102,3 +105,46 @@ def test_bench_reads_the_policy_from_config_and_refuses_a_bad_one(tmp_path: Path
     result = CliRunner().invoke(app, ["bench", "run", "http://127.0.0.1:9/mcp", "--config", str(bad)])
     assert result.exit_code == 2
     assert "latency_p99_threshold" in result.output and "Traceback" not in result.output
+
+
+def test_a_broken_capacity_file_is_refused_and_kept(tmp_path: Path) -> None:
+    broken = '{"targets": {"other": {"capacity_rps": 812.4, "run_id": 7},}}\n'  # a trailing comma
+    path = tmp_path / "capacity.json"
+    path.write_text(broken)
+    with History.in_dir(tmp_path) as history:
+        history.finish(history.begin(SCENARIO, "t"), synthetic(1, rps=100))
+        capacity = capacity_of(history.complete_runs("t"), Policy.of())
+    assert capacity is not None
+    with pytest.raises(CapacityFileError, match=r"capacity.json:1: not valid JSON .*move it aside"):
+        write_capacity(tmp_path, capacity, Policy.of())
+    assert path.read_text() == broken
+    # The command refuses before the load runs (no server listens on port 9, the discard port).
+    for command in (["run"], ["capacity"]):
+        result = CliRunner().invoke(app, ["bench", *command, "http://127.0.0.1:9/mcp", "--data-dir", str(tmp_path)])
+        assert result.exit_code == 2, result.output
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"lookout: {path}:1: not valid JSON"), lines
+        assert f"mv {path} {path}.damaged" in lines[0]
+        assert path.read_text() == broken
+
+
+def test_capacity_is_written_after_each_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step that fails after a good one leaves the good one's capacity in capacity.json."""
+
+    def execute(runner: BenchRunner, scenario: Scenario) -> tuple[int | None, RunResult]:
+        if scenario.load.concurrency > 1:
+            raise RunFailed("http://127.0.0.1:9/mcp: the target went away", code=1)
+        assert runner.history is not None
+        run_id = runner.history.begin(scenario, runner.target_name)
+        result = synthetic(1, rps=100)
+        runner.history.finish(run_id, result)
+        return run_id, result
+
+    monkeypatch.setattr(bench_cli, "_execute", execute)
+    result = CliRunner().invoke(
+        app, ["bench", "capacity", "http://127.0.0.1:9/mcp", "--name", "demo", "--data-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().endswith("lookout: http://127.0.0.1:9/mcp: the target went away")
+    document = json.loads((tmp_path / "capacity.json").read_text())
+    assert document["targets"]["demo"]["run_id"] == 1

@@ -66,19 +66,34 @@ def capacity_of(runs: list[RunRecord], policy: Policy) -> Capacity | None:
     return best
 
 
+class CapacityFileError(Exception):
+    """capacity.json cannot be read or merged into; one line for the user."""
+
+
 def read_capacity_file(data_dir: Path) -> dict[str, Any]:
+    """The document in ``data_dir/capacity.json`` ({} when there is none). A file that is not one is refused:
+    writing over it would lose the other targets' capacities."""
+    path = data_dir / CAPACITY_FILE
+    fix = f"fix it or move it aside (mv {path} {path}.damaged)"
     try:
-        data = json.loads((data_dir / CAPACITY_FILE).read_text())
-    except (OSError, ValueError):
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
         return {}
-    return data if isinstance(data, dict) else {}
+    except OSError as exc:
+        raise CapacityFileError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise CapacityFileError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}): {fix}") from None
+    except ValueError as exc:  # bytes that are not UTF-8
+        raise CapacityFileError(f"{path}: not valid JSON ({exc}): {fix}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("targets", {}), dict):
+        raise CapacityFileError(f"{path}: expected an object with a `targets` object: {fix}")
+    return data
 
 
 def write_capacity(data_dir: Path, capacity: Capacity, policy: Policy) -> Path:
-    """Merge ``capacity`` into ``data_dir/capacity.json`` (atomically: readers never see half a file)."""
-    data = read_capacity_file(data_dir)
-    targets = data.get("targets") if isinstance(data.get("targets"), dict) else {}
-    assert isinstance(targets, dict)
+    """Merge ``capacity`` into ``data_dir/capacity.json`` (atomically: readers never see half a file).
+    Raises CapacityFileError, leaving the file as it was, when the file is there but unreadable."""
+    targets = dict(read_capacity_file(data_dir).get("targets", {}))
     targets[capacity.target] = {
         "capacity_rps": round(capacity.capacity_rps, 3),
         "run_id": capacity.run_id,

@@ -3,6 +3,7 @@ history, compare runs. Bad input: one line, exit 2. A regression found by ``comp
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from pathlib import Path
@@ -18,7 +19,14 @@ from lookout.bench.gate import (
     SelectionError,
     select_runs,
 )
-from lookout.bench.runner import BenchRunner, RunFailed, check_transport, open_history, push_results
+from lookout.bench.runner import (
+    BenchRunner,
+    RunFailed,
+    check_capacity_file,
+    check_transport,
+    open_history,
+    push_results,
+)
 from lookout.bench.scenario import LoadModel, Scenario, ScenarioError, scenario_from_options
 
 if TYPE_CHECKING:  # the modules below are imported by the commands that need them: `lookout` starts fast
@@ -136,6 +144,8 @@ def run(
         check_transport(transport)
         scenario = _scenario(scenario_file, tool, method, overrides)
         policy = _policy(config)
+        if save:
+            check_capacity_file(data_dir)
         history = open_history(data_dir) if save else None
         runner = BenchRunner(target, name or target, transport, protocol, history, revision, seed)
         run_id, result = _execute(runner, scenario)
@@ -180,13 +190,23 @@ def capacity_command(
         check_transport(transport)
         base = _scenario(scenario_file, tool, method, {"model": LoadModel.CLOSED, "duration": step, "warmup": warmup})
         policy = _policy(config)
+        check_capacity_file(data_dir)
         runner = BenchRunner(target, name or target, transport, protocol, open_history(data_dir), revision, None)
     except RunFailed as exc:
         _fail(str(exc), exc.code)
 
     def run_step(concurrency: int) -> RunResult:
+        # capacity.json follows every step, so a later step's failure or Ctrl-C keeps what the earlier ones found.
         try:
             run_id, result = _execute(runner, base.with_load(concurrency=concurrency))
+        except RunFailed as exc:
+            _fail(str(exc), exc.code)
+        except KeyboardInterrupt:  # also after a step whose load had ended and was saved
+            with contextlib.suppress(RunFailed):
+                runner.record_capacity(data_dir, policy)
+            raise
+        try:
+            runner.record_capacity(data_dir, policy)
         except RunFailed as exc:
             _fail(str(exc), exc.code)
         overall = result.overall

@@ -47,6 +47,16 @@ def open_history(data_dir: Path, create: bool = True) -> History:
         raise RunFailed(str(exc)) from None
 
 
+def check_capacity_file(data_dir: Path) -> None:
+    """Refuse a capacity.json the run could not update before the load runs, not after."""
+    from lookout.bench.capacity import CapacityFileError, read_capacity_file
+
+    try:
+        read_capacity_file(data_dir)
+    except CapacityFileError as exc:
+        raise RunFailed(str(exc)) from None
+
+
 @dataclass
 class BenchRunner:
     """Runs scenarios against one target, saving each run in the history (when there is one)."""
@@ -123,7 +133,7 @@ class BenchRunner:
 
     def record_capacity(self, data_dir: Path, policy: Policy) -> Capacity | None:
         """The target's capacity from its saved runs under ``policy``, also written to capacity.json."""
-        from lookout.bench.capacity import capacity_of, write_capacity
+        from lookout.bench.capacity import CapacityFileError, capacity_of, write_capacity
         from lookout.bench.history import HistoryError
 
         if self.history is None:
@@ -133,7 +143,10 @@ class BenchRunner:
         except HistoryError as exc:
             raise RunFailed(str(exc)) from None
         if capacity is not None:
-            write_capacity(data_dir, capacity, policy)
+            try:
+                write_capacity(data_dir, capacity, policy)
+            except CapacityFileError as exc:
+                raise RunFailed(str(exc)) from None
         return capacity
 
 
