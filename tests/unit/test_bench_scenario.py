@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,18 @@ def test_the_example_scenario_loads() -> None:
     scenario = load_scenario(example)
     assert scenario.name == "demo-mix"
     assert {op.label for op in scenario.operations} >= {"search_docs", "tools/list"}
+
+
+def test_a_target_that_never_answers_the_handshake_is_named_with_the_timeout(tmp_path: Path) -> None:
+    # A listening socket nobody accepts from: the kernel completes the TCP handshake, no HTTP answer comes.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/mcp"
+        result = CliRunner().invoke(
+            app, ["bench", url, "--no-save", "--timeout", "1s", "--requests", "1", "--warmup", "0s", "-c", "1"]
+        )
+    assert result.exit_code == 1, result.output
+    assert (
+        result.output.strip() == f"lookout: {url}: cannot open an MCP session: no MCP handshake within 1s (--timeout)"
+    )

@@ -93,8 +93,11 @@ async def _open(
     target: str, transport: str, protocol: str, options: HttpOptions, deadline_seconds: float
 ) -> AsyncIterator[Session]:
     async with AsyncExitStack() as stack:
-        with anyio.fail_after(deadline_seconds):  # bounds the handshake only; each operation has its own deadline
-            session = await stack.enter_async_context(
-                McpSession.open(target, transport=Transport(transport), protocol=protocol, http=options)
-            )
+        try:
+            with anyio.fail_after(deadline_seconds):  # bounds the handshake only; each operation has its own deadline
+                session = await stack.enter_async_context(
+                    McpSession.open(target, transport=Transport(transport), protocol=protocol, http=options)
+                )
+        except TimeoutError:  # anyio's has no text: a target that accepts and never answers would read as nothing
+            raise TimeoutError(f"no MCP handshake within {deadline_seconds:g}s (--timeout)") from None
         yield McpLoadSession(session, deadline_seconds)

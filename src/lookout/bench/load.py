@@ -115,7 +115,7 @@ async def _open_sessions(stack: AsyncExitStack, connect: SessionFactory, count: 
         except BenchError:
             raise
         except Exception as exc:
-            raise BenchError(f"cannot open an MCP session: {exc}") from None
+            raise BenchError(f"cannot open an MCP session: {exc or type(exc).__name__}") from None
     return sessions
 
 
