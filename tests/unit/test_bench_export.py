@@ -1,13 +1,23 @@
-"""What `lookout bench --pushgateway` pushes: the BENCH_* families of the metric contract, nothing else."""
+"""What `lookout bench --pushgateway` pushes: the BENCH_* families of the metric contract, nothing else; a
+malformed Pushgateway URL is refused before the load, an unreachable one costs no printed results."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from typer.testing import CliRunner
 
 from lookout import metrics
+from lookout.bench import cli as bench_cli
 from lookout.bench.capacity import Capacity
 from lookout.bench.export import capacity_registry, results_registry
+from lookout.bench.results import RunResult
+from lookout.bench.runner import BenchRunner
+from lookout.bench.scenario import Scenario
+from lookout.cli import app
 from tests.unit.bench_fakes import synthetic
 
 
@@ -38,3 +48,34 @@ def test_capacity_is_one_series_per_target() -> None:
     assert [(f.name, [(s.labels, s.value) for s in f.samples]) for f in families] == [
         (metrics.BENCH_CAPACITY.name, [({"target": "demo"}, 812.5)])
     ]
+
+
+@pytest.mark.parametrize("gateway", ["http://[::1", "http://127.0.0.1:99999", "http://"])
+def test_a_malformed_pushgateway_is_refused_before_the_load(tmp_path: Path, gateway: str) -> None:
+    for command in (["run"], ["capacity"]):
+        # No server listens on port 9 (discard): a load that ran would end with exit 1 instead.
+        result = CliRunner().invoke(
+            app, ["bench", *command, "http://127.0.0.1:9/mcp", "--pushgateway", gateway, "--data-dir", str(tmp_path)]
+        )
+        assert result.exit_code == 2, result.output
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"lookout: --pushgateway {gateway!r}: not a URL"), lines
+    assert not (tmp_path / "bench.sqlite").exists()
+
+
+def test_results_are_printed_before_a_push_that_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def execute(runner: BenchRunner, scenario: Scenario) -> tuple[int | None, RunResult]:
+        assert runner.history is not None
+        run_id = runner.history.begin(scenario, runner.target_name)
+        result = synthetic(1, rps=100)
+        runner.history.finish(run_id, result)
+        return run_id, result
+
+    monkeypatch.setattr(bench_cli, "_execute", execute)
+    gateway = "http://127.0.0.1:9"  # nothing listens on the discard port
+    result = CliRunner().invoke(
+        app, ["bench", "http://127.0.0.1:9/mcp", "--pushgateway", gateway, "--data-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "p99" in result.stdout and f"saved as run 1 in {tmp_path}" in result.stdout
+    assert result.stderr.startswith(f"lookout: cannot push to the Pushgateway at {gateway}")

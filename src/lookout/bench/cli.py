@@ -23,6 +23,7 @@ from lookout.bench.runner import (
     BenchRunner,
     RunFailed,
     check_capacity_file,
+    check_pushgateway,
     check_transport,
     open_history,
     push_results,
@@ -142,6 +143,7 @@ def run(
     }
     try:
         check_transport(transport)
+        check_pushgateway(pushgateway)
         scenario = _scenario(scenario_file, tool, method, overrides)
         policy = _policy(config)
         if save:
@@ -149,7 +151,7 @@ def run(
         history = open_history(data_dir) if save else None
         runner = BenchRunner(target, name or target, transport, protocol, history, revision, seed)
         run_id, result = _execute(runner, scenario)
-        push_results(pushgateway, result, runner.record_capacity(data_dir, policy))
+        capacity = runner.record_capacity(data_dir, policy)
     except RunFailed as exc:
         _fail(str(exc), exc.code)
     if as_json:
@@ -161,6 +163,10 @@ def run(
         _stdout().print(results_table(result))
         if run_id is not None:
             typer.echo(f"saved as run {run_id} in {data_dir}")
+    try:  # after the results: a Pushgateway that is down must not hide a run that was measured and saved
+        push_results(pushgateway, result, capacity)
+    except RunFailed as exc:
+        _fail(str(exc), exc.code)
 
 
 @bench_app.command("capacity")
@@ -188,6 +194,7 @@ def capacity_command(
 
     try:
         check_transport(transport)
+        check_pushgateway(pushgateway)
         base = _scenario(scenario_file, tool, method, {"model": LoadModel.CLOSED, "duration": step, "warmup": warmup})
         policy = _policy(config)
         check_capacity_file(data_dir)
@@ -220,15 +227,21 @@ def capacity_command(
     typer.echo(f"stopped: {reason}")
     try:
         capacity = runner.record_capacity(data_dir, policy)
+    except RunFailed as exc:
+        _fail(str(exc), exc.code)
+    if capacity is not None:
+        typer.echo(
+            f"capacity of {capacity.target}: {capacity.capacity_rps:.1f} requests/s (run {capacity.run_id}); "
+            f"written to {data_dir / 'capacity.json'}"
+        )
+    else:
+        typer.echo(f"lookout: {runner.target_name}: no run met the policy ({policy}): capacity unknown", err=True)
+    try:  # after the capacity: a Pushgateway that is down must not hide what was measured
         push_results(pushgateway, steps[-1].result, capacity)
     except RunFailed as exc:
         _fail(str(exc), exc.code)
     if capacity is None:
-        _fail(f"{runner.target_name}: no run met the policy ({policy}): capacity unknown", 1)
-    typer.echo(
-        f"capacity of {capacity.target}: {capacity.capacity_rps:.1f} requests/s (run {capacity.run_id}); "
-        f"written to {data_dir / 'capacity.json'}"
-    )
+        raise typer.Exit(1)
 
 
 def _history(data_dir: Path, create: bool = True) -> History:

@@ -57,5 +57,5 @@ def push(gateway: str, result: RunResult, capacity: Capacity | None, timeout: fl
                 grouping_key={metrics.TARGET: capacity.target},
                 timeout=timeout,
             )
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a URL the command line did not check (library use)
         raise ExportError(f"cannot push to the Pushgateway at {gateway}: {exc}") from None

@@ -47,6 +47,25 @@ def open_history(data_dir: Path, create: bool = True) -> History:
         raise RunFailed(str(exc)) from None
 
 
+def check_pushgateway(gateway: str | None) -> None:
+    """Refuse a --pushgateway that is no URL before the load runs: the push comes only after it."""
+    from urllib.parse import urlsplit
+
+    if gateway is None:
+        return
+    # Read as the Prometheus client reads it: without an http(s) scheme, it is host:port.
+    url = gateway if gateway.startswith(("http://", "https://")) else f"http://{gateway}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (parsing the port is the check)
+    except ValueError as exc:
+        problem = str(exc)
+    else:
+        problem = "" if parts.hostname else "no host"
+    if problem:
+        raise RunFailed(f"--pushgateway {gateway!r}: not a URL ({problem}): write e.g. http://127.0.0.1:9091")
+
+
 def check_capacity_file(data_dir: Path) -> None:
     """Refuse a capacity.json the run could not update before the load runs, not after."""
     from lookout.bench.capacity import CapacityFileError, read_capacity_file
