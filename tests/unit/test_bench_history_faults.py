@@ -1,5 +1,6 @@
 """A damaged or locked bench.sqlite: every bench command stops with one line, exit 2, never a traceback and
-never a listing of whatever rows still parse."""
+never a listing of whatever rows still parse. One row that does not parse in a sound file costs that run
+only: it is skipped with one line on stderr."""
 
 from __future__ import annotations
 
@@ -9,10 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from lookout.bench import cli as bench_cli
 from lookout.bench.history import HISTORY_FILE, History, HistoryError
+from lookout.bench.results import RunResult
+from lookout.bench.runner import BenchRunner
 from lookout.bench.scenario import Scenario
+from lookout.cli import app
 from tests.support import lookout_argv
+from tests.unit.bench_fakes import synthetic
 
 SCENARIO = Scenario.model_validate({"operations": [{"tool": "echo", "arguments": {"text": "hello"}}]})
 UNREACHABLE = "http://127.0.0.1:9/mcp"  # the history is opened (and refused) before any connection
@@ -100,3 +107,70 @@ def test_the_library_raises_the_same_one_line(tmp_path: Path) -> None:
     _damage_pages(path)
     with pytest.raises(HistoryError, match=r"the benchmark history is damaged \(.+\): move it aside"):
         History(path)
+
+
+@pytest.fixture
+def one_bad_row(tmp_path: Path) -> Path:
+    """Two complete runs of target t; run 1's host column edited into something that is not JSON."""
+    with History.in_dir(tmp_path) as history:
+        for seed in (1, 2):
+            history.finish(history.begin(SCENARIO, "t"), synthetic(seed))
+    with sqlite3.connect(tmp_path / HISTORY_FILE) as db:
+        db.execute("UPDATE runs SET host = 'notjson' WHERE id = 1")
+    return tmp_path
+
+
+def _skipped_note(data_dir: Path) -> str:
+    path = data_dir / HISTORY_FILE
+    return (
+        f"lookout: note: {path}: run 1 does not parse (host: Expecting value: line 1 column 1 (char 0)), skipped: "
+        f"delete it with sqlite3 {path} 'DELETE FROM runs WHERE id = 1'"
+    )
+
+
+def test_a_row_that_does_not_parse_is_skipped_with_one_line(one_bad_row: Path) -> None:
+    listed = CliRunner().invoke(app, ["bench", "history", "--json", "--data-dir", str(one_bad_row)])
+    assert listed.exit_code == 0, listed.output
+    assert '"id": 2' in listed.stdout and '"id": 1' not in listed.stdout
+    assert listed.stderr.strip() == _skipped_note(one_bad_row)
+    # Asking for that run by id names it; the other runs compare as before.
+    asked = CliRunner().invoke(app, ["bench", "compare", "1", "2", "--data-dir", str(one_bad_row)])
+    assert asked.exit_code == 2, asked.output
+    assert asked.output.strip().splitlines() == [
+        f"lookout: {one_bad_row / HISTORY_FILE}: run 1 does not parse (host: Expecting value: line 1 column 1 "
+        "(char 0)): `lookout bench history` lists the runs that do"
+    ]
+
+
+def test_a_run_saves_and_reports_despite_a_row_that_does_not_parse(
+    one_bad_row: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def execute(runner: BenchRunner, scenario: Scenario) -> tuple[int | None, RunResult]:
+        assert runner.history is not None
+        run_id = runner.history.begin(scenario, runner.target_name)
+        result = synthetic(3)
+        runner.history.finish(run_id, result)
+        return run_id, result
+
+    monkeypatch.setattr(bench_cli, "_execute", execute)
+    result = CliRunner().invoke(app, ["bench", UNREACHABLE, "--name", "t", "--data-dir", str(one_bad_row)])
+    assert result.exit_code == 0, result.output
+    assert f"saved as run 3 in {one_bad_row}" in result.stdout
+    assert result.stderr.strip() == _skipped_note(one_bad_row)  # once, though the history was read twice
+    assert (one_bad_row / "capacity.json").exists()
+
+
+def test_a_history_without_a_column_it_needs_is_refused_before_the_load(tmp_path: Path) -> None:
+    path = tmp_path / HISTORY_FILE
+    with sqlite3.connect(path) as db:
+        # Every column but results: the run could start, and would fail only when saving its results.
+        db.execute(
+            "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT,"
+            " status TEXT NOT NULL, target TEXT NOT NULL, scenario TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+            " lookout_version TEXT NOT NULL, target_revision TEXT, host TEXT NOT NULL, scenario_json TEXT NOT NULL)"
+        )
+    # Exit 2 and the history's line, not exit 1 for the unreachable target: nothing was driven.
+    _assert_one_line(
+        _lookout("bench", "run", UNREACHABLE, "--data-dir", str(tmp_path)),
+        f"{path}: the benchmark history is damaged (the runs table has no results column): move it aside",
+    )

@@ -67,6 +67,10 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _note(message: str) -> None:
+    typer.echo(f"lookout: note: {message}", err=True)
+
+
 def _scenario(file: Path | None, tools: list[str], methods: list[str], overrides: dict[str, Any]) -> Scenario:
     try:
         return scenario_from_options(file, tools, methods, overrides)
@@ -148,8 +152,9 @@ def run(
         policy = _policy(config)
         if save:
             check_capacity_file(data_dir)
-        history = open_history(data_dir) if save else None
+        history = open_history(data_dir, warn=_note) if save else None
         runner = BenchRunner(target, name or target, transport, protocol, history, revision, seed)
+        runner.check_history()
         run_id, result = _execute(runner, scenario)
         capacity = runner.record_capacity(data_dir, policy)
     except RunFailed as exc:
@@ -198,7 +203,9 @@ def capacity_command(
         base = _scenario(scenario_file, tool, method, {"model": LoadModel.CLOSED, "duration": step, "warmup": warmup})
         policy = _policy(config)
         check_capacity_file(data_dir)
-        runner = BenchRunner(target, name or target, transport, protocol, open_history(data_dir), revision, None)
+        history = open_history(data_dir, warn=_note)
+        runner = BenchRunner(target, name or target, transport, protocol, history, revision, None)
+        runner.check_history()
     except RunFailed as exc:
         _fail(str(exc), exc.code)
 
@@ -246,7 +253,7 @@ def capacity_command(
 
 def _history(data_dir: Path, create: bool = True) -> History:
     try:
-        return open_history(data_dir, create)
+        return open_history(data_dir, create, _note)
     except RunFailed as exc:
         _fail(str(exc), exc.code)
 

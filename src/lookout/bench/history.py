@@ -8,10 +8,13 @@ import os
 import platform
 import sqlite3
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
 
 from lookout import __version__
 from lookout.bench.results import RunResult
@@ -39,6 +42,22 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_series ON runs (target, fingerprint, status, id);
 """
+_COLUMNS = frozenset(
+    [
+        "id",
+        "started_at",
+        "finished_at",
+        "status",
+        "target",
+        "scenario",
+        "fingerprint",
+        "lookout_version",
+        "target_revision",
+        "host",
+        "scenario_json",
+        "results",
+    ]
+)
 
 
 class HistoryError(Exception):
@@ -67,6 +86,32 @@ def _corrupt(path: Path, detail: str) -> HistoryError:
         f"{path}: the benchmark history is damaged ({detail}): move it aside (mv {path} {path}.damaged) "
         "and the next run starts a new one"
     )
+
+
+class _BadRow(Exception):
+    """One row whose ``column`` does not parse; the other rows stay usable."""
+
+    def __init__(self, column: str, exc: Exception) -> None:
+        if isinstance(exc, ValidationError):
+            first = exc.errors()[0]
+            detail = f"{'.'.join(str(p) for p in first['loc']) or 'value'}: {first['msg']}"
+        else:
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        super().__init__(f"{column}: {detail}")
+
+
+def _parse(column: str, parse: Callable[[str], Any], value: Any) -> Any:
+    try:
+        return parse(value)
+    except (ValueError, TypeError) as exc:  # ValidationError and JSONDecodeError are ValueErrors
+        raise _BadRow(column, exc) from None
+
+
+def _host(text: str) -> dict[str, Any]:
+    host = json.loads(text)
+    if not isinstance(host, dict):
+        raise ValueError("not a JSON object")
+    return host
 
 
 def host_facts() -> dict[str, Any]:
@@ -120,16 +165,20 @@ class RunRecord:
             fingerprint=row["fingerprint"],
             lookout_version=row["lookout_version"],
             target_revision=row["target_revision"],
-            host=json.loads(row["host"]),
-            result=RunResult.model_validate_json(results) if results else None,
+            host=_parse("host", _host, row["host"]),
+            result=_parse("results", RunResult.model_validate_json, results) if results else None,
         )
 
 
 class History:
-    """The run history in ``data_dir/bench.sqlite``."""
+    """The run history in ``data_dir/bench.sqlite``. A row that does not parse is left out of every answer and
+    reported once through ``warn`` (one line); asking for that run by id is a HistoryError."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, warn: Callable[[str], None] | None = None) -> None:
         self.path = path
+        self._warn = warn
+        self.unreadable: dict[int, str] = {}
+        """Run id -> what does not parse in its row, for the rows met so far."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=LOCK_WAIT_SECONDS, isolation_level=None)
@@ -146,6 +195,10 @@ class History:
                 lines = [line for v in verdict for line in v.splitlines() if line and not line.startswith("***")]
                 raise _corrupt(path, lines[0] if lines else "quick_check failed")
             self._db.executescript(_SCHEMA)
+            # A table from elsewhere with a column missing would take a run's load and then refuse its results.
+            missing = _COLUMNS - {str(row[1]) for row in self._db.execute("PRAGMA table_info(runs)")}
+            if missing:
+                raise _corrupt(path, f"the runs table has no {', '.join(sorted(missing))} column")
         except sqlite3.Error as exc:
             self._db.close()
             if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_CANTOPEN:
@@ -156,8 +209,8 @@ class History:
             raise
 
     @classmethod
-    def in_dir(cls, data_dir: Path) -> History:
-        return cls(data_dir / HISTORY_FILE)
+    def in_dir(cls, data_dir: Path, warn: Callable[[str], None] | None = None) -> History:
+        return cls(data_dir / HISTORY_FILE, warn)
 
     def close(self) -> None:
         self._db.close()
@@ -205,11 +258,28 @@ class History:
         """The run ended without results: the target refused to connect (failed), or Ctrl-C (interrupted)."""
         self._write("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, _now(), run_id))
 
-    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[RunRecord]:
+    def _query(self, sql: str, args: tuple[Any, ...] = (), warn: bool = True) -> list[RunRecord]:
         try:
-            return [RunRecord._of(row) for row in self._db.execute(sql, args)]
-        except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:  # a row that does not parse is damage
+            rows = self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
             raise _problem(self.path, "read", exc) from None
+        records = []
+        for row in rows:
+            try:
+                records.append(RunRecord._of(row))
+            except _BadRow as exc:  # one edited or half-written row costs that run, not the whole history
+                self._skip(int(row["id"]), str(exc), warn)
+        return records
+
+    def _skip(self, run_id: int, detail: str, warn: bool) -> None:
+        if run_id in self.unreadable:
+            return
+        self.unreadable[run_id] = detail
+        if warn and self._warn is not None:
+            self._warn(
+                f"{self.path}: run {run_id} does not parse ({detail}), skipped: "
+                f"delete it with sqlite3 {self.path} 'DELETE FROM runs WHERE id = {run_id}'"
+            )
 
     def runs(self, limit: int = 20, target: str | None = None) -> list[RunRecord]:
         """The latest runs, newest first."""
@@ -218,7 +288,12 @@ class History:
         return self._query("SELECT * FROM runs WHERE target = ? ORDER BY id DESC LIMIT ?", (target, limit))
 
     def get(self, run_id: int) -> RunRecord:
-        found = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
+        found = self._query("SELECT * FROM runs WHERE id = ?", (run_id,), warn=False)  # the error says it
+        if not found and run_id in self.unreadable:
+            raise HistoryError(
+                f"{self.path}: run {run_id} does not parse ({self.unreadable[run_id]}): "
+                "`lookout bench history` lists the runs that do"
+            )
         if not found:
             raise HistoryError(f"no run {run_id} in {self.path}: `lookout bench history` lists the runs")
         return found[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,14 +36,15 @@ def check_transport(transport: str) -> None:
         raise RunFailed(f"--transport {transport!r}: use one of {', '.join(TRANSPORTS)}")
 
 
-def open_history(data_dir: Path, create: bool = True) -> History:
-    """The history in ``data_dir``; without ``create``, a missing one is an error (nothing to list or compare)."""
+def open_history(data_dir: Path, create: bool = True, warn: Callable[[str], None] | None = None) -> History:
+    """The history in ``data_dir``; without ``create``, a missing one is an error (nothing to list or compare).
+    ``warn`` hears of each run whose row does not parse (it is skipped)."""
     from lookout.bench.history import HISTORY_FILE, History, HistoryError
 
     if not create and not (data_dir / HISTORY_FILE).exists():
         raise RunFailed(f"no benchmark history in {data_dir}: run `lookout bench TARGET` first (or pass --data-dir)")
     try:
-        return History.in_dir(data_dir)
+        return History.in_dir(data_dir, warn)
     except HistoryError as exc:
         raise RunFailed(str(exc)) from None
 
@@ -87,6 +89,18 @@ class BenchRunner:
     history: History | None
     revision: str | None
     seed: int | None
+
+    def check_history(self) -> None:
+        """Read what the run will read once it is over (the target's saved runs, for its capacity), so that a
+        history that cannot be read stops the command before the load instead of after it."""
+        from lookout.bench.history import HistoryError
+
+        if self.history is None:
+            return
+        try:
+            self.history.complete_runs(self.target_name)
+        except HistoryError as exc:
+            raise RunFailed(str(exc)) from None
 
     def execute(self, scenario: Scenario, progress: Progress | None = None) -> tuple[int | None, RunResult]:
         """Run ``scenario``; the run's id in the history (None without one) and its result."""
