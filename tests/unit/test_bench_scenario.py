@@ -164,3 +164,9 @@ def test_a_target_that_never_answers_the_handshake_is_named_with_the_timeout(tmp
     assert (
         result.output.strip() == f"lookout: {url}: cannot open an MCP session: no MCP handshake within 1s (--timeout)"
     )
+
+
+def test_bench_capacity_names_its_own_step_option() -> None:
+    result = CliRunner().invoke(app, ["bench", "capacity", "http://127.0.0.1:9/mcp", "--step", "0s"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == "lookout: --step: '0s' is zero: an interval or timeout must be positive, e.g. 15s"

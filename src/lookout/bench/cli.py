@@ -71,11 +71,17 @@ def _note(message: str) -> None:
     typer.echo(f"lookout: note: {message}", err=True)
 
 
-def _scenario(file: Path | None, tools: list[str], methods: list[str], overrides: dict[str, Any]) -> Scenario:
+def _scenario(
+    file: Path | None, tools: list[str], methods: list[str], overrides: dict[str, Any], duration_option: str = ""
+) -> Scenario:
+    """``duration_option`` names the option that gave the duration when it is not --duration (capacity's --step)."""
     try:
         return scenario_from_options(file, tools, methods, overrides)
     except ScenarioError as exc:
-        _fail(str(exc))
+        message = str(exc)
+        if duration_option and message.startswith("--duration:"):
+            message = duration_option + message.removeprefix("--duration")
+        _fail(message)
 
 
 def _policy(config: Path | None) -> Policy:
@@ -200,7 +206,8 @@ def capacity_command(
     try:
         check_transport(transport)
         check_pushgateway(pushgateway)
-        base = _scenario(scenario_file, tool, method, {"model": LoadModel.CLOSED, "duration": step, "warmup": warmup})
+        load = {"model": LoadModel.CLOSED, "duration": step, "warmup": warmup}
+        base = _scenario(scenario_file, tool, method, load, duration_option="--step")
         policy = _policy(config)
         check_capacity_file(data_dir)
         history = open_history(data_dir, warn=_note)
