@@ -205,3 +205,16 @@ def test_the_gate_refuses_runs_that_measured_nothing_or_too_little(tmp_path: Pat
     pooled = runner.invoke(app, [*base, "--baseline", "4"])
     assert pooled.exit_code == 0, pooled.output
     assert "run 5 vs the 3 runs before it" in pooled.stdout
+
+
+def test_the_consoles_verdict_of_a_run_too_short_to_judge_is_not_ok(tmp_path: Path) -> None:
+    from lookout.console.bench import bench_history
+
+    with History.in_dir(tmp_path) as history:
+        for seed in (1, 2):  # a request each: no test can tell anything from two samples
+            history.finish(history.begin(SCENARIO, "t"), synthetic(seed, seconds=1, rps=1))
+        for seed in (3, 4):
+            history.finish(history.begin(SCENARIO, "u"), synthetic(seed))
+    runs = bench_history(tmp_path)
+    assert [run.verdict for run in runs["t"]] == ["first", "insufficient samples"]
+    assert [run.verdict for run in runs["u"]] == ["first", "ok"]

@@ -26,7 +26,8 @@ class BenchRun:
     errors: int
     error_ratio: float
     verdict: str
-    """regression, ok, or first (nothing earlier to compare with)."""
+    """regression, ok, insufficient samples (too few for any test to tell), or first (nothing earlier to
+    compare with)."""
     regressed_checks: tuple[str, ...] = ()
 
 
@@ -54,7 +55,10 @@ def bench_history(data_dir: Path, limit: int = 200) -> dict[str, list[BenchRun]]
                 if earlier:
                     comparison = compare_runs(earlier, result)
                     regressed = tuple(c.name for c in comparison.checks if c.regression)
-                    verdict = "regression" if comparison.regression else "ok"
+                    if comparison.regression:
+                        verdict = "regression"
+                    else:  # a run too short for any test to reach alpha did not pass: it was not judged
+                        verdict = "insufficient samples" if comparison.judged_nothing else "ok"
                 runs.setdefault(record.target, []).append(
                     BenchRun(
                         record.id,
