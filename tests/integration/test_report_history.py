@@ -73,6 +73,7 @@ def test_sla_month_figures_are_exact(history: tuple[Path, Prometheus], tmp_path:
     assert search["budget_consumed"] == pytest.approx(consumed, rel=1e-6)
     assert search["budget_remaining"] == pytest.approx(1 - consumed, rel=1e-6)
     assert search["budget_minutes"] == pytest.approx(4.32, rel=1e-9)
+    assert (search["windows"], search["period_windows"]) == (SEPTEMBER_S // 300, SEPTEMBER_S // 300)
     windows = SEPTEMBER_S // 300
     slow_windows = h.SLOW_HOURS * 12
     assert (search["latency_windows"], search["latency_windows_in_policy"]) == (windows, windows - slow_windows)
@@ -88,6 +89,21 @@ def test_sla_month_figures_are_exact(history: tuple[Path, Prometheus], tmp_path:
     assert services["billing"]["availability"] == 1.0
     assert services["billing"]["incidents"] == []
     assert services["archive"] == {"tenant": "acme", "service": "archive", "traffic": False}
+
+
+def test_sla_minutes_count_only_the_windows_with_data(history: tuple[Path, Prometheus], tmp_path: Path) -> None:
+    # 45 days asked for, the history starts on the 31st: a third of the windows hold data.
+    args = ("--from", "2026-08-01", "--to", "2026-09-15", "--service", "search")
+    search = _services(_json(history, tmp_path, "sla", *args))["search"]
+    assert search["downtime_minutes"] == pytest.approx(h.OUTAGE_MINUTES, abs=1e-6)
+    assert search["budget_minutes"] == pytest.approx((1 - OBJECTIVE) * 15 * 1440, rel=1e-9)
+    assert (search["windows"], search["period_windows"]) == (15 * 288, 45 * 288)
+    assert search["data_from"] == h.START.isoformat()
+    done = _report(history, tmp_path, "sla", *args, "--format", "md")
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "sla.md").read_text()
+    assert "43.0 minutes of full outage out of a budget of 2.2 minutes" in text
+    assert "Data from 2026-08-31 00:00 UTC: 4,320 of 12,960 five-minute windows" in text
 
 
 def test_sla_html_is_self_contained_with_plots(history: tuple[Path, Prometheus], tmp_path: Path) -> None:

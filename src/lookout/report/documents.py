@@ -59,6 +59,14 @@ def _with_plots(
     return [section for section, _ in parts]
 
 
+def _coverage(s: ServiceSla) -> str:
+    start = "" if s.first_window is None else f"Data from {s.first_window:{_TIME}} UTC: "
+    return (
+        f"{start}{s.windows:,} of {s.period_windows:,} five-minute windows of the period hold the service's request "
+        "rate; downtime and budget minutes count those windows."
+    )
+
+
 def _sla_section(report: SlaReport, s: ServiceSla) -> tuple[Section, list[Plot]]:
     section = Section(f"{s.key.tenant} / {s.key.service}")
     if not s.has_traffic:
@@ -70,6 +78,7 @@ def _sla_section(report: SlaReport, s: ServiceSla) -> tuple[Section, list[Plot]]
         f"{number(s.failed, 0)} of {number(s.requests, 0)} requests failed on the server's side, "
         f"{number(s.downtime_minutes, 1)} minutes of full outage out of a budget of "
         f"{number(s.budget_minutes, 1)} minutes.",
+        _coverage(s),
         f"Error budget consumed {pct(s.budget_consumed, 1)}, remaining {pct(s.budget_remaining, 1)}.",
         f"Latency: p99 at or under {report.latency_p99_threshold * 1000:g} ms in {s.latency_compliant} of "
         f"{s.latency_windows} five-minute windows with traffic"
@@ -129,7 +138,8 @@ def sla_document(
         [
             f"Objective: availability {pct(report.availability_objective, 2)}; p99 at most "
             f"{report.latency_p99_threshold:g} s; error ratio at most {pct(report.error_ratio_threshold, 1)}.",
-            "Downtime is the failed share of requests expressed as minutes of full outage in the period.",
+            "Downtime is the failed share of requests expressed as minutes of full outage in the five-minute windows "
+            "of the period that hold data.",
         ],
         [Table(headers, tuple(_sla_row(s) for s in report.services))],
     )
@@ -157,6 +167,9 @@ def _sla_data(s: ServiceSla) -> dict[str, Any]:
         "availability": s.availability,
         "downtime_minutes": s.downtime_minutes,
         "budget_minutes": s.budget_minutes,
+        "windows": s.windows,
+        "period_windows": s.period_windows,
+        "data_from": s.first_window,
         "budget_consumed": s.budget_consumed,
         "budget_remaining": s.budget_remaining,
         "latency_windows": s.latency_windows,

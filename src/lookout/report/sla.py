@@ -54,6 +54,10 @@ class ServiceSla:
     objective: float
     """Availability objective as a share (0.9999)."""
     period_minutes: float
+    windows: int = 0
+    """The 5-minute windows of the period in which Prometheus holds the service's request rate."""
+    first_window: datetime | None = None
+    """The start of the first of them."""
     latency_windows: int = 0
     latency_compliant: int = 0
     error_windows_above: int = 0
@@ -67,6 +71,10 @@ class ServiceSla:
     """The worst 5-minute p99 of each hour."""
 
     @property
+    def period_windows(self) -> int:
+        return round(self.period_minutes * 60 / WINDOW_S)
+
+    @property
     def has_traffic(self) -> bool:
         return self.requests > 0
 
@@ -75,9 +83,14 @@ class ServiceSla:
         return 1 - self.failed / self.requests if self.requests else 1.0
 
     @property
+    def covered_minutes(self) -> float:
+        """Minutes of the period with data: a period reaching before the history must not dilute the outage."""
+        return self.windows * WINDOW_S / 60
+
+    @property
     def downtime_minutes(self) -> float:
-        """The failed share of requests as minutes of full outage in the period."""
-        return (1 - self.availability) * self.period_minutes
+        """The failed share of requests as minutes of full outage in the part of the period with data."""
+        return (1 - self.availability) * self.covered_minutes
 
     @property
     def budget(self) -> float:
@@ -86,7 +99,7 @@ class ServiceSla:
 
     @property
     def budget_minutes(self) -> float:
-        return self.budget * self.period_minutes
+        return self.budget * self.covered_minutes
 
     @property
     def budget_consumed(self) -> float:
@@ -181,6 +194,8 @@ def sla_report(client: PromClient, config: Config, period: Period, keys: list[Se
             pool.submit(totals, windows(failed, span)),
             pool.submit(totals, f"{windows(errors, span)} * {WINDOW_S:g}"),
             pool.submit(totals, windows(p99, span, "count_over_time")),
+            pool.submit(totals, windows(requests, span, "count_over_time")),
+            pool.submit(totals, windows(f"0 * {requests} + time()", span, "min_over_time")),
             pool.submit(totals, windows(f"{p99} <= {slo.latency_p99_threshold}", span, "count_over_time")),
             pool.submit(totals, windows(f"{error_ratio} > {slo.error_ratio_threshold}", span, "count_over_time")),
         ]
@@ -191,7 +206,7 @@ def sla_report(client: PromClient, config: Config, period: Period, keys: list[Se
             pool.submit(series, windows(p99, HOUR_S, "max_over_time"), HOUR_S),
         ]
         found = pool.submit(_incidents, client, config, period, keys)
-        total_requests, total_failed, total_errors, measured, within, above = (s.result() for s in sums)
+        total_requests, total_failed, total_errors, measured, covered, first, within, above = (s.result() for s in sums)
         (days, daily_requests), (_, daily_failed), (hours, hourly_failed), (_, hourly_p99) = (
             s.result() for s in plotted
         )
@@ -208,6 +223,8 @@ def sla_report(client: PromClient, config: Config, period: Period, keys: list[Se
             errors=total_errors.get(key, 0.0),
             objective=slo.availability / 100,
             period_minutes=period.minutes,
+            windows=int(covered.get(key, 0)),
+            first_window=datetime.fromtimestamp(first[key] - WINDOW_S, UTC) if key in first else None,
             latency_windows=int(measured.get(key, 0)),
             latency_compliant=int(within.get(key, 0)),
             error_windows_above=int(above.get(key, 0)),
