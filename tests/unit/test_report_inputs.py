@@ -202,3 +202,30 @@ def test_without_worker_processes_the_plots_are_drawn_in_this_process(monkeypatc
     monkeypatch.setattr(plots, "ProcessPoolExecutor", no_semaphores)
     many = [Plot(f"p{i}", "t", "y", [Line("l", [0.0, 86400.0], [1.0, float(i)])]) for i in range(plots.PARALLEL_FROM)]
     assert [image.data for image in render(many)] == [draw(plot).data for plot in many]
+
+
+@pytest.mark.parametrize("kind", ["sla", "capacity", "cost"])
+@pytest.mark.parametrize("inside", [False, True])
+def test_an_out_that_cannot_be_a_directory_is_refused_before_any_query(tmp_path: Path, kind: str, inside: bool) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("a file\n")
+    out = taken / "reports" if inside else taken
+    url = f"http://127.0.0.1:{_closed_port()}"  # never asked: --out is checked first
+    args = ["report", kind, "--config", str(_config(tmp_path)), "--prometheus", url, "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines() == [
+        f"lookout: --out {out}: {taken} is not a directory: choose a directory (it is created if missing)"
+    ]
+    assert taken.read_text() == "a file\n"
+
+
+def test_a_report_that_cannot_be_written_names_out_and_leaves_no_partial_file(tmp_path: Path) -> None:
+    document = Document("sla", "T", "sub", [Section("S", ["p"])], {"n": 1})
+    (tmp_path / "sla.json").mkdir()  # where the report goes
+    with pytest.raises(ReportError, match=rf"^--out {tmp_path}: cannot write .*sla\.json.*: choose a directory"):
+        write(document, "json", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sla.json"]
+    written = write(document, "json", tmp_path / "new")
+    assert json.loads(written[0].read_text())["n"] == 1
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["sla.json"]

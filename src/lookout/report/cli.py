@@ -73,9 +73,11 @@ def _plotted_scope(
     period: tuple[str | None, str | None, str | None],
     tenant: str | None,
     service: str | None,
+    out: Path,
 ) -> tuple[Period, list[ServiceKey]]:
     """What a per-service report with plots checks before it asks Prometheus, in this order: both formats, the
-    period (``--month``, ``--from``, ``--to``; else the last 30 days), the services, then the plotting extra."""
+    period (``--month``, ``--from``, ``--to``; else the last 30 days), the services, ``--out``, then the plotting
+    extra."""
     from lookout.report import render
     from lookout.report.period import choose_period
     from lookout.report.plots import FORMATS, require_matplotlib
@@ -85,6 +87,7 @@ def _plotted_scope(
     _choices(images, FORMATS, "--images")
     chosen = choose_period(*period, now, timedelta(days=30))
     keys = select(cfg, tenant, service)
+    render.check_out(out)
     require_matplotlib()
     return chosen, keys
 
@@ -136,7 +139,7 @@ def sla(
         from lookout.report.documents import sla_document
         from lookout.report.sla import sla_report
 
-        period, keys = _plotted_scope(cfg, now, fmt, images, (month, start, end), tenant, service)
+        period, keys = _plotted_scope(cfg, now, fmt, images, (month, start, end), tenant, service, out)
         with closing(_client(cfg, prometheus)) as client:
             _write(sla_document(sla_report(client, cfg, period, keys), images), fmt, out)
 
@@ -162,7 +165,7 @@ def capacity(
         from lookout.report.capacity import capacity_report
         from lookout.report.documents import capacity_document
 
-        period, keys = _plotted_scope(cfg, now, fmt, images, (None, start, end), tenant, service)
+        period, keys = _plotted_scope(cfg, now, fmt, images, (None, start, end), tenant, service, out)
         with closing(_client(cfg, prometheus)) as client:
             report = capacity_report(client, cfg, period, keys, timedelta(days=horizon))
         _write(capacity_document(report, images), fmt, out)
@@ -189,6 +192,7 @@ def cost(
 
         _choices(fmt, render.FORMATS, "--format")
         period = choose_period(None, start, end, now, timedelta(days=30))
+        render.check_out(out)
         with closing(_client(cfg, prometheus)) as client:
             _write(cost_document(cost_report(client, cfg, period)), fmt, out)
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 
 from lookout.report.document import Document, Image, Table
+from lookout.report.errors import ReportError
 
 FORMATS = ("html", "md", "json")
 
@@ -94,15 +96,40 @@ def _plain(value: object) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
+def check_out(out: Path) -> None:
+    """Refuse an ``--out`` that cannot become a writable directory, before any query: the nearest existing path
+    must be a directory this process may write in (``out`` itself is created only when the report is written)."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ReportError(f"--out {out}: {existing} is not a directory: choose a directory (it is created if missing)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ReportError(f"--out {out}: cannot write in {existing}: choose a directory you may write in")
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write beside ``path`` and rename: a report read while it is rewritten is the old or the new one, whole."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
 def write(document: Document, fmt: str, out: Path) -> list[Path]:
     """Write the report and its images into ``out``; returns the paths written, the report first."""
-    out.mkdir(parents=True, exist_ok=True)
     text = {"html": to_html, "md": to_markdown, "json": to_json}[fmt](document)
-    report = out / f"{document.kind}.{fmt}"
-    report.write_text(text, encoding="utf-8")
-    written = [report]
-    for image in document.images:
-        path = out / image_file(document, image)
-        path.write_bytes(image.data)
-        written.append(path)
-    return written
+    files = [(out / f"{document.kind}.{fmt}", text.encode("utf-8"))]
+    files += [(out / image_file(document, image), image.data) for image in document.images]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for path, data in files:
+            _replace(path, data)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        where = exc.filename or out
+        raise ReportError(f"--out {out}: cannot write {where}: {reason}: choose a directory you may write in") from None
+    return [path for path, _ in files]
