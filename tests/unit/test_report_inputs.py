@@ -6,7 +6,11 @@ import io
 import json
 import socket
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -229,3 +233,67 @@ def test_a_report_that_cannot_be_written_names_out_and_leaves_no_partial_file(tm
     written = write(document, "json", tmp_path / "new")
     assert json.loads(written[0].read_text())["n"] == 1
     assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["sla.json"]
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://[::1", "--prometheus 'http://[::1' is not a URL"),
+        ("ftp://x", "--prometheus 'ftp://x': Prometheus speaks http or https, not ftp: write e.g. http://"),
+        ("http://", "--prometheus 'http://' names no host"),
+    ],
+)
+def test_a_prometheus_url_that_is_not_http_is_one_line(tmp_path: Path, url: str, message: str) -> None:
+    args = ["report", "sla", "--config", str(_config(tmp_path)), "--prometheus", url, "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith(f"lookout: {message}")
+
+
+@contextmanager
+def _answering(body: bytes) -> Iterator[str]:
+    """An HTTP server answering 200 with ``body`` to every GET: a proxy or another service where Prometheus was
+    expected."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize("kind", ["sla", "capacity", "cost"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"null",
+        b"[1, 2]",
+        b'{"status": "success"}',
+        b'{"status": "success", "data": {}}',
+        b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}}]}}',
+        b'{"status": "success", "data": "text"}',
+    ],
+)
+def test_an_answer_that_is_not_the_prometheus_api_is_one_line(tmp_path: Path, kind: str, body: bytes) -> None:
+    with _answering(body) as url:
+        args = ["report", kind, "--config", str(_config(tmp_path)), "--prometheus", url, "--out", str(tmp_path)]
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert result.output.startswith(f"lookout: {url} is not a Prometheus API: /api/v1/"), result.output

@@ -100,7 +100,7 @@ def _write(document: Document, fmt: str, out: Path) -> None:
 
 
 def _client(config: Config, url: str | None) -> PromClient:
-    from lookout.report.prom import PromClient
+    from lookout.report.prom import PromClient, base_url
     from lookout.security import SecurityError
     from lookout.security.files import client_access
 
@@ -111,7 +111,7 @@ def _client(config: Config, url: str | None) -> PromClient:
             verify, auth = client_access(config.security)
         except SecurityError as exc:
             raise ReportError(str(exc)) from None
-    client = PromClient(url or config.query_url(), verify=verify, auth=auth)
+    client = PromClient(config.query_url() if url is None else base_url(url), verify=verify, auth=auth)
     try:
         client.check()
     except ReportError:

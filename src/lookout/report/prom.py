@@ -8,6 +8,8 @@ import json
 import math
 import ssl
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,7 +18,7 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 
-from lookout.report.errors import PrometheusUnavailable
+from lookout.report.errors import PrometheusUnavailable, ReportError
 
 try:  # a month of points for fifty services is megabytes of JSON; orjson (the stack extra) parses it faster
     import orjson
@@ -62,9 +64,7 @@ class PromClient:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
-        self.url = self.url.rstrip("/")
-        if not self.url.startswith(("http://", "https://")):
-            self.url = f"http://{self.url}"
+        self.url = base_url(self.url)
 
     def close(self) -> None:
         if self._http is not None:
@@ -77,24 +77,44 @@ class PromClient:
             self.queries += 1
         try:
             response = self._http.get(f"{self.url}{path}", params=params)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise PrometheusUnavailable(f"cannot reach Prometheus at {self.url}: {exc or type(exc).__name__}") from exc
         try:
             body = _loads(response.content)
         except ValueError:
             body = {}
+        if not isinstance(body, dict):
+            body = {}
         if response.status_code != 200 or body.get("status") != "success":
             error = body.get("error") or f"HTTP {response.status_code}"
+            if response.status_code == 200:
+                raise PrometheusUnavailable(
+                    f"{self.url} is not a Prometheus API: {path} answered without a success status"
+                )
             raise PrometheusUnavailable(f"Prometheus at {self.url} refused {path}: {error}")
+        if "data" not in body:
+            raise PrometheusUnavailable(f"{self.url} is not a Prometheus API: {path} answered without data")
         return body["data"]
+
+    @contextmanager
+    def _shaped(self, path: str) -> Iterator[None]:
+        """An answer of another shape than the API's (a proxy, another server) is one line, not a traceback."""
+        try:
+            yield
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            what = f"{type(exc).__name__} {exc}" if str(exc) else type(exc).__name__
+            raise PrometheusUnavailable(
+                f"{self.url} is not a Prometheus API: {path} answered in another shape ({what})"
+            ) from None
 
     # ------------------------------------------------------------------ queries
     def instant(self, expr: str, at: datetime) -> list[tuple[Labels, float]]:
         """An instant vector at ``at``: (labels, value) per series."""
         data = self._get("/api/v1/query", {"query": expr, "time": at.timestamp()})
-        if data["resultType"] == "scalar":
-            return [({}, float(data["result"][1]))]
-        return [(dict(item["metric"]), float(item["value"][1])) for item in data["result"]]
+        with self._shaped("/api/v1/query"):
+            if data["resultType"] == "scalar":
+                return [({}, float(data["result"][1]))]
+            return [(dict(item["metric"]), float(item["value"][1])) for item in data["result"]]
 
     def range(self, expr: str, start: datetime, end: datetime, step: float) -> list[Series]:
         """A range query, split into chunks Prometheus accepts; points at ``start + k * step``."""
@@ -104,31 +124,64 @@ class PromClient:
         for first in range(0, points, MAX_POINTS_PER_QUERY):
             last = min(points, first + MAX_POINTS_PER_QUERY) - 1
             params = {"query": expr, "start": begin + first * step, "end": begin + last * step, "step": step}
-            for item in self._get("/api/v1/query_range", params)["result"]:
-                key = tuple(sorted(item["metric"].items()))
-                chunks.setdefault(key, []).append(_pairs(item["values"]))
+            data = self._get("/api/v1/query_range", params)
+            with self._shaped("/api/v1/query_range"):
+                for item in data["result"]:
+                    key = tuple(sorted(item["metric"].items()))
+                    chunks.setdefault(key, []).append(_pairs(item["values"]))
         return [_series(dict(key), np.concatenate(parts)) for key, parts in sorted(chunks.items())]
 
     def samples(self, selector: str, start: datetime, end: datetime) -> list[Series]:
         """The raw samples of ``selector`` in [start, end] (a range-vector instant query)."""
         seconds = max(1, int(end.timestamp() - start.timestamp()))
         data = self._get("/api/v1/query", {"query": f"{selector}[{seconds}s]", "time": end.timestamp()})
-        return [_series(dict(item["metric"]), _pairs(item["values"])) for item in data["result"]]
+        with self._shaped("/api/v1/query"):
+            return [_series(dict(item["metric"]), _pairs(item["values"])) for item in data["result"]]
+
+    def _strings(self, path: str, params: dict[str, Any]) -> list[str]:
+        data = self._get(path, params)
+        if not isinstance(data, list):
+            raise PrometheusUnavailable(f"{self.url} is not a Prometheus API: {path} answered in another shape")
+        return [str(item) for item in data]
 
     def label_names(self, start: datetime, end: datetime) -> list[str]:
-        return list(self._get("/api/v1/labels", {"start": start.timestamp(), "end": end.timestamp()}))
+        return self._strings("/api/v1/labels", {"start": start.timestamp(), "end": end.timestamp()})
 
     def label_values(self, label: str, start: datetime, end: datetime) -> list[str]:
         params = {"start": start.timestamp(), "end": end.timestamp()}
-        return list(self._get(f"/api/v1/label/{label}/values", params))
+        return self._strings(f"/api/v1/label/{label}/values", params)
 
     def tsdb_status(self) -> dict[str, Any]:
-        status: dict[str, Any] = self._get("/api/v1/status/tsdb", {})
+        status = self._get("/api/v1/status/tsdb", {})
+        if not isinstance(status, dict):
+            raise PrometheusUnavailable(
+                f"{self.url} is not a Prometheus API: /api/v1/status/tsdb answered in another shape"
+            )
         return status
 
     def check(self) -> None:
         """Fail early, with the URL, when Prometheus is not there."""
         self._get("/api/v1/status/buildinfo", {})
+
+
+def base_url(url: str, option: str = "--prometheus") -> str:
+    """``url`` without a trailing slash, ``http://`` when it names no scheme; anything but http(s) or a URL httpx
+    cannot parse is one line naming ``option``."""
+    url = url.strip()
+    scheme, sep, _ = url.partition("://")
+    if not sep:
+        url = f"http://{url}"
+    elif scheme.lower() not in ("http", "https"):
+        raise ReportError(
+            f"{option} {url!r}: Prometheus speaks http or https, not {scheme}: write e.g. http://127.0.0.1:9090"
+        )
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ReportError(f"{option} {url!r} is not a URL ({exc}): write e.g. http://127.0.0.1:9090") from None
+    if not parsed.host:
+        raise ReportError(f"{option} {url!r} names no host: write e.g. http://127.0.0.1:9090")
+    return url.rstrip("/")
 
 
 def _pairs(values: list[list[Any]]) -> FloatArray:
