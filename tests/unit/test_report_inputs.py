@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -19,13 +19,16 @@ from PIL import Image as PILImage
 from typer.testing import CliRunner
 
 from lookout.cli import app, main
-from lookout.report import plots
+from lookout.report import capacity, plots
+from lookout.report.capacity import CapacityReport, ServiceCapacity
 from lookout.report.document import Document, Section, Table
+from lookout.report.documents import capacity_document
 from lookout.report.errors import MissingExtra, ReportError
 from lookout.report.forecast import fit_line
 from lookout.report.period import choose_period, month_period, span_period
 from lookout.report.plots import Band, Line, Plot, Threshold, draw, line_plot, render, require_matplotlib
 from lookout.report.render import to_html, to_markdown, write
+from lookout.report.scope import ServiceKey
 
 NOW = datetime(2026, 11, 29, 12, 7, tzinfo=UTC)
 CONFIG = """\
@@ -297,3 +300,56 @@ def test_an_answer_that_is_not_the_prometheus_api_is_one_line(tmp_path: Path, ki
     assert result.exit_code == 2, result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert result.output.startswith(f"lookout: {url} is not a Prometheus API: /api/v1/"), result.output
+
+
+def _capacity_report(values: list[float], threshold: float | None, horizon_days: int = 90) -> CapacityReport:
+    """One service's capacity report from its daily peaks (days 1..n of a period starting 2026-09-01)."""
+    start = datetime(2026, 9, 1, tzinfo=UTC)
+    period = span_period(start.isoformat(), (start + timedelta(days=len(values))).isoformat(), NOW)
+    days = np.arange(1, len(values) + 1, dtype=np.float64)
+    last_day = float(len(values))
+    horizon_day = last_day + horizon_days
+    peaks = np.asarray(values, dtype=np.float64)
+    flat = np.full(days.shape, np.nan)
+    capacity_rps = None if threshold is None else threshold / 0.7
+    service = ServiceCapacity(
+        ServiceKey("acme", "search"),
+        capacity_rps,
+        1,
+        capacity._trend(days, peaks, threshold, last_day, horizon_day),
+        capacity._trend(days, flat, 0.7, last_day, horizon_day),
+        capacity._trend(days, flat, 0.7, last_day, horizon_day),
+        horizon_day,
+        0.7,
+    )
+    return CapacityReport(period, timedelta(days=horizon_days), [service], 0.7)
+
+
+def test_a_nearly_flat_trend_meets_the_limit_beyond_the_horizon_not_past_the_calendar() -> None:
+    wobble = [12.0 + 1e-7 * (day % 3) for day in range(30)]  # a slope of ~1e-9 req/s a day
+    report = _capacity_report(wobble, 35.0)
+    assert report.services[0].requests.crossing_day > 1e6  # type: ignore[operator]
+    document = capacity_document(report)
+    assert document.data["services"][0]["requests"]["crossing"] is None
+    assert "not within the horizon" in to_markdown(document)
+
+
+def test_the_upper_crossing_is_exact_to_the_hour_without_a_grid_of_the_horizon() -> None:
+    rng = np.random.default_rng(7)
+    days = np.arange(30, dtype=np.float64)
+    fit = fit_line(days, 10 + 0.5 * days + rng.normal(0, 1, days.size))
+    assert fit is not None
+    grid = np.linspace(30, 200, 170 * 24 * 60 + 1)  # to the minute
+    expected = float(grid[np.flatnonzero(fit.predict(grid) + fit.margin(grid) >= 60)[0]])
+    found = fit.upper_crossing(60, after=30, until=200)
+    assert found is not None and expected <= found <= expected + 1 / 24
+    assert fit.upper_crossing(60, after=30, until=1e8) == pytest.approx(found, abs=1 / 24)  # no 2.4e9-point grid
+    assert fit.upper_crossing(1e6, after=30, until=1e5) is None
+    assert fit.upper_crossing(10, after=30, until=200) == 30
+
+
+def test_a_horizon_beyond_ten_years_is_one_line(tmp_path: Path) -> None:
+    args = ["report", "capacity", "--horizon", "3651", "--config", str(_config(tmp_path)), "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.output == "lookout: --horizon 3651 days is beyond ten years: choose at most 3650\n"

@@ -22,6 +22,8 @@ from lookout.report.scope import ServiceKey, key_of_labels, on_grid, require_rec
 from lookout.stack.rules import recording as r
 
 DAY = timedelta(days=1)
+MAX_HORIZON_DAYS = 3650
+"""Ten years: a straight line says nothing further out, and dates past it approach the end of the calendar."""
 RULES = (r.REQUESTS_RATE, r.CAPACITY, r.INSTANCE_REQUESTS_RATE, r.CPU_UTILIZATION, r.MEMORY_UTILIZATION)
 """The recording rules this report reads."""
 

@@ -154,7 +154,7 @@ def capacity(
     service: str | None = SERVICE,
     start: str | None = FROM,
     end: str | None = TO,
-    horizon: int = typer.Option(90, "--horizon", min=1, help="Days to forecast after the period."),
+    horizon: int = typer.Option(90, "--horizon", min=1, help="Days to forecast after the period, at most 3650."),
     fmt: str = FORMAT,
     images: str = IMAGES,
     out: Path = OUT,
@@ -162,9 +162,11 @@ def capacity(
     """Request-rate trend and forecast against the benchmarked capacity; CPU and memory trends."""
 
     def build(cfg: Config, now: datetime) -> None:
-        from lookout.report.capacity import capacity_report
+        from lookout.report.capacity import MAX_HORIZON_DAYS, capacity_report
         from lookout.report.documents import capacity_document
 
+        if horizon > MAX_HORIZON_DAYS:
+            raise ReportError(f"--horizon {horizon} days is beyond ten years: choose at most {MAX_HORIZON_DAYS}")
         period, keys = _plotted_scope(cfg, now, fmt, images, (None, start, end), tenant, service, out)
         with closing(_client(cfg, prometheus)) as client:
             report = capacity_report(client, cfg, period, keys, timedelta(days=horizon))

@@ -330,12 +330,14 @@ def capacity_document(
     return Document("capacity", "Capacity report", _period_line("Capacity", report), sections, data)
 
 
-def _trend_data(report: CapacityReport, trend: Trend) -> dict[str, Any]:
+def _trend_data(report: CapacityReport, trend: Trend, horizon_day: float) -> dict[str, Any]:
+    # A nearly flat trend meets the threshold millions of days away, past any date: beyond the horizon is null.
+    crossing = trend.crossing_day if trend.crossing_day is not None and trend.crossing_day <= horizon_day else None
     return {
         "latest": trend.latest,
         "slope_per_day": None if trend.fit is None else trend.fit.slope,
         "threshold": trend.threshold,
-        "crossing": report.date_of(trend.crossing_day),
+        "crossing": report.date_of(crossing),
         "earliest_crossing": report.date_of(trend.earliest_crossing_day),
     }
 
@@ -348,12 +350,12 @@ def _capacity_data(report: CapacityReport, s: ServiceCapacity) -> dict[str, Any]
         "traffic": s.has_traffic,
         "capacity_rps": s.capacity_rps,
         "replicas": s.replicas,
-        "requests": _trend_data(report, s.requests),
+        "requests": _trend_data(report, s.requests, s.horizon_day),
         "forecast_peak_rps": None if peak is None else peak[0],
         "forecast_peak_upper_rps": None if peak is None else peak[1],
         "replicas_needed": s.replicas_needed(),
-        "cpu": _trend_data(report, s.cpu),
-        "memory": _trend_data(report, s.memory),
+        "cpu": _trend_data(report, s.cpu, s.horizon_day),
+        "memory": _trend_data(report, s.memory, s.horizon_day),
     }
 
 

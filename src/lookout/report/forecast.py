@@ -47,11 +47,27 @@ class LinearFit:
             return None
         return (threshold - self.intercept) / self.slope
 
+    def upper(self, day: float) -> float:
+        return float(self.predict(np.array([day]))[0] + self.margin(np.array([day]))[0])
+
     def upper_crossing(self, threshold: float, after: float, until: float) -> float | None:
-        """The first day in [after, until] on which the upper prediction bound reaches ``threshold``."""
-        days = np.linspace(after, until, max(2, math.ceil((until - after) * 24) + 1))
-        above = np.flatnonzero(self.predict(days) + self.margin(days) >= threshold)
-        return float(days[above[0]]) if above.size else None
+        """The first day in [after, until] on which the upper prediction bound reaches ``threshold``, to the hour.
+
+        The bound is a line plus the square root of a convex quadratic: convex, so the days below ``threshold`` are
+        one interval. If the bound is below at ``after`` and at or above at ``until`` it crosses once in between,
+        found by bisection; a grid of the days would cost memory in proportion to the horizon."""
+        if self.upper(after) >= threshold:
+            return after
+        if self.upper(until) < threshold:
+            return None
+        low, high = after, until
+        while high - low > 1 / 24:
+            middle = (low + high) / 2
+            if self.upper(middle) >= threshold:
+                high = middle
+            else:
+                low = middle
+        return high
 
 
 def fit_line(days: FloatArray, values: FloatArray) -> LinearFit | None:
