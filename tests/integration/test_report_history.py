@@ -175,6 +175,23 @@ def test_capacity_forecast_crossing_and_replicas(history: tuple[Path, Prometheus
         _check_png(tmp_path / name)
 
 
+def test_capacity_of_a_period_reaching_past_the_history_keeps_its_trend(
+    history: tuple[Path, Prometheus], tmp_path: Path
+) -> None:
+    # To now: nothing is recorded at the period's end, the capacity and the replicas are from earlier in it.
+    body = _json(history, tmp_path, "capacity", "--from", "2026-09-05")
+    billing = _services(body)["billing"]
+    assert (billing["capacity_rps"], billing["replicas"]) == (h.BILLING_CAPACITY, 1)
+    # The day after the history's last sample holds that sample again (a range includes its start): nearly exact.
+    assert billing["requests"]["slope_per_day"] == pytest.approx(h.BILLING_GROWTH, rel=0.01)
+    assert billing["requests"]["threshold"] == pytest.approx(h.BILLING_CAPACITY * 0.7)
+    assert billing["forecast_peak_rps"] is not None and billing["replicas_needed"] is not None
+    done = _report(history, tmp_path, "capacity", "--from", "2026-09-05", "--service", "billing", "--format", "md")
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "capacity.md").read_text()
+    assert "No trend or forecast yet" not in text and "trend +0.24" in text
+
+
 def test_cost_counts_series_and_measures_storage(history: tuple[Path, Prometheus], tmp_path: Path) -> None:
     body = _json(history, tmp_path, "cost", "--from", "2026-09-05", "--to", "2026-10-05")
     families = {(f["service"], f["family"]): f["series"] for f in body["families"]}

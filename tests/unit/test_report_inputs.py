@@ -353,3 +353,18 @@ def test_a_horizon_beyond_ten_years_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2, result.output
     assert result.output == "lookout: --horizon 3651 days is beyond ten years: choose at most 3650\n"
+
+
+def test_without_a_capacity_the_trend_and_forecast_stay_and_only_the_crossing_is_unknown() -> None:
+    report = _capacity_report([5.0 + 0.25 * day for day in range(1, 31)], None)
+    trend = report.services[0].requests
+    assert trend.fit is not None and trend.fit.slope == pytest.approx(0.25)
+    assert (trend.crossing_day, trend.earliest_crossing_day) == (None, None)
+    document = capacity_document(report)
+    service = document.data["services"][0]
+    assert service["requests"]["slope_per_day"] == pytest.approx(0.25)
+    assert service["forecast_peak_rps"] == pytest.approx(5 + 0.25 * 120)
+    assert service["replicas_needed"] is None
+    text = to_markdown(document)
+    assert "No trend or forecast yet" not in text and "Reaches it: unknown, no capacity series" in text
+    assert "| unknown: no capacity series |" in text

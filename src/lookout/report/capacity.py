@@ -91,8 +91,8 @@ class CapacityReport:
 
 def _trend(days: FloatArray, values: FloatArray, threshold: float | None, last_day: float, horizon_day: float) -> Trend:
     fit = fit_line(days, values)
-    if fit is None or threshold is None:
-        return Trend(days, values, None, threshold, None, None)
+    if fit is None or threshold is None:  # without a threshold the line still is the trend and the forecast
+        return Trend(days, values, fit, threshold, None, None)
     crossing = fit.crossing(threshold, last_day)
     earliest = fit.upper_crossing(threshold, last_day, horizon_day)
     return Trend(days, values, fit, threshold, crossing, earliest)
@@ -116,8 +116,12 @@ def capacity_report(
     peaks = daily(f"max_over_time({selector(r.REQUESTS_RATE, keys)}[1d])")
     cpu = daily(f"max by ({by}) (max_over_time({selector(r.CPU_UTILIZATION, keys)}[1d]))")
     memory = daily(f"max by ({by}) (max_over_time({selector(r.MEMORY_UTILIZATION, keys)}[1d]))")
-    capacity = {key_of_labels(labels): value for labels, value in client.instant(selector(r.CAPACITY, keys), end)}
-    count = f"count by ({by}) ({selector(r.INSTANCE_REQUESTS_RATE, keys)})"
+    # The last value in the period, not an instant at its end: a period ending after the stack stopped (or a
+    # --to between two evaluations) still knows the capacity and the replicas.
+    seconds = int(period.seconds)
+    last_capacity = f"last_over_time({selector(r.CAPACITY, keys)}[{seconds}s])"
+    capacity = {key_of_labels(labels): value for labels, value in client.instant(last_capacity, end)}
+    count = f"count by ({by}) (last_over_time({selector(r.INSTANCE_REQUESTS_RATE, keys)}[{seconds}s]))"
     replicas = {key_of_labels(labels): int(value) for labels, value in client.instant(count, end)}
     missing = np.full(grid.shape, np.nan)
     services = []

@@ -193,6 +193,8 @@ def _day(report: CapacityReport, day: float | None) -> str:
 def _crossing(report: CapacityReport, trend: Trend, horizon_day: float) -> str:
     if trend.fit is None:
         return "peaks on one day only" if np.isfinite(trend.values).any() else "no data"
+    if trend.threshold is None:
+        return "unknown: no capacity series"
     if trend.crossing_day is None or trend.crossing_day > horizon_day:
         return "not within the horizon"
     return _day(report, trend.crossing_day)
@@ -210,7 +212,7 @@ def _capacity_section(report: CapacityReport, s: ServiceCapacity) -> tuple[Secti
     limit_text = "unknown" if s.requests.threshold is None else number(s.requests.threshold)
     fit = s.requests.fit
     peak = s.forecast_peak()
-    if fit is None or peak is None:  # peaks on one day only: a young stack
+    if fit is None or peak is None:  # peaks on one day only, or none: a young stack
         section.paragraphs.append(
             f"Daily peak request rate {number(s.requests.latest or 0.0)} req/s against per-replica capacity "
             f"{capacity} x {s.replicas} replica(s) x policy {pct(s.utilization_threshold, 0)} = {limit_text} req/s. "
@@ -221,8 +223,13 @@ def _capacity_section(report: CapacityReport, s: ServiceCapacity) -> tuple[Secti
             f"Daily peak request rate now {number(s.requests.latest or 0.0)} req/s, trend {fit.slope:+.3f} req/s per "
             f"day. Per-replica capacity {capacity} x {s.replicas} replica(s) x policy "
             f"{pct(s.utilization_threshold, 0)} = {limit_text} req/s.",
-            f"Reaches it: {_crossing(report, s.requests, s.horizon_day)} by the trend, "
-            f"{_day(report, s.requests.earliest_crossing_day)} by the upper 95 % bound.",
+            (
+                "Reaches it: unknown, no capacity series in the period (push a `lookout bench` result or set "
+                "alerting.resources.capacity_fallback_rps)."
+                if s.requests.threshold is None
+                else f"Reaches it: {_crossing(report, s.requests, s.horizon_day)} by the trend, "
+                f"{_day(report, s.requests.earliest_crossing_day)} by the upper 95 % bound."
+            ),
             f"Forecast peak at the end of the horizon {number(peak[0])} req/s (upper bound {number(peak[1])}): "
             f"{s.replicas_needed() or '—'} replica(s) needed.",
         ]
