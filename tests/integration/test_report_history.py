@@ -131,14 +131,14 @@ def test_sla_says_when_a_service_had_no_traffic(history: tuple[Path, Prometheus]
     assert not list(tmp_path.glob("*.png"))
 
 
-@pytest.mark.parametrize("kind", ["sla", "capacity"])
+@pytest.mark.parametrize(("kind", "nothing"), [("sla", "no traffic"), ("capacity", "no traffic"), ("cost", "no data")])
 def test_a_period_before_any_recorded_traffic_is_one_line(
-    history: tuple[Path, Prometheus], tmp_path: Path, kind: str
+    history: tuple[Path, Prometheus], tmp_path: Path, kind: str, nothing: str
 ) -> None:
     done = _report(history, tmp_path / "out", kind, "--from", "2026-07-01", "--to", "2026-08-01")
     assert done.returncode == 2, done.stdout
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
-    assert f"no traffic: Prometheus at {history[1].url} recorded no" in done.stderr
+    assert f"{nothing}: Prometheus at {history[1].url} recorded no" in done.stderr
     assert "from 2026-07-01 00:00 to 2026-08-01 00:00 UTC" in done.stderr
     assert not (tmp_path / "out").exists()
 
@@ -215,3 +215,11 @@ def test_cost_counts_series_and_measures_storage(history: tuple[Path, Prometheus
     assert len(advice) == 2
     assert advice[0].startswith("Drop label 'session_id' from app_cache_lookups")
     assert advice[1].startswith("Trim the buckets of histogram legacy_request_seconds: 40 buckets")
+
+
+def test_cost_samples_per_second_average_the_windows_with_data(
+    history: tuple[Path, Prometheus], tmp_path: Path
+) -> None:
+    # 45 days asked for, the history starts on the 31st: the rate is not diluted over the days before it.
+    body = _json(history, tmp_path, "cost", "--from", "2026-08-01", "--to", "2026-09-15")
+    assert body["samples_per_second"] == pytest.approx(h.SAMPLES_PER_SECOND, rel=1e-9)

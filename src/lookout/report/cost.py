@@ -14,6 +14,7 @@ import numpy as np
 
 from lookout import metrics as m
 from lookout.config.model import Config, duration_seconds
+from lookout.report.errors import ReportError
 from lookout.report.period import Period
 from lookout.report.prom import PromClient
 
@@ -210,6 +211,18 @@ def cost_report(client: PromClient, config: Config, period: Period, top: int = 1
         (FamilySeries(t, s, f, n) for (t, s, f), n in counted.items()),
         key=lambda f: (-f.series, f.tenant, f.service, f.family),
     )
+    seconds = int(period.seconds)
+    # The mean of the 5-minute rates over the windows that hold samples: a rate over the whole period would spread
+    # the appends over the part of it before the history (or after the stack stopped). The subquery is one second
+    # short: Prometheus 2 includes its first step, which belongs to the window before.
+    samples_rate = f"rate({m.PROMETHEUS_SAMPLES_APPENDED}[5m])"
+    samples = _sum_at(client, f"sum(avg_over_time({samples_rate}[{seconds - 1}s:5m]))", at)
+    if samples is None and not families:
+        raise ReportError(
+            f"no data: Prometheus at {client.url} recorded no {m.PROMETHEUS_SAMPLES_APPENDED} and holds no series "
+            f"from {period.start:%Y-%m-%d %H:%M} to {period.end:%Y-%m-%d %H:%M} UTC: is it the stack of this "
+            "lookout.yaml (--prometheus), and was it running then (--from)?"
+        )
     values = {
         label: len(client.label_values(label, period.start, at))
         for label in client.label_names(period.start, at)
@@ -236,8 +249,6 @@ def cost_report(client: PromClient, config: Config, period: Period, top: int = 1
         ),
         key=lambda h: (-h.buckets, h.family),
     )
-    seconds = int(period.seconds)
-    samples = _sum_at(client, f"sum(rate({m.PROMETHEUS_SAMPLES_APPENDED}[{seconds}s]))", at)
     footprints, largest_tools = footprint_ranking(client, at, seconds, top)
     return CostReport(
         period,

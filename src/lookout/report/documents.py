@@ -376,7 +376,7 @@ def cost_document(report: CostReport, top: int = 20) -> Document:
         [
             f"Active series at {report.at:{_TIME}} UTC: {report.total_series}.",
             f"Samples ingested: {maybe(report.samples_per_second, lambda v: number(v, 1))} per second "
-            "(average over the period).",
+            "(average over the five-minute windows of the period that hold samples).",
             f"Disk: {maybe(report.bytes_per_day, size)} of blocks per day (growth of the persisted blocks); "
             f"WAL {maybe(report.wal_bytes, size)}.",
             f"Retention {report.retention_days:g} days needs {maybe(report.retention_bytes, size)} "
