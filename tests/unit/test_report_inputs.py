@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import socket
 import sys
 import threading
@@ -368,3 +369,20 @@ def test_without_a_capacity_the_trend_and_forecast_stay_and_only_the_crossing_is
     text = to_markdown(document)
     assert "No trend or forecast yet" not in text and "Reaches it: unknown, no capacity series" in text
     assert "| unknown: no capacity series |" in text
+
+
+def test_peaks_on_two_days_give_a_trend_without_an_upper_bound() -> None:
+    report = _capacity_report([5.0, 5.25], 28.0)  # capacity 40 req/s x 70 %
+    service = report.services[0]
+    assert service.requests.fit is not None and service.requests.fit.points == 2
+    assert service.requests.earliest_crossing_day is None
+    data = capacity_document(report).data["services"][0]
+    trend_at_horizon = 4.75 + 0.25 * (2 + 90)
+    assert data["forecast_peak_rps"] == pytest.approx(trend_at_horizon)
+    assert data["forecast_peak_upper_rps"] is None
+    assert data["requests"]["earliest_crossing"] is None
+    assert data["replicas_needed"] == math.ceil(trend_at_horizon / 28.0)
+    text = to_markdown(capacity_document(report))
+    assert "no prediction interval yet: it needs daily peaks on at least three days" in text
+    assert "upper 95 % bound" not in text and "(upper bound" not in text
+    assert "replica(s) needed, sized on the trend" in text

@@ -61,20 +61,24 @@ class ServiceCapacity:
     def has_traffic(self) -> bool:
         return bool(np.isfinite(self.requests.values).any() and np.nanmax(self.requests.values) > 0)
 
-    def forecast_peak(self) -> tuple[float, float] | None:
-        """(trend, upper prediction bound) of the request rate at the end of the horizon."""
-        if self.requests.fit is None:
+    def forecast_peak(self) -> tuple[float, float | None] | None:
+        """(trend, upper prediction bound) of the request rate at the end of the horizon; the bound is None with
+        peaks on two days only (no interval)."""
+        fit = self.requests.fit
+        if fit is None:
             return None
         at = np.array([self.horizon_day])
-        central = float(self.requests.fit.predict(at)[0])
-        return central, central + float(self.requests.fit.margin(at)[0])
+        central = float(fit.predict(at)[0])
+        return central, central + float(fit.margin(at)[0]) if fit.has_interval else None
 
     def replicas_needed(self) -> int | None:
-        """Replicas that keep the upper forecast peak within the policy share of the per-replica capacity."""
+        """Replicas that keep the upper forecast peak (the trend without an interval) within the policy share of
+        the per-replica capacity."""
         peak = self.forecast_peak()
         if peak is None or not self.capacity_rps:
             return None
-        return max(1, math.ceil(peak[1] / (self.capacity_rps * self.utilization_threshold)))
+        sized = peak[0] if peak[1] is None else peak[1]
+        return max(1, math.ceil(sized / (self.capacity_rps * self.utilization_threshold)))
 
 
 @dataclass

@@ -200,6 +200,7 @@ def _crossing(report: CapacityReport, trend: Trend, horizon_day: float) -> str:
     return _day(report, trend.crossing_day)
 
 
+_NO_INTERVAL = "no prediction interval yet: it needs daily peaks on at least three days of the period."
 _TOO_YOUNG = "No trend or forecast yet: they need daily peaks on at least two days of the period."
 
 
@@ -229,9 +230,14 @@ def _capacity_section(report: CapacityReport, s: ServiceCapacity) -> tuple[Secti
                 if s.requests.threshold is None
                 else f"Reaches it: {_crossing(report, s.requests, s.horizon_day)} by the trend, "
                 f"{_day(report, s.requests.earliest_crossing_day)} by the upper 95 % bound."
+                if peak[1] is not None
+                else f"Reaches it: {_crossing(report, s.requests, s.horizon_day)} by the trend; {_NO_INTERVAL}"
             ),
             f"Forecast peak at the end of the horizon {number(peak[0])} req/s (upper bound {number(peak[1])}): "
-            f"{s.replicas_needed() or '—'} replica(s) needed.",
+            f"{s.replicas_needed() or '—'} replica(s) needed."
+            if peak[1] is not None
+            else f"Forecast peak at the end of the horizon {number(peak[0])} req/s: {s.replicas_needed() or '—'} "
+            "replica(s) needed, sized on the trend.",
         ]
     for name, trend in (("CPU", s.cpu), ("Memory", s.memory)):
         if trend.fit is None:
@@ -258,7 +264,11 @@ def _capacity_section(report: CapacityReport, s: ServiceCapacity) -> tuple[Secti
         seconds = start + future * 86400
         margin = fit.margin(future)
         predicted = fit.predict(future)
-        band = Band("95 % prediction interval", seconds, predicted - margin, predicted + margin)
+        band = (
+            Band("95 % prediction interval", seconds, predicted - margin, predicted + margin)
+            if fit.has_interval
+            else None
+        )
         title = f"{s.key}: daily peak request rate and forecast"
         plots = [
             Plot(
@@ -307,7 +317,7 @@ def capacity_document(
                 number(s.requests.latest or 0.0),
                 "—" if s.capacity_rps is None else number(s.capacity_rps),
                 _crossing(report, s.requests, s.horizon_day),
-                "—" if peak is None else f"{number(peak[0])} ({number(peak[1])})",
+                "—" if peak is None else f"{number(peak[0])} ({'—' if peak[1] is None else number(peak[1])})",
                 f"{s.replicas} → {s.replicas_needed() or '—'}",
             )
         )

@@ -31,9 +31,14 @@ class LinearFit:
     def predict(self, days: FloatArray) -> FloatArray:
         return np.asarray(self.intercept + self.slope * days, dtype=np.float64)
 
+    @property
+    def has_interval(self) -> bool:
+        """A prediction interval needs a residual: at least three days of peaks (two fit the line exactly)."""
+        return self.points >= 3 and self.spread > 0
+
     def margin(self, days: FloatArray) -> FloatArray:
-        """Half-width of the prediction interval at ``days`` (0 when too few points)."""
-        if self.points < 3 or self.spread == 0:
+        """Half-width of the prediction interval at ``days`` (0 without an interval: see :attr:`has_interval`)."""
+        if not self.has_interval:
             return np.zeros(days.shape)
         quantile = float(stats.t.ppf(0.5 + CONFIDENCE / 2, self.points - 2))
         scale = np.sqrt(1 + 1 / self.points + (days - self.mean_day) ** 2 / self.spread)
@@ -51,11 +56,14 @@ class LinearFit:
         return float(self.predict(np.array([day]))[0] + self.margin(np.array([day]))[0])
 
     def upper_crossing(self, threshold: float, after: float, until: float) -> float | None:
-        """The first day in [after, until] on which the upper prediction bound reaches ``threshold``, to the hour.
+        """The first day in [after, until] on which the upper prediction bound reaches ``threshold``, to the hour
+        (None without an interval).
 
         The bound is a line plus the square root of a convex quadratic: convex, so the days below ``threshold`` are
         one interval. If the bound is below at ``after`` and at or above at ``until`` it crosses once in between,
         found by bisection; a grid of the days would cost memory in proportion to the horizon."""
+        if not self.has_interval:
+            return None
         if self.upper(after) >= threshold:
             return after
         if self.upper(until) < threshold:
