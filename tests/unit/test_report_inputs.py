@@ -23,13 +23,14 @@ from lookout.cli import app, main
 from lookout.report import capacity, plots
 from lookout.report.capacity import CapacityReport, ServiceCapacity
 from lookout.report.document import Document, Section, Table
-from lookout.report.documents import capacity_document
+from lookout.report.documents import capacity_document, sla_document
 from lookout.report.errors import MissingExtra, ReportError
 from lookout.report.forecast import fit_line
 from lookout.report.period import choose_period, month_period, span_period
 from lookout.report.plots import Band, Line, Plot, Threshold, draw, line_plot, render, require_matplotlib
 from lookout.report.render import to_html, to_markdown, write
 from lookout.report.scope import ServiceKey
+from lookout.report.sla import ServiceSla, SlaReport
 
 NOW = datetime(2026, 11, 29, 12, 7, tzinfo=UTC)
 CONFIG = """\
@@ -386,3 +387,22 @@ def test_peaks_on_two_days_give_a_trend_without_an_upper_bound() -> None:
     assert "no prediction interval yet: it needs daily peaks on at least three days" in text
     assert "upper 95 % bound" not in text and "(upper bound" not in text
     assert "replica(s) needed, sized on the trend" in text
+
+
+def test_an_objective_reads_as_configured_and_failures_never_read_as_100_percent() -> None:
+    period = month_period("2026-09", NOW)
+    service = ServiceSla(
+        ServiceKey("acme", "search"),
+        requests=1_000_000.0,
+        failed=4.0,  # 99.9996 %: three digits would round it to 100.000
+        errors=4.0,
+        objective=0.99999,
+        period_minutes=period.minutes,
+        latency_windows=8640,
+        latency_compliant=8639,  # 99.988 %: two digits would round it to 100.00
+    )
+    text = to_markdown(sla_document(SlaReport(period, [service], 0.1, 0.01, 0.99999)))
+    assert "Objective: availability 99.999 %;" in text
+    assert "Availability 99.999 % against the objective 99.999 % (met)" in text
+    assert "(99.99 %)" in text
+    assert "100.00" not in text

@@ -52,6 +52,20 @@ def pct(share: float, digits: int = 3) -> str:
     return f"{share * 100:.{digits}f} %"
 
 
+def share_pct(share: float, digits: int = 3) -> str:
+    """Like :func:`pct`, but a share short of 1 never reads 100 %: it stops at the largest figure below (a
+    99.9996 % availability with failed requests is 99.999 %, not 100.000 %)."""
+    text = pct(share, digits)
+    if share < 1 and share * 100 >= 100 - 10**-digits / 2:
+        return f"{100 - 10**-digits:.{digits}f} %"
+    return text
+
+
+def setting_pct(share: float) -> str:
+    """A configured percentage as it was written: 99.999, not 100.00 rounded to two digits."""
+    return f"{share * 100:.10g} %"
+
+
 def number(value: float, digits: int = 2) -> str:
     return f"{value:,.{digits}f}"
 

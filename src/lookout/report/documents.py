@@ -9,7 +9,7 @@ import numpy as np
 
 from lookout.report.capacity import CapacityReport, ServiceCapacity, Trend
 from lookout.report.cost import CostReport
-from lookout.report.document import Document, Section, Table, number, pct, size
+from lookout.report.document import Document, Section, Table, number, pct, setting_pct, share_pct, size
 from lookout.report.forecast import METHOD
 from lookout.report.plots import Band, Line, Plot, Threshold, render
 from lookout.report.sla import ServiceSla, SlaReport
@@ -35,11 +35,11 @@ def _period_line(kind: str, report: Any) -> str:
 def _sla_row(s: ServiceSla) -> tuple[str, ...]:
     if not s.has_traffic:
         return (s.key.tenant, s.key.service, "no traffic", "", "", "", "", "", "")
-    latency = "—" if s.latency_compliance is None else pct(s.latency_compliance, 2)
+    latency = "—" if s.latency_compliance is None else share_pct(s.latency_compliance, 2)
     return (
         s.key.tenant,
         s.key.service,
-        pct(s.availability),
+        share_pct(s.availability),
         number(s.downtime_minutes, 1),
         pct(s.budget_consumed, 1),
         pct(s.budget_remaining, 1),
@@ -74,7 +74,7 @@ def _sla_section(report: SlaReport, s: ServiceSla) -> tuple[Section, list[Plot]]
         return section, []
     met = "met" if s.availability >= s.objective else "missed"
     section.paragraphs += [
-        f"Availability {pct(s.availability)} against the objective {pct(s.objective, 2)} ({met}): "
+        f"Availability {share_pct(s.availability)} against the objective {setting_pct(s.objective)} ({met}): "
         f"{number(s.failed, 0)} of {number(s.requests, 0)} requests failed on the server's side, "
         f"{number(s.downtime_minutes, 1)} minutes of full outage out of a budget of "
         f"{number(s.budget_minutes, 1)} minutes.",
@@ -82,7 +82,7 @@ def _sla_section(report: SlaReport, s: ServiceSla) -> tuple[Section, list[Plot]]
         f"Error budget consumed {pct(s.budget_consumed, 1)}, remaining {pct(s.budget_remaining, 1)}.",
         f"Latency: p99 at or under {report.latency_p99_threshold * 1000:g} ms in {s.latency_compliant} of "
         f"{s.latency_windows} five-minute windows with traffic"
-        + ("." if s.latency_compliance is None else f" ({pct(s.latency_compliance, 2)})."),
+        + ("." if s.latency_compliance is None else f" ({share_pct(s.latency_compliance, 2)})."),
         f"Error ratio {pct(s.error_ratio, 3)} against the policy {pct(report.error_ratio_threshold, 1)}; "
         f"{s.error_windows_above} five-minute windows above it.",
     ]
@@ -100,7 +100,7 @@ def _sla_section(report: SlaReport, s: ServiceSla) -> tuple[Section, list[Plot]]
             f"{s.key}: availability per day",
             "availability",
             [Line("availability", days, daily, marker="o")],
-            [Threshold(f"objective {pct(s.objective, 2)}", s.objective)],
+            [Threshold(f"objective {setting_pct(s.objective)}", s.objective)],
             percent=True,
         ),
         Plot(
@@ -136,7 +136,7 @@ def sla_document(
     summary = Section(
         "Summary",
         [
-            f"Objective: availability {pct(report.availability_objective, 2)}; p99 at most "
+            f"Objective: availability {setting_pct(report.availability_objective)}; p99 at most "
             f"{report.latency_p99_threshold:g} s; error ratio at most {pct(report.error_ratio_threshold, 1)}.",
             "Downtime is the failed share of requests expressed as minutes of full outage in the five-minute windows "
             "of the period that hold data.",
