@@ -125,7 +125,8 @@ def capacity_report(
     seconds = int(period.seconds)
     last_capacity = f"last_over_time({selector(r.CAPACITY, keys)}[{seconds}s])"
     capacity = {key_of_labels(labels): value for labels, value in client.instant(last_capacity, end)}
-    count = f"count by ({by}) (last_over_time({selector(r.INSTANCE_REQUESTS_RATE, keys)}[{seconds}s]))"
+    # Replicas as last counted, not every instance seen in the period: pods renamed by each rollout would add up.
+    count = f"last_over_time((count by ({by}) ({selector(r.INSTANCE_REQUESTS_RATE, keys)}))[{seconds}s:5m])"
     replicas = {key_of_labels(labels): int(value) for labels, value in client.instant(count, end)}
     missing = np.full(grid.shape, np.nan)
     services = []
