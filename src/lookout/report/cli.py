@@ -27,7 +27,7 @@ report_app = typer.Typer(
     no_args_is_help=True,
 )
 
-CONFIG = typer.Option(Path("lookout.yaml"), "--config", "-c", help="Path to lookout.yaml.")
+CONFIG = typer.Option(Path("lookout.yaml"), "--config", "-c", help="Path to lookout.yaml.", readable=False)
 PROMETHEUS = typer.Option(
     None,
     "--prometheus",
