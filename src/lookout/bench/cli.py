@@ -120,7 +120,9 @@ def run(
     target: str = typer.Argument(..., help="MCP endpoint URL, or for --transport stdio the server's command line."),
     transport: str = typer.Option("streamable-http", help="streamable-http, sse or stdio."),
     protocol: str = typer.Option("auto", help="MCP revision to speak, or auto."),
-    scenario_file: Path | None = typer.Option(None, "--scenario", "-s", help="Scenario YAML (mix and load)."),
+    scenario_file: Path | None = typer.Option(
+        None, "--scenario", "-s", help="Scenario YAML (mix and load).", readable=False
+    ),
     tool: list[str] = typer.Option([], "--tool", help="Tool to call: NAME or NAME='{json arguments}'. Repeatable."),
     method: list[str] = typer.Option([], "--method", help="Other JSON-RPC method, e.g. tools/list. Repeatable."),
     model: LoadModel | None = typer.Option(None, help="closed (N clients) or open (fixed arrival rate)."),
@@ -185,7 +187,9 @@ def capacity_command(
     target: str = typer.Argument(..., help="MCP endpoint URL of ONE replica (or for stdio its command line)."),
     transport: str = typer.Option("streamable-http", help="streamable-http, sse or stdio."),
     protocol: str = typer.Option("auto", help="MCP revision to speak, or auto."),
-    scenario_file: Path | None = typer.Option(None, "--scenario", "-s", help="Scenario YAML (its mix is used)."),
+    scenario_file: Path | None = typer.Option(
+        None, "--scenario", "-s", help="Scenario YAML (its mix is used).", readable=False
+    ),
     tool: list[str] = typer.Option([], "--tool", help="Tool to call: NAME or NAME='{json arguments}'. Repeatable."),
     method: list[str] = typer.Option([], "--method", help="Other JSON-RPC method, e.g. tools/list. Repeatable."),
     step: str = typer.Option("5s", help="Measured time of each step."),
