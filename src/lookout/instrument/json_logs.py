@@ -154,17 +154,17 @@ def _redacted(line: dict[str, Any], own: frozenset[str] = frozenset()) -> dict[s
         return line
     done: dict[str, Any] = {}
     for key, value in line.items():
-        if value is not None and is_secret_key(key) and key not in _IDENTITY and key not in own:
+        if key in _IDENTITY or key in own or value is None:
+            continue
+        if is_secret_key(key):
             line[key] = SECRET  # a field named for a secret: its whole value, whatever it looks like
         elif type(value) is str:  # most fields: straight to the redactor (a subclass takes the general path)
-            if key in _IDENTITY or key in own:
-                continue
             redacted = done.get(value)
             if redacted is None:
                 redacted = done[value] = current.redact(value)
             if redacted is not value:
                 line[key] = redacted
-        elif key in _IDENTITY or key in own or isinstance(value, _PLAIN):
+        elif isinstance(value, _PLAIN):
             continue
         elif isinstance(value, str):
             redacted = done.get(value)
