@@ -94,6 +94,23 @@ def test_a_child_that_cannot_start_says_why_in_one_line(tmp_path: Path) -> None:
     assert not _child_pids(data), "every child was stopped"
 
 
+def test_a_binary_that_cannot_be_run_is_one_line_and_the_started_children_are_stopped(tmp_path: Path) -> None:
+    """An executable text file without a #! line: the kernel refuses to run it (ENOEXEC)."""
+    bad = tmp_path / "badbin"
+    bad.write_text("echo no shebang\n")
+    bad.chmod(0o755)
+    data = tmp_path / "data"
+    argv = _up_argv(tmp_path, _ports(), data, "--prometheus-bin", str(bad))
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=UP_TIMEOUT)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 2, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("lookout: ")]
+    assert line.startswith(f"lookout: {bad}: cannot run it as prometheus (Exec format error)"), line
+    assert "pass --prometheus-bin" in line
+    assert "stopped: " in result.stderr, "the children started before it were stopped"
+    assert not _child_pids(data)
+
+
 def test_two_ups_on_one_data_dir_one_wins_the_other_says_so(tmp_path: Path) -> None:
     data = tmp_path / "data"
     argv = _up_argv(tmp_path, _ports(), data)

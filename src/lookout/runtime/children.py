@@ -73,6 +73,7 @@ class ChildSpec:
     essential: bool = True  # the stack stops when an essential child dies; the demo is what gets watched
     ready_verify: ssl.SSLContext | bool = True  # the CA (and client certificate) under security.tls
     ready_auth: tuple[str, str] | None = None  # the client user under security.users
+    binary_option: str | None = None  # the `lookout up` option that names argv[0], for the fix in an error
 
 
 @dataclass
@@ -135,8 +136,14 @@ def start_child(spec: ChildSpec, run_dir: Path) -> Child:
     stdout: int | None = None
     log_file = None
     if spec.log is not None:
-        spec.log.parent.mkdir(parents=True, exist_ok=True)
-        log_file = spec.log.open("ab")
+        try:
+            spec.log.parent.mkdir(parents=True, exist_ok=True)
+            log_file = spec.log.open("ab")
+        except OSError as exc:
+            raise StackError(
+                f"{spec.log}: cannot open the log of {spec.name} ({exc.strerror}): fix its permissions or move it "
+                "aside, or pass --data-dir with a directory you can write"
+            ) from None
         stdout = log_file.fileno()
     try:
         popen = subprocess.Popen(
@@ -149,6 +156,13 @@ def start_child(spec: ChildSpec, run_dir: Path) -> Child:
             start_new_session=True,
             preexec_fn=functools.partial(_die_with_parent, os.getpid()) if sys.platform == "linux" else None,
         )
+    except OSError as exc:
+        # The binary vanished, lost its execute bit or is not a program (a script without a #! line).
+        fix = f"pass {spec.binary_option} with a working one" if spec.binary_option else "reinstall it"
+        raise StackError(
+            f"{spec.argv[0]}: cannot run it as {spec.name} ({exc.strerror}): make it an executable program "
+            f"(a script needs a #! line), or {fix}"
+        ) from None
     finally:
         if log_file is not None:
             log_file.close()

@@ -126,6 +126,7 @@ def child_specs(config: Config, options: StackOptions, stack_dir: Path) -> list[
             ],
             f"http://{config.listen.pushgateway}/-/ready",
             log=logs / "pushgateway.log",
+            binary_option="--pushgateway-bin",
         ),
         *storage_children(config, options.victoriametrics_bin, data),
         *prometheus_children(config, prometheus, data, stack_dir),

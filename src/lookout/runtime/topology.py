@@ -117,6 +117,7 @@ def alertmanager_children(config: Config, binary: str, data: Path, stack_dir: Pa
             ],
             endpoint.ready_url,
             log=data / "logs" / f"{endpoint.child}.log",
+            binary_option="--alertmanager-bin",
         )
         for i, endpoint in enumerate(alertmanager_endpoints(config))
     ]
@@ -138,6 +139,7 @@ def prometheus_children(config: Config, binary: str, data: Path, stack_dir: Path
             ],
             endpoint.ready_url,
             log=data / "logs" / f"{endpoint.child}.log",
+            binary_option="--prometheus-bin",
         )
         for i, endpoint in enumerate(prometheus_endpoints(config))
     ]
@@ -155,5 +157,6 @@ def storage_children(config: Config, binary_name: str, data: Path) -> list[Child
             [binary, *victoriametrics_flags(config, str(data / VICTORIAMETRICS))],
             f"http://{address}/health",
             log=data / "logs" / f"{VICTORIAMETRICS}.log",
+            binary_option="--victoriametrics-bin",
         )
     ]

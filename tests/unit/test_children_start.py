@@ -1,0 +1,37 @@
+"""Starting a child of `lookout up`: what cannot start is one line naming the file and the fix."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from lookout.runtime.children import ChildSpec, StackError, start_child
+
+
+def test_a_binary_that_is_not_a_program_is_one_line_naming_it_and_the_option(tmp_path: Path) -> None:
+    bad = tmp_path / "badbin"
+    bad.write_text("echo no shebang\n")
+    bad.chmod(0o755)
+    spec = ChildSpec("prometheus", [str(bad)], None, tmp_path / "logs" / "p.log", binary_option="--prometheus-bin")
+    with pytest.raises(StackError) as caught:
+        start_child(spec, tmp_path / "run")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{bad}: cannot run it as prometheus (Exec format error)"), message
+    assert "#! line" in message and "pass --prometheus-bin" in message
+    assert not list((tmp_path / "run").glob("*.pid")), "nothing started, nothing recorded"
+
+
+def test_a_log_that_cannot_be_opened_is_one_line_naming_it(tmp_path: Path) -> None:
+    """As root no permission bit stops a write, so a directory stands where the log file must go."""
+    log = tmp_path / "logs" / "exporter.log"
+    log.mkdir(parents=True)
+    spec = ChildSpec("exporter", [sys.executable, "-c", "pass"], None, log)
+    with pytest.raises(StackError) as caught:
+        start_child(spec, tmp_path / "run")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{log}: cannot open the log of exporter (Is a directory)"), message
+    assert "pass --data-dir" in message
