@@ -111,6 +111,31 @@ def test_a_binary_that_cannot_be_run_is_one_line_and_the_started_children_are_st
     assert not _child_pids(data)
 
 
+def test_ctrl_c_while_a_child_is_not_yet_ready_stops_at_once(tmp_path: Path) -> None:
+    """A Prometheus that never answers: SIGINT ends `up` within seconds, not at the 60 s ready timeout, with
+    no URL table and every child started so far stopped."""
+    never_ready = tmp_path / "never-ready"
+    never_ready.write_text("#!/bin/sh\nexec sleep 1000\n")
+    never_ready.chmod(0o755)
+    data = tmp_path / "data"
+    proc = start(_up_argv(tmp_path, _ports(), data, "--prometheus-bin", str(never_ready)), tmp_path / "up.log")
+    pids: dict[str, int] = {}
+    try:
+        wait_until(lambda: "prometheus" in _child_pids(data) or not proc.alive(), UP_TIMEOUT, what="prometheus")
+        pids = _child_pids(data)
+        os.kill(proc.pid, signal.SIGINT)
+        wait_until(lambda: not proc.alive(), 15, what="`lookout up` to stop after SIGINT")
+        assert proc.popen.returncode == 0, proc.output()
+        assert "Lookout is up" not in proc.output()
+        assert "not ready after" not in proc.output()
+        assert "interrupted while starting" in proc.output()
+        assert not [name for name, pid in pids.items() if _running(pid)], pids
+        assert not _child_pids(data)
+    finally:
+        proc.stop()
+        _kill_all(pids)
+
+
 def test_two_ups_on_one_data_dir_one_wins_the_other_says_so(tmp_path: Path) -> None:
     data = tmp_path / "data"
     argv = _up_argv(tmp_path, _ports(), data)

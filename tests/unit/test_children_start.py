@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from lookout.runtime.children import ChildSpec, StackError, start_child
+from lookout.runtime.children import ChildSpec, StackError, start_child, wait_ready
 
 
 def test_a_binary_that_is_not_a_program_is_one_line_naming_it_and_the_option(tmp_path: Path) -> None:
@@ -35,3 +38,24 @@ def test_a_log_that_cannot_be_opened_is_one_line_naming_it(tmp_path: Path) -> No
     assert "\n" not in message
     assert message.startswith(f"{log}: cannot open the log of exporter (Is a directory)"), message
     assert "pass --data-dir" in message
+
+
+def test_wait_ready_returns_as_soon_as_stop_is_set(tmp_path: Path) -> None:
+    """Ctrl-C while a child never gets ready: the wait ends at the signal, not at the ready timeout."""
+    with socket.socket() as s:  # a port nobody listens on: the child is never ready
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/-/ready"
+    spec = ChildSpec("never-ready", [sys.executable, "-c", "import time; time.sleep(600)"], url, tmp_path / "n.log")
+    child = start_child(spec, tmp_path / "run")
+    stop = threading.Event()
+    timer = threading.Timer(0.5, stop.set)
+    try:
+        timer.start()
+        began = time.monotonic()
+        pending = wait_ready([child], 60, stop=stop)
+        took = time.monotonic() - began
+    finally:
+        timer.cancel()
+        child.stop()
+    assert pending == [child]
+    assert took < 5, f"wait_ready went on for {took:.1f}s after stop was set"

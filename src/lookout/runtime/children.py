@@ -15,6 +15,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -174,13 +175,20 @@ def start_child(spec: ChildSpec, run_dir: Path) -> Child:
 
 
 def wait_ready(
-    children: Sequence[Child], timeout: float, on_ready: Callable[[Child], object] | None = None
+    children: Sequence[Child],
+    timeout: float,
+    on_ready: Callable[[Child], object] | None = None,
+    stop: threading.Event | None = None,
 ) -> list[Child]:
-    """Poll until every child answers its ready URL; return the ones that did not (or died)."""
+    """Poll until every child answers its ready URL; return the ones that did not (or died). Returns at once
+    when ``stop`` is set (Ctrl-C while starting): the caller tells that apart by looking at ``stop``."""
+    stop = stop or threading.Event()
     deadline = time.monotonic() + timeout
     pending = list(children)
-    while pending and time.monotonic() < deadline:
+    while pending and time.monotonic() < deadline and not stop.is_set():
         for child in list(pending):
+            if stop.is_set():
+                break
             if child.exit_code() is not None:
                 return [child]
             if child.ready():
@@ -188,7 +196,7 @@ def wait_ready(
                 if on_ready is not None:
                     on_ready(child)
         if pending:
-            time.sleep(0.2)
+            stop.wait(0.2)
     return pending
 
 

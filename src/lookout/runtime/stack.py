@@ -284,10 +284,16 @@ def _run_stack(config: Config, options: StackOptions, specs: list[ChildSpec]) ->
     try:
         with console.status("starting …") as status:
             for spec in specs:
+                if stop.is_set():
+                    break
                 status.update(f"starting {spec.name} …")
                 children.append(start_child(spec, options.data_dir / "run"))
             status.update("waiting for " + ", ".join(c.name for c in children) + " to be ready …")
-            not_ready = wait_ready(children, READY_TIMEOUT, lambda c: console.log(f"[green]✓[/] {c.name} ready"))
+            not_ready = wait_ready(children, READY_TIMEOUT, lambda c: console.log(f"[green]✓[/] {c.name} ready"), stop)
+        if stop.is_set():
+            # Ctrl-C while starting: stop what started (below) without waiting for the rest to be ready.
+            console.print("interrupted while starting")
+            return 0
         if not_ready:
             child = not_ready[0]
             code = child.exit_code()
