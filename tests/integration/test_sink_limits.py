@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,3 +134,25 @@ def test_a_client_leaving_mid_body_leaves_no_trace(sink: Sink) -> None:
     assert httpx.post(sink.url, json=WEBHOOK, timeout=10).status_code == 200
     assert read_notifications(sink.file) == [WEBHOOK]
     assert "Traceback" not in sink.proc.output()
+
+
+def test_a_directory_as_the_file_is_one_line_and_the_sink_never_listens(tmp_path: Path) -> None:
+    port = free_port()
+    argv = lookout_argv("sink", "--listen", f"{LOOPBACK}:{port}", "--file", str(tmp_path))
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        f"lookout: --file {tmp_path}: cannot append to it (Is a directory): pass a file you can write"
+    )
+
+
+def test_an_ipv6_listen_address_in_brackets_is_served(tmp_path: Path) -> None:
+    port = free_port()
+    file = tmp_path / "notifications.jsonl"
+    argv = lookout_argv("sink", "--listen", f"[::1]:{port}", "--file", str(file))
+    proc = start_ready(argv, tmp_path / "sink.log", f"http://[::1]:{port}/-/ready", "sink on [::1]")
+    try:
+        assert httpx.post(f"http://[::1]:{port}/notify", json=WEBHOOK, timeout=10).status_code == 200
+        assert read_notifications(file) == [WEBHOOK]
+    finally:
+        proc.stop()

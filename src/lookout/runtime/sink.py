@@ -5,7 +5,8 @@ JSON line to a file, so people and tests can see what was routed where.
 
 A body is refused before it is read when its ``Content-Length`` is over :data:`MAX_BODY` (413), and
 while it is read when a chunked one grows past it; a body that is not an Alertmanager webhook payload
-is a 400. Nothing refused is written.
+is a 400, and so is one that is JSON only to Python (``NaN``, ``Infinity``, a lone surrogate): every line
+of the file is JSON. Nothing refused is written.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import anyio
 from starlette.applications import Starlette
@@ -21,6 +22,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from lookout.runtime.children import StackError
 from lookout.security.auth import ServerSecurity
 from lookout.serving import Listener, serve
 
@@ -73,22 +75,33 @@ async def read_limited(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
+def _reject_constant(name: str) -> Any:
+    raise BadPayload(f"{name} is not JSON")
+
+
+def _escaped(value: object) -> str:
+    """``value`` with every unprintable character escaped: a newline in a label cannot start a forged line
+    on stdout, nor an escape sequence reach the terminal."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in str(value))
+
+
 def describe(notification: dict[str, Any]) -> list[str]:
     """One human line per alert in an Alertmanager webhook payload."""
-    receiver = notification.get("receiver", "?")
+    receiver = _escaped(notification.get("receiver", "?"))
     lines = []
     for alert in notification.get("alerts", []):
-        labels = alert.get("labels", {})
+        labels = {key: _escaped(value) for key, value in alert.get("labels", {}).items()}
         annotations = alert.get("annotations", {})
         lines.append(
-            f"[{alert.get('status', '?')}] {labels.get('priority', '-')} {labels.get('alertname', '?')} "
+            f"[{_escaped(alert.get('status', '?'))}] {labels.get('priority', '-')} {labels.get('alertname', '?')} "
             f"{labels.get('tenant', '-')}/{labels.get('service', '-')} -> {receiver}: "
-            f"{annotations.get('summary', '')}"
+            f"{_escaped(annotations.get('summary', ''))}"
         )
     return lines
 
 
-def sink_app(path: Path) -> Starlette:
+def sink_app(out: BinaryIO) -> Starlette:
+    """The sink's routes; each accepted notification is appended to ``out`` (opened for append)."""
     lock = anyio.Lock()
 
     async def notify(request: Request) -> Response:
@@ -99,14 +112,22 @@ def sink_app(path: Path) -> Starlette:
         if body is None:
             return PlainTextResponse(f"payload too large: the limit is {MAX_BODY} bytes\n", 413, headers=_CLOSE)
         try:
-            notification = check_webhook(json.loads(body))
+            # NaN and Infinity are Python's extension, not JSON: a line holding one is unreadable to jq.
+            notification = check_webhook(json.loads(body, parse_constant=_reject_constant))
+            # A lone surrogate (\\ud800) parses, but is no Unicode text; written out, jq refuses the line.
+            json.dumps(notification, ensure_ascii=False).encode("utf-8")
+            line = json.dumps(notification, sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n"
+        except UnicodeEncodeError:
+            return PlainTextResponse(
+                "expected an Alertmanager webhook payload: a string holds a lone surrogate (not Unicode text)\n",
+                status_code=400,
+            )
         except (ValueError, RecursionError) as exc:
             reason = str(exc) if isinstance(exc, BadPayload) else "the body is not JSON"
             return PlainTextResponse(f"expected an Alertmanager webhook payload: {reason}\n", status_code=400)
-        line = json.dumps(notification, sort_keys=True, separators=(",", ":")) + "\n"
         async with lock:
             # Small appends to a local file; a thread keeps the event loop free anyway.
-            await anyio.to_thread.run_sync(_append, path, line)
+            await anyio.to_thread.run_sync(_append, out, line.encode("utf-8"))
         for text in describe(notification):
             print(f"notification {text}", file=sys.stdout, flush=True)
         return JSONResponse({"status": "ok"})
@@ -117,14 +138,23 @@ def sink_app(path: Path) -> Starlette:
     return Starlette(routes=[Route("/notify", notify, methods=["POST"]), Route("/-/ready", ready)])
 
 
-def _append(path: Path, line: str) -> None:
-    with path.open("a", encoding="utf-8") as f:
-        f.write(line)
+def _append(out: BinaryIO, line: bytes) -> None:
+    out.write(line)
+    out.flush()
 
 
 async def serve_sink(host: str, port: int, path: Path, security: ServerSecurity | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    await serve([Listener(sink_app(path), host, port, "notification sink, --listen", security=security)])
+    """Serve until a signal. The file is opened before the sink listens: one that cannot be written stops it
+    with one line, instead of a sink that says it is ready and then loses every notification."""
+    if host.startswith("[") and host.endswith("]"):  # an IPv6 address as in a URL: [::1]
+        host = host[1:-1]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        out = path.open("ab")
+    except OSError as exc:
+        raise StackError(f"--file {path}: cannot append to it ({exc.strerror}): pass a file you can write") from None
+    with out:
+        await serve([Listener(sink_app(out), host, port, "notification sink, --listen", security=security)])
 
 
 def read_notifications(path: Path) -> list[dict[str, Any]]:
