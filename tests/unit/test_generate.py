@@ -71,3 +71,38 @@ def test_loki_retention_is_per_tenant(tmp_path: Path) -> None:
         {"selector": '{stream="audit"}', "priority": 2, "period": config.security.audit.retention},
     ]
     assert limits["retention_period"] == config.retention.logs == "7d"
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_file_where_a_directory_must_be_is_named_and_nothing_is_written(tmp_path: Path) -> None:
+    out = tmp_path / "g3"
+    out.mkdir()
+    (out / "grafana").write_bytes(b"")
+    result = runner.invoke(app, ["generate", "--config", str(EXAMPLE), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == (
+        f"lookout: {out}: cannot write: {out / 'grafana'}: a file where a directory must be: move it aside"
+    )
+    assert _tree(out) == {"grafana": b""}, "nothing may be written before the blocked path is found"
+
+
+def test_a_directory_where_a_file_must_be_is_named_and_nothing_is_written(tmp_path: Path) -> None:
+    out = tmp_path / "g5"
+    (out / "prometheus" / "prometheus.yml").mkdir(parents=True)
+    result = runner.invoke(app, ["generate", "--config", str(EXAMPLE), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert f"{out / 'prometheus' / 'prometheus.yml'}: a directory where a file must be" in result.output
+    assert _tree(out) == {}
+
+
+def test_an_existing_file_that_is_not_utf8_is_replaced(tmp_path: Path) -> None:
+    out = tmp_path / "g4"
+    (out / "prometheus").mkdir(parents=True)
+    (out / "prometheus" / "prometheus.yml").write_bytes(b"\xff\xfe")
+    result = runner.invoke(app, ["generate", "--config", str(EXAMPLE), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    expected = render_stack(load_config(EXAMPLE))
+    assert _tree(out) == {rel: content.encode() for rel, content in expected.items()}, "every file, no temp file"

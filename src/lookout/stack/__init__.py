@@ -9,6 +9,8 @@ file's type (:func:`lookout.stack.yamlio.serialize`).
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -72,14 +74,57 @@ def render_stack(config: Config, target: DeployTarget = DeployTarget.NATIVE) -> 
     return dict(sorted(files.items()))
 
 
+def _cannot(path: Path, why: str, code: int) -> OSError:
+    """An :class:`OSError` whose ``strerror`` names the path that stops the write and the fix: the callers
+    print ``strerror`` as the one line."""
+    return OSError(code, f"{path}: {why}", str(path))
+
+
+def _check_writable(files: Files, out: Path) -> None:
+    """Raise before anything is written when a path of ``files`` cannot be: a file where a directory must be,
+    a directory where a file must be, a directory that cannot be written."""
+    directories = {out} | {(out / rel).parent for rel in files}
+    for directory in sorted(directories):
+        existing = directory
+        while not existing.exists() and not existing.is_symlink() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():  # the nearest path that exists; everything above it is a directory
+            raise _cannot(existing, "a file where a directory must be: move it aside", errno.ENOTDIR)
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise _cannot(existing, "not writable: fix its permissions", errno.EACCES)
+    for rel in files:
+        path = out / rel
+        if path.is_dir():
+            raise _cannot(path, "a directory where a file must be: move it aside", errno.EISDIR)
+
+
+def _replace(path: Path, content: bytes) -> None:
+    """Write through a temporary file beside ``path``: a reader (Prometheus reloading) or an interrupted run
+    sees the old file or the new one, never half of one."""
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        temporary.write_bytes(content)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def write_stack(files: Files, out: Path) -> list[Path]:
-    """Write ``files`` under ``out``; a file is rewritten only when its content changed."""
+    """Write ``files`` under ``out``; a file is rewritten only when its bytes changed. Every path is checked
+    before the first write, so a blocked path leaves ``out`` as it was; an :class:`OSError` names the path
+    that failed in its ``strerror``."""
+    _check_writable(files, out)
     written = []
     for rel, content in files.items():
         path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists() or path.read_text(encoding="utf-8") != content:
-            path.write_text(content, encoding="utf-8")
+        data = content.encode("utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Bytes, not text: an existing file need not be UTF-8 (it is replaced, not decoded).
+            if not path.is_file() or path.read_bytes() != data:
+                _replace(path, data)
+        except OSError as exc:
+            raise _cannot(path, exc.strerror or str(exc), exc.errno or errno.EIO) from None
         written.append(path)
     return written
 
