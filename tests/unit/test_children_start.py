@@ -59,3 +59,29 @@ def test_wait_ready_returns_as_soon_as_stop_is_set(tmp_path: Path) -> None:
         child.stop()
     assert pending == [child]
     assert took < 5, f"wait_ready went on for {took:.1f}s after stop was set"
+
+
+def test_last_words_come_from_this_run_not_an_earlier_one(tmp_path: Path) -> None:
+    """The log is appended to across runs: a child that dies silently is not blamed on an earlier run's line."""
+    log = tmp_path / "logs" / "prometheus.log"
+    log.parent.mkdir()
+    log.write_text('ts=2026-01-01T00:00:00Z level=error msg="See you next time!"\n')
+    spec = ChildSpec("prometheus", [sys.executable, "-c", "raise SystemExit(3)"], None, log)
+    child = start_child(spec, tmp_path / "run")
+    try:
+        child.popen.wait(30)
+    finally:
+        child.stop()
+    assert "See you next time" not in child.last_words()
+    assert child.last_words() == f"(nothing in its log from this run: {log})"
+    assert child.log_tail() == ""
+
+    spec = ChildSpec(
+        "prometheus", [sys.executable, "-c", "print('bind: address in use'); raise SystemExit(1)"], None, log
+    )
+    child = start_child(spec, tmp_path / "run")
+    try:
+        child.popen.wait(30)
+    finally:
+        child.stop()
+    assert child.last_words() == f"bind: address in use (log: {log})"

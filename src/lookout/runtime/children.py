@@ -83,6 +83,7 @@ class Child:
     popen: subprocess.Popen[bytes]
     pid_file: Path
     reported_exit: bool = field(default=False)
+    log_start: int = 0  # the log's size when this run started it: what lies before is an earlier run's
 
     @property
     def name(self) -> str:
@@ -100,23 +101,32 @@ class Child:
         except httpx.HTTPError:
             return False
 
-    def log_tail(self, lines: int = 5) -> str:
-        if self.spec.log is None or not self.spec.log.exists():
-            return ""
-        return "\n".join(self.spec.log.read_text(errors="replace").splitlines()[-lines:])
+    def _this_run(self, path: Path, limit: int) -> str:
+        """At most the last ``limit`` bytes this run wrote to its log (the file is appended to across runs)."""
+        with path.open("rb") as log:
+            end = log.seek(0, os.SEEK_END)
+            start = self.log_start if end >= self.log_start else 0  # truncated since: all of it is this run's
+            log.seek(max(start, end - limit))
+            return log.read().decode(errors="replace")
 
-    def last_words(self) -> str:
-        """One line: why the child stopped, from its log, and where the whole log is."""
+    def log_tail(self, lines: int = 5) -> str:
         if self.spec.log is None:
             return ""
         try:
-            with self.spec.log.open("rb") as log:
-                log.seek(max(0, log.seek(0, os.SEEK_END) - _LOG_TAIL_BYTES))
-                text = log.read().decode(errors="replace")
+            return "\n".join(self._this_run(self.spec.log, _LOG_TAIL_BYTES).splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def last_words(self) -> str:
+        """One line: why the child stopped, from what this run wrote to its log, and where the whole log is."""
+        if self.spec.log is None:
+            return ""
+        try:
+            text = self._this_run(self.spec.log, _LOG_TAIL_BYTES)
         except OSError:
             return f"(no log at {self.spec.log})"
         line = meaningful_line(text)
-        return f"{line} (log: {self.spec.log})" if line else f"(empty log: {self.spec.log})"
+        return f"{line} (log: {self.spec.log})" if line else f"(nothing in its log from this run: {self.spec.log})"
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM, wait, then SIGKILL: the child is always reaped."""
@@ -146,6 +156,7 @@ def start_child(spec: ChildSpec, run_dir: Path) -> Child:
                 "aside, or pass --data-dir with a directory you can write"
             ) from None
         stdout = log_file.fileno()
+    log_start = os.fstat(stdout).st_size if stdout is not None else 0
     try:
         popen = subprocess.Popen(
             list(spec.argv),
@@ -171,7 +182,7 @@ def start_child(spec: ChildSpec, run_dir: Path) -> Child:
     pid_file.write_text(f"{popen.pid}\n")
     # What the PID ran as: a later `lookout up` stops a leftover only if the PID still runs exactly this.
     _cmdline_file(pid_file).write_bytes(_cmdline_bytes(list(spec.argv)))
-    return Child(spec, popen, pid_file)
+    return Child(spec, popen, pid_file, log_start=log_start)
 
 
 def wait_ready(
