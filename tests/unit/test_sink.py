@@ -29,17 +29,17 @@ WEBHOOK = {"version": "4", "status": "firing", "receiver": "sink", "groupKey": "
 )
 def test_what_only_python_calls_json_is_a_400_and_not_written(tmp_path: Path, body: str, reason: str) -> None:
     file = tmp_path / "notifications.jsonl"
-    with file.open("ab") as out, TestClient(sink_app(out)) as client:
+    with TestClient(sink_app(file)) as client:
         response = client.post("/notify", content=body.encode(), headers={"Content-Type": "application/json"})
     assert response.status_code == 400, response.text
     assert reason in response.text
-    assert file.read_bytes() == b""
+    assert not file.exists()
 
 
 def test_every_written_line_is_strict_json(tmp_path: Path) -> None:
     file = tmp_path / "notifications.jsonl"
     payload = {**WEBHOOK, "receiver": "sink é \U0001f600"}
-    with file.open("ab") as out, TestClient(sink_app(out)) as client:
+    with TestClient(sink_app(file)) as client:
         assert client.post("/notify", json=payload).status_code == 200
         assert client.post("/notify", json=WEBHOOK).status_code == 200
     lines = file.read_bytes().decode("utf-8").splitlines()
@@ -65,3 +65,16 @@ def test_a_file_that_cannot_be_appended_to_stops_the_sink_before_it_listens(tmp_
     with pytest.raises(StackError) as caught:
         anyio.run(sink_on_a_directory)
     assert str(caught.value) == f"--file {tmp_path}: cannot append to it (Is a directory): pass a file you can write"
+
+
+def test_a_file_moved_aside_is_started_afresh_and_a_write_failure_is_a_503(tmp_path: Path) -> None:
+    file = tmp_path / "notifications.jsonl"
+    with TestClient(sink_app(file)) as client:
+        assert client.post("/notify", json=WEBHOOK).status_code == 200
+        file.rename(tmp_path / "notifications.jsonl.1")  # rotated
+        assert client.post("/notify", json=WEBHOOK).status_code == 200
+        assert [json.loads(line) for line in file.read_text().splitlines()] == [WEBHOOK]
+        file.unlink()
+        file.mkdir()  # the file cannot be written any more: Alertmanager is to send it again
+        response = client.post("/notify", json=WEBHOOK)
+    assert response.status_code == 503 and "cannot append to" in response.text

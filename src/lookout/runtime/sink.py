@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import anyio
 from starlette.applications import Starlette
@@ -100,8 +100,9 @@ def describe(notification: dict[str, Any]) -> list[str]:
     return lines
 
 
-def sink_app(out: BinaryIO) -> Starlette:
-    """The sink's routes; each accepted notification is appended to ``out`` (opened for append)."""
+def sink_app(path: Path) -> Starlette:
+    """The sink's routes; each accepted notification is appended to ``path``, opened for each one (a file moved
+    aside or removed while the sink runs is started afresh, as log rotation expects)."""
     lock = anyio.Lock()
 
     async def notify(request: Request) -> Response:
@@ -126,8 +127,10 @@ def sink_app(out: BinaryIO) -> Starlette:
             reason = str(exc) if isinstance(exc, BadPayload) else "the body is not JSON"
             return PlainTextResponse(f"expected an Alertmanager webhook payload: {reason}\n", status_code=400)
         async with lock:
-            # Small appends to a local file; a thread keeps the event loop free anyway.
-            await anyio.to_thread.run_sync(_append, out, line.encode("utf-8"))
+            try:  # small appends to a local file; a thread keeps the event loop free anyway
+                await anyio.to_thread.run_sync(_append, path, line.encode("utf-8"))
+            except OSError as exc:  # a 5xx: Alertmanager sends the notification again
+                return PlainTextResponse(f"cannot append to {path}: {exc.strerror}\n", status_code=503)
         for text in describe(notification):
             print(f"notification {text}", file=sys.stdout, flush=True)
         return JSONResponse({"status": "ok"})
@@ -138,23 +141,22 @@ def sink_app(out: BinaryIO) -> Starlette:
     return Starlette(routes=[Route("/notify", notify, methods=["POST"]), Route("/-/ready", ready)])
 
 
-def _append(out: BinaryIO, line: bytes) -> None:
-    out.write(line)
-    out.flush()
+def _append(path: Path, line: bytes) -> None:
+    with path.open("ab") as out:
+        out.write(line)
 
 
 async def serve_sink(host: str, port: int, path: Path, security: ServerSecurity | None = None) -> None:
-    """Serve until a signal. The file is opened before the sink listens: one that cannot be written stops it
+    """Serve until a signal. The file is tried before the sink listens: one that cannot be written stops it
     with one line, instead of a sink that says it is ready and then loses every notification."""
     if host.startswith("[") and host.endswith("]"):  # an IPv6 address as in a URL: [::1]
         host = host[1:-1]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        out = path.open("ab")
+        path.open("ab").close()
     except OSError as exc:
         raise StackError(f"--file {path}: cannot append to it ({exc.strerror}): pass a file you can write") from None
-    with out:
-        await serve([Listener(sink_app(out), host, port, "notification sink, --listen", security=security)])
+    await serve([Listener(sink_app(path), host, port, "notification sink, --listen", security=security)])
 
 
 def read_notifications(path: Path) -> list[dict[str, Any]]:
