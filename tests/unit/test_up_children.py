@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from lookout.config import parse_config
 from lookout.runtime.stack import StackOptions, child_specs
+from tests.support import free_port
 
 
 def test_the_console_lists_the_reports_where_lookout_report_writes_them(tmp_path: Path) -> None:
@@ -22,3 +25,14 @@ def test_the_console_lists_the_reports_where_lookout_report_writes_them(tmp_path
         specs = {spec.name: spec for spec in child_specs(config, replace(options, reports_dir=reports), tmp_path)}
         argv = specs["console"].argv
         assert argv[argv.index("--reports") + 1] == str(expected)
+
+
+def test_the_demos_port_on_a_configured_listener_is_one_line_naming_both() -> None:
+    from lookout.runtime.children import StackError
+    from lookout.runtime.stack import _check_ports
+
+    sink = ("listen.sink", f"127.0.0.1:{free_port()}")
+    demo = ("demo server, --demo-port", "localhost:" + sink[1].rpartition(":")[2])
+    expected = r"^demo server, --demo-port \(localhost:\d+\) and listen.sink \(127.0.0.1:\d+\) both take port"
+    with pytest.raises(StackError, match=expected):
+        _check_ports([sink, demo])

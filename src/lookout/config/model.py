@@ -434,6 +434,27 @@ def _host_port(value: str) -> str:
     return value
 
 
+def listeners_clash(a: str, b: str) -> bool:
+    """Whether two ``host:port`` listen addresses take one port on one address: the same port with the same
+    host, however it is named (``localhost`` is ``127.0.0.1``), or with a host that binds every address."""
+    (host_a, _, port_a), (host_b, _, port_b) = a.rpartition(":"), b.rpartition(":")
+    return port_a == port_b and (_bound(host_a) == _bound(host_b) or bool(WILDCARD_HOSTS & {host_a, host_b}))
+
+
+def clash_message(first: tuple[str, str], second: tuple[str, str]) -> str:
+    """The one line for two clashing listeners, each ``(what sets it, host:port)``."""
+    (name, address), (other, other_address) = first, second
+    port = address.rpartition(":")[2]
+    return (
+        f"{name} ({address}) and {other} ({other_address}) both take port {port} on the same address: "
+        "give each its own port"
+    )
+
+
+def _bound(host: str) -> str:
+    return "127.0.0.1" if loopback_host(host) and not host.startswith("127.") else host
+
+
 def _did_you_mean(name: str, known: Collection[str]) -> str:
     close = difflib.get_close_matches(name, sorted(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -564,20 +585,14 @@ class Config(_Model):
             ):
                 if listed is not None and listed[0] != first:
                     raise ValueError(f"ha.{name}[0] is {listed[0]}: it must be listen's own address {first}")
-        seen: dict[int, list[tuple[str, str, str]]] = {}
+        seen: list[tuple[str, str]] = []
         for name, address in self.addresses():
-            host, _, port_text = address.rpartition(":")
-            port = int(port_text)
-            if port > 65535:  # derived by ha.port_step (or +1 for gossip) from a listen address
+            if int(address.rpartition(":")[2]) > 65535:  # derived by ha.port_step (or +1 for gossip)
                 raise ValueError(f"{name} would be {address}, past port 65535: lower listen's ports or ha.port_step")
-            bound = "127.0.0.1" if loopback_host(host) and not host.startswith("127.") else host
-            for other_name, other_address, other_bound in seen.get(port, []):
-                if bound == other_bound or WILDCARD_HOSTS & {bound, other_bound}:
-                    raise ValueError(
-                        f"{name} ({address}) and {other_name} ({other_address}) both take port {port} on the same "
-                        "address: give each its own port"
-                    )
-            seen.setdefault(port, []).append((name, address, bound))
+            clash = next((other for other in seen if listeners_clash(address, other[1])), None)
+            if clash is not None:
+                raise ValueError(clash_message((name, address), clash))
+            seen.append((name, address))
         return self
 
     @model_validator(mode="after")

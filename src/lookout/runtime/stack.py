@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from lookout.config.model import Config
+from lookout.config.model import Config, clash_message, listeners_clash
 from lookout.config.security import NO_MCP_TOKEN
 from lookout.report import DEFAULT_OUT
 from lookout.runtime.children import (
@@ -65,7 +65,10 @@ def _split(address: str) -> tuple[str, int]:
 
 
 def _check_ports(addresses: list[tuple[str, str]]) -> None:
-    for what, address in addresses:
+    for i, (what, address) in enumerate(addresses):
+        clash = next((other for other in addresses[:i] if listeners_clash(address, other[1])), None)
+        if clash is not None:  # the demo's ports against the config's: binding each alone would not tell
+            raise StackError(clash_message((what, address), clash))
         host, port = _split(address)
         try:
             bind(host, port, what).close()
