@@ -322,15 +322,22 @@ def test_no_sample_lost_while_the_long_term_store_is_down(topology_factory: Any)
         for result in topology.query(address, f"{series}[{window}s]", at=end):
             expected |= {int(float(ts)) // SCRAPE for ts, _ in result["values"] if float(ts) > start}
 
+    missing: set[int] = set(expected)
+
     def stored_buckets() -> list[int] | None:
         # "Drained" above allows the queue a few seconds of lag, and the store makes a sample searchable shortly
         # after it arrives: wait for the window's last samples rather than reading the store once.
         stored = topology.query(store, f"{series}[{window}s]", at=end)
         assert len(stored) == 1, stored  # one series: the replicas' copies are one once the replica label is dropped
         buckets = [int(float(ts)) // SCRAPE for ts, _ in stored[0]["values"] if float(ts) > start]
-        return buckets if set(buckets) >= expected else None
+        missing.intersection_update(expected - set(buckets))
+        return buckets if not missing else None
 
-    buckets = wait_until(stored_buckets, 60, 1, what="every sample of the outage window in the store")
+    try:
+        buckets = wait_until(stored_buckets, 60, 1, what="every sample of the outage window in the store")
+    except pytest.fail.Exception:  # say which: the queue's tail not yet searchable, or samples lost in between
+        lost = sorted(b - start // SCRAPE for b in missing)
+        pytest.fail(f"{len(missing)} of {len(expected)} scrape intervals of the outage never reached the store: {lost}")
     assert len(buckets) == len(set(buckets)), "two samples in one deduplication interval"
     assert set(buckets) == expected
     assert len(expected) >= window / SCRAPE - 2  # the replicas scraped through the whole outage
