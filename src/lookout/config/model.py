@@ -18,7 +18,7 @@ from lookout.config.probe import ProbeSettings
 from lookout.config.security import Security, loopback_host
 from lookout.config.types import Duration as Duration  # re-exported with the model, like the four below
 from lookout.config.types import FrozenModel as _Model
-from lookout.config.types import Labels, PositiveDuration, secret_header
+from lookout.config.types import Labels, PositiveDuration, refuse_secret_headers
 from lookout.config.types import Name as Name
 from lookout.config.types import Priority as Priority
 from lookout.config.types import Transport as Transport
@@ -344,12 +344,7 @@ class RemoteWrite(_Model):
     @field_validator("headers")
     @classmethod
     def _no_secret_headers(cls, headers: dict[str, str]) -> dict[str, str]:
-        for name in headers:
-            if secret_header(name):
-                raise ValueError(
-                    f"header {name!r} carries a secret: remove it and use bearer_token_file or basic_auth_password_file"
-                )
-        return headers
+        return refuse_secret_headers(headers, "bearer_token_file or basic_auth_password_file")
 
 
 class PrometheusSettings(_Model):

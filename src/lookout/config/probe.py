@@ -15,7 +15,14 @@ from pydantic import Field, field_validator, model_validator
 
 from lookout import protocol
 from lookout.config.types import FrozenModel as _Model
-from lookout.config.types import Name, PositiveDuration, check_regex, check_regexes, duration_seconds, secret_header
+from lookout.config.types import (
+    Name,
+    PositiveDuration,
+    check_regex,
+    check_regexes,
+    duration_seconds,
+    refuse_secret_headers,
+)
 from lookout.protocol import KNOWN_PROTOCOL_VERSIONS
 
 
@@ -136,13 +143,7 @@ class Module(_Model):
     @field_validator("headers")
     @classmethod
     def _no_secret_headers(cls, headers: dict[str, str]) -> dict[str, str]:
-        for name in headers:
-            if secret_header(name):
-                raise ValueError(
-                    f"header {name!r} carries a secret: remove it and use credentials.bearer_token_file "
-                    "or credentials.basic_auth.password_file"
-                )
-        return headers
+        return refuse_secret_headers(headers, "credentials.bearer_token_file or credentials.basic_auth.password_file")
 
     @model_validator(mode="after")
     def _probe_bytes_cover_a_response(self) -> Self:

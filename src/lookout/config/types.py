@@ -113,10 +113,14 @@ def check_regexes(field: str, patterns: list[str]) -> list[str]:
 _SECRET_HEADER = re.compile(r"authorization|cookie|token|secret|passw(or)?d|api[-_]?key|auth", re.IGNORECASE)
 
 
-def secret_header(name: str) -> bool:
-    """Whether an HTTP header by this name carries a credential (``Authorization``, ``X-Auth-Token``,
-    ``Api-Key``, ``Cookie`` ...): such values belong in files, not in lookout.yaml."""
-    return _SECRET_HEADER.search(name) is not None
+def refuse_secret_headers(headers: dict[str, str], fix: str) -> dict[str, str]:
+    """The headers unchanged, or a ValueError naming the first whose name carries a credential
+    (``Authorization``, ``X-Auth-Token``, ``Api-Key``, ``Cookie`` ...) and *fix*, where the file for it goes:
+    such values belong in files, not in lookout.yaml."""
+    for name in headers:
+        if _SECRET_HEADER.search(name) is not None:
+            raise ValueError(f"header {name!r} carries a secret: remove it and use {fix}")
+    return headers
 
 
 class FrozenModel(BaseModel):
