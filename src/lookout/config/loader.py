@@ -185,13 +185,19 @@ def _inner(annotation: Any, part: int | str) -> Any:
     return None
 
 
-def _field_names(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
-    """The field names (YAML spelling) of the model at ``loc``; empty when ``loc`` leads elsewhere."""
+def _annotation_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> Any:
+    """The type at ``loc``, an error location within ``model`` (None: unknown)."""
     current: Any = model
     for part in loc:
         current = _inner(current, part)
         if current is None:
-            return []
+            return None
+    return current
+
+
+def _field_names(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The field names (YAML spelling) of the model at ``loc``; empty when ``loc`` leads elsewhere."""
+    current = _annotation_at(model, loc)
     while typing.get_origin(current) in (typing.Annotated, typing.Union, types.UnionType):
         current = next((a for a in typing.get_args(current) if isinstance(a, type) and issubclass(a, BaseModel)), None)
     if not (isinstance(current, type) and issubclass(current, BaseModel)):
@@ -224,15 +230,6 @@ def _describe(error: Any, unknown_hint: str, model: type[BaseModel]) -> str:
             return f"{given} is a number, not a duration: give its unit, e.g. {given}s or 5m"
         return f"{given} is a number where text is expected: write it in quotes, or as the field says (host:port ...)"
     return str(error["msg"]).removeprefix("Value error, ")
-
-
-def _annotation_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> Any:
-    current: Any = model
-    for part in loc:
-        current = _inner(current, part)
-        if current is None:
-            return None
-    return current
 
 
 def _is_duration(annotation: Any) -> bool:
