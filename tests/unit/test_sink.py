@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from lookout.runtime.children import StackError
-from lookout.runtime.sink import describe, serve_sink, sink_app
+from lookout.runtime.sink import describe, read_notifications, serve_sink, sink_app
 from tests.support import free_port
 
 ALERT = {"status": "firing", "labels": {"alertname": "Down", "priority": "P1"}, "annotations": {"summary": "s"}}
@@ -38,13 +38,18 @@ def test_what_only_python_calls_json_is_a_400_and_not_written(tmp_path: Path, bo
 
 def test_every_written_line_is_strict_json(tmp_path: Path) -> None:
     file = tmp_path / "notifications.jsonl"
-    payload = {**WEBHOOK, "receiver": "sink é \U0001f600"}
+    # U+2028 and U+0085 end a line for str.splitlines (read_notifications): written raw, they would split one.
+    payload = {**WEBHOOK, "receiver": "sink é \U0001f600 \u2028 \x85"}
     with TestClient(sink_app(file)) as client:
         assert client.post("/notify", json=payload).status_code == 200
         assert client.post("/notify", json=WEBHOOK).status_code == 200
+        # 1e999 parses as Python's infinity: refused rather than written as Infinity.
+        overflow = json.dumps(WEBHOOK)[:-1] + ',"truncatedAlerts":1e999}'
+        assert client.post("/notify", content=overflow.encode()).status_code == 400
     lines = file.read_bytes().decode("utf-8").splitlines()
     strict = [json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} in the file")) for line in lines]
     assert strict == [payload, WEBHOOK]
+    assert read_notifications(file) == [payload, WEBHOOK]
 
 
 def test_a_label_with_a_newline_prints_one_line() -> None:

@@ -115,7 +115,8 @@ def sink_app(path: Path) -> Starlette:
         try:
             # NaN and Infinity are Python's extension, not JSON: a line holding one is unreadable to jq.
             notification = check_webhook(json.loads(body, parse_constant=_reject_constant))
-            # A lone surrogate (\\ud800) parses, but is no Unicode text; written out, jq refuses the line.
+            # A lone surrogate (\\ud800) parses, but is no Unicode text; written out, jq refuses the line. Only
+            # encoding the text finds it; the line itself stays ASCII, so a U+2028 in a label cannot split it.
             json.dumps(notification, ensure_ascii=False).encode("utf-8")
             line = json.dumps(notification, sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n"
         except UnicodeEncodeError:
