@@ -1,4 +1,5 @@
-"""A virtual clock and fake MCP sessions for testing the load engine deterministically (no real time)."""
+"""A virtual clock, fake MCP sessions and synthetic runs: the load engine and the bench commands tested
+without real time or load."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import anyio.lowlevel
 
 from lookout.bench.load import SUCCESS, Outcome, Session
 from lookout.bench.results import Recorder, RunResult
-from lookout.bench.scenario import Operation
+from lookout.bench.runner import BenchRunner
+from lookout.bench.scenario import Operation, Scenario
 
 T = TypeVar("T")
 
@@ -124,3 +126,12 @@ def synthetic(
         error = "jsonrpc_-32603" if error_every and i % error_every == 0 else ""
         recorder.record("echo", end - latency, end - latency, end, error)
     return recorder.result(target=target, scenario="default", fingerprint="f", model="closed", concurrency=4, rate=None)
+
+
+def execute_synthetic(runner: BenchRunner, scenario: Scenario) -> tuple[int | None, RunResult]:
+    """Stands in for ``lookout.bench.cli._execute``: records a synthetic run in the runner's history, no load."""
+    assert runner.history is not None
+    run_id = runner.history.begin(scenario, runner.target_name)
+    result = synthetic(1, rps=100)
+    runner.history.finish(run_id, result)
+    return run_id, result

@@ -17,7 +17,7 @@ from lookout.bench.runner import BenchRunner, RunFailed
 from lookout.bench.scenario import Operation, Scenario
 from lookout.cli import app
 from lookout.config.model import SloSettings
-from tests.unit.bench_fakes import synthetic
+from tests.unit.bench_fakes import execute_synthetic, synthetic
 
 SCENARIO = Scenario(operations=[Operation(tool="echo")])
 
@@ -134,11 +134,7 @@ def test_capacity_is_written_after_each_step(tmp_path: Path, monkeypatch: pytest
     def execute(runner: BenchRunner, scenario: Scenario) -> tuple[int | None, RunResult]:
         if scenario.load.concurrency > 1:
             raise RunFailed("http://127.0.0.1:9/mcp: the target went away", code=1)
-        assert runner.history is not None
-        run_id = runner.history.begin(scenario, runner.target_name)
-        result = synthetic(1, rps=100)
-        runner.history.finish(run_id, result)
-        return run_id, result
+        return execute_synthetic(runner, scenario)
 
     monkeypatch.setattr(bench_cli, "_execute", execute)
     result = CliRunner().invoke(

@@ -14,11 +14,8 @@ from lookout import metrics
 from lookout.bench import cli as bench_cli
 from lookout.bench.capacity import Capacity
 from lookout.bench.export import capacity_registry, results_registry
-from lookout.bench.results import RunResult
-from lookout.bench.runner import BenchRunner
-from lookout.bench.scenario import Scenario
 from lookout.cli import app
-from tests.unit.bench_fakes import synthetic
+from tests.unit.bench_fakes import execute_synthetic, synthetic
 
 
 def test_results_use_the_contract_names_and_labels() -> None:
@@ -64,14 +61,7 @@ def test_a_malformed_pushgateway_is_refused_before_the_load(tmp_path: Path, gate
 
 
 def test_results_are_printed_before_a_push_that_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def execute(runner: BenchRunner, scenario: Scenario) -> tuple[int | None, RunResult]:
-        assert runner.history is not None
-        run_id = runner.history.begin(scenario, runner.target_name)
-        result = synthetic(1, rps=100)
-        runner.history.finish(run_id, result)
-        return run_id, result
-
-    monkeypatch.setattr(bench_cli, "_execute", execute)
+    monkeypatch.setattr(bench_cli, "_execute", execute_synthetic)
     gateway = "http://127.0.0.1:9"  # nothing listens on the discard port
     result = CliRunner().invoke(
         app, ["bench", "http://127.0.0.1:9/mcp", "--pushgateway", gateway, "--data-dir", str(tmp_path)]
