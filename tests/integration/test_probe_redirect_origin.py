@@ -4,7 +4,6 @@ answering 302 to another host:port cannot send the prober (and so the exporter) 
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -12,7 +11,7 @@ import pytest
 
 from lookout.config.probe import Module
 from lookout.probe.modules import ProbeTarget, run_probe
-from tests.support import LOOPBACK
+from tests.support import http_server
 
 pytestmark = pytest.mark.integration
 
@@ -38,25 +37,14 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def _serve(handler: type[http.server.BaseHTTPRequestHandler]) -> tuple[http.server.ThreadingHTTPServer, int]:
-    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, server.server_address[1]
-
-
 @pytest.fixture
 def redirecting() -> Iterator[tuple[str, list[str]]]:
     """A target redirecting to another loopback port, and the requests that other port received."""
     elsewhere_handler: type[_Recorder] = type("Elsewhere", (_Recorder,), {"hits": [], "location": ""})
-    elsewhere, elsewhere_port = _serve(elsewhere_handler)
-    target_handler = type("Target", (_Recorder,), {"hits": [], "location": f"http://{LOOPBACK}:{elsewhere_port}/mcp"})
-    target, target_port = _serve(target_handler)
-    try:
-        yield f"http://{LOOPBACK}:{target_port}/mcp", elsewhere_handler.hits
-    finally:
-        for server in (target, elsewhere):
-            server.shutdown()
-            server.server_close()
+    with http_server(elsewhere_handler) as elsewhere:
+        target_handler = type("Target", (_Recorder,), {"hits": [], "location": f"{elsewhere}/mcp"})
+        with http_server(target_handler) as target:
+            yield f"{target}/mcp", elsewhere_handler.hits
 
 
 async def test_redirect_to_another_origin_is_refused_before_any_request(redirecting: tuple[str, list[str]]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ from lookout.report.cost import cost_report, footprint_ranking
 from lookout.report.documents import cost_document
 from lookout.report.period import Period
 from lookout.report.prom import PromClient
-from tests.support import LOOPBACK, Prometheus, free_port, start_prometheus, wait_until
+from tests.support import Prometheus, http_server, start_prometheus, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -68,30 +67,27 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
         def log_message(self, *_: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer((LOOPBACK, free_port()), Probe)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     tmp = tmp_path_factory.mktemp("footprint")
-    jobs = "".join(
-        f"  - job_name: lookout-probe-discover-{service}\n"
-        f"    metrics_path: /{service}\n"
-        "    scrape_interval: 1s\n"
-        f"    static_configs: [{{targets: ['{LOOPBACK}:{server.server_port}'], "
-        f"labels: {{tenant: acme, service: {service}}}}}]\n"
-        for service in ("big", "small")
-    )
-    (tmp / "prometheus.yml").write_text(f"global: {{scrape_interval: 1s}}\nscrape_configs:\n{jobs}")
-    prom = start_prometheus(tmp / "prometheus.yml", tmp)
-    try:
-        wait_until(
-            lambda: len(prom.query(metrics.PROBE_TOOLS_DEFINITION_BYTES.name)) == 2, 30, what="both footprints scraped"
+    with http_server(Probe) as url:
+        jobs = "".join(
+            f"  - job_name: lookout-probe-discover-{service}\n"
+            f"    metrics_path: /{service}\n"
+            "    scrape_interval: 1s\n"
+            f"    static_configs: [{{targets: ['{url.removeprefix('http://')}'], "
+            f"labels: {{tenant: acme, service: {service}}}}}]\n"
+            for service in ("big", "small")
         )
-        yield prom
-    finally:
-        prom.proc.stop()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+        (tmp / "prometheus.yml").write_text(f"global: {{scrape_interval: 1s}}\nscrape_configs:\n{jobs}")
+        prom = start_prometheus(tmp / "prometheus.yml", tmp)
+        try:
+            wait_until(
+                lambda: len(prom.query(metrics.PROBE_TOOLS_DEFINITION_BYTES.name)) == 2,
+                30,
+                what="both footprints scraped",
+            )
+            yield prom
+        finally:
+            prom.proc.stop()
 
 
 def _exposed_tools() -> list[tuple[str, int]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import socket
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from lookout.cli import _last_resort
 from lookout.config import ConfigError
 from lookout.serving import PortInUse
-from tests.support import LOOPBACK, free_port, lookout_argv
+from tests.support import LOOPBACK, http_server, lookout_argv
 
 CONFIG = """version: 1
 tenants: [{name: acme, targets: [{name: api, url: "http://127.0.0.1:9/mcp"}]}]
@@ -47,15 +46,8 @@ def taken_port() -> Iterator[int]:
 @pytest.fixture
 def not_the_demo_server() -> Iterator[str]:
     """Some other HTTP server answering with HTML, where --url should point at the demo's management port."""
-    server = http.server.HTTPServer((LOOPBACK, free_port()), http.server.BaseHTTPRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{LOOPBACK}:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with http_server(http.server.BaseHTTPRequestHandler) as url:
+        yield url
 
 
 @pytest.mark.parametrize("listen", ["garbage", "127.0.0.1:99999", ":9095"])

@@ -18,7 +18,7 @@ from lookout.console.dashboards import load_dashboards
 from lookout.console.slo import AVAILABILITY, LATENCY, generated_burn_rules
 from lookout.stack import grafana
 from lookout.stack.rules import recording as rec
-from tests.support import LOOPBACK, free_port
+from tests.support import LOOPBACK, free_port, http_server
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "lookout.yaml"
 
@@ -200,8 +200,7 @@ def test_a_form_past_its_bound_is_refused_whole_not_cut(offline: TestClient) -> 
 
 def test_an_answer_past_its_bound_is_refused_not_buffered(monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     from lookout.console import clients
 
@@ -218,26 +217,19 @@ def test_an_answer_past_its_bound_is_refused_not_buffered(monkeypatch: pytest.Mo
             pass
 
     monkeypatch.setattr(clients, "MAX_ANSWER_BYTES", 1 << 20)
-    server = ThreadingHTTPServer((LOOPBACK, 0), Huge)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
 
-        async def ask() -> str:
-            client = clients.PrometheusClient(f"http://{LOOPBACK}:{server.server_address[1]}")
-            try:
-                await client.api("query", [("query", "up")])
-            except clients.QueryRefused as exc:  # the asker's query to narrow: a 422 from the proxy
-                return str(exc)
-            finally:
-                await client.close()
-            return "answered"
+    async def ask(url: str) -> str:
+        client = clients.PrometheusClient(url)
+        try:
+            await client.api("query", [("query", "up")])
+        except clients.QueryRefused as exc:  # the asker's query to narrow: a 422 from the proxy
+            return str(exc)
+        finally:
+            await client.close()
+        return "answered"
 
-        assert "larger than 1 MiB: narrow the query" in asyncio.run(ask())
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with http_server(Huge) as url:
+        assert "larger than 1 MiB: narrow the query" in asyncio.run(ask(url))
 
 
 def test_an_upstream_failure_says_which_kind(tmp_path: Path) -> None:

@@ -7,11 +7,10 @@ import json
 import math
 import socket
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +30,7 @@ from lookout.report.plots import Band, Line, Plot, Threshold, draw, line_plot, r
 from lookout.report.render import to_html, to_markdown, write
 from lookout.report.scope import ServiceKey
 from lookout.report.sla import ServiceSla, SlaReport
+from tests.support import http_server
 
 NOW = datetime(2026, 11, 29, 12, 7, tzinfo=UTC)
 CONFIG = """\
@@ -272,15 +272,8 @@ def _answering(body: bytes) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with http_server(Handler) as url:
+        yield url
 
 
 @pytest.mark.parametrize("kind", ["sla", "capacity", "cost"])
