@@ -74,8 +74,56 @@ def test_duplicate_target_names_are_refused_with_the_line(tmp_path: Path) -> Non
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1
-    assert "duplicate target name 'api'" in lines[0]
+    assert f"{path}:7: tenants[0].targets[1].name: duplicate target name 'api'" in lines[0]
     assert "Traceback" not in result.output
+
+
+SECOND_TENANT = """\
+  - name: beta
+    targets:
+      - name: web
+        url: http://127.0.0.1:8002/mcp
+    routes: {P0: [hook, pager]}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            VALID.replace("alerting:", SECOND_TENANT.replace("name: beta", "name: acme") + "alerting:"),
+            "bad.yaml:7: tenants[1].name: duplicate tenant name 'acme'",
+        ),
+        (
+            VALID.replace("alerting:", SECOND_TENANT + "alerting:"),
+            "bad.yaml:11: tenants[1].routes.P0[1]: unknown receiver 'pager'",
+        ),
+        (
+            VALID.replace("  routes:", '    - name: hook\n      webhook: {url: "http://127.0.0.1:1/x"}\n  routes:'),
+            "bad.yaml:11: alerting.receivers[1].name: duplicate receiver name 'hook'",
+        ),
+        (
+            VALID.replace("routes: {P0: [hook]}", "routes: {P0: [hook], P2: [hook, nobody]}"),
+            "bad.yaml:11: alerting.routes.P2[1]: unknown receiver 'nobody'",
+        ),
+        (VALID + "  heartbeat_receiver: nobody\n", "bad.yaml:12: alerting.heartbeat_receiver: unknown receiver"),
+        (VALID + "probe:\n  target_modules:\n    apj: []\n", "bad.yaml:14: probe.target_modules.apj: unknown target"),
+        (
+            VALID + "listen: {sink: 127.0.0.1:9095, prometheus: 127.0.0.1:9095}\n",
+            "bad.yaml:12: listen.sink (127.0.0.1:9095) and listen.prometheus (127.0.0.1:9095) both take port 9095",
+        ),
+        (
+            VALID + "ha:\n  prometheus_shards: 2\n  long_term_storage: null\n",
+            "bad.yaml:13: ha.prometheus_shards: more than one shard needs long_term_storage",
+        ),
+    ],
+)
+def test_a_mistake_across_fields_names_the_line_of_the_field(text: str, expected: str) -> None:
+    """Duplicate names, unknown references and port clashes are found by the model, not a field: their
+    line is the field's all the same, not the top of the file."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "bad.yaml")
+    assert str(info.value).startswith(expected), str(info.value)
 
 
 def test_missing_file_is_exit_2_with_the_fix(tmp_path: Path) -> None:

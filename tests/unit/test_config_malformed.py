@@ -102,7 +102,7 @@ CORPUS: dict[str, tuple[Callable[[], bytes], str]] = {
     ),
     "unknown-target-modules": (
         lambda: (BASE + "probe:\n  target_modules: {apj: [discover]}\n").encode(),
-        "probe.target_modules: unknown target 'apj' (did you mean 'api'?)",
+        "probe.target_modules.apj: unknown target 'apj' (did you mean 'api'?)",
     ),
     "remote-write-secret": (
         lambda: (

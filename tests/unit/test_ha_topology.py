@@ -120,7 +120,7 @@ BAD_HA = {
     "no Alertmanager": ("  alertmanager_replicas: 0\n", ["ha.alertmanager_replicas"]),
     "sharding without a long-term store": (
         "  prometheus_shards: 2\n  long_term_storage: null\n",
-        ["prometheus_shards > 1 needs long_term_storage"],
+        ["ha.prometheus_shards: more than one shard needs long_term_storage"],
     ),
     "the store on Prometheus' port": ('  victoriametrics: "127.0.0.1:9090"\n', ["both take port 9090"]),
     "a derived port on another's": ("  port_step: 1\n", ["(127.0.0.1:9091)", "both take port 9091", "own port"]),
@@ -130,7 +130,7 @@ BAD_HA = {
     ),
     "a peer list of the wrong length": (
         '  alertmanager_listen: ["127.0.0.1:9093"]\n',
-        ["alertmanager_listen lists 1 addresses: list 3"],
+        ["ha.alertmanager_listen: lists 1 addresses: list 3"],
     ),
 }
 

@@ -22,7 +22,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
 from lookout.config.model import ALERT_NAMES, Config
-from lookout.config.types import Duration, PositiveDuration
+from lookout.config.types import Duration, FieldError, PositiveDuration, field_path
 
 # Bounds on every YAML file Lookout reads, so that no input costs more than a few seconds and ~150 MB (what
 # the largest accepted file takes): a lookout.yaml with ten thousand targets is about 1 MiB; no real config
@@ -154,13 +154,6 @@ def _line_of(data: Any, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
-def _path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
 def _inner(annotation: Any, part: int | str) -> Any:
     """The type one step into ``annotation`` along ``part`` of an error location (None: unknown)."""
     origin = typing.get_origin(annotation)
@@ -290,10 +283,15 @@ def parse_yaml_model(
             next((e for e in extra if _suggestion(e, model)), errors[0]),
         )
         loc = tuple(first["loc"])
+        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        located = (first.get("ctx") or {}).get("error")
+        if isinstance(located, FieldError):  # found across fields: the line is the field's, not the model's
+            line = _line_of(data, loc + located.loc)
+            where = f"{source}:{line}" if line else source
+            raise error(f"{where}: {located.describe(loc)}{more}") from None
         line = _line_of(data, loc)
         where = f"{source}:{line}" if line else source
-        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise error(f"{where}: {_path(loc)}: {_describe(first, unknown_hint, model)}{more}") from None
+        raise error(f"{where}: {field_path(loc)}: {_describe(first, unknown_hint, model)}{more}") from None
 
 
 def parse_config(text: str, source: str = "lookout.yaml", *, alert_names: Collection[str] | None = None) -> Config:

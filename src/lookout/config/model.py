@@ -17,8 +17,8 @@ from lookout import __version__
 from lookout.config.probe import ProbeSettings
 from lookout.config.security import Security, loopback_host
 from lookout.config.types import Duration as Duration  # re-exported with the model, like the four below
+from lookout.config.types import FieldError, Labels, PositiveDuration, refuse_secret_headers
 from lookout.config.types import FrozenModel as _Model
-from lookout.config.types import Labels, PositiveDuration, refuse_secret_headers
 from lookout.config.types import Name as Name
 from lookout.config.types import Priority as Priority
 from lookout.config.types import Transport as Transport
@@ -402,9 +402,10 @@ class HighAvailability(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.prometheus_shards > 1 and self.long_term_storage is None:
-            raise ValueError(
-                "prometheus_shards > 1 needs long_term_storage: victoriametrics (no shard sees the whole fleet; "
-                "dashboards must query the store that does)"
+            raise FieldError(
+                ("prometheus_shards",),
+                "more than one shard needs long_term_storage: victoriametrics (no shard sees the whole fleet; "
+                "dashboards must query the store that does)",
             )
         counts = (
             ("prometheus_listen", self.prometheus_listen, self.prometheus_replicas * self.prometheus_shards),
@@ -413,7 +414,7 @@ class HighAvailability(_Model):
         )
         for name, value, expected in counts:
             if value is not None and len(value) != expected:
-                raise ValueError(f"{name} lists {len(value)} addresses: list {expected}, one per instance")
+                raise FieldError((name,), f"lists {len(value)} addresses: list {expected}, one per instance")
         return self
 
 
@@ -448,6 +449,11 @@ def clash_message(first: tuple[str, str], second: tuple[str, str]) -> str:
 
 def _bound(host: str) -> str:
     return "127.0.0.1" if loopback_host(host) and not host.startswith("127.") else host
+
+
+def _loc(path: str) -> tuple[int | str, ...]:
+    """``ha.prometheus_listen[1]`` as an error location: ``("ha", "prometheus_listen", 1)``."""
+    return tuple(int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", path))
 
 
 def _did_you_mean(name: str, known: Collection[str]) -> str:
@@ -579,14 +585,18 @@ class Config(_Model):
                 ("alertmanager_listen", self.ha.alertmanager_listen, self.listen.alertmanager),
             ):
                 if listed is not None and listed[0] != first:
-                    raise ValueError(f"ha.{name}[0] is {listed[0]}: it must be listen's own address {first}")
+                    raise FieldError(
+                        ("ha", name, 0), f"ha.{name}[0] is {listed[0]}: it must be listen's own address {first}"
+                    )
         seen: list[tuple[str, str]] = []
         for name, address in self.addresses():
             if int(address.rpartition(":")[2]) > 65535:  # derived by ha.port_step (or +1 for gossip)
-                raise ValueError(f"{name} would be {address}, past port 65535: lower listen's ports or ha.port_step")
+                raise FieldError(
+                    _loc(name), f"{name} would be {address}, past port 65535: lower listen's ports or ha.port_step"
+                )
             clash = next((other for other in seen if listeners_clash(address, other[1])), None)
             if clash is not None:
-                raise ValueError(clash_message((name, address), clash))
+                raise FieldError(_loc(name), clash_message((name, address), clash))
             seen.append((name, address))
         return self
 
@@ -594,37 +604,54 @@ class Config(_Model):
     def _cross_references(self) -> Self:
         seen_tenants: set[str] = set()
         seen_targets: set[str] = set()
-        for tenant in self.tenants:
+        for t, tenant in enumerate(self.tenants):
             if tenant.name in seen_tenants:
-                raise ValueError(f"duplicate tenant name {tenant.name!r}")
+                raise FieldError(
+                    ("tenants", t, "name"), f"duplicate tenant name {tenant.name!r}: tenant names must be unique"
+                )
             seen_tenants.add(tenant.name)
-            for target in tenant.targets:
+            for i, target in enumerate(tenant.targets):
                 if target.name in seen_targets:
-                    raise ValueError(f"duplicate target name {target.name!r}: target names must be unique")
+                    raise FieldError(
+                        ("tenants", t, "targets", i, "name"),
+                        f"duplicate target name {target.name!r}: target names must be unique",
+                    )
                 seen_targets.add(target.name)
-        receivers = {r.name for r in self.alerting.receivers}
-        if len(receivers) != len(self.alerting.receivers):
-            raise ValueError("duplicate receiver name in alerting.receivers")
-        route_sets = [("alerting.routes", self.alerting.routes)] + [
-            (f"tenants[{t.name}].routes", t.routes) for t in self.tenants if t.routes
+        receivers: set[str] = set()
+        for r, receiver in enumerate(self.alerting.receivers):
+            if receiver.name in receivers:
+                raise FieldError(
+                    ("alerting", "receivers", r, "name"),
+                    f"duplicate receiver name {receiver.name!r}: receiver names must be unique",
+                )
+            receivers.add(receiver.name)
+        route_sets: list[tuple[tuple[int | str, ...], dict[Priority, list[str]]]] = [
+            (("alerting", "routes"), self.alerting.routes)
+        ]
+        route_sets += [
+            (("tenants", t, "routes"), tenant.routes) for t, tenant in enumerate(self.tenants) if tenant.routes
         ]
         for where, routes in route_sets:
             for priority, names in routes.items():
-                for name in names:
+                for i, name in enumerate(names):
                     if name not in receivers:
-                        raise ValueError(
-                            f"{where}.{priority}: unknown receiver {name!r}; define it in alerting.receivers"
+                        raise FieldError(
+                            (*where, priority, i), f"unknown receiver {name!r}; define it in alerting.receivers"
                         )
         for name in self.probe.target_modules:
             if name not in seen_targets:
-                raise ValueError(f"probe.target_modules: unknown target {name!r}{_did_you_mean(name, seen_targets)}")
+                raise FieldError(
+                    ("probe", "target_modules", name), f"unknown target {name!r}{_did_you_mean(name, seen_targets)}"
+                )
         hb = self.alerting.heartbeat_receiver
         if hb is not None and hb not in receivers:
-            raise ValueError(f"alerting.heartbeat_receiver: unknown receiver {hb!r}")
+            raise FieldError(
+                ("alerting", "heartbeat_receiver"), f"unknown receiver {hb!r}; define it in alerting.receivers"
+            )
         default = self.alerting.default_receiver
         if default is not None and default not in receivers:
-            raise ValueError(
-                f"alerting.default_receiver: unknown receiver {default!r}; define it in alerting.receivers"
+            raise FieldError(
+                ("alerting", "default_receiver"), f"unknown receiver {default!r}; define it in alerting.receivers"
             )
         return self
 

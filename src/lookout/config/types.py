@@ -123,6 +123,29 @@ def refuse_secret_headers(headers: dict[str, str], fix: str) -> dict[str, str]:
     return headers
 
 
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """A location in a YAML file as its author reads it: ``tenants[0].targets[1].name``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+class FieldError(ValueError):
+    """A mistake a model validator finds across fields (a duplicate name, an unknown reference), located at
+    ``loc`` within the model it validates: the loader names that field's line, not the model's first one."""
+
+    def __init__(self, loc: tuple[int | str, ...], message: str) -> None:
+        self.loc, self.message = loc, message
+        super().__init__(self.describe())
+
+    def describe(self, within: tuple[int | str, ...] = ()) -> str:
+        """The message after the field's path from the top of the file (``within``: where the validated model
+        is); a message that starts with that path already (it names two fields) is kept as it is."""
+        path = field_path(within + self.loc)
+        return self.message if self.message.startswith(path) else f"{path}: {self.message}"
+
+
 class FrozenModel(BaseModel):
     """Base of every config model: unknown fields are refused by name, and a loaded config never changes."""
 
