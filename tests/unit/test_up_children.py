@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from lookout.config import parse_config
 from lookout.runtime.stack import StackOptions, child_specs
@@ -36,3 +39,69 @@ def test_the_demos_port_on_a_configured_listener_is_one_line_naming_both() -> No
     expected = r"^demo server, --demo-port \(localhost:\d+\) and listen.sink \(127.0.0.1:\d+\) both take port"
     with pytest.raises(StackError, match=expected):
         _check_ports([sink, demo])
+
+
+class _Exited:
+    """A child's process as `_supervise` polls it: running (None) or exited with a code."""
+
+    def __init__(self, code: int | None) -> None:
+        self.code = code
+
+    def poll(self) -> int | None:
+        return self.code
+
+
+class _Rounds(threading.Event):
+    """A stop event that lets `_supervise` look at its children a given number of times, then stops it."""
+
+    def __init__(self, rounds: int) -> None:
+        super().__init__()
+        self.rounds = rounds
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.rounds -= 1
+        return self.rounds < 0
+
+
+HA_CONFIG = (
+    "version: 1\n"
+    'tenants: [{name: acme, targets: [{name: api, url: "http://127.0.0.1:9/mcp"}]}]\n'
+    "alerting: {receivers: [{name: sink, webhook: {url: http://127.0.0.1:9095/notify}}], routes: {P0: [sink]}}\n"
+    "ha: {prometheus_replicas: 2, alertmanager_replicas: 3, long_term_storage: victoriametrics}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("dead", "stack_stops"),
+    [
+        (["prometheus-1"], False),  # one replica of the shard: the other scrapes and alerts
+        (["alertmanager"], False),  # one peer of three: the others notify
+        (["alertmanager", "alertmanager-2"], False),
+        (["victoriametrics"], False),  # alerting never reads the store
+        (["prometheus", "prometheus-1"], True),  # the whole shard: nothing evaluates its rules
+        (["alertmanager", "alertmanager-1", "alertmanager-2"], True),
+        (["exporter"], True),
+    ],
+)
+def test_the_ha_stack_survives_a_replica_and_stops_when_a_role_has_none_left(
+    tmp_path: Path, dead: list[str], stack_stops: bool
+) -> None:
+    """Killing one Prometheus replica, Alertmanager peer or the store under `lookout up` used to stop the whole
+    HA stack (each was essential alone), which is the very outage the topology is there to survive."""
+    from lookout.runtime.children import Child
+    from lookout.runtime.stack import _supervise
+
+    config = parse_config(HA_CONFIG)
+    options = StackOptions(config_path=tmp_path / "lookout.yaml", data_dir=tmp_path / "data", demo=False)
+    children = [
+        Child(spec, _Exited(-9 if spec.name in dead else None), tmp_path / f"{spec.name}.pid")  # type: ignore[arg-type]
+        for spec in child_specs(config, options, tmp_path)
+    ]
+    assert set(dead) <= {child.name for child in children}
+    console = Console(file=io.StringIO(), width=300)
+    code = _supervise(children, _Rounds(3), console)
+    said = console.file.getvalue()  # type: ignore[attr-defined]
+    assert code == (1 if stack_stops else 0), said
+    assert ("stopping the stack" in said) == stack_stops, said
+    for name in dead if not stack_stops else ():
+        assert f"{name} exited with code -9" in said, said

@@ -72,6 +72,9 @@ class ChildSpec:
     ready_url: str | None  # None: ready once started (a client that serves nothing)
     log: Path | None  # None: inherit our stdout (the sink prints notifications there)
     essential: bool = True  # the stack stops when an essential child dies; the demo is what gets watched
+    # A role several children serve (a shard's Prometheus replicas, the Alertmanager peers): the stack stops when
+    # the last of them dies, not the first — surviving one replica is what the HA topology is for.
+    replicas_of: str | None = None
     ready_verify: ssl.SSLContext | bool = True  # the CA (and client certificate) under security.tls
     ready_auth: tuple[str, str] | None = None  # the client user under security.users
     binary_option: str | None = None  # the `lookout up` option that names argv[0], for the fix in an error

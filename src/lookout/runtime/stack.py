@@ -329,8 +329,13 @@ def _supervise(children: list[Child], stop: threading.Event, console: Console) -
             if code is None or child.reported_exit:
                 continue
             child.reported_exit = True
-            if child.spec.essential:
+            role = child.spec.replicas_of
+            survivors = [c.name for c in children if role and c.spec.replicas_of == role and c.exit_code() is None]
+            if child.spec.essential and not survivors:
                 _say(console, child, f"exited with code {code}; stopping the stack")
                 return 1
+            if survivors:
+                _say(console, child, f"exited with code {code}; {', '.join(survivors)} carry on as {role}")
+                continue
             console.print(f"[yellow]{child.name} exited with code {code}: its alerts will fire[/]")
     return 0

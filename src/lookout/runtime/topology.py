@@ -118,12 +118,14 @@ def alertmanager_children(config: Config, binary: str, data: Path, stack_dir: Pa
             endpoint.ready_url,
             log=data / "logs" / f"{endpoint.child}.log",
             binary_option="--alertmanager-bin",
+            replicas_of="alertmanager",
         )
         for i, endpoint in enumerate(alertmanager_endpoints(config))
     ]
 
 
 def prometheus_children(config: Config, binary: str, data: Path, stack_dir: Path) -> list[ChildSpec]:
+    replicas = 1 if config.ha is None else config.ha.prometheus_replicas
     return [
         ChildSpec(
             endpoint.child,
@@ -140,6 +142,7 @@ def prometheus_children(config: Config, binary: str, data: Path, stack_dir: Path
             endpoint.ready_url,
             log=data / "logs" / f"{endpoint.child}.log",
             binary_option="--prometheus-bin",
+            replicas_of=f"prometheus shard {i // replicas}",
         )
         for i, endpoint in enumerate(prometheus_endpoints(config))
     ]
@@ -158,5 +161,8 @@ def storage_children(config: Config, binary_name: str, data: Path) -> list[Child
             f"http://{address}/health",
             log=data / "logs" / f"{VICTORIAMETRICS}.log",
             binary_option="--victoriametrics-bin",
+            # Alerting never reads the store (every Prometheus evaluates its own TSDB) and the replicas keep
+            # its samples in their WAL until it is back: LookoutRemoteWriteBehind says it is gone.
+            essential=False,
         )
     ]
