@@ -508,7 +508,9 @@ def console(
     prometheus: str | None = typer.Option(
         None, help="Prometheus (or long-term store) URL to query (default: where lookout.yaml's dashboards query)."
     ),
-    alertmanager: str | None = typer.Option(None, help="Alertmanager URL (default: http://<listen.alertmanager>)."),
+    alertmanager: str | None = typer.Option(
+        None, help="Alertmanager URL (default: http://<listen.alertmanager>, then the other peers of an ha cluster)."
+    ),
     listen: str | None = typer.Option(None, help="host:port to serve on (default: listen.grafana, loopback)."),
     data_dir: Path = typer.Option(Path(".lookout"), help="Where `lookout bench` keeps its history (read only)."),
     reports: Path = typer.Option(
@@ -541,6 +543,8 @@ def console(
         data_dir,
         access,
         reports,
+        # Without --alertmanager: every peer of the cluster, so that one peer down leaves alerts and silences.
+        () if alertmanager else tuple(scheme_of(cfg.security, f"http://{a}") for a in cfg.alertmanager_addresses()[1:]),
     )
     try:
         anyio.run(serve_console, settings, host, int(port))

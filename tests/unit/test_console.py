@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import html
+import http.server
+import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from starlette.testclient import TestClient
@@ -377,3 +381,57 @@ def test_every_phase_the_prober_times_is_in_the_phase_order() -> None:
         re.findall(r'"connection\.\w+", "(\w+)"', text)
     )
     assert timed and timed <= set(m.PROBE_PHASES), timed - set(m.PROBE_PHASES)
+
+
+class _AlertmanagerPeer(http.server.BaseHTTPRequestHandler):
+    """One peer of an Alertmanager cluster, enough for the console: an alert, the silences created on it."""
+
+    silences: ClassVar[list[dict[str, object]]] = []
+
+    def _json(self, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/api/v2/alerts"):
+            labels = {"alertname": "MCPServerDown", "tenant": "demo", "service": "demo-server", "priority": "P0"}
+            self._json([{"labels": labels, "annotations": {}, "status": {"state": "active"}, "receivers": []}])
+        else:
+            self._json(self.silences)
+
+    def do_POST(self) -> None:
+        self.silences.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self._json({"silenceID": "0b3c1d7e-0000-4000-8000-000000000001"})
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_the_console_asks_the_next_alertmanager_peer_when_the_first_is_down(config: Config, tmp_path: Path) -> None:
+    """Under `ha` the console read one peer only: with it down, the alerts and silences pages said "connection
+    refused" while the other peers still held every alert and took silences."""
+    dead = f"http://{LOOPBACK}:{free_port()}"
+    peer = http.server.ThreadingHTTPServer((LOOPBACK, 0), _AlertmanagerPeer)
+    thread = threading.Thread(target=peer.serve_forever, daemon=True)
+    thread.start()
+    try:
+        alive = f"http://{LOOPBACK}:{peer.server_address[1]}"
+        console = TestClient(create_app(ConsoleSettings(config, dead, dead, tmp_path, alertmanager_peers=(alive,))))
+        alerts = console.get("/alerts").text
+        assert "MCPServerDown" in alerts and 'class="problem"' not in alerts
+        form = {"matchers": 'alertname="MCPServerDown"', "duration": "2h", "author": "a", "comment": "c"}
+        created = console.post("/silences", data=form, follow_redirects=False)
+        assert created.status_code == 303, created.text
+        assert [s["comment"] for s in _AlertmanagerPeer.silences] == ["c"]
+        everyone_down = TestClient(
+            create_app(ConsoleSettings(config, dead, dead, tmp_path, alertmanager_peers=(dead,)))
+        )
+        assert everyone_down.get("/alerts").text.count("connection refused") == 2  # each peer, and why
+    finally:
+        peer.shutdown()
+        peer.server_close()
+        thread.join(5)

@@ -26,7 +26,7 @@ from lookout.console import pages
 from lookout.console.bench import BenchUnavailable, bench_history
 from lookout.console.clients import (
     PROMETHEUS_PROXY_PATHS,
-    AlertmanagerClient,
+    AlertmanagerCluster,
     PrometheusClient,
     QueryRefused,
     UpstreamAccess,
@@ -74,6 +74,8 @@ class ConsoleSettings:
     """TLS and credentials for the upstreams (``security:``); None: plain HTTP, no credentials."""
     reports_dir: Path = DEFAULT_OUT
     """Where `lookout report` writes its HTML (its ``--out``); read only."""
+    alertmanager_peers: tuple[str, ...] = ()
+    """The other peers of ``alertmanager_url``'s cluster (``ha``), asked in order when it does not answer."""
 
 
 class BadSilence(ValueError):
@@ -144,7 +146,7 @@ def _same_origin(request: Request) -> bool:
 def create_app(settings: ConsoleSettings) -> Starlette:
     config = settings.config
     prometheus = PrometheusClient(settings.prometheus_url, settings.access)
-    alertmanager = AlertmanagerClient(settings.alertmanager_url, settings.access)
+    alertmanager = AlertmanagerCluster([settings.alertmanager_url, *settings.alertmanager_peers], settings.access)
     dashboards = load_dashboards(config)
     scrape_interval = duration_seconds(config.timing.scrape_interval)
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import urlencode
 
 import httpx
+
+T = TypeVar("T")
 
 TIMEOUT: Final = httpx.Timeout(10.0, connect=2.0)
 PROMETHEUS_PROXY_PATHS: Final = frozenset({"query", "query_range"})
@@ -26,6 +29,15 @@ below it; a query for every series over a long range at a tiny step does not, an
 
 class UpstreamError(Exception):
     """Prometheus or Alertmanager is unreachable or refused a call; the message says which and why."""
+
+
+class Unreachable(UpstreamError):
+    """The upstream did not answer (or answered 5xx). ``sent``: the request may have reached it (anything but a
+    failed connect), so a call that changes state is not repeated elsewhere."""
+
+    def __init__(self, message: str, sent: bool = True) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class QueryRefused(UpstreamError):
@@ -101,7 +113,8 @@ class _Upstream:
             kept = {"content-type": response.headers.get("content-type", "application/octet-stream")}
             response = httpx.Response(response.status_code, headers=kept, content=bytes(body), request=response.request)
         except httpx.HTTPError as exc:
-            raise UpstreamError(f"{self.name} at {self.base_url}: {_why(exc)}") from None
+            sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            raise Unreachable(f"{self.name} at {self.base_url}: {_why(exc)}", sent) from None
         except _AnswerTooLarge:
             raise QueryRefused(
                 f"{self.name} at {self.base_url}: its answer is larger than {MAX_ANSWER_BYTES >> 20} MiB: "
@@ -114,7 +127,7 @@ class _Upstream:
             )
         if response.status_code >= 500 or response.status_code in (404, 405):
             said = response.text.strip()[:300]
-            raise UpstreamError(
+            raise Unreachable(
                 f"{self.name} at {self.base_url}: HTTP {response.status_code} on {path}" + (f": {said}" if said else "")
             )
         return response
@@ -201,3 +214,40 @@ class AlertmanagerClient(_Upstream):
 
     async def expire_silence(self, silence_id: str) -> None:
         await self._json("DELETE", f"/api/v2/silence/{silence_id}")
+
+
+class AlertmanagerCluster:
+    """The peers of one Alertmanager cluster (the ``ha`` topology), tried in order: they gossip alerts and
+    silences, so any peer that answers shows the same — the console keeps working while one is down. A silence is
+    created on another peer only when the first could not be reached at all (never twice)."""
+
+    def __init__(self, base_urls: Sequence[str], access: UpstreamAccess | None = None) -> None:
+        self._peers = [AlertmanagerClient(url, access) for url in base_urls]
+        self.base_url = self._peers[0].base_url
+
+    async def close(self) -> None:
+        for peer in self._peers:
+            await peer.close()
+
+    async def _first(self, call: Callable[[AlertmanagerClient], Awaitable[T]], repeatable: bool = True) -> T:
+        failures: list[str] = []
+        for peer in self._peers:
+            try:
+                return await call(peer)
+            except Unreachable as exc:
+                failures.append(str(exc))
+                if exc.sent and not repeatable:
+                    break
+        raise UpstreamError("; ".join(failures))
+
+    async def alerts(self) -> list[dict[str, Any]]:
+        return await self._first(lambda peer: peer.alerts())
+
+    async def silences(self) -> list[dict[str, Any]]:
+        return await self._first(lambda peer: peer.silences())
+
+    async def create_silence(self, silence: dict[str, Any]) -> str:
+        return await self._first(lambda peer: peer.create_silence(silence), repeatable=False)
+
+    async def expire_silence(self, silence_id: str) -> None:
+        await self._first(lambda peer: peer.expire_silence(silence_id))
