@@ -246,8 +246,10 @@ def deprecated_protocol(c: Config) -> str:
 rule_evaluation_failures: Final = const(
     "sum by (instance) (increase(prometheus_rule_evaluation_failures_total[5m])) > 0"
 )
+# Dropped, not errors: Prometheus counts an error per Alertmanager it failed, but drops an alert only when no
+# Alertmanager took it — one peer of an HA cluster down is LookoutStackComponentDown, not "nobody is told".
 alertmanager_unreachable: Final = const(
-    "sum by (instance) (rate(prometheus_notifications_errors_total[5m])) > 0"
+    "sum by (instance) (rate(prometheus_notifications_dropped_total[5m])) > 0"
     " or max by (instance) (prometheus_notifications_alertmanagers_discovered) < 1"
 )
 receiver_failing: Final = const("sum by (integration) (rate(alertmanager_notifications_failed_total[5m])) > 0")
