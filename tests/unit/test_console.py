@@ -58,6 +58,8 @@ def test_policy_lines_and_variables_come_from_the_config(config: Config) -> None
     assert variables["tenant"].fixed == tenant
     assert variables["service"].label_name == "service" and "$tenant" in variables["service"].match
     assert variables["instance"].label_name == "instance" and "$service" in variables["instance"].match
+    # The stack's own targets have no service; with *All* (.*) they used to be offered as the tenant's instances.
+    assert 'service!=""' in variables["instance"].match
 
 
 def test_matchers_parse_as_alertmanager_reads_them() -> None:

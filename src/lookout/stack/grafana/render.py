@@ -147,10 +147,13 @@ def _variables(spec: model.Dashboard, tenant: str | None) -> list[Builder[dm.Var
             _query_variable(
                 m.SERVICE, "Service", f'label_values({{{m.TENANT}="{q.TENANT_VAR}", {m.SERVICE}!=""}}, {m.SERVICE})'
             ),
+            # service!="": *All* (.*) also matches no service, and in the long-term store the stack's own `up`
+            # (Prometheus, Alertmanager …) carries a single tenant's external label: not instances of its servers.
             _query_variable(
                 m.INSTANCE,
                 "Instance",
-                f'label_values({q.UP}{{{m.TENANT}="{q.TENANT_VAR}", {m.SERVICE}=~"{q.SERVICE_VAR}"}}, {m.INSTANCE})',
+                f'label_values({q.UP}{{{m.TENANT}="{q.TENANT_VAR}", {m.SERVICE}=~"{q.SERVICE_VAR}", {m.SERVICE}!=""}}, '
+                f"{m.INSTANCE})",
             ),
         ]
     else:
