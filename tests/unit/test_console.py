@@ -16,6 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from lookout.config import Config, load_config
+from lookout.config.model import HighAvailability
 from lookout.console import ConsoleSettings, create_app
 from lookout.console.app import BadSilence, parse_matchers, silence_body
 from lookout.console.dashboards import load_dashboards
@@ -437,3 +438,17 @@ def test_the_console_asks_the_next_alertmanager_peer_when_the_first_is_down(conf
         peer.shutdown()
         peer.server_close()
         thread.join(5)
+
+
+def test_a_long_term_store_that_is_down_is_named_as_the_store(config: Config, tmp_path: Path) -> None:
+    """Under `ha` the console queries VictoriaMetrics; its outage read "Prometheus at ...: connection refused",
+    sending the on-call engineer to the Prometheus replicas, which are fine."""
+    store = f"{LOOPBACK}:{free_port()}"
+    ha_config = config.model_copy(update={"ha": HighAvailability(victoriametrics=store)})
+    dead = f"http://{LOOPBACK}:{free_port()}"
+    console = TestClient(create_app(ConsoleSettings(ha_config, f"http://{store}", dead, tmp_path)))
+    for path in ("/slo", "/probes"):
+        page = html.unescape(console.get(path).text)
+        assert f"VictoriaMetrics (the long-term store) at http://{store}: connection refused" in page, page
+    answer = console.get("/api/prom/query", params={"query": "up"}).json()
+    assert answer["error"].startswith("VictoriaMetrics (the long-term store) at"), answer

@@ -78,6 +78,10 @@ class ConsoleSettings:
     """The other peers of ``alertmanager_url``'s cluster (``ha``), asked in order when it does not answer."""
 
 
+STORE_NAME: Final = "VictoriaMetrics (the long-term store)"
+"""What a page calls the upstream when the console queries the ``ha`` topology's store, not a Prometheus."""
+
+
 class BadSilence(ValueError):
     """The silence form has a field Alertmanager would refuse; the message names it."""
 
@@ -145,7 +149,9 @@ def _same_origin(request: Request) -> bool:
 
 def create_app(settings: ConsoleSettings) -> Starlette:
     config = settings.config
-    prometheus = PrometheusClient(settings.prometheus_url, settings.access)
+    store = config.long_term_storage_address()
+    is_store = store is not None and urlsplit(settings.prometheus_url).netloc == store
+    prometheus = PrometheusClient(settings.prometheus_url, settings.access, STORE_NAME if is_store else None)
     alertmanager = AlertmanagerCluster([settings.alertmanager_url, *settings.alertmanager_peers], settings.access)
     dashboards = load_dashboards(config)
     scrape_interval = duration_seconds(config.timing.scrape_interval)

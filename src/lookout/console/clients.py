@@ -136,6 +136,11 @@ class _Upstream:
 class PrometheusClient(_Upstream):
     name = "Prometheus"
 
+    def __init__(self, base_url: str, access: UpstreamAccess | None = None, name: str | None = None) -> None:
+        super().__init__(base_url, access)
+        if name is not None:  # the long-term store of an ha topology answers the same API: say which one failed
+            self.name = name
+
     async def api(self, call: str, params: list[tuple[str, str]]) -> tuple[int, bytes]:
         """Proxy one read-only API call: Prometheus's status and JSON body, untouched."""
         if call not in PROMETHEUS_PROXY_PATHS:
@@ -153,11 +158,11 @@ class PrometheusClient(_Upstream):
         try:
             body = response.json()
         except ValueError:
-            raise UpstreamError(f"Prometheus at {self.base_url}: not a JSON answer on {path}") from None
+            raise UpstreamError(f"{self.name} at {self.base_url}: not a JSON answer on {path}") from None
         if body.get("status") != "success":
             kind = body.get("errorType", "error")
             refused = QueryRefused if kind == "bad_data" else UpstreamError
-            raise refused(f"Prometheus: {kind}: {body.get('error', 'query failed')}")
+            raise refused(f"{self.name}: {kind}: {body.get('error', 'query failed')}")
         return body["data"]
 
     async def instant(self, expr: str, at: float | None = None) -> list[Sample]:
