@@ -88,6 +88,9 @@ REPLICA: Final = "replica"
 """External label telling HA Prometheus replicas apart; dropped from alerts so that Alertmanager deduplicates them."""
 SHARD: Final = "shard"
 """External label of a sharded Prometheus: its shard (kept in the long-term store, dropped before alerting)."""
+STACK_ROLE: Final = "lookout_role"
+"""Target label of a sharded topology's Prometheus instances: the shard they serve (``prometheus-shard-1``). A
+stack component is down *alone* when no instance of its role (its job, or this) is up: then it pages."""
 # Lookout's own label names (the families below say which carries which).
 DIRECTION: Final = "direction"
 """``in`` or ``out``: a message or bytes the server received or sent."""

@@ -60,6 +60,8 @@ FAMILY = {
     "MCPInFlightSaturation": "resources",
     "MCPCPUUtilizationHigh": "resources",
     "LookoutAuxiliaryComponentDown": "stack",
+    "LookoutStackComponentDown": "stack",
+    "LookoutStackReplicaDown": "stack",
 }
 ERROR_ALERTS = ("MCPErrorBudgetBurnFast", "MCPErrorBudgetBurnMedium", "MCPErrorRatioHigh", "MCPToolErrorRatioHigh")
 DOWN_ALERTS = ("MCPServerDown", "MCPServerInstanceDown", "MCPTenantDown", "MCPProbeFailing")
@@ -375,6 +377,49 @@ def pushgateway_down() -> Scenario:
     )
 
 
+def stack(job: str, instance: str, **target_labels: str) -> dict[str, str]:
+    """The labels of a stack component's alert: its job as the service, under the stack's own tenant."""
+    return {"tenant": "_lookout", "service": job, "job": job, "instance": instance, **target_labels}
+
+
+def stack_replica_down() -> Scenario:
+    prometheus = [f"127.0.0.1:{port}" for port in (9090, 9190)]
+    alertmanagers = [f"127.0.0.1:{port}" for port in (9093, 9193, 9293)]
+    return Scenario(
+        "ha: one Prometheus replica of two and one Alertmanager peer of three down for five hours",
+        300,
+        gauges=[
+            (f'up{{job="{job}",instance="{a}"}}', const(0 if i == 1 else 1))
+            for job, addresses in (("prometheus", prometheus), ("alertmanager", alertmanagers))
+            for i, a in enumerate(addresses)
+        ],
+        pages=[
+            page("LookoutStackReplicaDown", "15m", "P2", None, **stack("prometheus", prometheus[1])),
+            page("LookoutStackReplicaDown", "15m", "P2", None, **stack("alertmanager", alertmanagers[1])),
+        ],
+        quiet=quiet(("LookoutStackComponentDown", "LookoutEscalatedP1", "LookoutEscalatedP2"), "15m", "290m"),
+    )
+
+
+def stack_shard_down() -> Scenario:
+    role = "lookout_role"
+    shards = {f"127.0.0.1:{9090 + 100 * i}": f"prometheus-shard-{i // 2}" for i in range(4)}
+    down = [a for a, shard in shards.items() if shard == "prometheus-shard-0"]
+    return Scenario(
+        "ha: both replicas of one Prometheus shard down, the other shard up",
+        40,
+        gauges=[
+            (f'up{{job="prometheus",instance="{a}",{role}="{shard}"}}', const(0 if a in down else 1))
+            for a, shard in shards.items()
+        ],
+        pages=[
+            page("LookoutStackComponentDown", "10m", "P1", None, **stack("prometheus", a, **{role: shards[a]}))
+            for a in down
+        ],
+        quiet=quiet(("LookoutStackReplicaDown",), "10m", "30m"),
+    )
+
+
 def escalation() -> Scenario:
     # search: p99 over the policy for an hour (escalates once); solo: deliberate tool errors (never escalate);
     # api: two of three replicas down (one escalation for the service, not one per replica).
@@ -429,6 +474,8 @@ FLEET: list[Callable[[], Scenario]] = [
     whole_tenant_crash_looping,
     tenant_with_one_steady_replica,
     pushgateway_down,
+    stack_replica_down,
+    stack_shard_down,
     escalation,
     no_escalation_during_p0,
     per_target_resources,

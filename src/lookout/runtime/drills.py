@@ -173,6 +173,7 @@ DRILLS: Final[dict[str, Entry]] = {
     "LookoutRemoteWriteBehind": NotDrillable(
         "`lookout up` remote-writes only in the HA topology; its storage-outage test stops VictoriaMetrics instead"
     ),
+    "LookoutStackReplicaDown": NotDrillable("it needs an HA topology (a replica down while another is up)"),
     "LookoutScrapeTargetAbsent": NotDrillable("it needs a target missing from the generated scrape configuration"),
     "LookoutAlertUnroutable": NotDrillable("the generated rules only carry configured tenants and priorities"),
 }

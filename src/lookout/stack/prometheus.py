@@ -154,6 +154,22 @@ def _remote_write(config: Config) -> list[dict[str, Any]]:
     return out
 
 
+def _prometheus_targets(config: Config) -> list[dict[str, Any]]:
+    """Every Prometheus; sharded, one group per shard labelled with its role: the replicas of one shard stand in
+    for each other, those of another shard do not (LookoutStackComponentDown)."""
+    replicas, shards = _layout(config)
+    addresses = config.prometheus_addresses()
+    if shards == 1:
+        return [{"targets": addresses}]
+    return [
+        {
+            "targets": addresses[shard * replicas : (shard + 1) * replicas],
+            "labels": {m.STACK_ROLE: f"{naming.JOB_PROMETHEUS}-shard-{shard}"},
+        }
+        for shard in range(shards)
+    ]
+
+
 def prometheus_config(config: Config, alertmanager: str | None = None, instance: int = 0) -> dict[str, Any]:
     """The configuration of Prometheus ``instance`` (shard-major) as data. ``alertmanager`` overrides the
     Alertmanager addresses."""
@@ -167,7 +183,7 @@ def prometheus_config(config: Config, alertmanager: str | None = None, instance:
         mcp_job,
         *prober_scrape_configs(config, shards=shards, shard=shard),
         # Every instance watches every Prometheus and Alertmanager: replicas raise identical stack alerts.
-        {"job_name": naming.JOB_PROMETHEUS, "static_configs": [{"targets": config.prometheus_addresses()}]},
+        {"job_name": naming.JOB_PROMETHEUS, "static_configs": _prometheus_targets(config)},
         {"job_name": naming.JOB_ALERTMANAGER, "static_configs": [{"targets": config.alertmanager_addresses()}]},
         # Host metrics where the deployment runs node-exporter: the compose output mounts its target
         # over the empty native file, so one prometheus.yml serves both.

@@ -419,18 +419,33 @@ ALERTS: tuple[AlertRule, ...] = (
     ),
     AlertRule(
         name="LookoutStackComponentDown",
-        expr=x.component_down(x.ESSENTIAL_JOBS),
+        expr=x.role_down(x.ESSENTIAL_JOBS),
         for_="5m",
         priority=Priority.P1,
         summary="A component of the monitoring stack is down",
         description=(
             "{{ $labels.job }} ({{ $labels.instance }}) cannot be scraped: alert evaluation, alert delivery or "
-            "synthetic probes are blind."
+            "synthetic probes are blind (no replica of it is up)."
         ),
         family="stack",
         group="lookout-self",
         static_labels=((m.TENANT, STACK_TENANT),),
         escalates=True,
+        about_servers=False,
+    ),
+    AlertRule(
+        name="LookoutStackReplicaDown",
+        expr=x.redundancy_lost(x.ESSENTIAL_JOBS),
+        for_="10m",
+        priority=Priority.P2,
+        summary="An HA replica of the monitoring stack is down; the others carry on",
+        description=(
+            "{{ $labels.job }} ({{ $labels.instance }}) cannot be scraped, but another instance of its role is up: "
+            "alerting works, one more failure would blind it. Bring it back within working hours."
+        ),
+        family="stack",
+        group="lookout-self",
+        static_labels=((m.TENANT, STACK_TENANT),),
         about_servers=False,
     ),
     AlertRule(

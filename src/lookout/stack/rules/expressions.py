@@ -284,6 +284,26 @@ def component_down(jobs: tuple[str, ...]) -> Expr:
     return const(f'label_replace(up{{{m.JOB}=~"{"|".join(jobs)}"}}, "{m.SERVICE}", "$1", "{m.JOB}", "(.+)") == 0')
 
 
+def _role_down(jobs: tuple[str, ...], op: str) -> Expr:
+    """Instances of ``jobs`` down, kept (``and``) or dropped (``unless``) where another instance of the same role
+    is up: an HA peer or replica (a shard's, by ``lookout_role``) that carries on."""
+    selector = f'up{{{m.JOB}=~"{"|".join(jobs)}"}}'
+    return const(
+        f'label_replace({selector} == 0 {op} on ({m.JOB}, {m.STACK_ROLE}) ({selector} == 1), "{m.SERVICE}", "$1", '
+        f'"{m.JOB}", "(.+)")'
+    )
+
+
+def role_down(jobs: tuple[str, ...]) -> Expr:
+    """A stack component down with no instance of its role left (one Prometheus, every Alertmanager peer)."""
+    return _role_down(jobs, "unless")
+
+
+def redundancy_lost(jobs: tuple[str, ...]) -> Expr:
+    """An HA replica or peer down while another instance of its role carries on."""
+    return _role_down(jobs, "and")
+
+
 def unroutable(c: Config) -> str:
     """Firing alerts no tenant/priority route matches: they reach only the default receiver. Alertmanager 0.25
     counts no notifications per receiver, so the rule reads Prometheus' own ALERTS."""
