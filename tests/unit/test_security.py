@@ -57,6 +57,10 @@ def secure(tmp: Path, extra: str = "") -> Config:
         ("{profile: secure}", "profile secure needs tls.enabled: true and at least one user or token"),
         ("{tls: {enabled: true}}", "tls.ca_file is required when tls.enabled is true"),
         ("{users: [{name: v, role: viewer, password_hash: '$2b$12$" + "a" * 53 + "'}]}", "no user Lookout's own"),
+        (
+            "{tokens: [{name: ci, token_file: ci.token}]}",
+            "tokens alone would leave Prometheus, Alertmanager and the Pushgateway without a login",
+        ),
     ],
 )
 def test_bad_security_blocks_are_refused_naming_the_field(security: str, message: str) -> None:
@@ -72,9 +76,13 @@ def test_bad_security_blocks_are_refused_naming_the_field(security: str, message
         ("{}", False),  # redaction and audit are on by default and do not count
         ("{tls: {enabled: true, ca_file: ca.crt, cert_file: server.crt, key_file: server.key}}", True),
         ("{users: [{name: ops, role: operator, password_file: ops.password}]}", True),
-        ("{tokens: [{name: ci, token_file: ci.token}]}", True),
+        (
+            "{users: [{name: ops, role: operator, password_file: ops.password}], "
+            "tokens: [{name: ci, token_file: ci.token}]}",
+            True,
+        ),
     ],
-    ids=["nothing", "tls-only", "users-only", "tokens-only"],
+    ids=["nothing", "tls-only", "users-only", "users-and-tokens"],
 )
 def test_security_is_enabled_by_tls_or_any_principal(security: str, enabled: bool) -> None:
     assert parse_config(BASE + f"security: {security}\n").security.enabled is enabled

@@ -172,9 +172,16 @@ class Security(_Model):
         for name in names:
             if names.count(name) > 1:
                 raise ValueError(f"principal {name!r} is defined twice: give each user and token its own name")
-        if self.users and self.client() is None:
+        # Tokens alone are no login for Prometheus, Alertmanager and the Pushgateway (the exporter-toolkit takes
+        # users only), and Lookout's own clients (scrapes, alerts, the console) log in with a user's password.
+        if self.auth and self.client() is None:
             raise ValueError(
                 "no user Lookout's own clients can log in as: give an operator a password_file, or set client_user"
+                + (
+                    "; tokens alone would leave Prometheus, Alertmanager and the Pushgateway without a login"
+                    if not self.users
+                    else ""
+                )
             )
         return self
 
