@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from lookout.config import load_config
 from lookout.security.certs import write_certs
 from lookout.security.controls import controls
@@ -71,6 +73,52 @@ def test_a_readable_key_fails_naming_its_field_and_line(tmp_path: Path) -> None:
     failed = {c.name: c for c in controls(load_config(path), path) if not c.passed}
     assert set(failed) == {"secrets-by-file"}
     assert failed["secrets-by-file"].where == f"{path}:12" and "chmod 600" in failed["secrets-by-file"].detail
+
+
+@pytest.mark.parametrize(
+    ("section", "line"),
+    [
+        ("probe:\n  modules:\n    discover:\n      credentials: {bearer_token_file: SECRET}\n", 18),
+        (
+            "probe:\n  modules:\n    discover:\n"
+            "      credentials: {basic_auth: {username: u, password_file: SECRET}}\n",
+            18,
+        ),
+        ("prometheus:\n  remote_write: [{url: 'https://store.example/api/v1/push', bearer_token_file: SECRET}]\n", 16),
+    ],
+    ids=["probe-token", "probe-password", "remote-write-token"],
+)
+def test_a_readable_secret_outside_security_fails_naming_its_field_and_line(
+    tmp_path: Path, section: str, line: int
+) -> None:
+    """Probe modules' and remote writes' secret files are held to owner-only like the ones security: names."""
+    secret = tmp_path / "other.secret"
+    secret.write_text("s3cret\n")
+    secret.chmod(0o600)
+    path = tmp_path / "lookout.yaml"
+    path.write_text(_secure(tmp_path) + section.replace("SECRET", str(secret)))
+    write_certs(load_config(path))
+    assert all(c.passed for c in controls(load_config(path), path))
+    secret.chmod(0o644)
+    failed = {c.name: c for c in controls(load_config(path), path) if not c.passed}
+    assert set(failed) == {"secrets-by-file"}
+    assert failed["secrets-by-file"].where == f"{path}:{line}" and str(secret) in failed["secrets-by-file"].detail
+
+
+def test_a_readable_receiver_secret_fails(tmp_path: Path) -> None:
+    secret = tmp_path / "slack.url"
+    secret.write_text("https://hooks.slack.example/T0/B0/x\n")
+    secret.chmod(0o644)
+    path = tmp_path / "lookout.yaml"
+    text = _secure(tmp_path).replace(
+        '{name: sink, webhook: {url: "http://127.0.0.1:9095/notify"}}',
+        f"{{name: sink, slack: {{api_url_file: {secret}, channel: '#ops'}}}}",
+    )
+    path.write_text(text)
+    write_certs(load_config(path))
+    failed = {c.name: c for c in controls(load_config(path), path) if not c.passed}
+    assert set(failed) == {"secrets-by-file"} and str(secret) in failed["secrets-by-file"].detail
+    assert failed["secrets-by-file"].where == f"{path}:4"
 
 
 def test_an_open_config_fails_with_the_lines_that_decide(tmp_path: Path) -> None:

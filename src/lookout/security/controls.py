@@ -58,6 +58,37 @@ def _private(path: str) -> bool:
     return not mode & (stat.S_IRWXG | stat.S_IRWXO)
 
 
+def _other_secret_files(config: Config) -> list[tuple[tuple[str | int, ...], str | None]]:
+    """The secret files outside ``security:``: the probe modules' credentials, the receivers' and the remote
+    writes' tokens, keys and passwords (as secret as a password file, and as easily left world-readable)."""
+    out: list[tuple[tuple[str | int, ...], str | None]] = []
+    for name, module in config.probe.modules.items():
+        credentials = module.credentials
+        out.append((("probe", "modules", name, "credentials", "bearer_token_file"), credentials.bearer_token_file))
+        if credentials.basic_auth is not None:
+            out.append(
+                (
+                    ("probe", "modules", name, "credentials", "basic_auth", "password_file"),
+                    credentials.basic_auth.password_file,
+                )
+            )
+    for i, receiver in enumerate(config.alerting.receivers):
+        at = ("alerting", "receivers", i)
+        if receiver.webhook is not None:
+            out.append(((*at, "webhook", "bearer_token_file"), receiver.webhook.bearer_token_file))
+        if receiver.slack is not None:
+            out.append(((*at, "slack", "api_url_file"), receiver.slack.api_url_file))
+        if receiver.pagerduty is not None:
+            out.append(((*at, "pagerduty", "routing_key_file"), receiver.pagerduty.routing_key_file))
+        if receiver.email is not None:
+            out.append(((*at, "email", "auth_password_file"), receiver.email.auth_password_file))
+    for i, remote in enumerate(config.prometheus.remote_write):
+        at = ("prometheus", "remote_write", i)
+        out.append(((*at, "bearer_token_file"), remote.bearer_token_file))
+        out.append(((*at, "basic_auth_password_file"), remote.basic_auth_password_file))
+    return [(loc, f) for loc, f in out if f is not None]
+
+
 def controls(config: Config, path: Path) -> list[Control]:
     at = _Lines(path)
     security = config.security
@@ -92,13 +123,15 @@ def controls(config: Config, path: Path) -> list[Control]:
         secret_files.append((("security", "tls", "key_file"), security.tls.key_file))
         if security.tls.client_key_file:
             secret_files.append((("security", "tls", "client_key_file"), security.tls.client_key_file))
+    secret_files += _other_secret_files(config)
     exposed = [(loc, f) for loc, f in secret_files if f is not None and not _private(f)]
     out.append(
         Control(
             "secrets-by-file",
             not exposed,
             at(*exposed[0][0]) if exposed else at("security"),
-            f"{exposed[0][1]} is missing or readable by group or others: chmod 600 it (or run `lookout certs`)"
+            f"{exposed[0][1]} is missing or readable by group or others: chmod 600 it"
+            + (" (or run `lookout certs`)" if exposed[0][0][0] == "security" else "")
             if exposed
             else f"secrets only by *_file fields (inline ones are refused); {len(secret_files)} files owner-only",
         )
