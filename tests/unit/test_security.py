@@ -22,7 +22,7 @@ from lookout.security import SecurityError
 from lookout.security.auth import AuthMiddleware, ServerSecurity
 from lookout.security.certs import _key, _pem_cert, _pem_key, make_certificate, write_certs
 from lookout.security.files import check_files
-from lookout.security.web_config import web_config
+from lookout.security.web_config import web_config, write_web_config
 from lookout.stack.alertmanager import alertmanager_config
 from lookout.stack.prometheus import prometheus_config
 from tests.support import lookout_argv
@@ -274,3 +274,15 @@ async def test_the_demos_mcp_endpoint_accepts_the_configured_tokens_only(tmp_pat
     assert await verifier.verify_token(token[:-1]) is None
     password = (tmp_path / "secrets" / "ops.password").read_text().strip()
     assert await verifier.verify_token(password) is None  # a user's password is no bearer token
+
+
+def test_the_web_config_is_owner_only_even_over_a_readable_file(tmp_path: Path) -> None:
+    """`lookout certs --web-config` and `lookout up` rewrite web.yml: a copy left world-readable is made private."""
+    config = secure(tmp_path)
+    write_certs(config)
+    path = tmp_path / "web.yml"
+    path.write_text("old\n")
+    path.chmod(0o644)
+    assert write_web_config(config.security, path) == path
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert "basic_auth_users" in path.read_text()

@@ -48,6 +48,7 @@ def write_web_config(security: Security, path: Path) -> Path | None:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # the mode above applies to a new file only: an existing one keeps whatever it had
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         yaml.safe_dump(data, out, sort_keys=True)
     return path
