@@ -60,6 +60,17 @@ def _load(path: Path) -> Config:
     return config
 
 
+def _warn_exposed(listeners: list[tuple[str, str]], cfg: Config | None) -> None:
+    """The warning `_load` gives a `listen:` address beyond loopback, for a command's own listen options (an
+    address `listen:` already has was named when the config loaded)."""
+    from lookout.config.security import Security, exposure_warnings
+
+    named = {address for _, address in cfg.addresses()} if cfg is not None else set()
+    own = [(option, address) for option, address in listeners if address not in named]
+    for line in exposure_warnings(own, cfg.security if cfg is not None else Security()):
+        typer.secho(f"lookout: warning: {line}", fg="yellow", err=True)
+
+
 def _secured(cfg: Config) -> Config:
     """``cfg`` once every file its ``security:`` names is usable (else one line naming the field, exit 2)."""
     if not cfg.security.enabled:
@@ -337,12 +348,13 @@ def demo_server(
     from lookout.security.auth import server_security
     from lookout.serving import PortInUse
 
-    security = None
+    security, cfg = None, None
     if config is not None:
-        settings = _secured(_load(config)).security
-        if settings.auth and settings.mcp_token() is None:
+        cfg = _secured(_load(config))
+        if cfg.security.auth and cfg.security.mcp_token() is None:
             fail(NO_MCP_TOKEN)
-        security = server_security(settings)
+        security = server_security(cfg.security)
+    _warn_exposed([("--host", f"{host}:{port}"), ("--management-host", f"{management_host}:{management_port}")], cfg)
     serve = partial(
         serve_demo,
         service=service,
@@ -482,7 +494,9 @@ def sink(
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         fail(f"--listen {listen!r} is not host:port, e.g. 127.0.0.1:9095")
-    security = server_security(_secured(_load(config)).security) if config is not None else None
+    cfg = _secured(_load(config)) if config is not None else None
+    _warn_exposed([("--listen", listen)], cfg)
+    security = server_security(cfg.security) if cfg is not None else None
     try:
         anyio.run(serve_sink, host, int(port), file, security)
     except PortInUse as exc:
@@ -530,6 +544,7 @@ def console(
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         fail(f"--listen {address!r} is not host:port, e.g. 127.0.0.1:3000")
+    _warn_exposed([("--listen", address)], cfg)
     try:
         if cfg.security.enabled:
             check_files(cfg.security)
@@ -592,6 +607,7 @@ def exporter(
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         fail(f"--listen {address!r} is not host:port, e.g. 127.0.0.1:9115")
+    _warn_exposed([("--listen", address)], cfg)
     try:
         anyio.run(serve_exporter, ExporterState(config, cfg), host, int(port))
     except PortInUse as exc:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -227,6 +228,36 @@ def test_listeners_beyond_loopback_are_named_and_need_tls_and_auth_when_secure(t
     )
     with pytest.raises(ConfigError, match=r"profile secure needs tls\.enabled: true and at least one user"):
         parse_config(exposed + "security: {profile: secure}\n")  # so every listener beyond loopback has both
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        (["console", "--listen", "0.0.0.0:{port}"], "--listen"),
+        (["exporter", "--listen", "0.0.0.0:{port}"], "--listen"),
+        (["sink", "--listen", "0.0.0.0:{port}"], "--listen"),
+        (
+            ["demo-server", "--management-host", "0.0.0.0", "--management-port", "{port}", "--port", "{port}"],
+            "--management-host",
+        ),
+    ],
+    ids=["console", "exporter", "sink", "demo-server"],
+)
+def test_a_listen_option_beyond_loopback_is_named_like_a_listen_field(
+    tmp_path: Path, command: list[str], option: str
+) -> None:
+    """`--listen 0.0.0.0:PORT` without security: serves everyone on the network as `listen:` would: same warning.
+    The port is taken, so the command stops right after loading (exit 2) and nothing is served."""
+    config_file = tmp_path / "lookout.yaml"
+    config_file.write_text(BASE)
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = [part.format(port=port) for part in command] + ["--config", str(config_file)]
+        result = subprocess.run(lookout_argv(*argv), capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert f"{option}: 0.0.0.0:{port} listens beyond loopback without TLS and authentication" in result.stderr
 
 
 def test_lookout_up_serves_tls_with_the_web_config_and_checks_readiness_as_a_client(tmp_path: Path) -> None:
