@@ -57,6 +57,11 @@ def _load(path: Path) -> Config:
     configure_redaction(config.security.redaction.enabled, config.security.redaction.patterns)
     for line in exposure_warnings(config.addresses(), config.security):
         typer.secho(f"lookout: warning: {line}", fg="yellow", err=True)
+    from lookout.security.controls import cleartext_scrape
+
+    for loc, url in config.cleartext_scrapes():
+        field = ".".join(str(part) for part in loc)
+        typer.secho(f"lookout: warning: {field}: {cleartext_scrape(url, config)}", fg="yellow", err=True)
     return config
 
 

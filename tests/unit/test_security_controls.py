@@ -121,6 +121,28 @@ def test_a_readable_receiver_secret_fails(tmp_path: Path) -> None:
     assert failed["secrets-by-file"].where == f"{path}:4"
 
 
+def test_a_plain_http_scrape_under_tls_fails_tls_everywhere_and_is_warned_about(tmp_path: Path) -> None:
+    """Prometheus sends the `mcp` job's one login to every target: to an http:// metrics_url in clear text."""
+    path = tmp_path / "lookout.yaml"
+    path.write_text(
+        _secure(tmp_path).replace(
+            'url: "http://127.0.0.1:9/mcp"}',
+            'url: "http://127.0.0.1:9/mcp", metrics_url: "http://10.0.0.5:9464/metrics"}',
+        )
+    )
+    write_certs(load_config(path))
+    failed = {c.name: c for c in controls(load_config(path), path) if not c.passed}
+    assert set(failed) == {"tls-everywhere"}
+    assert failed["tls-everywhere"].where == f"{path}:2"
+    assert "http://10.0.0.5:9464/metrics is scraped over plain HTTP" in failed["tls-everywhere"].detail
+    assert "client user's password in clear text" in failed["tls-everywhere"].detail
+    result = _run(path)
+    assert result.returncode == 1
+    assert "warning: tenants.0.targets.0.metrics_url: http://10.0.0.5:9464/metrics is scraped" in result.stderr
+    path.write_text(path.read_text().replace("http://10.0.0.5", "https://10.0.0.5"))
+    assert all(c.passed for c in controls(load_config(path), path))
+
+
 def test_an_open_config_fails_with_the_lines_that_decide(tmp_path: Path) -> None:
     path = tmp_path / "lookout.yaml"
     path.write_text(OPEN)

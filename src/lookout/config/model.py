@@ -706,6 +706,19 @@ class Config(_Model):
         has one (it sees every replica and shard), else the one Prometheus."""
         return f"{self.security.scheme}://{self.long_term_storage_address() or self.listen.prometheus}"
 
+    def cleartext_scrapes(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Under ``security.tls``, the targets' ``metrics_url`` that are plain http, each with its field's path:
+        Prometheus scrapes them without TLS, sending the client user's password in clear text (the `mcp` job has
+        one login for every target)."""
+        if not self.security.tls.enabled:
+            return []
+        return [
+            (("tenants", i, "targets", j, "metrics_url"), str(target.metrics_url))
+            for i, tenant in enumerate(self.tenants)
+            for j, target in enumerate(tenant.targets)
+            if target.metrics_url is not None and target.metrics_url.scheme == "http"
+        ]
+
     def addresses(self) -> list[tuple[str, str]]:
         """Every address of the local stack with the field that sets it (ports must not clash)."""
         out = [(f"listen.{name}", value) for name, value in self.listen.model_dump().items()]

@@ -20,6 +20,15 @@ from lookout.config.security import is_loopback
 from lookout.config.types import duration_seconds
 
 
+def cleartext_scrape(url: str, config: Config) -> str:
+    """What is wrong with a plain-http ``metrics_url`` under ``security.tls`` (:meth:`Config.cleartext_scrapes`)."""
+    login = ", with the client user's password in clear text" if config.security.client() is not None else ""
+    return (
+        f"{url} is scraped over plain HTTP while security.tls is on{login}: serve the management port with TLS "
+        "and use https:// (docs/security.md)"
+    )
+
+
 @dataclass(frozen=True)
 class Control:
     name: str
@@ -94,16 +103,21 @@ def controls(config: Config, path: Path) -> list[Control]:
     security = config.security
     out = []
     tls = security.tls.enabled
-    out.append(
-        Control(
-            "tls-everywhere",
-            tls,
-            at("security", "tls", "enabled"),
-            "every endpoint serves TLS and every client verifies it against security.tls.ca_file"
-            if tls
-            else "security.tls.enabled is not true: endpoints serve plain HTTP",
+    cleartext = config.cleartext_scrapes()
+    if cleartext:
+        loc, url = cleartext[0]
+        out.append(Control("tls-everywhere", False, at(*loc), cleartext_scrape(url, config)))
+    else:
+        out.append(
+            Control(
+                "tls-everywhere",
+                tls,
+                at("security", "tls", "enabled"),
+                "every endpoint serves TLS and every client verifies it against security.tls.ca_file"
+                if tls
+                else "security.tls.enabled is not true: endpoints serve plain HTTP",
+            )
         )
-    )
     out.append(
         Control(
             "auth-everywhere",
