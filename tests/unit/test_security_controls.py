@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from lookout.config import load_config
+from lookout.config.security import exposure_warnings
 from lookout.security.certs import write_certs
 from lookout.security.controls import controls
 from tests.stack_support import SecurityBlock
@@ -141,6 +142,38 @@ def test_a_plain_http_scrape_under_tls_fails_tls_everywhere_and_is_warned_about(
     assert "warning: tenants.0.targets.0.metrics_url: http://10.0.0.5:9464/metrics is scraped" in result.stderr
     path.write_text(path.read_text().replace("http://10.0.0.5", "https://10.0.0.5"))
     assert all(c.passed for c in controls(load_config(path), path))
+
+
+@pytest.mark.parametrize(
+    ("ha", "field", "why"),
+    [
+        (
+            "{prometheus_replicas: 2, long_term_storage: victoriametrics, victoriametrics: '0.0.0.0:8428'}",
+            "ha.victoriametrics",
+            "without a login (VictoriaMetrics takes none",
+        ),
+        (
+            "{alertmanager_replicas: 2, alertmanager_cluster: ['0.0.0.0:9094', '127.0.0.1:9096']}",
+            "ha.alertmanager_cluster[0]",
+            "without TLS or a login (Alertmanager's gossip takes neither",
+        ),
+    ],
+    ids=["victoriametrics", "gossip"],
+)
+def test_a_listener_security_cannot_guard_fails_exposed_beyond_loopback(
+    tmp_path: Path, ha: str, field: str, why: str
+) -> None:
+    """TLS and users guard every other listener, not the long-term store's or the gossip's: no PASS for those."""
+    path = tmp_path / "lookout.yaml"
+    path.write_text(_secure(tmp_path) + f"ha: {ha}\n")
+    write_certs(load_config(path))
+    config = load_config(path)
+    [exposed] = [c for c in controls(config, path) if c.name == f"exposed:{field}"]
+    assert not exposed.passed and why in exposed.detail
+    [warning] = exposure_warnings(config.addresses(), config.security)
+    assert (
+        warning.startswith(f"{field}: 0.0.0.0:") and why in warning and "TLS and authentication are on" not in warning
+    )
 
 
 def test_an_open_config_fails_with_the_lines_that_decide(tmp_path: Path) -> None:

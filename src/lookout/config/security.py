@@ -12,7 +12,7 @@ import ipaddress
 import os
 import re
 from enum import StrEnum
-from typing import Literal, Self
+from typing import Final, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -236,14 +236,35 @@ def is_loopback(address: str) -> bool:
         return False
 
 
+NO_LOGIN_LISTENERS: Final = {
+    "ha.victoriametrics": "without a login (VictoriaMetrics takes none, whatever security: says)",
+    "ha.alertmanager_cluster": "without TLS or a login (Alertmanager's gossip takes neither, whatever security: says)",
+}
+"""Listeners of the stack that ``security:`` cannot put behind a login, by field (without its index)."""
+
+
+def unguarded(field: str, security: Security) -> str | None:
+    """Why whoever reaches the listener ``field`` may use it, or None when TLS and authentication guard it."""
+    own = NO_LOGIN_LISTENERS.get(field.partition("[")[0])
+    if own is not None:
+        return own
+    return None if security.tls.enabled and security.auth else "without TLS and authentication"
+
+
 def exposure_warnings(addresses: list[tuple[str, str]], security: Security) -> list[str]:
     """One line per listener beyond loopback, saying what protects it (or that nothing does)."""
     out = []
     for field, address in addresses:
         if is_loopback(address):
             continue
-        if security.tls.enabled and security.auth:
+        why = unguarded(field, security)
+        if why is None:
             out.append(f"{field}: {address} listens beyond loopback (TLS and authentication are on)")
+        elif field.partition("[")[0] in NO_LOGIN_LISTENERS:
+            out.append(
+                f"{field}: {address} listens beyond loopback {why}: anyone who can reach it can read and change "
+                "its data; keep it on 127.0.0.1 (docs/security.md)"
+            )
         else:
             out.append(
                 f"{field}: {address} listens beyond loopback without TLS and authentication: anyone who can reach "

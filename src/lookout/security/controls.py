@@ -16,7 +16,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from lookout.config.model import Config
-from lookout.config.security import is_loopback
+from lookout.config.security import is_loopback, unguarded
 from lookout.config.types import duration_seconds
 
 
@@ -188,14 +188,13 @@ def controls(config: Config, path: Path) -> list[Control]:
     for field, address in config.addresses():
         if is_loopback(address):
             continue
-        ok = tls and security.auth
+        why = unguarded(field, security)
         out.append(
             Control(
                 f"exposed:{field}",
-                ok,
+                why is None,
                 at(*field.split(".")),
-                f"{address} beyond loopback "
-                + ("with TLS and authentication" if ok else "without TLS and authentication"),
+                f"{address} beyond loopback " + ("with TLS and authentication" if why is None else why),
             )
         )
     store = config.long_term_storage_address()
