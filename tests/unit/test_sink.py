@@ -36,6 +36,19 @@ def test_what_only_python_calls_json_is_a_400_and_not_written(tmp_path: Path, bo
     assert not file.exists()
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_post_a_web_page_could_send_is_refused_and_not_written(tmp_path: Path, content_type: str | None) -> None:
+    """A page in a browser on the same host can post these to the sink's port without a CORS preflight."""
+    file = tmp_path / "notifications.jsonl"
+    headers = {"Origin": "https://attacker.example"} | ({"Content-Type": content_type} if content_type else {})
+    with TestClient(sink_app(file)) as client:
+        response = client.post("/notify", content=json.dumps(WEBHOOK).encode(), headers=headers)
+        assert response.status_code == 415 and "application/json" in response.text
+        charset = {"Content-Type": "application/json; charset=utf-8"}
+        assert client.post("/notify", content=json.dumps(WEBHOOK).encode(), headers=charset).status_code == 200
+    assert [json.loads(line) for line in file.read_text().splitlines()] == [WEBHOOK]
+
+
 def test_every_written_line_is_strict_json(tmp_path: Path) -> None:
     file = tmp_path / "notifications.jsonl"
     # U+2028 and U+0085 end a line for str.splitlines (read_notifications): written raw, they would split one.

@@ -106,6 +106,15 @@ def sink_app(path: Path) -> Starlette:
     lock = anyio.Lock()
 
     async def notify(request: Request) -> Response:
+        # Alertmanager posts application/json. A web page can post text/plain or a form to any local port without
+        # asking first (no CORS preflight), so any other type is refused: no page can plant a notification.
+        media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media_type != "application/json":
+            return PlainTextResponse(
+                f"expected Content-Type: application/json (an Alertmanager webhook), not {media_type or 'none'!r}\n",
+                status_code=415,
+                headers=_CLOSE,
+            )
         try:
             body = await read_limited(request, MAX_BODY)
         except ClientDisconnect:  # gone before the body was complete (or closed at the read deadline)
