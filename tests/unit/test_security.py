@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
@@ -317,3 +318,28 @@ def test_the_web_config_is_owner_only_even_over_a_readable_file(tmp_path: Path) 
     assert write_web_config(config.security, path) == path
     assert path.stat().st_mode & 0o777 == 0o600
     assert "basic_auth_users" in path.read_text()
+
+
+def test_certs_never_replace_a_ca_of_ones_own_whose_key_is_elsewhere(tmp_path: Path) -> None:
+    """ca_file from an organisation's CA (no key beside it) and certificates it issued: `lookout certs` writes the
+    password files and keeps the rest; with a certificate to sign it says why it cannot, and changes nothing."""
+    config = secure(tmp_path)
+    s = tmp_path / "secrets"
+    s.mkdir()
+    own_key = _key()
+    own_ca = _pem_cert(make_certificate("Corp CA", own_key, None, dt.timedelta(days=30)))
+    (s / "ca.crt").write_bytes(own_ca)
+    leaf_key = _key()
+    leaf = make_certificate(
+        "lookout", leaf_key, (x509.load_pem_x509_certificate(own_ca), own_key), dt.timedelta(days=9)
+    )
+    (s / "server.crt").write_bytes(_pem_cert(leaf))
+    (s / "server.key").write_bytes(_pem_key(leaf_key))
+    (s / "server.key").chmod(0o600)
+    written = write_certs(config)
+    assert (s / "ca.crt").read_bytes() == own_ca and not (s / "ca.key").exists()
+    assert sorted(Path(p).name for p in written.created) == ["ops.password", "watcher.password"]
+    check_files(config.security)  # the server certificate still verifies against ca_file
+    with pytest.raises(SecurityError, match=r"ca\.crt has no key .*ca\.key beside it, so `lookout certs` cannot sign"):
+        write_certs(config, renew=True)
+    assert (s / "ca.crt").read_bytes() == own_ca and (s / "server.crt").read_bytes() == _pem_cert(leaf)

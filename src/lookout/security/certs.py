@@ -140,37 +140,53 @@ def write_certs(config: Config, *, renew: bool = False) -> Written:
         ca_key: object
         ca_path = Path(tls.ca_file)
         ca_key_path = ca_path.with_suffix(".key")
-        if ca_path.exists() and ca_key_path.exists():
-            try:
-                ca_cert = x509.load_pem_x509_certificate(ca_path.read_bytes())
-                ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
-            except (OSError, ValueError):
-                raise SecurityError(
-                    f"security.tls.ca_file: {ca_path} or its key {ca_key_path} is unreadable: "
-                    "remove both to make a new CA"
-                ) from None
-            written.kept.append(str(ca_path))
-        else:
-            ca_key = _key()
-            ca_cert = make_certificate("Lookout local CA", ca_key, None, CA_VALIDITY)
-            _write_private(ca_key_path, _pem_key(ca_key))
-            ca_path.parent.mkdir(parents=True, exist_ok=True)
-            ca_path.write_bytes(_pem_cert(ca_cert))
-            written.created += [str(ca_path), str(ca_key_path)]
         pairs = [(tls.cert_file, tls.key_file, False)]
         if tls.client_cert_file and tls.client_key_file:
             pairs.append((tls.client_cert_file, tls.client_key_file, True))
-        for cert_file, key_file, client in pairs:
-            if Path(cert_file).exists() and Path(key_file).exists() and not renew:
-                written.kept.append(cert_file)
-                continue
-            key = _key()
-            name = "lookout client" if client else "lookout"
-            hosts = None if client else listen_hosts(config)
-            cert = make_certificate(name, key, (ca_cert, ca_key), validity, hosts=hosts, client=client)
-            _write_private(Path(key_file), _pem_key(key))
-            Path(cert_file).write_bytes(_pem_cert(cert))
-            written.created += [cert_file, key_file]
+        to_sign = [cert for cert, key, _ in pairs if renew or not (Path(cert).exists() and Path(key).exists())]
+        if ca_key_path.exists() and not ca_path.exists():
+            raise SecurityError(
+                f"security.tls.ca_file: {ca_path} is missing but its key {ca_key_path} is there: restore the "
+                "certificate, or remove the key to make a new CA"
+            )
+        if ca_path.exists() and not ca_key_path.exists():
+            # A CA of one's own, its key kept elsewhere: never replaced, and nothing can be signed with it here.
+            if to_sign:
+                raise SecurityError(
+                    f"security.tls.ca_file: {ca_path} has no key {ca_key_path} beside it, so `lookout certs` cannot "
+                    f"sign {to_sign[0]}: issue it from that CA, or name a ca_file that does not exist yet to make "
+                    "a local CA"
+                )
+            written.kept += [str(ca_path), *(cert for cert, _, _ in pairs)]
+        else:
+            if ca_path.exists():
+                try:
+                    ca_cert = x509.load_pem_x509_certificate(ca_path.read_bytes())
+                    ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
+                except (OSError, ValueError):
+                    raise SecurityError(
+                        f"security.tls.ca_file: {ca_path} or its key {ca_key_path} is unreadable: "
+                        "remove both to make a new CA"
+                    ) from None
+                written.kept.append(str(ca_path))
+            else:
+                ca_key = _key()
+                ca_cert = make_certificate("Lookout local CA", ca_key, None, CA_VALIDITY)
+                _write_private(ca_key_path, _pem_key(ca_key))
+                ca_path.parent.mkdir(parents=True, exist_ok=True)
+                ca_path.write_bytes(_pem_cert(ca_cert))
+                written.created += [str(ca_path), str(ca_key_path)]
+            for cert_file, key_file, client in pairs:
+                if cert_file not in to_sign:
+                    written.kept.append(cert_file)
+                    continue
+                key = _key()
+                name = "lookout client" if client else "lookout"
+                hosts = None if client else listen_hosts(config)
+                cert = make_certificate(name, key, (ca_cert, ca_key), validity, hosts=hosts, client=client)
+                _write_private(Path(key_file), _pem_key(key))
+                Path(cert_file).write_bytes(_pem_cert(cert))
+                written.created += [cert_file, key_file]
     files = [u.password_file for u in security.users if u.password_file] + [t.token_file for t in security.tokens]
     for path in files:
         if Path(path).exists():
