@@ -285,6 +285,8 @@ def certs(
         check_files(cfg.security)
     except SecurityError as exc:
         fail(str(exc))
+    except OSError as exc:  # e.g. a file where the secrets directory should be, or a directory without write access
+        fail(f"cannot write {exc.filename} ({exc.strerror}): fix that path in security: or its directory's permissions")
     for path in written.created:
         typer.echo(f"created {path}")
     for path in written.kept:

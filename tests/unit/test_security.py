@@ -343,3 +343,19 @@ def test_certs_never_replace_a_ca_of_ones_own_whose_key_is_elsewhere(tmp_path: P
     with pytest.raises(SecurityError, match=r"ca\.crt has no key .*ca\.key beside it, so `lookout certs` cannot sign"):
         write_certs(config, renew=True)
     assert (s / "ca.crt").read_bytes() == own_ca and (s / "server.crt").read_bytes() == _pem_cert(leaf)
+
+
+def test_certs_into_a_path_that_cannot_be_a_directory_is_one_line(tmp_path: Path) -> None:
+    config_file = tmp_path / "lookout.yaml"
+    s = tmp_path / "secrets"
+    config_file.write_text(
+        BASE + f"security:\n  tls: {{enabled: true, ca_file: {s}/ca.crt, cert_file: {s}/server.crt, "
+        f"key_file: {s}/server.key}}\n"
+    )
+    s.write_text("a file, not a directory\n")
+    result = subprocess.run(
+        lookout_argv("certs", "--config", str(config_file)), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "unexpected" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert f"cannot write {s}" in result.stderr and "fix that path in security:" in result.stderr
