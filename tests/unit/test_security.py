@@ -60,6 +60,10 @@ def secure(tmp: Path, extra: str = "") -> Config:
         ("{tls: {enabled: true}}", "tls.ca_file is required when tls.enabled is true"),
         ("{users: [{name: v, role: viewer, password_hash: '$2b$12$" + "a" * 53 + "'}]}", "no user Lookout's own"),
         (
+            "{users: [{name: ops, role: operator, password_file: o}, {name: v, password_file: v}], client_user: v}",
+            "client_user 'v' is a viewer: Alertmanager's notifications to the sink and `lookout drill`'s faults",
+        ),
+        (
             "{tokens: [{name: ci, token_file: ci.token}]}",
             "tokens alone would leave Prometheus, Alertmanager and the Pushgateway without a login",
         ),

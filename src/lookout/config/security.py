@@ -192,6 +192,11 @@ class Security(_Model):
                 if user.name == self.client_user:
                     if user.password_file is None:
                         raise ValueError(f"client_user {user.name!r} needs a password_file (clients send the password)")
+                    if user.role is not Role.OPERATOR:
+                        raise ValueError(
+                            f"client_user {user.name!r} is a {user.role}: Alertmanager's notifications to the sink and "
+                            "`lookout drill`'s faults are writes, which need an operator: name an operator"
+                        )
                     return user
             raise ValueError(f"client_user {self.client_user!r} is not one of security.users")
         return next((u for u in self.users if u.role is Role.OPERATOR and u.password_file), None)
