@@ -256,6 +256,13 @@ def certs(
         password = sys.stdin.readline().rstrip("\n")
         if not password:
             fail("--hash-password: no password on stdin: pipe one in (e.g. from a password manager)")
+        from lookout.config.security import BCRYPT_MAX_BYTES
+
+        if len(password.encode()) > BCRYPT_MAX_BYTES:
+            fail(
+                f"--hash-password: the password is {len(password.encode())} bytes, bcrypt takes at most "
+                f"{BCRYPT_MAX_BYTES}: use a shorter one"
+            )
         typer.echo(bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode())
         return
     from lookout.security import SecurityError

@@ -363,3 +363,22 @@ def test_certs_into_a_path_that_cannot_be_a_directory_is_one_line(tmp_path: Path
     assert result.returncode == 2 and "Traceback" not in result.stderr and "unexpected" not in result.stderr
     assert result.stderr.strip().count("\n") == 0
     assert f"cannot write {s}" in result.stderr and "fix that path in security:" in result.stderr
+
+
+def test_a_password_longer_than_bcrypt_takes_is_a_401_refused_file_and_one_line(tmp_path: Path) -> None:
+    """bcrypt refuses more than 72 bytes: a login with such a password is no 500, a password file with one is one
+    line naming it, and so is `lookout certs --hash-password`."""
+    config = secure(tmp_path)
+    write_certs(config)
+    client = _app(ServerSecurity.from_config(config.security))
+    assert client.get("/metrics", auth=("ops", "x" * 100)).status_code == 401
+    (tmp_path / "secrets/watcher.password").write_text("é" * 40 + "\n")  # 80 bytes in UTF-8
+    with pytest.raises(
+        SecurityError, match=r"security\.users\[1\]\.password_file: .* 80 bytes, bcrypt takes at most 72"
+    ):
+        check_files(config.security)
+    result = subprocess.run(
+        lookout_argv("certs", "--hash-password"), input="y" * 73 + "\n", capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "unexpected" not in result.stderr
+    assert "--hash-password: the password is 73 bytes, bcrypt takes at most 72" in result.stderr

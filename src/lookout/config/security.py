@@ -21,6 +21,8 @@ from lookout.config.types import Duration, Name, check_regexes
 from lookout.config.types import FrozenModel as _Model
 
 BCRYPT_HASH = re.compile(r"^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$")
+BCRYPT_MAX_BYTES = 72
+"""The longest password bcrypt hashes or checks (UTF-8 bytes); the bcrypt module refuses a longer one."""
 
 
 def _absolute(path: str | None) -> str | None:

@@ -17,7 +17,7 @@ from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lookout.config.security import ClientCertificates, Role, Security
+from lookout.config.security import BCRYPT_MAX_BYTES, ClientCertificates, Role, Security
 from lookout.security import SecurityError
 from lookout.security.files import Principal, principals, users_file_principals
 
@@ -91,6 +91,8 @@ class ServerSecurity:
         remembered = self._verified.get(digest)
         if remembered is not None:
             return remembered
+        if len(password.encode()) > BCRYPT_MAX_BYTES:  # no hash matches it, and bcrypt raises rather than say so
+            return None
         import bcrypt
 
         for principal in self.principals:

@@ -8,7 +8,7 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from lookout.config.security import BCRYPT_HASH, Role, Security
+from lookout.config.security import BCRYPT_HASH, BCRYPT_MAX_BYTES, Role, Security
 from lookout.security import SecurityError
 
 
@@ -46,6 +46,11 @@ def principals(security: Security) -> list[Principal]:
         else:
             assert user.password_file is not None  # the model requires one of the two
             password = read_secret(user.password_file, f"security.users[{i}].password_file")
+            if len(password.encode()) > BCRYPT_MAX_BYTES:
+                raise SecurityError(
+                    f"security.users[{i}].password_file: {user.password_file} holds a password of "
+                    f"{len(password.encode())} bytes, bcrypt takes at most {BCRYPT_MAX_BYTES}: write a shorter one"
+                )
             hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10))
         out.append(Principal(user.name, user.role, password_hash=hashed))
     for i, token in enumerate(security.tokens):
