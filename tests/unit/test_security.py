@@ -382,3 +382,20 @@ def test_a_password_longer_than_bcrypt_takes_is_a_401_refused_file_and_one_line(
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr and "unexpected" not in result.stderr
     assert "--hash-password: the password is 73 bytes, bcrypt takes at most 72" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ('url: "https://bob:hunter2@mcp.example/mcp"', "targets[0]: url carries a login"),
+        ('url: "http://127.0.0.1:9/mcp", metrics_url: "http://bob:hunter2@127.0.0.1:9/metrics"', "carries a login"),
+        ('url: "http://127.0.0.1:9/mcp", metrics_url: "http://127.0.0.1:9/metrics?token=abc"', "or a query"),
+    ],
+    ids=["url-login", "metrics-url-login", "metrics-url-query"],
+)
+def test_a_login_in_a_target_url_is_refused_at_load(target: str, message: str) -> None:
+    """Target URLs go into prometheus.yml, the exporter's metrics and probe logs: secrets go by file only."""
+    text = BASE.replace('url: "http://127.0.0.1:9/mcp", metrics_url: "https://127.0.0.1:9/metrics"', target)
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text)
+    assert message in str(raised.value) and "hunter2" not in str(raised.value)

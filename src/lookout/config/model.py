@@ -10,6 +10,7 @@ import re
 import zoneinfo
 from collections.abc import Collection
 from typing import Final, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, HttpUrl, ValidationInfo, field_validator, model_validator
 
@@ -62,7 +63,23 @@ class Target(_Model):
         problem = address_problem(self.url, self.transport)
         if problem is not None:
             raise ValueError(f"url {self.url!r} {problem}")
+        if self.transport is not Transport.STDIO and "@" in urlsplit(self.url).netloc:
+            # The url is in the generated configs, the exporter's metrics and every probe's log.
+            raise ValueError(
+                "url carries a login: give a plain url and the login by file, in a probe module's "
+                "credentials (bearer_token_file or basic_auth.password_file)"
+            )
         return self
+
+    @field_validator("metrics_url")
+    @classmethod
+    def _no_credentials_in_metrics_url(cls, url: HttpUrl | None) -> HttpUrl | None:
+        if url is not None and (url.username or url.password or url.query):
+            raise ValueError(
+                "metrics_url carries a login or a query: give a plain url (Prometheus scrapes its path, and logs in "
+                "as security.client_user by file)"
+            )
+        return url
 
 
 class Tenant(_Model):
