@@ -176,6 +176,18 @@ def test_a_listener_security_cannot_guard_fails_exposed_beyond_loopback(
     )
 
 
+def test_a_readable_ca_key_beside_the_ca_fails(tmp_path: Path) -> None:
+    """The key `lookout certs` keeps beside ca_file signs server and client certificates: owner-only too."""
+    path = tmp_path / "lookout.yaml"
+    path.write_text(_secure(tmp_path))
+    write_certs(load_config(path))
+    (tmp_path / "secrets" / "ca.key").chmod(0o644)
+    failed = {c.name: c for c in controls(load_config(path), path) if not c.passed}
+    assert set(failed) == {"secrets-by-file"}
+    assert f"{tmp_path}/secrets/ca.key is missing or readable" in failed["secrets-by-file"].detail
+    assert failed["secrets-by-file"].where == f"{path}:10"  # the line of security.tls.ca_file
+
+
 def test_an_open_config_fails_with_the_lines_that_decide(tmp_path: Path) -> None:
     path = tmp_path / "lookout.yaml"
     path.write_text(OPEN)

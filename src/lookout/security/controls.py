@@ -134,6 +134,9 @@ def controls(config: Config, path: Path) -> list[Control]:
     ]
     secret_files += [(("security", "tokens", i, "token_file"), t.token_file) for i, t in enumerate(security.tokens)]
     if tls:
+        ca_key = Path(security.tls.ca_file or "").with_suffix(".key")
+        if security.tls.ca_file and ca_key.exists():  # `lookout certs`' CA key: it signs certificates for anyone
+            secret_files.append((("security", "tls", "ca_file"), str(ca_key)))
         secret_files.append((("security", "tls", "key_file"), security.tls.key_file))
         if security.tls.client_key_file:
             secret_files.append((("security", "tls", "client_key_file"), security.tls.client_key_file))
