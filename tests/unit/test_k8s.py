@@ -347,3 +347,46 @@ def test_kube_prometheus_stack_grafana_gets_datasources_beside_its_own(stack_dir
 
     path.write_text(yaml.safe_dump(values))
     assert any("named as the chart's own" in m for m in _messages(stack_dir))
+
+
+def test_the_clusters_prometheus_ships_lookout_yamls_remote_write_and_external_labels(tmp_path: Path) -> None:
+    """prometheus.remote_write (Mimir per tenant, Thanos shared) reaches kube-prometheus-stack like prometheus.yml,
+    its secret files as keys of lookout-remote-write, never as paths of the generating machine."""
+    config = parse_config(
+        CONFIG
+        + """
+prometheus:
+  external_labels: {region: eu-west-1}
+  remote_write:
+    - {url: "https://mimir.example/api/v1/push", bearer_token_file: /etc/lookout/secrets/mimir}
+    - url: https://thanos.example/api/v1/receive
+      per_tenant: false
+      basic_auth_username: lookout
+      basic_auth_password_file: /etc/lookout/secrets/thanos
+"""
+    )
+    write_stack(render_stack(config, DeployTarget.K8S), tmp_path)
+    spec = YAML(typ="safe").load((tmp_path / "helm/kube-prometheus-stack-values.yaml").read_text())["prometheus"][
+        "prometheusSpec"
+    ]
+    assert spec["externalLabels"] == {"region": "eu-west-1"}
+    secret = "lookout-remote-write"
+    assert spec["remoteWrite"] == [
+        {
+            "name": tenant,
+            "url": "https://mimir.example/api/v1/push",
+            "headers": {"X-Scope-OrgID": tenant},
+            "writeRelabelConfigs": [{"sourceLabels": ["tenant"], "regex": tenant, "action": "keep"}],
+            "authorization": {"type": "Bearer", "credentials": {"name": secret, "key": "mimir"}},
+        }
+        for tenant in ("acme", "globex")
+    ] + [
+        {
+            "url": "https://thanos.example/api/v1/receive",
+            "basicAuth": {
+                "username": {"name": secret, "key": "thanos-username"},
+                "password": {"name": secret, "key": "thanos"},
+            },
+        }
+    ]
+    assert check_k8s(tmp_path) == []

@@ -128,7 +128,8 @@ def _long_term_write(config: Config) -> list[dict[str, Any]]:
     return [queue]
 
 
-def _remote_write(config: Config) -> list[dict[str, Any]]:
+def remote_write_queues(config: Config) -> list[dict[str, Any]]:
+    """lookout.yaml's ``prometheus.remote_write`` as Prometheus' queues (one per tenant where ``per_tenant``)."""
     out = []
     for rw in config.prometheus.remote_write:
         base: dict[str, Any] = {"url": str(rw.url)}
@@ -214,7 +215,7 @@ def prometheus_config(config: Config, alertmanager: str | None = None, instance:
         },
         "scrape_configs": scrape_configs,
     }
-    remote_write = _long_term_write(config) + _remote_write(config)
+    remote_write = _long_term_write(config) + remote_write_queues(config)
     if remote_write:
         data["remote_write"] = remote_write
     client = client_http_config(config)

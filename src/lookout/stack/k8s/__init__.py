@@ -28,6 +28,7 @@ from lookout.stack.grafana import DASHBOARDS_DIR, dashboards
 from lookout.stack.grafana.provisioning import ALERTMANAGER_UID, PROMETHEUS_UID
 from lookout.stack.k8s import alerting, monitoring, security, victoriametrics, workloads
 from lookout.stack.k8s.monitoring import PART_OF
+from lookout.stack.prometheus import remote_write_queues
 from lookout.stack.yamlio import dump_yaml
 
 K8S_DIR: Final = "k8s"
@@ -96,8 +97,45 @@ def _prometheus_topology(config: Config) -> dict[str, Any]:
         "shards": config.ha.prometheus_shards,
         "replicaExternalLabelName": m.REPLICA,
     }
-    if config.long_term_storage_address():
-        spec["remoteWrite"] = victoriametrics.remote_write(config)
+    return spec
+
+
+def _operator_queue(queue: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:
+    """A native ``remote_write`` queue as the operator's RemoteWriteSpec; its secret files become keys of the
+    Secret ``lookout-remote-write`` (the operator reads no file of the machine that generated the values)."""
+    out: dict[str, Any] = {k: queue[k] for k in ("name", "url", "headers") if k in queue}
+    if "write_relabel_configs" in queue:
+        out["writeRelabelConfigs"] = [
+            {"sourceLabels": r["source_labels"], "regex": r["regex"], "action": r["action"]}
+            for r in queue["write_relabel_configs"]
+        ]
+    if authorization := queue.get("authorization"):
+        key = keys[authorization["credentials_file"]]
+        out["authorization"] = {"type": "Bearer", "credentials": security.remote_write_key(key)}
+    if basic := queue.get("basic_auth"):
+        key = keys[basic["password_file"]]
+        out["basicAuth"] = {
+            "username": security.remote_write_key(f"{key}-username"),
+            "password": security.remote_write_key(key),
+        }
+    return out
+
+
+def _scale_out(config: Config) -> dict[str, Any]:
+    """lookout.yaml's external labels and the remote-write queues of the native prometheus.yml (the long-term
+    store of the HA topology, then ``prometheus.remote_write``), so the cluster's Prometheus ships the same
+    series. Not the single tenant's label: the cluster's Prometheus also alerts on what is not Lookout's."""
+    spec: dict[str, Any] = {}
+    if config.prometheus.external_labels:
+        spec["externalLabels"] = dict(config.prometheus.external_labels)
+    queues = remote_write_queues(config)
+    files = [q["authorization"]["credentials_file"] for q in queues if "authorization" in q]
+    files += [q["basic_auth"]["password_file"] for q in queues if "basic_auth" in q]
+    keys = security.secret_file_keys(files)
+    remote_write = victoriametrics.remote_write(config) if config.long_term_storage_address() else []
+    remote_write += [_operator_queue(queue, keys) for queue in queues]
+    if remote_write:
+        spec["remoteWrite"] = remote_write
     return spec
 
 
@@ -190,6 +228,7 @@ def kube_prometheus_stack_values(config: Config) -> dict[str, Any]:
                     }
                 ],
                 **_prometheus_topology(config),
+                **_scale_out(config),
                 # Serve TLS with lookout-tls, which must exist in the Prometheus' own namespace too.
                 **({"web": web} if (web := security.web_tls_config(config.security)) else {}),
             }

@@ -22,7 +22,6 @@ Two things differ from the native files, both by where the operator puts them:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any, Final
@@ -30,7 +29,7 @@ from typing import Any, Final
 from lookout.config.model import Config
 from lookout.stack.alertmanager import TEMPLATES, alertmanager_config
 from lookout.stack.k8s.monitoring import API, PART_OF
-from lookout.stack.k8s.security import web_tls_config
+from lookout.stack.k8s.security import secret_file_keys, web_tls_config
 from lookout.stack.yamlio import dump_yaml
 
 ALERTMANAGER_NAME: Final = "lookout"
@@ -43,7 +42,6 @@ OPERATOR_SECRETS_DIR: Final = PurePosixPath("/etc/alertmanager/secrets")
 """Where the operator mounts each Secret of ``spec.secrets`` (one directory per Secret)."""
 ALERTING_SECRET: Final = "lookout-alerting"
 """Secret holding the receivers' files that lie outside the operator's secrets directory (never generated)."""
-_SECRET_KEY_CHARS: Final = re.compile(r"[^-._a-zA-Z0-9]")
 
 
 def operator_alertmanager_config(config: Config) -> dict[str, Any]:
@@ -75,13 +73,7 @@ def _operator_secret(path: PurePosixPath) -> str | None:
 
 def secret_keys(config: Config) -> dict[str, str]:
     """``{file path: key in lookout-alerting}`` for the files the operator's own mounts do not cover."""
-    paths = [PurePosixPath(p) for p in secret_files(config) if _operator_secret(PurePosixPath(p)) is None]
-    names = [p.name for p in paths]
-    # Base names are the keys `kubectl create secret --from-file` makes; the whole path where two files share one.
-    return {
-        str(p): _SECRET_KEY_CHARS.sub("-", p.name if names.count(p.name) == 1 else str(p).strip("/").replace("/", "-"))
-        for p in paths
-    }
+    return secret_file_keys([p for p in secret_files(config) if _operator_secret(PurePosixPath(p)) is None])
 
 
 def _secret_mounts(config: Config) -> dict[str, Any]:

@@ -6,6 +6,8 @@ objects refer to them. The base names Secrets and keys only; the material stays 
 - ``lookout-client-tls``: the client certificate Lookout's clients present, when ``tls.client_cert_file`` is set.
 - ``lookout-client-auth`` (``kubernetes.io/basic-auth``: ``username``, ``password``): the client user's login
   for Prometheus' scrapes and alerts and for Grafana.
+- ``lookout-remote-write`` (in the Prometheus' namespace): the files of ``prometheus.remote_write``, key = the
+  file's base name (see :func:`secret_file_keys`), and ``<key>-username`` beside a basic-auth password.
 - ``lookout-users``: one key per user with a ``password_file`` and per token, named after it, for Lookout's own
   servers (the exporter, the example server), which check every login themselves.
 
@@ -15,6 +17,8 @@ Probes and Alertmanager, the Prometheus' own for kube-prometheus-stack's ``prome
 
 from __future__ import annotations
 
+import re
+from pathlib import PurePosixPath
 from typing import Any, Final
 
 from lookout.config.model import Config
@@ -25,6 +29,7 @@ TLS_SECRET: Final = "lookout-tls"
 CLIENT_TLS_SECRET: Final = "lookout-client-tls"
 CLIENT_AUTH_SECRET: Final = "lookout-client-auth"
 USERS_SECRET: Final = "lookout-users"
+REMOTE_WRITE_SECRET: Final = "lookout-remote-write"
 CA_KEY: Final = "ca.crt"
 CERT_KEY: Final = "tls.crt"
 KEY_KEY: Final = "tls.key"
@@ -34,6 +39,20 @@ TLS_DIR: Final = f"{MOUNT}/tls"
 CLIENT_TLS_DIR: Final = f"{MOUNT}/client-tls"
 USERS_DIR: Final = f"{MOUNT}/users"
 CLIENT_AUTH_DIR: Final = f"{MOUNT}/client-auth"
+
+
+_SECRET_KEY_CHARS: Final = re.compile(r"[^-._a-zA-Z0-9]")
+
+
+def secret_file_keys(files: list[str]) -> dict[str, str]:
+    """``{file path: key}`` of secret files put in one Secret: the base name, as ``kubectl create secret
+    --from-file=<path>`` names it; the whole path (``/`` as ``-``) where two files share a base name."""
+    paths = [PurePosixPath(f) for f in sorted(set(files))]
+    names = [p.name for p in paths]
+    return {
+        str(p): _SECRET_KEY_CHARS.sub("-", p.name if names.count(p.name) == 1 else str(p).strip("/").replace("/", "-"))
+        for p in paths
+    }
 
 
 def _key(secret: str, key: str) -> dict[str, str]:
@@ -50,6 +69,11 @@ def safe_tls_config(security: Security) -> dict[str, Any]:
     if tls.client_cert_file:
         out |= {"cert": {"secret": _key(CLIENT_TLS_SECRET, CERT_KEY)}, "keySecret": _key(CLIENT_TLS_SECRET, KEY_KEY)}
     return out
+
+
+def remote_write_key(key: str) -> dict[str, str]:
+    """A key of ``lookout-remote-write``, as the operator's remote-write settings refer to it."""
+    return _key(REMOTE_WRITE_SECRET, key)
 
 
 def basic_auth(security: Security) -> dict[str, Any]:
