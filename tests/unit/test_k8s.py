@@ -125,6 +125,23 @@ def test_deployment_wires_the_three_probes_to_health_endpoints(stack_dir: Path) 
         assert container[probe]["httpGet"]["port"] in port_names
 
 
+def test_the_example_server_gets_what_its_target_states_one_replica_may_use(tmp_path: Path) -> None:
+    """targets[].resources, which the utilization alerts divide by, is what the pod requests and is limited to."""
+    config = parse_config(
+        CONFIG.replace(
+            'metrics_url: "http://127.0.0.1:8080/metrics"}',
+            'metrics_url: "http://127.0.0.1:8080/metrics", resources: {cpu_cores: 2, memory_limit_bytes: 2147483648}}',
+        )
+    )
+    write_stack(render_stack(config, DeployTarget.K8S), tmp_path)
+    deployment = next(d for d in _by_kind(tmp_path)["Deployment"] if d["metadata"]["name"] == "search")
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["resources"] == {
+        "requests": {"cpu": "2000m", "memory": "2147483648"},
+        "limits": {"memory": "2147483648"},
+    }
+
+
 def test_autoscaler_scales_on_the_request_rate_the_adapter_serves(stack_dir: Path, config: Config) -> None:
     [hpa] = _by_kind(stack_dir)["HorizontalPodAutoscaler"]
     [metric] = hpa["spec"]["metrics"]

@@ -676,6 +676,13 @@ class Config(_Model):
         """Every target with its tenant, in file order."""
         return [(tenant, target) for tenant in self.tenants for target in tenant.targets]
 
+    def replica_limits(self, target: Target) -> tuple[float, int]:
+        """(CPU cores, memory bytes) one replica of ``target`` may use: its own resources, else alerting.resources."""
+        fleet, own = self.alerting.resources, target.resources
+        cores = own.cpu_cores if own is not None and own.cpu_cores is not None else fleet.cpu_cores
+        memory = own.memory_limit_bytes if own is not None and own.memory_limit_bytes else fleet.memory_limit_bytes
+        return cores, memory
+
     def routes_for(self, tenant: Tenant) -> dict[Priority, list[str]]:
         return dict(tenant.routes) if tenant.routes else dict(self.alerting.routes)
 

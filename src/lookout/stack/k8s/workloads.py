@@ -86,9 +86,10 @@ def _secured_pod(config: Config, container: dict[str, Any], pod: dict[str, Any],
 
 
 def deployment(config: Config) -> dict[str, Any]:
-    resources = config.alerting.resources
-    cpu = f"{round(resources.cpu_cores * 1000)}m"
     name, tenant = example_server(config)
+    # What the target's replica may use, as the utilization rules assume it (targets[].resources first).
+    cores, memory = config.replica_limits(next(t for _, t in config.targets() if t.name == name))
+    cpu = f"{round(cores * 1000)}m"
     out: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -126,8 +127,8 @@ def deployment(config: Config) -> dict[str, Any]:
                             "livenessProbe": _probe(config, "/health/live", 10, 3),
                             "readinessProbe": _probe(config, "/health/ready", 5, 2),
                             "resources": {
-                                "requests": {"cpu": cpu, "memory": str(resources.memory_limit_bytes)},
-                                "limits": {"memory": str(resources.memory_limit_bytes)},
+                                "requests": {"cpu": cpu, "memory": str(memory)},
+                                "limits": {"memory": str(memory)},
                             },
                             "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
                         }

@@ -248,10 +248,8 @@ def _resource_rules(config: Config) -> list[RecordingRule]:
     fleet = config.alerting.resources
     rules: list[RecordingRule] = []
     for tenant, target in config.targets():
-        own = target.resources
         labels = ((m.TENANT, tenant.name), (m.SERVICE, target.name))
-        cores = own.cpu_cores if own is not None and own.cpu_cores is not None else fleet.cpu_cores
-        memory = own.memory_limit_bytes if own is not None and own.memory_limit_bytes else fleet.memory_limit_bytes
+        cores, memory = config.replica_limits(target)
         rules.append(RecordingRule(CPU_LIMIT_CONFIGURED, f"vector({cores})", labels))
         rules.append(RecordingRule(MEMORY_LIMIT_CONFIGURED, f"vector({memory})", labels))
     by = _by(INSTANCE_LABELS)
