@@ -37,6 +37,20 @@ def test_check_passes_on_the_example_and_on_production_routing() -> None:
         assert "promtool" in result.stderr and "routes" in result.stderr and "contract" in result.stderr
 
 
+def test_a_stack_named_by_a_relative_path_passes(tmp_path: Path) -> None:
+    """--out relative to the current directory: promtool and amtool, run in the stack's directory, get its files."""
+    stack = generated(tmp_path / "stack")
+    result = subprocess.run(
+        lookout_argv("check", "--config", str(EXAMPLE), "--out", stack.name),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+
+
 def test_a_rule_querying_an_unknown_metric_breaks_the_contract(tmp_path: Path) -> None:
     stack = generated(tmp_path)
     alerts = stack / "prometheus/rules/alerts.yml"

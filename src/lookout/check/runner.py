@@ -72,6 +72,7 @@ def _optional_validators(stack_dir: Path) -> tuple[list[tuple[str, Validator]], 
 
 def check_stack(stack_dir: Path, config: Config, live_url: str | None = None) -> Report:
     """Run every validator on the files in ``stack_dir``."""
+    stack_dir = stack_dir.resolve()  # the tools run in it: a relative path would name a directory inside itself
     report = Report()
     core: list[tuple[str, Validator]] = [
         ("promtool", check_promtool),
