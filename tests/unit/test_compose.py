@@ -167,6 +167,13 @@ def test_first_make_writes_the_grafana_password_that_is_never_committed(stack_di
     assert "/secrets/" in (stack_dir / ".gitignore").read_text().splitlines()
 
 
+def test_the_makefile_names_the_grafana_address_lookout_yaml_listens_on(tmp_path: Path) -> None:
+    config = parse_config(CONFIG + "listen: {grafana: 127.0.0.1:23000}\n")
+    write_stack(render_stack(config, DeployTarget.COMPOSE), tmp_path)
+    assert "Grafana on 127.0.0.1:23000" in (tmp_path / "Makefile").read_text()
+    assert _compose(tmp_path)["services"]["grafana"]["environment"]["GF_SERVER_HTTP_PORT"] == "23000"
+
+
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     def change(compose: dict[str, Any]) -> None:
         *parents, last = path.split(".")

@@ -482,7 +482,8 @@ def _makefile(config: Config, compose: dict[str, Any]) -> str:
     command = f"docker compose -f {COMPOSE_FILE}"
     secret = GRAFANA_SECRET_FILE.removeprefix("./")
     exports, needs, rules = _secured_make(config, compose)
-    return f"""{header}# `make` starts the stack (Grafana on :3000, user {GRAFANA_ADMIN}); the first run writes
+    grafana = config.listen.grafana
+    return f"""{header}# `make` starts the stack (Grafana on {grafana}, user {GRAFANA_ADMIN}); the first run writes
 # the Grafana admin password to {secret} (never committed: see .gitignore). `make password` prints it.
 COMPOSE := {command}
 {exports}
