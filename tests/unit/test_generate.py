@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from lookout.cli import app
 from lookout.config import load_config
-from lookout.stack import render_stack
+from lookout.stack import DeployTarget, render_stack
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "lookout.yaml"
 runner = CliRunner()
@@ -106,3 +106,27 @@ def test_an_existing_file_that_is_not_utf8_is_replaced(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     expected = render_stack(load_config(EXAMPLE))
     assert _tree(out) == {rel: content.encode() for rel, content in expected.items()}, "every file, no temp file"
+
+
+def test_regenerating_for_a_smaller_config_removes_what_it_no_longer_produces(tmp_path: Path) -> None:
+    """A removed tenant's dashboards, a replica's prometheus.yml and the long-term store's objects go; files of
+    another target and the user's own files stay."""
+    bigger = tmp_path / "bigger.yaml"
+    bigger.write_text(
+        EXAMPLE.read_text().replace("tenants:\n", "tenants:\n  - name: gone\n    targets: []\n", 1)
+        + "ha: {prometheus_replicas: 2, alertmanager_replicas: 2, long_term_storage: victoriametrics}\n"
+    )
+    out = tmp_path / "stack"
+    result = runner.invoke(app, ["generate", "--config", str(bigger), "--out", str(out), "--target", "all"])
+    assert result.exit_code == 0, result.output
+    assert (out / "grafana/dashboards/gone/fleet.json").is_file() and (out / "prometheus/prometheus-1.yml").is_file()
+    mine = {"prometheus/rules/mine.yml": b"groups: []\n", "grafana/dashboards/gone/mine.json": b'{"uid": "mine"}'}
+    for rel, content in mine.items():
+        (out / rel).write_bytes(content)
+    result = runner.invoke(app, ["generate", "--config", str(EXAMPLE), "--out", str(out), "--target", "k8s"])
+    assert result.exit_code == 0, result.output
+    tree = _tree(out)
+    expected = render_stack(load_config(EXAMPLE), DeployTarget.K8S)
+    compose_only = set(render_stack(load_config(bigger), DeployTarget.COMPOSE)) - set(render_stack(load_config(bigger)))
+    assert sorted(set(tree) ^ (set(expected) | set(mine) | compose_only)) == []
+    assert not (out / "grafana/dashboards/gone/fleet.json").exists() and "k8s/victoriametrics.yaml" not in tree

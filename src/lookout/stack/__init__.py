@@ -10,6 +10,7 @@ file's type (:func:`lookout.stack.yamlio.serialize`).
 from __future__ import annotations
 
 import errno
+import json
 import os
 from collections.abc import Callable, Mapping
 from enum import StrEnum
@@ -19,7 +20,7 @@ from lookout.config.model import Config
 from lookout.stack import naming
 from lookout.stack.alertmanager import TEMPLATES, render_alertmanager
 from lookout.stack.compose import render_compose
-from lookout.stack.grafana import grafana_documents
+from lookout.stack.grafana import DASHBOARDS_DIR, grafana_documents
 from lookout.stack.k8s import render_k8s
 from lookout.stack.loki import render_logs
 from lookout.stack.otelcol import render_tracing
@@ -126,7 +127,42 @@ def write_stack(files: Files, out: Path) -> list[Path]:
         except OSError as exc:
             raise _cannot(path, exc.strerror or str(exc), exc.errno or errno.EIO) from None
         written.append(path)
+    for path in _stale(files, out):
+        try:
+            path.unlink()
+            for directory in path.relative_to(out).parents[:-1]:  # a removed tenant's folder, emptied
+                (out / directory).rmdir()
+        except OSError:  # a directory still holding other files, or a file already gone: leave it
+            continue
     return written
+
+
+def _generated(path: Path, rel: str) -> bool:
+    """Whether ``path`` is recognisably written by ``lookout generate``: its header, or a dashboard of its catalog."""
+    try:
+        if rel.startswith(f"{DASHBOARDS_DIR}/") and rel.endswith(".json"):
+            uid = json.loads(path.read_bytes()).get("uid", "")
+            return isinstance(uid, str) and uid.startswith(naming.DASHBOARD_UID_PREFIX)
+        with path.open("rb") as f:
+            return naming.GENERATED_HEADER.encode() in f.read(512)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _stale(files: Files, out: Path) -> list[Path]:
+    """Files an earlier run wrote into ``out`` that this config no longer produces (a removed tenant's dashboards,
+    a replica or the long-term store turned off): so the directory holds what the config says, and Grafana or
+    ``kubectl apply -f`` load nothing else. Only under the top-level entries this target writes (another
+    target's files in the same directory stay) and only Lookout's own files: anything else there is the user's."""
+    stale = []
+    for top in sorted({rel.split("/", 1)[0] for rel in files}):
+        for root, _, names in os.walk(out / top):  # never follows a symlinked directory
+            for name in names:
+                path = Path(root) / name
+                rel = path.relative_to(out).as_posix()
+                if rel not in files and not path.is_symlink() and _generated(path, rel):
+                    stale.append(path)
+    return sorted(stale)
 
 
 __all__ = ["PARTS", "DeployTarget", "Files", "render_stack", "write_stack"]

@@ -45,9 +45,12 @@ DASHBOARD_UID_MAX: Final = 40
 """Grafana's limit on dashboard uids."""
 
 
+DASHBOARD_UID_PREFIX: Final = "lookout-"
+
+
 def dashboard_uid(folder: str, slug: str) -> str:
     """The uid of dashboard ``slug`` in ``folder``: what the dashboard JSON carries and alert links point at."""
-    uid = f"lookout-{folder}-{slug}"
+    uid = f"{DASHBOARD_UID_PREFIX}{folder}-{slug}"
     if len(uid) > DASHBOARD_UID_MAX:
-        uid = f"lookout-{hashlib.sha256(folder.encode()).hexdigest()[:12]}-{slug}"
+        uid = f"{DASHBOARD_UID_PREFIX}{hashlib.sha256(folder.encode()).hexdigest()[:12]}-{slug}"
     return uid[:DASHBOARD_UID_MAX]
