@@ -174,6 +174,13 @@ def test_the_makefile_names_the_grafana_address_lookout_yaml_listens_on(tmp_path
     assert _compose(tmp_path)["services"]["grafana"]["environment"]["GF_SERVER_HTTP_PORT"] == "23000"
 
 
+def test_alloy_reads_the_audit_files_lookout_yaml_names(stack_dir: Path) -> None:
+    """security.audit.files is a path on the host: Alloy's container gets its directory, read-only, at that path."""
+    alloy = (stack_dir / "alloy/config.alloy").read_text()
+    assert '__path__ = "/var/log/lookout/audit/*.jsonl"' in alloy
+    assert "/var/log/lookout/audit:/var/log/lookout/audit:ro" in _compose(stack_dir)["services"]["alloy"]["volumes"]
+
+
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     def change(compose: dict[str, Any]) -> None:
         *parents, last = path.split(".")

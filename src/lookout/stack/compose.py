@@ -16,7 +16,9 @@ one secret, Grafana's admin password, is written by the generated ``Makefile`` o
 
 from __future__ import annotations
 
+import itertools
 import json
+from pathlib import PurePosixPath
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -80,6 +82,18 @@ def _host_service(image: str, command: list[str], volumes: list[str] | None = No
     if volumes:
         service["volumes"] = volumes
     return service
+
+
+def _audit_mounts(config: Config) -> list[str]:
+    """The directory of ``security.audit.files`` (up to its first wildcard), read-only at the same path, so Alloy
+    in its container reads the files the glob names on the host. A relative glob names no host directory."""
+    audit = config.security.audit
+    if not audit.enabled or not audit.files.startswith("/"):
+        return []
+    parts = PurePosixPath(audit.files).parts
+    fixed = list(itertools.takewhile(lambda part: not any(c in part for c in "*?[{"), parts[:-1]))
+    directory = str(PurePosixPath(*fixed))
+    return [] if directory == "/" else [f"{directory}:{directory}:ro"]
 
 
 def _secret_files(config: Config) -> list[str]:
@@ -244,6 +258,7 @@ def compose_config(config: Config) -> dict[str, Any]:
                     # The containers of this compose project (stdout and stderr), read-only socket.
                     "/var/run/docker.sock:/var/run/docker.sock:ro",
                     "alloy-data:/var/lib/alloy/data",
+                    *_audit_mounts(config),
                 ],
             ),
             "depends_on": ["loki"],
