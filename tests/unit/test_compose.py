@@ -181,6 +181,28 @@ def test_alloy_reads_the_audit_files_lookout_yaml_names(stack_dir: Path) -> None
     assert "/var/log/lookout/audit:/var/log/lookout/audit:ro" in _compose(stack_dir)["services"]["alloy"]["volumes"]
 
 
+def test_the_probes_and_remote_write_credential_files_are_mounted_without_security(tmp_path: Path) -> None:
+    """The exporter reads the probe modules' token and CA, every Prometheus its remote_write token, at the paths
+    lookout.yaml names; no security: block is needed for that."""
+    config = parse_config(
+        CONFIG
+        + """probe:
+  modules:
+    discover: {credentials: {bearer_token_file: /etc/lookout/secrets/probe-token}, tls: {ca_file: /etc/ca/x.crt}}
+prometheus:
+  remote_write: [{url: "https://mimir.example/api/v1/push", bearer_token_file: /etc/lookout/secrets/mimir}]
+ha: {prometheus_replicas: 2}
+"""
+    )
+    write_stack(render_stack(config, DeployTarget.COMPOSE), tmp_path)
+    services = _compose(tmp_path)["services"]
+    for path in ("/etc/lookout/secrets/probe-token", "/etc/ca/x.crt"):
+        assert f"{path}:{path}:ro" in services["exporter"]["volumes"]
+    for name in ("prometheus", "prometheus-1"):
+        assert "/etc/lookout/secrets/mimir:/etc/lookout/secrets/mimir:ro" in services[name]["volumes"]
+    assert check_compose(tmp_path) == []
+
+
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     def change(compose: dict[str, Any]) -> None:
         *parents, last = path.split(".")

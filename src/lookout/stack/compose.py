@@ -123,7 +123,7 @@ def _lookout_services(config: Config) -> dict[str, Any]:
             **_lookout_service(
                 config,
                 ["exporter", "--config", EXPORTER_CONFIG_MOUNT, "--listen", listen.exporter],
-                [f"./{EXPORTER_CONFIG}:{EXPORTER_CONFIG_MOUNT}:ro"],
+                [f"./{EXPORTER_CONFIG}:{EXPORTER_CONFIG_MOUNT}:ro", *_read_only(_probe_files(config))],
             ),
             "healthcheck": {
                 "test": [
@@ -194,6 +194,7 @@ def compose_config(config: Config) -> dict[str, Any]:
                 "./prometheus:/etc/prometheus:ro",
                 f"./{COMPOSE_NODE_TARGETS}:/etc/prometheus/{naming.NODE_TARGETS_FILE.removeprefix('prometheus/')}:ro",
                 "prometheus-data:/prometheus",
+                *_read_only(_remote_write_files(config)),
             ],
         ),
         "alertmanager": _host_service(
@@ -373,6 +374,12 @@ def _probe_files(config: Config) -> list[str]:
     return [f for f in files if f and f.startswith("/")]
 
 
+def _remote_write_files(config: Config) -> list[str]:
+    """The ``prometheus.remote_write`` credential files Prometheus reads (absolute paths, as for the probes)."""
+    files = [f for rw in config.prometheus.remote_write for f in (rw.bearer_token_file, rw.basic_auth_password_file)]
+    return [f for f in files if f and f.startswith("/")]
+
+
 def _read_only(paths: list[str]) -> list[str]:
     """Mounted at the paths lookout.yaml names, so prometheus.yml, alertmanager.yml, the Grafana provisioning and
     the exporter's lookout.yaml (all generated with those absolute paths) read them unchanged."""
@@ -425,7 +432,7 @@ def _secure(config: Config, services: dict[str, Any], volumes: list[str]) -> lis
                 mounts = [f"./{EXPORTER_CONFIG}:{EXPORTER_CONFIG_MOUNT}:ro"]
             else:
                 mounts = []
-            mounts += _read_only(every + (_probe_files(config) if name == "exporter" else []))
+            mounts += _read_only(every)
         else:
             continue
         service["user"] = owner
