@@ -184,3 +184,22 @@ def test_only_references_no_secret_material(secure: tuple[Config, Path, list[str
             assert not (in_cluster and str(Path(str(config.security.tls.ca_file)).parent) in text), path
     generated_secrets = {o["metadata"]["name"] for o in _objects(stack).get("Secret", [])}
     assert generated_secrets == {"alertmanager-lookout"}  # the routing tree; lookout-tls & co. are the user's
+
+
+def test_probe_files_named_relative_to_the_working_directory_reach_the_exporters_container(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """examples/lookout-secure.yaml names the prober's token and CA relative to the working directory, as it does
+    security:'s: in the cluster they are the mounted Secrets, in compose absolute paths mounted as named."""
+    monkeypatch.chdir(tmp_path)
+    config = parse_config((Path(__file__).resolve().parents[2] / "examples/lookout-secure.yaml").read_text())
+    files = render_stack(config, DeployTarget.ALL)
+    config_map = next(d for d in yaml.safe_load_all(files["k8s/exporter.yaml"]) if d and d["kind"] == "ConfigMap")
+    module = yaml.safe_load(config_map["data"]["lookout.yaml"])["probe"]["modules"]["discover"]
+    assert module["credentials"]["bearer_token_file"] == f"{k8s_security.USERS_DIR}/demo-client"
+    assert module["tls"]["ca_file"] == f"{k8s_security.TLS_DIR}/{k8s_security.CA_KEY}"
+    token = str(tmp_path / ".lookout/secrets/demo-client.token")
+    compose_module = yaml.safe_load(files["lookout/lookout.yaml"])["probe"]["modules"]["discover"]
+    assert compose_module["credentials"]["bearer_token_file"] == token
+    exporter = yaml.safe_load(files["docker-compose.monitoring.yml"])["services"]["exporter"]
+    assert f"{token}:{token}:ro" in exporter["volumes"]

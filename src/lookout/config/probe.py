@@ -18,6 +18,7 @@ from lookout.config.types import FrozenModel as _Model
 from lookout.config.types import (
     Name,
     PositiveDuration,
+    absolute_path,
     check_regex,
     check_regexes,
     duration_seconds,
@@ -46,12 +47,17 @@ class BasicAuth(_Model):
     username: str
     password_file: str = Field(description="File holding the password (a secret).")
 
+    # Absolute, like security:'s files: the exporter's container reads it at the path lookout.yaml names.
+    _file_absolute = field_validator("password_file")(lambda v: absolute_path(v))
+
 
 class Credentials(_Model):
     """HTTP credentials, read from files at probe time (so rotated secrets are picked up)."""
 
     bearer_token_file: str | None = Field(default=None, description="File holding a bearer token (a secret).")
     basic_auth: BasicAuth | None = None
+
+    _file_absolute = field_validator("bearer_token_file")(lambda v: absolute_path(v))
 
     @model_validator(mode="after")
     def _at_most_one(self) -> Self:
@@ -65,6 +71,8 @@ class TlsSettings(_Model):
     insecure_skip_verify: bool = Field(
         default=False, description="Accept any certificate (expiry is still reported). For tests only."
     )
+
+    _file_absolute = field_validator("ca_file")(lambda v: absolute_path(v))
 
 
 class JsonPathEquals(_Model):

@@ -9,7 +9,6 @@ time: ``lookout certs`` writes them after the config exists.
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 from enum import StrEnum
 from typing import Final, Literal, Self
@@ -19,16 +18,11 @@ from pydantic import Field, field_validator, model_validator
 
 from lookout.config.types import Duration, Name, check_regexes
 from lookout.config.types import FrozenModel as _Model
+from lookout.config.types import absolute_path as _absolute
 
 BCRYPT_HASH = re.compile(r"^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$")
 BCRYPT_MAX_BYTES = 72
 """The longest password bcrypt hashes or checks (UTF-8 bytes); the bcrypt module refuses a longer one."""
-
-
-def _absolute(path: str | None) -> str | None:
-    """A file named relative to the working directory (like the data dir), made absolute: Prometheus and
-    Alertmanager resolve relative paths against their own config file's directory instead."""
-    return None if path is None else os.path.abspath(os.path.expanduser(path))
 
 
 class Role(StrEnum):

@@ -6,6 +6,7 @@ other to define its fields.
 
 from __future__ import annotations
 
+import os
 import re
 from enum import StrEnum
 from typing import Annotated
@@ -159,3 +160,10 @@ class Priority(StrEnum):
     P1 = "P1"
     P2 = "P2"
     P3 = "P3"
+
+
+def absolute_path(path: str | None) -> str | None:
+    """A file named relative to the working directory (like the data dir), made absolute: Prometheus and
+    Alertmanager resolve relative paths against their own config file's directory instead, and the containers of
+    the compose and Kubernetes outputs get each file mounted at the absolute path lookout.yaml names."""
+    return None if path is None else os.path.abspath(os.path.expanduser(path))
