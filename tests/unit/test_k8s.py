@@ -407,3 +407,26 @@ prometheus:
         }
     ]
     assert check_k8s(tmp_path) == []
+
+
+def test_the_exporter_reads_the_probe_modules_files_from_the_lookout_probe_secret(tmp_path: Path) -> None:
+    """Without security: too: the token and CA a probe module names are keys of lookout-probe, mounted read-only
+    where the exporter's lookout.yaml says (the machine's paths do not exist in the pod)."""
+    config = parse_config(
+        CONFIG
+        + """probe:
+  modules:
+    discover: {credentials: {bearer_token_file: /etc/lookout/secrets/probe-token}, tls: {ca_file: /etc/ca/x.crt}}
+"""
+    )
+    write_stack(render_stack(config, DeployTarget.K8S), tmp_path)
+    config_map, deployment, _ = _objects(tmp_path, "exporter.yaml")
+    module = YAML(typ="safe").load(config_map["data"]["lookout.yaml"])["probe"]["modules"]["discover"]
+    assert module["credentials"]["bearer_token_file"] == "/var/run/secrets/lookout/probe/probe-token"
+    assert module["tls"]["ca_file"] == "/var/run/secrets/lookout/probe/x.crt"
+    pod = deployment["spec"]["template"]["spec"]
+    assert {"name": "probe-files", "secret": {"secretName": "lookout-probe"}} in pod["volumes"]
+    assert {"name": "probe-files", "mountPath": "/var/run/secrets/lookout/probe", "readOnly": True} in pod[
+        "containers"
+    ][0]["volumeMounts"]
+    assert check_k8s(tmp_path) == []

@@ -8,6 +8,8 @@ objects refer to them. The base names Secrets and keys only; the material stays 
   for Prometheus' scrapes and alerts and for Grafana.
 - ``lookout-remote-write`` (in the Prometheus' namespace): the files of ``prometheus.remote_write``, key = the
   file's base name (see :func:`secret_file_keys`), and ``<key>-username`` beside a basic-auth password.
+- ``lookout-probe``: the probe modules' token, password and CA files that are not ``security:``'s, key = the
+  file's base name (see :func:`secret_file_keys`), for the exporter.
 - ``lookout-users``: one key per user with a ``password_file`` and per token, named after it, for Lookout's own
   servers (the exporter, the example server), which check every login themselves.
 
@@ -30,6 +32,7 @@ CLIENT_TLS_SECRET: Final = "lookout-client-tls"
 CLIENT_AUTH_SECRET: Final = "lookout-client-auth"
 USERS_SECRET: Final = "lookout-users"
 REMOTE_WRITE_SECRET: Final = "lookout-remote-write"
+PROBE_SECRET: Final = "lookout-probe"
 CA_KEY: Final = "ca.crt"
 CERT_KEY: Final = "tls.crt"
 KEY_KEY: Final = "tls.key"
@@ -39,6 +42,7 @@ TLS_DIR: Final = f"{MOUNT}/tls"
 CLIENT_TLS_DIR: Final = f"{MOUNT}/client-tls"
 USERS_DIR: Final = f"{MOUNT}/users"
 CLIENT_AUTH_DIR: Final = f"{MOUNT}/client-auth"
+PROBE_DIR: Final = f"{MOUNT}/probe"
 
 
 _SECRET_KEY_CHARS: Final = re.compile(r"[^-._a-zA-Z0-9]")
@@ -205,3 +209,15 @@ def grafana_access(config: Config) -> tuple[dict[str, Any], list[dict[str, Any]]
             }
         )
     return access, mounts
+
+
+def probe_paths(config: Config) -> dict[str, str]:
+    """``{path lookout.yaml names: where the exporter reads it}`` for every probe module's file: ``security:``'s own
+    files where their Secrets are mounted, any other from ``lookout-probe``."""
+    known = cluster_paths(config.security) if config.security.enabled else {}
+    files = []
+    for module in config.probe.modules.values():
+        basic = module.credentials.basic_auth
+        files += [module.credentials.bearer_token_file, basic.password_file if basic else None, module.tls.ca_file]
+    others = secret_file_keys([f for f in files if f and f not in known])
+    return {**{f: known[f] for f in files if f and f in known}, **{f: f"{PROBE_DIR}/{k}" for f, k in others.items()}}

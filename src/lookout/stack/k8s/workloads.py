@@ -14,6 +14,7 @@ from typing import Any, Final
 from lookout import metrics as m
 from lookout.config.model import Config
 from lookout.stack.deployment import cluster_config, config_yaml, demo_target
+from lookout.stack.k8s import security as k8s_security
 from lookout.stack.k8s.monitoring import (
     EXPORTER_PORT,
     MANAGEMENT_PORT_NAME,
@@ -25,7 +26,7 @@ from lookout.stack.k8s.monitoring import (
 from lookout.stack.k8s.monitoring import (
     EXPORTER_SERVICE as EXPORTER,
 )
-from lookout.stack.k8s.security import cluster_paths, cluster_security
+from lookout.stack.k8s.security import cluster_security
 from lookout.stack.k8s.security import in_cluster as cluster_files
 from lookout.stack.k8s.security import volumes as security_volumes
 from lookout.stack.yamlio import dump_yaml
@@ -219,8 +220,9 @@ def exporter(config: Config) -> list[dict[str, Any]]:
     data = config_yaml(in_cluster)
     if config.security.enabled:  # the files of security: where the Secrets are mounted (k8s/security.py)
         data["security"] = cluster_security(config.security)
-        if "probe" in data:
-            data["probe"] = cluster_files(data["probe"], cluster_paths(config.security))
+    probe_paths = k8s_security.probe_paths(config)
+    if "probe" in data:  # the modules' token and CA files where a Secret is mounted, not the generating machine's
+        data["probe"] = cluster_files(data["probe"], probe_paths)
     lookout_yaml = dump_yaml(data)
     http_probe = {**_http_check(config, "/-/healthy", "http", open_path=False), "periodSeconds": 10}
     container: dict[str, Any] = {
@@ -243,6 +245,9 @@ def exporter(config: Config) -> list[dict[str, Any]]:
         "volumes": [{"name": "config", "configMap": {"name": CONFIG_MAP}}],
     }
     _secured_pod(config, container, pod, config_volume=False)
+    if any(path.startswith(f"{k8s_security.PROBE_DIR}/") for path in probe_paths.values()):
+        container["volumeMounts"].append({"name": "probe-files", "mountPath": k8s_security.PROBE_DIR, "readOnly": True})
+        pod["volumes"].append({"name": "probe-files", "secret": {"secretName": k8s_security.PROBE_SECRET}})
     return [
         {
             "apiVersion": "v1",
