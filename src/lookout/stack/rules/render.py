@@ -17,11 +17,14 @@ from lookout.stack.rules.model import FAMILY, SEVERITY, AlertRule
 
 def _dashboard_url(config: Config) -> str:
     """Link to the tenant's MCP server detail dashboard, the service preselected. Dashboard uids are per
-    tenant, so the template picks the uid by the alert's tenant label; an unknown tenant gets no link."""
+    tenant, so the template picks the uid by the alert's tenant label; an unknown tenant gets no link. An alert
+    whose expression carries no service (MCPTenantDown: its ``service="all"`` is a rule label, which templates do
+    not see) selects every service, Grafana's ``$__all``, rather than an empty service that matches none."""
     base = config.dashboard_base_url()
+    service = f"{{{{ with $labels.{m.SERVICE} }}}}{{{{ . }}}}{{{{ else }}}}$__all{{{{ end }}}}"
     branches = [
         f'if eq $labels.{m.TENANT} "{t.name}" }}}}{base}/d/{naming.dashboard_uid(t.name, naming.SERVICE_DASHBOARD)}'
-        f"?var-{m.SERVICE}={{{{ $labels.{m.SERVICE} }}}}"
+        f"?var-{m.SERVICE}={service}"
         for t in config.tenants
     ]
     return "{{ " + "{{ else ".join(branches) + "{{ end }}"
