@@ -170,3 +170,16 @@ def test_bad_ha_config_is_one_line_and_exit_2(tmp_path: Path, case: str) -> None
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     for fragment in expected:
         assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("extra", ["", HA])
+def test_alert_links_name_the_address_each_child_listens_on(extra: str) -> None:
+    """generatorURL and externalURL in notifications: the listen address, not the hostname (which a loopback
+    listener need not answer on)."""
+    config = _config(extra)
+    children = [
+        *zip(prometheus_children(config, "prom", Path("/d"), Path("/s")), config.prometheus_addresses(), strict=True),
+        *zip(alertmanager_children(config, "am", Path("/d"), Path("/s")), config.alertmanager_addresses(), strict=True),
+    ]
+    for child, address in children:
+        assert f"--web.external-url=http://{address}" in child.argv

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
-from lookout.config.model import Config
+from lookout.config.model import WILDCARD_HOSTS, Config
 from lookout.runtime.children import ChildSpec, resolve_binary
 from lookout.security.web_config import WEB_CONFIG_FILE
 from lookout.stack import naming
@@ -96,6 +96,16 @@ def web_config_flags(config: Config, stack_dir: Path) -> list[str]:
     return [f"--web.config.file={stack_dir / WEB_CONFIG_FILE}"]
 
 
+def external_url_flags(config: Config, address: str) -> list[str]:
+    """``--web.external-url``: the address the child listens on, so the links it puts in alerts and
+    notifications (Prometheus' ``generatorURL``, Alertmanager's ``externalURL``) open. Without it both use the
+    machine's hostname, which need not reach a loopback listener (Debian maps it to 127.0.1.1). A wildcard
+    listener is reached by that hostname: it keeps the default."""
+    if address.rpartition(":")[0] in WILDCARD_HOSTS:
+        return []
+    return [f"--web.external-url={config.security.scheme}://{address}"]
+
+
 def port_checks(config: Config) -> list[tuple[str, str]]:
     """(field, address) of every port the stack binds: the HTTP endpoints and the Alertmanager gossip ports."""
     gossip = [(f"ha.alertmanager_cluster[{i}]", a) for i, a in enumerate(config.alertmanager_cluster_addresses())]
@@ -112,6 +122,7 @@ def alertmanager_children(config: Config, binary: str, data: Path, stack_dir: Pa
                 f"--config.file={stack_dir / naming.ALERTMANAGER_FILE}",
                 f"--storage.path={data / endpoint.child}",
                 f"--web.listen-address={endpoint.address}",
+                *external_url_flags(config, endpoint.address),
                 *cluster_flags(config, i),
                 *web_config_flags(config, stack_dir),
             ],
@@ -135,6 +146,7 @@ def prometheus_children(config: Config, binary: str, data: Path, stack_dir: Path
                 f"--storage.tsdb.path={data / endpoint.child}",
                 f"--storage.tsdb.retention.time={config.retention.metrics}",
                 f"--web.listen-address={endpoint.address}",
+                *external_url_flags(config, endpoint.address),
                 # No --web.enable-lifecycle: /-/quit and /-/reload would let anyone on the host stop or reload
                 # Prometheus; SIGHUP reloads it (signals need the same user).
                 *web_config_flags(config, stack_dir),
