@@ -135,3 +135,17 @@ def test_footprint_alert_reads_its_budget_growth_and_window_from_the_config() ->
     rule = alert_rule(next(a for a in ALERTS if a.name == "MCPToolDefinitionsFootprintHigh"), config)
     assert rule is not None
     assert "> 8000," in rule["expr"] and "> 1.5 * (min by" in rule["expr"] and "[6h]" in rule["expr"]
+
+
+def test_escalations_state_the_time_they_are_configured_to_wait() -> None:
+    """An override of an escalation's `for` is the time the page says the original has fired."""
+    shortened = EXAMPLE.replace(
+        "  heartbeat_receiver: local-sink\n",
+        "  heartbeat_receiver: local-sink\n  alerts: {LookoutEscalatedP1: {for: 15m}, LookoutEscalatedP2: {for: 2h}}\n",
+    )
+    for text, p1, p2 in ((EXAMPLE, "30m", "4h"), (shortened, "15m", "2h")):
+        annotations = _summaries(text)
+        assert annotations["LookoutEscalatedP1"]["summary"] == f"A P1 alert has fired for {p1}: escalated to P0"
+        assert annotations["LookoutEscalatedP1"]["description"].endswith(f"is still firing after {p1}.")
+        assert annotations["LookoutEscalatedP2"]["summary"] == f"A P2 alert has fired for {p2}: escalated to P1"
+        assert annotations["LookoutEscalatedP2"]["description"].endswith(f"is still firing after {p2}.")

@@ -23,9 +23,14 @@ from lookout.stack.rules.model import (
     UNROUTABLE,
     WATCHDOG,
     AlertRule,
+    held_for,
     stack_labels,
 )
 
+ESCALATED_P1: Final = f"{ESCALATION_PREFIX}P1"
+ESCALATED_P2: Final = f"{ESCALATION_PREFIX}P2"
+ESCALATE_P1_AFTER: Final = "30m"
+ESCALATE_P2_AFTER: Final = "4h"
 SLO_GROUP: Final = "lookout-slo"
 AVAILABILITY_GROUP: Final = "lookout-availability"
 RESOURCES_GROUP: Final = "lookout-resources"
@@ -492,22 +497,29 @@ ALERTS: tuple[AlertRule, ...] = (
     ),
     # ------------------------------------------------------------ escalation
     AlertRule(
-        name=f"{ESCALATION_PREFIX}P1",
+        name=ESCALATED_P1,
         expr=x.escalate(Priority.P1, (Priority.P0,), lambda: ALERTS),
-        for_="30m",
+        for_=ESCALATE_P1_AFTER,
         priority=Priority.P0,
-        summary="A P1 alert has fired for 30 minutes: escalated to P0",
-        description=f"{{{{ $labels.{ESCALATED_FROM} }}}} on {t.SVC} is still firing after 30 minutes.",
+        # The time stated is the escalation's own `for` (overridable in lookout.yaml): it is the time escalated.
+        summary=lambda c: f"A P1 alert has fired for {held_for(ESCALATED_P1, ESCALATE_P1_AFTER, c)}: escalated to P0",
+        description=lambda c: (
+            f"{{{{ $labels.{ESCALATED_FROM} }}}} on {t.SVC} is still firing after "
+            f"{held_for(ESCALATED_P1, ESCALATE_P1_AFTER, c)}."
+        ),
         family=None,
         group="lookout-escalation",
     ),
     AlertRule(
-        name=f"{ESCALATION_PREFIX}P2",
+        name=ESCALATED_P2,
         expr=x.escalate(Priority.P2, (Priority.P0, Priority.P1), lambda: ALERTS),
-        for_="4h",
+        for_=ESCALATE_P2_AFTER,
         priority=Priority.P1,
-        summary="A P2 alert has fired for 4 hours: escalated to P1",
-        description=f"{{{{ $labels.{ESCALATED_FROM} }}}} on {t.SVC} is still firing after 4 hours.",
+        summary=lambda c: f"A P2 alert has fired for {held_for(ESCALATED_P2, ESCALATE_P2_AFTER, c)}: escalated to P1",
+        description=lambda c: (
+            f"{{{{ $labels.{ESCALATED_FROM} }}}} on {t.SVC} is still firing after "
+            f"{held_for(ESCALATED_P2, ESCALATE_P2_AFTER, c)}."
+        ),
         family=None,
         group="lookout-escalation",
     ),

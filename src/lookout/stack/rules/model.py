@@ -27,7 +27,14 @@ ESCALATION_PREFIX: Final = "LookoutEscalated"
 Expr = Callable[[Config], str]
 """PromQL of an alert for a config; an empty string leaves the alert out (nothing to watch)."""
 Text = str | Callable[[Config], str]
-"""A summary: fixed, or stating the configured numbers."""
+"""A summary or description: fixed, or stating the configured numbers."""
+
+
+def held_for(name: str, default: str, config: Config) -> str:
+    """How long alert ``name``'s condition must hold under ``config``: its ``alerting.alerts.<name>.for``, else
+    the catalog's ``default``."""
+    override = config.alerting.alerts.get(name)
+    return override.for_ if override is not None and override.for_ is not None else default
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,7 @@ class AlertRule:
     for_: str
     priority: Priority
     summary: Text
-    description: str
+    description: Text
     family: str | None
     group: str
     static_labels: tuple[tuple[str, str], ...] = ()

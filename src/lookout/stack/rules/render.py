@@ -12,7 +12,7 @@ from lookout import metrics as m
 from lookout.config.model import Config
 from lookout.stack import naming
 from lookout.stack.rules.catalog import ALERTS
-from lookout.stack.rules.model import FAMILY, SEVERITY, AlertRule
+from lookout.stack.rules.model import FAMILY, SEVERITY, AlertRule, held_for
 
 
 def _dashboard_url(config: Config) -> str:
@@ -38,13 +38,13 @@ def alert_rule(alert: AlertRule, config: Config) -> dict[str, Any] | None:
     expr = alert.expr(config)
     if not expr:
         return None
-    for_ = override.for_ if override is not None and override.for_ is not None else alert.for_
+    for_ = held_for(alert.name, alert.for_, config)
     labels = {m.PRIORITY: alert.priority.value, m.SEVERITY: SEVERITY[alert.priority], **dict(alert.static_labels)}
     if alert.family is not None:  # escalations keep the family of the alert they escalate
         labels[FAMILY] = alert.family
     annotations = {
         "summary": alert.summary if isinstance(alert.summary, str) else alert.summary(config),
-        "description": alert.description,
+        "description": alert.description if isinstance(alert.description, str) else alert.description(config),
         "runbook_url": f"{config.runbook_base_url()}/{alert.name}.md",
     }
     if alert.about_servers:
