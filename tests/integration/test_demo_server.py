@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from lookout import metrics as m
 from lookout.cli import app
-from tests.support import DemoServer
+from tests.support import DemoServer, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -98,3 +98,14 @@ def test_demo_fault_command_sets_the_kind(demo_server: DemoServer) -> None:
     assert default.exit_code == 0 and json.loads(default.stdout)["calculate"]["kind"] == "exception"
     bad = runner.invoke(app, ["demo", "fault", "echo", "--kind", "meteor", "--url", url])
     assert bad.exit_code == 2 and bad.stderr.strip() == "lookout: --kind 'meteor': use one of exception, tool-error"
+
+
+async def test_a_crash_is_logged_as_plain_lines_not_a_rich_traceback(demo_server: DemoServer) -> None:
+    """The SDK's console handler rendered each crash as a rich traceback in the event loop, hundreds of ms per
+    failed call on a busy host: every injected error was a latency fault too. The demo logs plain lines."""
+    httpx.put(f"{demo_server.management_url}/faults/echo", json={"error_ratio": 1.0, "kind": "exception"})
+    async with Client(demo_server.url) as client:
+        assert (await client.call_tool("echo", {"text": "x"})).is_error
+    wait_until(lambda: "UnexpectedToolError" in demo_server.proc.output(), 30, what="the crash's log")
+    log = demo_server.proc.output()
+    assert "╭" not in log and "│" not in log, log[-2000:]

@@ -8,6 +8,7 @@ server, so no protected-resource metadata). The token's name is the caller's ``e
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 from mcp.server.auth.provider import AccessToken
@@ -52,6 +53,14 @@ def _strictness(value: ClientCertificates) -> int:
     return [ClientCertificates.OFF, ClientCertificates.REQUEST, ClientCertificates.REQUIRE].index(value)
 
 
+def plain_console_logging() -> None:
+    """Plain log lines on stderr, set before the SDK's server is built: its default console handler renders
+    rich tracebacks in the event loop, hundreds of milliseconds per failed call on a busy host, so every
+    injected error was a latency fault too (a drill of the error alerts paged the latency ones). A logging
+    configuration already in place (or ``json_logs``, which replaces the handlers) is kept."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 async def serve_demo(
     host: str,
     port: int,
@@ -73,6 +82,7 @@ async def serve_demo(
     ``management_security`` puts the management port (metrics, health, faults) behind TLS and credentials;
     ``mcp_security`` the MCP endpoint behind TLS and its bearer tokens (see the module docstring).
     """
+    plain_console_logging()
     injector = FaultInjector()
     if mcp_security is not None and any(p.token is not None for p in mcp_security.principals):
         scheme = "https" if mcp_security.cert_file else "http"
