@@ -3,6 +3,7 @@ catalog in docs/alerts.md lists it."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,19 @@ def test_no_runbook_without_an_alert() -> None:
     names = {a.name for a in ALERTS}
     orphans = sorted(p.stem for p in (ROOT / "docs" / "runbooks").glob("*.md") if p.stem not in names)
     assert not orphans
+
+
+def test_runbooks_of_alerts_with_a_floor_of_failed_requests_name_that_floor() -> None:
+    """An on-call engineer asking why a quiet service paged (or did not) finds the setting that decides it:
+    `alerting.slo.min_failed_requests`, not a minimum request rate, which no setting provides."""
+    floor = CONFIG.alerting.slo.min_failed_requests
+    wrong = []
+    for alert in ALERTS:
+        rule = alert_rule(alert, CONFIG)
+        text = (ROOT / "docs" / "runbooks" / f"{alert.name}.md").read_text(encoding="utf-8")
+        counted = rule is not None and re.search(rf":increase\w+ >= {floor}\b", rule["expr"]) is not None
+        if counted and "min_failed_requests" not in text:
+            wrong.append(alert.name)
+        if "minimum request rate" in text:
+            wrong.append(alert.name)
+    assert not wrong, f"runbooks that do not name alerting.slo.min_failed_requests: {sorted(set(wrong))}"
