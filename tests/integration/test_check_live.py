@@ -75,6 +75,14 @@ def write_config(path: Path, ports: dict[str, int]) -> None:
     P1: {{group_wait: 1s, group_interval: 1s, repeat_interval: 1h}}
 """
     write_demo_config(path, ports, alerting)
+    # A second tenant whose server is only probed (no metrics_url): its server panels have no data, rightly.
+    probed = f"""  - name: probed
+    targets:
+      - name: demo-probed
+        url: http://{LOOPBACK}:{ports["demo"]}/mcp
+alerting:
+"""
+    path.write_text(path.read_text().replace("alerting:\n", probed, 1))
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +173,10 @@ def test_check_live_passes_for_every_dashboard_query(live_report: dict[str, Any]
     # Only alert lists may be empty on a healthy stack; every other panel over emitted metrics has data.
     excused = [line for line in live_report["not_checkable"] if "no alert of this scope is firing" in line]
     assert all("Firing alerts" in line for line in excused), excused
+    # The probe-only tenant's server panels are not checkable; its probe panels were checked (no finding).
+    unprobed = [line for line in live_report["not_checkable"] if "has no instrumented server" in line]
+    assert unprobed and all("tenant probed has no instrumented server" in line for line in unprobed), unprobed
+    assert not any("/probed/probes.json" in line for line in unprobed), unprobed
 
 
 async def test_faults_fire_error_ratio_and_latency_alerts_to_p1_then_server_down_to_p0(stack: Stack) -> None:

@@ -144,6 +144,16 @@ def dashboard_queries(
     return queries
 
 
+def query_tenants(stack_dir: Path) -> dict[str, str]:
+    """The tenant each panel reference's dashboard shows (its ``tenant`` variable's value); fleet-wide
+    dashboards have none."""
+    return {
+        target.reference: target.variables[metrics.TENANT]
+        for target in iter_targets(stack_dir)
+        if metrics.TENANT in target.variables
+    }
+
+
 # ---------------------------------------------------------------- PromQL walking
 
 
