@@ -58,7 +58,8 @@ def test_every_written_line_is_strict_json(tmp_path: Path) -> None:
         assert client.post("/notify", json=WEBHOOK).status_code == 200
         # 1e999 parses as Python's infinity: refused rather than written as Infinity.
         overflow = json.dumps(WEBHOOK)[:-1] + ',"truncatedAlerts":1e999}'
-        assert client.post("/notify", content=overflow.encode()).status_code == 400
+        json_type = {"Content-Type": "application/json"}
+        assert client.post("/notify", content=overflow.encode(), headers=json_type).status_code == 400
     lines = file.read_bytes().decode("utf-8").splitlines()
     strict = [json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} in the file")) for line in lines]
     assert strict == [payload, WEBHOOK]
