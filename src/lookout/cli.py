@@ -384,7 +384,12 @@ def demo_server(
         fail(str(exc))
 
 
-MANAGEMENT_URL = typer.Option("http://127.0.0.1:8080", "--url", help="The demo server's management URL.")
+MANAGEMENT_URL = typer.Option(
+    None,
+    "--url",
+    help="The demo server's management URL (default: that of the `lookout up` running from this directory, "
+    "else http://127.0.0.1:8080).",
+)
 DEMO_CONFIG = typer.Option(
     None,
     "--config",
@@ -395,10 +400,20 @@ DEMO_CONFIG = typer.Option(
 
 
 def _faults_request(
-    method: str, url: str, body: Mapping[str, object] | None = None, config: Path | None = None
+    method: str, path: str, url: str | None, body: Mapping[str, object] | None = None, config: Path | None = None
 ) -> None:
+    """``method`` on the demo server's ``path``; without ``url``, the demo server of the `lookout up` running
+    from this directory (whatever --demo-management-port it was given, with its config's login)."""
     import httpx
 
+    from lookout.runtime.state import read_state
+
+    if url is None:
+        running = read_state(Path(".lookout"))
+        url = (running.demo_management_url if running else None) or "http://127.0.0.1:8080"
+        if config is None and running is not None and running.demo_management_url:
+            config = Path(running.config_path)
+    url = f"{url.rstrip('/')}{path}"
     verify: object = True
     auth: tuple[str, str] | None = None
     if config is not None:
@@ -438,26 +453,26 @@ def demo_fault(
     ),
     latency_ms: float = typer.Option(0.0, help="Milliseconds added to every call."),
     hang: bool = typer.Option(False, help="Calls never return."),
-    url: str = MANAGEMENT_URL,
+    url: str | None = MANAGEMENT_URL,
     config: Path | None = DEMO_CONFIG,
 ) -> None:
     """Inject a fault into a running demo server's tool (or all tools)."""
     if kind not in FAULT_KINDS:
         fail(f"--kind {kind!r}: use one of {', '.join(FAULT_KINDS)}")
     body = {"error_ratio": error_ratio, "kind": FAULT_KINDS[kind], "latency_ms": latency_ms, "hang": hang}
-    _faults_request("PUT", f"{url.rstrip('/')}/faults/{tool}", body, config)
+    _faults_request("PUT", f"/faults/{tool}", url, body, config)
 
 
 @demo_app.command("clear")
-def demo_clear(url: str = MANAGEMENT_URL, config: Path | None = DEMO_CONFIG) -> None:
+def demo_clear(url: str | None = MANAGEMENT_URL, config: Path | None = DEMO_CONFIG) -> None:
     """Remove every injected fault."""
-    _faults_request("DELETE", f"{url.rstrip('/')}/faults", config=config)
+    _faults_request("DELETE", "/faults", url, config=config)
 
 
 @demo_app.command("faults")
-def demo_faults(url: str = MANAGEMENT_URL, config: Path | None = DEMO_CONFIG) -> None:
+def demo_faults(url: str | None = MANAGEMENT_URL, config: Path | None = DEMO_CONFIG) -> None:
     """Show the injected faults."""
-    _faults_request("GET", f"{url.rstrip('/')}/faults", config=config)
+    _faults_request("GET", "/faults", url, config=config)
 
 
 @demo_app.command("traffic")

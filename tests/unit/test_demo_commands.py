@@ -1,0 +1,55 @@
+"""`lookout demo fault|clear|faults` find the demo server of the `lookout up` running from this directory."""
+
+from __future__ import annotations
+
+import json
+import os
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from typer.testing import CliRunner
+
+from lookout.cli import app
+from lookout.runtime.state import StackState
+from tests.support import http_server
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lookout.yaml"
+
+
+class _Faults(BaseHTTPRequestHandler):
+    """A demo server's /faults, recording what it was asked."""
+
+    asked: ClassVar[list[str]] = []
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        _Faults.asked.append(f"{self.command} {self.path}")
+        body = json.dumps({"faults": {}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_PUT = do_DELETE = _answer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_without_url_the_commands_reach_the_demo_server_of_the_running_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lookout up --demo-management-port P`: the demo commands used to try :8080 whatever P was."""
+    monkeypatch.chdir(tmp_path)
+    _Faults.asked.clear()
+    with http_server(_Faults) as url:
+        StackState(os.getpid(), str(EXAMPLE), str(tmp_path / ".lookout"), None, url).write()
+        runner = CliRunner()
+        for args in (["fault", "echo", "--error-ratio", "0.5"], ["faults"], ["clear"]):
+            result = runner.invoke(app, ["demo", *args])
+            assert result.exit_code == 0, result.output
+    assert _Faults.asked == ["PUT /faults/echo", "GET /faults", "DELETE /faults"]
