@@ -399,3 +399,25 @@ def test_a_login_in_a_target_url_is_refused_at_load(target: str, message: str) -
     with pytest.raises(ConfigError) as raised:
         parse_config(text)
     assert message in str(raised.value) and "hunter2" not in str(raised.value)
+
+
+def test_an_unknown_user_name_costs_the_bcrypt_work_of_a_known_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refusal of an unknown name used to skip bcrypt: its speed told which user names exist."""
+    import bcrypt
+
+    config = secure(tmp_path)
+    write_certs(config)
+    client = _app(ServerSecurity.from_config(config.security))
+    checked: list[int] = []
+    real = bcrypt.checkpw
+
+    def counted(password: bytes, hashed: bytes) -> bool:
+        checked.append(int(hashed.split(b"$")[2]))
+        return real(password, hashed)
+
+    monkeypatch.setattr(bcrypt, "checkpw", counted)
+    assert client.get("/metrics", auth=("ops", "wrong")).status_code == 401
+    assert client.get("/metrics", auth=("nobody", "wrong")).status_code == 401
+    assert len(checked) == 2 and checked[0] == checked[1], checked  # one check each, at the same cost

@@ -41,6 +41,8 @@ class ServerSecurity:
     ca_file: str | None = None
     client_certificates: ClientCertificates = ClientCertificates.OFF
     _verified: dict[bytes, Principal] = field(default_factory=dict, compare=False, repr=False)
+    _decoy: list[bytes] = field(default_factory=list, compare=False, repr=False)
+    """A hash of nothing at the users' bcrypt cost, made at the first unknown name (see :meth:`authenticate`)."""
 
     @classmethod
     def from_config(cls, security: Security, read_posts: frozenset[str] = frozenset()) -> ServerSecurity:
@@ -95,13 +97,23 @@ class ServerSecurity:
             return None
         import bcrypt
 
-        for principal in self.principals:
-            hashed = principal.password_hash
-            if principal.name == name and hashed is not None and bcrypt.checkpw(password.encode(), hashed):
+        known = [(p, p.password_hash) for p in self.principals if p.name == name and p.password_hash is not None]
+        for principal, hashed in known:
+            if bcrypt.checkpw(password.encode(), hashed):
                 if len(self._verified) < 1024:
                     self._verified[digest] = principal
                 return principal
+        if not known:
+            # As much bcrypt work as a known name costs: how long a refusal takes does not tell who exists.
+            bcrypt.checkpw(password.encode(), self._decoy_hash(bcrypt))
         return None
+
+    def _decoy_hash(self, bcrypt: Any) -> bytes:
+        if not self._decoy:
+            fields = [p.password_hash.split(b"$") for p in self.principals if p.password_hash is not None]
+            costs = [int(f[2]) for f in fields if len(f) > 2 and f[2].isdigit() and 4 <= int(f[2]) <= 31]
+            self._decoy.append(bcrypt.hashpw(b"", bcrypt.gensalt(max(costs, default=12))))
+        return self._decoy[0]
 
     def required_role(self, method: str, path: str) -> Role | None:
         if path in self.open_paths:
