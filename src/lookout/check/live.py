@@ -3,8 +3,9 @@ running stack, and no recorded value is NaN or Inf.
 
 A dashboard query whose metric families have no series at all in this Prometheus (no prober, no
 `lookout bench` run yet) cannot return data here; it is reported as not checkable rather than as a
-finding, as is a server panel of a tenant whose servers are only probed. So is an empty list of firing alerts (a healthy tenant has none). Any other empty query is a
-finding: the panel would show "No data" where it should show 0.
+finding, as is a server panel of a tenant whose servers are only probed. So is an empty list of firing
+alerts (a healthy tenant has none). Any other empty query is a finding: the panel would show "No data"
+where it should show 0.
 """
 
 from __future__ import annotations
