@@ -85,3 +85,15 @@ def test_last_words_come_from_this_run_not_an_earlier_one(tmp_path: Path) -> Non
     finally:
         child.stop()
     assert child.last_words() == f"bind: address in use (log: {log})"
+
+
+def test_a_killed_child_is_said_to_be_killed_not_blamed_on_a_line_it_logged_earlier(tmp_path: Path) -> None:
+    log = tmp_path / "logs" / "prometheus-1.log"
+    log.parent.mkdir()
+    script = "import os; print('level=error msg=Error sending alert', flush=True); os.kill(os.getpid(), 9)"
+    child = start_child(ChildSpec("prometheus-1", [sys.executable, "-c", script], None, log), tmp_path / "run")
+    try:
+        child.popen.wait(30)
+    finally:
+        child.stop()
+    assert child.last_words() == f"(killed by SIGKILL; log: {log})"

@@ -124,6 +124,10 @@ class Child:
         """One line: why the child stopped, from what this run wrote to its log, and where the whole log is."""
         if self.spec.log is None:
             return ""
+        code = self.popen.returncode
+        if code is not None and code < 0:
+            # Killed (the OOM killer, kill -9): nothing it logged says why, and an earlier line would mislead.
+            return f"(killed by {_signal_name(-code)}; log: {self.spec.log})"
         try:
             text = self._this_run(self.spec.log, _LOG_TAIL_BYTES)
         except OSError:
@@ -143,6 +147,13 @@ class Child:
                 self.popen.wait()
         self.pid_file.unlink(missing_ok=True)
         _cmdline_file(self.pid_file).unlink(missing_ok=True)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def start_child(spec: ChildSpec, run_dir: Path) -> Child:
