@@ -278,6 +278,10 @@ def test_alerting_survives_a_killed_prometheus(topology_factory: Any) -> None:
     topology.push_fault()  # injected after the replica died
     _wait_firing_everywhere(topology, [survivor])
     wait_until(lambda: topology.fault_notifications("firing"), 60, 0.5, what="firing from the surviving replica")
+    # One replica of two down: redundancy lost, alerting intact. The P2 is on its way, not the P1 that escalates.
+    replica_down = 'ALERTS{alertname="LookoutStackReplicaDown",job="prometheus"}'
+    wait_until(partial(topology.query, survivor, replica_down), 60, 0.5, what="LookoutStackReplicaDown pending")
+    assert not topology.query(survivor, 'ALERTS{alertname="LookoutStackComponentDown",job="prometheus"}')
 
 
 def test_no_sample_lost_while_the_long_term_store_is_down(topology_factory: Any) -> None:
