@@ -142,6 +142,42 @@ def test_the_example_server_gets_what_its_target_states_one_replica_may_use(tmp_
     }
 
 
+def test_the_exporter_and_the_long_term_store_get_requests_and_a_memory_limit(tmp_path: Path) -> None:
+    """Without requests a pod is BestEffort, the first the kubelet evicts under memory pressure: the exporter and
+    VictoriaMetrics request kubernetes.*_resources and are limited to that memory, like the example server."""
+    config = parse_config(
+        CONFIG
+        + """
+ha: {prometheus_replicas: 2, long_term_storage: victoriametrics}
+kubernetes:
+  exporter_resources: {cpu_cores: 0.25, memory_limit_bytes: 268435456}
+  victoriametrics_resources: {cpu_cores: 4, memory_limit_bytes: 17179869184}
+"""
+    )
+    write_stack(render_stack(config, DeployTarget.K8S), tmp_path)
+    assert check_k8s(tmp_path) == []
+    workloads = {
+        obj["metadata"]["name"]: obj for kind in ("Deployment", "StatefulSet") for obj in _by_kind(tmp_path)[kind]
+    }
+    assert set(workloads) == {"lookout-exporter", "lookout-victoriametrics", "search"}
+    expected = {
+        "lookout-exporter": {"requests": {"cpu": "250m", "memory": "268435456"}, "limits": {"memory": "268435456"}},
+        "lookout-victoriametrics": {
+            "requests": {"cpu": "4000m", "memory": "17179869184"},
+            "limits": {"memory": "17179869184"},
+        },
+    }
+    for name, resources in expected.items():
+        [container] = workloads[name]["spec"]["template"]["spec"]["containers"]
+        assert container["resources"] == resources
+    # Every container of the base, with the defaults too.
+    write_stack(render_stack(parse_config(CONFIG + "ha: {prometheus_replicas: 2}\n"), DeployTarget.K8S), tmp_path)
+    for kind in ("Deployment", "StatefulSet"):
+        for obj in _by_kind(tmp_path)[kind]:
+            for container in obj["spec"]["template"]["spec"]["containers"]:
+                assert set(container["resources"]) == {"requests", "limits"}, obj["metadata"]["name"]
+
+
 def test_autoscaler_scales_on_the_request_rate_the_adapter_serves(stack_dir: Path, config: Config) -> None:
     [hpa] = _by_kind(stack_dir)["HorizontalPodAutoscaler"]
     [metric] = hpa["spec"]["metrics"]

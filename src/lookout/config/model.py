@@ -556,6 +556,13 @@ class Images(_Model):
     )
 
 
+class WorkloadResources(_Model):
+    """What a container of the Kubernetes base requests (CPU and memory) and is limited to (memory)."""
+
+    cpu_cores: float = Field(gt=0, description="CPU cores the container requests.")
+    memory_limit_bytes: int = Field(gt=0, description="Memory the container requests and is limited to.")
+
+
 class Kubernetes(_Model):
     """Where the Kubernetes base runs and how the cluster's Prometheus finds its objects."""
 
@@ -570,6 +577,18 @@ class Kubernetes(_Model):
         pattern=r"^https?://[^\s/]+$",
         description="The cluster's Prometheus, for prometheus-adapter and Grafana "
         "(kube-prometheus-stack: http://<release>-prometheus.<namespace>.svc:9090).",
+    )
+    # Requests and limits keep the cluster from evicting these first under memory pressure (a pod without them
+    # is BestEffort); the example server's come from what its target states one replica may use.
+    exporter_resources: WorkloadResources = Field(
+        default_factory=lambda: WorkloadResources(cpu_cores=0.5, memory_limit_bytes=512 << 20),
+        description="CPU and memory of the Lookout exporter the Probes go through (docs/scaling.md: a large "
+        "fleet's prober needs a couple of cores).",
+    )
+    victoriametrics_resources: WorkloadResources = Field(
+        default_factory=lambda: WorkloadResources(cpu_cores=2.0, memory_limit_bytes=4 << 30),
+        description="CPU and memory of the HA topology's long-term store (VictoriaMetrics sizes its caches from "
+        "the memory limit; docs/scaling.md: give it more for a fleet of thousands of servers).",
     )
 
 

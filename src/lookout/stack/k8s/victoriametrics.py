@@ -16,6 +16,7 @@ from lookout.stack import naming
 from lookout.stack.deployment import service_dns
 from lookout.stack.k8s.monitoring import PART_OF
 from lookout.stack.k8s.security import CERT_KEY, KEY_KEY, TLS_DIR, TLS_SECRET, safe_tls_config
+from lookout.stack.k8s.workloads import container_resources
 from lookout.stack.prometheus import victoriametrics_flags
 
 NAME: Final = "lookout-victoriametrics"
@@ -58,6 +59,7 @@ def objects(config: Config) -> list[dict[str, Any]]:
     if tls.enabled:
         mounts.append({"name": "lookout-tls", "mountPath": TLS_DIR, "readOnly": True})
         tls_volumes.append({"name": "lookout-tls", "secret": {"secretName": TLS_SECRET}})
+    resources = config.kubernetes.victoriametrics_resources
     statefulset = {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
@@ -82,6 +84,7 @@ def objects(config: Config) -> list[dict[str, Any]]:
                                     **({"scheme": "HTTPS"} if tls.enabled else {}),
                                 }
                             },
+                            "resources": container_resources(resources.cpu_cores, resources.memory_limit_bytes),
                             "volumeMounts": mounts,
                         }
                     ],

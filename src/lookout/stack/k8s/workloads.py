@@ -86,11 +86,19 @@ def _secured_pod(config: Config, container: dict[str, Any], pod: dict[str, Any],
     pod["volumes"] = [*pod.get("volumes", []), *volumes]
 
 
+def container_resources(cores: float, memory: int) -> dict[str, Any]:
+    """Requests of ``cores`` and ``memory``, limited to that memory (no CPU limit: throttling would only slow the
+    container down, while memory beyond the request is what gets a pod evicted first)."""
+    return {
+        "requests": {"cpu": f"{round(cores * 1000)}m", "memory": str(memory)},
+        "limits": {"memory": str(memory)},
+    }
+
+
 def deployment(config: Config) -> dict[str, Any]:
     name, tenant = example_server(config)
     # What the target's replica may use, as the utilization rules assume it (targets[].resources first).
     cores, memory = config.replica_limits(next(t for _, t in config.targets() if t.name == name))
-    cpu = f"{round(cores * 1000)}m"
     out: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -127,10 +135,7 @@ def deployment(config: Config) -> dict[str, Any]:
                             "startupProbe": _probe(config, "/health/startup", 2, 30),
                             "livenessProbe": _probe(config, "/health/live", 10, 3),
                             "readinessProbe": _probe(config, "/health/ready", 5, 2),
-                            "resources": {
-                                "requests": {"cpu": cpu, "memory": str(memory)},
-                                "limits": {"memory": str(memory)},
-                            },
+                            "resources": container_resources(cores, memory),
                             "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
                         }
                     ],
@@ -236,6 +241,9 @@ def exporter(config: Config) -> list[dict[str, Any]]:
         "ports": [{"name": "http", "containerPort": EXPORTER_PORT}],
         "readinessProbe": http_probe,
         "livenessProbe": http_probe,
+        "resources": container_resources(
+            config.kubernetes.exporter_resources.cpu_cores, config.kubernetes.exporter_resources.memory_limit_bytes
+        ),
         "volumeMounts": [{"name": "config", "mountPath": "/etc/lookout", "readOnly": True}],
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
     }
