@@ -65,6 +65,14 @@ def _load(path: Path) -> Config:
     return config
 
 
+def _warn_stdio_in_image(config: Config) -> None:
+    """Stdio targets whose command the containerised exporter (compose, Kubernetes) cannot run."""
+    from lookout.stack.deployment import stdio_in_image_warnings
+
+    for line in stdio_in_image_warnings(config):
+        typer.secho(f"lookout: warning: {line}", fg="yellow", err=True)
+
+
 def _warn_exposed(listeners: list[tuple[str, str]], cfg: Config | None) -> None:
     """The warning `_load` gives a `listen:` address beyond loopback, for a command's own listen options (an
     address `listen:` already has was named when the config loaded)."""
@@ -135,6 +143,8 @@ def generate(
         deploy = DeployTarget(target)
     except ValueError:
         fail(f"--target {target!r}: choose one of {', '.join(t.value for t in DeployTarget)}")
+    if deploy is not DeployTarget.NATIVE:
+        _warn_stdio_in_image(cfg)
     try:
         written = write_stack(render_stack(cfg, deploy), out)
     except OSError as exc:
@@ -172,6 +182,12 @@ def check(
         raise typer.Exit(0 if all(c.passed for c in found) else 1)
     if out is not None and not out.is_dir():
         fail(f"--out {out}: no such directory: run `lookout generate --out {out}` first")
+    from lookout.stack.compose import COMPOSE_FILE
+    from lookout.stack.k8s import K8S_DIR
+
+    # Without --out every part is generated and checked.
+    if out is None or (out / COMPOSE_FILE).exists() or (out / K8S_DIR).exists():
+        _warn_stdio_in_image(cfg)
     try:
         report = check_config(cfg, out, live)
     except (SetupError, LiveUnreachable) as exc:

@@ -87,6 +87,27 @@ def test_promtool_finding_for_a_rule_that_does_not_parse(tmp_path: Path) -> None
     assert any(line.startswith("promtool: prometheus/rules/recording.yml: ") for line in result.stdout.splitlines())
 
 
+def test_a_stdio_target_in_the_containerised_stack_is_a_warning_not_a_finding(tmp_path: Path) -> None:
+    """The compose and Kubernetes exporter cannot start `npx` (its image holds Python and Lookout only): check warns
+    in one line naming the target, and passes; a native-only stack (the exporter on the host) gets no warning."""
+    config = tmp_path / "lookout.yaml"
+    config.write_text(
+        EXAMPLE.read_text().replace(
+            "    targets:\n",
+            '    targets:\n      - {name: files, transport: stdio, url: "npx @modelcontextprotocol/server-memory"}\n',
+            1,
+        )
+    )
+    result = lookout("check", "--config", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    [warning] = [line for line in result.stderr.splitlines() if "(files)" in line]
+    assert warning.startswith("lookout: warning: tenants[0].targets[0] (files): ") and "`npx`" in warning
+    native = generated(tmp_path / "native", config)
+    result = lookout("check", "--config", str(config), "--out", str(native))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "(files)" not in result.stderr
+
+
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     cases = [
         ("check", "--config", str(tmp_path / "missing.yaml")),

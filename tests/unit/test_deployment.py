@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from lookout.config.loader import parse_config
-from lookout.stack.deployment import cluster_config, demo_target, management_port, uses_sink
+from lookout.stack.deployment import (
+    cluster_config,
+    demo_target,
+    management_port,
+    stdio_in_image_warnings,
+    uses_sink,
+)
 
 CONFIG = """
 version: 1
@@ -47,3 +53,15 @@ def test_in_the_cluster_loopback_urls_name_the_targets_service_and_nothing_else_
     }
     assert in_cluster.listen.exporter == "0.0.0.0:9115"
     assert in_cluster.alerting == config.alerting and in_cluster.tenants[0].name == "acme"
+
+
+def test_a_probed_stdio_target_is_named_with_the_program_the_exporters_image_lacks() -> None:
+    """In compose and Kubernetes the exporter starts a stdio target's command inside Lookout's image: one line
+    naming the target, the program and the way out; nothing for HTTP targets or an unprobed stdio one."""
+    [line] = stdio_in_image_warnings(parse_config(CONFIG))
+    assert line.startswith("tenants[0].targets[0] (piped): ")
+    assert "`mcp-server`" in line and "MCPProbeFailing" in line
+    assert "serve the server over HTTP" in line and "probe: false" in line
+    assert "\n" not in line
+    unprobed = CONFIG.replace("transport: stdio}", "transport: stdio, probe: false}")
+    assert stdio_in_image_warnings(parse_config(unprobed)) == []

@@ -9,6 +9,7 @@ named after the target.
 
 from __future__ import annotations
 
+import shlex
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
@@ -48,6 +49,24 @@ def uses_sink(config: Config) -> bool:
             if loopback_host(url.hostname) and f"{url.hostname}:{url.port}" == config.listen.sink:
                 return True
     return False
+
+
+def stdio_in_image_warnings(config: Config) -> list[str]:
+    """One line per probed stdio target: in compose and Kubernetes the exporter starts its command inside Lookout's
+    image, which holds Python and Lookout only (no ``npx``, ``node``, ``uvx`` or the server's own files)."""
+    lines = []
+    for i, tenant in enumerate(config.tenants):
+        for j, target in enumerate(tenant.targets):
+            if target.transport is not Transport.STDIO or not target.probe:
+                continue
+            program = shlex.split(target.url)[0]
+            lines.append(
+                f"tenants[{i}].targets[{j}] ({target.name}): in compose and Kubernetes the exporter runs `{program}` "
+                f"inside images.lookout, which holds only Python and Lookout, so MCPProbeFailing fires until the "
+                "command is there: serve the server over HTTP and give that url, build images.lookout with the "
+                "command, or set probe: false"
+            )
+    return lines
 
 
 def service_dns(name: str, namespace: str) -> str:
