@@ -94,6 +94,49 @@ def test_operator_objects_validate_against_the_upstream_crds(stack_dir: Path) ->
         assert findings == []
 
 
+def test_a_metrics_url_outside_the_cluster_is_scraped_by_a_scrape_config(tmp_path: Path) -> None:
+    """No Service or Pod label selects a server at 10.0.0.5, yet LookoutScrapeTargetAbsent expects its `up`: a
+    ScrapeConfig scrapes it as prometheus.yml does (job mcp, its tenant/service labels, path and scheme). Loopback
+    URLs and Services' DNS names stay with the ServiceMonitor (no second scrape of the same server)."""
+    config = parse_config(
+        CONFIG.replace(
+            '      - {name: weather, url: "http://127.0.0.1:8001/mcp", probe: false}\n',
+            '      - {name: weather, url: "http://127.0.0.1:8001/mcp", probe: false}\n'
+            '      - {name: vm, url: "http://10.0.0.5:8000/mcp", metrics_url: "https://10.0.0.5:8080/internal/metrics",'
+            " labels: {zone: b}}\n"
+            '      - {name: incluster, url: "http://maps.apps.svc:8000/mcp",'
+            ' metrics_url: "http://maps.apps.svc.cluster.local:8080/metrics"}\n',
+        )
+    )
+    write_stack(render_stack(config, DeployTarget.K8S), tmp_path)
+    assert "scrapeconfig.yaml" in (tmp_path / "k8s/kustomization.yaml").read_text()
+    findings = [f.message for f in check_k8s(tmp_path, CRD_DIR)]
+    assert not [message for message in findings if "ScrapeConfig" in message]
+    [scrape] = _by_kind(tmp_path)["ScrapeConfig"]
+    assert scrape["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert scrape["spec"]["jobName"] == "mcp"
+    assert scrape["spec"]["staticConfigs"] == [
+        {
+            "targets": ["10.0.0.5:8080"],
+            "labels": {
+                "__metrics_path__": "/internal/metrics",
+                "__scheme__": "https",
+                "service": "vm",
+                "tenant": "globex",
+                "zone": "b",
+            },
+        }
+    ]
+    [rule] = _by_kind(tmp_path)["PrometheusRule"]
+    absent = next(
+        r["expr"] for g in rule["spec"]["groups"] for r in g["rules"] if r.get("alert") == "LookoutScrapeTargetAbsent"
+    )
+    assert 'service="vm"' in absent
+    # Every metrics_url in the cluster: no ScrapeConfig at all.
+    write_stack(render_stack(parse_config(CONFIG), DeployTarget.K8S), tmp_path / "in-cluster")
+    assert not (tmp_path / "in-cluster/k8s/scrapeconfig.yaml").exists()
+
+
 def test_schema_violations_are_reported(stack_dir: Path) -> None:
     monitor = stack_dir / "k8s/servicemonitor.yaml"
     monitor.write_text(monitor.read_text().replace("  - port: management\n", "  - port: management\n    prot: x\n"))

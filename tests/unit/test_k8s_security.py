@@ -31,6 +31,7 @@ tenants:
   - name: acme
     targets:
       - {{name: search, url: "http://127.0.0.1:8000/mcp", metrics_url: "https://127.0.0.1:8080/metrics"}}
+      - {{name: vm, url: "https://10.0.0.5:8000/mcp", metrics_url: "https://10.0.0.5:8080/metrics", probe: false}}
 alerting:
   receivers: [{{name: oncall, pagerduty: {{routing_key_file: /etc/lookout/secrets/pagerduty}}}}]
   routes: {{P0: [oncall]}}
@@ -203,3 +204,17 @@ def test_probe_files_named_relative_to_the_working_directory_reach_the_exporters
     assert compose_module["credentials"]["bearer_token_file"] == token
     exporter = yaml.safe_load(files["docker-compose.monitoring.yml"])["services"]["exporter"]
     assert f"{token}:{token}:ro" in exporter["volumes"]
+
+
+def test_a_server_outside_the_cluster_is_scraped_over_tls_with_the_client_user(
+    secure: tuple[Config, Path, list[str]],
+) -> None:
+    """The ScrapeConfig of a metrics_url outside the cluster logs in as the ServiceMonitor does, by Secret reference;
+    the scheme is each target's own (its labels), so the object validates against the operator's models too."""
+    _, stack, _ = secure
+    scrape = _named(_objects(stack), "ScrapeConfig", "lookout-mcp-external")
+    assert scrape["spec"]["tlsConfig"]["ca"] == CA
+    assert scrape["spec"]["basicAuth"] == LOGIN
+    assert "scheme" not in scrape["spec"]
+    assert scrape["spec"]["staticConfigs"][0]["labels"]["__scheme__"] == "https"
+    assert _errors(_operator_validator(scrape["apiVersion"], "ScrapeConfig"), scrape) == []

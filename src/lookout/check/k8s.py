@@ -16,7 +16,7 @@ ConfigMap, or the defaults):
   on loopback (that is the exporter's own pod), and a Service of this base that is named exists;
 - one ``service`` label value per target: a Service the ServiceMonitor scrapes is named in the rules or a
   Probe, and an in-cluster target the rules and Probes name is scraped;
-- the selector labels on every ServiceMonitor, PodMonitor, Probe and PrometheusRule;
+- the selector labels on every ServiceMonitor, PodMonitor, ScrapeConfig, Probe and PrometheusRule;
 - every container image is Lookout's (``images.lookout``, built from the repository's Dockerfile);
 - ``helm/`` (beside ``k8s/``): the Grafana sidecar honours the dashboards' label, folder annotation and namespace;
   kube-prometheus-stack stores exemplars when a dashboard shows them; prometheus-adapter serves every custom
@@ -64,7 +64,7 @@ FOLDER_ANNOTATION: Final = "grafana_folder"
 EXEMPLAR_FEATURE: Final = "exemplar-storage"
 CHART_DATASOURCES: Final = frozenset({"Prometheus", "Alertmanager"})
 """Datasources kube-prometheus-stack's Grafana provisions itself (Prometheus the default)."""
-SELECTED_KINDS: Final = ("ServiceMonitor", "PodMonitor", "Probe", "PrometheusRule")
+SELECTED_KINDS: Final = ("ServiceMonitor", "PodMonitor", "ScrapeConfig", "Probe", "PrometheusRule")
 CLUSTER_SCOPED: Final = frozenset({"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"})
 LOOPBACK: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 _SELECTOR = re.compile(r"([A-Za-z_:][\w:]*)?\{([^}]*)\}")

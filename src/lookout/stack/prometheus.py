@@ -14,29 +14,29 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from lookout import metrics as m
-from lookout.config.model import Config, duration_seconds
+from lookout.config.model import Config, Target, Tenant, duration_seconds
 from lookout.stack import naming
 from lookout.stack.yamlio import dump_yaml
 
 
+def instrumented_target(tenant: Tenant, target: Target) -> dict[str, Any]:
+    """The static config of a target with a ``metrics_url``: tenant/service labels and its own path and scheme."""
+    url = urlsplit(str(target.metrics_url))
+    labels = {
+        **tenant.labels,
+        **target.labels,
+        m.TENANT: tenant.name,
+        m.SERVICE: target.name,
+        # Per-target path and scheme keep every instrumented server in the single `mcp` job.
+        "__metrics_path__": url.path or "/metrics",
+        "__scheme__": url.scheme,
+    }
+    return {"targets": [url.netloc], "labels": dict(sorted(labels.items()))}
+
+
 def _instrumented_targets(config: Config) -> list[dict[str, Any]]:
-    """One static config per target, carrying tenant/service labels and its own path and scheme."""
-    groups = []
-    for tenant, target in config.targets():
-        if target.metrics_url is None:
-            continue
-        url = urlsplit(str(target.metrics_url))
-        labels = {
-            **tenant.labels,
-            **target.labels,
-            m.TENANT: tenant.name,
-            m.SERVICE: target.name,
-            # Per-target path and scheme keep every instrumented server in the single `mcp` job.
-            "__metrics_path__": url.path or "/metrics",
-            "__scheme__": url.scheme,
-        }
-        groups.append({"targets": [url.netloc], "labels": dict(sorted(labels.items()))})
-    return groups
+    """One static config per instrumented target."""
+    return [instrumented_target(tenant, target) for tenant, target in config.targets() if target.metrics_url]
 
 
 _SHARD_HASH: Final = "__tmp_lookout_shard"

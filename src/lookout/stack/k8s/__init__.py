@@ -271,6 +271,8 @@ def render_k8s(config: Config) -> dict[str, str]:
         files[f"{K8S_DIR}/example-server.yaml"] = dump(
             [workloads.deployment(config), workloads.service(config), workloads.autoscaler(config)]
         )
+    if (external := monitoring.external_scrape_config(config)) is not None:
+        files[f"{K8S_DIR}/scrapeconfig.yaml"] = dump([external])
     probes = monitoring.probes(config)
     if probes:
         files[f"{K8S_DIR}/probes.yaml"] = dump(probes)

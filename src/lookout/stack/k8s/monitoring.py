@@ -1,9 +1,11 @@
-"""prometheus-operator objects: ServiceMonitor, PodMonitor, Probe, PrometheusRule (Alertmanager: ``alerting.py``).
+"""prometheus-operator objects: ServiceMonitor, PodMonitor, ScrapeConfig, Probe, PrometheusRule (Alertmanager:
+``alerting.py``).
 
 In-cluster MCP servers opt in with the label ``lookout.dev/scrape: "true"`` on their Service (or Pod),
 name their tenant with ``lookout.dev/tenant`` and their service with ``app.kubernetes.io/name``; the
 relabelings turn those into the same ``job``/``tenant``/``service`` labels the native stack uses, so the
-rules and dashboards work unchanged.
+rules and dashboards work unchanged. A target whose ``metrics_url`` is outside the cluster is scraped at that
+URL by a ScrapeConfig, with the labels prometheus.yml gives it.
 
 Every object carries ``kubernetes.selector_labels`` (kube-prometheus-stack's Prometheus selects
 ``release: <release>`` by default), and the Probes reach the exporter by its cluster DNS name: the
@@ -13,15 +15,18 @@ Prometheus that runs them lives in another namespace.
 from __future__ import annotations
 
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from lookout import metrics as m
 from lookout.config.model import Config
 from lookout.stack import naming
-from lookout.stack.deployment import service_dns
+from lookout.stack.deployment import loopback_url, service_dns
 from lookout.stack.k8s.security import scrape_endpoint
+from lookout.stack.prometheus import instrumented_target
 from lookout.stack.rules import alert_rules, recording_rules
 
 API: Final = "monitoring.coreos.com/v1"
+API_V1ALPHA1: Final = "monitoring.coreos.com/v1alpha1"
 SCRAPE_LABEL: Final = "lookout.dev/scrape"
 TENANT_LABEL: Final = "lookout.dev/tenant"
 NAME_LABEL: Final = "app.kubernetes.io/name"
@@ -88,6 +93,40 @@ def pod_monitor(config: Config) -> dict[str, Any]:
             "selector": {"matchLabels": {SCRAPE_LABEL: "pod"}},
             "namespaceSelector": {"any": True},
             "podMetricsEndpoints": [_endpoint("pod", config)],
+        },
+    }
+
+
+def in_cluster_service(url: str) -> bool:
+    """Whether a ``metrics_url`` is scraped through the ServiceMonitor or PodMonitor labels: a loopback URL (in the
+    cluster it names the Service called after the target, deployment.py) or a Service's DNS name
+    (``<service>.<namespace>.svc[.<cluster domain>]``)."""
+    host = urlsplit(url).hostname or ""
+    return loopback_url(url) or "svc" in host.split(".")
+
+
+def external_scrape_config(config: Config) -> dict[str, Any] | None:
+    """The instrumented targets whose ``metrics_url`` is outside the cluster (e.g. a VM at 10.0.0.5), which no
+    Service or Pod label can select: the ``mcp`` job's static configs of prometheus.yml, as a ScrapeConfig."""
+    groups = [
+        instrumented_target(tenant, target)
+        for tenant, target in config.targets()
+        if target.metrics_url is not None and not in_cluster_service(str(target.metrics_url))
+    ]
+    if not groups:
+        return None
+    secure = scrape_endpoint(config.security)
+    secure.pop("scheme", None)  # each target's own, on its labels (a plain-http one is warned about on load)
+    return {
+        "apiVersion": API_V1ALPHA1,
+        "kind": "ScrapeConfig",
+        "metadata": _meta(config, "lookout-mcp-external"),
+        "spec": {
+            "jobName": naming.JOB_MCP,
+            "scrapeInterval": config.timing.scrape_interval,
+            # Each target's own path and scheme ride on its labels, as in prometheus.yml.
+            "staticConfigs": groups,
+            **secure,
         },
     }
 
