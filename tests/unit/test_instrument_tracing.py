@@ -9,7 +9,7 @@ from mcp.client.client import Client
 from mcp.server.mcpserver import MCPServer
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanContext, SpanKind, get_current_span
 from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_latest
 
@@ -467,3 +467,26 @@ async def test_a_sampled_span_carries_lookouts_error_type_beside_the_sdks(tracin
         (None, None),
     ]
     assert ERROR_TYPE_ATTRIBUTE == "lookout.error_type"
+
+
+async def test_a_kept_root_span_has_the_ids_the_requests_log_lines_carry(tracing: Otel) -> None:
+    exporter = InMemorySpanExporter()
+    setup = configure_tracing(exporter=exporter, set_global=False, target_per_second=0.001, slow_seconds=SLOW)
+    tracing.reset(setup.sampler, setup.processor)
+    seen: list[SpanContext] = []  # what a log line written inside the tool carries
+    server = MCPServer("ids")
+
+    @server.tool()
+    def crash() -> str:
+        seen.append(get_current_span().get_span_context())
+        raise RuntimeError("boom")
+
+    instrument(server, CollectorRegistry(), tracing=Tracing(setup=setup))
+    async with Client(server, mode="2026-07-28") as client:
+        await client.call_tool("crash", {})  # the budget is spent on initialize: this root is dropped, then kept
+    setup.processor.force_flush()
+    kept = next(s for s in exporter.get_finished_spans() if s.name == "tools/call crash")
+    assert dict(kept.attributes or {})["lookout.kept"] == "error"
+    assert kept.parent is None  # the trace's root, not the child of a span no trace store receives
+    assert (kept.context.trace_id, kept.context.span_id) == (seen[0].trace_id, seen[0].span_id)
+    setup.shutdown()

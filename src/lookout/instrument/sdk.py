@@ -389,7 +389,9 @@ class LookoutMiddleware:
             and trace_id is None
             and (elapsed >= keeper.slow_seconds or (error and error not in m.CLIENT_ERROR_TYPES))
         ):
-            kept = self._keep(ctx, keeper, raw_method, target, version, network, session_id, scope, start_ns, error)
+            kept = self._keep(
+                ctx, keeper, raw_method, target, version, network, session_id, scope, start_ns, error, span
+            )
             trace_id = format(kept.trace_id, "032x")
         rec.observe_operation(method, tool, prompt, error, guard_version(version), network, elapsed, trace_id)
         access = self.access_log
@@ -418,6 +420,7 @@ class LookoutMiddleware:
         scope: Mapping[str, Any] | None,
         start_ns: int,
         error: str,
+        span: trace.Span,
     ) -> trace.SpanContext:
         """Record the SERVER span of an unsampled request that failed or ran slow (same attributes as
         the SDK's span plus Lookout's enrichment)."""
@@ -436,7 +439,7 @@ class LookoutMiddleware:
         attributes.update(holder.attributes)
         parent = extract_trace_context(ctx.meta) if ctx.meta else None
         name = f"{method} {target}" if target else method
-        return keeper.keep(name, parent, attributes, start_ns, time.time_ns(), error)
+        return keeper.keep(name, parent, attributes, start_ns, time.time_ns(), error, span.get_span_context())
 
     # Framework hooks: how results and exceptions look at this middleware's seam.
     def classify(self, method: str, exc: BaseException, known: bool) -> str:

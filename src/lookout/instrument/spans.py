@@ -30,6 +30,9 @@ ERROR_TYPE_ATTRIBUTE = "lookout.error_type"
 ROOT_SAMPLED: ContextVar[list[bool] | None] = ContextVar("lookout_root_sampled", default=None)
 """Holds ``[True]`` while a request whose root the adaptive sampler already chose to sample (and counted) enters
 the framework's span: the sampler's next root decision in that context is this one, taken once."""
+KEPT_SPAN_IDS: ContextVar[trace.SpanContext | None] = ContextVar("lookout_kept_span_ids", default=None)
+"""Set while :class:`SpanKeeper` starts a span: the ids of the request's unsampled span, which the id generator of
+:func:`lookout.instrument.tracing.configure_tracing`'s provider hands out instead of new ones."""
 ENDUSER_ID = "enduser.id"
 """OpenTelemetry's attribute for the authenticated caller, on the request span and in the audit record."""
 
@@ -91,15 +94,29 @@ class SpanKeeper:
         start_ns: int,
         end_ns: int,
         error_type: str,
+        unsampled: trace.SpanContext | None = None,
     ) -> trace.SpanContext:
+        """Record the span; ``unsampled`` is the context of the request's own (unsampled) span, whose ids it takes."""
         reason = "error" if error_type else "slow"
         self.kept[reason] += 1
         attributes[KEEP_ATTRIBUTE] = reason
         if error_type:
             attributes["error.type"] = attributes[ERROR_TYPE_ATTRIBUTE] = error_type
-        span = self.tracer.start_span(
-            name, context=parent, kind=trace.SpanKind.SERVER, attributes=attributes, start_time=start_ns
-        )
+        # The kept span takes the ids of the request's unsampled span, which the request's log lines, audit record
+        # and outbound calls already carry; without the caller's context it is the trace's root (a child of the
+        # unsampled span would point at a parent no trace store ever receives).
+        token = KEPT_SPAN_IDS.set(unsampled) if unsampled is not None and unsampled.is_valid else None
+        try:
+            span = self.tracer.start_span(
+                name,
+                context=parent if parent is not None or token is None else Context(),
+                kind=trace.SpanKind.SERVER,
+                attributes=attributes,
+                start_time=start_ns,
+            )
+        finally:
+            if token is not None:
+                KEPT_SPAN_IDS.reset(token)
         if error_type:
             span.set_status(trace.Status(StatusCode.ERROR))
         span.end(end_time=end_ns)

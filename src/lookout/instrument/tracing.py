@@ -32,11 +32,12 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import Status, StatusCode
 
 from lookout.instrument.drops import DROPS, EXPORT_FAILED, QUEUE_FULL, SHUTDOWN, SIGNAL_TRACES
 from lookout.instrument.sampler import AdaptiveSampler
-from lookout.instrument.spans import DEFAULT_SLOW_SECONDS, DEFAULT_TARGET_PER_SECOND, SpanKeeper
+from lookout.instrument.spans import DEFAULT_SLOW_SECONDS, DEFAULT_TARGET_PER_SECOND, KEPT_SPAN_IDS, SpanKeeper
 from lookout.security.redact import redactor
 
 EXPORT_TIMEOUT_SECONDS = 2.0
@@ -243,6 +244,19 @@ class KeepErrorsAndSlow(SpanProcessor):
         return done.wait(min(timeout_millis / 1000, self.shutdown_timeout)) and outcome[0]
 
 
+class _KeptSpanIds(RandomIdGenerator):
+    """Random ids, but the span :class:`SpanKeeper` records for an unsampled request gets that request's ids
+    (:data:`KEPT_SPAN_IDS`): the trace and span ids its log lines carry are those of the exported span."""
+
+    def generate_span_id(self) -> int:
+        kept = KEPT_SPAN_IDS.get()
+        return super().generate_span_id() if kept is None else kept.span_id
+
+    def generate_trace_id(self) -> int:
+        kept = KEPT_SPAN_IDS.get()
+        return super().generate_trace_id() if kept is None else kept.trace_id
+
+
 @dataclass
 class TracingSetup:
     """What :func:`configure_tracing` set up."""
@@ -299,7 +313,7 @@ def configure_tracing(
     record = keep_mode == "record"
     sampler = AdaptiveSampler(target_per_second, record_unsampled=record)
     resource = Resource.create({"service.name": service, **(resource_attributes or {})})
-    provider = TracerProvider(sampler=sampler, resource=resource)
+    provider = TracerProvider(sampler=sampler, resource=resource, id_generator=_KeptSpanIds())
     batch = BatchSpanProcessor(
         exporter,
         max_queue_size=max_queue_size,
