@@ -375,9 +375,15 @@ def demo_server(
 
     from lookout.config.security import NO_MCP_TOKEN
     from lookout.demo.app import serve_demo
+    from lookout.instrument._options import check_otlp_endpoint
     from lookout.security.auth import server_security
     from lookout.serving import PortInUse
 
+    if otlp_endpoint is not None:
+        try:
+            check_otlp_endpoint(otlp_endpoint, "--otlp-endpoint")
+        except ValueError as exc:
+            fail(str(exc))
     security, cfg = None, None
     if config is not None:
         cfg = _secured(_load(config))

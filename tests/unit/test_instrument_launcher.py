@@ -162,6 +162,11 @@ def test_options_and_lookout_variables_win_over_opentelemetry_tracing_ones() -> 
             {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317"},
             "OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported: Lookout exports OTLP over HTTP",
         ),
+        ({"LOOKOUT_OTLP_ENDPOINT": "127.0.0.1:4318"}, "LOOKOUT_OTLP_ENDPOINT must be an http:// or https:// URL"),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"},
+            "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL, not 'collector:4318'",
+        ),
         ({"LOOKOUT_MANAGEMENT": "9464"}, "management address '9464' is not HOST:PORT"),
         ({"LOOKOUT_MANAGEMENT": "localhost:99999"}, "is not HOST:PORT"),
         ({"LOOKOUT_LOGS": "text"}, "LOOKOUT_LOGS='text' is not one of json, off"),

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from mcp.server.mcpserver import MCPServer
 from prometheus_client import CollectorRegistry
+from typer.testing import CliRunner
 
+from lookout.cli import app
 from lookout.instrument import Audit, Limits, Logs, Metrics, Tracing, instrument
 
 
@@ -26,6 +28,9 @@ from lookout.instrument import Audit, Limits, Logs, Metrics, Tracing, instrument
         (Logs, "arguments_for", "echo", TypeError, r"Logs\(arguments_for=...\) must be a collection"),
         (Logs, "access_sample", "2", TypeError, r"Logs\(access_sample=...\) must be an int"),
         (Audit, "arguments_for", "echo", TypeError, r"Audit\(arguments_for=...\) must be a collection"),
+        # Without a scheme every export fails: refused here, not counted as dropped spans for ever after.
+        (Tracing, "otlp_endpoint", "collector:4318", ValueError, r"Tracing\(otlp_endpoint=...\) must be an http://"),
+        (Tracing, "otlp_endpoint", "grpc://collector:4317", ValueError, r"must be an http:// or https:// URL"),
     ],
 )
 def test_an_option_value_of_the_wrong_type_or_range_is_refused(
@@ -41,6 +46,7 @@ def test_valid_option_values_are_kept() -> None:
     assert Limits(max_in_flight=10, memory_bytes=1 << 30).max_in_flight == 10
     assert Metrics(tools=["search"], prompts={"ask"}).tools == ("search",)
     assert Logs(arguments_for=("echo",)).arguments_for == ("echo",)
+    assert Tracing(otlp_endpoint="https://collector:4318/v1/traces").otlp_endpoint == "https://collector:4318/v1/traces"
 
 
 @pytest.mark.parametrize(
@@ -61,3 +67,11 @@ def test_instrument_names_a_parameter_of_the_wrong_type(parameters: dict[str, An
     with pytest.raises(TypeError, match=f"^lookout.instrument: {message}$"):
         instrument(server, **parameters)
     instrument(server, CollectorRegistry(), tracing=Tracing())  # nothing was left half-instrumented
+
+
+def test_the_demo_server_refuses_an_otlp_endpoint_without_a_scheme() -> None:
+    # Port 9: nothing is served, the endpoint is refused before the server starts.
+    argv = ["demo-server", "--port", "9", "--management-port", "9", "--otlp-endpoint", "localhost:4318"]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2
+    assert "--otlp-endpoint must be an http:// or https:// URL" in result.output and "Traceback" not in result.output

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from lookout.instrument.spans import DEFAULT_SLOW_SECONDS, DEFAULT_TARGET_PER_SECOND
 from lookout.protocol import Transport
@@ -36,6 +37,16 @@ def _count(value: object, option: str, minimum: int) -> None:
         raise TypeError(f"{option} must be an int, not {type(value).__name__}: {value!r}")
     if value < minimum:
         raise ValueError(f"{option} must be at least {minimum}, not {value}")
+
+
+def check_otlp_endpoint(url: str, option: str) -> None:
+    """Refuse an endpoint every export would fail on (``collector:4318``, without a scheme): one error where it is
+    given, not every span lost and counted later."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"{option} must be an http:// or https:// URL, not {url!r}: e.g. http://collector:4318/v1/traces"
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,6 +112,10 @@ class Tracing:
     slow_request_seconds: float = DEFAULT_SLOW_SECONDS
     enrich_spans: bool = True
     setup: TracingSetup | None = None
+
+    def __post_init__(self) -> None:
+        if self.otlp_endpoint is not None:
+            check_otlp_endpoint(self.otlp_endpoint, "Tracing(otlp_endpoint=...)")
 
 
 @dataclass(frozen=True, kw_only=True)

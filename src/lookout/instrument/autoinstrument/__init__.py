@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lookout.health.app import DEFAULT_HOST, DEFAULT_PORT
+from lookout.instrument._options import check_otlp_endpoint
 from lookout.instrument.spans import DEFAULT_TARGET_PER_SECOND
 
 if TYPE_CHECKING:
@@ -148,8 +149,12 @@ class AutoSettings:
                     f"--traces-per-second ({ENV_TRACES_PER_SECOND}) for the adaptive sampler, or --traces off"
                 )
         endpoint = env.get(ENV_OTLP_ENDPOINT) or None
+        _otlp_endpoint(ENV_OTLP_ENDPOINT, endpoint)
         if endpoint is None and traces:
-            otel_endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+            otel_variable = next(
+                (v for v in ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT") if env.get(v)), ""
+            )
+            otel_endpoint = env.get(otel_variable)
             if otel_endpoint and "otlp" not in exporters and exporters != {"none"}:
                 raise LaunchError(
                     f"OTEL_TRACES_EXPORTER={','.join(sorted(exporters))} is not supported: Lookout exports over "
@@ -165,6 +170,8 @@ class AutoSettings:
                     "http/protobuf with the collector's HTTP endpoint (port 4318), or --otlp-endpoint"
                 )
             export = "otlp" in exporters and bool(otel_endpoint)
+            if export:
+                _otlp_endpoint(otel_variable, otel_endpoint)
         else:
             export = traces and endpoint is not None
         return cls(
@@ -188,6 +195,14 @@ class AutoSettings:
             ),
             open_health=_choice(ENV_OPEN_HEALTH, env.get(ENV_OPEN_HEALTH, "on"), OPEN_HEALTH_CHOICES) == "on",
         )
+
+
+def _otlp_endpoint(name: str, value: str | None) -> None:
+    if value is not None:
+        try:
+            check_otlp_endpoint(value, name)
+        except ValueError as exc:
+            raise LaunchError(str(exc)) from None
 
 
 def _choice(name: str, value: str, choices: Sequence[str]) -> str:
