@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from mcp.client.client import Client
 from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanContext, SpanKind, get_current_span
@@ -154,6 +155,7 @@ def _in_a_fresh_interpreter(script: str, *args: str, timeout: float = 120) -> st
 _LOADS = """
 import sys
 from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
 import lookout.instrument as instrumentation
 
 instrumentation.instrument(MCPServer("x"), service="x")
@@ -176,6 +178,7 @@ _DECIDES = """
 import asyncio, json, sys
 from mcp.client.client import Client
 from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
 from mcp.server._otel import OpenTelemetryMiddleware
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -354,6 +357,7 @@ _WITHOUT_PROVIDER = """
 import asyncio, json
 from mcp.client.client import Client
 from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
 from mcp.server._otel import OpenTelemetryMiddleware
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
@@ -490,3 +494,16 @@ async def test_a_kept_root_span_has_the_ids_the_requests_log_lines_carry(tracing
     assert kept.parent is None  # the trace's root, not the child of a span no trace store receives
     assert (kept.context.trace_id, kept.context.span_id) == (seen[0].trace_id, seen[0].span_id)
     setup.shutdown()
+
+
+async def test_a_span_names_an_unknown_tool_or_prompt_other_not_the_clients_text(tracing: Otel) -> None:
+    server = build_server()
+    instrument(server, CollectorRegistry())
+    pasted = "sk-live-0123456789abcdef"  # a client's text in the place of a name
+    async with Client(server, mode="legacy") as client:
+        await client.call_tool(pasted, {})
+        with pytest.raises(MCPError):  # an unknown prompt is an error answer
+            await client.get_prompt(pasted, {})
+    spans = [s for s in tracing.exporter.get_finished_spans() if s.kind is SpanKind.SERVER]
+    assert {s.name for s in spans} >= {"tools/call _OTHER", "prompts/get _OTHER"}
+    assert all(pasted not in s.name and pasted not in str(dict(s.attributes or {})) for s in spans)

@@ -43,6 +43,7 @@ from lookout.instrument.spans import (
     ROOT_SAMPLED,
     SpanKeeper,
     enrich_span,
+    guard_span_name,
     sampled_trace_id,
 )
 from lookout.protocol import Transport
@@ -380,8 +381,11 @@ class LookoutMiddleware:
         elif not error and rec.server_registry is not None and raw_method.endswith("/list"):
             self.observe_listing(raw_method, result)
         trace_id = None if span is INVALID_SPAN else sampled_trace_id(span)
-        if error and self.enrich_spans and span is not INVALID_SPAN and span.is_recording():
-            span.set_attribute(ERROR_TYPE_ATTRIBUTE, error)
+        if (error or target == m.OTHER) and self.enrich_spans and span is not INVALID_SPAN and span.is_recording():
+            if error:
+                span.set_attribute(ERROR_TYPE_ATTRIBUTE, error)
+            if target == m.OTHER:  # the framework named its span after the client's text (FastMCP: as it ends)
+                guard_span_name(span, raw_method)
         kept: trace.SpanContext | None = None
         keeper = self.keeper
         if (

@@ -17,6 +17,8 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import StatusCode
 
+from lookout import metrics as m
+
 DEFAULT_SLOW_SECONDS = 1.0
 """A request at least this slow keeps its span beyond the sampling budget."""
 DEFAULT_TARGET_PER_SECOND = 10.0
@@ -61,6 +63,14 @@ def enrich_span(
     if principal:
         attributes[ENDUSER_ID] = principal
     span.set_attributes(attributes)
+
+
+def guard_span_name(span: trace.Span, method: str) -> None:
+    """A request naming a tool or prompt the server does not have: its span carries ``_OTHER`` in the name and
+    ``gen_ai.*.name`` in the place of the client's text (anything: a pasted secret, a new Jaeger operation per
+    call), as the metrics, logs and kept spans do."""
+    span.update_name(f"{method} {m.OTHER}")
+    span.set_attribute("gen_ai.tool.name" if method == "tools/call" else "gen_ai.prompt.name", m.OTHER)
 
 
 def sampled_trace_id(span: trace.Span) -> str | None:
