@@ -3,8 +3,10 @@ the child's environment, and the example stack that scrapes an instrumented prog
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -196,6 +198,17 @@ def test_the_example_scrapes_the_management_port() -> None:
         for target in static.get("targets", [])
     ]
     assert "127.0.0.1:9464" in scraped
+
+
+def test_the_examples_command_labels_its_logs_as_the_logs_dashboard_selects_them() -> None:
+    # The Logs dashboard selects {tenant="<tenant>", service=~"<target>"}: the documented command must set both.
+    example = ROOT / "examples/instrument/lookout.yaml"
+    config = load_config(example)
+    command = next(line for line in example.read_text().splitlines() if "lookout instrument" in line)
+    argv = shlex.split(command.lstrip("# "))
+    options = dict(itertools.pairwise(argv))
+    tenant = config.tenants[0]
+    assert (options.get("--tenant"), options.get("--service")) == (tenant.name, tenant.targets[0].name)
 
 
 def test_a_program_ended_by_sigkill_ends_the_launcher_by_sigkill() -> None:
