@@ -133,6 +133,19 @@ def _writer_rounds(handle: JsonLogging, n: int = 2) -> None:
         handle.flush()
 
 
+def test_an_applications_extra_named_like_a_label_does_not_relabel_the_line() -> None:
+    from lookout.instrument.json_logs import JsonFormatter
+
+    record = logging.makeLogRecord(
+        {"name": "app", "levelno": logging.WARNING, "levelname": "WARNING", "msg": "charged"}
+        | {"tenant": "customer-4711", "level": "debug", "service": "billing"}  # what extra={...} sets
+    )
+    line = json.loads(JsonFormatter("search", "acme").format(record))
+    # level, service and tenant are Loki stream labels (Alloy): the line's own, the application's beside them.
+    assert (line["level"], line["service"], line["tenant"]) == ("warning", "search", "acme")
+    assert (line["extra_level"], line["extra_service"], line["extra_tenant"]) == ("debug", "billing", "customer-4711")
+
+
 def test_a_configuration_that_removes_the_handler_does_not_end_the_json_lines() -> None:
     buf = io.StringIO()
     logger = logging.getLogger("lookout.test.reattach")

@@ -104,7 +104,9 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
-                out[key] = value
+                # An application's extra named like the line's own field (``extra={"tenant": ...}``) is kept beside
+                # it: level, service and tenant become Loki stream labels, and identity fields are not redacted.
+                out[f"extra_{key}" if key in _IDENTITY else key] = value
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
