@@ -507,3 +507,27 @@ async def test_a_span_names_an_unknown_tool_or_prompt_other_not_the_clients_text
     spans = [s for s in tracing.exporter.get_finished_spans() if s.kind is SpanKind.SERVER]
     assert {s.name for s in spans} >= {"tools/call _OTHER", "prompts/get _OTHER"}
     assert all(pasted not in s.name and pasted not in str(dict(s.attributes or {})) for s in spans)
+
+
+async def test_a_kept_crash_has_the_error_type_the_sdks_span_gives_it(tracing: Otel) -> None:
+    exporter = InMemorySpanExporter()
+    setup = configure_tracing(exporter=exporter, set_global=False, target_per_second=0.001, slow_seconds=SLOW)
+    tracing.reset(setup.sampler, setup.processor)
+    server = MCPServer("crash")
+
+    @server.tool()
+    def crash() -> str:
+        raise ZeroDivisionError  # answered with an isError result
+
+    instrument(server, CollectorRegistry(), tracing=Tracing(setup=setup))
+    async with Client(server, mode="2026-07-28") as client:
+        await client.call_tool("crash", {})  # the budget is spent on initialize: this root is dropped, then kept
+    setup.processor.force_flush()
+    kept = dict(next(s for s in exporter.get_finished_spans() if s.name == "tools/call crash").attributes or {})
+    # As on a sampled span: error.type says tool_error for an isError result, Lookout's attribute the crash.
+    assert (kept["lookout.kept"], kept["error.type"], kept[ERROR_TYPE_ATTRIBUTE]) == (
+        "error",
+        "tool_error",
+        "ZeroDivisionError",
+    )
+    setup.shutdown()

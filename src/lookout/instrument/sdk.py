@@ -393,8 +393,9 @@ class LookoutMiddleware:
             and trace_id is None
             and (elapsed >= keeper.slow_seconds or (error and error not in m.CLIENT_ERROR_TYPES))
         ):
+            answered = result is not None and self.tool_error(result)  # an isError result, not an exception
             kept = self._keep(
-                ctx, keeper, raw_method, target, version, network, session_id, scope, start_ns, error, span
+                ctx, keeper, raw_method, target, version, network, session_id, scope, start_ns, error, span, answered
             )
             trace_id = format(kept.trace_id, "032x")
         rec.observe_operation(method, tool, prompt, error, guard_version(version), network, elapsed, trace_id)
@@ -425,6 +426,7 @@ class LookoutMiddleware:
         start_ns: int,
         error: str,
         span: trace.Span,
+        answered_is_error: bool,
     ) -> trace.SpanContext:
         """Record the SERVER span of an unsampled request that failed or ran slow (same attributes as
         the SDK's span plus Lookout's enrichment)."""
@@ -438,6 +440,8 @@ class LookoutMiddleware:
             attributes["gen_ai.prompt.name"] = target
         if error.lstrip("-").isdigit():
             attributes["rpc.response.status_code"] = error
+        if error and answered_is_error:  # the SDK's (and the MCP semantic conventions') error.type of an isError result
+            attributes["error.type"] = m.TOOL_ERROR
         holder = _AttributeHolder()
         enrich_span(holder, network, session_id, scope, principal_of(scope))  # type: ignore[arg-type]
         attributes.update(holder.attributes)

@@ -111,7 +111,8 @@ class SpanKeeper:
         self.kept[reason] += 1
         attributes[KEEP_ATTRIBUTE] = reason
         if error_type:
-            attributes["error.type"] = attributes[ERROR_TYPE_ATTRIBUTE] = error_type
+            attributes.setdefault("error.type", error_type)  # the caller's when the framework's span would differ
+            attributes[ERROR_TYPE_ATTRIBUTE] = error_type
         # The kept span takes the ids of the request's unsampled span, which the request's log lines, audit record
         # and outbound calls already carry; without the caller's context it is the trace's root (a child of the
         # unsampled span would point at a parent no trace store ever receives).
