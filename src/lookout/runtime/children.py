@@ -124,7 +124,7 @@ class Child:
         """One line: why the child stopped, from what this run wrote to its log, and where the whole log is."""
         if self.spec.log is None:
             return ""
-        code = self.popen.returncode
+        code = self.exit_code()
         if code is not None and code < 0:
             # Killed (the OOM killer, kill -9): nothing it logged says why, and an earlier line would mislead.
             return f"(killed by {_signal_name(-code)}; log: {self.spec.log})"
