@@ -107,6 +107,21 @@ def test_promtool_accepts_the_config_with_remote_write(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_two_per_tenant_backends_give_every_queue_its_own_name(tmp_path: Path) -> None:
+    """Mimir and a second tenant-aware store, both per tenant: Prometheus refuses two queues of one name, so each
+    tenant's queue to each backend is named apart, and promtool (as Prometheus under `lookout up`) accepts it."""
+    second = "    - {url: https://thanos.example/api/v1/receive, tenant_header: THANOS-TENANT}\n"
+    config = parse_config(_two_tenants(REMOTE_WRITE + second))
+    rw = prometheus_config(config)["remote_write"]
+    per_tenant = [(q["name"], q["url"], q["headers"]) for q in rw if "name" in q]
+    assert [name for name, _, _ in per_tenant] == ["acme-0", "beta-0", "acme-2", "beta-2"]
+    assert per_tenant[3][1:] == ("https://thanos.example/api/v1/receive", {"THANOS-TENANT": "beta"})
+    write_stack(render_stack(config), tmp_path)
+    argv = [require_binary("promtool"), "check", "config", str(tmp_path / "prometheus/prometheus.yml")]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def _rules(text: str) -> dict[str, Any]:
     data = YAML(typ="safe", pure=True).load(text)
     return {rule["alert"]: rule for group in data["groups"] for rule in group["rules"]}

@@ -131,7 +131,10 @@ def _long_term_write(config: Config) -> list[dict[str, Any]]:
 def remote_write_queues(config: Config) -> list[dict[str, Any]]:
     """lookout.yaml's ``prometheus.remote_write`` as Prometheus' queues (one per tenant where ``per_tenant``)."""
     out = []
-    for rw in config.prometheus.remote_write:
+    # Prometheus refuses two queues of one name: with several per-tenant backends, each tenant's queue names its
+    # backend's position in prometheus.remote_write too.
+    several = sum(rw.per_tenant for rw in config.prometheus.remote_write) > 1
+    for index, rw in enumerate(config.prometheus.remote_write):
         base: dict[str, Any] = {"url": str(rw.url)}
         if rw.bearer_token_file:
             base["authorization"] = {"credentials_file": rw.bearer_token_file}
@@ -145,7 +148,7 @@ def remote_write_queues(config: Config) -> list[dict[str, Any]]:
             out.append(
                 {
                     **base,
-                    "name": f"{tenant.name}",
+                    "name": f"{tenant.name}-{index}" if several else tenant.name,
                     "headers": {**rw.headers, rw.tenant_header: tenant.name},
                     "write_relabel_configs": [
                         {"source_labels": [m.TENANT], "regex": tenant.name, "action": "keep"},
