@@ -98,6 +98,14 @@ SECOND_TENANT = """\
             VALID.replace("alerting:", SECOND_TENANT + "alerting:"),
             "bad.yaml:11: tenants[1].routes.P0[1]: unknown receiver 'pager'",
         ),
+        (  # a tenant's own routes replace alerting.routes whole: without P0 its outages would page nobody
+            VALID.replace("alerting:", SECOND_TENANT.replace("P0: [hook, pager]", "P1: [hook]") + "alerting:"),
+            "bad.yaml:11: tenants[1].routes: routes.P0 needs at least one receiver",
+        ),
+        (
+            VALID.replace("alerting:", SECOND_TENANT.replace("P0: [hook, pager]", "P0: [], P1: [hook]") + "alerting:"),
+            "bad.yaml:11: tenants[1].routes: routes.P0 needs at least one receiver",
+        ),
         (
             VALID.replace("  routes:", '    - name: hook\n      webhook: {url: "http://127.0.0.1:1/x"}\n  routes:'),
             "bad.yaml:11: alerting.receivers[1].name: duplicate receiver name 'hook'",

@@ -82,16 +82,30 @@ class Target(_Model):
         return url
 
 
+def _routes_cover_p0(routes: dict[Priority, list[str]]) -> dict[Priority, list[str]]:
+    if Priority.P0 not in routes or not routes[Priority.P0]:
+        raise ValueError("routes.P0 needs at least one receiver: production-down alerts must reach someone")
+    return routes
+
+
 class Tenant(_Model):
     name: Name
     labels: Labels = Field(default_factory=dict)
     targets: list[Target] = Field(default_factory=list)
     routes: dict[Priority, list[str]] | None = Field(
-        default=None, description="Per-priority receivers for this tenant; defaults to alerting.routes."
+        default=None,
+        description="Per-priority receivers for this tenant (P0 required; a priority left out goes nowhere); "
+        "defaults to alerting.routes.",
     )
     log_retention: Duration | None = Field(
         default=None, description="How long Loki keeps this tenant's logs; defaults to retention.logs."
     )
+
+    @field_validator("routes")
+    @classmethod
+    def _own_routes_cover_p0(cls, routes: dict[Priority, list[str]] | None) -> dict[Priority, list[str]] | None:
+        # A priority missing here goes nowhere (not to alerting.routes): without P0 the tenant's outages page nobody.
+        return _routes_cover_p0(routes) if routes else routes  # empty: alerting.routes, as routes_for reads it
 
 
 class WebhookReceiver(_Model):
@@ -330,9 +344,7 @@ class Alerting(_Model):
     @field_validator("routes")
     @classmethod
     def _routes_cover_p0(cls, routes: dict[Priority, list[str]]) -> dict[Priority, list[str]]:
-        if Priority.P0 not in routes or not routes[Priority.P0]:
-            raise ValueError("routes.P0 needs at least one receiver: production-down alerts must reach someone")
-        return routes
+        return _routes_cover_p0(routes)
 
 
 class RemoteWrite(_Model):
