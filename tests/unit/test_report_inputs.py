@@ -29,7 +29,7 @@ from lookout.report.period import choose_period, month_period, span_period
 from lookout.report.plots import Band, Line, Plot, Threshold, draw, line_plot, render, require_matplotlib
 from lookout.report.render import to_html, to_markdown, write
 from lookout.report.scope import ServiceKey
-from lookout.report.sla import ServiceSla, SlaReport
+from lookout.report.sla import Incident, ServiceSla, SlaReport
 from tests.support import http_server
 
 NOW = datetime(2026, 11, 29, 12, 7, tzinfo=UTC)
@@ -380,6 +380,24 @@ def test_peaks_on_two_days_give_a_trend_without_an_upper_bound() -> None:
     assert "no prediction interval yet: it needs daily peaks on at least three days" in text
     assert "upper 95 % bound" not in text and "(upper bound" not in text
     assert "replica(s) needed, sized on the trend" in text
+
+
+def test_a_service_without_traffic_still_lists_its_incidents() -> None:
+    """A probe-only target, or a server down all period, has no request and so no SLI; its P0 still happened."""
+    period = month_period("2026-09", NOW)
+    start = datetime(2026, 9, 14, 10, 7, tzinfo=UTC)
+    down = Incident("MCPProbeFailing", "P0", "beta", "edge", start, start + timedelta(minutes=42))
+    service = ServiceSla(
+        ServiceKey("beta", "edge"), requests=0.0, failed=0.0, errors=0.0, objective=0.9999,
+        period_minutes=period.minutes, incidents=[down],
+    )  # fmt: skip
+    document = sla_document(SlaReport(period, [service], 0.1, 0.001, 0.9999))
+    text = to_markdown(document)
+    assert "| beta | edge | no traffic |  |  |  |  |  | 1 |" in text
+    assert "| MCPProbeFailing | P0 | 2026-09-14 10:07 UTC | 2026-09-14 10:49 UTC | 42 |" in text
+    [data] = document.data["services"]
+    assert data["traffic"] is False
+    assert [(i["alert"], i["minutes"]) for i in data["incidents"]] == [("MCPProbeFailing", 42.0)]
 
 
 def test_an_objective_reads_as_configured_and_failures_never_read_as_100_percent() -> None:

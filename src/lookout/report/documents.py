@@ -33,8 +33,8 @@ def _period_line(kind: str, report: Any) -> str:
 
 # ---------------------------------------------------------------------------------------------- SLA
 def _sla_row(s: ServiceSla) -> tuple[str, ...]:
-    if not s.has_traffic:
-        return (s.key.tenant, s.key.service, "no traffic", "", "", "", "", "", "")
+    if not s.has_traffic:  # a server down all period has no traffic too: its incidents still count
+        return (s.key.tenant, s.key.service, "no traffic", "", "", "", "", "", str(len(s.incidents)))
     latency = "—" if s.latency_compliance is None else share_pct(s.latency_compliance, 2)
     return (
         s.key.tenant,
@@ -67,10 +67,26 @@ def _coverage(s: ServiceSla) -> str:
     )
 
 
+def _add_incidents(section: Section, s: ServiceSla) -> None:
+    if s.incidents:
+        rows = tuple((i.alert, i.priority, _when(i.start), _when(i.end), number(i.minutes, 0)) for i in s.incidents)
+        section.tables.append(Table(("alert", "priority", "start", "end", "minutes"), rows))
+    else:
+        section.paragraphs.append("No alerts fired in the period.")
+
+
+def _incidents_data(s: ServiceSla) -> list[dict[str, Any]]:
+    return [
+        {"alert": i.alert, "priority": i.priority, "start": i.start, "end": i.end, "minutes": i.minutes}
+        for i in s.incidents
+    ]
+
+
 def _sla_section(report: SlaReport, s: ServiceSla) -> tuple[Section, list[Plot]]:
     section = Section(f"{s.key.tenant} / {s.key.service}")
     if not s.has_traffic:
         section.paragraphs.append("No traffic in the period: no request reached this service, so there is no SLI.")
+        _add_incidents(section, s)
         return section, []
     met = "met" if s.availability >= s.objective else "missed"
     section.paragraphs += [
@@ -86,11 +102,7 @@ def _sla_section(report: SlaReport, s: ServiceSla) -> tuple[Section, list[Plot]]
         f"Error ratio {pct(s.error_ratio, 3)} against the policy {pct(report.error_ratio_threshold, 1)}; "
         f"{s.error_windows_above} five-minute windows above it.",
     ]
-    if s.incidents:
-        rows = tuple((i.alert, i.priority, _when(i.start), _when(i.end), number(i.minutes, 0)) for i in s.incidents)
-        section.tables.append(Table(("alert", "priority", "start", "end", "minutes"), rows))
-    else:
-        section.paragraphs.append("No alerts fired in the period.")
+    _add_incidents(section, s)
     start = report.period.start.timestamp()
     days, daily = s.daily_availability()
     name = _slug(str(s.key))
@@ -159,8 +171,8 @@ def sla_document(
 
 def _sla_data(s: ServiceSla) -> dict[str, Any]:
     data: dict[str, Any] = {"tenant": s.key.tenant, "service": s.key.service, "traffic": s.has_traffic}
-    if not s.has_traffic:
-        return data
+    if not s.has_traffic:  # a probe-only target, or a server down all period: no SLI, but its incidents happened
+        return data | {"incidents": _incidents_data(s)}
     return data | {
         "requests": s.requests,
         "failed": s.failed,
@@ -177,10 +189,7 @@ def _sla_data(s: ServiceSla) -> dict[str, Any]:
         "latency_compliance": s.latency_compliance,
         "error_ratio": s.error_ratio,
         "error_windows_above_policy": s.error_windows_above,
-        "incidents": [
-            {"alert": i.alert, "priority": i.priority, "start": i.start, "end": i.end, "minutes": i.minutes}
-            for i in s.incidents
-        ],
+        "incidents": _incidents_data(s),
     }
 
 
