@@ -10,7 +10,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from starlette.testclient import TestClient
@@ -118,6 +118,37 @@ def test_the_silence_link_of_an_alert_reads_back_as_its_labels() -> None:
     read = {m["name"]: m["value"] for m in parse_matchers(", ".join(prefill))}
     assert read == {"alertname": "X", "service": service}
     assert parse_matchers('path=~"a\\\\.b"')[0]["value"] == "a\\.b"  # Alertmanager's escapes: the regex a\.b
+
+
+def test_the_silence_link_of_one_replicas_or_one_tools_alert_matches_only_that_alert() -> None:
+    """Two replicas of acme/api down and two tools failing: each row's silence names its own instance or tool, so
+    it leaves the other replica's and the other tool's alert (and every other tenant's) notifying."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from lookout.console import pages
+
+    def alert(name: str, **extra: str) -> dict[str, Any]:
+        labels = {"alertname": name, "tenant": "acme", "service": "api", "priority": "P1", **extra}
+        return {"labels": labels, "annotations": {}, "status": {"state": "active"}}
+
+    alerts = [
+        alert("MCPServerInstanceDown", instance="10.0.0.1:8080"),
+        alert("MCPServerInstanceDown", instance="10.0.0.2:8080"),
+        alert("MCPToolErrorRatioHigh", gen_ai_tool_name="echo"),
+        alert("MCPToolErrorRatioHigh", gen_ai_tool_name="search"),
+    ]
+    page = pages.alerts(alerts, None, "")
+    hrefs = [part.split('"', 1)[0] for part in page.split('class=silence href="')[1:]]
+    silences = [
+        {
+            (mt["name"], mt["value"])
+            for mt in parse_matchers(", ".join(parse_qs(urlsplit(html.unescape(h)).query)["matcher"]))
+        }
+        for h in hrefs
+    ]
+    for a in alerts:
+        matching = [s for s in silences if s <= set(a["labels"].items())]
+        assert len(matching) == 1, a["labels"]
 
 
 def test_burn_rate_alerts_are_read_from_the_generated_rules(config: Config) -> None:

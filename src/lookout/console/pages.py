@@ -140,10 +140,9 @@ def _alert_row(alert: dict[str, Any], console_base: str) -> str:
                 links.append(f'<a class={kind} href="{e(url)}">{kind}</a>')
             else:  # shown, not followed
                 links.append(f'<span class={kind} title="{e(url)}">{kind}: not a web link</span>')
-    matchers = {m.ALERT_NAME: labels.get(m.ALERT_NAME, "")}
-    for key in (m.TENANT, m.SERVICE):
-        if key in labels:
-            matchers[key] = labels[key]
+    # Every label, not only tenant and service: a silence for one replica (instance) or one tool must not silence
+    # the same alert of the service's other replicas and tools.
+    matchers = {m.ALERT_NAME: labels.get(m.ALERT_NAME, ""), **dict(sorted(labels.items()))}
     query = urlencode([("matcher", f'{k}="{_quoted(v)}"') for k, v in matchers.items()])
     links.append(f'<a class=silence href="/silences?{e(query)}#new">silence</a>')
     other = ", ".join(
