@@ -133,7 +133,14 @@ def instance_down(c: Config) -> str:
 
 def _tenant_down(c: Config) -> str:
     # As MCPServerDown, tenant-wide: a tenant-wide crash loop pages once for the tenant, not once per service.
-    return _down_or_flapping(m.TENANT, c)
+    down = _down_or_flapping(m.TENANT, c)
+    probe_only = [target.name for _, target in c.targets() if target.metrics_url is None and target.probe]
+    if not probe_only:
+        return down
+    # A server that is only probed has no `up`: while its probe succeeds, the tenant is not wholly down (and its
+    # inhibition must not hide that server's own failures behind a tenant-wide page).
+    answering = f'max by ({m.TENANT}) ({m.PROBE_SUCCESS.name}{{{m.SERVICE}=~"{"|".join(probe_only)}"}}) == 1'
+    return f"({down}) unless on ({m.TENANT}) ({answering})"
 
 
 tenant_down: Final = fleet_wide(_tenant_down)
