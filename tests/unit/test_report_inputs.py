@@ -400,6 +400,27 @@ def test_a_service_without_traffic_still_lists_its_incidents() -> None:
     assert [(i["alert"], i["minutes"]) for i in data["incidents"]] == [("MCPProbeFailing", 42.0)]
 
 
+def test_services_of_two_tenants_never_share_an_image_file() -> None:
+    """acme-eu/api and acme/eu-api: `tenant-service` would name both acme-eu-api, the second overwriting the
+    first's plots beside the Markdown report; a tenant without a hyphen keeps the old names."""
+    period = month_period("2026-09", NOW)
+    start = period.start.timestamp()
+
+    def service(tenant: str, name: str, failed: float) -> ServiceSla:
+        return ServiceSla(
+            ServiceKey(tenant, name), requests=1000.0, failed=failed, errors=failed, objective=0.999,
+            period_minutes=period.minutes, windows=10, day_ends=np.array([start + 86400]),
+            daily_requests=np.array([1000.0]), daily_failed=np.array([failed]), hour_ends=np.array([start + 3600]),
+            hourly_failed=np.array([failed]), hourly_p99=np.array([0.05]),
+        )  # fmt: skip
+
+    services = [service("acme-eu", "api", 1.0), service("acme", "eu-api", 500.0), service("beta", "eu-api", 2.0)]
+    document = sla_document(SlaReport(period, services, 0.1, 0.001, 0.999), workers=1)
+    names = [image.name for section in document.sections for image in section.images]
+    assert len(set(names)) == len(names) == 9
+    assert {"acme-eu.api-budget", "acme-eu-api-budget", "beta-eu-api-budget"} <= set(names)
+
+
 def test_an_objective_reads_as_configured_and_failures_never_read_as_100_percent() -> None:
     period = month_period("2026-09", NOW)
     service = ServiceSla(

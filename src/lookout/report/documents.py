@@ -12,6 +12,7 @@ from lookout.report.cost import CostReport
 from lookout.report.document import Document, Section, Table, number, pct, setting_pct, share_pct, size
 from lookout.report.forecast import METHOD
 from lookout.report.plots import Band, Line, Plot, Threshold, render
+from lookout.report.scope import ServiceKey
 from lookout.report.sla import ServiceSla, SlaReport
 
 _TIME = "%Y-%m-%d %H:%M"
@@ -21,8 +22,10 @@ def _when(moment: datetime | None) -> str:
     return "—" if moment is None else f"{moment:{_TIME}} UTC"
 
 
-def _slug(text: str) -> str:
-    return str(text).replace("/", "-")
+def _slug(key: ServiceKey) -> str:
+    """The service's part of its image names, one per service: acme-eu/api and acme/eu-api must not share (and
+    overwrite) files. Names hold no dot, so a tenant with a hyphen is followed by one; others keep `tenant-service`."""
+    return f"{key.tenant}{'.' if '-' in key.tenant else '-'}{key.service}"
 
 
 def _period_line(kind: str, report: Any) -> str:
@@ -105,7 +108,7 @@ def _sla_section(report: SlaReport, s: ServiceSla) -> tuple[Section, list[Plot]]
     _add_incidents(section, s)
     start = report.period.start.timestamp()
     days, daily = s.daily_availability()
-    name = _slug(str(s.key))
+    name = _slug(s.key)
     plots = [
         Plot(
             f"{name}-availability",
@@ -259,7 +262,7 @@ def _capacity_section(report: CapacityReport, s: ServiceCapacity) -> tuple[Secti
             f"{_crossing(report, trend, s.horizon_day)}."
         )
     start = report.period.start.timestamp()
-    name = _slug(str(s.key))
+    name = _slug(s.key)
     limit = (
         []
         if s.requests.threshold is None
