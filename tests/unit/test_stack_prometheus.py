@@ -122,6 +122,21 @@ def test_two_per_tenant_backends_give_every_queue_its_own_name(tmp_path: Path) -
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_a_tenant_named_like_the_long_term_queue_gets_its_own_queue_name(tmp_path: Path) -> None:
+    """In the HA topology every Prometheus writes to the queue `long-term`; a tenant of that name must not take it."""
+    text = BASE.replace("name: acme", "name: long-term") + (
+        "ha: {prometheus_replicas: 1, alertmanager_replicas: 1}\n"
+        "prometheus:\n  remote_write: [{url: https://mimir.example/api/v1/push}]\n"
+    )
+    config = parse_config(text)
+    names = [q["name"] for q in prometheus_config(config)["remote_write"]]
+    assert names == ["long-term", "long-term-0"]
+    write_stack(render_stack(config), tmp_path)
+    argv = [require_binary("promtool"), "check", "config", str(tmp_path / "prometheus/prometheus.yml")]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def _rules(text: str) -> dict[str, Any]:
     data = YAML(typ="safe", pure=True).load(text)
     return {rule["alert"]: rule for group in data["groups"] for rule in group["rules"]}

@@ -131,9 +131,12 @@ def _long_term_write(config: Config) -> list[dict[str, Any]]:
 def remote_write_queues(config: Config) -> list[dict[str, Any]]:
     """lookout.yaml's ``prometheus.remote_write`` as Prometheus' queues (one per tenant where ``per_tenant``)."""
     out = []
-    # Prometheus refuses two queues of one name: with several per-tenant backends, each tenant's queue names its
-    # backend's position in prometheus.remote_write too.
-    several = sum(rw.per_tenant for rw in config.prometheus.remote_write) > 1
+    # Prometheus refuses two queues of one name: with several per-tenant backends, or a tenant named like the HA
+    # long-term store's queue, each tenant's queue names its backend's position in prometheus.remote_write too.
+    long_term = {naming.LONG_TERM_REMOTE_WRITE} if config.long_term_storage_address() else set()
+    several = sum(rw.per_tenant for rw in config.prometheus.remote_write) > 1 or any(
+        tenant.name in long_term for tenant in config.tenants
+    )
     for index, rw in enumerate(config.prometheus.remote_write):
         base: dict[str, Any] = {"url": str(rw.url)}
         if rw.bearer_token_file:
