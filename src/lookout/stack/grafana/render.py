@@ -144,8 +144,12 @@ def _variables(spec: model.Dashboard, tenant: str | None) -> list[Builder[dm.Var
             .label("Tenant")
             .values(tenant)
             .current(dm.VariableOption(selected=True, text=tenant, value=tenant)),
+            # From `up` (the scrapes of its servers and of their probes), not every series: an alert's own
+            # `service` (MCPTenantDown's "all") is no service to pick.
             _query_variable(
-                m.SERVICE, "Service", f'label_values({{{m.TENANT}="{q.TENANT_VAR}", {m.SERVICE}!=""}}, {m.SERVICE})'
+                m.SERVICE,
+                "Service",
+                f'label_values({q.UP}{{{m.TENANT}="{q.TENANT_VAR}", {m.SERVICE}!=""}}, {m.SERVICE})',
             ),
             # service!="": *All* (.*) also matches no service, and in the long-term store the stack's own `up`
             # (Prometheus, Alertmanager …) carries a single tenant's external label: not instances of its servers.
