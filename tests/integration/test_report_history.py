@@ -88,7 +88,7 @@ def test_sla_month_figures_are_exact(history: tuple[Path, Prometheus], tmp_path:
     ]
     assert services["billing"]["availability"] == 1.0
     assert services["billing"]["incidents"] == []
-    assert services["archive"] == {"tenant": "acme", "service": "archive", "traffic": False}
+    assert services["archive"] == {"tenant": "acme", "service": "archive", "traffic": False, "incidents": []}
 
 
 def test_sla_minutes_count_only_the_windows_with_data(history: tuple[Path, Prometheus], tmp_path: Path) -> None:
