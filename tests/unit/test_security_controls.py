@@ -66,14 +66,22 @@ def test_the_secure_profile_passes_every_control(tmp_path: Path) -> None:
     assert tls["where"] == f"{path}:9"  # the line of security.tls.enabled
 
 
-def test_a_readable_key_fails_naming_its_field_and_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("key", "line", "detail"),
+    [
+        ("server.key", 12, "chmod 600"),  # the line of security.tls.key_file
+        # The key `lookout certs` keeps beside ca_file signs server and client certificates: owner-only too.
+        ("ca.key", 10, "secrets/ca.key is missing or readable"),  # the line of security.tls.ca_file
+    ],
+)
+def test_a_readable_key_fails_naming_its_field_and_line(tmp_path: Path, key: str, line: int, detail: str) -> None:
     path = tmp_path / "lookout.yaml"
     path.write_text(_secure(tmp_path))
     write_certs(load_config(path))
-    (tmp_path / "secrets" / "server.key").chmod(0o644)
+    (tmp_path / "secrets" / key).chmod(0o644)
     failed = {c.name: c for c in controls(load_config(path), path) if not c.passed}
     assert set(failed) == {"secrets-by-file"}
-    assert failed["secrets-by-file"].where == f"{path}:12" and "chmod 600" in failed["secrets-by-file"].detail
+    assert failed["secrets-by-file"].where == f"{path}:{line}" and detail in failed["secrets-by-file"].detail
 
 
 @pytest.mark.parametrize(
@@ -174,18 +182,6 @@ def test_a_listener_security_cannot_guard_fails_exposed_beyond_loopback(
     assert (
         warning.startswith(f"{field}: 0.0.0.0:") and why in warning and "TLS and authentication are on" not in warning
     )
-
-
-def test_a_readable_ca_key_beside_the_ca_fails(tmp_path: Path) -> None:
-    """The key `lookout certs` keeps beside ca_file signs server and client certificates: owner-only too."""
-    path = tmp_path / "lookout.yaml"
-    path.write_text(_secure(tmp_path))
-    write_certs(load_config(path))
-    (tmp_path / "secrets" / "ca.key").chmod(0o644)
-    failed = {c.name: c for c in controls(load_config(path), path) if not c.passed}
-    assert set(failed) == {"secrets-by-file"}
-    assert f"{tmp_path}/secrets/ca.key is missing or readable" in failed["secrets-by-file"].detail
-    assert failed["secrets-by-file"].where == f"{path}:10"  # the line of security.tls.ca_file
 
 
 def test_an_open_config_fails_with_the_lines_that_decide(tmp_path: Path) -> None:
