@@ -77,6 +77,8 @@ MCP_TRANSPORT: Final = "mcp_transport"
 # Labels attached by Prometheus from lookout.yaml (target labels), never by emitters.
 TENANT: Final = "tenant"
 SERVICE: Final = "service"
+TENANT_WIDE: Final = "all"
+"""The ``service`` of an alert about a whole tenant (MCPTenantDown): it stands for every service of the tenant."""
 INSTANCE: Final = "instance"
 JOB: Final = "job"
 # Alert labels.

@@ -111,12 +111,14 @@ def _hours(year: int, month: int, day: int, first: tuple[int, int], last: tuple[
 
 INCIDENTS = [
     ("MCPServerDown", "P0", "search", *_hours(2026, 9, 14, (10, 7), (10, 48))),
+    ("MCPTenantDown", "P0", m.TENANT_WIDE, *_hours(2026, 9, 14, (10, 8), (10, 30))),  # every service of acme
     ("MCPErrorBudgetBurnFast", "P0", "search", *_hours(2026, 9, 14, (10, 9), (10, 58))),
     ("MCPToolErrorRatioHigh", "P1", "search", *_hours(2026, 9, 20, (14, 6), (16, 1))),
     ("MCPLatencyP99High", "P1", "search", *_hours(2026, 9, 25, (6, 12), (12, 2))),
     ("MCPServerDown", "P0", "search", *_hours(2026, 10, 3, (8, 0), (8, 20))),  # after September
 ]
-"""(alert, priority, service, first and last firing sample); ALERTS is sampled every minute."""
+"""(alert, priority, service, first and last firing sample); ALERTS is sampled every minute. MCPTenantDown's service
+is the tenant's every service."""
 
 
 def _constant(rate: float) -> Callable[[float], float]:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from lookout import metrics as m
 from tests.integration import report_history as h
 from tests.support import Prometheus, lookout_argv, start_prometheus
 
@@ -82,13 +83,31 @@ def test_sla_month_figures_are_exact(history: tuple[Path, Prometheus], tmp_path:
     # The outage starts on a window boundary: 43 minutes touch 9 windows; the burst fills 24.
     assert search["error_windows_above_policy"] == math.ceil(outage_s / 300) + h.BURST_HOURS * 12
     september = [i for i in h.INCIDENTS if i[3].month == 9]
-    assert [(i["alert"], i["priority"], i["start"], i["end"], i["minutes"]) for i in search["incidents"]] == [
-        (alert, priority, since.isoformat(), until.isoformat(), (until - since).total_seconds() / 60)
-        for alert, priority, _, since, until in september
-    ]
+
+    def incidents(service: dict[str, Any]) -> list[tuple[Any, ...]]:
+        return [(i["alert"], i["priority"], i["start"], i["end"], i["minutes"]) for i in service["incidents"]]
+
+    def expected(service: str) -> list[tuple[Any, ...]]:
+        return [
+            (alert, priority, since.isoformat(), until.isoformat(), (until - since).total_seconds() / 60)
+            for alert, priority, about, since, until in september
+            if about in (service, m.TENANT_WIDE)
+        ]
+
+    assert incidents(search) == expected("search") and len(expected("search")) == 5
+    # The tenant-wide outage is an incident of every service of the tenant, with traffic or without.
     assert services["billing"]["availability"] == 1.0
-    assert services["billing"]["incidents"] == []
-    assert services["archive"] == {"tenant": "acme", "service": "archive", "traffic": False, "incidents": []}
+    assert incidents(services["billing"]) == expected("billing") and [i[0] for i in expected("billing")] == [
+        "MCPTenantDown"
+    ]
+    assert services["archive"] == {
+        "tenant": "acme",
+        "service": "archive",
+        "traffic": False,
+        "incidents": [
+            {"alert": a, "priority": p, "start": s, "end": e, "minutes": n} for a, p, s, e, n in expected("archive")
+        ],
+    }
 
 
 def test_sla_minutes_count_only_the_windows_with_data(history: tuple[Path, Prometheus], tmp_path: Path) -> None:

@@ -39,6 +39,10 @@ BAD = {
         ),
         ["duplicate target name 'demo-server'", "must be unique"],
     ),
+    "a target named like the tenant-wide service": (
+        GOOD.replace("      - name: demo-server\n", "      - name: all\n", 1),
+        ["tenants[0].targets[0].name", "'all' is the service of alerts about a whole tenant", "another name"],
+    ),
     "malformed duration": (
         GOOD.replace("scrape_interval: 5s", "scrape_interval: 5 seconds"),
         [

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, HttpUrl, ValidationInfo, field_validator, model_validator
 
 from lookout import __version__
+from lookout import metrics as m
 from lookout.config.probe import ProbeSettings
 from lookout.config.security import Security, loopback_host
 from lookout.config.types import Duration as Duration  # re-exported with the model, like the four below
@@ -70,6 +71,15 @@ class Target(_Model):
                 "credentials (bearer_token_file or basic_auth.password_file)"
             )
         return self
+
+    @field_validator("name")
+    @classmethod
+    def _not_tenant_wide(cls, name: str) -> str:
+        if name == m.TENANT_WIDE:
+            raise ValueError(
+                f"{name!r} is the service of alerts about a whole tenant (MCPTenantDown): give the target another name"
+            )
+        return name
 
     @field_validator("metrics_url")
     @classmethod

@@ -138,9 +138,16 @@ class SlaReport:
     queries: int = 0
 
 
+def concerns(incident: Incident, key: ServiceKey) -> bool:
+    """Whether ``incident`` is one of service ``key``'s: an alert about it, or about its whole tenant."""
+    return incident.tenant == key.tenant and incident.service in (key.service, m.TENANT_WIDE)
+
+
 def _incidents(client: PromClient, config: Config, period: Period, keys: list[ServiceKey]) -> list[Incident]:
-    """Firing intervals of the ``ALERTS`` series: a gap longer than two evaluations ends an incident."""
-    alerts = selector(m.ALERTS, keys).replace("{", f'{{{m.ALERT_STATE}="firing",', 1)
+    """Firing intervals of the ``ALERTS`` series: a gap longer than two evaluations ends an incident. An alert about
+    a whole tenant (MCPTenantDown) is one of each of its services' incidents (:func:`concerns`)."""
+    tenant_wide = [ServiceKey(tenant, m.TENANT_WIDE) for tenant in sorted({k.tenant for k in keys})]
+    alerts = selector(m.ALERTS, [*keys, *tenant_wide]).replace("{", f'{{{m.ALERT_STATE}="firing",', 1)
     evaluation = duration_seconds(config.timing.evaluation_interval)
     incidents = []
     for series in client.samples(alerts, period.start, period.end):
@@ -228,7 +235,7 @@ def sla_report(client: PromClient, config: Config, period: Period, keys: list[Se
             latency_windows=int(measured.get(key, 0)),
             latency_compliant=int(within.get(key, 0)),
             error_windows_above=int(above.get(key, 0)),
-            incidents=[i for i in incidents if ServiceKey(i.tenant, i.service) == key],
+            incidents=[i for i in incidents if concerns(i, key)],
             day_ends=days,
             daily_requests=zeros(daily_requests, key, days),
             daily_failed=zeros(daily_failed, key, days),

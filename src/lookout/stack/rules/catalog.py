@@ -72,7 +72,7 @@ ALERTS: tuple[AlertRule, ...] = (
         ),
         family="availability",
         group=AVAILABILITY_GROUP,
-        static_labels=((m.SERVICE, "all"),),
+        static_labels=((m.SERVICE, m.TENANT_WIDE),),
     ),
     AlertRule(
         name="MCPErrorBudgetBurnFast",

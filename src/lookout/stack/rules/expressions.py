@@ -332,7 +332,7 @@ def escalate(priority: Priority, above: tuple[Priority, ...], catalog: Callable[
         per_service = f"max by (alertname, {BY_SERVICE}, {FAMILY}) ({firing})"
         higher = "|".join(p.value for p in above)
         handled = f'ALERTS{{alertstate="firing",{m.PRIORITY}=~"{higher}",alertname!~"{ESCALATION_PREFIX}.*"}}'
-        tenant_wide = f'ALERTS{{alertstate="firing",{m.PRIORITY}=~"{higher}",{m.SERVICE}="all"}}'
+        tenant_wide = f'ALERTS{{alertstate="firing",{m.PRIORITY}=~"{higher}",{m.SERVICE}="{m.TENANT_WIDE}"}}'
         return (
             f'label_replace({per_service}, "{ESCALATED_FROM}", "$1", "alertname", "(.+)")'
             f" unless on ({BY_SERVICE}) {handled} unless on ({m.TENANT}) {tenant_wide}"
