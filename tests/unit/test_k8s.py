@@ -147,6 +147,21 @@ def test_schema_violations_are_reported(stack_dir: Path) -> None:
     assert any("Deployment/search: spec.replicas" in m for m in messages)
 
 
+def test_a_prometheus_rule_prometheus_would_refuse_is_reported(stack_dir: Path) -> None:
+    """The operator makes one rule file of each PrometheusRule: a group name given twice (the recording and the
+    alert groups share a namespace there) or a broken expression loses every rule of it."""
+    path = stack_dir / "k8s/prometheusrule.yaml"
+    [rule] = _objects(stack_dir, "prometheusrule.yaml")
+    names = [group["name"] for group in rule["spec"]["groups"]]
+    assert len(names) == len(set(names)), names
+    rule["spec"]["groups"].append(dict(rule["spec"]["groups"][0]))
+    path.write_text(json.dumps(rule))
+    messages = [f.message for f in check_k8s(stack_dir)]
+    assert any(
+        m.startswith("PrometheusRule/lookout-rules: ") and f'groupname: "{names[0]}" is repeated' in m for m in messages
+    ), messages
+
+
 def test_unlisted_and_missing_resources_are_reported(stack_dir: Path) -> None:
     (stack_dir / "k8s/stray.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stray}\n")
     (stack_dir / "k8s/podmonitor.yaml").unlink()

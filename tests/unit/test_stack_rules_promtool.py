@@ -108,3 +108,11 @@ def test_every_firing_alert_carries_priority_severity_tenant_and_service() -> No
             labels = alert.get("exp_labels", {})
             missing = {"priority", "severity", "tenant", "service"} - set(labels)
             assert not missing, f"{file}: {group}: {case['alertname']} lacks {sorted(missing)}"
+
+
+def test_no_group_name_is_both_a_recording_and_an_alert_group() -> None:
+    """A PrometheusRule (and a Mimir or Thanos ruler namespace) holds both files' groups in one rule file, and
+    Prometheus refuses a file that repeats a group name: every rule of it would be lost."""
+    recorded = [g["name"] for g in load_yaml(render_recording_rules(CONFIG))["groups"]]
+    alerting = [g["name"] for g in load_yaml(render_alert_rules(CONFIG))["groups"]]
+    assert len(set(recorded + alerting)) == len(recorded + alerting), sorted(recorded + alerting)

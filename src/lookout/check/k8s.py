@@ -17,6 +17,7 @@ ConfigMap, or the defaults):
 - one ``service`` label value per target: a Service the ServiceMonitor scrapes is named in the rules or a
   Probe, and an in-cluster target the rules and Probes name is scraped;
 - the selector labels on every ServiceMonitor, PodMonitor, ScrapeConfig, Probe and PrometheusRule;
+- each PrometheusRule's groups under ``promtool check rules`` (the operator makes a rule file of each);
 - every container image is Lookout's (``images.lookout``, built from the repository's Dockerfile);
 - ``helm/`` (beside ``k8s/``): the Grafana sidecar honours the dashboards' label, folder annotation and namespace;
   kube-prometheus-stack stores exemplars when a dashboard shows them; prometheus-adapter serves every custom
@@ -29,6 +30,7 @@ import functools
 import json
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
@@ -40,7 +42,8 @@ import yaml
 from ruamel.yaml import YAML
 
 from lookout.check.dashboards import has_exemplar
-from lookout.check.findings import Finding
+from lookout.check.findings import CheckSkipped, Finding
+from lookout.check.tools import promtool_rules_problem
 from lookout.config.loader import ConfigError, parse_config
 from lookout.config.model import Config, Images, Kubernetes
 from lookout.stack.k8s import victoriametrics
@@ -551,4 +554,24 @@ def check_k8s(stack_dir: Path, crd_dir: Path | None = None) -> list[Finding]:
             name = f"{obj.get('kind', '?')}/{(obj.get('metadata') or {}).get('name', '?')}"
             findings += [Finding(CHECK, rel, f"{name}: {problem}") for problem in _validate(obj, crd_dir)]
     namespace = next(_documents(kustomization)).get("namespace")
+    findings += _rule_file_findings(objects)
     return findings + _alertmanager_drift(stack_dir, objects) + _deployment_findings(stack_dir, namespace, objects)
+
+
+def _rule_file_findings(objects: Objects) -> list[Finding]:
+    """Each PrometheusRule's groups under ``promtool check rules``: the operator makes one rule file of each, which
+    Prometheus refuses whole (every rule in it) for one bad rule or a group name given twice."""
+    findings = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel, obj in objects:
+            if obj.get("kind") != "PrometheusRule":
+                continue
+            rules = Path(tmp) / "rules.yml"
+            rules.write_text(json.dumps({"groups": _dig(obj, "spec", "groups") or []}))
+            try:
+                problem = promtool_rules_problem(rules, Path(tmp))
+            except CheckSkipped:  # no promtool: the promtool check says so for the whole stack
+                return []
+            if problem is not None:
+                findings.append(Finding(CHECK, rel, f"PrometheusRule/{_meta(obj).get('name', '?')}: {problem}"))
+    return findings

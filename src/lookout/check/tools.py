@@ -45,10 +45,16 @@ def check_promtool(stack_dir: Path) -> list[Finding]:
     if result.returncode != 0:
         findings.append(Finding("promtool", naming.PROMETHEUS_FILE, _one_line(result)))
     for rules in sorted((stack_dir / naming.RULES_DIR).glob("*.yml")):
-        result = _run([promtool, "check", "rules", str(rules)], stack_dir)
-        if result.returncode != 0:
-            findings.append(Finding("promtool", str(rules.relative_to(stack_dir)), _one_line(result)))
+        problem = promtool_rules_problem(rules, stack_dir)
+        if problem is not None:
+            findings.append(Finding("promtool", str(rules.relative_to(stack_dir)), problem))
     return findings
+
+
+def promtool_rules_problem(rules: Path, cwd: Path) -> str | None:
+    """What ``promtool check rules`` finds wrong with the rule file ``rules`` (one line), or None."""
+    result = _run([_binary("promtool"), "check", "rules", str(rules)], cwd)
+    return None if result.returncode == 0 else _one_line(result)
 
 
 def check_amtool_config(stack_dir: Path) -> list[Finding]:

@@ -287,7 +287,9 @@ def recording_groups(config: Config) -> dict[str, list[RecordingRule]]:
         "lookout-traffic": traffic,
         "lookout-sli": _sli_rules(config),
         "lookout-capacity": _capacity_rules(config),
-        "lookout-resources": _resource_rules(config),
+        # Not the alert group's name (lookout-resources): a PrometheusRule, or a ruler's namespace, holds both, and
+        # Prometheus refuses a rule file that repeats a group name.
+        "lookout-utilization": _resource_rules(config),
     }
 
 
