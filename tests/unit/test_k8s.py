@@ -16,6 +16,7 @@ from lookout.config.model import Config
 from lookout.stack import DeployTarget, render_stack, write_stack
 from lookout.stack.alertmanager import alertmanager_config
 from lookout.stack.grafana import render_dashboards
+from lookout.stack.rules import alert_rules
 from lookout.stack.rules.recording import recording_names
 
 CRD_DIR = Path(__file__).resolve().parents[1] / "schemas/prometheus-operator-v0.93.0"
@@ -127,9 +128,12 @@ def test_a_metrics_url_outside_the_cluster_is_scraped_by_a_scrape_config(tmp_pat
             },
         }
     ]
-    [rule] = _by_kind(tmp_path)["PrometheusRule"]
     absent = next(
-        r["expr"] for g in rule["spec"]["groups"] for r in g["rules"] if r.get("alert") == "LookoutScrapeTargetAbsent"
+        r["expr"]
+        for rule in _by_kind(tmp_path)["PrometheusRule"]
+        for g in rule["spec"]["groups"]
+        for r in g["rules"]
+        if r.get("alert") == "LookoutScrapeTargetAbsent"
     )
     assert 'service="vm"' in absent
     # Every metrics_url in the cluster: no ScrapeConfig at all.
@@ -148,18 +152,34 @@ def test_schema_violations_are_reported(stack_dir: Path) -> None:
 
 
 def test_a_prometheus_rule_prometheus_would_refuse_is_reported(stack_dir: Path) -> None:
-    """The operator makes one rule file of each PrometheusRule: a group name given twice (the recording and the
-    alert groups share a namespace there) or a broken expression loses every rule of it."""
+    """The operator makes one rule file of each PrometheusRule, which Prometheus refuses whole (every rule of it)
+    for a group name given twice or one broken expression."""
     path = stack_dir / "k8s/prometheusrule.yaml"
-    [rule] = _objects(stack_dir, "prometheusrule.yaml")
-    names = [group["name"] for group in rule["spec"]["groups"]]
-    assert len(names) == len(set(names)), names
-    rule["spec"]["groups"].append(dict(rule["spec"]["groups"][0]))
-    path.write_text(json.dumps(rule))
+    rules = _objects(stack_dir, "prometheusrule.yaml")
+    first = rules[0]
+    name = first["spec"]["groups"][0]["name"]
+    first["spec"]["groups"].append(dict(first["spec"]["groups"][0]))
+    path.write_text("\n---\n".join(json.dumps(rule) for rule in rules))
     messages = [f.message for f in check_k8s(stack_dir)]
     assert any(
-        m.startswith("PrometheusRule/lookout-rules: ") and f'groupname: "{names[0]}" is repeated' in m for m in messages
+        m.startswith(f"PrometheusRule/{name}: ") and f'groupname: "{name}" is repeated' in m for m in messages
     ), messages
+
+
+def test_no_prometheus_rule_outgrows_what_kubectl_apply_stores(tmp_path: Path) -> None:
+    """kubectl's client-side apply keeps the whole object in an annotation of at most 256 KiB: the rules of 1,000
+    targets across 50 tenants (~800 KB) go into PrometheusRules under it, each holding one group."""
+    tenants = "".join(
+        f"  - name: t{t}\n    targets:\n"
+        + "".join(f'      - {{name: s{t}-{i}, url: "http://10.0.{t}.{i}:8000/mcp"}}\n' for i in range(20))
+        for t in range(50)
+    )
+    text = CONFIG.split("tenants:\n")[0] + "tenants:\n" + tenants + "alerting:" + CONFIG.split("alerting:")[1]
+    write_stack(render_stack(parse_config(text), DeployTarget.K8S), tmp_path)
+    rules = _objects(tmp_path, "prometheusrule.yaml")
+    sizes = {r["metadata"]["name"]: len(json.dumps(r, separators=(",", ":"))) for r in rules}
+    assert sum(sizes.values()) > 4 * 262144 // 2 and max(sizes.values()) < 262144, sizes
+    assert {"lookout-limits-1", "lookout-limits-4"} <= set(sizes) and "lookout-limits-5" not in sizes
 
 
 def test_unlisted_and_missing_resources_are_reported(stack_dir: Path) -> None:
@@ -262,10 +282,14 @@ def test_probes_rules_and_routing(stack_dir: Path, config: Config) -> None:
     probes = kinds["Probe"]
     assert {p["spec"]["targets"]["staticConfig"]["static"][0] for p in probes} == {"search"}  # weather: probe false
     assert all(p["spec"]["targets"]["staticConfig"]["labels"]["tenant"] == "acme" for p in probes)
-    [rule] = kinds["PrometheusRule"]
-    recorded = {r["record"] for g in rule["spec"]["groups"] for r in g["rules"] if "record" in r}
-    assert recorded == set(recording_names(config))
-    assert any("alert" in r for g in rule["spec"]["groups"] for r in g["rules"])
+    # One PrometheusRule per group, named after it: every recording and alert rule, each once.
+    rules = kinds["PrometheusRule"]
+    assert all([g["name"] for g in r["spec"]["groups"]] == [r["metadata"]["name"]] for r in rules)
+    every = [x for r in rules for g in r["spec"]["groups"] for x in g["rules"]]
+    assert sorted(x["record"] for x in every if "record" in x) == sorted(recording_names(config))
+    assert sorted(x["alert"] for x in every if "alert" in x) == sorted(
+        x["alert"] for g in alert_rules(config)["groups"] for x in g["rules"]
+    )
     [secret] = [s for s in kinds["Secret"] if s["metadata"]["name"] == "alertmanager-lookout"]
     [alertmanager] = kinds["Alertmanager"]
     assert alertmanager["spec"]["configSecret"] == "alertmanager-lookout"

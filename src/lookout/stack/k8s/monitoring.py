@@ -164,15 +164,17 @@ def probes(config: Config) -> list[dict[str, Any]]:
     return objects
 
 
-def prometheus_rule(config: Config) -> dict[str, Any]:
-    """The alert and recording rules, as the operator wants them."""
-    groups = [
-        *recording_rules(config)["groups"],
-        *alert_rules(config)["groups"],
+def prometheus_rules(config: Config) -> list[dict[str, Any]]:
+    """The recording and alert rules as the operator wants them: one PrometheusRule per group, named after it (group
+    names are unique across both files), so that no object outgrows what `kubectl apply` stores of it (256 KiB; the
+    rules that grow with the fleet are split into groups, recording.py's ``lookout-limits``)."""
+    groups = [*recording_rules(config)["groups"], *alert_rules(config)["groups"]]
+    return [
+        {
+            "apiVersion": API,
+            "kind": "PrometheusRule",
+            "metadata": _meta(config, group["name"]),
+            "spec": {"groups": [group]},
+        }
+        for group in groups
     ]
-    return {
-        "apiVersion": API,
-        "kind": "PrometheusRule",
-        "metadata": _meta(config, "lookout-rules"),
-        "spec": {"groups": groups},
-    }

@@ -227,31 +227,48 @@ def _sli_rules(config: Config) -> list[RecordingRule]:
     return rules
 
 
-def _capacity_rules(config: Config) -> list[RecordingRule]:
+LIMITS_GROUP: Final = "lookout-limits"
+TARGETS_PER_LIMITS_GROUP: Final = 300
+"""Targets whose configured limits one group holds (three rules each, ~130 KB of a PrometheusRule): the Kubernetes
+base makes one PrometheusRule of each group, and `kubectl apply` refuses an object over 256 KiB."""
+
+
+def _limit_groups(config: Config) -> dict[str, list[RecordingRule]]:
+    """lookout.yaml's numbers per target (one replica's CPU and memory, the capacity fallback) as series, in groups
+    of :data:`TARGETS_PER_LIMITS_GROUP` targets (``lookout-limits``, or ``lookout-limits-1`` ... for a larger fleet):
+    the only rules that grow with the fleet. The rules that read them are in other groups and see them one
+    evaluation later; until then they fall back to the fleet-wide default (or have no capacity)."""
     fallback = config.alerting.resources.capacity_fallback_rps
-    rules = [
-        RecordingRule(CAPACITY_FALLBACK, f"vector({fallback})", ((m.TENANT, tenant.name), (m.SERVICE, target.name)))
-        for tenant, target in config.targets()
-    ]
+    rules = []
+    for tenant, target in config.targets():
+        labels = ((m.TENANT, tenant.name), (m.SERVICE, target.name))
+        cores, memory = config.replica_limits(target)
+        rules += [
+            RecordingRule(CPU_LIMIT_CONFIGURED, f"vector({cores})", labels),
+            RecordingRule(MEMORY_LIMIT_CONFIGURED, f"vector({memory})", labels),
+            RecordingRule(CAPACITY_FALLBACK, f"vector({fallback})", labels),
+        ]
+    size = 3 * TARGETS_PER_LIMITS_GROUP
+    chunks = [rules[i : i + size] for i in range(0, len(rules), size)]
+    if len(chunks) <= 1:
+        return {LIMITS_GROUP: rules}
+    return {f"{LIMITS_GROUP}-{n}": chunk for n, chunk in enumerate(chunks, 1)}
+
+
+def _capacity_rules(config: Config) -> list[RecordingRule]:
     # `lookout bench` pushes its result with target=<lookout.yaml target name>; that name is our service label.
     as_service = f'label_replace({m.BENCH_CAPACITY.name}, "{m.SERVICE}", "$1", "{m.TARGET}", "(.+)")'
     measured = f"max by ({m.SERVICE}) ({as_service})"
     effective = f"({CAPACITY_FALLBACK} * 0 + on ({m.SERVICE}) group_left () {measured}) or {CAPACITY_FALLBACK}"
     # With no targets there is no fallback series to name; the measured capacity alone keeps the name defined.
-    rules.append(RecordingRule(CAPACITY, effective if rules else measured))
-    return rules
+    return [RecordingRule(CAPACITY, effective if config.targets() else measured)]
 
 
 def _resource_rules(config: Config) -> list[RecordingRule]:
-    """Per-target configured limits, per-replica effective limits (the process's own where it exports one) and the
-    utilization the alerts and dashboards read."""
+    """Per-replica effective limits (the process's own where it exports one, else lookout.yaml's from
+    :func:`_limit_groups`) and the utilization the alerts and dashboards read."""
     fleet = config.alerting.resources
     rules: list[RecordingRule] = []
-    for tenant, target in config.targets():
-        labels = ((m.TENANT, tenant.name), (m.SERVICE, target.name))
-        cores, memory = config.replica_limits(target)
-        rules.append(RecordingRule(CPU_LIMIT_CONFIGURED, f"vector({cores})", labels))
-        rules.append(RecordingRule(MEMORY_LIMIT_CONFIGURED, f"vector({memory})", labels))
     by = _by(INSTANCE_LABELS)
     service = _by(SERVICE_LABELS)
     cpu = f"process_cpu_seconds_total{{{MCP_SELECTOR}}}"
@@ -284,6 +301,7 @@ def recording_groups(config: Config) -> dict[str, list[RecordingRule]]:
         RecordingRule(INSTANCE_REQUESTS_RATE, _rate(MCP_SELECTOR, INSTANCE_LABELS)),
     ]
     return {
+        **_limit_groups(config),
         "lookout-traffic": traffic,
         "lookout-sli": _sli_rules(config),
         "lookout-capacity": _capacity_rules(config),
