@@ -160,6 +160,12 @@ TOOL_ERROR: Final = "tool_error"
 """``error_type`` of a deliberate tool error: the tool raised ``ToolError`` (or returned ``isError``) on purpose,
 e.g. "unknown city". An unexpected exception inside a tool is recorded under its exception class instead."""
 
+# Span attributes the generated trace pipeline reads (the OpenTelemetry Collector's tail sampling).
+HEAD_SAMPLED_ATTRIBUTE: Final = "lookout.sampled_by"
+HEAD_SAMPLED_BY: Final = "adaptive"
+"""On a root span Lookout's adaptive sampler chose within its budget (its trace id is an exemplar's): the collector
+keeps every such trace, so an exemplar's link always finds its trace."""
+
 # ``error_class`` of lookout_mcp_operation_errors: who is responsible for a failed request.
 ERROR_CLASS: Final = "error_class"
 ERROR_CLASS_SERVER: Final = "server"

@@ -139,3 +139,26 @@ def test_collector_keeps_errors_and_slow_traces_and_exports_to_jaeger(files: dic
 def test_compose_publishes_jaeger_otlp_where_the_collector_sends(config: Config) -> None:
     jaeger = compose_config(config)["services"]["jaeger"]
     assert f"{JAEGER_OTLP}:4317" in jaeger["ports"]
+
+
+def test_the_collector_keeps_every_trace_lookouts_sampler_kept(files: dict[str, str]) -> None:
+    """The adaptive sampler's roots are the exemplars' traces: the collector's baseline share must not drop them
+    (an exemplar's link would find no trace). The policy names what the real SDK span carries."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from lookout.instrument.sampler import AdaptiveSampler
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=AdaptiveSampler(10, rng=lambda: 0.0))  # within the budget: sampled
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    with tracer.start_as_current_span("tools/call echo", attributes={"mcp.method.name": "tools/call"}):
+        tracer.start_span("a child").end()
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    policies = {p["name"]: p for p in _yaml(files[OTELCOL_FILE])["processors"]["tail_sampling"]["policies"]}
+    wanted = policies["keep-head-sampled"]["string_attribute"]
+    root = dict(spans["tools/call echo"].attributes or {})
+    assert root[wanted["key"]] in wanted["values"] and root["mcp.method.name"] == "tools/call"
+    assert wanted["key"] not in dict(spans["a child"].attributes or {})  # the trace is kept by its root

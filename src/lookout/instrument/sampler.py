@@ -34,10 +34,18 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanKind, get_current_span
 from opentelemetry.util.types import Attributes
 
+from lookout import metrics as m
 from lookout.instrument.current_span import INVALID_SPAN, current_span
 from lookout.instrument.spans import DEFAULT_TARGET_PER_SECOND, KEEP_ATTRIBUTE, ROOT_SAMPLED
 
 _DROPPED = SamplingResult(Decision.DROP)  # shared: a dropped root's span is non-recording, its attributes unused
+
+
+def _sampled_root(attributes: Attributes) -> SamplingResult:
+    """A root sampled within the budget, marked so that the collector's tail sampling keeps its trace."""
+    return SamplingResult(
+        Decision.RECORD_AND_SAMPLE, {**(attributes or {}), m.HEAD_SAMPLED_ATTRIBUTE: m.HEAD_SAMPLED_BY}
+    )
 
 
 class AdaptiveSampler(Sampler):
@@ -125,9 +133,9 @@ class AdaptiveSampler(Sampler):
         granted = ROOT_SAMPLED.get()
         if granted:  # this root was decided (and counted) by sample_root before its span started
             granted.clear()
-            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+            return _sampled_root(attributes)
         if self.sample_root():
-            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+            return _sampled_root(attributes)
         if self._record_unsampled:
             return SamplingResult(Decision.RECORD_ONLY, attributes)
         return _DROPPED  # most roots: the SDK reads nothing but the decision from it

@@ -1,4 +1,5 @@
-"""OpenTelemetry Collector: OTLP in, tail sampling that keeps every error and every slow trace, Jaeger out.
+"""OpenTelemetry Collector: OTLP in, tail sampling that keeps every error and every slow trace and every trace
+Lookout's adaptive sampler kept (an exemplar's), Jaeger out.
 
 Loopback addresses throughout (see :mod:`lookout.stack.loki`): the collector takes OTLP on the standard
 ports 4317/4318, so Jaeger's own OTLP receiver is reached on :data:`JAEGER_OTLP`.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from lookout import metrics as m
 from lookout.config.model import Config
 from lookout.stack import naming
 from lookout.stack.yamlio import dump_yaml
@@ -18,7 +20,7 @@ OTLP_HTTP: Final = "127.0.0.1:4318"
 JAEGER_OTLP: Final = "127.0.0.1:14317"
 HEALTH: Final = "127.0.0.1:13133"
 BASELINE_SAMPLING_PERCENT: Final = 10
-"""Share of ordinary (fast, successful) traces kept."""
+"""Share kept of the other ordinary (fast, successful) traces: those of emitters without Lookout's sampler."""
 
 
 def otelcol_config(config: Config) -> dict[str, Any]:
@@ -34,6 +36,12 @@ def otelcol_config(config: Config) -> dict[str, Any]:
                 # A trace is kept when ANY policy says so: errors always, slow traces always, the rest sampled.
                 "policies": [
                     {"name": "keep-errors", "type": "status_code", "status_code": {"status_codes": ["ERROR"]}},
+                    # What Lookout's adaptive sampler kept within its budget: those trace ids are the exemplars.
+                    {
+                        "name": "keep-head-sampled",
+                        "type": "string_attribute",
+                        "string_attribute": {"key": m.HEAD_SAMPLED_ATTRIBUTE, "values": [m.HEAD_SAMPLED_BY]},
+                    },
                     {"name": "keep-slow", "type": "latency", "latency": {"threshold_ms": slow_ms}},
                     {
                         "name": "baseline",
