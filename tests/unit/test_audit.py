@@ -110,3 +110,17 @@ security: {audit: {files: /srv/audit/*.jsonl, retention: 365d}}
         }
     )
     assert "audit" not in render_logs(off)["alloy/config.alloy"]
+
+
+def test_the_logs_dashboard_leaves_the_audit_stream_out() -> None:
+    """The audit trail carries the tenant's and service's labels too; its lines are no log lines (no level), so
+    the Logs dashboard's panels select every stream of the service but the audit one."""
+    from lookout.config import load_config
+    from lookout.stack import render_stack
+    from lookout.stack.loki import AUDIT_STREAM
+
+    ((label, value),) = AUDIT_STREAM.items()
+    files = render_stack(load_config(Path(__file__).resolve().parents[2] / "examples" / "lookout.yaml"))
+    [logs] = [json.loads(text) for name, text in files.items() if name.endswith("/logs.json")]
+    exprs = [target["expr"] for panel in logs["panels"] for target in panel.get("targets", [])]
+    assert exprs and all(f'{label}!="{value}"' in expr for expr in exprs), exprs

@@ -6,10 +6,13 @@ from lookout import metrics as m
 from lookout.stack.grafana import promql as q
 from lookout.stack.grafana.model import Dashboard, Query, QueryLanguage, Row
 from lookout.stack.grafana.panels import LOGS, TS, panel
+from lookout.stack.loki import AUDIT_STREAM
 
 
 def dashboard(p: q.Policy) -> Dashboard:
-    stream = f'{{{m.TENANT}="{q.TENANT_VAR}", {m.SERVICE}=~"{q.SERVICE_VAR}"}}'
+    # Not the audit trail: it has the tenant's and service's labels too, but its lines are no log lines (no level).
+    ((audit_label, audit),) = AUDIT_STREAM.items()
+    stream = f'{{{m.TENANT}="{q.TENANT_VAR}", {m.SERVICE}=~"{q.SERVICE_VAR}", {audit_label}!="{audit}"}}'
     return Dashboard(
         "logs",
         "Logs",
