@@ -220,9 +220,10 @@ def test_the_example_server_gets_what_its_target_states_one_replica_may_use(tmp_
     }
 
 
-def test_the_exporter_and_the_long_term_store_get_requests_and_a_memory_limit(tmp_path: Path) -> None:
-    """Without requests a pod is BestEffort, the first the kubelet evicts under memory pressure: the exporter and
-    VictoriaMetrics request kubernetes.*_resources and are limited to that memory, like the example server."""
+def test_the_exporter_the_long_term_store_and_alertmanager_get_requests_and_a_memory_limit(tmp_path: Path) -> None:
+    """Without requests a pod is BestEffort, the first the kubelet evicts under memory pressure: the exporter,
+    VictoriaMetrics and the operator's Alertmanagers request kubernetes.*_resources and are limited to that memory,
+    like the example server."""
     config = parse_config(
         CONFIG
         + """
@@ -230,6 +231,7 @@ ha: {prometheus_replicas: 2, long_term_storage: victoriametrics}
 kubernetes:
   exporter_resources: {cpu_cores: 0.25, memory_limit_bytes: 268435456}
   victoriametrics_resources: {cpu_cores: 4, memory_limit_bytes: 17179869184}
+  alertmanager_resources: {cpu_cores: 0.2, memory_limit_bytes: 536870912}
 """
     )
     write_stack(render_stack(config, DeployTarget.K8S), tmp_path)
@@ -248,6 +250,11 @@ kubernetes:
     for name, resources in expected.items():
         [container] = workloads[name]["spec"]["template"]["spec"]["containers"]
         assert container["resources"] == resources
+    [alertmanager] = _by_kind(tmp_path)["Alertmanager"]
+    assert alertmanager["spec"]["resources"] == {
+        "requests": {"cpu": "200m", "memory": "536870912"},
+        "limits": {"memory": "536870912"},
+    }
     # Every container of the base, with the defaults too.
     write_stack(render_stack(parse_config(CONFIG + "ha: {prometheus_replicas: 2}\n"), DeployTarget.K8S), tmp_path)
     for kind in ("Deployment", "StatefulSet"):

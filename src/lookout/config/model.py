@@ -612,6 +612,11 @@ class Kubernetes(_Model):
         description="CPU and memory of the HA topology's long-term store (VictoriaMetrics sizes its caches from "
         "the memory limit; docs/scaling.md: give it more for a fleet of thousands of servers).",
     )
+    alertmanager_resources: WorkloadResources = Field(
+        default_factory=lambda: WorkloadResources(cpu_cores=0.1, memory_limit_bytes=256 << 20),
+        description="CPU and memory of each Alertmanager the operator runs (it holds the alerts, silences and "
+        "notification log in memory: give it more for tens of thousands of alerts).",
+    )
 
 
 class Config(_Model):

@@ -30,6 +30,7 @@ from lookout.config.model import Config
 from lookout.stack.alertmanager import TEMPLATES, alertmanager_config
 from lookout.stack.k8s.monitoring import API, PART_OF
 from lookout.stack.k8s.security import secret_file_keys, web_tls_config
+from lookout.stack.k8s.workloads import container_resources
 from lookout.stack.yamlio import dump_yaml
 
 ALERTMANAGER_NAME: Final = "lookout"
@@ -132,5 +133,16 @@ def alertmanager(config: Config) -> dict[str, Any]:
         "apiVersion": API,
         "kind": "Alertmanager",
         "metadata": {"name": ALERTMANAGER_NAME, "labels": dict(PART_OF)},
-        "spec": {"configSecret": CONFIG_SECRET, **_replicas(config), **_secret_mounts(config), **_web(config)},
+        "spec": {
+            "configSecret": CONFIG_SECRET,
+            # Requests and a memory limit, as every container of the base: without them the pods are BestEffort,
+            # evicted first under memory pressure, and alert delivery goes with them.
+            "resources": container_resources(
+                config.kubernetes.alertmanager_resources.cpu_cores,
+                config.kubernetes.alertmanager_resources.memory_limit_bytes,
+            ),
+            **_replicas(config),
+            **_secret_mounts(config),
+            **_web(config),
+        },
     }
