@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import socket
 import subprocess
@@ -421,3 +422,70 @@ def test_an_unknown_user_name_costs_the_bcrypt_work_of_a_known_one(
     assert client.get("/metrics", auth=("ops", "wrong")).status_code == 401
     assert client.get("/metrics", auth=("nobody", "wrong")).status_code == 401
     assert len(checked) == 2 and checked[0] == checked[1], checked  # one check each, at the same cost
+
+
+def test_an_address_that_keeps_failing_password_checks_is_refused_for_a_while(tmp_path: Path) -> None:
+    """Each failed password costs a bcrypt check: after FAILED_LOGINS_ALLOWED of them the address gets 429 (no check
+    spent, even for the right password) until the oldest failure leaves the window; logins that need no check (a
+    user already verified, e.g. Prometheus' scrapes from the same host) go on."""
+    from lookout.security.auth import FAILED_LOGINS_ALLOWED, LoginThrottle
+
+    config = secure(tmp_path)
+    write_certs(config)
+    ops = (tmp_path / "secrets/ops.password").read_text().strip()
+    watcher = (tmp_path / "secrets/watcher.password").read_text().strip()
+    now = [1000.0]
+    throttle = LoginThrottle(window=60.0, clock=lambda: now[0])
+    routes = [Route("/metrics", lambda request: PlainTextResponse(request.scope.get("lookout.principal", "-")))]
+    client = TestClient(AuthMiddleware(Starlette(routes=routes), ServerSecurity.from_config(config.security), throttle))
+    assert client.get("/metrics", auth=("watcher", watcher)).text == "watcher"  # verified once: remembered
+    for i in range(FAILED_LOGINS_ALLOWED):
+        now[0] += 1
+        assert client.get("/metrics", auth=("ops", f"guess-{i}")).status_code == 401
+    refused = client.get("/metrics", auth=("ops", ops))
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "51", refused.text
+    assert "too many failed logins" in refused.text
+    assert client.get("/metrics", auth=("watcher", watcher)).text == "watcher"  # no check needed: not throttled
+    now[0] += 51  # the first failure leaves the window
+    assert client.get("/metrics", auth=("ops", ops)).text == "ops"
+    assert client.get("/metrics", auth=("ops", "wrong")).status_code == 401  # a success starts the count again
+
+
+async def test_a_password_check_leaves_the_server_answering_other_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bcrypt takes tens of milliseconds per check: in the event loop, every failed login stalled every other
+    request (scrapes, health probes) of the server for that long."""
+    import threading
+
+    import bcrypt
+    import httpx
+
+    config = secure(tmp_path)
+    write_certs(config)
+    started, answered = threading.Event(), threading.Event()
+    seen: list[bool] = []
+    real = bcrypt.checkpw
+
+    def waits_for_the_other_request(password: bytes, hashed: bytes) -> bool:
+        started.set()
+        seen.append(answered.wait(30))  # in the event loop, the other request could never be answered meanwhile
+        return real(password, hashed)
+
+    monkeypatch.setattr(bcrypt, "checkpw", waits_for_the_other_request)
+
+    async def live(request: Any) -> PlainTextResponse:
+        answered.set()
+        return PlainTextResponse("ok")
+
+    app = AuthMiddleware(Starlette(routes=[Route("/health/live", live), Route("/metrics", live)]),
+                         ServerSecurity.from_config(config.security))  # fmt: skip
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        login = asyncio.create_task(client.get("/metrics", auth=("ops", "wrong")))
+        deadline = asyncio.get_running_loop().time() + 30
+        while not started.is_set() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)  # until the check has started (it then waits for the other request)
+        health = await client.get("/health/live")  # open_health: no login
+        assert health.status_code == 200
+        assert (await login).status_code == 401
+    assert seen == [True]

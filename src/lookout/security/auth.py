@@ -2,7 +2,10 @@
 :mod:`lookout.serving` when ``security:`` has users or tokens, and the TLS settings uvicorn serves with.
 
 Basic credentials are checked against bcrypt hashes (a verified pair is remembered by its SHA-256, so a
-scrape every 15 s costs one bcrypt check per process, not one per request), bearer tokens in constant time.
+scrape every 15 s costs one bcrypt check per process, not one per request), bearer tokens in constant time. A
+bcrypt check (tens of milliseconds of CPU) runs in a worker thread, so the server keeps answering meanwhile, and a
+client address that keeps sending passwords that need one and fail is refused (429) for a while
+(:class:`LoginThrottle`): guessing is slowed down, and bad logins cannot load the server.
 Reading (GET, HEAD) needs ``viewer``; every other method needs ``operator`` (silences, demo faults, the
 exporter's reload). ``/health/live`` and ``/health/ready`` stay open when ``security.open_health`` says so.
 """
@@ -12,10 +15,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import ssl
-from collections.abc import MutableMapping, Sequence
+import time
+from collections import deque
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
+
+import anyio.to_thread
 
 from lookout.config.security import BCRYPT_MAX_BYTES, ClientCertificates, Role, Security
 from lookout.security import SecurityError
@@ -26,6 +34,17 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PRINCIPAL_SCOPE_KEY = "lookout.principal"
 """Where the middleware leaves the authenticated principal's name in the ASGI scope (audit records read it)."""
 _RANK = {Role.VIEWER: 0, Role.OPERATOR: 1}
+FAILED_LOGINS_ALLOWED: Final = 10
+"""Password checks that failed, per client address, within :data:`FAILED_LOGIN_WINDOW_SECONDS`; then 429."""
+FAILED_LOGIN_WINDOW_SECONDS: Final = 60.0
+_THROTTLED_ADDRESSES: Final = 10_000  # addresses remembered at most (memory stays bounded whoever calls)
+
+
+class _NeedsHash:
+    """:meth:`ServerSecurity.known` of Basic credentials only a bcrypt check can judge."""
+
+
+NEEDS_HASH: Final = _NeedsHash()
 
 
 @dataclass(frozen=True)
@@ -74,6 +93,13 @@ class ServerSecurity:
         }
 
     def authenticate(self, authorization: str) -> Principal | None:
+        """Who ``authorization`` (the header's value) names, or None; may take a bcrypt check (see :meth:`known`)."""
+        known = self.known(authorization)
+        return self._check_password(authorization) if isinstance(known, _NeedsHash) else known
+
+    def known(self, authorization: str) -> Principal | _NeedsHash | None:
+        """What is known of ``authorization`` without a bcrypt check: a token's principal, a remembered user, None for
+        credentials that cannot match, or :data:`NEEDS_HASH`."""
         scheme, _, value = authorization.partition(" ")
         value = value.strip()
         if scheme.lower() == "bearer" and value:
@@ -89,21 +115,27 @@ class ServerSecurity:
             name, _, password = base64.b64decode(value, validate=True).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
             return None
-        digest = hashlib.sha256(f"{name}\0{password}".encode()).digest()
-        remembered = self._verified.get(digest)
+        remembered = self._verified.get(hashlib.sha256(f"{name}\0{password}".encode()).digest())
         if remembered is not None:
             return remembered
         if len(password.encode()) > BCRYPT_MAX_BYTES:  # no hash matches it, and bcrypt raises rather than say so
             return None
+        return NEEDS_HASH
+
+    def _check_password(self, authorization: str) -> Principal | None:
+        """The bcrypt check of Basic credentials :meth:`known` could not judge."""
         import bcrypt
 
-        known = [(p, p.password_hash) for p in self.principals if p.name == name and p.password_hash is not None]
-        for principal, hashed in known:
+        value = authorization.partition(" ")[2].strip()
+        name, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+        digest = hashlib.sha256(f"{name}\0{password}".encode()).digest()
+        named = [(p, p.password_hash) for p in self.principals if p.name == name and p.password_hash is not None]
+        for principal, hashed in named:
             if bcrypt.checkpw(password.encode(), hashed):
                 if len(self._verified) < 1024:
                     self._verified[digest] = principal
                 return principal
-        if not known:
+        if not named:
             # As much bcrypt work as a known name costs: how long a refusal takes does not tell who exists.
             bcrypt.checkpw(password.encode(), self._decoy_hash(bcrypt))
         return None
@@ -123,12 +155,51 @@ class ServerSecurity:
         return Role.OPERATOR
 
 
-class AuthMiddleware:
-    """401 without valid credentials, 403 when the principal's role is too low; the principal's name in the scope."""
+class LoginThrottle:
+    """Password checks that failed, per client address: after :data:`FAILED_LOGINS_ALLOWED` within
+    :data:`FAILED_LOGIN_WINDOW_SECONDS`, the address's next logins that need a check are refused until the oldest
+    failure leaves the window. Logins that need none (tokens, a user already verified: Prometheus' scrapes) pass
+    whatever the address did, so a guesser on the same host does not lock Lookout's own clients out."""
 
-    def __init__(self, app: Any, security: ServerSecurity) -> None:
+    def __init__(
+        self,
+        allowed: int = FAILED_LOGINS_ALLOWED,
+        window: float = FAILED_LOGIN_WINDOW_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.allowed, self.window, self._clock = allowed, window, clock
+        self._failures: dict[str, deque[float]] = {}
+
+    def retry_after(self, address: str) -> float:
+        """Seconds until ``address`` may try a password again (0: now)."""
+        failures = self._failures.get(address)
+        if failures is None:
+            return 0.0
+        now = self._clock()
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        if not failures:
+            del self._failures[address]
+            return 0.0
+        return failures[0] + self.window - now if len(failures) >= self.allowed else 0.0
+
+    def failed(self, address: str) -> None:
+        if address not in self._failures and len(self._failures) >= _THROTTLED_ADDRESSES:
+            del self._failures[next(iter(self._failures))]  # the address that failed first, long ago
+        self._failures.setdefault(address, deque(maxlen=self.allowed)).append(self._clock())
+
+    def succeeded(self, address: str) -> None:
+        self._failures.pop(address, None)
+
+
+class AuthMiddleware:
+    """401 without valid credentials, 403 when the principal's role is too low, 429 for an address that keeps
+    failing password checks (:class:`LoginThrottle`); the principal's name in the scope."""
+
+    def __init__(self, app: Any, security: ServerSecurity, throttle: LoginThrottle | None = None) -> None:
         self.app = app
         self.security = security
+        self.throttle = throttle if throttle is not None else LoginThrottle()
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -139,8 +210,24 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         authorization = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), "")
-        principal = self.security.authenticate(authorization) if authorization else None
-        if principal is None:
+        principal = self.security.known(authorization) if authorization else None
+        if isinstance(principal, _NeedsHash):
+            address = (scope.get("client") or ("",))[0]
+            wait = self.throttle.retry_after(address)
+            if wait > 0:
+                retry = str(math.ceil(wait))
+                await _plain(
+                    send, 429, f"too many failed logins from {address}: retry in {retry} s\n".encode(),
+                    [(b"retry-after", retry.encode())],
+                )  # fmt: skip
+                return
+            # In a worker thread: a bcrypt check takes tens of milliseconds the event loop spends on other requests.
+            principal = await anyio.to_thread.run_sync(self.security.authenticate, authorization)
+            if principal is None:
+                self.throttle.failed(address)
+            else:
+                self.throttle.succeeded(address)
+        if not isinstance(principal, Principal):
             await _plain(send, 401, b"authentication required\n", [(b"www-authenticate", b'Basic realm="lookout"')])
             return
         if _RANK[principal.role] < _RANK[needed]:
