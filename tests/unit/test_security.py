@@ -482,9 +482,7 @@ async def test_a_password_check_leaves_the_server_answering_other_requests(
                          ServerSecurity.from_config(config.security))  # fmt: skip
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         login = asyncio.create_task(client.get("/metrics", auth=("ops", "wrong")))
-        deadline = asyncio.get_running_loop().time() + 30
-        while not started.is_set() and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.01)  # until the check has started (it then waits for the other request)
+        await asyncio.to_thread(started.wait, 30)  # until the check has started (it then waits for the other request)
         health = await client.get("/health/live")  # open_health: no login
         assert health.status_code == 200
         assert (await login).status_code == 401
