@@ -308,7 +308,7 @@ def test_probes_rules_and_routing(stack_dir: Path, config: Config) -> None:
     mounts = {m["mountPath"] for m in alertmanager["spec"]["volumeMounts"]}
     assert mounts == {"/run/secrets", "/etc/lookout/secrets"}
     assert "routing_key_file: /etc/lookout/secrets/pagerduty" in secret["stringData"]["alertmanager.yaml"]
-    [monitor] = kinds["ServiceMonitor"]
+    [monitor] = [m for m in kinds["ServiceMonitor"] if m["metadata"]["name"] == "lookout-mcp-servers"]
     targets = {r["targetLabel"] for r in monitor["spec"]["endpoints"][0]["relabelings"]}
     assert {"job", "tenant", "service"} <= targets
 
@@ -555,3 +555,25 @@ def test_the_exporter_reads_the_probe_modules_files_from_the_lookout_probe_secre
         "containers"
     ][0]["volumeMounts"]
     assert check_k8s(tmp_path) == []
+
+
+def test_the_exporter_and_alertmanager_are_scraped_under_the_jobs_the_self_monitoring_rules_select(
+    stack_dir: Path, config: Config
+) -> None:
+    """Without these, the exporter down (every Probe blind) or failing notifications page no one in a cluster."""
+    rules = json.dumps(alert_rules(config))
+    monitors = {m["metadata"]["name"]: m for m in _by_kind(stack_dir)["ServiceMonitor"]}
+    [exporter_service] = [s for s in _by_kind(stack_dir)["Service"] if s["metadata"]["name"] == "lookout-exporter"]
+    for name, job, selected in (
+        ("lookout-exporter", "lookout-exporter", exporter_service["metadata"]["labels"]),
+        # The operator's alertmanager-operated Service carries this label (it is not in the base).
+        ("lookout-alertmanager", "alertmanager", {"operated-alertmanager": "true"}),
+    ):
+        assert job in rules  # LookoutStackComponentDown's selector
+        spec = monitors[name]["spec"]
+        assert spec["namespaceSelector"] == {"matchNames": ["lookout"]}
+        assert spec["selector"]["matchLabels"].items() <= selected.items()
+        [endpoint] = spec["endpoints"]
+        assert {"targetLabel": "job", "replacement": job, "action": "replace"} in endpoint["relabelings"]
+        assert monitors[name]["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert check_k8s(stack_dir) == []

@@ -95,6 +95,12 @@ def test_scrapes_and_probes_use_tls_and_the_client_user_by_secret_reference(
         *kinds["ServiceMonitor"][0]["spec"]["endpoints"],
         *kinds["PodMonitor"][0]["spec"]["podMetricsEndpoints"],
     ]
+    # Lookout's exporter checks the login too; the operator's Alertmanager has none (TLS only).
+    monitors = {m["metadata"]["name"]: m["spec"]["endpoints"][0] for m in kinds["ServiceMonitor"]}
+    endpoints.append(monitors["lookout-exporter"])
+    alertmanager = monitors["lookout-alertmanager"]
+    assert (alertmanager["scheme"], alertmanager["tlsConfig"]["ca"]) == ("https", CA)
+    assert "basicAuth" not in alertmanager
     for endpoint in endpoints:
         assert endpoint["scheme"] == "https"
         assert endpoint["tlsConfig"]["ca"] == CA

@@ -46,6 +46,7 @@ from lookout.check.findings import CheckSkipped, Finding
 from lookout.check.tools import promtool_rules_problem
 from lookout.config.loader import ConfigError, parse_config
 from lookout.config.model import Config, Images, Kubernetes
+from lookout.stack import naming
 from lookout.stack.k8s import victoriametrics
 
 CHECK: Final = "k8s"
@@ -346,11 +347,20 @@ def _rule_services(objects: Objects) -> set[str]:
     return values
 
 
+def _scrapes_mcp_servers(monitor: dict[str, Any]) -> bool:
+    """Whether a ServiceMonitor's series are MCP servers' (job ``mcp``), not those of one of Lookout's components."""
+    return any(
+        relabel.get("targetLabel") == "job" and relabel.get("replacement") == naming.JOB_MCP
+        for endpoint in _dig(monitor, "spec", "endpoints") or []
+        for relabel in endpoint.get("relabelings") or []
+    )
+
+
 def _scraped_services(objects: Objects) -> dict[str, str]:
-    """``service`` value -> the Service whose series carry it, for Services a ServiceMonitor selects."""
+    """``service`` value -> the Service whose series carry it, for Services a ServiceMonitor of MCP servers selects."""
     scraped = {}
     for _, monitor in objects:
-        if monitor.get("kind") != "ServiceMonitor":
+        if monitor.get("kind") != "ServiceMonitor" or not _scrapes_mcp_servers(monitor):
             continue
         wanted = _dig(monitor, "spec", "selector", "matchLabels") or {}
         sources = [

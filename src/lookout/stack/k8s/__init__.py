@@ -258,7 +258,9 @@ def render_k8s(config: Config) -> dict[str, str]:
 
     files = {
         f"{K8S_DIR}/namespace.yaml": _dump([namespace(config)]),
-        f"{K8S_DIR}/servicemonitor.yaml": dump([monitoring.service_monitor(config)]),
+        f"{K8S_DIR}/servicemonitor.yaml": dump(
+            [monitoring.service_monitor(config), *monitoring.stack_monitors(config)]
+        ),
         f"{K8S_DIR}/podmonitor.yaml": dump([monitoring.pod_monitor(config)]),
         f"{K8S_DIR}/prometheusrule.yaml": dump(monitoring.prometheus_rules(config)),
         f"{K8S_DIR}/alertmanager.yaml": dump([alerting.config_secret(config), alerting.alertmanager(config)]),

@@ -34,6 +34,9 @@ PART_OF: Final = {"app.kubernetes.io/part-of": "mcp-lookout"}
 MANAGEMENT_PORT_NAME: Final = "management"
 EXPORTER_SERVICE: Final = "lookout-exporter"
 EXPORTER_PORT: Final = 9115
+ALERTMANAGER_SERVICE_LABELS: Final = {"operated-alertmanager": "true"}
+"""The labels of the ``alertmanager-operated`` Service the operator creates for the Alertmanagers of a namespace."""
+ALERTMANAGER_PORT_NAME: Final = "web"
 
 
 def _meta(config: Config, name: str) -> dict[str, Any]:
@@ -95,6 +98,49 @@ def pod_monitor(config: Config) -> dict[str, Any]:
             "podMetricsEndpoints": [_endpoint("pod", config)],
         },
     }
+
+
+def _stack_endpoint(config: Config, port: str, job: str, *, login: bool) -> dict[str, Any]:
+    """An endpoint of one of Lookout's own components, under the job the self-monitoring rules select."""
+    secure = scrape_endpoint(config.security)
+    if not login:  # the operator's Alertmanager has no users (alerting.py): TLS only
+        secure.pop("basicAuth", None)
+    return {
+        "port": port,
+        "path": "/metrics",
+        "interval": config.timing.scrape_interval,
+        "relabelings": [{"targetLabel": m.JOB, "replacement": job, "action": "replace"}],
+        **secure,
+    }
+
+
+def stack_monitors(config: Config) -> list[dict[str, Any]]:
+    """Lookout's exporter and Alertmanager, scraped as prometheus.yml's ``lookout-exporter`` and ``alertmanager`` jobs:
+    without them no rule sees the exporter down (every Probe blind, ``LookoutStackComponentDown``) or notifications
+    failing (``LookoutReceiverNotificationsFailing``). The cluster's Prometheus scrapes itself under its chart's job."""
+    own_namespace = {"matchNames": [config.kubernetes.namespace]}
+    return [
+        {
+            "apiVersion": API,
+            "kind": "ServiceMonitor",
+            "metadata": _meta(config, "lookout-exporter"),
+            "spec": {
+                "selector": {"matchLabels": {NAME_LABEL: EXPORTER_SERVICE}},
+                "namespaceSelector": own_namespace,
+                "endpoints": [_stack_endpoint(config, "http", naming.JOB_EXPORTER, login=True)],
+            },
+        },
+        {
+            "apiVersion": API,
+            "kind": "ServiceMonitor",
+            "metadata": _meta(config, "lookout-alertmanager"),
+            "spec": {
+                "selector": {"matchLabels": dict(ALERTMANAGER_SERVICE_LABELS)},
+                "namespaceSelector": own_namespace,
+                "endpoints": [_stack_endpoint(config, ALERTMANAGER_PORT_NAME, naming.JOB_ALERTMANAGER, login=False)],
+            },
+        },
+    ]
 
 
 def in_cluster_service(url: str) -> bool:
