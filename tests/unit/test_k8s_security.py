@@ -138,6 +138,20 @@ def test_alertmanager_and_prometheus_serve_tls_from_the_secret(secure: tuple[Con
     assert mounted[k8s_security.CLIENT_AUTH_DIR] == k8s_security.CLIENT_AUTH_SECRET
 
 
+def test_clients_reaching_pod_addresses_verify_the_certificate_for_the_services_name(
+    secure: tuple[Config, Path, list[str]],
+) -> None:
+    """The certificate names the Services (*.<namespace>.svc), but Prometheus alerts the Alertmanagers and a
+    ServiceMonitor scrapes at the pods' IP addresses: without serverName every notification fails on x509."""
+    _, stack, _ = secure
+    values = yaml.safe_load((stack / "helm/kube-prometheus-stack-values.yaml").read_text())
+    [alerting] = values["prometheus"]["prometheusSpec"]["alertingEndpoints"]
+    assert alerting["tlsConfig"]["serverName"] == "alertmanager-operated.lookout.svc"
+    monitors = {m["metadata"]["name"]: m["spec"]["endpoints"][0] for m in _objects(stack)["ServiceMonitor"]}
+    assert monitors["lookout-alertmanager"]["tlsConfig"]["serverName"] == "alertmanager-operated.lookout.svc"
+    assert monitors["lookout-exporter"]["tlsConfig"]["serverName"] == "lookout-exporter.lookout.svc"
+
+
 def test_lookouts_pods_read_the_secrets_where_they_are_mounted(secure: tuple[Config, Path, list[str]]) -> None:
     _, stack, _ = secure
     kinds = _objects(stack)

@@ -27,7 +27,7 @@ from lookout.stack.deployment import demo_target, service_dns
 from lookout.stack.grafana import DASHBOARDS_DIR, dashboards
 from lookout.stack.grafana.provisioning import ALERTMANAGER_UID, PROMETHEUS_UID
 from lookout.stack.k8s import alerting, monitoring, security, victoriametrics, workloads
-from lookout.stack.k8s.monitoring import PART_OF
+from lookout.stack.k8s.monitoring import ALERTMANAGER_SERVICE, PART_OF
 from lookout.stack.prometheus import remote_write_queues
 from lookout.stack.yamlio import dump_yaml
 
@@ -36,8 +36,6 @@ HELM_DIR: Final = "helm"
 DASHBOARD_LABEL: Final = "grafana_dashboard"
 DASHBOARD_LABEL_VALUE: Final = "1"
 FOLDER_ANNOTATION: Final = "grafana_folder"
-ALERTMANAGER_SERVICE: Final = "alertmanager-operated"
-"""The Service the operator creates for every Alertmanager in its namespace (port ``web``)."""
 ALERTMANAGER_PORT: Final = 9093
 EXEMPLAR_FEATURE: Final = "exemplar-storage"
 
@@ -198,8 +196,9 @@ def grafana_values(config: Config) -> dict[str, Any]:
 
 def _alerting_security(config: Config) -> dict[str, Any]:
     """Prometheus to the Alertmanager under ``security.tls``: https with the CA and client certificate. No login:
-    the operator's Alertmanager has no users (alerting.py)."""
-    tls = security.safe_tls_config(config.security)
+    the operator's Alertmanager has no users (alerting.py). Prometheus sends to the pods' addresses: the certificate
+    is verified for the Service's name."""
+    tls = security.safe_tls_config(config.security, service_dns(ALERTMANAGER_SERVICE, config.kubernetes.namespace))
     return {"scheme": "https", "tlsConfig": tls} if tls else {}
 
 

@@ -34,6 +34,8 @@ PART_OF: Final = {"app.kubernetes.io/part-of": "mcp-lookout"}
 MANAGEMENT_PORT_NAME: Final = "management"
 EXPORTER_SERVICE: Final = "lookout-exporter"
 EXPORTER_PORT: Final = 9115
+ALERTMANAGER_SERVICE: Final = "alertmanager-operated"
+"""The Service the operator creates for every Alertmanager in its namespace (port ``web``)."""
 ALERTMANAGER_SERVICE_LABELS: Final = {"operated-alertmanager": "true"}
 """The labels of the ``alertmanager-operated`` Service the operator creates for the Alertmanagers of a namespace."""
 ALERTMANAGER_PORT_NAME: Final = "web"
@@ -100,9 +102,10 @@ def pod_monitor(config: Config) -> dict[str, Any]:
     }
 
 
-def _stack_endpoint(config: Config, port: str, job: str, *, login: bool) -> dict[str, Any]:
-    """An endpoint of one of Lookout's own components, under the job the self-monitoring rules select."""
-    secure = scrape_endpoint(config.security)
+def _stack_endpoint(config: Config, service: str, port: str, job: str, *, login: bool) -> dict[str, Any]:
+    """An endpoint of one of Lookout's own components, under the job the self-monitoring rules select. Scraped at
+    the pods' addresses, it verifies the certificate for the Service's name."""
+    secure = scrape_endpoint(config.security, service_dns(service, config.kubernetes.namespace))
     if not login:  # the operator's Alertmanager has no users (alerting.py): TLS only
         secure.pop("basicAuth", None)
     return {
@@ -127,7 +130,7 @@ def stack_monitors(config: Config) -> list[dict[str, Any]]:
             "spec": {
                 "selector": {"matchLabels": {NAME_LABEL: EXPORTER_SERVICE}},
                 "namespaceSelector": own_namespace,
-                "endpoints": [_stack_endpoint(config, "http", naming.JOB_EXPORTER, login=True)],
+                "endpoints": [_stack_endpoint(config, EXPORTER_SERVICE, "http", naming.JOB_EXPORTER, login=True)],
             },
         },
         {
@@ -137,7 +140,11 @@ def stack_monitors(config: Config) -> list[dict[str, Any]]:
             "spec": {
                 "selector": {"matchLabels": dict(ALERTMANAGER_SERVICE_LABELS)},
                 "namespaceSelector": own_namespace,
-                "endpoints": [_stack_endpoint(config, ALERTMANAGER_PORT_NAME, naming.JOB_ALERTMANAGER, login=False)],
+                "endpoints": [
+                    _stack_endpoint(
+                        config, ALERTMANAGER_SERVICE, ALERTMANAGER_PORT_NAME, naming.JOB_ALERTMANAGER, login=False
+                    )
+                ],
             },
         },
     ]

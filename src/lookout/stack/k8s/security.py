@@ -63,13 +63,17 @@ def _key(secret: str, key: str) -> dict[str, str]:
     return {"name": secret, "key": key}
 
 
-def safe_tls_config(security: Security) -> dict[str, Any]:
+def safe_tls_config(security: Security, server_name: str | None = None) -> dict[str, Any]:
     """The operator's SafeTLSConfig for a client of Lookout's endpoints: the CA and, when set, the client
-    certificate (empty without TLS)."""
+    certificate (empty without TLS). ``server_name``: the Service's DNS name, for a client that connects to the pods'
+    IP addresses (a ServiceMonitor's targets, the Alertmanagers Prometheus alerts), which the certificate does not
+    name (it names the Services, ``*.<namespace>.svc``)."""
     tls = security.tls
     if not tls.enabled:
         return {}
     out: dict[str, Any] = {"ca": {"secret": _key(TLS_SECRET, CA_KEY)}}
+    if server_name:
+        out["serverName"] = server_name
     if tls.client_cert_file:
         out |= {"cert": {"secret": _key(CLIENT_TLS_SECRET, CERT_KEY)}, "keySecret": _key(CLIENT_TLS_SECRET, KEY_KEY)}
     return out
@@ -87,11 +91,11 @@ def basic_auth(security: Security) -> dict[str, Any]:
     return {"username": _key(CLIENT_AUTH_SECRET, "username"), "password": _key(CLIENT_AUTH_SECRET, "password")}
 
 
-def scrape_endpoint(security: Security) -> dict[str, Any]:
+def scrape_endpoint(security: Security, server_name: str | None = None) -> dict[str, Any]:
     """What a ServiceMonitor or PodMonitor endpoint (and a Probe's spec) adds to reach a secured endpoint."""
     out: dict[str, Any] = {}
     if security.tls.enabled:
-        out |= {"scheme": "https", "tlsConfig": safe_tls_config(security)}
+        out |= {"scheme": "https", "tlsConfig": safe_tls_config(security, server_name)}
     if auth := basic_auth(security):
         out["basicAuth"] = auth
     return out
