@@ -152,6 +152,29 @@ def test_clients_reaching_pod_addresses_verify_the_certificate_for_the_services_
     assert monitors["lookout-exporter"]["tlsConfig"]["serverName"] == "lookout-exporter.lookout.svc"
 
 
+def test_grafana_and_the_adapter_reach_the_clusters_prometheus_over_the_tls_it_serves(
+    secure: tuple[Config, Path, list[str]],
+) -> None:
+    """prometheusSpec.web makes the cluster's Prometheus serve TLS only: a plain-http client gets 400."""
+    config, stack, _ = secure
+    assert config.kubernetes.prometheus_url.startswith("http://")  # the default, as lookout.yaml leaves it
+    host = config.kubernetes.prometheus_url.removeprefix("http://")
+    adapter = yaml.safe_load((stack / "helm/prometheus-adapter-values.yaml").read_text())
+    assert f"{adapter['prometheus']['url']}:{adapter['prometheus']['port']}" == f"https://{host}"
+    assert f"--prometheus-ca-file={k8s_security.TLS_DIR}/ca.crt" in adapter["extraArguments"]
+    assert f"--prometheus-client-tls-key-file={k8s_security.CLIENT_TLS_DIR}/tls.key" in adapter["extraArguments"]
+    volumes = {v["name"]: v["secret"] for v in adapter["extraVolumes"]}
+    mounts = {m["name"]: m["mountPath"] for m in adapter["extraVolumeMounts"]}
+    assert volumes["lookout-ca"] == {
+        "secretName": k8s_security.TLS_SECRET,
+        "items": [{"key": "ca.crt", "path": "ca.crt"}],
+    }
+    assert mounts == {"lookout-ca": k8s_security.TLS_DIR, "lookout-client-tls": k8s_security.CLIENT_TLS_DIR}
+    grafana = yaml.safe_load((stack / "helm/grafana-values.yaml").read_text())
+    [prometheus] = [d for d in grafana["datasources"]["lookout.yaml"]["datasources"] if d["name"] == "Prometheus"]
+    assert prometheus["url"].startswith("https://")
+
+
 def test_lookouts_pods_read_the_secrets_where_they_are_mounted(secure: tuple[Config, Path, list[str]]) -> None:
     _, stack, _ = secure
     kinds = _objects(stack)

@@ -82,7 +82,7 @@ def _in_namespace(obj: dict[str, Any], name: str) -> dict[str, Any]:
 
 def _query_url(config: Config) -> str:
     """The deduplicated long-term store in the HA topology, else the cluster's Prometheus."""
-    return victoriametrics.url(config) if config.long_term_storage_address() else config.kubernetes.prometheus_url
+    return victoriametrics.url(config) if config.long_term_storage_address() else workloads.prometheus_url(config)
 
 
 def _prometheus_topology(config: Config) -> dict[str, Any]:

@@ -191,13 +191,47 @@ def autoscaler(config: Config) -> dict[str, Any]:
     }
 
 
+def prometheus_url(config: Config) -> str:
+    """``kubernetes.prometheus_url`` as its clients must reach it: under ``security.tls`` the generated
+    ``prometheusSpec.web`` makes the cluster's Prometheus serve TLS only, so https whatever scheme was given."""
+    url = config.kubernetes.prometheus_url
+    return f"{config.security.scheme}://{url.split('://', 1)[1]}"
+
+
+def _adapter_tls(config: Config) -> dict[str, Any]:
+    """Under ``security.tls``: the adapter verifies Prometheus with the CA (and presents the client certificate),
+    from ``lookout-tls`` and ``lookout-client-tls`` in its namespace (only the keys it needs)."""
+    tls = config.security.tls
+    if not tls.enabled:
+        return {}
+    wanted = [("lookout-ca", k8s_security.TLS_SECRET, k8s_security.TLS_DIR, [k8s_security.CA_KEY])]
+    if tls.client_cert_file:
+        keys = [k8s_security.CERT_KEY, k8s_security.KEY_KEY]
+        wanted.append(("lookout-client-tls", k8s_security.CLIENT_TLS_SECRET, k8s_security.CLIENT_TLS_DIR, keys))
+    arguments = [f"--prometheus-ca-file={k8s_security.TLS_DIR}/{k8s_security.CA_KEY}"]
+    if tls.client_cert_file:
+        arguments += [
+            f"--prometheus-client-tls-cert-file={k8s_security.CLIENT_TLS_DIR}/{k8s_security.CERT_KEY}",
+            f"--prometheus-client-tls-key-file={k8s_security.CLIENT_TLS_DIR}/{k8s_security.KEY_KEY}",
+        ]
+    return {
+        "extraArguments": arguments,
+        "extraVolumes": [
+            {"name": name, "secret": {"secretName": secret, "items": [{"key": k, "path": k} for k in keys]}}
+            for name, secret, _, keys in wanted
+        ],
+        "extraVolumeMounts": [{"name": name, "mountPath": path, "readOnly": True} for name, _, path, _ in wanted],
+    }
+
+
 def adapter_values(config: Config) -> dict[str, Any]:
     """Values of the prometheus-adapter Helm chart: the custom metrics API serves the request rate per pod that
     the HorizontalPodAutoscaler scales on (without the adapter the HPA reports FailedGetPodsMetric)."""
     count = f"{m.OPERATION_DURATION.name}_count"
-    url = config.kubernetes.prometheus_url
+    url = prometheus_url(config)
     scheme_host, _, port = url.rpartition(":")
     return {
+        **_adapter_tls(config),
         "prometheus": {"url": scheme_host, "port": int(port)} if port.isdigit() else {"url": url},
         "rules": {
             "default": False,
