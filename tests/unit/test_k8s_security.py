@@ -145,7 +145,7 @@ def test_clients_reaching_pod_addresses_verify_the_certificate_for_the_services_
     ServiceMonitor scrapes at the pods' IP addresses: without serverName every notification fails on x509."""
     _, stack, _ = secure
     values = yaml.safe_load((stack / "helm/kube-prometheus-stack-values.yaml").read_text())
-    [alerting] = values["prometheus"]["prometheusSpec"]["alertingEndpoints"]
+    alerting = values["prometheus"]["prometheusSpec"]["alertingEndpoints"][0]  # Lookout's Alertmanager
     assert alerting["tlsConfig"]["serverName"] == "alertmanager-operated.lookout.svc"
     monitors = {m["metadata"]["name"]: m["spec"]["endpoints"][0] for m in _objects(stack)["ServiceMonitor"]}
     assert monitors["lookout-alertmanager"]["tlsConfig"]["serverName"] == "alertmanager-operated.lookout.svc"

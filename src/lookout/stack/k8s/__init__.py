@@ -17,6 +17,7 @@ custom metric the HPA scales on).
 from __future__ import annotations
 
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -202,6 +203,46 @@ def _alerting_security(config: Config) -> dict[str, Any]:
     return {"scheme": "https", "tlsConfig": tls} if tls else {}
 
 
+CHART_ALERTMANAGER_PORT: Final = "http-web"
+"""The port name of kube-prometheus-stack's own Alertmanager Service (``alertmanager.alertmanagerSpec.portName``)."""
+
+
+def chart_alertmanager(config: Config) -> tuple[str, str] | None:
+    """(namespace, Service) of kube-prometheus-stack's own Alertmanager: the chart names it ``<fullname>-alertmanager``
+    beside ``<fullname>-prometheus``, the Service ``kubernetes.prometheus_url`` names; None for another URL."""
+    host = (urlsplit(config.kubernetes.prometheus_url).hostname or "").split(".")
+    if len(host) < 3 or host[2] != "svc" or not host[0].endswith("-prometheus"):
+        return None
+    return host[1], host[0].removesuffix("-prometheus") + "-alertmanager"
+
+
+def _alerting_endpoints(config: Config) -> list[dict[str, Any]]:
+    """Lookout's alerts (every one carries a tenant) to Lookout's Alertmanager, and the cluster's own (the chart's
+    rules: no tenant) to the chart's Alertmanager, routed as they were before Lookout: in Lookout's they would page
+    its P0 receiver, the chart's always-firing Watchdog without end."""
+    tenant_alerts = {"sourceLabels": [m.TENANT], "regex": ".+"}
+    endpoints = [
+        {
+            "namespace": config.kubernetes.namespace,
+            "name": ALERTMANAGER_SERVICE,
+            "port": "web",
+            **_alerting_security(config),
+            "alertRelabelings": [{**tenant_alerts, "action": "keep"}],
+        }
+    ]
+    if (chart := chart_alertmanager(config)) is not None:
+        namespace, name = chart
+        endpoints.append(
+            {
+                "namespace": namespace,
+                "name": name,
+                "port": CHART_ALERTMANAGER_PORT,
+                "alertRelabelings": [{**tenant_alerts, "action": "drop"}],
+            }
+        )
+    return endpoints
+
+
 def kube_prometheus_stack_values(config: Config) -> dict[str, Any]:
     """Values of kube-prometheus-stack for these objects: exemplar storage (the latency panels show exemplars),
     alerts to the Alertmanager of this base, and its Grafana subchart's sidecar as above. Its default selectors
@@ -218,21 +259,13 @@ def kube_prometheus_stack_values(config: Config) -> dict[str, Any]:
         "prometheus": {
             "prometheusSpec": {
                 "enableFeatures": [EXEMPLAR_FEATURE],
-                "alertingEndpoints": [
-                    {
-                        "namespace": config.kubernetes.namespace,
-                        "name": ALERTMANAGER_SERVICE,
-                        "port": "web",
-                        **_alerting_security(config),
-                    }
-                ],
+                "alertingEndpoints": _alerting_endpoints(config),
                 **_prometheus_topology(config),
                 **_scale_out(config),
                 # Serve TLS with lookout-tls, which must exist in the Prometheus' own namespace too.
                 **({"web": web} if (web := security.web_tls_config(config.security)) else {}),
             }
         },
-        "alertmanager": {"enabled": False},
         "grafana": grafana,
     }
 
