@@ -14,7 +14,7 @@ from lookout.runtime.children import ChildSpec, resolve_binary
 from lookout.security.web_config import WEB_CONFIG_FILE
 from lookout.stack import naming
 from lookout.stack.alertmanager import cluster_flags
-from lookout.stack.prometheus import victoriametrics_flags
+from lookout.stack.prometheus import FOR_GRACE_PERIOD_FLAG, victoriametrics_flags
 
 VICTORIAMETRICS: Final = "victoriametrics"
 
@@ -145,6 +145,7 @@ def prometheus_children(config: Config, binary: str, data: Path, stack_dir: Path
                 f"--config.file={stack_dir / naming.prometheus_file(i)}",
                 f"--storage.tsdb.path={data / endpoint.child}",
                 f"--storage.tsdb.retention.time={config.retention.metrics}",
+                FOR_GRACE_PERIOD_FLAG,
                 f"--web.listen-address={endpoint.address}",
                 *external_url_flags(config, endpoint.address),
                 # No --web.enable-lifecycle: /-/quit and /-/reload would let anyone on the host stop or reload

@@ -30,7 +30,7 @@ from lookout.stack.grafana import DASHBOARDS_DIR
 from lookout.stack.grafana.provisioning import DASHBOARDS_MOUNT
 from lookout.stack.loki import ALLOY_FILE, COMPOSE_PROJECT, LOKI_FILE, LOKI_HTTP_PORT
 from lookout.stack.otelcol import JAEGER_OTLP, OTELCOL_FILE, OTLP_HTTP
-from lookout.stack.prometheus import victoriametrics_flags
+from lookout.stack.prometheus import FOR_GRACE_PERIOD_FLAG, victoriametrics_flags
 from lookout.stack.yamlio import dump_yaml
 
 COMPOSE_FILE: Final = "docker-compose.monitoring.yml"
@@ -184,6 +184,7 @@ def compose_config(config: Config) -> dict[str, Any]:
                 "--config.file=/etc/prometheus/prometheus.yml",
                 "--storage.tsdb.path=/prometheus",
                 f"--storage.tsdb.retention.time={config.retention.metrics}",
+                FOR_GRACE_PERIOD_FLAG,
                 f"--web.listen-address={listen.prometheus}",
                 # No --web.enable-lifecycle: /-/quit and /-/reload would let anyone who reaches the port stop or
                 # reload it; `docker compose kill -s HUP prometheus` reloads.

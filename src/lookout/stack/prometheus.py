@@ -18,6 +18,12 @@ from lookout.config.model import Config, Target, Tenant, duration_seconds
 from lookout.stack import naming
 from lookout.stack.yamlio import dump_yaml
 
+FOR_GRACE_PERIOD_FLAG: Final = "--rules.alert.for-grace-period=0s"
+"""After a restart Prometheus restores how long each alert has been pending or firing, but skips every alert whose
+`for` is under this grace period (default 10m): such an alert waits its whole `for` again, and one whose `for`
+outlasts Alertmanager's hold of an alert without a resend (4 resend delays, 4m: MCPErrorRatioHigh's 5m) reaches
+on-call as resolved and then paged anew. 0s restores every alert."""
+
 
 def instrumented_target(tenant: Tenant, target: Target) -> dict[str, Any]:
     """The static config of a target with a ``metrics_url``: tenant/service labels and its own path and scheme."""
