@@ -484,6 +484,10 @@ def test_kube_prometheus_stack_grafana_gets_datasources_beside_its_own(stack_dir
     assert {s["name"] for s in sources} == {"Lookout Prometheus", "Lookout Alertmanager"}
     assert not any(s["isDefault"] for s in sources)
     assert values["prometheus"]["prometheusSpec"]["enableFeatures"] == ["exemplar-storage"]
+    # Restarted, the cluster's Prometheus resumes every alert's `for` instead of paging a 5m alert anew.
+    assert {"name": "rules.alert.for-grace-period", "value": "0s"} in values["prometheus"]["prometheusSpec"][
+        "additionalArgs"
+    ]
     sources[0].update(name="Prometheus", isDefault=True)  # as the chart's own default: Grafana refuses it
     import yaml
 

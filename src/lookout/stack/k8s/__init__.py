@@ -29,7 +29,7 @@ from lookout.stack.grafana import DASHBOARDS_DIR, dashboards
 from lookout.stack.grafana.provisioning import ALERTMANAGER_UID, PROMETHEUS_UID
 from lookout.stack.k8s import alerting, monitoring, security, victoriametrics, workloads
 from lookout.stack.k8s.monitoring import ALERTMANAGER_SERVICE, PART_OF
-from lookout.stack.prometheus import remote_write_queues
+from lookout.stack.prometheus import FOR_GRACE_PERIOD_FLAG, remote_write_queues
 from lookout.stack.yamlio import dump_yaml
 
 K8S_DIR: Final = "k8s"
@@ -203,6 +203,12 @@ def _alerting_security(config: Config) -> dict[str, Any]:
     return {"scheme": "https", "tlsConfig": tls} if tls else {}
 
 
+def _operator_arg(flag: str) -> dict[str, str]:
+    """A command-line flag as the operator's ``additionalArgs`` entry (name without dashes, value)."""
+    name, _, value = flag.removeprefix("--").partition("=")
+    return {"name": name, "value": value}
+
+
 CHART_ALERTMANAGER_PORT: Final = "http-web"
 """The port name of kube-prometheus-stack's own Alertmanager Service (``alertmanager.alertmanagerSpec.portName``)."""
 
@@ -259,6 +265,8 @@ def kube_prometheus_stack_values(config: Config) -> dict[str, Any]:
         "prometheus": {
             "prometheusSpec": {
                 "enableFeatures": [EXEMPLAR_FEATURE],
+                # Restarted, the Prometheus resumes every alert's `for` (stack/prometheus.py).
+                "additionalArgs": [_operator_arg(FOR_GRACE_PERIOD_FLAG)],
                 "alertingEndpoints": _alerting_endpoints(config),
                 **_prometheus_topology(config),
                 **_scale_out(config),
