@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from lookout.cli import app
 from lookout.config.loader import load_config
 from lookout.health.app import DEFAULT_HOST, DEFAULT_PORT
 from lookout.instrument import autoinstrument as auto
@@ -164,22 +166,47 @@ def test_options_and_lookout_variables_win_over_opentelemetry_tracing_ones() -> 
             {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317"},
             "OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported: Lookout exports OTLP over HTTP",
         ),
-        ({"LOOKOUT_OTLP_ENDPOINT": "127.0.0.1:4318"}, "LOOKOUT_OTLP_ENDPOINT must be an http:// or https:// URL"),
+        (
+            {"LOOKOUT_OTLP_ENDPOINT": "127.0.0.1:4318"},
+            "--otlp-endpoint (LOOKOUT_OTLP_ENDPOINT) must be an http:// or https:// URL",
+        ),
         (
             {"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"},
             "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL, not 'collector:4318'",
         ),
         ({"LOOKOUT_MANAGEMENT": "9464"}, "management address '9464' is not HOST:PORT"),
         ({"LOOKOUT_MANAGEMENT": "localhost:99999"}, "is not HOST:PORT"),
-        ({"LOOKOUT_LOGS": "text"}, "LOOKOUT_LOGS='text' is not one of json, off"),
-        ({"LOOKOUT_SERVER_TIMEOUT": "-1"}, "LOOKOUT_SERVER_TIMEOUT='-1' must be a non-negative number"),
-        ({"LOOKOUT_TRACES_PER_SECOND": "0"}, "LOOKOUT_TRACES_PER_SECOND='0' must be a positive number"),
+        ({"LOOKOUT_LOGS": "text"}, "--logs (LOOKOUT_LOGS): 'text' is not one of json, off"),
+        ({"LOOKOUT_TRACES": "maybe"}, "--traces (LOOKOUT_TRACES): 'maybe' is not one of on, off"),
+        (
+            {"LOOKOUT_SERVER_TIMEOUT": "-1"},
+            "--server-timeout (LOOKOUT_SERVER_TIMEOUT): '-1' must be a non-negative number of seconds",
+        ),
+        (
+            {"LOOKOUT_TRACES_PER_SECOND": "0"},
+            "--traces-per-second (LOOKOUT_TRACES_PER_SECOND): '0' must be a positive number of traces per second",
+        ),
     ],
 )
 def test_bad_settings_are_one_line(env: dict[str, str], message: str) -> None:
     with pytest.raises(auto.LaunchError) as raised:
         auto.AutoSettings.from_env(env)
     assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--otlp-endpoint", "collector:4318"], "--otlp-endpoint (LOOKOUT_OTLP_ENDPOINT) must be an http://"),
+        (["--traces", "maybe"], "--traces (LOOKOUT_TRACES): 'maybe' is not one of on, off"),
+        (["--traces-per-second", "-3"], "--traces-per-second (LOOKOUT_TRACES_PER_SECOND): '-3.0' must be a positive"),
+    ],
+)
+def test_a_bad_option_is_named_as_the_option_given(options: list[str], message: str) -> None:
+    # The options reach the settings as LOOKOUT_* variables; the one line must still name what was typed.
+    result = CliRunner().invoke(app, ["instrument", *options, "--", sys.executable, "server.py"])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
 
 
 def test_the_site_directory_goes_first_on_the_path() -> None:

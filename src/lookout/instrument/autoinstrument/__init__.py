@@ -63,6 +63,16 @@ MANAGEMENT_FILE_OPTIONS = (
     (ENV_USERS_FILE, "--users-file"),
 )
 """The management port's TLS and logins, by file only (docs/security.md): variable and option of each."""
+_OPTION_OF = {
+    ENV_LOGS: "--logs",
+    ENV_TRACES: "--traces",
+    ENV_OTLP_ENDPOINT: "--otlp-endpoint",
+    ENV_TRACES_PER_SECOND: "--traces-per-second",
+    ENV_SERVER_TIMEOUT: "--server-timeout",
+    ENV_OPEN_HEALTH: "--open-health",
+}
+"""The option of each variable the launcher sets from its command line: an error names both, since the user may
+have given either."""
 ENV_STATUS_FD = "LOOKOUT_INSTRUMENT_STATUS_FD"
 """Set by the launcher only: the child's end of the status pipe. The child takes it out of its environment,
 so processes the server starts in turn are not instrumented."""
@@ -137,7 +147,9 @@ class AutoSettings:
             exporter_off = exporters == {"none"} and not env.get(ENV_OTLP_ENDPOINT)  # the endpoint option wins
             traces = not (sdk_disabled or sampler in _SAMPLERS_OFF or exporter_off)
         if env.get(ENV_TRACES_PER_SECOND):
-            per_second = _positive(ENV_TRACES_PER_SECOND, env[ENV_TRACES_PER_SECOND], DEFAULT_TARGET_PER_SECOND)
+            per_second = _positive(
+                ENV_TRACES_PER_SECOND, env[ENV_TRACES_PER_SECOND], DEFAULT_TARGET_PER_SECOND, unit="traces per second"
+            )
         else:
             per_second = DEFAULT_TARGET_PER_SECOND
             if sampler in _SAMPLERS_ON:
@@ -197,10 +209,16 @@ class AutoSettings:
         )
 
 
+def _field(name: str) -> str:
+    """``--option (VARIABLE)`` for a variable the launcher's options set, else the variable alone."""
+    option = _OPTION_OF.get(name)
+    return f"{option} ({name})" if option else name
+
+
 def _otlp_endpoint(name: str, value: str | None) -> None:
     if value is not None:
         try:
-            check_otlp_endpoint(value, name)
+            check_otlp_endpoint(value, _field(name))
         except ValueError as exc:
             raise LaunchError(str(exc)) from None
 
@@ -208,11 +226,11 @@ def _otlp_endpoint(name: str, value: str | None) -> None:
 def _choice(name: str, value: str, choices: Sequence[str]) -> str:
     value = value.strip().lower()
     if value not in choices:
-        raise LaunchError(f"{name}={value!r} is not one of {', '.join(choices)}")
+        raise LaunchError(f"{_field(name)}: {value!r} is not one of {', '.join(choices)}")
     return value
 
 
-def _positive(name: str, value: str | None, default: float, zero: bool = False) -> float:
+def _positive(name: str, value: str | None, default: float, zero: bool = False, unit: str = "seconds") -> float:
     if value is None or value == "":
         return default
     try:
@@ -220,7 +238,8 @@ def _positive(name: str, value: str | None, default: float, zero: bool = False) 
     except ValueError:
         number = -1.0
     if not (number > 0 or (zero and number == 0)) or math.isnan(number):
-        raise LaunchError(f"{name}={value!r} must be a {'non-negative' if zero else 'positive'} number of seconds")
+        sign = "non-negative" if zero else "positive"
+        raise LaunchError(f"{_field(name)}: {value!r} must be a {sign} number of {unit}")
     return number
 
 
