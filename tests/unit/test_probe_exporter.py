@@ -170,9 +170,48 @@ def test_a_slot_found_late_is_said_so_instead_of_blaming_the_target(
 
     monkeypatch.setattr(exporter, "run_probe", refused)
     state = exporter.ExporterState(None, CONFIG)
+    state.limiter.total_tokens = 1
     target = ProbeTarget("demo", "http://127.0.0.1:8000/mcp")
-    result = anyio.run(exporter.scrape, state, target, "discover", CONFIG.probe.modules["discover"], 1.0)
-    assert result.error is not None and error in result.error, result.error
+    results: list[ProbeResult] = []
+
+    async def queued_scrape() -> None:  # the only slot is taken: the scrape queues until it is released
+        holder = object()
+        await state.limiter.acquire_on_behalf_of(holder)
+        async with anyio.create_task_group() as group:
+
+            async def run() -> None:
+                results.append(await exporter.scrape(state, target, "discover", CONFIG.probe.modules["discover"], 1.0))
+
+            group.start_soon(run)
+            await anyio.wait_all_tasks_blocked()
+            state.limiter.release_on_behalf_of(holder)
+
+    anyio.run(queued_scrape)
+    assert results[0].error is not None and error in results[0].error, results[0].error
+    assert state.limiter.borrowed_tokens == 0
+
+
+def test_a_short_scrape_timeout_with_free_slots_probes_instead_of_blaming_the_slots(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A scrape timeout at or under probe.timeout_offset leaves the 0.1 s floor: with every slot free the target
+    still gets that time (a local server answers a discover probe well within it)."""
+    import anyio
+
+    from lookout.probe import exporter
+
+    given: list[float] = []
+
+    async def answered(target: ProbeTarget, module_name: str, module: object, seconds: float) -> ProbeResult:
+        given.append(seconds)
+        return ProbeResult(target=target.name, module=module_name, success=True)
+
+    monkeypatch.setattr(exporter, "run_probe", answered)
+    state = exporter.ExporterState(None, CONFIG)
+    target = ProbeTarget("demo", "http://127.0.0.1:8000/mcp")
+    seconds = probe_timeout("0.5", CONFIG.probe.timeout_offset)
+    result = anyio.run(exporter.scrape, state, target, "discover", CONFIG.probe.modules["discover"], seconds)
+    assert result.error is None and result.success and len(given) == 1, result.error
     assert state.limiter.borrowed_tokens == 0
 
 

@@ -139,13 +139,20 @@ async def scrape(
     limit = module.timeout_seconds if seconds is None else min(seconds, module.timeout_seconds)
     started = time.perf_counter()
     try:
-        with anyio.fail_after(limit):
-            await state.limiter.acquire()
-    except TimeoutError:
-        return _no_slot(state, target, module_name, limit, started)
+        state.limiter.acquire_nowait()
+        queued = False
+    except anyio.WouldBlock:
+        queued = True
+        try:
+            with anyio.fail_after(limit):
+                await state.limiter.acquire()
+        except TimeoutError:
+            return _no_slot(state, target, module_name, limit, started)
     try:
         waited = time.perf_counter() - started
-        if limit - waited < MIN_PROBE_SECONDS:
+        # Only a scrape that queued for its slot can blame the slots; one with a free slot probes with whatever
+        # its (possibly short) timeout allows, and a timeout then says so.
+        if queued and limit - waited < MIN_PROBE_SECONDS:
             return _no_slot(state, target, module_name, limit, started)
         result = await run_probe(target, module_name, module, limit - waited)
         if waited >= 0.001:
