@@ -9,9 +9,14 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from lookout.cli import app
+from lookout.demo.faults import FaultInjector
+from lookout.demo.management import fault_routes
+from lookout.demo.server import build_server
 from lookout.runtime.state import StackState
 from tests.support import http_server
 
@@ -53,3 +58,17 @@ def test_without_url_the_commands_reach_the_demo_server_of_the_running_stack(
             result = runner.invoke(app, ["demo", *args])
             assert result.exit_code == 0, result.output
     assert _Faults.asked == ["PUT /faults/echo", "GET /faults", "DELETE /faults"]
+
+
+def test_a_fault_for_a_tool_the_demo_server_lacks_is_refused() -> None:
+    # A typo would inject nothing, and the alert it was meant to fire would never come.
+    injector = FaultInjector()
+    build_server(injector)
+    client = TestClient(Starlette(routes=fault_routes(injector)))
+    refused = client.put("/faults/calcualte", json={"error_ratio": 0.5})
+    assert refused.status_code == 400
+    assert "no tool 'calcualte': use one of calculate, echo, " in refused.json()["error"]
+    assert client.get("/faults").json() == {}
+    for tool in ("calculate", "*"):
+        assert client.put(f"/faults/{tool}", json={"error_ratio": 0.5}).status_code == 200
+    assert sorted(client.get("/faults").json()) == ["*", "calculate"]

@@ -45,10 +45,18 @@ class FaultInjector:
 
     def __init__(self, seed: int | None = None) -> None:
         self._faults: dict[str, Fault] = {}
+        self.tools: set[str] = set()
+        """The server's tool names, which faults may name besides ``*`` (empty: any name)."""
         self._random = random.Random(seed)
 
     def snapshot(self) -> dict[str, Fault]:
         return dict(self._faults)
+
+    def unknown(self, tool: str) -> str | None:
+        """Why a fault cannot be set for ``tool`` (a name the server lacks), or None."""
+        if tool == ALL_TOOLS or not self.tools or tool in self.tools:
+            return None
+        return f"no tool {tool!r}: use one of {', '.join(sorted(self.tools))}, or {ALL_TOOLS} for every tool"
 
     def set(self, tool: str, fault: Fault) -> None:
         self._faults[tool] = fault

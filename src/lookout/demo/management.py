@@ -25,6 +25,9 @@ def fault_routes(injector: FaultInjector) -> list[Route]:
 
     async def put(request: Request) -> Response:
         tool = request.path_params["tool"]
+        unknown = injector.unknown(tool)
+        if unknown is not None:
+            return JSONResponse({"error": unknown}, status_code=400)
         try:
             fault = Fault.model_validate_json(await request.body())
         except ValidationError as exc:

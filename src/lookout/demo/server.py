@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import ast
 import operator
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
@@ -14,6 +15,8 @@ from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 
 from lookout import __version__
 from lookout.demo.faults import TOOL_ERROR, FaultInjector, InjectedFault
+
+_Tool = TypeVar("_Tool", bound=Callable[..., Any])
 
 _DOCS = {
     "getting-started": "Install Lookout with `make run`; it starts Prometheus, Alertmanager and this server.",
@@ -66,6 +69,17 @@ def build_server(
         auth=auth,
     )
 
+    def tool(description: str) -> Callable[[_Tool], _Tool]:
+        """``server.tool`` that also tells the fault injector the tool's name: a fault for a name the server
+        lacks (a typo) is refused instead of injecting nothing while the drill waits for an alert."""
+
+        def register(fn: _Tool) -> _Tool:
+            injector.tools.add(fn.__name__)
+            server.tool(description=description)(fn)
+            return fn
+
+        return register
+
     async def guard(tool: str) -> None:
         try:
             await injector.apply(tool)
@@ -74,7 +88,7 @@ def build_server(
                 raise ToolError(str(exc)) from None
             raise RuntimeError(str(exc)) from None  # a crash: the SDK answers isError, the message withheld
 
-    @server.tool(description="Search the documentation; returns matching page slugs with a snippet.")
+    @tool(description="Search the documentation; returns matching page slugs with a snippet.")
     async def search_docs(query: str, limit: int = 3) -> list[dict[str, str]]:
         await guard("search_docs")
         words = query.lower().split()
@@ -85,7 +99,7 @@ def build_server(
         ]
         return hits[: max(1, min(limit, 10))]
 
-    @server.tool(description="Current weather for a city (canned data).")
+    @tool(description="Current weather for a city (canned data).")
     async def get_weather(city: str) -> dict[str, Any]:
         await guard("get_weather")
         known = _WEATHER.get(city.lower())
@@ -93,7 +107,7 @@ def build_server(
             raise ToolError(f"unknown city {city!r}; try one of {', '.join(sorted(_WEATHER))}")
         return {"city": city, "temperature_c": known[0], "conditions": known[1]}
 
-    @server.tool(description="Evaluate an arithmetic expression such as (2 + 3) * 4.")
+    @tool(description="Evaluate an arithmetic expression such as (2 + 3) * 4.")
     async def calculate(expression: str) -> float:
         await guard("calculate")
         if len(expression) > 200:
@@ -107,7 +121,7 @@ def build_server(
         except ZeroDivisionError:
             raise ToolError("division by zero") from None
 
-    @server.tool(description="Generate a report on a topic; takes longer for more pages.")
+    @tool(description="Generate a report on a topic; takes longer for more pages.")
     async def generate_report(topic: str, pages: int = 1) -> str:
         await guard("generate_report")
         import anyio
@@ -116,7 +130,7 @@ def build_server(
         await anyio.sleep(0.005 * pages)
         return "\n".join(f"# {topic} — page {i + 1}\n" + _DOCS["slo"] for i in range(pages))
 
-    @server.tool(description="Echo the text back (a no-op tool for benchmarks).")
+    @tool(description="Echo the text back (a no-op tool for benchmarks).")
     async def echo(text: str) -> str:
         await guard("echo")
         return text
