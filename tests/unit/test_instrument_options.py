@@ -31,6 +31,13 @@ from lookout.instrument import Audit, Limits, Logs, Metrics, Tracing, instrument
         # Without a scheme every export fails: refused here, not counted as dropped spans for ever after.
         (Tracing, "otlp_endpoint", "collector:4318", ValueError, r"Tracing\(otlp_endpoint=...\) must be an http://"),
         (Tracing, "otlp_endpoint", "grpc://collector:4317", ValueError, r"must be an http:// or https:// URL"),
+        # Before: a raw comparison error or an unnamed "target_per_second" at instrument(), or accepted (NaN, and a
+        # negative slow_request_seconds that keeps every request's span as slow).
+        (Tracing, "traces_per_second", "10", TypeError, r"Tracing\(traces_per_second=...\) must be a number"),
+        (Tracing, "traces_per_second", -1, ValueError, r"Tracing\(traces_per_second=...\) must be above 0"),
+        (Tracing, "traces_per_second", float("nan"), ValueError, r"Tracing\(traces_per_second=...\) must be above"),
+        (Tracing, "slow_request_seconds", -1, ValueError, r"Tracing\(slow_request_seconds=...\) must be above 0"),
+        (Tracing, "slow_request_seconds", True, TypeError, r"Tracing\(slow_request_seconds=...\) must be a number"),
     ],
 )
 def test_an_option_value_of_the_wrong_type_or_range_is_refused(

@@ -39,6 +39,15 @@ def _count(value: object, option: str, minimum: int) -> None:
         raise ValueError(f"{option} must be at least {minimum}, not {value}")
 
 
+def _positive(value: object, option: str) -> None:
+    """Refuse what is not a number above zero (a string read from the environment, a negative, NaN); infinity
+    is allowed (no budget, never slow)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{option} must be a number, not {type(value).__name__}: {value!r}")
+    if not value > 0:  # NaN too
+        raise ValueError(f"{option} must be above 0, not {value}")
+
+
 def check_otlp_endpoint(url: str, option: str) -> None:
     """Refuse an endpoint every export would fail on (``collector:4318``, without a scheme): one error where it is
     given, not every span lost and counted later."""
@@ -114,6 +123,8 @@ class Tracing:
     setup: TracingSetup | None = None
 
     def __post_init__(self) -> None:
+        _positive(self.traces_per_second, "Tracing(traces_per_second=...)")
+        _positive(self.slow_request_seconds, "Tracing(slow_request_seconds=...)")
         if self.otlp_endpoint is not None:
             check_otlp_endpoint(self.otlp_endpoint, "Tracing(otlp_endpoint=...)")
 
