@@ -409,8 +409,11 @@ def demo_server(
 MANAGEMENT_URL = typer.Option(
     None,
     "--url",
-    help="The demo server's management URL (default: that of the `lookout up` running from this directory, "
+    help="The demo server's management URL (default: that of the `lookout up` running with --data-dir, "
     "else http://127.0.0.1:8080).",
+)
+DEMO_DATA_DIR = typer.Option(
+    Path(".lookout"), "--data-dir", help="Data dir of the running `lookout up` whose demo server to reach."
 )
 DEMO_CONFIG = typer.Option(
     None,
@@ -422,16 +425,21 @@ DEMO_CONFIG = typer.Option(
 
 
 def _faults_request(
-    method: str, path: str, url: str | None, body: Mapping[str, object] | None = None, config: Path | None = None
+    method: str,
+    path: str,
+    url: str | None,
+    body: Mapping[str, object] | None = None,
+    config: Path | None = None,
+    data_dir: Path = Path(".lookout"),
 ) -> None:
     """``method`` on the demo server's ``path``; without ``url``, the demo server of the `lookout up` running
-    from this directory (whatever --demo-management-port it was given, with its config's login)."""
+    with ``data_dir`` (whatever --demo-management-port it was given, with its config's login)."""
     import httpx
 
     from lookout.runtime.state import read_state
 
     if url is None:
-        running = read_state(Path(".lookout"))
+        running = read_state(data_dir)
         url = (running.demo_management_url if running else None) or "http://127.0.0.1:8080"
         if config is None and running is not None and running.demo_management_url:
             config = Path(running.config_path)
@@ -477,24 +485,29 @@ def demo_fault(
     hang: bool = typer.Option(False, help="Calls never return."),
     url: str | None = MANAGEMENT_URL,
     config: Path | None = DEMO_CONFIG,
+    data_dir: Path = DEMO_DATA_DIR,
 ) -> None:
     """Inject a fault into a running demo server's tool (or all tools)."""
     if kind not in FAULT_KINDS:
         fail(f"--kind {kind!r}: use one of {', '.join(FAULT_KINDS)}")
     body = {"error_ratio": error_ratio, "kind": FAULT_KINDS[kind], "latency_ms": latency_ms, "hang": hang}
-    _faults_request("PUT", f"/faults/{tool}", url, body, config)
+    _faults_request("PUT", f"/faults/{tool}", url, body, config, data_dir)
 
 
 @demo_app.command("clear")
-def demo_clear(url: str | None = MANAGEMENT_URL, config: Path | None = DEMO_CONFIG) -> None:
+def demo_clear(
+    url: str | None = MANAGEMENT_URL, config: Path | None = DEMO_CONFIG, data_dir: Path = DEMO_DATA_DIR
+) -> None:
     """Remove every injected fault."""
-    _faults_request("DELETE", "/faults", url, config=config)
+    _faults_request("DELETE", "/faults", url, config=config, data_dir=data_dir)
 
 
 @demo_app.command("faults")
-def demo_faults(url: str | None = MANAGEMENT_URL, config: Path | None = DEMO_CONFIG) -> None:
+def demo_faults(
+    url: str | None = MANAGEMENT_URL, config: Path | None = DEMO_CONFIG, data_dir: Path = DEMO_DATA_DIR
+) -> None:
     """Show the injected faults."""
-    _faults_request("GET", "/faults", url, config=config)
+    _faults_request("GET", "/faults", url, config=config, data_dir=data_dir)
 
 
 @demo_app.command("traffic")

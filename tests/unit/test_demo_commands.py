@@ -60,6 +60,22 @@ def test_without_url_the_commands_reach_the_demo_server_of_the_running_stack(
     assert _Faults.asked == ["PUT /faults/echo", "GET /faults", "DELETE /faults"]
 
 
+def test_the_commands_reach_the_demo_server_of_a_stack_with_another_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lookout up --data-dir stack`: the demo commands used to look in .lookout only and then try :8080, which
+    may be another stack's demo server."""
+    monkeypatch.chdir(tmp_path)
+    _Faults.asked.clear()
+    with http_server(_Faults) as url:
+        StackState(os.getpid(), str(EXAMPLE), str(tmp_path / "stack"), None, url).write()
+        runner = CliRunner()
+        for args in (["fault", "echo", "--error-ratio", "0.5"], ["faults"], ["clear"]):
+            result = runner.invoke(app, ["demo", *args, "--data-dir", "stack"])
+            assert result.exit_code == 0, result.output
+    assert _Faults.asked == ["PUT /faults/echo", "GET /faults", "DELETE /faults"]
+
+
 def test_a_fault_for_a_tool_the_demo_server_lacks_is_refused() -> None:
     # A typo would inject nothing, and the alert it was meant to fire would never come.
     injector = FaultInjector()
