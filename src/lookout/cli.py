@@ -474,7 +474,9 @@ FAULT_KINDS = {"exception": "exception", "tool-error": "tool_error"}
 
 @demo_app.command("fault")
 def demo_fault(
-    tool: str = typer.Argument("*", help="Tool name, or * for every tool."),
+    tool: str = typer.Argument(
+        "*", help="Tool name, or * for every tool without a fault of its own (a tool's own fault replaces it)."
+    ),
     error_ratio: float = typer.Option(0.0, help="Share of calls that fail, 0..1."),
     kind: str = typer.Option(
         "exception",
