@@ -368,6 +368,14 @@ PROBE_TOOLS_HASH: Final = MetricSpec(
     "48-bit hash of the sorted tool names, descriptions and schemas; changes() detects drift.",
     source=Source.PROBER,
 )
+
+
+def tools_hash_text(value: float) -> str:
+    """A ``probe_mcp_tools_hash`` value as every Lookout surface prints it (``lookout probe``, the console), so
+    a hash seen in one can be found in the other: 48 bits in hex, ``0x5b5b8f4d39f1``."""
+    return f"{int(value):#014x}"
+
+
 PROBE_TOOLS_DEFINITION_BYTES: Final = MetricSpec(
     "probe_mcp_tools_definition_bytes",
     Kind.GAUGE,

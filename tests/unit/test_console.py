@@ -406,6 +406,22 @@ def test_probe_phases_are_listed_in_the_order_a_probe_goes_through_them() -> Non
     ]
 
 
+def test_the_tools_hash_reads_as_lookout_probe_prints_it() -> None:
+    """An on-call engineer compares the console's hash with `lookout probe`'s: it used to be decimal here, hex
+    there."""
+    from lookout.console import pages
+    from lookout.console.probes import ProbeTarget
+    from lookout.probe.on_demand import format_human
+    from lookout.probe.result import ProbeResult
+
+    value = 0x5B5B8F4D39F1
+    target = ProbeTarget("t", "s", "i", "discover", success=1.0, tools_hash=float(value))
+    target.hash_changes = [(0.0, float(value))]
+    html = pages.probes([target], None, 0.0)
+    assert "<dd class=hash>0x5b5b8f4d39f1</dd>" in html and "hash changed to 0x5b5b8f4d39f1" in html
+    assert "tools hash    0x5b5b8f4d39f1" in format_human(ProbeResult(target="t", module="discover", tools_hash=value))
+
+
 def test_every_phase_the_prober_times_is_in_the_phase_order() -> None:
     import re
 

@@ -293,7 +293,9 @@ def probes(items: list[ProbeTarget] | None, error: str | None, at: float) -> str
         ok = t.success == 1
         phases = " · ".join(f"{e(k)} {_seconds(v)}" for k, v in sorted(t.phases.items(), key=_phase_order))
         history = (
-            "".join(f"<li>{_fmt_time(ts)}: hash changed to {value:.0f}</li>" for ts, value in t.hash_changes)
+            "".join(
+                f"<li>{_fmt_time(ts)}: hash changed to {m.tools_hash_text(value)}</li>" for ts, value in t.hash_changes
+            )
             or "<li>no change in the last 7 days</li>"
         )
         if t.cert_expiry is None:
@@ -310,7 +312,7 @@ def probes(items: list[ProbeTarget] | None, error: str | None, at: float) -> str
             f"<dt>phases</dt><dd class=phases>{phases or '—'}</dd>"
             f"<dt>protocol revision</dt><dd class=protocol>{e(t.protocol or '—')}</dd>"
             f"<dt>tools</dt><dd class=tools>{'—' if t.tools is None else f'{t.tools:.0f}'}</dd>"
-            f"<dt>tools hash</dt><dd class=hash>{'—' if t.tools_hash is None else f'{t.tools_hash:.0f}'}</dd>"
+            f"<dt>tools hash</dt><dd class=hash>{'—' if t.tools_hash is None else m.tools_hash_text(t.tools_hash)}</dd>"
             f"<dt>tools drift</dt><dd><ul class=drift>{history}</ul></dd>"
             f"<dt>certificate expiry</dt><dd class=cert>{e(cert)}</dd>"
             "</dl></section>"

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import anyio
 
+from lookout import metrics
 from lookout.config import Config
 from lookout.config.probe import DEFAULT_MODULE, Module, ProbeSettings
 from lookout.probe.modules import ProbeTarget, run_probe
@@ -91,7 +92,7 @@ def format_human(result: ProbeResult, debug: bool = False) -> str:
     ]
     if result.tools_hash is not None:
         lines.append(f"tools         {len(result.tools)}: {', '.join(result.tools)}")
-        lines.append(f"tools hash    {result.tools_hash:#014x}")
+        lines.append(f"tools hash    {metrics.tools_hash_text(result.tools_hash)}")
     if result.footprint is not None:
         fp = result.footprint
         largest = ", ".join(f"{t.name} {t.bytes} B" for t in fp.tools[:3]) or "-"
