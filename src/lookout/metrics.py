@@ -415,7 +415,7 @@ PROBE_HTTP_STATUS: Final = MetricSpec(
 PROBE_SSL_EXPIRY: Final = MetricSpec(
     "probe_ssl_earliest_cert_expiry",
     Kind.GAUGE,
-    "Earliest expiry of the server's certificate chain, as a Unix timestamp.",
+    "Expiry of the server's own (leaf) certificate, as a Unix timestamp; intermediates are not read.",
     unit="s",
     source=Source.PROBER,
 )
