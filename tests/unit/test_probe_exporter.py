@@ -227,3 +227,20 @@ def test_a_reload_says_which_changes_wait_for_a_restart(tmp_path: Path) -> None:
     assert state.reload() is None
     assert state.reloaded() == "config reloaded; listen.exporter changed: restart the exporter to apply them"
     assert state.config.listen.exporter == "127.0.0.1:9998"  # what the next restart binds
+
+
+def test_a_reload_over_http_is_logged_like_one_by_sighup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """POST /-/reload used to answer only its caller: a failed reload left nothing in the exporter's log."""
+    from starlette.testclient import TestClient
+
+    from lookout.probe.exporter import ExporterState, build_app
+
+    path = tmp_path / "lookout.yaml"
+    path.write_text("tenants: [")
+    client = TestClient(build_app(ExporterState(path, CONFIG)))
+    failed = client.post("/-/reload")
+    assert failed.status_code == 500 and failed.text.startswith("reload failed, previous config kept: ")
+    assert f"lookout exporter: {failed.text}" == capsys.readouterr().out
+    path.write_text(CONFIG_TEXT)
+    assert client.post("/-/reload").text == "config reloaded\n"
+    assert capsys.readouterr().out == "lookout exporter: config reloaded\n"

@@ -226,10 +226,8 @@ def build_app(state: ExporterState) -> Starlette:
         return PlainTextResponse("Healthy\n")
 
     async def reload(request: Request) -> Response:
-        error = state.reload()
-        if error is not None:
-            return PlainTextResponse(f"reload failed, previous config kept: {error}\n", 500)
-        return PlainTextResponse(state.reloaded() + "\n")
+        message, ok = reload_and_log(state)
+        return PlainTextResponse(message + "\n", 200 if ok else 500)
 
     async def index(request: Request) -> Response:
         return PlainTextResponse(
@@ -247,19 +245,22 @@ def build_app(state: ExporterState) -> Starlette:
     )
 
 
+def reload_and_log(state: ExporterState) -> tuple[str, bool]:
+    """Re-read the config and say how it went, in the exporter's log whatever asked (SIGHUP or ``/-/reload``):
+    a failed reload keeps serving the old config, and the log is where an operator looks for why."""
+    error = state.reload()
+    message = f"reload failed, previous config kept: {error}" if error else state.reloaded()
+    print(f"lookout exporter: {message}", flush=True)
+    return message, error is None
+
+
 async def serve_exporter(state: ExporterState, host: str, port: int) -> None:
     """Serve until SIGINT/SIGTERM; SIGHUP reloads the config."""
 
     async def reload_on_sighup(scope: anyio.CancelScope) -> None:
         with scope, anyio.open_signal_receiver(signal.SIGHUP) as signals:
             async for _ in signals:
-                error = state.reload()
-                print(
-                    f"lookout exporter: reload failed, previous config kept: {error}"
-                    if error
-                    else f"lookout exporter: {state.reloaded()}",
-                    flush=True,
-                )
+                reload_and_log(state)
 
     async with anyio.create_task_group() as group:
         watcher = anyio.CancelScope()
