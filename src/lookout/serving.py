@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import re
 import resource
 import signal
 import socket
@@ -83,12 +84,17 @@ def connection_cap(limits: ServerLimits, listeners: int = 1) -> tuple[int, int]:
     return max(8, min(limits.max_connections, share // 2)), max(8, min(MAX_BACKLOG, share // 8))
 
 
+_HEAD_END = re.compile(rb"\n\r?\n")
+"""The blank line that ends a request head (h11 takes a bare ``\\n`` line ending too)."""
+
+
 class _GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol plus a request read deadline and a connection cap (set by :func:`guarded_protocol`)."""
 
     request_read_seconds: float = ServerLimits.request_read_seconds
     write_stall_seconds: float = ServerLimits.write_stall_seconds
     max_connections: int = ServerLimits.max_connections
+    max_head_bytes: int = ServerLimits.max_head_bytes
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._opened = time.monotonic()
@@ -103,11 +109,22 @@ class _GuardedH11Protocol(H11Protocol):
         return not self.transport.is_closing()
 
     def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE and self._head_too_large(data):
+            self.send_400_response("Request head too large")
+            return
         super().data_received(data)
         if self.conn.their_state in (h11.IDLE, h11.SEND_BODY):
             self._arm_read_timer()  # a request (head or body) is on its way: it gets one deadline
         else:
             self._cancel_read_timer()
+
+    def _head_too_large(self, data: bytes) -> bool:
+        """Whether the head being read is over ``max_head_bytes``: h11's own bound applies only while the head is
+        incomplete, so one that arrived in a single read (up to asyncio's 256 KiB) went through."""
+        pending = self.conn.trailing_data[0] + data
+        if len(pending) <= self.max_head_bytes:
+            return False
+        return _HEAD_END.search(pending, 0, self.max_head_bytes + 4) is None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_read_timer()
@@ -166,6 +183,7 @@ def guarded_protocol(limits: ServerLimits, max_connections: int) -> type[H11Prot
             "request_read_seconds": limits.request_read_seconds,
             "write_stall_seconds": limits.write_stall_seconds,
             "max_connections": max_connections,
+            "max_head_bytes": limits.max_head_bytes,
         },
     )
 

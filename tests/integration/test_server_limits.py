@@ -126,6 +126,34 @@ async def test_a_request_that_does_not_arrive_in_time_is_closed(partial: bytes) 
         group.cancel_scope.cancel()
 
 
+async def _status_line(port: int, data: bytes) -> bytes:
+    """Send ``data`` in one write and return the status line of the answer."""
+    async with await anyio.connect_tcp(LOOPBACK, port) as stream:
+        await stream.send(data)
+        answer = b""
+        with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError):
+            while b"\r\n" not in answer:
+                answer += await stream.receive()
+        return answer.split(b"\r\n", 1)[0]
+
+
+async def test_a_head_over_the_bound_is_refused_even_when_it_arrives_in_one_write() -> None:
+    """h11 bounds only a head it has not got whole: one sent in a single write of up to 256 KiB used to pass."""
+    app = Starlette(routes=[Route("/", _echo_body, methods=["GET", "POST"])])
+    port = free_port()
+    limits = ServerLimits()
+    big = b"GET / HTTP/1.1\r\nHost: big\r\nX-Big: " + b"a" * (limits.max_head_bytes + 1024) + b"\r\n\r\n"
+    body = b"b" * (8 * limits.max_head_bytes)  # a small head with a large body in the same write still passes
+    small = b"POST / HTTP/1.1\r\nHost: small\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    async with anyio.create_task_group() as group:
+        group.start_soon(serve, [Listener(app, LOOPBACK, port, "test", lifespan="off", limits=limits)])
+        await anyio.to_thread.run_sync(lambda: wait_until(lambda: http_ok(f"http://{LOOPBACK}:{port}/"), 30))
+        with anyio.fail_after(10):
+            assert await _status_line(port, big) == b"HTTP/1.1 400 Bad Request"
+            assert await _status_line(port, small) == b"HTTP/1.1 200 OK"
+        group.cancel_scope.cancel()
+
+
 async def test_a_response_the_client_stops_reading_is_abandoned() -> None:
     finished = anyio.Event()
 
