@@ -121,10 +121,10 @@ class _GuardedH11Protocol(H11Protocol):
     def _head_too_large(self, data: bytes) -> bool:
         """Whether the head being read is over ``max_head_bytes``: h11's own bound applies only while the head is
         incomplete, so one that arrived in a single read (up to asyncio's 256 KiB) went through."""
-        pending = self.conn.trailing_data[0] + data
-        if len(pending) <= self.max_head_bytes:
+        buffered = self.conn.trailing_data[0]
+        if len(buffered) + len(data) <= self.max_head_bytes:  # every request of ordinary size: no copy
             return False
-        return _HEAD_END.search(pending, 0, self.max_head_bytes + 4) is None
+        return _HEAD_END.search(buffered + data, 0, self.max_head_bytes + 4) is None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_read_timer()
