@@ -103,6 +103,10 @@ async def test_streamable_http_program_is_instrumented(case: str, tmp_path: Path
             await call_tools(client, case)
         text = management_text(mport)
         assert tool_calls(text) == expected_calls(case, "tcp")
+        # uvicorn's start-up lines are the program's only: none names the management port.
+        log = proc.output()
+        assert log.count("Started server process") == 1, log
+        assert not [line for line in log.splitlines() if "Uvicorn running" in line and f":{mport}" in line], log
         # The app the program built counts its HTTP transport too.
         assert (
             f'{m.TRANSPORT_BYTES.name}_total{{direction="in",mcp_transport="{Transport.STREAMABLE_HTTP.value}"}}'
