@@ -211,6 +211,44 @@ def test_an_access_line_is_the_json_of_its_redacted_fields() -> None:
     assert line == json.dumps(expected, default=str, ensure_ascii=False)
 
 
+@pytest.mark.parametrize("redaction", [True, False])
+def test_an_access_line_from_its_values_is_the_line_of_its_fields(redaction: bool) -> None:
+    """format_access (the access log's path when Lookout's handler is the only one) writes exactly what
+    format_fields writes for the same request's fields, redaction included, whatever the method, target,
+    error, sampling, ids and duration; and keeps its text per distinct request kind bounded."""
+    from lookout.instrument import json_logs
+    from lookout.instrument.json_logs import ACCESS_LOGGER, ACCESS_MESSAGE, JsonFormatter, access_fields
+    from lookout.security.redact import configure_redaction
+
+    requests = [
+        ("tools/call", "search", 0.0019, "", 0, 0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7),
+        ("tools/call", "search", 0.25, "TimeoutError", 0, 0, 0),
+        ("prompts/get", "summary", 1e-7, "-32602", 0, 1, 2),
+        ("tools/list", "", 0.5, "", 10, 0, 0),
+        ("resources/read", "file:///etc/passwd?token=abc123", 3.0, "", 0, 5, 6),
+        ("tools/call", 'mail jane@example.org é\u2028"quoted"\n', 12.3456789, "", 3, 7, 8),
+        ("tools/call", "sk-" + "a" * 40, 0.0, "-32603", 0, 0, 0),
+        ("initialize", "", 1e6, "", 0, 2**128 - 1, 2**64 - 1),
+        ("tools/call", "x", float("inf"), "", 0, 0, 0),
+        ("tools/call", "x", float("nan"), "", 0, 0, 0),
+    ]
+    configure_redaction(enabled=redaction)
+    try:
+        formatter = JsonFormatter('svc "quoted"', "acme")
+        for created in (1764470000.25, 1764470001.5):
+            for request in requests:
+                expected = formatter.format_fields(
+                    created, "info", ACCESS_LOGGER, ACCESS_MESSAGE, access_fields(*request)
+                )
+                assert formatter.format_access(created, *request) == expected, request
+                json.loads(expected)
+        for i in range(json_logs._MAX_ACCESS_PARTS + 10):  # client-chosen targets cannot grow it
+            formatter.format_access(0.0, "tools/call", f"tool-{i}", 0.1, "", 0, 0, 0)
+        assert len(formatter._access_parts) <= json_logs._MAX_ACCESS_PARTS
+    finally:
+        configure_redaction()
+
+
 def test_access_lines_without_fields_or_with_a_field_named_like_the_lines_own() -> None:
     from lookout.instrument.json_logs import JsonFormatter
     from lookout.security.redact import configure_redaction

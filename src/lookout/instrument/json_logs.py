@@ -36,7 +36,7 @@ from collections.abc import Callable, Collection, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from opentelemetry import trace
 
@@ -44,6 +44,7 @@ from lookout.instrument.drops import DROPS, FORMAT_FAILED, QUEUE_FULL, SHUTDOWN,
 from lookout.security.redact import SECRET, is_secret_key, redactor
 
 ACCESS_LOGGER = "lookout.access"
+ACCESS_MESSAGE = "mcp request"
 
 QUEUE_SIZE = 10_000
 """Records waiting for the writer at most; beyond it they are dropped and counted (memory stays bounded)."""
@@ -64,6 +65,7 @@ _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 
 _SECOND_CACHE: list[Any] = [-1, ""]
 _ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
+_encode_string: Callable[[str], str] = json.encoder.encode_basestring  # a str as the encoders below write it
 """``json.dumps(line, default=str, ensure_ascii=False)`` without building an encoder per line."""
 # Access lines: the same text from one C encoder made once (JSONEncoder.encode builds one per call). Without the
 # circular-reference check: a line's values are redacted copies, which cannot be cyclic (and a cyclic value
@@ -92,6 +94,7 @@ class JsonFormatter(logging.Formatter):
         super().__init__()
         self.service, self.tenant = service, tenant
         self._heads: dict[tuple[Any, ...], str] = {}  # encoded level..tenant of format_fields' lines, by their values
+        self._access_parts: dict[tuple[Any, ...], tuple[str, str]] = {}  # format_access: text around the duration
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
@@ -120,7 +123,58 @@ class JsonFormatter(logging.Formatter):
         redacted) is made once and kept, and only the timestamp and ``fields`` are encoded per line."""
         if not _HEAD.isdisjoint(fields):  # a field that takes the place of one of the line's own
             return self._format_fields_whole(created, level, logger, message, fields)
+        body = "".join(_encode_line(_redacted(dict(fields), _ACCESS_OWN), False))
+        rest = ", " + body[1:] if len(body) > 2 else "}"  # body is "{...}", or "{}" without fields
+        head = self._head(level, logger, message, redactor())
+        return '{"timestamp": "' + _rfc3339(created) + '", ' + head + rest  # nothing in a timestamp is escaped
+
+    def format_access(
+        self,
+        created: float,
+        method: str,
+        target: str,
+        seconds: float,
+        error_type: str,
+        sample: int,
+        trace_id: int,
+        span_id: int,
+    ) -> str:
+        """An access line (:func:`access_fields`), the same text as :meth:`format_fields` gives for its fields.
+
+        Everything but the timestamp, the duration and the ids repeats from request to request (a server has
+        few methods, tools and error types): that text, redacted and encoded, is made once per distinct set
+        and kept, so a line is a few concatenations instead of a field dictionary run through the redactor
+        and the encoder (docs/performance.md)."""
+        duration = round(seconds * 1000, 3)
+        if not 0 <= duration < math.inf:  # NaN or infinite (a clock that jumped): JSON spells them differently
+            fields = access_fields(method, target, seconds, error_type, sample, trace_id, span_id)
+            return self.format_fields(created, "info", ACCESS_LOGGER, ACCESS_MESSAGE, fields)
         current = redactor()
+        key = (method, target, error_type, sample, current, current.enabled)
+        parts = self._access_parts.get(key)
+        if parts is None:
+            parts = self._access_text(method, target, error_type, sample, current)
+            if len(self._access_parts) >= _MAX_ACCESS_PARTS:  # targets come from clients: bounded
+                self._access_parts.clear()
+            self._access_parts[key] = parts
+        ids = (
+            ', "trace_id": "' + format(trace_id, "032x") + '", "span_id": "' + format(span_id, "016x") + '"}'
+            if trace_id
+            else "}"
+        )
+        head = self._head("info", ACCESS_LOGGER, ACCESS_MESSAGE, current)
+        return '{"timestamp": "' + _rfc3339(created) + '", ' + head + parts[0] + repr(duration) + parts[1] + ids
+
+    def _access_text(self, method: str, target: str, error_type: str, sample: int, current: Any) -> tuple[str, str]:
+        """The encoded text before and after an access line's duration (up to its ids)."""
+        fields = _redacted(access_fields(method, target, 0.0, error_type, sample, 0, 0), _ACCESS_OWN)
+        before = ', "mcp_method": ' + _encode_string(fields.pop("mcp_method")) + ', "duration_ms": '
+        del fields["duration_ms"]
+        after = "".join(_encode_line(fields, False))  # {"outcome": ..., ...}
+        return before, ", " + after[1:-1]
+
+    def _head(self, level: str, logger: str, message: str, current: Any) -> str:
+        """The encoded level, logger, message (redacted), service and tenant of a line, kept by their values."""
         key = (level, logger, message, self.service, self.tenant, current, current.enabled)
         head = self._heads.get(key)
         if head is None:
@@ -129,9 +183,7 @@ class JsonFormatter(logging.Formatter):
             if len(self._heads) >= _MAX_HEADS:
                 self._heads.clear()
             self._heads[key] = head
-        body = "".join(_encode_line(_redacted(dict(fields), _ACCESS_OWN), False))
-        rest = ", " + body[1:] if len(body) > 2 else "}"  # body is "{...}", or "{}" without fields
-        return '{"timestamp": "' + _rfc3339(created) + '", ' + head + rest  # nothing in a timestamp is escaped
+        return head
 
     def _format_fields_whole(
         self, created: float, level: str, logger: str, message: str, fields: dict[str, Any]
@@ -181,6 +233,7 @@ def _redacted(line: dict[str, Any], own: frozenset[str] = frozenset()) -> dict[s
 _IDENTITY = frozenset({"timestamp", "level", "logger", "service", "tenant"})
 _HEAD = _IDENTITY | {"message"}
 _MAX_HEADS = 64
+_MAX_ACCESS_PARTS = 1024
 _PLAIN = (int, float, bool, type(None))  # nothing to redact (a tuple: ``int | float | ...`` is built per use)
 _ACCESS_OWN = frozenset({"outcome", "error_type", "trace_id", "span_id"})
 """Access-line fields Lookout computes (``ok``/``error``, an exception class name or JSON-RPC code, hex ids): no
@@ -240,6 +293,12 @@ def _capture_context(record: logging.LogRecord) -> None:
                 record.mcp_tool = current[1]
 
 
+_Buffered = (
+    logging.LogRecord | tuple[float, str, str, str, dict[str, Any]] | tuple[float, str, str, float, str, int, int, int]
+)
+"""What the handler buffers: a record, :meth:`NonBlockingHandler.emit_fields`' or ``emit_access``' values."""
+
+
 class NonBlockingHandler(logging.Handler):
     """Appends a context-enriched copy of each record to a bounded buffer; a writer thread formats and
     writes them in batches. Emitting never waits on a lock the writer holds and never wakes the writer
@@ -273,7 +332,7 @@ class NonBlockingHandler(logging.Handler):
         self.logger: logging.Logger | None = None  # where the handler belongs (re-attached if removed)
         self._access_logger = logging.getLogger(ACCESS_LOGGER)
         self._fd = _writable_fd(stream)
-        self._buffer: deque[logging.LogRecord | tuple[float, str, str, str, dict[str, Any]]] = deque()
+        self._buffer: deque[_Buffered] = deque()
         self._wake = threading.Event()
         self._stopping = False
         self._idle = threading.Event()
@@ -325,8 +384,19 @@ class NonBlockingHandler(logging.Handler):
             self._idle.clear()
         self._buffer.append((time.time(), level, logger, message, fields))
 
+    def emit_access(
+        self, method: str, target: str, seconds: float, error_type: str, sample: int, trace_id: int, span_id: int
+    ) -> None:
+        """Buffer an access line as its values (:meth:`JsonFormatter.format_access` makes it)."""
+        if len(self._buffer) >= self.capacity or self._stopping:
+            self._drop(QUEUE_FULL if not self._stopping else SHUTDOWN)
+            return
+        if self._idle.is_set():
+            self._idle.clear()
+        self._buffer.append((time.time(), method, target, seconds, error_type, sample, trace_id, span_id))
+
     # ------------------------------------------------------------------ writer thread
-    def _take_batch(self) -> list[logging.LogRecord | tuple[float, str, str, str, dict[str, Any]]]:
+    def _take_batch(self) -> list[_Buffered]:
         with self._ledger:
             if self._abandoned:
                 return []
@@ -349,14 +419,16 @@ class NonBlockingHandler(logging.Handler):
         batch = self._take_batch()
         if not batch:
             return
-        formatter = self.formatter
+        formatter = cast(JsonFormatter, self.formatter)
         lines: list[str] = []
         for item in batch:
             try:
-                if isinstance(item, tuple):
-                    lines.append(formatter.format_fields(*item))  # type: ignore[union-attr]
-                else:
+                if isinstance(item, logging.LogRecord):
                     lines.append(self.format(item))
+                elif len(item) == 8:  # emit_access' values
+                    lines.append(formatter.format_access(*item))
+                else:  # emit_fields'
+                    lines.append(formatter.format_fields(*item))
             except Exception:
                 if not self._settle(1, FORMAT_FAILED):
                     return
@@ -550,6 +622,30 @@ def configure_json_logging(
     return JsonLogging(handler, target, replaced)
 
 
+def access_fields(
+    method: str, target: str, seconds: float, error_type: str, sample: int, trace_id: int, span_id: int
+) -> dict[str, Any]:
+    """An access line's fields, in their order (``sample``: the ``access_sample`` of a line that stands for that
+    many requests, else 0; ``trace_id`` 0: no trace)."""
+    fields: dict[str, Any] = {
+        "mcp_method": method,
+        "duration_ms": round(seconds * 1000, 3),
+        "outcome": "error" if error_type else "ok",
+    }
+    if target:
+        fields["target"] = target
+        if method in ("tools/call", "prompts/get"):
+            fields["mcp_tool"] = target
+    if error_type:
+        fields["error_type"] = error_type
+    elif sample:
+        fields["access_sample"] = sample
+    if trace_id:
+        fields["trace_id"] = format(trace_id, "032x")
+        fields["span_id"] = format(span_id, "016x")
+    return fields
+
+
 class AccessLog:
     """Writes one line per MCP request to the ``lookout.access`` logger (cheap no-op when disabled)."""
 
@@ -591,35 +687,35 @@ class AccessLog:
         span: trace.Span | None = None,
     ) -> None:
         """One line for a request; ``span`` is the request's span when the caller has it (else the current one)."""
-        fields: dict[str, Any] = {
-            "mcp_method": method,
-            "duration_ms": round(seconds * 1000, 3),
-            "outcome": "error" if error_type else "ok",
-        }
-        if target:
-            fields["target"] = target
-            if method in ("tools/call", "prompts/get"):
-                fields["mcp_tool"] = target
-        if error_type:
-            fields["error_type"] = error_type
-        elif self.sample_every > 1 and seconds < self.slow_seconds:  # this line stands for sample_every requests
-            fields["access_sample"] = self.sample_every
-        if kept is not None:  # the request's span was kept after the fact: point at that trace
-            fields["trace_id"] = format(kept.trace_id, "032x")
-            fields["span_id"] = format(kept.span_id, "016x")
-        if target and target in self.log_arguments_for:
+        sample = self.sample_every if not error_type and self.sample_every > 1 and seconds < self.slow_seconds else 0
+        with_arguments = bool(target) and target in self.log_arguments_for
+        handler = self._fast_handler()
+        if handler is not None and not with_arguments:  # nearly every line: no field dictionary (format_access)
+            ids = (
+                kept
+                if kept is not None
+                else (span if span is not None else trace.get_current_span()).get_span_context()
+            )
+            if ids.is_valid:
+                handler.emit_access(method, target, seconds, error_type, sample, ids.trace_id, ids.span_id)
+            else:
+                handler.emit_access(method, target, seconds, error_type, sample, 0, 0)
+            return
+        # The request's span was kept after the fact: point at that trace.
+        trace_id, span_id = (kept.trace_id, kept.span_id) if kept is not None else (0, 0)
+        fields = access_fields(method, target, seconds, error_type, sample, trace_id, span_id)
+        if with_arguments:
             fields["arguments"] = arguments
             fields["result"] = result
-        handler = self._fast_handler()
         if handler is None:
-            self.logger.info("mcp request", extra=fields)
+            self.logger.info(ACCESS_MESSAGE, extra=fields)
             return
         if "trace_id" not in fields:
             ctx = (span if span is not None else trace.get_current_span()).get_span_context()
             if ctx.is_valid:
                 fields["trace_id"] = format(ctx.trace_id, "032x")
                 fields["span_id"] = format(ctx.span_id, "016x")
-        handler.emit_fields("info", ACCESS_LOGGER, "mcp request", fields)
+        handler.emit_fields("info", ACCESS_LOGGER, ACCESS_MESSAGE, fields)
 
     def _fast_handler(self) -> NonBlockingHandler | None:
         """Lookout's JSON handler when it is the only place access lines go (the root logger's only
