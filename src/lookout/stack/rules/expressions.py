@@ -137,23 +137,35 @@ def _tenant_down(c: Config) -> str:
     probe_only = [target.name for _, target in c.targets() if target.metrics_url is None and target.probe]
     if not probe_only:
         return down
-    # A server that is only probed has no `up`: while its probe succeeds, the tenant is not wholly down (and its
-    # inhibition must not hide that server's own failures behind a tenant-wide page).
-    answering = f'max by ({m.TENANT}) ({m.PROBE_SUCCESS.name}{{{m.SERVICE}=~"{"|".join(probe_only)}"}}) == 1'
+    # A server that is only probed has no `up`: while its probe is healthy, the tenant is not wholly down (and its
+    # inhibition must not hide that server's own failures behind a tenant-wide page). Healthy is the exact
+    # opposite of MCPProbeFailing, flap window included: after a tenant-wide outage the tenant's page resolves no
+    # earlier than that server's MCPProbeFailing (which would otherwise page alone, no longer inhibited, for the
+    # rest of its window) and, recovering together, with its MCPServerDown.
+    answering = _probe_healthy(c, f'{m.SERVICE}=~"{"|".join(probe_only)}"')
     return f"({down}) unless on ({m.TENANT}) ({answering})"
 
 
 tenant_down: Final = fleet_wide(_tenant_down)
 
 
-def probe_failing(c: Config) -> str:
+def _probe_health(c: Config, selector: str) -> tuple[str, str]:
+    """(failing now, up for less than min_up_ratio of the window) of the probes ``selector`` picks, by service
+    and module: MCPProbeFailing is either, a healthy probe neither."""
     slo = c.alerting.slo
     by = f"{BY_SERVICE}, {m.JOB}"
-    probe = f"{m.PROBE_SUCCESS.name}{{{PROBED}}}"
-    return (
-        f"min by ({by}) ({probe}) == 0"
-        f" or min by ({by}) (avg_over_time({probe}[{slo.flap_window}])) < {slo.min_up_ratio}"
-    )
+    probe = f"{m.PROBE_SUCCESS.name}{{{selector}}}"
+    return f"min by ({by}) ({probe})", f"min by ({by}) (avg_over_time({probe}[{slo.flap_window}]))"
+
+
+def _probe_healthy(c: Config, selector: str) -> str:
+    now, ratio = _probe_health(c, selector)
+    return f"{now} == 1 and {ratio} >= {c.alerting.slo.min_up_ratio}"
+
+
+def probe_failing(c: Config) -> str:
+    now, ratio = _probe_health(c, PROBED)
+    return f"{now} == 0 or {ratio} < {c.alerting.slo.min_up_ratio}"
 
 
 # ---------------------------------------------------------------- resources
