@@ -607,10 +607,11 @@ def console(
 
     cfg = _load(config)
     address = listen or cfg.listen.grafana
+    origin = "--listen" if listen else "listen.grafana"
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        fail(f"--listen {address!r} is not host:port, e.g. 127.0.0.1:3000")
-    _warn_exposed([("--listen", address)], cfg)
+        fail(f"{origin} {address!r} is not host:port, e.g. 127.0.0.1:3000")
+    _warn_exposed([(origin, address)], cfg)
     try:
         if cfg.security.enabled:
             check_files(cfg.security)
@@ -628,7 +629,7 @@ def console(
         () if alertmanager else tuple(scheme_of(cfg.security, f"http://{a}") for a in cfg.alertmanager_addresses()[1:]),
     )
     try:
-        anyio.run(serve_console, settings, host, int(port))
+        anyio.run(serve_console, settings, host, int(port), origin)
     except PortInUse as exc:
         fail(str(exc))
 
@@ -670,12 +671,13 @@ def exporter(
 
     cfg = _secured(_load(config))
     address = listen or cfg.listen.exporter
+    origin = "--listen" if listen else "listen.exporter"
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        fail(f"--listen {address!r} is not host:port, e.g. 127.0.0.1:9115")
-    _warn_exposed([("--listen", address)], cfg)
+        fail(f"{origin} {address!r} is not host:port, e.g. 127.0.0.1:9115")
+    _warn_exposed([(origin, address)], cfg)
     try:
-        anyio.run(serve_exporter, ExporterState(config, cfg), host, int(port))
+        anyio.run(serve_exporter, ExporterState(config, cfg), host, int(port), origin)
     except PortInUse as exc:
         fail(str(exc))
 

@@ -63,6 +63,16 @@ def test_exporter_on_a_taken_port_is_one_line(tmp_path: Path, taken_port: int) -
     _one_line(result, 2, f"{LOOPBACK}:{taken_port} (exporter, --listen) is already in use")
 
 
+@pytest.mark.parametrize(("command", "key"), [("exporter", "exporter"), ("console", "grafana")])
+def test_a_taken_port_from_the_config_names_its_key(command: str, key: str, tmp_path: Path, taken_port: int) -> None:
+    """Without --listen the address is lookout.yaml's listen.<key>: the line names that key, which the user set,
+    not an option they never gave."""
+    config = tmp_path / "lookout.yaml"
+    config.write_text(CONFIG + f"listen: {{{key}: '{LOOPBACK}:{taken_port}'}}\n")
+    result = _run(command, "--config", str(config))
+    _one_line(result, 2, f"{LOOPBACK}:{taken_port} ({command}, listen.{key}) is already in use")
+
+
 def test_demo_commands_with_a_malformed_url() -> None:
     _one_line(_run("demo", "faults", "--url", "http://[::1"), 2, "--url 'http://[::1/faults'")
 

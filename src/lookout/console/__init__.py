@@ -13,7 +13,8 @@ from lookout.console.app import ConsoleSettings, create_app
 from lookout.serving import Listener, serve
 
 
-async def serve_console(settings: ConsoleSettings, host: str, port: int) -> None:
+async def serve_console(settings: ConsoleSettings, host: str, port: int, origin: str = "--listen") -> None:
+    """Serve until SIGINT/SIGTERM; ``origin``: where the address came from, named when its port is taken."""
     from lookout.config.security import loopback_host
     from lookout.console.access import LoopbackHostsOnly, console_security
 
@@ -21,7 +22,7 @@ async def serve_console(settings: ConsoleSettings, host: str, port: int) -> None
     app: ASGIApp = create_app(settings)
     if loopback_host(host.strip("[]")):
         app = LoopbackHostsOnly(app)
-    await serve([Listener(app, host, port, "console, --listen", security=security)])
+    await serve([Listener(app, host, port, f"console, {origin}", security=security)])
 
 
 __all__ = ["ConsoleSettings", "create_app", "serve_console"]

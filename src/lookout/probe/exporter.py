@@ -254,8 +254,9 @@ def reload_and_log(state: ExporterState) -> tuple[str, bool]:
     return message, error is None
 
 
-async def serve_exporter(state: ExporterState, host: str, port: int) -> None:
-    """Serve until SIGINT/SIGTERM; SIGHUP reloads the config."""
+async def serve_exporter(state: ExporterState, host: str, port: int, origin: str = "--listen") -> None:
+    """Serve until SIGINT/SIGTERM; SIGHUP reloads the config. ``origin``: where the address came from (the option
+    or the lookout.yaml key), named when its port is taken."""
 
     async def reload_on_sighup(scope: anyio.CancelScope) -> None:
         with scope, anyio.open_signal_receiver(signal.SIGHUP) as signals:
@@ -267,6 +268,6 @@ async def serve_exporter(state: ExporterState, host: str, port: int) -> None:
         group.start_soon(reload_on_sighup, watcher)
         try:
             security = server_security(state.config.security)
-            await serve([Listener(build_app(state), host, port, "exporter, --listen", security=security)])
+            await serve([Listener(build_app(state), host, port, f"exporter, {origin}", security=security)])
         finally:
             watcher.cancel()
