@@ -893,10 +893,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batches", type=int, default=5, help="callgrind: counted batches per server")
     parser.add_argument("--batch", type=int, default=400, help="callgrind: requests per counted batch")
     parser.add_argument("--parallel", type=int, default=2, help="callgrind: servers counted at the same time")
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS + ABLATIONS, default=list(VARIANTS + ABLATIONS))
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=VARIANTS + ABLATIONS,
+        default=list(VARIANTS + ABLATIONS),
+        help="set-ups to count and time (the two bare servers always: every ratio is to them)",
+    )
     parser.add_argument("--keep-callgrind", type=Path, help="callgrind: keep the dumps here (callgrind_annotate)")
     parser.add_argument("--write", type=Path, help="replace this benchmark's section of docs/performance.md")
     args = parser.parse_args(argv)
+    bare = ["bare", "bare-control"]
+    variants = bare + [v for v in VARIANTS + ABLATIONS if v in args.variants and v not in bare]
     if args.serve:
         serve(args.serve, args.port, args.profile_to)
         return
@@ -904,7 +912,7 @@ def main(argv: list[str] | None = None) -> None:
         print(profile(args.profile, 2000))
         return
     counted = instructions(
-        args.variants,
+        variants,
         clients=args.clients,
         batches=args.batches,
         batch=args.batch,
@@ -914,10 +922,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.instructions:
         print(instructions_table(counted, args.clients, args.batches, args.batch))
         return
-    servers = measure(
-        args.rounds, args.slice, args.clients, VARIANTS + ABLATIONS, pin=not args.no_pin, processes=args.processes
-    )
-    calls = calls_per_request([v for v in VARIANTS + ABLATIONS if v != "bare-control"])
+    servers = measure(args.rounds, args.slice, args.clients, variants, pin=not args.no_pin, processes=args.processes)
+    calls = calls_per_request([v for v in variants if v != "bare-control"])
     text = report(
         servers,
         args.rounds,
