@@ -65,8 +65,8 @@ _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 
 _SECOND_CACHE: list[Any] = [-1, ""]
 _ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
-_encode_string: Callable[[str], str] = json.encoder.encode_basestring  # a str as the encoders below write it
 """``json.dumps(line, default=str, ensure_ascii=False)`` without building an encoder per line."""
+_encode_string: Callable[[str], str] = json.encoder.encode_basestring  # a str as the encoders below write it
 # Access lines: the same text from one C encoder made once (JSONEncoder.encode builds one per call). Without the
 # circular-reference check: a line's values are redacted copies, which cannot be cyclic (and a cyclic value
 # would fail the line either way, counted as a formatting failure).
