@@ -16,6 +16,7 @@ import contextlib
 import functools
 import importlib.abc
 import importlib.machinery
+import logging
 import os
 import socket
 import sys
@@ -157,6 +158,19 @@ def _health(recorder_in_flight: Callable[[], int]) -> tuple[Any, Any]:
 
 
 # ---------------------------------------------------------------------- management app
+MANAGEMENT_THREAD = "lookout-management"
+
+
+class _QuietManagementStartup(logging.Filter):
+    """uvicorn's start-up lines for the management app ("Started server process", ...) go through the program's
+    own uvicorn handler once the program has configured it first, and stood beside the program's own lines as a
+    second server start; the launcher's line names the management address instead. Its warnings and errors still
+    go through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.threadName != MANAGEMENT_THREAD
+
+
 def serve_in_thread(app: Any, sock: socket.socket, security: Any = None) -> threading.Thread:
     """Serve ``app`` on ``sock`` from a daemon thread with its own event loop (it dies with the process); TLS and
     logins when ``security`` (a :class:`lookout.security.auth.ServerSecurity`) says so, as Lookout's servers."""
@@ -180,8 +194,9 @@ def serve_in_thread(app: Any, sock: socket.socket, security: Any = None) -> thre
 
     config.http = type("ManagementProtocol", (protocol,), {"__init__": quiet_init})
     server = _Server(config)
+    logging.getLogger("uvicorn.error").addFilter(_QuietManagementStartup())
     thread = threading.Thread(
-        target=lambda: asyncio.run(server.serve(sockets=[sock])), name="lookout-management", daemon=True
+        target=lambda: asyncio.run(server.serve(sockets=[sock])), name=MANAGEMENT_THREAD, daemon=True
     )
     thread.start()
     return thread
