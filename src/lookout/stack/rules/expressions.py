@@ -150,8 +150,9 @@ tenant_down: Final = fleet_wide(_tenant_down)
 
 
 def _probe_health(c: Config, selector: str) -> tuple[str, str]:
-    """(failing now, up for less than min_up_ratio of the window) of the probes ``selector`` picks, by service
-    and module: MCPProbeFailing is either, a healthy probe neither."""
+    """(the latest result, the share of successes over the flap window) of the probes ``selector`` picks, by
+    service and module: MCPProbeFailing is the first at 0 or the second under min_up_ratio, a healthy probe
+    neither."""
     slo = c.alerting.slo
     by = f"{BY_SERVICE}, {m.JOB}"
     probe = f"{m.PROBE_SUCCESS.name}{{{selector}}}"
